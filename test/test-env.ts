@@ -1,0 +1,25 @@
+/**
+ * Fixed, test-only settings shared by the workers test project and the Node-side tests.
+ * None of these is a real secret: they exist only inside the test runtime.
+ */
+export const TEST_KMS = {
+  keyId: "alias/ghostvault-test",
+  region: "us-east-1",
+  accessKeyId: "AKIDTESTVAULT0000001",
+  secretAccessKey: "test-secret-access-key-not-a-real-one-000",
+  // 32 bytes, hex: the emulator's root key in tests.
+  rootKey: "5f1c0a7e3b9d2c4e6a8b0d1f3e5c7a9b1d3f5e7c9a0b2d4f6e8a1c3e5a7c9e0b",
+} as const;
+
+/** Worker bindings the workers test project runs with. */
+export const TEST_BINDINGS = {
+  ENVIRONMENT: "test",
+  TOKEN_PEPPER: "a3c1e5f7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d",
+  BOOTSTRAP_SECRET: "test-bootstrap-secret-0123456789abcdef",
+  KMS_KEY_ID: TEST_KMS.keyId,
+  KMS_REGION: TEST_KMS.region,
+  KMS_ACCESS_KEY_ID: TEST_KMS.accessKeyId,
+  KMS_SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
+  KMS_TIMEOUT_MS: "1500",
+  KEK_SWEEP_BATCH: "3",
+} as const;

@@ -1,0 +1,11 @@
+import type { D1Migration } from "cloudflare:test";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      /** D1 migrations read by vitest.config.ts, applied in test/workers/setup.ts. */
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
+export {};

@@ -1,0 +1,63 @@
+import { buildSync } from "esbuild";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { TEST_BINDINGS, TEST_KMS } from "./test/test-env.ts";
+
+/** The KMS emulator is TypeScript; miniflare's auxiliary workers take JavaScript, so bundle it. */
+function bundleKmsEmulator(): string {
+  const out = buildSync({
+    entryPoints: ["dev/kms/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    write: false,
+  });
+  return out.outputFiles[0]!.text;
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+              workers: [
+                {
+                  name: "ghostvault-kms",
+                  modules: true,
+                  script: bundleKmsEmulator(),
+                  compatibilityDate: "2026-04-20",
+                  compatibilityFlags: ["nodejs_compat"],
+                  bindings: {
+                    KMS_KEY_ID: TEST_KMS.keyId,
+                    ROOT_KEY: TEST_KMS.rootKey,
+                    ACCESS_KEY_ID: TEST_KMS.accessKeyId,
+                    SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
+                  },
+                },
+              ],
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          setupFiles: ["test/workers/setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { VaultError } from "./errors";
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
+const seconds = z.coerce.number().int().positive();
+
+/** The Worker's configuration, parsed from its bindings once per isolate and env object. */
+const ConfigSchema = z
+  .object({
+    ENVIRONMENT: z.enum(["development", "test", "production"]),
+    TOKEN_PEPPER: hex64,
+    BOOTSTRAP_SECRET: z.string().min(32, "must be at least 32 characters"),
+    KMS_PROVIDER: z.literal("aws"),
+    KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region"),
+    KMS_KEY_ID: z.string().min(1),
+    KMS_ENDPOINT: z.url(),
+    KMS_ACCESS_KEY_ID: z.string().min(1),
+    KMS_SECRET_ACCESS_KEY: z.string().min(1),
+    KMS_TIMEOUT_MS: seconds.default(5000),
+    /** How long an unwrapped tenant KEK may stay in a Durable Object's memory. */
+    KEK_CACHE_TTL_SECONDS: seconds.max(3600).default(300),
+    /** Wrapped DEKs rewrapped per alarm during a KEK rotation sweep. */
+    KEK_SWEEP_BATCH: seconds.max(1000).default(200),
+    /** The longest lease any credential of a tenant may grant. */
+    TENANT_MAX_LEASE_TTL_SECONDS: seconds.default(86_400),
+    HAS_KMS_EMULATOR: z.boolean(),
+  })
+  .superRefine((c, ctx) => {
+    // Production never talks to the development KMS emulator: it holds a root key in plain sight.
+    if (c.ENVIRONMENT !== "production") return;
+    if (c.HAS_KMS_EMULATOR) {
+      ctx.addIssue({ code: "custom", message: "production must not bind KMS_EMULATOR" });
+    }
+    if (!/^https:\/\/kms(-fips)?\.[a-z0-9-]+\.amazonaws\.com\/?$/.test(c.KMS_ENDPOINT)) {
+      ctx.addIssue({ code: "custom", message: "production KMS_ENDPOINT must be an AWS KMS https endpoint" });
+    }
+  });
+
+/** Parsed, validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+const cache = new WeakMap<object, Config>();
+
+/**
+ * Reads the configuration from the bindings. A bad configuration is the operator's error, not
+ * the client's: it answers 503 `misconfigured` and names the setting, never its value.
+ */
+export function loadConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const raw = env as unknown as Record<string, unknown>;
+  const parsed = ConfigSchema.safeParse({ ...raw, HAS_KMS_EMULATOR: raw.KMS_EMULATOR !== undefined });
+  if (!parsed.success) {
+    const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];
+    console.error("vault misconfigured", { settings: names });
+    throw new VaultError("misconfigured", "server misconfigured; the operator must check the Worker log");
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

@@ -1,0 +1,80 @@
+import type { ZodError } from "zod";
+
+/**
+ * The closed set of error codes the API can answer with, and the HTTP status of each.
+ * This table is the only place a code is mapped to a status.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  acl_denied: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  kms_unavailable: 503,
+  unavailable: 503,
+  misconfigured: 503,
+} as const;
+
+/** One of the API's error codes. */
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The error body every failing response carries. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; request_id: string };
+}
+
+/**
+ * The project's single error class. Its message is written for the client: it must never
+ * carry a secret value, a raw token or key material.
+ */
+export class VaultError extends Error {
+  override readonly name = "VaultError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The HTTP status this error answers with. */
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** A plain, structured-clone-safe form for crossing the Durable Object RPC boundary. */
+  toWire(): WireError {
+    return { code: this.code, message: this.message };
+  }
+
+  /** Rebuilds the error on the caller's side of an RPC. */
+  static fromWire(wire: WireError): VaultError {
+    return new VaultError(wire.code, wire.message);
+  }
+}
+
+/** A VaultError as it travels over RPC. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Turns a zod failure into a message a person can act on: the first few issues, each with
+ * the path it concerns. Never echoes the rejected input, which could be a secret.
+ */
+export function describeZodError(error: ZodError, where: string): string {
+  const parts = error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join(".") : where;
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : "";
+  return `invalid ${where}: ${parts.join("; ")}${more}`;
+}
