@@ -14,7 +14,7 @@ export const TEST_KMS = {
 /** Worker bindings the workers test project runs with. */
 export const TEST_BINDINGS = {
   ENVIRONMENT: "test",
-  TOKEN_PEPPER: "a3c1e5f7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d",
+  TOKEN_PEPPER: "fe9ca851537cb7d291ce508300384a8fa9f18cf581644e6f4ccfb36347185f96",
   BOOTSTRAP_SECRET: "test-bootstrap-secret-0123456789abcdef",
   KMS_KEY_ID: TEST_KMS.keyId,
   KMS_REGION: TEST_KMS.region,

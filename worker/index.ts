@@ -1,7 +1,35 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./app-env";
+import { VaultError } from "./errors";
+import { basics } from "./middleware/basics";
+import { notFound, onError } from "./middleware/on-error";
+import { admin, adminRoutes } from "./routes/admin";
+import { credentialRoutes, credentials } from "./routes/credentials";
+import { openApiRouter } from "./routes/openapi";
+import { system, systemRoutes } from "./routes/system";
+import { tokenRoutes, tokens } from "./routes/tokens";
 
-const app = new Hono<{ Bindings: Env }>();
-app.get("/v1/health", (c) => c.json({ ok: true }));
+/** Largest request body: a 64 KiB value JSON-escaped at worst (\uXXXX) plus the rest. */
+const MAX_BODY_BYTES = 512 * 1024;
+
+const app = new Hono<AppEnv>();
+app.use(basics);
+app.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new VaultError("payload_too_large", `request body must be at most ${MAX_BODY_BYTES} bytes`);
+    },
+  }),
+);
+app.route("/", system);
+app.route("/", tokens);
+app.route("/", credentials);
+app.route("/", admin);
+app.route("/", openApiRouter([...systemRoutes, ...tokenRoutes, ...credentialRoutes, ...adminRoutes]));
+app.onError(onError);
+app.notFound(notFound);
 
 export default app;
 export { TenantVault } from "../durable-objects/tenant-vault";

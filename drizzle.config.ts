@@ -1,0 +1,8 @@
+import { defineConfig } from "drizzle-kit";
+
+// D1 migrations are generated from worker/db/schema.ts; wrangler applies them (migrations_dir).
+export default defineConfig({
+  dialect: "sqlite",
+  schema: "./worker/db/schema.ts",
+  out: "./migrations",
+});

@@ -1,0 +1,23 @@
+import { DecryptionError } from "../worker/crypto";
+import { VaultError, type WireError } from "../worker/errors";
+import { KmsError } from "../worker/kms";
+
+/**
+ * Maps anything an operation threw to the wire error the Worker will answer with. Known
+ * failures keep their code; KMS trouble is a 503 with nothing half-written (each operation
+ * calls the KMS before it writes); anything else is logged with the request id and becomes a
+ * generic 500 whose message carries no detail.
+ */
+export function toWireError(error: unknown, requestId: string): WireError {
+  if (error instanceof VaultError) return error.toWire();
+  if (error instanceof KmsError) {
+    console.warn("kms call failed", { request_id: requestId, kind: error.kind, message: error.message });
+    return { code: "kms_unavailable", message: "the key management service is unavailable; retry later" };
+  }
+  if (error instanceof DecryptionError) {
+    console.error("stored ciphertext failed to decrypt", { request_id: requestId });
+    return { code: "internal", message: "internal error" };
+  }
+  console.error("unexpected error", { request_id: requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  return { code: "internal", message: "internal error" };
+}

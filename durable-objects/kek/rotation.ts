@@ -1,0 +1,82 @@
+import { rewrapDek } from "../../worker/crypto";
+import { activateNewKek, destroyUnusedKeks, listKeks, replaceWrappedDek, wrappedDeksToRewrap } from "../../worker/db/keks";
+import type { KekRotateResult, KekStatus } from "../../worker/schemas/admin";
+import { deleteMeta, getMeta, setMeta } from "../storage/meta";
+import { iso, isoOrNull, type VaultContext } from "../vault-context";
+
+/**
+ * KEK rotation (DESIGN.md "KEK rotation"): a new KEK version becomes active at once; an
+ * alarm-driven sweep then rewraps every wrapped DEK in batches. Value blobs are never touched.
+ *
+ * Crash safety: D1 holds the KEK states and is written first; the sweep cursor lives in the
+ * Durable Object's storage and is saved after each batch; every rewrap is a compare-and-set on
+ * `kek_version`, so a batch replayed after a crash changes nothing twice.
+ */
+export async function rotateKek(ctx: VaultContext): Promise<KekRotateResult> {
+  const versions = await listKeks(ctx.db);
+  const previous = versions.find((v) => v.state === "active")?.version ?? 0;
+  // The highest version ever created, not the active one + 1: a rotation that crashed after
+  // writing D1 must not be reused.
+  const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
+  const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: next });
+  await activateNewKek(ctx.db, next, wrapped, ctx.now());
+  await ctx.keks.put(next, plaintext);
+  setMeta(ctx.sql, "kek_active_version", next);
+  setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: 0 });
+  await ctx.scheduleAlarm(ctx.now());
+  return { active_version: next, previous_version: previous };
+}
+
+/** What one sweep step did. */
+export type SweepResult = "idle" | "more" | "done";
+
+/** Rewraps one batch of wrapped DEKs onto the active KEK; called from the alarm. */
+export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
+  const state = getMeta(ctx.sql, "kek_sweep");
+  const active = getMeta(ctx.sql, "kek_active_version");
+  if (!state || active === undefined) return "idle";
+  const limit = ctx.config.KEK_SWEEP_BATCH;
+  const batch = await wrappedDeksToRewrap(ctx.db, active, state.cursor, limit);
+  const to = await ctx.keks.get(active);
+  let rewrapped = 0;
+  for (const row of batch) {
+    const from = await ctx.keks.get(row.kekVersion);
+    const aad = { tenantId: ctx.tenantId, credentialId: row.credentialId, version: row.version };
+    const wrappedDek = await rewrapDek(row.wrappedDek, from, to, aad);
+    const changed = await replaceWrappedDek(ctx.db, { ...row, fromKekVersion: row.kekVersion }, wrappedDek, active);
+    if (changed) rewrapped++;
+  }
+  const last = batch[batch.length - 1];
+  if (batch.length === limit && last) {
+    setMeta(ctx.sql, "kek_sweep", { cursor: { credentialId: last.credentialId, version: last.version }, rewrapped: state.rewrapped + rewrapped });
+    return "more";
+  }
+  // End of a pass. A version sealed under the old KEK by a write that raced the rotation can
+  // land behind the cursor; if any row is still on an old version, make another pass.
+  for (const version of await destroyUnusedKeks(ctx.db, ctx.now())) ctx.keks.forget(version);
+  const remaining = await wrappedDeksToRewrap(ctx.db, active, null, 1);
+  if (remaining.length > 0) {
+    setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: state.rewrapped + rewrapped });
+    return "more";
+  }
+  deleteMeta(ctx.sql, "kek_sweep");
+  return "done";
+}
+
+/** GET /v1/admin/kek */
+export async function kekStatus(ctx: VaultContext): Promise<KekStatus> {
+  const versions = await listKeks(ctx.db);
+  const sweep = getMeta(ctx.sql, "kek_sweep");
+  const active = getMeta(ctx.sql, "kek_active_version") ?? 0;
+  return {
+    active_version: active,
+    versions: versions.map((v) => ({
+      version: v.version,
+      state: v.state,
+      created_at: iso(v.createdAt),
+      destroyed_at: isoOrNull(v.destroyedAt),
+      wrapped_deks: v.wrappedDeks,
+    })),
+    sweep: { running: sweep !== undefined, target_version: sweep ? active : null, rewrapped: sweep?.rewrapped ?? 0 },
+  };
+}

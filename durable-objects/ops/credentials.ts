@@ -1,0 +1,148 @@
+import { openCredentialValue, sealCredentialValue } from "../../worker/crypto";
+import * as store from "../../worker/db/credentials";
+import { isUniqueViolation } from "../../worker/db/tenant-db";
+import { VaultError } from "../../worker/errors";
+import { newId } from "../../worker/ids";
+import type {
+  CreateCredentialInput,
+  Credential,
+  CredentialPage,
+  CredentialVersion,
+  ListCredentialsQuery,
+  UpdateCredentialInput,
+} from "../../worker/schemas/credentials";
+import { getMeta } from "../storage/meta";
+import { iso, type Actor, type VaultContext } from "../vault-context";
+
+const DEFAULT_TTL_SECONDS = 3600;
+
+/** A stored credential as the API shows it: metadata, never the value. */
+export function credentialView(row: store.CredentialRow): Credential {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    tags: JSON.parse(row.tags) as string[],
+    default_ttl: row.defaultTtl,
+    max_ttl: row.maxTtl,
+    current_version: row.currentVersion,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    created_by: row.createdBy,
+  };
+}
+
+/** Finds a credential by id or name, or answers 404 (the same for "another tenant's" and "none"). */
+export async function requireCredential(ctx: VaultContext, ref: string): Promise<store.CredentialRow> {
+  const row = await store.findCredential(ctx.db, ref);
+  if (!row) throw new VaultError("not_found", "no such credential");
+  return row;
+}
+
+/** Resolves and checks lease TTL bounds: default ≤ max ≤ tenant maximum. */
+function ttlBounds(ctx: VaultContext, requested: { default_ttl?: number; max_ttl?: number }, current?: store.CredentialRow) {
+  const tenantMax = ctx.config.TENANT_MAX_LEASE_TTL_SECONDS;
+  const maxTtl = requested.max_ttl ?? current?.maxTtl ?? tenantMax;
+  const defaultTtl = requested.default_ttl ?? current?.defaultTtl ?? Math.min(DEFAULT_TTL_SECONDS, maxTtl);
+  if (maxTtl > tenantMax) throw new VaultError("validation_failed", `max_ttl must be at most the tenant maximum of ${tenantMax} seconds`);
+  if (defaultTtl > maxTtl) throw new VaultError("validation_failed", `default_ttl (${defaultTtl}s) must not exceed max_ttl (${maxTtl}s)`);
+  return { defaultTtl, maxTtl };
+}
+
+/** Encrypts a value for one credential version under the tenant's active KEK. */
+async function sealVersion(ctx: VaultContext, credentialId: string, version: number, value: string, actor: Actor): Promise<store.SealedVersion> {
+  const kekVersion = getMeta(ctx.sql, "kek_active_version");
+  if (kekVersion === undefined) throw new Error("tenant has no active KEK");
+  const kek = await ctx.keks.get(kekVersion);
+  const sealed = await sealCredentialValue(new TextEncoder().encode(value), kek, { tenantId: ctx.tenantId, credentialId, version });
+  return { version, ...sealed, kekVersion, createdAt: ctx.now(), createdBy: actor.identity };
+}
+
+/** POST /v1/credentials */
+export async function createCredential(ctx: VaultContext, actor: Actor, input: CreateCredentialInput): Promise<Credential> {
+  const { defaultTtl, maxTtl } = ttlBounds(ctx, input);
+  const id = newId("cred");
+  const first = await sealVersion(ctx, id, 1, input.value, actor);
+  const row = {
+    id,
+    name: input.name,
+    description: input.description,
+    tags: JSON.stringify(input.tags),
+    defaultTtl,
+    maxTtl,
+    currentVersion: 1,
+    createdAt: first.createdAt,
+    updatedAt: first.createdAt,
+    createdBy: actor.identity,
+  };
+  try {
+    await store.insertCredential(ctx.db, row, first);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new VaultError("conflict", `a credential named "${input.name}" already exists`);
+    throw error;
+  }
+  return credentialView({ ...row, tenantId: ctx.tenantId });
+}
+
+/** GET /v1/credentials */
+export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQuery): Promise<CredentialPage> {
+  const rows = await store.listCredentials(ctx.db, q);
+  const page = rows.slice(0, q.limit);
+  return { items: page.map(credentialView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.name : null };
+}
+
+/** PATCH /v1/credentials/{ref} */
+export async function updateCredential(ctx: VaultContext, ref: string, input: UpdateCredentialInput): Promise<Credential> {
+  const row = await requireCredential(ctx, ref);
+  const { defaultTtl, maxTtl } = ttlBounds(ctx, input, row);
+  const patch = {
+    description: input.description ?? row.description,
+    tags: input.tags === undefined ? row.tags : JSON.stringify(input.tags),
+    defaultTtl,
+    maxTtl,
+    updatedAt: ctx.now(),
+  };
+  await store.updateCredential(ctx.db, row.id, patch);
+  return credentialView({ ...row, ...patch });
+}
+
+/** POST /v1/credentials/{ref}/rotate: a new version with a new DEK; old versions stay readable by leases pinned to them. */
+export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref: string, value: string): Promise<Credential> {
+  const row = await requireCredential(ctx, ref);
+  const next = await sealVersion(ctx, row.id, row.currentVersion + 1, value, actor);
+  let moved: boolean;
+  try {
+    moved = await store.insertVersion(ctx.db, row.id, row.currentVersion, next);
+  } catch (error) {
+    if (isUniqueViolation(error)) moved = false;
+    else throw error;
+  }
+  if (!moved) throw new VaultError("conflict", "the credential changed while rotating; retry");
+  return credentialView({ ...row, currentVersion: next.version, updatedAt: next.createdAt });
+}
+
+/** GET /v1/credentials/{ref}/versions */
+export async function listCredentialVersions(ctx: VaultContext, ref: string): Promise<{ items: CredentialVersion[] }> {
+  const row = await requireCredential(ctx, ref);
+  const versions = await store.listVersions(ctx.db, row.id);
+  return {
+    items: versions.map((v) => ({ version: v.version, created_at: iso(v.createdAt), created_by: v.createdBy, kek_version: v.kekVersion })),
+  };
+}
+
+/** DELETE /v1/credentials/{ref}: removes the metadata and every encrypted version. */
+export async function deleteCredential(ctx: VaultContext, ref: string): Promise<void> {
+  const row = await requireCredential(ctx, ref);
+  await store.deleteCredential(ctx.db, row.id);
+}
+
+/**
+ * Decrypts one version of a credential. Internal: the API's only way to a value is a lease,
+ * which calls this after authorisation and in the same step as its audit entry.
+ */
+export async function openVersion(ctx: VaultContext, credentialId: string, version: number): Promise<Uint8Array> {
+  const row = await store.getVersion(ctx.db, credentialId, version);
+  if (!row) throw new VaultError("not_found", "no such credential version");
+  const kek = await ctx.keks.get(row.kekVersion);
+  return openCredentialValue(row, kek, { tenantId: ctx.tenantId, credentialId, version });
+}

@@ -1,0 +1,85 @@
+import { mintToken, hashToken } from "../../worker/auth/tokens";
+import { VaultError } from "../../worker/errors";
+import { newId } from "../../worker/ids";
+import type { CreatedToken, CreateTokenInput, ListTokensQuery, Token, TokenPage, Whoami } from "../../worker/schemas/tokens";
+import { findTokenById, insertToken, listTokens, revokeToken, type TokenRow } from "../storage/tokens";
+import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
+
+/** A stored token as the API shows it. */
+export function tokenView(row: TokenRow): Token {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    role: row.role,
+    identity: row.identity,
+    created_at: iso(row.created_at),
+    created_by: row.created_by,
+    expires_at: isoOrNull(row.expires_at),
+    revoked_at: isoOrNull(row.revoked_at),
+  };
+}
+
+/** GET /v1/whoami */
+export function whoami(ctx: VaultContext, actor: Actor): Whoami {
+  return {
+    tenant_id: ctx.tenantId,
+    token_id: actor.tokenId,
+    kind: actor.kind,
+    identity: actor.identity,
+    role: actor.role,
+    expires_at: isoOrNull(actor.expiresAt),
+  };
+}
+
+/**
+ * Mints an API token and the row that stores it (not yet written, so the caller can write it in
+ * the same transaction as related state). The token is returned once; only its HMAC is kept.
+ * `createdBy` is the creating token's id, or "bootstrap".
+ */
+export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, createdBy: string): Promise<{ row: TokenRow; created: CreatedToken }> {
+  const now = ctx.now();
+  const token = mintToken("api", ctx.tenantId);
+  const row: TokenRow = {
+    id: newId("tok"),
+    token_hash: await hashToken(await ctx.pepper, token),
+    kind: "api",
+    name: input.name,
+    role: input.role,
+    identity: input.identity,
+    created_at: now,
+    created_by: createdBy,
+    expires_at: input.expires_in === undefined ? null : now + input.expires_in * 1000,
+    revoked_at: null,
+    revoked_by: null,
+  };
+  return { row, created: { ...tokenView(row), token } };
+}
+
+/** POST /v1/tokens */
+export async function createToken(ctx: VaultContext, actor: Actor, input: CreateTokenInput): Promise<CreatedToken> {
+  const { row, created } = await mintApiToken(ctx, input, actor.tokenId);
+  insertToken(ctx.sql, row);
+  return created;
+}
+
+/** GET /v1/tokens */
+export function listTokenPage(ctx: VaultContext, q: ListTokensQuery): TokenPage {
+  const rows = listTokens(ctx.sql, { limit: q.limit, cursor: q.cursor, includeRevoked: q.include_revoked });
+  const page = rows.slice(0, q.limit);
+  return { items: page.map(tokenView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+}
+
+/** GET /v1/tokens/{id} */
+export function getToken(ctx: VaultContext, id: string): Token {
+  const row = findTokenById(ctx.sql, id);
+  if (!row) throw new VaultError("not_found", "no such token");
+  return tokenView(row);
+}
+
+/** DELETE /v1/tokens/{id}: takes effect on the very next request that presents the token. */
+export function revokeTokenById(ctx: VaultContext, actor: Actor, id: string): void {
+  const row = findTokenById(ctx.sql, id);
+  if (!row) throw new VaultError("not_found", "no such token");
+  revokeToken(ctx.sql, id, actor.tokenId, ctx.now());
+}

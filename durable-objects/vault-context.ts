@@ -1,0 +1,44 @@
+import type { Role } from "../worker/auth/roles";
+import type { TokenKind } from "../worker/auth/tokens";
+import type { Config } from "../worker/config";
+import type { TenantDb } from "../worker/db/tenant-db";
+import type { KmsProvider } from "../worker/kms/provider";
+import type { KekCache } from "./kek/cache";
+
+/** Who is calling, as established by the TenantVault from the token. */
+export interface Actor {
+  tokenId: string;
+  kind: TokenKind;
+  role: Role;
+  identity: string;
+  expiresAt: number | null;
+}
+
+/**
+ * Everything an operation of a bootstrapped tenant needs. Built by the TenantVault; operations
+ * receive it instead of reaching into the Durable Object, which keeps them plain functions.
+ */
+export interface VaultContext {
+  readonly tenantId: string;
+  readonly config: Config;
+  readonly storage: DurableObjectStorage;
+  readonly sql: SqlStorage;
+  readonly db: TenantDb;
+  readonly kms: KmsProvider;
+  readonly keks: KekCache;
+  readonly pepper: Promise<CryptoKey>;
+  /** Milliseconds since the epoch; injectable so expiry can be tested without waiting. */
+  now(): number;
+  /** Ensures the Durable Object's alarm fires no later than `at`. */
+  scheduleAlarm(at: number): Promise<void>;
+}
+
+/** Milliseconds to the API's timestamp form. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Nullable milliseconds to the API's timestamp form. */
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}

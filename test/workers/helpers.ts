@@ -1,0 +1,44 @@
+import { env, SELF } from "cloudflare:test";
+import { expect } from "vitest";
+import type { Role } from "../../worker/auth/roles";
+
+/** Base URL used for requests to the Worker under test. */
+export const BASE = "https://vault.test";
+
+/** A JSON request to the Worker with an optional bearer token. */
+export async function api(token: string | null, method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  return SELF.fetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** The JSON body of a response that must have `status`; fails the test with the body otherwise. */
+export async function expectStatus<T = Record<string, unknown>>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  expect(res.status, `${res.status} ${text}`).toBe(status);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Creates a tenant through the bootstrap endpoint; returns its id and admin token. */
+export async function bootstrap(name = "acme"): Promise<{ tenantId: string; adminToken: string }> {
+  const res = await SELF.fetch(`${BASE}/v1/bootstrap`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-bootstrap-secret": env.BOOTSTRAP_SECRET },
+    body: JSON.stringify({ tenant_name: name, admin_identity: "user:admin@acme.test" }),
+  });
+  const body = await expectStatus<{ tenant: { id: string }; admin_token: { token: string } }>(res, 201);
+  return { tenantId: body.tenant.id, adminToken: body.admin_token.token };
+}
+
+/** Creates an API token with `role` using an admin token. */
+export async function tokenWithRole(adminToken: string, role: Role, identity = `user:${role}@acme.test`): Promise<string> {
+  const res = await api(adminToken, "POST", "/v1/tokens", { name: `${role} token`, role, identity });
+  return (await expectStatus<{ token: string }>(res, 201)).token;
+}
+
+/** Creates a credential; returns its metadata. */
+export async function createCredential(token: string, name: string, value = `value-of-${name}`): Promise<{ id: string; name: string }> {
+  const res = await api(token, "POST", "/v1/credentials", { name, value });
+  return expectStatus<{ id: string; name: string }>(res, 201);
+}

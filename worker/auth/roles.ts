@@ -1,0 +1,35 @@
+/** Roles in increasing order of authority; each includes every role before it. */
+export const ROLES = ["viewer", "user", "manager", "admin"] as const;
+
+/** One of the four roles. */
+export type Role = (typeof ROLES)[number];
+
+/** True when `have` grants at least what `need` requires. */
+export function roleAtLeast(have: Role, need: Role): boolean {
+  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+}
+
+/**
+ * Every authenticated operation and the least role that may perform it. Routes declare their
+ * operation (which puts the role in the OpenAPI document) and the Durable Object enforces the
+ * same table, so the two can never disagree.
+ */
+export const OPERATIONS = {
+  whoami: "viewer",
+  "credentials.list": "viewer",
+  "credentials.get": "viewer",
+  "credentials.versions": "viewer",
+  "credentials.create": "manager",
+  "credentials.update": "manager",
+  "credentials.rotate": "manager",
+  "credentials.delete": "manager",
+  "tokens.list": "admin",
+  "tokens.get": "admin",
+  "tokens.create": "admin",
+  "tokens.revoke": "admin",
+  "kek.status": "admin",
+  "kek.rotate": "admin",
+} as const satisfies Record<string, Role>;
+
+/** The name of an authenticated operation. */
+export type Operation = keyof typeof OPERATIONS;

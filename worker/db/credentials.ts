@@ -1,0 +1,90 @@
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { credentials, credentialVersions } from "./schema";
+import type { TenantDb } from "./tenant-db";
+
+/** A credential row as stored. */
+export type CredentialRow = typeof credentials.$inferSelect;
+/** A credential version row as stored (ciphertext only). */
+export type CredentialVersionRow = typeof credentialVersions.$inferSelect;
+/** What a new version stores. */
+export type SealedVersion = Pick<CredentialVersionRow, "version" | "valueBlob" | "wrappedDek" | "kekVersion" | "createdAt" | "createdBy">;
+
+const scope = (t: TenantDb) => eq(credentials.tenantId, t.tenantId);
+
+/** Finds a credential by id or by name within the tenant. */
+export async function findCredential(t: TenantDb, ref: string): Promise<CredentialRow | undefined> {
+  const column = ref.startsWith("cred_") ? credentials.id : credentials.name;
+  return t.db.select().from(credentials).where(and(scope(t), eq(column, ref))).get();
+}
+
+/** Lists credentials by name, after `cursor`, optionally by name prefix or tag. */
+export async function listCredentials(
+  t: TenantDb,
+  q: { limit: number; cursor?: string; prefix?: string; tag?: string },
+): Promise<CredentialRow[]> {
+  const filters = [scope(t)];
+  if (q.cursor !== undefined) filters.push(gt(credentials.name, q.cursor));
+  // substr, not LIKE: LIKE is case-insensitive in SQLite and names are case-sensitive.
+  if (q.prefix) filters.push(sql`substr(${credentials.name}, 1, ${q.prefix.length}) = ${q.prefix}`);
+  if (q.tag) filters.push(sql`exists (select 1 from json_each(${credentials.tags}) where value = ${q.tag})`);
+  return t.db.select().from(credentials).where(and(...filters)).orderBy(asc(credentials.name)).limit(q.limit + 1).all();
+}
+
+/** Inserts a credential and its first version in one D1 batch (a transaction). */
+export async function insertCredential(t: TenantDb, row: Omit<CredentialRow, "tenantId">, first: SealedVersion): Promise<void> {
+  await t.db.batch([
+    t.db.insert(credentials).values({ ...row, tenantId: t.tenantId }),
+    t.db.insert(credentialVersions).values({ ...first, tenantId: t.tenantId, credentialId: row.id }),
+  ]);
+}
+
+/**
+ * Adds a version and moves the credential to it, only if the credential is still on
+ * `fromVersion` (compare-and-set); returns false when another change won the race.
+ */
+export async function insertVersion(t: TenantDb, credentialId: string, fromVersion: number, next: SealedVersion): Promise<boolean> {
+  const [, updated] = await t.db.batch([
+    t.db.insert(credentialVersions).values({ ...next, tenantId: t.tenantId, credentialId }),
+    t.db
+      .update(credentials)
+      .set({ currentVersion: next.version, updatedAt: next.createdAt })
+      .where(and(scope(t), eq(credentials.id, credentialId), eq(credentials.currentVersion, fromVersion))),
+  ]);
+  return updated.meta.changes === 1;
+}
+
+/** Updates metadata fields of a credential. */
+export async function updateCredential(
+  t: TenantDb,
+  credentialId: string,
+  patch: Partial<Pick<CredentialRow, "description" | "tags" | "defaultTtl" | "maxTtl" | "updatedAt">>,
+): Promise<void> {
+  await t.db.update(credentials).set(patch).where(and(scope(t), eq(credentials.id, credentialId))).run();
+}
+
+/** Deletes a credential and every stored version of its value (crypto-shredding the DEKs). */
+export async function deleteCredential(t: TenantDb, credentialId: string): Promise<void> {
+  await t.db.batch([
+    t.db.delete(credentialVersions).where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId))),
+    t.db.delete(credentials).where(and(scope(t), eq(credentials.id, credentialId))),
+  ]);
+}
+
+/** Lists a credential's versions, newest first. */
+export async function listVersions(t: TenantDb, credentialId: string): Promise<CredentialVersionRow[]> {
+  return t.db
+    .select()
+    .from(credentialVersions)
+    .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId)))
+    .orderBy(sql`${credentialVersions.version} desc`)
+    .all();
+}
+
+/** Reads one version's ciphertext. */
+export async function getVersion(t: TenantDb, credentialId: string, version: number): Promise<CredentialVersionRow | undefined> {
+  return t.db
+    .select()
+    .from(credentialVersions)
+    .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), eq(credentialVersions.version, version)))
+    .get();
+}

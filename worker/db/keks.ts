@@ -1,0 +1,99 @@
+import { and, asc, count, eq, gt, ne, or, sql } from "drizzle-orm";
+import { credentialVersions, tenantKeks, tenants } from "./schema";
+import type { TenantDb } from "./tenant-db";
+
+/** A tenant KEK row as stored. */
+export type TenantKekRow = typeof tenantKeks.$inferSelect;
+
+/** Creates the tenant row and its first KEK (version 1, active) in one batch. */
+export async function insertTenant(t: TenantDb, name: string, wrappedKek: Uint8Array, now: number): Promise<void> {
+  await t.db.batch([
+    t.db.insert(tenants).values({ id: t.tenantId, name, createdAt: now }),
+    t.db.insert(tenantKeks).values({ tenantId: t.tenantId, version: 1, wrappedKek, state: "active", createdAt: now }),
+  ]);
+}
+
+/** Reads one KEK version of the tenant. */
+export async function getKek(t: TenantDb, version: number): Promise<TenantKekRow | undefined> {
+  return t.db.select().from(tenantKeks).where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, version))).get();
+}
+
+/** All KEK versions of the tenant with how many wrapped DEKs each still protects. */
+export async function listKeks(t: TenantDb): Promise<(TenantKekRow & { wrappedDeks: number })[]> {
+  const [rows, counts] = await t.db.batch([
+    t.db.select().from(tenantKeks).where(eq(tenantKeks.tenantId, t.tenantId)).orderBy(asc(tenantKeks.version)),
+    t.db
+      .select({ kekVersion: credentialVersions.kekVersion, n: count() })
+      .from(credentialVersions)
+      .where(eq(credentialVersions.tenantId, t.tenantId))
+      .groupBy(credentialVersions.kekVersion),
+  ]);
+  const byVersion = new Map(counts.map((c) => [c.kekVersion, c.n]));
+  return rows.map((r) => ({ ...r, wrappedDeks: byVersion.get(r.version) ?? 0 }));
+}
+
+/** Adds a new active KEK version and demotes every other live version to decrypt-only, atomically. */
+export async function activateNewKek(t: TenantDb, version: number, wrappedKek: Uint8Array, now: number): Promise<void> {
+  await t.db.batch([
+    t.db
+      .update(tenantKeks)
+      .set({ state: "decrypt_only" })
+      .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "active"))),
+    t.db.insert(tenantKeks).values({ tenantId: t.tenantId, version, wrappedKek, state: "active", createdAt: now }),
+  ]);
+}
+
+/** The next batch of wrapped DEKs not yet on `activeVersion`, after the sweep cursor. */
+export async function wrappedDeksToRewrap(
+  t: TenantDb,
+  activeVersion: number,
+  after: { credentialId: string; version: number } | null,
+  limit: number,
+) {
+  const cv = credentialVersions;
+  const cursor = after
+    ? or(gt(cv.credentialId, after.credentialId), and(eq(cv.credentialId, after.credentialId), gt(cv.version, after.version)))
+    : undefined;
+  return t.db
+    .select({ credentialId: cv.credentialId, version: cv.version, wrappedDek: cv.wrappedDek, kekVersion: cv.kekVersion })
+    .from(cv)
+    .where(and(eq(cv.tenantId, t.tenantId), ne(cv.kekVersion, activeVersion), cursor))
+    .orderBy(asc(cv.credentialId), asc(cv.version))
+    .limit(limit)
+    .all();
+}
+
+/**
+ * Replaces one wrapped DEK only if it is still under `fromKekVersion` (compare-and-set), so a
+ * sweep that resumes after a crash, or races a delete, never overwrites newer state.
+ */
+export async function replaceWrappedDek(
+  t: TenantDb,
+  row: { credentialId: string; version: number; fromKekVersion: number },
+  wrappedDek: Uint8Array,
+  toKekVersion: number,
+): Promise<boolean> {
+  const cv = credentialVersions;
+  const res = await t.db
+    .update(cv)
+    .set({ wrappedDek, kekVersion: toKekVersion })
+    .where(
+      and(eq(cv.tenantId, t.tenantId), eq(cv.credentialId, row.credentialId), eq(cv.version, row.version), eq(cv.kekVersion, row.fromKekVersion)),
+    )
+    .run();
+  return res.meta.changes === 1;
+}
+
+/**
+ * Destroys every decrypt-only KEK version that no wrapped DEK uses any more: the KMS ciphertext
+ * is erased, so the version can never be unwrapped again. Returns the versions destroyed.
+ */
+export async function destroyUnusedKeks(t: TenantDb, now: number): Promise<number[]> {
+  const unused = sql`not exists (select 1 from ${credentialVersions} where ${credentialVersions.tenantId} = ${t.tenantId} and ${credentialVersions.kekVersion} = ${tenantKeks.version})`;
+  const rows = await t.db
+    .update(tenantKeks)
+    .set({ state: "destroyed", wrappedKek: null, destroyedAt: now })
+    .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "decrypt_only"), unused))
+    .returning({ version: tenantKeks.version });
+  return rows.map((r) => r.version);
+}

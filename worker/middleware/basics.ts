@@ -1,0 +1,19 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
+import { loadConfig } from "../config";
+
+/**
+ * First middleware: gives the request its id and the parsed config, and sets the headers every
+ * response carries. API responses may hold tokens or metadata, so none is cacheable.
+ */
+export const basics: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("requestId", crypto.randomUUID());
+  c.header("x-request-id", c.get("requestId"));
+  c.header("cache-control", "no-store");
+  c.header("x-content-type-options", "nosniff");
+  c.header("x-frame-options", "DENY");
+  c.header("referrer-policy", "no-referrer");
+  c.set("config", loadConfig(c.env));
+  if (c.get("config").ENVIRONMENT === "production") c.header("strict-transport-security", "max-age=63072000; includeSubDomains");
+  await next();
+};

@@ -1,0 +1,105 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import type { Operation } from "../auth/roles";
+import { parseToken } from "../auth/tokens";
+import { describeZodError, VaultError } from "../errors";
+import { unwrapOutcome, type Call, type Outcome } from "../rpc";
+import type { TenantVault } from "../../durable-objects/tenant-vault";
+
+/** A route as data: enough to validate a request, call the tenant's vault and describe it in OpenAPI. */
+export interface RouteDef {
+  method: "get" | "post" | "patch" | "delete";
+  /** Hono path, e.g. `/v1/credentials/:ref`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** The authenticated operation (its least role is in OPERATIONS), or null for a public route. */
+  operation: Operation | null;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** The success body, or null for 204. */
+  response: z.ZodType | null;
+  status: 200 | 201 | 202 | 204;
+}
+
+/** An authenticated route: its definition plus the RPC that serves it. */
+export interface VaultRoute extends RouteDef {
+  operation: Operation;
+  rpc: (vault: DurableObjectStub<TenantVault>, call: Call<unknown>) => Promise<Outcome<unknown>>;
+}
+
+/** Validated parts of a request, in their raw (pre-transform) JSON form for the RPC. */
+interface RawInput {
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+}
+
+function check(schema: z.ZodType | undefined, value: unknown, where: string): void {
+  if (!schema) return;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, where));
+}
+
+/** Reads and validates params, query and JSON body. Bad input of any kind is a 4xx here, never a 500. */
+export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawInput> {
+  const input: RawInput = {};
+  if (def.params) check(def.params, (input.params = c.req.param() as Record<string, string>), "path");
+  if (def.query) check(def.query, (input.query = c.req.query()), "query");
+  if (def.body) {
+    const type = c.req.header("content-type") ?? "";
+    if (!/^application\/json(\s*;|$)/i.test(type)) throw new VaultError("unsupported_media_type", "send the body as application/json");
+    const text = await c.req.text();
+    try {
+      input.body = JSON.parse(text);
+    } catch {
+      throw new VaultError("invalid_json", "request body is not valid JSON");
+    }
+    check(def.body, input.body, "body");
+  }
+  return input;
+}
+
+/** The RPC input: params merged with the body under `body`, or the body, or the query. */
+function callInput(input: RawInput): unknown {
+  if (input.params && input.body !== undefined) return { ...input.params, body: input.body };
+  return input.params ?? input.body ?? input.query ?? null;
+}
+
+/** The bearer token of a request, checked only for shape; the tenant's vault decides if it is valid. */
+function bearer(c: Context<AppEnv>): { raw: string; tenantId: string } {
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
+  if (!match) throw new VaultError("unauthorized", "send an API token as Authorization: Bearer <token>");
+  const token = parseToken(match[1]!);
+  if (!token) throw new VaultError("unauthorized", "invalid, expired or revoked token");
+  return token;
+}
+
+/** The tenant's vault: one Durable Object per tenant, addressed by the tenant id in the token. */
+export function vaultStub(env: Env, tenantId: string): DurableObjectStub<TenantVault> {
+  return env.TENANT_VAULT.get(env.TENANT_VAULT.idFromName(tenantId));
+}
+
+/** Sends a handler's result with the route's status. */
+export function respond(c: Context<AppEnv>, def: RouteDef, value: unknown): Response {
+  if (def.status === 204) return c.body(null, 204);
+  return c.json(value as object, def.status);
+}
+
+/** Builds a Hono router from authenticated route definitions. */
+export function vaultRouter(routes: readonly VaultRoute[]): Hono<AppEnv> {
+  const router = new Hono<AppEnv>();
+  for (const def of routes) {
+    router.on(def.method.toUpperCase(), def.path, async (c) => {
+      const token = bearer(c);
+      const input = await readInput(c, def);
+      const call: Call<unknown> = { token: token.raw, requestId: c.get("requestId"), input: callInput(input) };
+      const value = unwrapOutcome(await def.rpc(vaultStub(c.env, token.tenantId), call));
+      return respond(c, def, value);
+    });
+  }
+  return router;
+}

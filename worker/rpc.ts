@@ -1,0 +1,24 @@
+import { VaultError, type WireError } from "./errors";
+
+/**
+ * What the Worker sends the TenantVault for an authenticated operation: the raw token (the DO
+ * authenticates it against its own storage, so revocation is immediate), the request id for
+ * logs and audit, and the already-validated input.
+ */
+export interface Call<I> {
+  token: string;
+  requestId: string;
+  input: I;
+}
+
+/**
+ * What the TenantVault answers. Errors travel as data: an exception thrown across RPC loses its
+ * class, and this keeps the error code closed and typed end to end.
+ */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** Returns the value of a successful outcome or throws its VaultError. */
+export function unwrapOutcome<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw VaultError.fromWire(outcome.error);
+}

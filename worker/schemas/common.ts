@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { ROLES } from "../auth/roles";
+import { ID_PATTERNS } from "../ids";
+
+/** A role name. */
+export const RoleSchema = z.enum(ROLES);
+
+/**
+ * Who acts: `user:alice@acme.com`, `agent:claude-code@alice-laptop`,
+ * `ci:github:acme/api@refs/heads/main`, `service:billing`. Printable ASCII, no spaces, so an
+ * identity can be matched by ACL globs and shown in logs without escaping.
+ */
+export const IdentitySchema = z
+  .string()
+  .max(256, "must be at most 256 characters")
+  .regex(/^(user|agent|ci|service):[\x21-\x7e]{1,240}$/, "must look like kind:name with kind user, agent, ci or service and no spaces");
+
+const DURATION = /^(\d{1,7})(s|m|h|d)$/;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration as whole seconds or a string like "90s", "10m", "1h", "7d"; parsed to seconds. */
+export const DurationSchema = z
+  .union([
+    z.number().int("must be a whole number of seconds").positive("must be positive"),
+    z.string().regex(DURATION, 'must be seconds or a duration like "90s", "10m", "1h", "7d"'),
+  ])
+  .transform((v) => {
+    if (typeof v === "number") return v;
+    const [, n, unit] = DURATION.exec(v) as unknown as [string, string, keyof typeof UNIT_SECONDS];
+    return Number(n) * UNIT_SECONDS[unit];
+  })
+  .pipe(z.number().int().positive("must be positive").max(366 * 86_400, "must be at most 366 days"));
+
+/** A credential id. */
+export const CredentialIdSchema = z.string().regex(ID_PATTERNS.cred, "must be a credential id (cred_ + 24 hex)");
+
+/** A token id. */
+export const TokenIdSchema = z.string().regex(ID_PATTERNS.tok, "must be a token id (tok_ + 24 hex)");
+
+/** A timestamp as the API shows it. */
+export const TimestampSchema = z.iso.datetime();
+
+/** Page size for list endpoints. */
+export const LimitSchema = z.coerce.number().int().min(1).max(100).default(50);
+
+/** The error body of every failing response (documented in the OpenAPI document). */
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), request_id: z.string() }),
+});
+
+/** A response with no body. */
+export const EmptySchema = z.null();
