@@ -58,6 +58,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Each e2e file starts its own wrangler dev; two at once would fight over two cores.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

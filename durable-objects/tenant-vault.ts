@@ -110,8 +110,9 @@ export class TenantVault extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
-    const result = await sweepStep(this.#contextFor(tenantId));
-    if (result === "more") await this.ctx.storage.setAlarm(Date.now());
+    const ctx = this.#contextFor(tenantId);
+    const result = await sweepStep(ctx);
+    if (result === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
   }
 
   /** Authenticates, authorises by the operation's least role, validates input, runs `fn`. */

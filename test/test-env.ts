@@ -22,4 +22,6 @@ export const TEST_BINDINGS = {
   KMS_SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
   KMS_TIMEOUT_MS: "1500",
   KEK_SWEEP_BATCH: "3",
+  // Tests drive the sweep with runDurableObjectAlarm; the runtime must not run it behind them.
+  KEK_SWEEP_PAUSE_MS: "600000",
 } as const;

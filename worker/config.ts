@@ -21,6 +21,11 @@ const ConfigSchema = z
     KEK_CACHE_TTL_SECONDS: seconds.max(3600).default(300),
     /** Wrapped DEKs rewrapped per alarm during a KEK rotation sweep. */
     KEK_SWEEP_BATCH: seconds.max(1000).default(200),
+    /**
+     * Pause before each sweep batch. A Durable Object is single-threaded: back-to-back batches
+     * would starve lease requests. Tests set it high and drive the alarm themselves.
+     */
+    KEK_SWEEP_PAUSE_MS: z.coerce.number().int().min(0).max(3_600_000).default(100),
     /** The longest lease any credential of a tenant may grant. */
     TENANT_MAX_LEASE_TTL_SECONDS: seconds.default(86_400),
     HAS_KMS_EMULATOR: z.boolean(),

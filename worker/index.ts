@@ -4,11 +4,12 @@ import type { AppEnv } from "./app-env";
 import { VaultError } from "./errors";
 import { basics } from "./middleware/basics";
 import { notFound, onError } from "./middleware/on-error";
-import { admin, adminRoutes } from "./routes/admin";
-import { credentialRoutes, credentials } from "./routes/credentials";
+import { admin } from "./routes/admin";
+import { ALL_ROUTES } from "./routes/all";
+import { credentials } from "./routes/credentials";
 import { openApiRouter } from "./routes/openapi";
-import { system, systemRoutes } from "./routes/system";
-import { tokenRoutes, tokens } from "./routes/tokens";
+import { system } from "./routes/system";
+import { tokens } from "./routes/tokens";
 
 /** Largest request body: a 64 KiB value JSON-escaped at worst (\uXXXX) plus the rest. */
 const MAX_BODY_BYTES = 512 * 1024;
@@ -27,7 +28,7 @@ app.route("/", system);
 app.route("/", tokens);
 app.route("/", credentials);
 app.route("/", admin);
-app.route("/", openApiRouter([...systemRoutes, ...tokenRoutes, ...credentialRoutes, ...adminRoutes]));
+app.route("/", openApiRouter(ALL_ROUTES));
 app.onError(onError);
 app.notFound(notFound);
 

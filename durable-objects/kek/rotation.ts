@@ -23,7 +23,7 @@ export async function rotateKek(ctx: VaultContext): Promise<KekRotateResult> {
   await ctx.keks.put(next, plaintext);
   setMeta(ctx.sql, "kek_active_version", next);
   setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: 0 });
-  await ctx.scheduleAlarm(ctx.now());
+  await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
   return { active_version: next, previous_version: previous };
 }
 

@@ -46,8 +46,9 @@ function check(schema: z.ZodType | undefined, value: unknown, where: string): vo
 /** Reads and validates params, query and JSON body. Bad input of any kind is a 4xx here, never a 500. */
 export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawInput> {
   const input: RawInput = {};
-  if (def.params) check(def.params, (input.params = c.req.param() as Record<string, string>), "path");
-  if (def.query) check(def.query, (input.query = c.req.query()), "query");
+  // Copied into plain objects: Hono's may have a null prototype, which RPC cannot serialise.
+  if (def.params) check(def.params, (input.params = { ...(c.req.param() as Record<string, string>) }), "path");
+  if (def.query) check(def.query, (input.query = { ...c.req.query() }), "query");
   if (def.body) {
     const type = c.req.header("content-type") ?? "";
     if (!/^application\/json(\s*;|$)/i.test(type)) throw new VaultError("unsupported_media_type", "send the body as application/json");
