@@ -1,0 +1,227 @@
+import { AwsClient } from "aws4fetch";
+import { z } from "zod";
+import { decodeBase64Strict, encodeBase64 } from "./base64";
+import { KmsError, kekEncryptionContext, type KekContext, type KmsProvider } from "./provider";
+
+/** Sends one HTTP request: global `fetch`, or a service binding's `fetch` in development. */
+export type KmsFetch = (request: Request) => Promise<Response>;
+
+/** An AWS KMS encryption context: string pairs bound to the ciphertext as authenticated data. */
+export type EncryptionContext = Record<string, string>;
+
+/** Everything an `AwsKmsClient` needs; none of it is read from the environment here. */
+export interface AwsKmsClientOptions {
+  region: string;
+  /** Base URL of the KMS API, e.g. `https://kms.us-east-1.amazonaws.com`. */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Bound on one whole call: signing, sending and reading the reply. */
+  timeoutMs: number;
+  fetch: KmsFetch;
+}
+
+/** The KMS operations this client speaks (AWS KMS API names). */
+export type KmsOperation = "Encrypt" | "Decrypt" | "GenerateDataKey" | "ReEncrypt";
+
+const blob = z.string().transform((text, ctx) => {
+  const bytes = decodeBase64Strict(text);
+  if (bytes === undefined || bytes.length === 0) {
+    ctx.addIssue({ code: "custom", message: "not a non-empty canonical base64 blob" });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const EncryptReply = z.object({ CiphertextBlob: blob, KeyId: z.string().min(1) });
+const DecryptReply = z.object({ Plaintext: blob, KeyId: z.string().min(1) });
+const GenerateDataKeyReply = z.object({
+  CiphertextBlob: blob,
+  // AES_256 is the only KeySpec this client asks for, so anything but 32 bytes is a bad reply.
+  Plaintext: blob.refine((b) => b.length === 32, "Plaintext must be 32 bytes"),
+  KeyId: z.string().min(1),
+});
+const ErrorReply = z.object({ __type: z.string().optional() });
+
+/** Error types KMS reports with a 4xx that mean "slow down" rather than "no". */
+const THROTTLE_TYPES = new Set(["ThrottlingException", "ThrottledException", "TooManyRequestsException"]);
+
+/**
+ * A minimal AWS KMS client for the JSON 1.1 protocol (`X-Amz-Target: TrentService.<Op>`),
+ * SigV4-signed with aws4fetch. It does not retry: the caller (the tenant's Durable Object)
+ * decides, knowing whether a request is waiting. Every failure of a call is a `KmsError`
+ * (an endpoint that is not a URL is a configuration error and throws TypeError instead).
+ */
+export class AwsKmsClient {
+  readonly #signer: AwsClient;
+  readonly #endpoint: string;
+  readonly #timeoutMs: number;
+  readonly #fetch: KmsFetch;
+
+  constructor(options: AwsKmsClientOptions) {
+    this.#signer = new AwsClient({
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      service: "kms",
+      region: options.region,
+      // aws4fetch's own fetch() retries; we only use sign(), so retries must not matter, but
+      // zero makes that explicit.
+      retries: 0,
+    });
+    this.#endpoint = options.endpoint;
+    this.#timeoutMs = options.timeoutMs;
+    this.#fetch = options.fetch;
+  }
+
+  /** KMS Encrypt: wraps up to 4 KiB of `plaintext` under `keyId`. */
+  async encrypt(input: { keyId: string; plaintext: Uint8Array; context: EncryptionContext }) {
+    const reply = await this.#call("Encrypt", EncryptReply, {
+      KeyId: input.keyId,
+      Plaintext: encodeBase64(input.plaintext),
+      EncryptionContext: input.context,
+    });
+    return { ciphertext: reply.CiphertextBlob, keyId: reply.KeyId };
+  }
+
+  /** KMS Decrypt, pinned to `keyId` so a blob made under another key is refused. */
+  async decrypt(input: { keyId: string; ciphertext: Uint8Array; context: EncryptionContext }) {
+    const reply = await this.#call("Decrypt", DecryptReply, {
+      KeyId: input.keyId,
+      CiphertextBlob: encodeBase64(input.ciphertext),
+      EncryptionContext: input.context,
+    });
+    return { plaintext: reply.Plaintext, keyId: reply.KeyId };
+  }
+
+  /** KMS GenerateDataKey with KeySpec AES_256: 32 fresh bytes, in plaintext and wrapped. */
+  async generateDataKey(input: { keyId: string; context: EncryptionContext }) {
+    const reply = await this.#call("GenerateDataKey", GenerateDataKeyReply, {
+      KeyId: input.keyId,
+      KeySpec: "AES_256",
+      EncryptionContext: input.context,
+    });
+    return { plaintext: reply.Plaintext, ciphertext: reply.CiphertextBlob, keyId: reply.KeyId };
+  }
+
+  /** KMS ReEncrypt: moves a blob to another key and/or context without exposing its plaintext. */
+  async reEncrypt(input: {
+    ciphertext: Uint8Array;
+    sourceKeyId: string;
+    sourceContext: EncryptionContext;
+    destinationKeyId: string;
+    destinationContext: EncryptionContext;
+  }) {
+    const reply = await this.#call("ReEncrypt", EncryptReply, {
+      CiphertextBlob: encodeBase64(input.ciphertext),
+      SourceKeyId: input.sourceKeyId,
+      SourceEncryptionContext: input.sourceContext,
+      DestinationKeyId: input.destinationKeyId,
+      DestinationEncryptionContext: input.destinationContext,
+    });
+    return { ciphertext: reply.CiphertextBlob, keyId: reply.KeyId };
+  }
+
+  /** One signed call, bounded by the timeout as a whole (a stalled body read counts too). */
+  async #call<S extends z.ZodType>(op: KmsOperation, schema: S, payload: object): Promise<z.output<S>> {
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    const timedOut = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(new KmsError("timeout", `KMS ${op} timed out after ${this.#timeoutMs} ms`));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    // Raced rather than trusted to the signal alone: not every fetcher (a service binding, a
+    // test double) is guaranteed to stop reading a body when the signal fires.
+    const exchange = this.#exchange(op, payload, signal);
+    exchange.catch(() => {}); // the race below reports the outcome; avoid an unhandled rejection
+    timedOut.catch(() => {});
+    const { status, text } = await Promise.race([exchange, timedOut]);
+    return parseReply(op, schema, status, text);
+  }
+
+  async #exchange(op: KmsOperation, payload: object, signal: AbortSignal) {
+    const request = await this.#signer.sign(this.#endpoint, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `TrentService.${op}` },
+      body: JSON.stringify(payload),
+      signal,
+    });
+    try {
+      const response = await this.#fetch(request);
+      // Read as bytes: workerd warns when .text() meets a non-text Content-Type such as
+      // application/x-amz-json-1.1. Invalid UTF-8 becomes U+FFFD and then fails JSON/zod checks.
+      const text = new TextDecoder().decode(await response.arrayBuffer());
+      return { status: response.status, text };
+    } catch (cause) {
+      if (signal.aborted) throw new KmsError("timeout", `KMS ${op} timed out after ${this.#timeoutMs} ms`);
+      throw new KmsError("unavailable", `KMS ${op} could not be reached`, { cause });
+    }
+  }
+}
+
+/** Classifies a KMS reply by status and body; only a valid 2xx reply comes back as data. */
+function parseReply<S extends z.ZodType>(op: KmsOperation, schema: S, status: number, text: string): z.output<S> {
+  if (status >= 200 && status < 300) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new KmsError("malformed", `KMS ${op} answered ${status} with a body that is not JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      // Field paths only: the issue messages of zod may quote the rejected value.
+      const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(root)"))];
+      throw new KmsError("malformed", `KMS ${op} reply is invalid at ${fields.join(", ")}`);
+    }
+    return parsed.data;
+  }
+  const type = errorType(text);
+  if (status === 429 || THROTTLE_TYPES.has(type)) {
+    throw new KmsError("throttled", `KMS ${op} throttled (${status} ${type})`);
+  }
+  if (status >= 500) throw new KmsError("unavailable", `KMS ${op} failed (${status} ${type})`);
+  if (status >= 400) throw new KmsError("refused", `KMS ${op} refused (${status} ${type})`);
+  throw new KmsError("malformed", `KMS ${op} answered with unexpected status ${status}`);
+}
+
+/**
+ * The AWS error type from a JSON error body: `__type` is either `Name` or
+ * `com.amazonaws.kms#Name` (AWS JSON 1.1 protocol). Anything that does not look like a plain
+ * name is replaced, so a hostile body cannot smuggle text into our error messages.
+ */
+function errorType(text: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return "UnknownError";
+  }
+  const parsed = ErrorReply.safeParse(json);
+  const raw = parsed.success ? (parsed.data.__type ?? "") : "";
+  const name = raw.slice(raw.lastIndexOf("#") + 1).split(":")[0] ?? "";
+  return /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name) ? name : "UnknownError";
+}
+
+/** The vault's `KmsProvider` over AWS KMS (or the development emulator, which speaks the same). */
+export class AwsKmsProvider implements KmsProvider {
+  constructor(
+    readonly client: AwsKmsClient,
+    readonly keyId: string,
+  ) {}
+
+  /** GenerateDataKey (AES_256) under the tenant KEK's encryption context. */
+  async generateKek(ctx: KekContext): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
+    const context = kekEncryptionContext(ctx);
+    const key = await this.client.generateDataKey({ keyId: this.keyId, context });
+    return { plaintext: key.plaintext, wrapped: key.ciphertext };
+  }
+
+  /** Decrypt, pinned to this provider's key and the tenant KEK's encryption context. */
+  async unwrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    const context = kekEncryptionContext(ctx);
+    const { plaintext } = await this.client.decrypt({ keyId: this.keyId, ciphertext: wrapped, context });
+    // A KEK is always 32 bytes; another length means the blob was not a KEK (or KMS misbehaved).
+    if (plaintext.length !== 32) throw new KmsError("malformed", "KMS Decrypt returned a KEK of the wrong length");
+    return plaintext;
+  }
+}
