@@ -1,137 +1,168 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { OPERATIONS, roleAtLeast, type Operation } from "../worker/auth/roles";
-import { importPepper } from "../worker/auth/tokens";
-import { loadConfig, type Config } from "../worker/config";
-import { getKek } from "../worker/db/keks";
-import { tenantDb } from "../worker/db/tenant-db";
 import { describeZodError, VaultError } from "../worker/errors";
-import { createKmsProvider } from "../worker/kms";
 import type { Call, Outcome } from "../worker/rpc";
 import { KekStatusSchema } from "../worker/schemas/admin";
+import { AuditQuerySchema, AuditRangeSchema, ImpactQuerySchema } from "../worker/schemas/audit";
+import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/schemas/credentials";
+import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
 import { BootstrapSchema, type BootstrapResult } from "../worker/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/schemas/tokens";
-import { TokenIdSchema } from "../worker/schemas/common";
-import { KekCache } from "./kek/cache";
-import { kekStatus, rotateKek, sweepStep } from "./kek/rotation";
+import { checkpointIfDue } from "./audit/checkpoints";
+import * as audit from "./audit/query";
+import { record } from "./audit/record";
+import { buildContext } from "./build-context";
 import { toWireError } from "./errors";
+import { kekStatus, rotateKek, sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
+import { impactReport, revokeMatching } from "./ops/break-glass";
 import * as creds from "./ops/credentials";
+import { expireDueLeases } from "./ops/expiry";
+import * as leases from "./ops/leases";
 import { bootstrapTenant } from "./ops/tenant";
 import * as tokens from "./ops/tokens";
-import { migrate } from "./storage/migrations";
+import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
+import { migrate } from "./storage/migrations";
 import type { Actor, VaultContext } from "./vault-context";
 
 const Empty = z.unknown();
 const ByRef = z.strictObject({ ref: CredentialRefSchema });
 const ById = z.strictObject({ id: TokenIdSchema });
-const RefAndBody = <T extends z.ZodType>(body: T) => z.strictObject({ ref: CredentialRefSchema, body });
+const ByLease = z.strictObject({ id: LeaseIdSchema });
+const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
+const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
+
+/** Where a refused or failed operation is recorded; lease refusals have their own type. */
+const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "lease.denied" };
 
 /**
  * The single authority for one tenant (DESIGN.md "Shape"): authenticates tokens against its own
- * storage, authorises by role, holds the unwrapped KEK cache, and is the only writer of the
- * tenant's rows in D1. Every public method is an RPC entry point; everything else is #private
- * so it cannot be reached over RPC.
+ * storage, authorises by role, issues leases and appends the audit chain in the same
+ * transaction, holds the unwrapped KEK cache, and is the only writer of the tenant's D1 rows.
+ * Public methods are RPC entry points; everything else is #private, unreachable over RPC.
  */
 export class TenantVault extends DurableObject<Env> {
   #context: VaultContext | undefined;
+  /** The alarm time as last set, so the lease hot path sets it only when a deadline is earlier. */
+  #alarmAt: number | null = null;
+  /** Test runs only (ENVIRONMENT=test): a fixed clock, so expiry is tested without waiting. */
+  #fixedNow: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage));
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage);
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
   async bootstrap(tenantId: string, requestId: string, input: unknown): Promise<Outcome<BootstrapResult>> {
-    return this.#guard(requestId, async () => bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input)));
+    return this.#guard(requestId, () => bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId));
   }
 
-  whoami(call: Call<unknown>) {
-    return this.#call(call, "whoami", Empty, (ctx, actor) => tokens.whoami(ctx, actor));
+  whoami(call: Call<unknown>) { return this.#call(call, "whoami", Empty, (ctx, a) => tokens.whoami(ctx, a)); }
+
+  listCredentials(call: Call<unknown>) { return this.#call(call, "credentials.list", ListCredentialsQuerySchema, (ctx, _a, q) => creds.listCredentialPage(ctx, q)); }
+  getCredential(call: Call<unknown>) { return this.#call(call, "credentials.get", ByRef, async (ctx, _a, { ref }) => creds.credentialView(await creds.requireCredential(ctx, ref))); }
+  createCredential(call: Call<unknown>) { return this.#call(call, "credentials.create", CreateCredentialSchema, (ctx, a, input) => creds.createCredential(ctx, a, input)); }
+  updateCredential(call: Call<unknown>) { return this.#call(call, "credentials.update", WithBody({ ref: CredentialRefSchema }, UpdateCredentialSchema), (ctx, a, { ref, body }) => creds.updateCredential(ctx, a, ref, body)); }
+  rotateCredential(call: Call<unknown>) { return this.#call(call, "credentials.rotate", WithBody({ ref: CredentialRefSchema }, RotateCredentialSchema), (ctx, a, { ref, body }) => creds.rotateCredentialValue(ctx, a, ref, body.value)); }
+  listCredentialVersions(call: Call<unknown>) { return this.#call(call, "credentials.versions", ByRef, (ctx, _a, { ref }) => creds.listCredentialVersions(ctx, ref)); }
+  deleteCredential(call: Call<unknown>) { return this.#call(call, "credentials.delete", ByRef, (ctx, a, { ref }) => creds.deleteCredential(ctx, a, ref)); }
+
+  createLease(call: Call<unknown>) { return this.#call(call, "leases.create", CreateLeaseSchema, (ctx, a, input) => leases.createLease(ctx, a, input)); }
+  listLeases(call: Call<unknown>) { return this.#call(call, "leases.list", ListLeasesQuerySchema, (ctx, a, q) => leases.listLeasePage(ctx, a, q)); }
+  getLease(call: Call<unknown>) { return this.#call(call, "leases.get", ByLease, (ctx, a, { id }) => leases.getLease(ctx, a, id)); }
+  renewLease(call: Call<unknown>) { return this.#call(call, "leases.renew", WithBody({ id: LeaseIdSchema }, RenewLeaseSchema), (ctx, a, { id, body }) => leases.renewLease(ctx, a, id, body.ttl)); }
+  revokeLease(call: Call<unknown>) { return this.#call(call, "leases.revoke", ByLease, (ctx, a, { id }) => leases.revokeLease(ctx, a, id)); }
+  revokeMatchingLeases(call: Call<unknown>) { return this.#call(call, "leases.revoke_matching", RevokeMatchingSchema, (ctx, a, f) => revokeMatching(ctx, a, f)); }
+
+  listTokens(call: Call<unknown>) { return this.#call(call, "tokens.list", ListTokensQuerySchema, (ctx, _a, q) => tokens.listTokenPage(ctx, q)); }
+  getToken(call: Call<unknown>) { return this.#call(call, "tokens.get", ById, (ctx, _a, { id }) => tokens.getToken(ctx, id)); }
+  createToken(call: Call<unknown>) { return this.#call(call, "tokens.create", CreateTokenSchema, (ctx, a, input) => tokens.createToken(ctx, a, input)); }
+  revokeToken(call: Call<unknown>) { return this.#call(call, "tokens.revoke", ById, (ctx, a, { id }) => tokens.revokeTokenById(ctx, a, id)); }
+
+  queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
+  verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditRangeSchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
+  listCheckpoints(call: Call<unknown>) { return this.#call(call, "audit.checkpoints", AuditRangeSchema, (ctx, _a, r) => audit.listCheckpoints(ctx, r)); }
+  exportAudit(call: Call<unknown>) {
+    return this.#call(call, "audit.export", ExportPageSchema, (ctx, a, p) => {
+      // The first page of an export is the admin action to record; later pages continue it.
+      if (p.after === null) ctx.storage.transactionSync(() => record(ctx, a, { type: "audit.exported", target: null, details: { from_seq: p.from_seq ?? 1, to_seq: p.to_seq ?? null } }));
+      return audit.exportAuditPage(ctx, p, p.after, p.limit);
+    });
+  }
+  impactReport(call: Call<unknown>) { return this.#call(call, "incident.impact", ImpactQuerySchema, (ctx, a, q) => impactReport(ctx, a, Date.parse(q.from), Date.parse(q.to))); }
+
+  kekStatus(call: Call<unknown>) { return this.#call(call, "kek.status", Empty, async (ctx) => KekStatusSchema.parse(await kekStatus(ctx))); }
+  rotateKek(call: Call<unknown>) { return this.#call(call, "kek.rotate", Empty, (ctx, a) => rotateKek(ctx, a)); }
+
+  /** Test runs only: fixes this object's clock (null = real time). Refused unless ENVIRONMENT=test. */
+  async setClockForTest(now: number | null): Promise<void> {
+    if (this.env.ENVIRONMENT !== "test") throw new Error("setClockForTest is refused outside ENVIRONMENT=test");
+    this.#fixedNow = now;
   }
 
-  listCredentials(call: Call<unknown>) {
-    return this.#call(call, "credentials.list", ListCredentialsQuerySchema, (ctx, _a, q) => creds.listCredentialPage(ctx, q));
-  }
-
-  getCredential(call: Call<unknown>) {
-    return this.#call(call, "credentials.get", ByRef, async (ctx, _a, { ref }) => creds.credentialView(await creds.requireCredential(ctx, ref)));
-  }
-
-  createCredential(call: Call<unknown>) {
-    return this.#call(call, "credentials.create", CreateCredentialSchema, (ctx, actor, input) => creds.createCredential(ctx, actor, input));
-  }
-
-  updateCredential(call: Call<unknown>) {
-    return this.#call(call, "credentials.update", RefAndBody(UpdateCredentialSchema), (ctx, _a, { ref, body }) => creds.updateCredential(ctx, ref, body));
-  }
-
-  rotateCredential(call: Call<unknown>) {
-    return this.#call(call, "credentials.rotate", RefAndBody(RotateCredentialSchema), (ctx, actor, { ref, body }) =>
-      creds.rotateCredentialValue(ctx, actor, ref, body.value),
-    );
-  }
-
-  listCredentialVersions(call: Call<unknown>) {
-    return this.#call(call, "credentials.versions", ByRef, (ctx, _a, { ref }) => creds.listCredentialVersions(ctx, ref));
-  }
-
-  deleteCredential(call: Call<unknown>) {
-    return this.#call(call, "credentials.delete", ByRef, async (ctx, _a, { ref }) => creds.deleteCredential(ctx, ref));
-  }
-
-  listTokens(call: Call<unknown>) {
-    return this.#call(call, "tokens.list", ListTokensQuerySchema, async (ctx, _a, q) => tokens.listTokenPage(ctx, q));
-  }
-
-  getToken(call: Call<unknown>) {
-    return this.#call(call, "tokens.get", ById, async (ctx, _a, { id }) => tokens.getToken(ctx, id));
-  }
-
-  createToken(call: Call<unknown>) {
-    return this.#call(call, "tokens.create", CreateTokenSchema, (ctx, actor, input) => tokens.createToken(ctx, actor, input));
-  }
-
-  revokeToken(call: Call<unknown>) {
-    return this.#call(call, "tokens.revoke", ById, async (ctx, actor, { id }) => tokens.revokeTokenById(ctx, actor, id));
-  }
-
-  kekStatus(call: Call<unknown>) {
-    return this.#call(call, "kek.status", Empty, async (ctx) => KekStatusSchema.parse(await kekStatus(ctx)));
-  }
-
-  rotateKek(call: Call<unknown>) {
-    return this.#call(call, "kek.rotate", Empty, (ctx) => rotateKek(ctx));
-  }
-
-  /** Background work: one KEK sweep batch per run, re-armed while there is more. */
+  /** Background work: expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
   override async alarm(): Promise<void> {
+    this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
-    const result = await sweepStep(ctx);
-    if (result === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    const expiry = expireDueLeases(ctx);
+    const sweep = await sweepStep(ctx);
+    await checkpointIfDue(ctx);
+    if (expiry.more) await ctx.scheduleAlarm(ctx.now());
+    if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    const next = earliestExpiry(ctx.sql);
+    if (next !== null) await ctx.scheduleAlarm(next);
   }
 
-  /** Authenticates, authorises by the operation's least role, validates input, runs `fn`. */
+  /** Authenticates, authorises by the operation's least role, validates input, runs `fn`, audits refusals. */
   async #call<S extends z.ZodType, T>(
     call: Call<unknown>,
     op: Operation,
     schema: S,
     fn: (ctx: VaultContext, actor: Actor, input: z.output<S>) => T | Promise<T>,
   ): Promise<Outcome<T>> {
-    return this.#guard(call.requestId, async () => {
+    let actor: Actor | undefined;
+    let ctx: VaultContext | undefined;
+    const outcome = await this.#guard(call.requestId, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       // A token naming a tenant that was never bootstrapped gets the same 401 as a bad token.
       if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
-      const ctx = this.#contextFor(tenantId);
-      const actor = await authenticate(ctx, call.token);
+      ctx = this.#contextFor(tenantId);
+      actor = await authenticate(ctx, call.token, call.requestId);
       const need = OPERATIONS[op];
       if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
       return fn(ctx, actor, this.#parse(schema, call.input));
     });
+    if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
+    return outcome;
+  }
+
+  /** Records role refusals and server-side failures (other refusals record themselves), then checkpoints if due. */
+  async #afterCall(ctx: VaultContext, actor: Actor, op: Operation, outcome: Outcome<unknown>): Promise<void> {
+    try {
+      if (!outcome.ok && (outcome.error.code === "forbidden" || outcome.error.code === "internal" || outcome.error.code === "kms_unavailable")) {
+        const denied = outcome.error.code === "forbidden";
+        ctx.storage.transactionSync(() =>
+          record(ctx, actor!, {
+            type: denied ? (DENIAL_TYPE[op] ?? "access.denied") : "operation.failed",
+            target: null,
+            outcome: denied ? "denied" : "error",
+            details: { operation: op, code: outcome.error.code },
+          }),
+        );
+      }
+      await checkpointIfDue(ctx);
+    } catch (error) {
+      console.error("audit bookkeeping after a call failed", { request_id: actor.requestId, error: String(error) });
+    }
   }
 
   async #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
@@ -150,43 +181,17 @@ export class TenantVault extends DurableObject<Env> {
 
   #contextFor(tenantId: string): VaultContext {
     if (this.#context?.tenantId === tenantId) return this.#context;
-    const config: Config = loadConfig(this.env);
-    const storage = this.ctx.storage;
-    const db = tenantDb(this.env.DB, tenantId);
-    const kms = createKmsProvider(
-      {
-        region: config.KMS_REGION,
-        keyId: config.KMS_KEY_ID,
-        endpoint: config.KMS_ENDPOINT,
-        accessKeyId: config.KMS_ACCESS_KEY_ID,
-        secretAccessKey: config.KMS_SECRET_ACCESS_KEY,
-        timeoutMs: config.KMS_TIMEOUT_MS,
-      },
-      (this.env as { KMS_EMULATOR?: Fetcher }).KMS_EMULATOR,
-    );
-    const now = () => Date.now();
-    const keks = new KekCache({
+    this.#context = buildContext({
+      env: this.env,
+      storage: this.ctx.storage,
       tenantId,
-      kms,
-      now,
-      ttlMs: config.KEK_CACHE_TTL_SECONDS * 1000,
-      loadWrapped: async (version) => (await getKek(db, version))?.wrappedKek ?? undefined,
-    });
-    this.#context = {
-      tenantId,
-      config,
-      storage,
-      sql: storage.sql,
-      db,
-      kms,
-      keks,
-      pepper: importPepper(config.TOKEN_PEPPER),
-      now,
+      now: () => this.#fixedNow ?? Date.now(),
       scheduleAlarm: async (at) => {
-        const current = await storage.getAlarm();
-        if (current === null || current > at) await storage.setAlarm(at);
+        if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+        await this.ctx.storage.setAlarm(at);
+        this.#alarmAt = at;
       },
-    };
+    });
     return this.#context;
   }
 }

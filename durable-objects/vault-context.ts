@@ -4,6 +4,7 @@ import type { Config } from "../worker/config";
 import type { TenantDb } from "../worker/db/tenant-db";
 import type { KmsProvider } from "../worker/kms/provider";
 import type { KekCache } from "./kek/cache";
+import type { NoteSigner } from "../worker/audit/signed-note";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {
@@ -12,6 +13,8 @@ export interface Actor {
   role: Role;
   identity: string;
   expiresAt: number | null;
+  /** The request this actor is making, for logs and audit entries. */
+  requestId: string;
 }
 
 /**
@@ -27,6 +30,10 @@ export interface VaultContext {
   readonly kms: KmsProvider;
   readonly keks: KekCache;
   readonly pepper: Promise<CryptoKey>;
+  /** Signs audit checkpoints. */
+  readonly signer: Promise<NoteSigner>;
+  /** Per-tenant key for `hmac-sha256:` fingerprints in audit entries. */
+  readonly auditKey: Uint8Array;
   /** Milliseconds since the epoch; injectable so expiry can be tested without waiting. */
   now(): number;
   /** Ensures the Durable Object's alarm fires no later than `at`. */

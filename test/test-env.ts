@@ -22,6 +22,10 @@ export const TEST_BINDINGS = {
   KMS_SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
   KMS_TIMEOUT_MS: "1500",
   KEK_SWEEP_BATCH: "3",
+  AUDIT_SIGNING_KEY: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+  AUDIT_HOST: "vault.test",
+  AUDIT_CHECKPOINT_EVERY: "10",
+  LEASE_EXPIRY_BATCH: "1000",
   // Tests drive the sweep with runDurableObjectAlarm; the runtime must not run it behind them.
   KEK_SWEEP_PAUSE_MS: "600000",
 } as const;

@@ -28,6 +28,16 @@ const ConfigSchema = z
     KEK_SWEEP_PAUSE_MS: z.coerce.number().int().min(0).max(3_600_000).default(100),
     /** The longest lease any credential of a tenant may grant. */
     TENANT_MAX_LEASE_TTL_SECONDS: seconds.default(86_400),
+    /** Active leases expired per alarm run, each with its audit entry, in one transaction. */
+    LEASE_EXPIRY_BATCH: seconds.max(5000).default(500),
+    /** Ed25519 seed (hex) that signs audit checkpoints. */
+    AUDIT_SIGNING_KEY: hex64,
+    /** Host part of checkpoint origins (`<host>/audit/<tenant>`) and of the signing key's name. */
+    AUDIT_HOST: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a host name").default("localhost"),
+    /** A checkpoint is signed after this many entries... */
+    AUDIT_CHECKPOINT_EVERY: seconds.max(100_000).default(256),
+    /** ...or this long after the last one, whichever comes first. */
+    AUDIT_CHECKPOINT_SECONDS: seconds.max(86_400).default(60),
     HAS_KMS_EMULATOR: z.boolean(),
   })
   .superRefine((c, ctx) => {

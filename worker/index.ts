@@ -5,6 +5,8 @@ import { VaultError } from "./errors";
 import { basics } from "./middleware/basics";
 import { notFound, onError } from "./middleware/on-error";
 import { admin } from "./routes/admin";
+import { audit } from "./routes/audit";
+import { leases } from "./routes/leases";
 import { ALL_ROUTES } from "./routes/all";
 import { credentials } from "./routes/credentials";
 import { openApiRouter } from "./routes/openapi";
@@ -27,6 +29,8 @@ app.use(
 app.route("/", system);
 app.route("/", tokens);
 app.route("/", credentials);
+app.route("/", leases);
+app.route("/", audit);
 app.route("/", admin);
 app.route("/", openApiRouter(ALL_ROUTES));
 app.onError(onError);

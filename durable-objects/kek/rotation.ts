@@ -1,8 +1,9 @@
 import { rewrapDek } from "../../worker/crypto";
-import { activateNewKek, destroyUnusedKeks, listKeks, replaceWrappedDek, wrappedDeksToRewrap } from "../../worker/db/keks";
+import { activateNewKek, destroyUnusedKeks, undoActivate, listKeks, replaceWrappedDek, wrappedDeksToRewrap } from "../../worker/db/keks";
 import type { KekRotateResult, KekStatus } from "../../worker/schemas/admin";
 import { deleteMeta, getMeta, setMeta } from "../storage/meta";
-import { iso, isoOrNull, type VaultContext } from "../vault-context";
+import { record } from "../audit/record";
+import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
 
 /**
  * KEK rotation (DESIGN.md "KEK rotation"): a new KEK version becomes active at once; an
@@ -12,7 +13,7 @@ import { iso, isoOrNull, type VaultContext } from "../vault-context";
  * Durable Object's storage and is saved after each batch; every rewrap is a compare-and-set on
  * `kek_version`, so a batch replayed after a crash changes nothing twice.
  */
-export async function rotateKek(ctx: VaultContext): Promise<KekRotateResult> {
+export async function rotateKek(ctx: VaultContext, actor: Actor): Promise<KekRotateResult> {
   const versions = await listKeks(ctx.db);
   const previous = versions.find((v) => v.state === "active")?.version ?? 0;
   // The highest version ever created, not the active one + 1: a rotation that crashed after
@@ -20,9 +21,17 @@ export async function rotateKek(ctx: VaultContext): Promise<KekRotateResult> {
   const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
   const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: next });
   await activateNewKek(ctx.db, next, wrapped, ctx.now());
+  try {
+    ctx.storage.transactionSync(() => {
+      setMeta(ctx.sql, "kek_active_version", next);
+      setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: 0 });
+      record(ctx, actor, { type: "kek.rotation_started", target: { kind: "tenant_kek", id: ctx.tenantId, version: next }, details: { previous_version: previous } });
+    });
+  } catch (error) {
+    await undoActivate(ctx.db, next, previous);
+    throw error;
+  }
   await ctx.keks.put(next, plaintext);
-  setMeta(ctx.sql, "kek_active_version", next);
-  setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: 0 });
   await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
   return { active_version: next, previous_version: previous };
 }
@@ -53,13 +62,27 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
   }
   // End of a pass. A version sealed under the old KEK by a write that raced the rotation can
   // land behind the cursor; if any row is still on an old version, make another pass.
-  for (const version of await destroyUnusedKeks(ctx.db, ctx.now())) ctx.keks.forget(version);
+  const destroyed = await destroyUnusedKeks(ctx.db, ctx.now());
+  for (const version of destroyed) ctx.keks.forget(version);
+  if (destroyed.length > 0) {
+    // D1 already erased them; this entry cannot be undone, only recorded (alarm retries on failure).
+    ctx.storage.transactionSync(() =>
+      record(ctx, null, { type: "kek.destroyed", target: { kind: "tenant_kek", id: ctx.tenantId }, details: { versions: destroyed } }),
+    );
+  }
   const remaining = await wrappedDeksToRewrap(ctx.db, active, null, 1);
   if (remaining.length > 0) {
     setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: state.rewrapped + rewrapped });
     return "more";
   }
-  deleteMeta(ctx.sql, "kek_sweep");
+  ctx.storage.transactionSync(() => {
+    deleteMeta(ctx.sql, "kek_sweep");
+    record(ctx, null, {
+      type: "kek.rotation_completed",
+      target: { kind: "tenant_kek", id: ctx.tenantId, version: active },
+      details: { rewrapped: state.rewrapped + rewrapped },
+    });
+  });
   return "done";
 }
 

@@ -1,24 +1,40 @@
 import { digestsEqual, hashToken, parseToken } from "../../worker/auth/tokens";
 import { VaultError } from "../../worker/errors";
-import { findTokenByHash } from "../storage/tokens";
+import { auditFingerprint } from "../audit/append";
+import { record } from "../audit/record";
+import { findTokenByHash, type TokenRow } from "../storage/tokens";
 import type { Actor, VaultContext } from "../vault-context";
 
 /** One answer for every authentication failure, so a caller learns nothing about which check failed. */
 const UNAUTHORIZED = "invalid, expired or revoked token";
 
+function deny(ctx: VaultContext, raw: string, requestId: string, reason: string, row?: TokenRow): never {
+  // The token itself never reaches the log: a known token by id, an unknown one by keyed fingerprint.
+  ctx.storage.transactionSync(() =>
+    record(ctx, null, {
+      type: "auth.denied",
+      target: row ? { kind: "token", id: row.id } : null,
+      outcome: "denied",
+      requestId,
+      details: { reason, ...(row ? { identity: row.identity } : { token_fingerprint: auditFingerprint(ctx.auditKey, raw) }) },
+    }),
+  );
+  throw new VaultError("unauthorized", UNAUTHORIZED);
+}
+
 /**
  * Authenticates a raw token against this tenant's own token table: HMAC under the pepper,
- * looked up by that digest, compared again in constant time, then checked for tenant,
- * revocation and expiry. Revocation is immediate because nothing is cached.
+ * looked up by that digest, compared again in constant time, then checked for kind, revocation
+ * and expiry. Revocation is immediate because nothing is cached. Every refusal is audited.
  */
-export async function authenticate(ctx: VaultContext, raw: string): Promise<Actor> {
+export async function authenticate(ctx: VaultContext, raw: string, requestId: string): Promise<Actor> {
   const parsed = parseToken(raw);
-  if (!parsed || parsed.tenantId !== ctx.tenantId) throw new VaultError("unauthorized", UNAUTHORIZED);
+  if (!parsed || parsed.tenantId !== ctx.tenantId) deny(ctx, raw, requestId, "malformed");
   const digest = await hashToken(await ctx.pepper, raw);
   const row = findTokenByHash(ctx.sql, digest);
-  if (!row || !digestsEqual(row.token_hash, digest)) throw new VaultError("unauthorized", UNAUTHORIZED);
-  if (row.kind !== parsed.kind) throw new VaultError("unauthorized", UNAUTHORIZED);
-  if (row.revoked_at !== null) throw new VaultError("unauthorized", UNAUTHORIZED);
-  if (row.expires_at !== null && row.expires_at <= ctx.now()) throw new VaultError("unauthorized", UNAUTHORIZED);
-  return { tokenId: row.id, kind: row.kind, role: row.role, identity: row.identity, expiresAt: row.expires_at };
+  if (!row || !digestsEqual(row.token_hash, digest)) deny(ctx, raw, requestId, "unknown_token");
+  if (row.kind !== parsed.kind) deny(ctx, raw, requestId, "wrong_kind", row);
+  if (row.revoked_at !== null) deny(ctx, raw, requestId, "revoked", row);
+  if (row.expires_at !== null && row.expires_at <= ctx.now()) deny(ctx, raw, requestId, "expired", row);
+  return { tokenId: row.id, kind: row.kind, role: row.role, identity: row.identity, expiresAt: row.expires_at, requestId };
 }

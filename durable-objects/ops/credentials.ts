@@ -11,6 +11,7 @@ import type {
   ListCredentialsQuery,
   UpdateCredentialInput,
 } from "../../worker/schemas/credentials";
+import { credentialTarget, recordD1Change } from "../audit/record";
 import { getMeta } from "../storage/meta";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 
@@ -81,6 +82,12 @@ export async function createCredential(ctx: VaultContext, actor: Actor, input: C
     if (isUniqueViolation(error)) throw new VaultError("conflict", `a credential named "${input.name}" already exists`);
     throw error;
   }
+  await recordD1Change(
+    ctx,
+    actor,
+    { type: "credential.created", target: credentialTarget(id, 1), details: { name: input.name, tags: input.tags, default_ttl: defaultTtl, max_ttl: maxTtl, kek_version: first.kekVersion } },
+    () => store.deleteCredential(ctx.db, id),
+  );
   return credentialView({ ...row, tenantId: ctx.tenantId });
 }
 
@@ -92,7 +99,7 @@ export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQu
 }
 
 /** PATCH /v1/credentials/{ref} */
-export async function updateCredential(ctx: VaultContext, ref: string, input: UpdateCredentialInput): Promise<Credential> {
+export async function updateCredential(ctx: VaultContext, actor: Actor, ref: string, input: UpdateCredentialInput): Promise<Credential> {
   const row = await requireCredential(ctx, ref);
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input, row);
   const patch = {
@@ -103,6 +110,11 @@ export async function updateCredential(ctx: VaultContext, ref: string, input: Up
     updatedAt: ctx.now(),
   };
   await store.updateCredential(ctx.db, row.id, patch);
+  const before = { description: row.description, tags: JSON.parse(row.tags) as string[], default_ttl: row.defaultTtl, max_ttl: row.maxTtl };
+  const after = { description: patch.description, tags: JSON.parse(patch.tags) as string[], default_ttl: defaultTtl, max_ttl: maxTtl };
+  await recordD1Change(ctx, actor, { type: "credential.updated", target: credentialTarget(row.id), details: { name: row.name, before, after } }, () =>
+    store.updateCredential(ctx.db, row.id, { description: row.description, tags: row.tags, defaultTtl: row.defaultTtl, maxTtl: row.maxTtl, updatedAt: row.updatedAt }),
+  );
   return credentialView({ ...row, ...patch });
 }
 
@@ -118,6 +130,12 @@ export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref
     else throw error;
   }
   if (!moved) throw new VaultError("conflict", "the credential changed while rotating; retry");
+  await recordD1Change(
+    ctx,
+    actor,
+    { type: "credential.rotated", target: credentialTarget(row.id, next.version), details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion } },
+    () => store.undoVersion(ctx.db, row.id, row.currentVersion, next.version),
+  );
   return credentialView({ ...row, currentVersion: next.version, updatedAt: next.createdAt });
 }
 
@@ -131,9 +149,16 @@ export async function listCredentialVersions(ctx: VaultContext, ref: string): Pr
 }
 
 /** DELETE /v1/credentials/{ref}: removes the metadata and every encrypted version. */
-export async function deleteCredential(ctx: VaultContext, ref: string): Promise<void> {
+export async function deleteCredential(ctx: VaultContext, actor: Actor, ref: string): Promise<void> {
   const row = await requireCredential(ctx, ref);
+  const versions = await store.listVersions(ctx.db, row.id);
   await store.deleteCredential(ctx.db, row.id);
+  await recordD1Change(
+    ctx,
+    actor,
+    { type: "credential.deleted", target: credentialTarget(row.id), details: { name: row.name, versions: versions.length } },
+    () => store.restoreCredential(ctx.db, row, versions),
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { VaultError } from "../../worker/errors";
 import type { BootstrapInput, BootstrapResult } from "../../worker/schemas/tenants";
 import { getMeta, setMeta } from "../storage/meta";
 import { iso, type VaultContext } from "../vault-context";
+import { record } from "../audit/record";
 import { insertToken } from "../storage/tokens";
 import { mintApiToken } from "./tokens";
 
@@ -11,7 +12,7 @@ import { mintApiToken } from "./tokens";
  * written if the KMS fails), the D1 tenant and KEK rows, then its facts and first admin token
  * in the Durable Object's own storage.
  */
-export async function bootstrapTenant(ctx: VaultContext, input: BootstrapInput): Promise<BootstrapResult> {
+export async function bootstrapTenant(ctx: VaultContext, input: BootstrapInput, requestId: string): Promise<BootstrapResult> {
   if (getMeta(ctx.sql, "tenant_id") !== undefined) throw new VaultError("conflict", "tenant already exists");
   const now = ctx.now();
   const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: 1 });
@@ -24,6 +25,12 @@ export async function bootstrapTenant(ctx: VaultContext, input: BootstrapInput):
     setMeta(ctx.sql, "created_at", now);
     setMeta(ctx.sql, "kek_active_version", 1);
     insertToken(ctx.sql, admin.row);
+    record(ctx, null, {
+      type: "tenant.bootstrapped",
+      target: { kind: "tenant", id: ctx.tenantId },
+      requestId,
+      details: { name: input.tenant_name, admin_token_id: admin.row.id, admin_identity: input.admin_identity, kek_version: 1 },
+    });
   });
   return { tenant: { id: ctx.tenantId, name: input.tenant_name, created_at: iso(now) }, admin_token: admin.created };
 }

@@ -3,6 +3,7 @@ import { VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
 import type { CreatedToken, CreateTokenInput, ListTokensQuery, Token, TokenPage, Whoami } from "../../worker/schemas/tokens";
 import { findTokenById, insertToken, listTokens, revokeToken, type TokenRow } from "../storage/tokens";
+import { record } from "../audit/record";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
 
 /** A stored token as the API shows it. */
@@ -59,7 +60,10 @@ export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, c
 /** POST /v1/tokens */
 export async function createToken(ctx: VaultContext, actor: Actor, input: CreateTokenInput): Promise<CreatedToken> {
   const { row, created } = await mintApiToken(ctx, input, actor.tokenId);
-  insertToken(ctx.sql, row);
+  ctx.storage.transactionSync(() => {
+    insertToken(ctx.sql, row);
+    record(ctx, actor, { type: "token.created", target: { kind: "token", id: row.id }, details: { name: row.name, role: row.role, identity: row.identity, expires_at: isoOrNull(row.expires_at) } });
+  });
   return created;
 }
 
@@ -81,5 +85,9 @@ export function getToken(ctx: VaultContext, id: string): Token {
 export function revokeTokenById(ctx: VaultContext, actor: Actor, id: string): void {
   const row = findTokenById(ctx.sql, id);
   if (!row) throw new VaultError("not_found", "no such token");
-  revokeToken(ctx.sql, id, actor.tokenId, ctx.now());
+  ctx.storage.transactionSync(() => {
+    if (revokeToken(ctx.sql, id, actor.tokenId, ctx.now())) {
+      record(ctx, actor, { type: "token.revoked", target: { kind: "token", id }, details: { identity: row.identity, role: row.role } });
+    }
+  });
 }

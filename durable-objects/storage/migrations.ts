@@ -19,6 +19,42 @@ const MIGRATIONS: readonly string[] = [
      revoked_at INTEGER,
      revoked_by TEXT
    );`,
+  // 2: leases, the audit chain and its signed checkpoints.
+  `CREATE TABLE leases (
+     n INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     credential_id TEXT NOT NULL,
+     credential_name TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     identity TEXT NOT NULL,
+     token_id TEXT NOT NULL,
+     agent TEXT,
+     purpose TEXT,
+     issued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     max_expires_at INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     ended_at INTEGER,
+     revoked_by TEXT
+   );
+   CREATE INDEX leases_active_expiry ON leases (expires_at) WHERE state = 'active';
+   CREATE INDEX leases_credential ON leases (credential_id, n);
+   CREATE INDEX leases_identity ON leases (identity, n);
+   CREATE INDEX leases_issued ON leases (issued_at);
+   CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     credential_id TEXT,
+     entry TEXT NOT NULL,
+     hash TEXT NOT NULL
+   );
+   CREATE INDEX audit_ts ON audit (ts);
+   CREATE INDEX audit_type ON audit (type, seq);
+   CREATE INDEX audit_identity ON audit (identity, seq);
+   CREATE INDEX audit_credential ON audit (credential_id, seq);
+   CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL, note TEXT NOT NULL);`,
 ];
 
 /**

@@ -88,3 +88,45 @@ export async function getVersion(t: TenantDb, credentialId: string, version: num
     .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), eq(credentialVersions.version, version)))
     .get();
 }
+
+/**
+ * The credential and its current version's ciphertext in one D1 round trip: the lease hot path.
+ */
+export async function findCredentialWithCurrentVersion(
+  t: TenantDb,
+  ref: string,
+): Promise<{ credential: CredentialRow; current: CredentialVersionRow } | undefined> {
+  const column = ref.startsWith("cred_") ? credentials.id : credentials.name;
+  const row = await t.db
+    .select({ credential: credentials, current: credentialVersions })
+    .from(credentials)
+    .innerJoin(
+      credentialVersions,
+      and(
+        eq(credentialVersions.tenantId, credentials.tenantId),
+        eq(credentialVersions.credentialId, credentials.id),
+        eq(credentialVersions.version, credentials.currentVersion),
+      ),
+    )
+    .where(and(scope(t), eq(column, ref)))
+    .get();
+  return row;
+}
+
+/** Undoes `insertVersion` (an audit entry could not be written): back to `previous`, drop `added`. */
+export async function undoVersion(t: TenantDb, credentialId: string, previous: number, added: number): Promise<void> {
+  await t.db.batch([
+    t.db.update(credentials).set({ currentVersion: previous }).where(and(scope(t), eq(credentials.id, credentialId), eq(credentials.currentVersion, added))),
+    t.db
+      .delete(credentialVersions)
+      .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), eq(credentialVersions.version, added))),
+  ]);
+}
+
+/** Undoes `deleteCredential` (an audit entry could not be written) from the rows read before it. */
+export async function restoreCredential(t: TenantDb, row: CredentialRow, versions: CredentialVersionRow[]): Promise<void> {
+  await t.db.batch([
+    t.db.insert(credentials).values(row),
+    ...versions.map((v) => t.db.insert(credentialVersions).values(v)),
+  ]);
+}

@@ -97,3 +97,11 @@ export async function destroyUnusedKeks(t: TenantDb, now: number): Promise<numbe
     .returning({ version: tenantKeks.version });
   return rows.map((r) => r.version);
 }
+
+/** Undoes `activateNewKek` (its audit entry could not be written): drop `added`, reactivate `previous`. */
+export async function undoActivate(t: TenantDb, added: number, previous: number): Promise<void> {
+  await t.db.batch([
+    t.db.delete(tenantKeks).where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, added))),
+    t.db.update(tenantKeks).set({ state: "active" }).where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, previous))),
+  ]);
+}

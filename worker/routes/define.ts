@@ -70,7 +70,7 @@ function callInput(input: RawInput): unknown {
 }
 
 /** The bearer token of a request, checked only for shape; the tenant's vault decides if it is valid. */
-function bearer(c: Context<AppEnv>): { raw: string; tenantId: string } {
+export function bearer(c: Context<AppEnv>): { raw: string; tenantId: string } {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
   if (!match) throw new VaultError("unauthorized", "send an API token as Authorization: Bearer <token>");

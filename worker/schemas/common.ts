@@ -37,6 +37,15 @@ export const CredentialIdSchema = z.string().regex(ID_PATTERNS.cred, "must be a 
 /** A token id. */
 export const TokenIdSchema = z.string().regex(ID_PATTERNS.tok, "must be a token id (tok_ + 24 hex)");
 
+/** A lease id. */
+export const LeaseIdSchema = z.string().regex(ID_PATTERNS.lease, "must be a lease id (lease_ + 24 hex)");
+
+/**
+ * An identity glob: `*` matches any run of characters, `?` exactly one; everything else is
+ * literal. `agent:*`, `ci:github:acme/*@refs/heads/main`, `user:*@acme.com`.
+ */
+export const IdentityGlobSchema = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
 /** A timestamp as the API shows it. */
 export const TimestampSchema = z.iso.datetime();
 

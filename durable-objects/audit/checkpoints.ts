@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { checkpointOrigin, signCheckpoint } from "../../worker/audit/checkpoint";
+import { createSigner, verifierKey, type NoteSigner } from "../../worker/audit/signed-note";
+import { importSigningKey } from "../../worker/audit/ed25519";
+import type { VaultContext } from "../vault-context";
+import { auditHead } from "./append";
+
+const CheckpointRow = z.object({ size: z.number().int(), ts: z.number().int(), note: z.string() });
+
+/** A stored signed checkpoint. */
+export type CheckpointRow = z.output<typeof CheckpointRow>;
+
+/** The name the audit signing key signs under (C2SP signed-note key name). */
+export function signingKeyName(host: string): string {
+  return `${host}/audit`;
+}
+
+/** The signer for checkpoints, from the AUDIT_SIGNING_KEY seed. */
+export function auditSigner(seedHex: string, host: string): Promise<NoteSigner> {
+  return createSigner(seedHex, signingKeyName(host));
+}
+
+/** The public half of the signing key, as raw bytes and as a C2SP verifier key string. */
+export async function auditPublicKey(seedHex: string, host: string): Promise<{ keyName: string; publicKey: Uint8Array; vkey: string }> {
+  const { publicKey } = await importSigningKey(seedHex);
+  const keyName = signingKeyName(host);
+  return { keyName, publicKey, vkey: await verifierKey(keyName, publicKey) };
+}
+
+/** The newest checkpoint, or null. */
+export function latestCheckpoint(sql: SqlStorage): CheckpointRow | null {
+  const rows = sql.exec("SELECT size, ts, note FROM checkpoints ORDER BY size DESC LIMIT 1").toArray();
+  return rows.length === 0 ? null : CheckpointRow.parse(rows[0]);
+}
+
+/** Checkpoints whose size falls in [from, to], oldest first. */
+export function checkpointsBetween(sql: SqlStorage, from: number, to: number): CheckpointRow[] {
+  return sql.exec("SELECT size, ts, note FROM checkpoints WHERE size BETWEEN ? AND ? ORDER BY size", from, to).toArray().map((r) => CheckpointRow.parse(r));
+}
+
+/**
+ * Signs a checkpoint of the current head when AUDIT_CHECKPOINT_EVERY entries have accumulated
+ * since the last one, or AUDIT_CHECKPOINT_SECONDS have passed; otherwise
+ * makes sure the alarm will come back for it. Entries are immutable, so signing outside the
+ * append transaction is safe even if more entries land meanwhile.
+ */
+export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
+  const head = auditHead(ctx.sql);
+  if (!head) return;
+  const last = latestCheckpoint(ctx.sql);
+  if (last && last.size >= head.seq) return;
+  const pending = head.seq - (last?.size ?? 0);
+  // The clock starts at the last checkpoint, or at the first entry for a log that has none.
+  const since = last?.ts ?? ctx.sql.exec<{ ts: number }>("SELECT ts FROM audit WHERE seq = 1").one().ts;
+  const dueAt = since + ctx.config.AUDIT_CHECKPOINT_SECONDS * 1000;
+  if (pending < ctx.config.AUDIT_CHECKPOINT_EVERY && ctx.now() < dueAt) {
+    await ctx.scheduleAlarm(dueAt);
+    return;
+  }
+  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+  const note = await signCheckpoint(await ctx.signer, { origin, size: head.seq, hash: head.hash });
+  ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", head.seq, ctx.now(), note);
+}

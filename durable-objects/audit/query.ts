@@ -1,0 +1,121 @@
+import { z } from "zod";
+import { verifyChain, type ChainHead } from "../../worker/audit/chain";
+import { checkpointOrigin, verifyCheckpoint } from "../../worker/audit/checkpoint";
+import type { AuditPage, AuditQuery, AuditRange, AuditVerify, ExportPage } from "../../worker/schemas/audit";
+import type { VaultContext } from "../vault-context";
+import { auditHead, genesisHashSync } from "./append";
+import { auditPublicKey, checkpointsBetween } from "./checkpoints";
+
+const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
+type Row = z.output<typeof Row>;
+
+const VERIFY_PAGE = 2000;
+
+function rows(sql: SqlStorage, query: string, ...args: SqlStorageValue[]): Row[] {
+  return sql.exec(query, ...args).toArray().map((r) => Row.parse(r));
+}
+
+/** GET /v1/audit: entries matching every given filter, oldest first, paginated by seq. */
+export function queryAudit(ctx: VaultContext, q: AuditQuery): AuditPage {
+  const where = ["seq >= ?", "seq <= ?"];
+  const args: SqlStorageValue[] = [q.from_seq ?? 1, q.to_seq ?? Number.MAX_SAFE_INTEGER];
+  if (q.since) where.push("ts >= ?"), args.push(Date.parse(q.since));
+  if (q.until) where.push("ts <= ?"), args.push(Date.parse(q.until));
+  if (q.type) where.push("type = ?"), args.push(q.type);
+  if (q.identity) where.push("identity = ?"), args.push(q.identity);
+  if (q.credential) where.push("credential_id = ?"), args.push(q.credential);
+  const found = rows(ctx.sql, `SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, ...args, q.limit + 1);
+  const page = found.slice(0, q.limit);
+  return {
+    items: page.map((r) => ({ seq: r.seq, hash: r.hash, entry: JSON.parse(r.entry) as Record<string, unknown> })),
+    next_from_seq: found.length > q.limit ? found[q.limit]!.seq : null,
+  };
+}
+
+/** The hash the entry at `fromSeq` must point at: genesis for 1, else the stored hash before it. */
+function startHash(ctx: VaultContext, fromSeq: number): string | null {
+  if (fromSeq === 1) return genesisHashSync(ctx.tenantId);
+  const prev = rows(ctx.sql, "SELECT * FROM audit WHERE seq = ?", fromSeq - 1)[0];
+  return prev ? prev.hash : null;
+}
+
+/** The columns kept beside each entry for queries must agree with the hashed entry itself. */
+function columnsMatch(r: Row): string | null {
+  const e = JSON.parse(r.entry) as { type?: unknown; actor?: { identity?: unknown }; ts?: unknown; seq?: unknown };
+  if (e.seq !== r.seq) return "row seq differs from the entry's seq";
+  if (e.type !== r.type || e.actor?.identity !== r.identity) return "indexed columns differ from the entry";
+  if (typeof e.ts !== "string" || Date.parse(e.ts) !== r.ts) return "indexed timestamp differs from the entry";
+  return null;
+}
+
+/**
+ * GET /v1/audit/verify: verifies every checkpoint signature in the range, then recomputes the
+ * chain page by page with the checkpoints as anchors, and checks that no checkpoint claims more
+ * entries than exist (truncation). Answers ok, or the first bad seq and why.
+ */
+export async function verifyAudit(ctx: VaultContext, range: AuditRange): Promise<AuditVerify> {
+  const head = auditHead(ctx.sql);
+  const from = range.from_seq ?? 1;
+  const to = Math.min(range.to_seq ?? Number.MAX_SAFE_INTEGER, head?.seq ?? 0);
+  const { vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
+  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+  const anchors: ChainHead[] = [];
+  const checkpoints = checkpointsBetween(ctx.sql, from, range.to_seq ?? Number.MAX_SAFE_INTEGER);
+  for (const cp of checkpoints) {
+    const opened = await verifyCheckpoint(cp.note, vkey, { origin });
+    if (!opened.ok) return { ok: false, seq: cp.size, reason: `checkpoint ${cp.size}: ${opened.reason}` };
+    if (opened.checkpoint.size !== cp.size) return { ok: false, seq: cp.size, reason: "checkpoint row size differs from its signed size" };
+    if (cp.size > to) return { ok: false, seq: to + 1, reason: `a signed checkpoint covers ${cp.size} entries but the log ends at ${to}` };
+    anchors.push({ seq: cp.size, hash: opened.checkpoint.hash });
+  }
+  if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, checkpoints: checkpoints.length, head: head?.hash ?? null };
+  let prevHash = startHash(ctx, from);
+  if (prevHash === null) return { ok: false, seq: from - 1, reason: "the entry before the range is missing" };
+  let checked = 0;
+  for (let at = from; at <= to; at += VERIFY_PAGE) {
+    const page = rows(ctx.sql, "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(to, at + VERIFY_PAGE - 1));
+    for (const r of page) {
+      const bad = columnsMatch(r);
+      if (bad) return { ok: false, seq: r.seq, reason: bad };
+    }
+    const result = await verifyChain(page.map((r) => ({ entry: JSON.parse(r.entry), hash: r.hash })), prevHash, at, { tenant: ctx.tenantId, anchors });
+    if (!result.ok) return result;
+    if (result.head.seq !== Math.min(to, at + VERIFY_PAGE - 1)) return { ok: false, seq: result.head.seq + 1, reason: "entry missing" };
+    checked += result.count;
+    prevHash = result.head.hash;
+  }
+  return { ok: true, from_seq: from, to_seq: to, checked, checkpoints: checkpoints.length, head: prevHash };
+}
+
+/**
+ * One page of a JSON Lines export: a header line first (tenant, origin, verifier key and the
+ * hash the range starts from), then entries with their hashes, each checkpoint after the entry
+ * it covers. Enough to verify offline with only the public key.
+ */
+export async function exportAuditPage(ctx: VaultContext, range: AuditRange, after: number | null, limit: number): Promise<ExportPage> {
+  const from = range.from_seq ?? 1;
+  const to = range.to_seq ?? Number.MAX_SAFE_INTEGER;
+  const lines: string[] = [];
+  if (after === null) {
+    const { keyName, vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
+    const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, start_prev_hash: startHash(ctx, from) }));
+  }
+  const start = after === null ? from : after + 1;
+  const page = rows(ctx.sql, "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?", start, to, limit);
+  const last = page[page.length - 1];
+  const cps = last ? checkpointsBetween(ctx.sql, start, last.seq) : [];
+  const bySize = new Map(cps.map((c) => [c.size, c]));
+  for (const r of page) {
+    lines.push(`{"kind":"entry","seq":${r.seq},"hash":"${r.hash}","entry":${r.entry}}`);
+    const cp = bySize.get(r.seq);
+    if (cp) lines.push(JSON.stringify({ kind: "checkpoint", size: cp.size, note: cp.note }));
+  }
+  return { lines, next_after: page.length === limit && last ? last.seq : null };
+}
+
+/** GET /v1/audit/checkpoints: signed checkpoints whose size falls in the range. */
+export function listCheckpoints(ctx: VaultContext, range: AuditRange) {
+  const items = checkpointsBetween(ctx.sql, range.from_seq ?? 0, range.to_seq ?? Number.MAX_SAFE_INTEGER).slice(-1000);
+  return { items: items.map((c) => ({ size: c.size, created_at: new Date(c.ts).toISOString(), note: c.note })) };
+}

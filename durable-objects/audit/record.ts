@@ -1,0 +1,63 @@
+import type { AuditActor, AuditOutcome, AuditTarget } from "../../worker/audit/entry";
+import type { JsonValue } from "../../worker/audit/canonical-json";
+import type { Agent } from "../../worker/schemas/leases";
+import type { Actor, VaultContext } from "../vault-context";
+import { appendAudit } from "./append";
+
+/** The actor of events no request caused (alarm-driven expiry, sweeps). */
+export const SYSTEM_ACTOR: AuditActor = { identity: "system" };
+
+/** An event to record for the tenant. */
+export interface Recorded {
+  type: string;
+  target: AuditTarget | null;
+  outcome?: AuditOutcome;
+  details?: { [key: string]: JsonValue };
+  agent?: Agent | null;
+  /** The request, when there is no authenticated actor to carry it (authentication failures). */
+  requestId?: string;
+}
+
+/** The audit form of an authenticated actor: identity and token id, never the token. */
+export function auditActor(actor: Actor, agent?: Agent | null): AuditActor {
+  return { identity: actor.identity, token_id: actor.tokenId, ...(agent ? { agent } : {}) };
+}
+
+/**
+ * Appends one entry for `actor` (or the system). Call inside the `transactionSync` of the state
+ * change it records; on its own it is a transaction by itself.
+ */
+export function record(ctx: VaultContext, actor: Actor | null, event: Recorded): void {
+  appendAudit(ctx.sql, ctx.tenantId, {
+    type: event.type,
+    actor: actor ? auditActor(actor, event.agent) : SYSTEM_ACTOR,
+    target: event.target,
+    outcome: event.outcome ?? "success",
+    request_id: actor?.requestId ?? event.requestId ?? null,
+    details: event.details ?? {},
+    at: ctx.now(),
+  });
+}
+
+/** A credential as an audit target. */
+export function credentialTarget(id: string, version?: number): AuditTarget {
+  return version === undefined ? { kind: "credential", id } : { kind: "credential", id, version };
+}
+
+/**
+ * Records the entry for a change already written to D1, which cannot share the Durable Object's
+ * transaction. If the entry cannot be written, `undo` puts D1 back and the error propagates:
+ * fail closed, nothing changed.
+ */
+export async function recordD1Change(ctx: VaultContext, actor: Actor, event: Recorded, undo: () => Promise<unknown>): Promise<void> {
+  try {
+    ctx.storage.transactionSync(() => record(ctx, actor, event));
+  } catch (error) {
+    try {
+      await undo();
+    } catch (undoError) {
+      console.error("could not undo a D1 change after an audit failure", { request_id: actor.requestId, error: String(undoError) });
+    }
+    throw error;
+  }
+}

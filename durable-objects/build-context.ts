@@ -1,0 +1,58 @@
+import { importPepper } from "../worker/auth/tokens";
+import { loadConfig } from "../worker/config";
+import { getKek } from "../worker/db/keks";
+import { tenantDb } from "../worker/db/tenant-db";
+import { createKmsProvider } from "../worker/kms";
+import { deriveAuditKey } from "./audit/append";
+import { auditSigner } from "./audit/checkpoints";
+import { KekCache } from "./kek/cache";
+import type { VaultContext } from "./vault-context";
+
+/** What the TenantVault supplies to build its context. */
+export interface ContextDeps {
+  env: Env;
+  storage: DurableObjectStorage;
+  tenantId: string;
+  now: () => number;
+  scheduleAlarm: (at: number) => Promise<void>;
+}
+
+/** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
+export function buildContext(deps: ContextDeps): VaultContext {
+  const { env, storage, tenantId, now } = deps;
+  const config = loadConfig(env);
+  const db = tenantDb(env.DB, tenantId);
+  const kms = createKmsProvider(
+    {
+      region: config.KMS_REGION,
+      keyId: config.KMS_KEY_ID,
+      endpoint: config.KMS_ENDPOINT,
+      accessKeyId: config.KMS_ACCESS_KEY_ID,
+      secretAccessKey: config.KMS_SECRET_ACCESS_KEY,
+      timeoutMs: config.KMS_TIMEOUT_MS,
+    },
+    // Present only in development and tests; config.ts refuses it in production.
+    (env as { KMS_EMULATOR?: Fetcher }).KMS_EMULATOR,
+  );
+  const keks = new KekCache({
+    tenantId,
+    kms,
+    now,
+    ttlMs: config.KEK_CACHE_TTL_SECONDS * 1000,
+    loadWrapped: async (version) => (await getKek(db, version))?.wrappedKek ?? undefined,
+  });
+  return {
+    tenantId,
+    config,
+    storage,
+    sql: storage.sql,
+    db,
+    kms,
+    keks,
+    pepper: importPepper(config.TOKEN_PEPPER),
+    signer: auditSigner(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
+    auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),
+    now,
+    scheduleAlarm: deps.scheduleAlarm,
+  };
+}

@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { CredentialIdSchema, IdentitySchema, TimestampSchema } from "./common";
+
+const seq = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+/** GET /v1/audit query: filter by seq range, time window, type, identity, credential. */
+export const AuditQuerySchema = z.strictObject({
+  from_seq: seq.optional(),
+  to_seq: seq.optional(),
+  since: TimestampSchema.optional(),
+  until: TimestampSchema.optional(),
+  type: z.string().regex(/^[a-z][a-z0-9_.]*$/, "must be an event type like lease.created").optional(),
+  identity: z.string().min(1).max(256).optional(),
+  credential: CredentialIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** One stored entry as the API shows it: the entry and the hash stored beside it. */
+export const AuditRecordSchema = z.object({ seq: z.number().int(), hash: z.string(), entry: z.record(z.string(), z.unknown()) });
+
+/** A page of entries; `next_from_seq` continues the same query. */
+export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), next_from_seq: z.number().int().nullable() });
+
+/** GET /v1/audit/verify and /export query: a seq range (default: the whole chain). */
+export const AuditRangeSchema = z.strictObject({ from_seq: seq.optional(), to_seq: seq.optional() });
+
+/** The answer to verify: ok with what was checked, or the first bad seq and why. */
+export const AuditVerifySchema = z.union([
+  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable() }),
+  z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string() }),
+]);
+
+/** GET /v1/audit/checkpoints */
+export const CheckpointListSchema = z.object({ items: z.array(z.object({ size: z.number().int(), created_at: TimestampSchema, note: z.string() })) });
+
+/** GET /v1/audit/public-key: what an auditor needs to verify checkpoints offline. */
+export const AuditPublicKeySchema = z.object({ key_name: z.string(), public_key: z.string(), verifier_key: z.string(), algorithm: z.literal("ed25519") });
+
+/** GET /v1/incident/impact query. */
+export const ImpactQuerySchema = z
+  .strictObject({ from: TimestampSchema, to: TimestampSchema })
+  .refine((q) => Date.parse(q.from) <= Date.parse(q.to), "from must not be after to");
+
+/** The incident impact report. */
+export const ImpactReportSchema = z.object({
+  from: TimestampSchema,
+  to: TimestampSchema,
+  truncated: z.boolean(),
+  credentials: z.array(
+    z.object({
+      credential_id: z.string(),
+      credential_name: z.string(),
+      identities: z.array(IdentitySchema),
+      leases: z.array(z.record(z.string(), z.unknown())),
+    }),
+  ),
+});
+
+/** One page of an export, as the Worker streams it. */
+export interface ExportPage {
+  lines: string[];
+  next_after: number | null;
+}
+
+export type AuditQuery = z.output<typeof AuditQuerySchema>;
+export type AuditRange = z.output<typeof AuditRangeSchema>;
+export type AuditPage = z.output<typeof AuditPageSchema>;
+export type AuditVerify = z.output<typeof AuditVerifySchema>;
