@@ -21,6 +21,7 @@ import { impactReport, revokeMatching } from "./ops/break-glass";
 import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
 import * as leases from "./ops/leases";
+import { seedLeases } from "./ops/seed";
 import { bootstrapTenant } from "./ops/tenant";
 import * as tokens from "./ops/tokens";
 import { earliestExpiry } from "./storage/leases";
@@ -33,6 +34,7 @@ const ByRef = z.strictObject({ ref: CredentialRefSchema });
 const ById = z.strictObject({ id: TokenIdSchema });
 const ByLease = z.strictObject({ id: LeaseIdSchema });
 const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
+const SeedSchema = z.strictObject({ credential: CredentialRefSchema, count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
 const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
@@ -100,6 +102,9 @@ export class TenantVault extends DurableObject<Env> {
 
   kekStatus(call: Call<unknown>) { return this.#call(call, "kek.status", Empty, async (ctx) => KekStatusSchema.parse(await kekStatus(ctx))); }
   rotateKek(call: Call<unknown>) { return this.#call(call, "kek.rotate", Empty, (ctx, a) => rotateKek(ctx, a)); }
+
+  /** Tests and benchmarks only: bulk-creates leases (see ops/seed.ts); needs an admin token. */
+  seedLeases(call: Call<unknown>) { return this.#call(call, "leases.seed", SeedSchema, (ctx, a, s) => seedLeases(ctx, a, s)); }
 
   /** Test runs only: fixes this object's clock (null = real time). Refused unless ENVIRONMENT=test. */
   async setClockForTest(now: number | null): Promise<void> {

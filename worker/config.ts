@@ -38,11 +38,14 @@ const ConfigSchema = z
     AUDIT_CHECKPOINT_EVERY: seconds.max(100_000).default(256),
     /** ...or this long after the last one, whichever comes first. */
     AUDIT_CHECKPOINT_SECONDS: seconds.max(86_400).default(60),
+    /** Enables bench-only paths (bulk lease seeding, baselines). Production refuses it. */
+    BENCH_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     HAS_KMS_EMULATOR: z.boolean(),
   })
   .superRefine((c, ctx) => {
     // Production never talks to the development KMS emulator: it holds a root key in plain sight.
     if (c.ENVIRONMENT !== "production") return;
+    if (c.BENCH_ENABLED) ctx.addIssue({ code: "custom", message: "production must not enable BENCH_ENABLED" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind KMS_EMULATOR" });
     }

@@ -40,6 +40,8 @@ export const OPERATIONS = {
   "incident.impact": "admin",
   "kek.status": "admin",
   "kek.rotate": "admin",
+  /** No route: reachable only through the Durable Object binding, in tests and benchmarks. */
+  "leases.seed": "admin",
 } as const satisfies Record<string, Role>;
 
 /** The name of an authenticated operation. */
