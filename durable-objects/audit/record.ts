@@ -7,6 +7,9 @@ import { appendAudit } from "./append";
 /** The actor of events no request caused (alarm-driven expiry, sweeps). */
 export const SYSTEM_ACTOR: AuditActor = { identity: "system" };
 
+/** The actor of a request whose token was refused: nobody we could authenticate. */
+export const ANONYMOUS_ACTOR: AuditActor = { identity: "anonymous" };
+
 /** An event to record for the tenant. */
 export interface Recorded {
   type: string;
@@ -27,13 +30,13 @@ export function auditActor(actor: Actor, agent?: Agent | null): AuditActor {
  * Appends one entry for `actor` (or the system). Call inside the `transactionSync` of the state
  * change it records; on its own it is a transaction by itself.
  */
-export function record(ctx: VaultContext, actor: Actor | null, event: Recorded): void {
+export function record(ctx: VaultContext, actor: Actor | null | "anonymous", event: Recorded): void {
   appendAudit(ctx.sql, ctx.tenantId, {
     type: event.type,
-    actor: actor ? auditActor(actor, event.agent) : SYSTEM_ACTOR,
+    actor: actor === "anonymous" ? ANONYMOUS_ACTOR : actor ? auditActor(actor, event.agent) : SYSTEM_ACTOR,
     target: event.target,
     outcome: event.outcome ?? "success",
-    request_id: actor?.requestId ?? event.requestId ?? null,
+    request_id: (typeof actor === "object" ? actor?.requestId : undefined) ?? event.requestId ?? null,
     details: event.details ?? {},
     at: ctx.now(),
   });

@@ -11,7 +11,7 @@ const UNAUTHORIZED = "invalid, expired or revoked token";
 function deny(ctx: VaultContext, raw: string, requestId: string, reason: string, row?: TokenRow): never {
   // The token itself never reaches the log: a known token by id, an unknown one by keyed fingerprint.
   ctx.storage.transactionSync(() =>
-    record(ctx, null, {
+    record(ctx, "anonymous", {
       type: "auth.denied",
       target: row ? { kind: "token", id: row.id } : null,
       outcome: "denied",
