@@ -106,6 +106,14 @@ export class TenantVault extends DurableObject<Env> {
   /** Tests and benchmarks only: bulk-creates leases (see ops/seed.ts); needs an admin token. */
   seedLeases(call: Call<unknown>) { return this.#call(call, "leases.seed", SeedSchema, (ctx, a, s) => seedLeases(ctx, a, s)); }
 
+  /** Benchmark baseline `do-insert`: one SQLite insert, nothing else. Refused unless BENCH_ENABLED. */
+  async benchInsert(): Promise<number> {
+    if (this.env.ENVIRONMENT === "production" || (this.env as { BENCH_ENABLED?: string }).BENCH_ENABLED !== "true") {
+      throw new Error("benchInsert is refused unless BENCH_ENABLED");
+    }
+    return this.ctx.storage.sql.exec("INSERT INTO bench_rows (at) VALUES (?)", Date.now()).rowsWritten;
+  }
+
   /** Test runs only: fixes this object's clock (null = real time). Refused unless ENVIRONMENT=test. */
   async setClockForTest(now: number | null): Promise<void> {
     if (this.env.ENVIRONMENT !== "test") throw new Error("setClockForTest is refused outside ENVIRONMENT=test");

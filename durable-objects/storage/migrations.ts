@@ -55,6 +55,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_identity ON audit (identity, seq);
    CREATE INDEX audit_credential ON audit (credential_id, seq);
    CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL, note TEXT NOT NULL);`,
+  // 3: the benchmark baseline's target table (written only when BENCH_ENABLED).
+  `CREATE TABLE bench_rows (n INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL);`,
 ];
 
 /**
