@@ -25,6 +25,11 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+              // Low enough for a test to reach quickly; tests that send more than 300 requests spread them over tokens.
+              ratelimits: {
+                TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },
+                IP_RATE_LIMITER: { simple: { limit: 30, period: 60 } },
+              },
               workers: [
                 {
                   name: "ghostvault-kms",

@@ -3,11 +3,13 @@ import { z } from "zod";
 import { OPERATIONS, roleAtLeast, type Operation } from "../worker/auth/roles";
 import { describeZodError, VaultError } from "../worker/errors";
 import type { Call, Outcome } from "../worker/rpc";
+import { AclSchema } from "../worker/schemas/acl";
 import { KekStatusSchema } from "../worker/schemas/admin";
 import { AuditQuerySchema, AuditRangeSchema, ImpactQuerySchema } from "../worker/schemas/audit";
 import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/schemas/credentials";
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
+import { CreateSessionSchema } from "../worker/schemas/sessions";
 import { BootstrapSchema, type BootstrapResult } from "../worker/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/schemas/tokens";
 import { checkpointIfDue } from "./audit/checkpoints";
@@ -18,10 +20,12 @@ import { toWireError } from "./errors";
 import { kekStatus, rotateKek, sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { impactReport, revokeMatching } from "./ops/break-glass";
+import * as acl from "./ops/acl";
 import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
 import * as leases from "./ops/leases";
 import { seedLeases } from "./ops/seed";
+import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
 import * as tokens from "./ops/tokens";
 import { earliestExpiry } from "./storage/leases";
@@ -76,6 +80,9 @@ export class TenantVault extends DurableObject<Env> {
   listCredentialVersions(call: Call<unknown>) { return this.#call(call, "credentials.versions", ByRef, (ctx, _a, { ref }) => creds.listCredentialVersions(ctx, ref)); }
   deleteCredential(call: Call<unknown>) { return this.#call(call, "credentials.delete", ByRef, (ctx, a, { ref }) => creds.deleteCredential(ctx, a, ref)); }
 
+  getAcl(call: Call<unknown>) { return this.#call(call, "acl.get", ByRef, (ctx, _a, { ref }) => acl.getAcl(ctx, ref)); }
+  setAcl(call: Call<unknown>) { return this.#call(call, "acl.set", WithBody({ ref: CredentialRefSchema }, AclSchema), (ctx, a, { ref, body }) => acl.setAcl(ctx, a, ref, body)); }
+
   createLease(call: Call<unknown>) { return this.#call(call, "leases.create", CreateLeaseSchema, (ctx, a, input) => leases.createLease(ctx, a, input)); }
   listLeases(call: Call<unknown>) { return this.#call(call, "leases.list", ListLeasesQuerySchema, (ctx, a, q) => leases.listLeasePage(ctx, a, q)); }
   getLease(call: Call<unknown>) { return this.#call(call, "leases.get", ByLease, (ctx, a, { id }) => leases.getLease(ctx, a, id)); }
@@ -87,6 +94,9 @@ export class TenantVault extends DurableObject<Env> {
   getToken(call: Call<unknown>) { return this.#call(call, "tokens.get", ById, (ctx, _a, { id }) => tokens.getToken(ctx, id)); }
   createToken(call: Call<unknown>) { return this.#call(call, "tokens.create", CreateTokenSchema, (ctx, a, input) => tokens.createToken(ctx, a, input)); }
   revokeToken(call: Call<unknown>) { return this.#call(call, "tokens.revoke", ById, (ctx, a, { id }) => tokens.revokeTokenById(ctx, a, id)); }
+
+  createSession(call: Call<unknown>) { return this.#call(call, "sessions.create", CreateSessionSchema, (ctx, a, input) => sessions.createSession(ctx, a, input)); }
+  revokeSession(call: Call<unknown>) { return this.#call(call, "sessions.revoke", ById, (ctx, a, { id }) => sessions.revokeSession(ctx, a, id)); }
 
   queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
   verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditRangeSchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }

@@ -38,13 +38,21 @@ const ConfigSchema = z
     AUDIT_CHECKPOINT_EVERY: seconds.max(100_000).default(256),
     /** ...or this long after the last one, whichever comes first. */
     AUDIT_CHECKPOINT_SECONDS: seconds.max(86_400).default(60),
+    /** The longest a session token may live. */
+    SESSION_MAX_TTL_SECONDS: seconds.max(7 * 86_400).default(12 * 3600),
+    /** Per-token and per-IP rate limits; only benchmarks may turn them off, never production. */
+    RATE_LIMITS: z.enum(["on", "off"]).default("on"),
     /** Enables bench-only paths (bulk lease seeding, baselines). Production refuses it. */
     BENCH_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     HAS_KMS_EMULATOR: z.boolean(),
   })
   .superRefine((c, ctx) => {
+    if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.BENCH_ENABLED && c.ENVIRONMENT !== "test") {
+      ctx.addIssue({ code: "custom", message: "RATE_LIMITS=off is for benchmarks (BENCH_ENABLED) only" });
+    }
     // Production never talks to the development KMS emulator: it holds a root key in plain sight.
     if (c.ENVIRONMENT !== "production") return;
+    if (c.RATE_LIMITS === "off") ctx.addIssue({ code: "custom", message: "production must not turn RATE_LIMITS off" });
     if (c.BENCH_ENABLED) ctx.addIssue({ code: "custom", message: "production must not enable BENCH_ENABLED" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind KMS_EMULATOR" });

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   unauthorized: 401,
   forbidden: 403,
+  https_required: 403,
   acl_denied: 403,
   not_found: 404,
   method_not_allowed: 405,

@@ -4,6 +4,7 @@ import type { AppEnv } from "./app-env";
 import { VaultError } from "./errors";
 import { basics } from "./middleware/basics";
 import { notFound, onError } from "./middleware/on-error";
+import { rateLimit } from "./middleware/rate-limit";
 import { admin } from "./routes/admin";
 import { audit } from "./routes/audit";
 import { bench } from "./routes/bench";
@@ -17,6 +18,8 @@ import { tokens } from "./routes/tokens";
 /** Largest request body: a 64 KiB value JSON-escaped at worst (\uXXXX) plus the rest. */
 const MAX_BODY_BYTES = 512 * 1024;
 
+const limit = rateLimit((env) => ({ token: env.TOKEN_RATE_LIMITER, ip: env.IP_RATE_LIMITER, periodSeconds: 60 }));
+
 const app = new Hono<AppEnv>();
 app.use(basics);
 app.use(
@@ -27,6 +30,12 @@ app.use(
     },
   }),
 );
+app.use("/v1/*", async (c, next) => {
+  const path = new URL(c.req.url).pathname;
+  // Health and readiness stay reachable for load balancers whatever the load.
+  if (path === "/v1/health" || path === "/v1/ready" || c.get("config").RATE_LIMITS === "off") return next();
+  return limit(c, next);
+});
 app.route("/", system);
 app.route("/", tokens);
 app.route("/", credentials);

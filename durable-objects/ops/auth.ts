@@ -2,7 +2,7 @@ import { digestsEqual, hashToken, parseToken } from "../../worker/auth/tokens";
 import { VaultError } from "../../worker/errors";
 import { auditFingerprint } from "../audit/append";
 import { record } from "../audit/record";
-import { findTokenByHash, type TokenRow } from "../storage/tokens";
+import { findTokenByHash, findTokenById, type TokenRow } from "../storage/tokens";
 import type { Actor, VaultContext } from "../vault-context";
 
 /** One answer for every authentication failure, so a caller learns nothing about which check failed. */
@@ -36,5 +36,10 @@ export async function authenticate(ctx: VaultContext, raw: string, requestId: st
   if (row.kind !== parsed.kind) deny(ctx, raw, requestId, "wrong_kind", row);
   if (row.revoked_at !== null) deny(ctx, raw, requestId, "revoked", row);
   if (row.expires_at !== null && row.expires_at <= ctx.now()) deny(ctx, raw, requestId, "expired", row);
+  if (row.parent_id !== null) {
+    // A session lives only as long as the API token that created it.
+    const parent = findTokenById(ctx.sql, row.parent_id);
+    if (!parent || parent.revoked_at !== null || (parent.expires_at !== null && parent.expires_at <= ctx.now())) deny(ctx, raw, requestId, "parent_revoked", row);
+  }
   return { tokenId: row.id, kind: row.kind, role: row.role, identity: row.identity, expiresAt: row.expires_at, requestId };
 }

@@ -13,6 +13,7 @@ import type {
 } from "../../worker/schemas/credentials";
 import { credentialTarget, recordD1Change } from "../audit/record";
 import { getMeta } from "../storage/meta";
+import { DEFAULT_ACL } from "../../worker/schemas/acl";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 
 const DEFAULT_TTL_SECONDS = 3600;
@@ -75,6 +76,7 @@ export async function createCredential(ctx: VaultContext, actor: Actor, input: C
     createdAt: first.createdAt,
     updatedAt: first.createdAt,
     createdBy: actor.identity,
+    acl: JSON.stringify(DEFAULT_ACL),
   };
   try {
     await store.insertCredential(ctx.db, row, first);
@@ -134,7 +136,7 @@ export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref
     ctx,
     actor,
     { type: "credential.rotated", target: credentialTarget(row.id, next.version), details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion } },
-    () => store.undoVersion(ctx.db, row.id, row.currentVersion, next.version),
+    () => store.undoVersion(ctx.db, row.id, row.currentVersion, next.version, row.updatedAt),
   );
   return credentialView({ ...row, currentVersion: next.version, updatedAt: next.createdAt });
 }

@@ -8,7 +8,9 @@ import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuer
 import { credentialTarget, record } from "../audit/record";
 import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
+import { aclOf } from "./acl";
 import { requireCredential } from "./credentials";
+import { evaluateAcl } from "../../worker/auth/acl";
 
 /** A stored lease as the API shows it; an active lease past its deadline shows as expired. */
 export function leaseView(row: LeaseRow, now: number): Lease {
@@ -54,6 +56,10 @@ export async function createLease(ctx: VaultContext, actor: Actor, input: Create
   const found = await findCredentialWithCurrentVersion(ctx.db, input.credential);
   if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
+  if (!evaluateAcl(aclOf(credential), actor.identity).allowed) {
+    // Names the credential, never the rules: a refused caller learns nothing about the policy.
+    refuse(ctx, actor, input, new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`), credential.id);
+  }
   const cap = Math.min(credential.maxTtl, ctx.config.TENANT_MAX_LEASE_TTL_SECONDS);
   let ttl = input.ttl ?? credential.defaultTtl;
   if (ttl > cap) {

@@ -53,6 +53,7 @@ export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, c
     expires_at: input.expires_in === undefined ? null : now + input.expires_in * 1000,
     revoked_at: null,
     revoked_by: null,
+    parent_id: null,
   };
   return { row, created: { ...tokenView(row), token } };
 }

@@ -57,6 +57,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL, note TEXT NOT NULL);`,
   // 3: the benchmark baseline's target table (written only when BENCH_ENABLED).
   `CREATE TABLE bench_rows (n INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL);`,
+  // 4: session tokens point at the API token that created them (revoking it ends them).
+  `ALTER TABLE tokens ADD COLUMN parent_id TEXT;
+   CREATE INDEX tokens_parent ON tokens (parent_id) WHERE parent_id IS NOT NULL;`,
 ];
 
 /**

@@ -14,6 +14,8 @@ export const TokenRowSchema = z.object({
   expires_at: z.number().int().nullable(),
   revoked_at: z.number().int().nullable(),
   revoked_by: z.string().nullable(),
+  /** For session tokens: the API token that created it. */
+  parent_id: z.string().nullable(),
 });
 
 /** A stored token. */
@@ -24,9 +26,9 @@ const parseRows = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) =>
 /** Inserts a token row. */
 export function insertToken(sql: SqlStorage, row: TokenRow): void {
   sql.exec(
-    `INSERT INTO tokens (id, token_hash, kind, name, role, identity, created_at, created_by, expires_at, revoked_at, revoked_by)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    row.id, row.token_hash, row.kind, row.name, row.role, row.identity, row.created_at, row.created_by, row.expires_at, row.revoked_at, row.revoked_by,
+    `INSERT INTO tokens (id, token_hash, kind, name, role, identity, created_at, created_by, expires_at, revoked_at, revoked_by, parent_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    row.id, row.token_hash, row.kind, row.name, row.role, row.identity, row.created_at, row.created_by, row.expires_at, row.revoked_at, row.revoked_by, row.parent_id,
   );
 }
 

@@ -20,6 +20,8 @@ export interface AuditAgent {
   readonly session?: string;
   readonly tool?: string;
   readonly host?: string;
+  readonly client?: string;
+  readonly client_version?: string;
 }
 
 /** Who performed an operation. Tokens appear by id only, never the token itself. */
@@ -70,6 +72,8 @@ const agentSchema = z.strictObject({
   session: nonEmpty.optional(),
   tool: nonEmpty.optional(),
   host: nonEmpty.optional(),
+  client: nonEmpty.optional(),
+  client_version: nonEmpty.optional(),
 });
 
 /**

@@ -57,7 +57,7 @@ export async function insertVersion(t: TenantDb, credentialId: string, fromVersi
 export async function updateCredential(
   t: TenantDb,
   credentialId: string,
-  patch: Partial<Pick<CredentialRow, "description" | "tags" | "defaultTtl" | "maxTtl" | "updatedAt">>,
+  patch: Partial<Pick<CredentialRow, "description" | "tags" | "defaultTtl" | "maxTtl" | "acl" | "updatedAt">>,
 ): Promise<void> {
   await t.db.update(credentials).set(patch).where(and(scope(t), eq(credentials.id, credentialId))).run();
 }
@@ -113,10 +113,13 @@ export async function findCredentialWithCurrentVersion(
   return row;
 }
 
-/** Undoes `insertVersion` (an audit entry could not be written): back to `previous`, drop `added`. */
-export async function undoVersion(t: TenantDb, credentialId: string, previous: number, added: number): Promise<void> {
+/**
+ * Undoes `insertVersion` (an audit entry could not be written): back to `previous` and the
+ * `updatedAt` it had before, drop `added`.
+ */
+export async function undoVersion(t: TenantDb, credentialId: string, previous: number, added: number, previousUpdatedAt: number): Promise<void> {
   await t.db.batch([
-    t.db.update(credentials).set({ currentVersion: previous }).where(and(scope(t), eq(credentials.id, credentialId), eq(credentials.currentVersion, added))),
+    t.db.update(credentials).set({ currentVersion: previous, updatedAt: previousUpdatedAt }).where(and(scope(t), eq(credentials.id, credentialId), eq(credentials.currentVersion, added))),
     t.db
       .delete(credentialVersions)
       .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), eq(credentialVersions.version, added))),

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { loadConfig } from "../config";
+import { VaultError } from "../errors";
 
 /**
  * First middleware: gives the request its id and the parsed config, and sets the headers every
@@ -14,6 +15,10 @@ export const basics: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.header("x-frame-options", "DENY");
   c.header("referrer-policy", "no-referrer");
   c.set("config", loadConfig(c.env));
-  if (c.get("config").ENVIRONMENT === "production") c.header("strict-transport-security", "max-age=63072000; includeSubDomains");
+  if (c.get("config").ENVIRONMENT === "production") {
+    c.header("strict-transport-security", "max-age=63072000; includeSubDomains");
+    // Tokens and values must never cross the network in clear: refuse, do not redirect.
+    if (new URL(c.req.url).protocol !== "https:") throw new VaultError("https_required", "use https; plain http is refused");
+  }
   await next();
 };

@@ -1,8 +1,10 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { VaultError } from "../errors";
+import { describeZodError, VaultError } from "../errors";
 import { ID_PATTERNS } from "../ids";
-import { vaultStub } from "./define";
+import { unwrapOutcome } from "../rpc";
+import { bearer, vaultStub } from "./define";
 
 /**
  * Benchmark baselines (bench/), measured in the same build and run as the lease path so results
@@ -31,4 +33,32 @@ bench.post("/v1/bench/do-insert/:tenant", async (c) => c.json({ rows: await vaul
 bench.get("/v1/bench/d1-read/:tenant", async (c) => {
   const row = await c.env.DB.prepare("SELECT id FROM tenants WHERE id = ?").bind(tenantParam(c.req.param("tenant"))).first();
   return c.json({ found: row !== null });
+});
+
+/** Body of POST /v1/bench/seed-leases: as the TenantVault's `seedLeases` RPC takes it. */
+const SeedBody = z.strictObject({ credential: z.string().min(1), count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
+
+// Bulk lease seeding for the lease-count scaling and expiry-storm scenarios. The tenant comes from
+// the bearer token, which the tenant's vault authenticates (admin only) as for any other call.
+bench.post("/v1/bench/seed-leases", async (c) => {
+  const token = bearer(c);
+  const parsed = SeedBody.safeParse(await c.req.json().catch(() => undefined));
+  if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "body"));
+  const call = { token: token.raw, requestId: c.get("requestId"), input: parsed.data };
+  return c.json(unwrapOutcome(await vaultStub(c.env, token.tenantId).seedLeases(call)));
+});
+
+// The KMS emulator's test controls (faults, per-tenant call stats), which wrangler dev only
+// exposes through the vault's KMS_EMULATOR service binding. The emulator itself checks the
+// x-emulator-control header against its secret; this route only passes the request on.
+bench.on(["GET", "POST"], "/v1/bench/kms-control/:op{faults|stats|reset}", async (c) => {
+  const url = new URL(c.req.url);
+  const headers = new Headers({ "x-emulator-control": c.req.header("x-emulator-control") ?? "" });
+  if (c.req.method === "POST") headers.set("content-type", "application/json");
+  const res = await c.env.KMS_EMULATOR.fetch(`http://kms-emulator.local/__control/${c.req.param("op")}${url.search}`, {
+    method: c.req.method,
+    headers,
+    body: c.req.method === "POST" ? await c.req.text() : undefined,
+  });
+  return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CredentialRefSchema, CredentialPageSchema, CredentialSchema, CredentialVersionListSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../schemas/credentials";
+import { AclSchema } from "../schemas/acl";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ByRef = z.object({ ref: CredentialRefSchema });
@@ -36,6 +37,16 @@ export const credentialRoutes: VaultRoute[] = [
     method: "get", path: "/v1/credentials/:ref/versions", tag, summary: "List a credential's versions",
     operation: "credentials.versions", params: ByRef, response: CredentialVersionListSchema, status: 200,
     rpc: (v, call) => v.listCredentialVersions(call),
+  },
+  {
+    method: "get", path: "/v1/credentials/:ref/acl", tag, summary: "A credential's access policy (ACL rules, agent visibility)",
+    operation: "acl.get", params: ByRef, response: AclSchema, status: 200,
+    rpc: (v, call) => v.getAcl(call),
+  },
+  {
+    method: "put", path: "/v1/credentials/:ref/acl", tag, summary: "Replace a credential's access policy",
+    operation: "acl.set", params: ByRef, body: AclSchema, response: AclSchema, status: 200,
+    rpc: (v, call) => v.setAcl(call),
   },
   {
     method: "delete", path: "/v1/credentials/:ref", tag, summary: "Delete a credential and every stored version",

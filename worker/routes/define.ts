@@ -9,7 +9,7 @@ import type { TenantVault } from "../../durable-objects/tenant-vault";
 
 /** A route as data: enough to validate a request, call the tenant's vault and describe it in OpenAPI. */
 export interface RouteDef {
-  method: "get" | "post" | "patch" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   /** Hono path, e.g. `/v1/credentials/:ref`. */
   path: string;
   summary: string;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TokenIdSchema } from "../schemas/common";
 import { CreatedTokenSchema, CreateTokenSchema, ListTokensQuerySchema, TokenPageSchema, TokenSchema, WhoamiSchema } from "../schemas/tokens";
+import { CreateSessionSchema } from "../schemas/sessions";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ById = z.object({ id: TokenIdSchema });
@@ -32,6 +33,16 @@ export const tokenRoutes: VaultRoute[] = [
     method: "delete", path: "/v1/tokens/:id", tag, summary: "Revoke a token, effective on its next use",
     operation: "tokens.revoke", params: ById, response: null, status: 204,
     rpc: (v, call) => v.revokeToken(call),
+  },
+  {
+    method: "post", path: "/v1/sessions", tag, summary: "Exchange an API token for a short-lived session token (shown once)",
+    operation: "sessions.create", body: CreateSessionSchema, response: CreatedTokenSchema, status: 201,
+    rpc: (v, call) => v.createSession(call),
+  },
+  {
+    method: "delete", path: "/v1/sessions/:id", tag, summary: "End a session (its own token, its API token, or an admin)",
+    operation: "sessions.revoke", params: ById, response: null, status: 204,
+    rpc: (v, call) => v.revokeSession(call),
   },
 ];
 

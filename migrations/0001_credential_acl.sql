@@ -1,0 +1,1 @@
+ALTER TABLE `credentials` ADD `acl` text DEFAULT '{"rules":[],"agent_visible":false}' NOT NULL;

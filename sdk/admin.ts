@@ -1,0 +1,44 @@
+import type { z } from "zod";
+import { KekRotateResultSchema, KekStatusSchema, type KekRotateResult, type KekStatus } from "../worker/schemas/admin";
+import { ImpactReportSchema, type ImpactQuerySchema } from "../worker/schemas/audit";
+import type { CallOptions, HttpClient } from "./http";
+
+/** The window of an incident impact report: ISO 8601 timestamps. */
+export type ImpactQuery = z.output<typeof ImpactQuerySchema>;
+/** Which credentials were leased in the window, by whom, and how each lease ended. */
+export type ImpactReport = z.output<typeof ImpactReportSchema>;
+
+/** Tenant KEK status and rotation (admin). */
+export class AdminApi {
+  readonly #http: HttpClient;
+
+  /** Used by {@link VaultClient}; not meant to be built directly. */
+  constructor(http: HttpClient) {
+    this.#http = http;
+  }
+
+  /** KEK versions and the progress of any rewrap sweep. */
+  kekStatus(options: CallOptions = {}): Promise<KekStatus> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/admin/kek" }, KekStatusSchema);
+  }
+
+  /** Rotates the tenant KEK; wrapped DEKs are rewrapped in the background. Never retried without an idempotency key. */
+  rotateKek(options: CallOptions = {}): Promise<KekRotateResult> {
+    return this.#http.json({ ...options, method: "POST", path: "/v1/admin/kek/rotate" }, KekRotateResultSchema);
+  }
+}
+
+/** Incident tools (admin). */
+export class IncidentApi {
+  readonly #http: HttpClient;
+
+  /** Used by {@link VaultClient}; not meant to be built directly. */
+  constructor(http: HttpClient) {
+    this.#http = http;
+  }
+
+  /** The impact report for a time window. */
+  impact(query: ImpactQuery, options: CallOptions = {}): Promise<ImpactReport> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/incident/impact", query }, ImpactReportSchema);
+  }
+}

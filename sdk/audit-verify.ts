@@ -1,0 +1,129 @@
+/**
+ * Offline verification of an audit export with only the signing key: the same chain and
+ * checkpoint code the server runs (worker/audit), over the JSON Lines of `audit.exportLines()`.
+ * Pure WebCrypto: runs in Node >= 20, Workers and browsers.
+ */
+
+import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/audit/chain";
+import { verifyCheckpoint } from "../worker/audit/checkpoint";
+import { parseVerifierKey } from "../worker/audit/signed-note";
+import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type TextSource } from "./audit-export";
+
+/** The outcome of {@link verifyAuditExport}: what was verified, or the first bad seq and why. */
+export type AuditExportVerification =
+  | {
+      ok: true;
+      tenant: string;
+      /** Entries checked, seq `fromSeq` to `toSeq` (toSeq = fromSeq - 1 for an empty export). */
+      entries: number;
+      fromSeq: number;
+      toSeq: number;
+      /** Hash of entry `toSeq` (the start hash for an empty export). */
+      head: string;
+      /** Checkpoints whose signature verified and whose hash matched the recomputed chain. */
+      checkpoints: number;
+      /** Largest signed checkpoint size (0 if none): entries after it are linked but not yet signed. */
+      signedThrough: number;
+    }
+  | { ok: false; seq: number; reason: string };
+
+/** Options for {@link verifyAuditExport}. */
+export interface VerifyAuditExportOptions {
+  /** Refuse an export of any other tenant. */
+  tenant?: string;
+  /** Fail unless a signed checkpoint covers the last entry (default false: a live log has an unsigned tail). */
+  requireSignedHead?: boolean;
+  /** Entries recomputed per batch, bounding memory on large exports. Default 1000. */
+  batchSize?: number;
+}
+
+/** The signing key as a C2SP verifier key string, or the answer of `audit.publicKey()`. */
+export type AuditVerifierKey = string | { verifier_key: string };
+
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Verifies an exported audit log: every entry's hash and link, every checkpoint's Ed25519
+ * signature (with the key given here; the key in the export's header is not trusted) and that
+ * each checkpoint's head equals the recomputed chain, and that no checkpoint claims more entries
+ * than the export holds (a truncated tail). `lines` is the export as a string, or its lines in
+ * order (e.g. `vault.audit.exportLines()`, or `splitLines(fileStream)` for text chunks).
+ */
+export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
+  const fail = (seq: number, reason: string) => ({ ok: false, seq, reason }) as const;
+  const verifier = await parseVerifierKey(typeof key === "string" ? key : key.verifier_key);
+  if (verifier === null) return fail(0, "the verifier key is not a valid Ed25519 signed-note key");
+  const batchSize = Math.max(1, options.batchSize ?? 1000);
+  const source = sourceLines(lines);
+
+  const first = await source.next();
+  const header = AuditExportHeaderSchema.safeParse(first.done ? undefined : parseJson(first.value));
+  if (!header.success) return fail(0, "the first line is not a ghostvault-audit-export/v1 header");
+  const { tenant, origin, from_seq: fromSeq } = header.data;
+  if (options.tenant !== undefined && tenant !== options.tenant) return fail(0, `the export is of tenant ${tenant}, not ${options.tenant}`);
+  if (!origin.endsWith(`/audit/${tenant}`)) return fail(0, "the header's origin does not name its tenant");
+  let prevHash: string;
+  if (fromSeq === 1) {
+    prevHash = await genesisHash(tenant);
+    if (header.data.start_prev_hash !== null && header.data.start_prev_hash !== prevHash) return fail(1, "the header's start hash is not the tenant's genesis hash");
+  } else if (header.data.start_prev_hash === null) {
+    return fail(fromSeq, `the header does not give the hash of seq ${fromSeq - 1}`);
+  } else {
+    // Untrusted, like every hash in the file: a checkpoint at or after fromSeq anchors the range.
+    prevHash = header.data.start_prev_hash;
+  }
+
+  let batch: StoredAuditEntry[] = [];
+  let batchStart = fromSeq;
+  let pending: ChainHead[] = [];
+  let checkpoints = 0;
+  let signedThrough = 0;
+  const flush = async () => {
+    if (batch.length === 0) return null;
+    const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending });
+    if (!result.ok) return result;
+    prevHash = result.head.hash;
+    batchStart = result.head.seq + 1;
+    pending = pending.filter((a) => a.seq >= batchStart);
+    batch = [];
+    return null;
+  };
+
+  for await (const line of source) {
+    const json = parseJson(line);
+    const nextSeq = batchStart + batch.length;
+    const entry = AuditExportEntrySchema.safeParse(json);
+    if (entry.success) {
+      if (entry.data.seq !== entry.data.entry.seq) return fail(entry.data.seq, "the line's seq differs from its entry's seq");
+      if (batch.length >= batchSize) {
+        const bad = await flush();
+        if (bad) return bad;
+      }
+      batch.push({ entry: entry.data.entry, hash: entry.data.hash });
+      continue;
+    }
+    const cp = AuditExportCheckpointSchema.safeParse(json);
+    if (!cp.success) return fail(nextSeq, `a line after seq ${nextSeq - 1} is neither an entry nor a checkpoint`);
+    const opened = await verifyCheckpoint(cp.data.note, verifier, { origin });
+    if (!opened.ok) return fail(cp.data.size, `checkpoint ${cp.data.size}: ${opened.reason}`);
+    const { size, hash } = opened.checkpoint;
+    if (size !== cp.data.size) return fail(cp.data.size, "the checkpoint line's size differs from its signed size");
+    if (size < batchStart - 1) return fail(size, `checkpoint ${size} is out of place (after seq ${nextSeq - 1})`);
+    if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
+    if (size >= batchStart) pending.push({ seq: size, hash });
+    checkpoints++;
+    signedThrough = Math.max(signedThrough, size);
+  }
+  const bad = await flush();
+  if (bad) return bad;
+  const toSeq = batchStart - 1;
+  if (signedThrough > toSeq) return fail(toSeq + 1, `a signed checkpoint covers ${signedThrough} entries but the export ends at seq ${toSeq}`);
+  if (options.requireSignedHead && signedThrough < toSeq) return fail(signedThrough + 1, `entries from seq ${signedThrough + 1} are not covered by a signed checkpoint`);
+  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough };
+}

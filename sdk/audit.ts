@@ -1,0 +1,76 @@
+import {
+  AuditPageSchema,
+  AuditPublicKeySchema,
+  AuditVerifySchema,
+  CheckpointListSchema,
+  type AuditPage,
+  type AuditQuery as AuditQueryOutput,
+  type AuditRange,
+  type AuditVerify,
+} from "../worker/schemas/audit";
+import type { z } from "zod";
+import { AuditExportLineSchema, decodeStream, splitLines, type AuditExportLine } from "./audit-export";
+import { VaultError } from "./errors";
+import type { CallOptions, HttpClient } from "./http";
+
+/** Filters of `audit.query`: seq range, time window, type, identity, credential id, page size. */
+export type AuditQuery = Partial<AuditQueryOutput>;
+/** Signed checkpoints. */
+export type CheckpointList = z.output<typeof CheckpointListSchema>;
+/** The audit signing key, as `GET /v1/audit/public-key` publishes it. */
+export type AuditPublicKey = z.output<typeof AuditPublicKeySchema>;
+
+/** The audit log: query, verify, checkpoints, export and the public key (read-only; nothing edits it). */
+export class AuditApi {
+  readonly #http: HttpClient;
+
+  /** Used by {@link VaultClient}; not meant to be built directly. */
+  constructor(http: HttpClient) {
+    this.#http = http;
+  }
+
+  /** One page of entries, oldest first; pass `next_from_seq` back as `from_seq` for the next. */
+  query(query: AuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit", query }, AuditPageSchema);
+  }
+
+  /** Has the server recompute the chain over a range and check its signed checkpoints. */
+  verify(range: Partial<AuditRange> = {}, options: CallOptions = {}): Promise<AuditVerify> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/verify", query: range }, AuditVerifySchema);
+  }
+
+  /** Signed checkpoints whose size falls in the range. */
+  checkpoints(range: Partial<AuditRange> = {}, options: CallOptions = {}): Promise<CheckpointList> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/checkpoints", query: range }, CheckpointListSchema);
+  }
+
+  /**
+   * The export as raw JSON Lines, streamed: what `verifyAuditExport` checks and what to store.
+   * The request is sent when iteration starts; a refused token fails the first `next()`.
+   */
+  async *exportLines(range: Partial<AuditRange> = {}, options: CallOptions = {}): AsyncGenerator<string, void, undefined> {
+    const res = await this.#http.stream({ ...options, method: "GET", path: "/v1/audit/export", query: range });
+    if (res.body === null) return;
+    yield* splitLines(decodeStream(res.body));
+  }
+
+  /** The export, each line parsed and checked for shape (not for integrity: see `verifyAuditExport`). */
+  async *export(range: Partial<AuditRange> = {}, options: CallOptions = {}): AsyncGenerator<AuditExportLine, void, undefined> {
+    for await (const line of this.exportLines(range, options)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch (cause) {
+        throw new VaultError("invalid_response", "audit export: a line is not JSON", { status: 200, cause });
+      }
+      const parsed = AuditExportLineSchema.safeParse(json);
+      if (!parsed.success) throw new VaultError("invalid_response", "audit export: a line has an unknown shape", { status: 200 });
+      yield parsed.data;
+    }
+  }
+
+  /** The Ed25519 key that signs checkpoints (public; no token needed). */
+  publicKey(options: CallOptions = {}): Promise<AuditPublicKey> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/public-key" }, AuditPublicKeySchema);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The Vault SDK (core): a fetch-based client that runs in Node (>= 20.3), Workers and browsers.
+ * Nothing here imports from Node; certificate pinning lives in the Node-only `sdk/node.ts`.
+ *
+ * ```ts
+ * const vault = new VaultClient({ url: "https://vault.example.com", token: process.env.GHOSTVAULT_TOKEN });
+ * await using lease = await vault.lease("openai", { ttl: "10m", purpose: "nightly eval", agent: { name: "claude-code" } });
+ * await callOpenAI(lease.value); // revoked when the block ends
+ * ```
+ *
+ * Method groups hang off the client (`vault.credentials`, `vault.leases`, `vault.tokens`,
+ * `vault.audit`, `vault.admin`, `vault.incident`, `vault.system`); each is one small file over the
+ * shared HTTP core (http.ts), so a new group is one file plus one field here.
+ */
+
+import { AdminApi, IncidentApi } from "./admin";
+import { AuditApi } from "./audit";
+import { CredentialsApi } from "./credentials";
+import { HttpClient, type CallOptions, type HttpClientOptions } from "./http";
+import type { Lease } from "./lease";
+import { LeasesApi, type CreateLease } from "./leases";
+import { SystemApi } from "./system";
+import { TokensApi } from "./tokens";
+import type { Whoami } from "../worker/schemas/tokens";
+
+/** Options of {@link VaultClient}: base URL, API token, and optionally fetch and retry settings. */
+export type VaultClientOptions = HttpClientOptions;
+
+/** Options of {@link VaultClient.lease}: everything a lease request takes but the credential. */
+export type LeaseOptions = Omit<CreateLease, "credential">;
+
+/** A client of one vault, authenticated by one API token. */
+export class VaultClient {
+  /** Credential metadata: list, get, create, update, rotate, versions, delete. */
+  readonly credentials: CredentialsApi;
+  /** Leases: create (returns a {@link Lease}), list, get, renew, revoke, revokeMatching. */
+  readonly leases: LeasesApi;
+  /** API tokens (admin). */
+  readonly tokens: TokensApi;
+  /** Audit log: query, verify, checkpoints, export, publicKey. */
+  readonly audit: AuditApi;
+  /** Tenant KEK status and rotation (admin). */
+  readonly admin: AdminApi;
+  /** Incident impact report (admin). */
+  readonly incident: IncidentApi;
+  /** Health and readiness. */
+  readonly system: SystemApi;
+  /** The HTTP core, for calls this SDK does not wrap yet. */
+  readonly http: HttpClient;
+
+  /** @throws TypeError if `options.url` is not an absolute URL. */
+  constructor(options: VaultClientOptions) {
+    this.http = new HttpClient(options);
+    this.credentials = new CredentialsApi(this.http);
+    this.leases = new LeasesApi(this.http);
+    this.tokens = new TokensApi(this.http);
+    this.audit = new AuditApi(this.http);
+    this.admin = new AdminApi(this.http);
+    this.incident = new IncidentApi(this.http);
+    this.system = new SystemApi(this.http);
+  }
+
+  /** Who the client's token is: tenant, identity, role. */
+  whoami(options: CallOptions = {}): Promise<Whoami> {
+    return this.tokens.whoami(options);
+  }
+
+  /** Liveness of the vault. */
+  health(options: CallOptions = {}): Promise<{ ok: true }> {
+    return this.system.health(options);
+  }
+
+  /**
+   * Leases a credential (by name or id). Use with `await using` so it is revoked when the block
+   * ends, or call `lease.revoke()` yourself.
+   */
+  lease(credential: string, options: LeaseOptions = {}, call: CallOptions = {}): Promise<Lease> {
+    return this.leases.create({ ...options, credential }, call);
+  }
+
+  /**
+   * Leases a credential, runs `fn` with the lease, and revokes it in `finally`, whether `fn`
+   * returns or throws. If both `fn` and the revocation fail, `fn`'s error is thrown and the
+   * revocation error is attached as its `cause` when it has none.
+   */
+  async withLease<T>(credential: string, fn: (lease: Lease) => Promise<T> | T, options: LeaseOptions = {}, call: CallOptions = {}): Promise<T> {
+    const lease = await this.lease(credential, options, call);
+    let result: T;
+    try {
+      result = await fn(lease);
+    } catch (error) {
+      try {
+        await lease[Symbol.asyncDispose]();
+      } catch (revokeError) {
+        if (error instanceof Error && error.cause === undefined) error.cause = revokeError;
+      }
+      throw error;
+    }
+    await lease[Symbol.asyncDispose]();
+    return result;
+  }
+}
+
+export { VaultError, isVaultError, type ClientErrorCode, type VaultErrorCode, type VaultErrorOptions } from "./errors";
+export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type HttpClient, type Method } from "./http";
+export { parseRetryAfter, type RetryOptions } from "./retry";
+export { Lease } from "./lease";
+export type { CreateLease, Duration, ListLeases, RevokeMatching, LeasesApi } from "./leases";
+export type { CreateCredential, CredentialsApi, ListCredentials, UpdateCredential } from "./credentials";
+export type { CreateToken, ListTokens, TokensApi } from "./tokens";
+export type { AuditApi, AuditPublicKey, AuditQuery, CheckpointList } from "./audit";
+export type { AdminApi, ImpactQuery, ImpactReport, IncidentApi } from "./admin";
+export type { SystemApi } from "./system";
+export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
+export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
+export type { Credential, CredentialPage, CredentialVersion } from "../worker/schemas/credentials";
+export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/schemas/leases";
+export type { CreatedToken, Token, TokenPage, Whoami } from "../worker/schemas/tokens";
+export type { AuditPage, AuditVerify } from "../worker/schemas/audit";
+export type { KekRotateResult, KekStatus } from "../worker/schemas/admin";
