@@ -3,10 +3,10 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 import { TEST_BINDINGS, TEST_KMS } from "./test/test-env.ts";
 
-/** The KMS emulator is TypeScript; miniflare's auxiliary workers take JavaScript, so bundle it. */
-function bundleKmsEmulator(): string {
+/** Auxiliary workers are TypeScript; miniflare takes JavaScript, so bundle them. */
+function bundle(entry: string): string {
   const out = buildSync({
-    entryPoints: ["dev/kms/index.ts"],
+    entryPoints: [entry],
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -34,7 +34,7 @@ export default defineConfig({
                 {
                   name: "ghostvault-kms",
                   modules: true,
-                  script: bundleKmsEmulator(),
+                  script: bundle("dev/kms/index.ts"),
                   compatibilityDate: "2026-04-20",
                   compatibilityFlags: ["nodejs_compat"],
                   bindings: {
@@ -44,7 +44,15 @@ export default defineConfig({
                     SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
                   },
                 },
+                {
+                  name: "ghostvault-oidc-test",
+                  modules: true,
+                  script: bundle("test/workers/support/oidc-issuer.ts"),
+                  compatibilityDate: "2026-04-20",
+                },
               ],
+              // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker.
+              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test" },
             },
           })),
         ],

@@ -6,6 +6,7 @@ import { createKmsProvider } from "../worker/kms";
 import { deriveAuditKey } from "./audit/append";
 import { auditSigner } from "./audit/checkpoints";
 import { KekCache } from "./kek/cache";
+import { JwksCache } from "../worker/federation/jwks";
 import type { VaultContext } from "./vault-context";
 
 /** What the TenantVault supplies to build its context. */
@@ -41,8 +42,14 @@ export function buildContext(deps: ContextDeps): VaultContext {
     ttlMs: config.KEK_CACHE_TTL_SECONDS * 1000,
     loadWrapped: async (version) => (await getKek(db, version))?.wrappedKek ?? undefined,
   });
+  // Tests route OIDC discovery and JWKS fetches to a local issuer Worker; config.ts refuses that binding in production.
+  const issuer = (env as { OIDC_TEST_ISSUER?: Fetcher }).OIDC_TEST_ISSUER;
+  const fetchExternal = issuer ? (input: string, init?: RequestInit) => issuer.fetch(input, init) : (input: string, init?: RequestInit) => fetch(input, init);
+  const jwks = new JwksCache({ fetch: fetchExternal, now, allowInsecure: config.ENVIRONMENT !== "production" });
   return {
     tenantId,
+    jwks,
+    fetchExternal,
     config,
     storage,
     sql: storage.sql,

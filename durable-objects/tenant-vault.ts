@@ -10,6 +10,7 @@ import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/schemas/credentials";
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
 import { CreateSessionSchema } from "../worker/schemas/sessions";
+import { CreateTrustSchema, CreateWebhookSchema, OidcLeaseRequestSchema } from "../worker/schemas/federation";
 import { BootstrapSchema, type BootstrapResult } from "../worker/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/schemas/tokens";
 import { checkpointIfDue } from "./audit/checkpoints";
@@ -24,6 +25,9 @@ import * as acl from "./ops/acl";
 import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
 import * as leases from "./ops/leases";
+import * as oidc from "./ops/oidc";
+import * as webhooks from "./ops/webhooks";
+import type { SignedRequest } from "./ops/webhooks";
 import { seedLeases } from "./ops/seed";
 import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
@@ -39,6 +43,8 @@ const ById = z.strictObject({ id: TokenIdSchema });
 const ByLease = z.strictObject({ id: LeaseIdSchema });
 const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
 const SeedSchema = z.strictObject({ credential: CredentialRefSchema, count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
+const ByName = z.strictObject({ ref: z.string().min(1).max(128) });
+const SignedRequestSchema = z.strictObject({ name: z.string().max(128), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
 const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
@@ -97,6 +103,23 @@ export class TenantVault extends DurableObject<Env> {
 
   createSession(call: Call<unknown>) { return this.#call(call, "sessions.create", CreateSessionSchema, (ctx, a, input) => sessions.createSession(ctx, a, input)); }
   revokeSession(call: Call<unknown>) { return this.#call(call, "sessions.revoke", ById, (ctx, a, { id }) => sessions.revokeSession(ctx, a, id)); }
+
+  listTrusts(call: Call<unknown>) { return this.#call(call, "oidc.list", Empty, (ctx) => oidc.listTrustViews(ctx)); }
+  createTrust(call: Call<unknown>) { return this.#call(call, "oidc.create", CreateTrustSchema, (ctx, a, input) => oidc.createTrust(ctx, a, input)); }
+  deleteTrust(call: Call<unknown>) { return this.#call(call, "oidc.delete", ByName, (ctx, a, { ref }) => oidc.removeTrust(ctx, a, ref)); }
+  listWebhooks(call: Call<unknown>) { return this.#call(call, "webhooks.list", Empty, (ctx) => webhooks.listWebhookViews(ctx)); }
+  createWebhook(call: Call<unknown>) { return this.#call(call, "webhooks.create", CreateWebhookSchema, (ctx, a, input) => webhooks.createWebhook(ctx, a, input)); }
+  deleteWebhook(call: Call<unknown>) { return this.#call(call, "webhooks.delete", ByName, (ctx, a, { ref }) => webhooks.removeWebhook(ctx, a, ref)); }
+
+  /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
+  oidcLeases(requestId: string, input: unknown) {
+    return this.#unauthenticated(requestId, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
+  }
+
+  /** CI by signed webhook: the Worker passes the headers and the raw body it received. */
+  webhookLeases(requestId: string, signed: SignedRequest) {
+    return this.#unauthenticated(requestId, (ctx) => webhooks.webhookLeases(ctx, requestId, SignedRequestSchema.parse(signed)));
+  }
 
   queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
   verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditRangeSchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
@@ -186,6 +209,17 @@ export class TenantVault extends DurableObject<Env> {
     } catch (error) {
       console.error("audit bookkeeping after a call failed", { request_id: actor.requestId, error: String(error) });
     }
+  }
+
+  /** For CI entry points that authenticate by their own means (OIDC, webhook signature). */
+  async #unauthenticated<T>(requestId: string, fn: (ctx: VaultContext) => Promise<T>): Promise<Outcome<T>> {
+    const outcome = await this.#guard(requestId, async () => {
+      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      if (tenantId === undefined) throw new VaultError("unauthorized", "unknown tenant or refused credentials");
+      return fn(this.#contextFor(tenantId));
+    });
+    if (this.#context) await checkpointIfDue(this.#context).catch((error: unknown) => console.error("checkpoint failed", { request_id: requestId, error: String(error) }));
+    return outcome;
   }
 
   async #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {

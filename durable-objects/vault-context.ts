@@ -5,11 +5,14 @@ import type { TenantDb } from "../worker/db/tenant-db";
 import type { KmsProvider } from "../worker/kms/provider";
 import type { KekCache } from "./kek/cache";
 import type { NoteSigner } from "../worker/audit/signed-note";
+import type { FetchFn } from "../worker/federation/document-fetch";
+import type { JwksCache } from "../worker/federation/jwks";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {
+  /** The token's id, or `oidc:<trust id>` / `webhook:<id>` for CI callers. */
   tokenId: string;
-  kind: TokenKind;
+  kind: TokenKind | "oidc" | "webhook";
   role: Role;
   identity: string;
   expiresAt: number | null;
@@ -34,6 +37,10 @@ export interface VaultContext {
   readonly signer: Promise<NoteSigner>;
   /** Per-tenant key for `hmac-sha256:` fingerprints in audit entries. */
   readonly auditKey: Uint8Array;
+  /** OIDC signing keys by JWKS URL, with a bounded lifetime and rate-limited refetch. */
+  readonly jwks: JwksCache;
+  /** Fetches from outside (OIDC discovery, JWKS); a test issuer's service binding in tests. */
+  readonly fetchExternal: FetchFn;
   /** Milliseconds since the epoch; injectable so expiry can be tested without waiting. */
   now(): number;
   /** Ensures the Durable Object's alarm fires no later than `at`. */

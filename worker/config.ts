@@ -45,6 +45,7 @@ const ConfigSchema = z
     /** Enables bench-only paths (bulk lease seeding, baselines). Production refuses it. */
     BENCH_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     HAS_KMS_EMULATOR: z.boolean(),
+    HAS_OIDC_TEST_ISSUER: z.boolean(),
   })
   .superRefine((c, ctx) => {
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.BENCH_ENABLED && c.ENVIRONMENT !== "test") {
@@ -54,6 +55,7 @@ const ConfigSchema = z
     if (c.ENVIRONMENT !== "production") return;
     if (c.RATE_LIMITS === "off") ctx.addIssue({ code: "custom", message: "production must not turn RATE_LIMITS off" });
     if (c.BENCH_ENABLED) ctx.addIssue({ code: "custom", message: "production must not enable BENCH_ENABLED" });
+    if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind KMS_EMULATOR" });
     }
@@ -75,7 +77,7 @@ export function loadConfig(env: Env): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const raw = env as unknown as Record<string, unknown>;
-  const parsed = ConfigSchema.safeParse({ ...raw, HAS_KMS_EMULATOR: raw.KMS_EMULATOR !== undefined });
+  const parsed = ConfigSchema.safeParse({ ...raw, HAS_KMS_EMULATOR: raw.KMS_EMULATOR !== undefined, HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];
     console.error("vault misconfigured", { settings: names });

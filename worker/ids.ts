@@ -12,7 +12,7 @@ function randomHex(bytes: number): string {
 }
 
 /** The prefixes of the ids the vault issues. */
-export type IdKind = "cred" | "tok" | "lease";
+export type IdKind = "cred" | "tok" | "lease" | "trust" | "hook";
 
 /** A fresh random id such as `cred_4f1c…` (24 hex characters after the prefix). */
 export function newId(kind: IdKind): string {
@@ -30,6 +30,8 @@ export const ID_PATTERNS = {
   cred: /^cred_[0-9a-f]{24}$/,
   tok: /^tok_[0-9a-f]{24}$/,
   lease: /^lease_[0-9a-f]{24}$/,
+  trust: /^trust_[0-9a-f]{24}$/,
+  hook: /^hook_[0-9a-f]{24}$/,
 } as const;
 
 /** The secret part of a token: 32 random bytes as hex. */

@@ -87,6 +87,7 @@ export async function createLease(ctx: VaultContext, actor: Actor, input: Create
     issued_at: now,
     expires_at: now + ttl * 1000,
     max_expires_at: now + cap * 1000,
+    ttl,
   };
   ctx.storage.transactionSync(() => {
     insertLease(ctx.sql, lease);
@@ -146,7 +147,8 @@ export async function renewLease(ctx: VaultContext, actor: Actor, id: string, tt
   const row = visibleLease(ctx, actor, id);
   const now = ctx.now();
   requireActive(row, now, "renew");
-  const wanted = ttl ?? Math.round((row.expires_at - row.issued_at) / 1000);
+  // Without a TTL, extend by the one the lease was granted with (older rows: the first term).
+  const wanted = ttl ?? row.ttl ?? Math.round((row.expires_at - row.issued_at) / 1000);
   const expiresAt = Math.min(now + wanted * 1000, row.max_expires_at);
   ctx.storage.transactionSync(() => {
     setLeaseExpiry(ctx.sql, id, expiresAt);

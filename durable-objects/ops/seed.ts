@@ -33,7 +33,7 @@ export async function seedLeases(ctx: VaultContext, actor: Actor, seed: SeedLeas
         insertLease(ctx.sql, {
           id, credential_id: credential.id, credential_name: credential.name, version: current.version,
           identity: actor.identity, token_id: actor.tokenId, agent: null, purpose: "seed",
-          issued_at: now, expires_at: seed.expiresAt, max_expires_at: seed.expiresAt,
+          issued_at: now, expires_at: seed.expiresAt, max_expires_at: seed.expiresAt, ttl: null,
         });
         record(ctx, actor, {
           type: "lease.created",

@@ -18,6 +18,8 @@ export const LeaseRowSchema = z.object({
   state: z.enum(["active", "expired", "revoked"]),
   ended_at: z.number().int().nullable(),
   revoked_by: z.string().nullable(),
+  /** The TTL (seconds) the lease was granted with: what a renewal without a TTL extends by. */
+  ttl: z.number().int().nullable(),
 });
 
 /** A stored lease. */
@@ -30,10 +32,10 @@ const parse = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) => cur
 /** Inserts an active lease. */
 export function insertLease(sql: SqlStorage, l: NewLease): void {
   sql.exec(
-    `INSERT INTO leases (id, credential_id, credential_name, version, identity, token_id, agent, purpose, issued_at, expires_at, max_expires_at, state)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')`,
+    `INSERT INTO leases (id, credential_id, credential_name, version, identity, token_id, agent, purpose, issued_at, expires_at, max_expires_at, state, ttl)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
     l.id, l.credential_id, l.credential_name, l.version, l.identity, l.token_id, l.agent === null ? null : JSON.stringify(l.agent), l.purpose,
-    l.issued_at, l.expires_at, l.max_expires_at,
+    l.issued_at, l.expires_at, l.max_expires_at, l.ttl,
   );
 }
 
@@ -71,7 +73,7 @@ export function setLeaseExpiry(sql: SqlStorage, id: string, expiresAt: number): 
 
 /** Ends an active lease; returns false if it was no longer active. */
 export function endLease(sql: SqlStorage, id: string, state: "expired" | "revoked", at: number, revokedBy: string | null): boolean {
-  return sql.exec("UPDATE leases SET state = ?, ended_at = ?, revoked_by = ? WHERE id = ? AND state = 'active'", state, at, revokedBy, id).rowsWritten === 1;
+  return sql.exec("UPDATE leases SET state = ?, ended_at = ?, revoked_by = ? WHERE id = ? AND state = 'active'", state, at, revokedBy, id).rowsWritten > 0;
 }
 
 /** Active leases whose deadline has passed, earliest first, at most `limit` (index leases_active_expiry). */

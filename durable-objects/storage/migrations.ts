@@ -60,6 +60,13 @@ const MIGRATIONS: readonly string[] = [
   // 4: session tokens point at the API token that created them (revoking it ends them).
   `ALTER TABLE tokens ADD COLUMN parent_id TEXT;
    CREATE INDEX tokens_parent ON tokens (parent_id) WHERE parent_id IS NOT NULL;`,
+  // 5: CI federation: OIDC trust policies, signed webhooks and the webhook replay window.
+  `CREATE TABLE oidc_trusts (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, issuer TEXT NOT NULL, policy TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL);
+   CREATE INDEX oidc_trusts_issuer ON oidc_trusts (issuer);
+   CREATE TABLE webhooks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, salt TEXT NOT NULL, credentials TEXT NOT NULL, max_ttl INTEGER NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL);
+   CREATE TABLE webhook_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+   CREATE INDEX webhook_replays_expiry ON webhook_replays (expires_at);
+   ALTER TABLE leases ADD COLUMN ttl INTEGER;`,
 ];
 
 /**

@@ -54,5 +54,5 @@ export function listTokens(sql: SqlStorage, q: { limit: number; cursor?: string;
 
 /** Marks a token revoked; returns false when it was already revoked. */
 export function revokeToken(sql: SqlStorage, id: string, by: string, now: number): boolean {
-  return sql.exec("UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL", now, by, id).rowsWritten === 1;
+  return sql.exec("UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL", now, by, id).rowsWritten > 0;
 }

@@ -5,6 +5,8 @@ declare global {
     interface Env {
       /** D1 migrations read by vitest.config.ts, applied in test/workers/setup.ts. */
       TEST_MIGRATIONS: D1Migration[];
+      /** The test OIDC issuer Worker (test/workers/support/oidc-issuer.ts). */
+      OIDC_TEST_ISSUER: Fetcher;
     }
   }
 }

@@ -42,6 +42,12 @@ export const OPERATIONS = {
   "audit.checkpoints": "manager",
   "audit.export": "admin",
   "incident.impact": "admin",
+  "oidc.list": "admin",
+  "oidc.create": "admin",
+  "oidc.delete": "admin",
+  "webhooks.list": "admin",
+  "webhooks.create": "admin",
+  "webhooks.delete": "admin",
   "kek.status": "admin",
   "kek.rotate": "admin",
   /** No route: reachable only through the Durable Object binding, in tests and benchmarks. */

@@ -38,8 +38,8 @@ export const TokenPageSchema = z.object({ items: z.array(TokenSchema), next_curs
 /** GET /v1/whoami */
 export const WhoamiSchema = z.object({
   tenant_id: z.string(),
-  token_id: TokenIdSchema,
-  kind: z.enum(["api", "session"]),
+  token_id: z.string(),
+  kind: z.enum(["api", "session", "oidc", "webhook"]),
   identity: IdentitySchema,
   role: RoleSchema,
   expires_at: TimestampSchema.nullable(),

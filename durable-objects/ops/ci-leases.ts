@@ -1,0 +1,43 @@
+import { globMatches } from "../../worker/auth/glob";
+import { VaultError } from "../../worker/errors";
+import type { LeaseWithValue } from "../../worker/schemas/leases";
+import type { WebhookLeaseRequest } from "../../worker/schemas/federation";
+import { record } from "../audit/record";
+import type { Actor, VaultContext } from "../vault-context";
+import { createLease } from "./leases";
+
+/** What a trust policy or webhook allows its CI callers. */
+export interface CiGrant {
+  /** Credential name globs the caller may lease. */
+  credentials: readonly string[];
+  /** Seconds; caps the requested TTL together with each credential's own maximum. */
+  maxTtl: number;
+}
+
+/** Records a refused CI request (no lease was made) and throws the refusal. */
+export function refuseCi(ctx: VaultContext, type: "oidc.denied" | "webhook.denied", details: Record<string, string | null>, error: VaultError, requestId: string): never {
+  ctx.storage.transactionSync(() => record(ctx, "anonymous", { type, target: null, outcome: "denied", requestId, details: { ...details, code: error.code, reason: error.message } }));
+  throw error;
+}
+
+/**
+ * Leases what a CI job asked for, each through the ordinary lease path (ACL, TTL caps, audit in
+ * the same transaction), after checking the grant: every credential must match one of the grant's
+ * globs, and the TTL may not exceed its maximum. All-or-nothing on the grant check; leases are
+ * then issued one by one, and a later failure revokes nothing already issued (each is audited).
+ */
+export async function grantCiLeases(ctx: VaultContext, actor: Actor, grant: CiGrant, request: WebhookLeaseRequest): Promise<{ identity: string; leases: LeaseWithValue[] }> {
+  for (const name of request.credentials) {
+    if (!grant.credentials.some((glob) => globMatches(glob, name))) {
+      const error = new VaultError("acl_denied", `this CI identity may not lease "${name}"`);
+      ctx.storage.transactionSync(() => record(ctx, actor, { type: "lease.denied", target: null, outcome: "denied", details: { credential: name, code: error.code, reason: error.message } }));
+      throw error;
+    }
+  }
+  const ttl = Math.min(request.ttl ?? grant.maxTtl, grant.maxTtl);
+  const leases: LeaseWithValue[] = [];
+  for (const credential of request.credentials) {
+    leases.push(await createLease(ctx, actor, { credential, ttl, clamp: true, purpose: request.purpose, agent: request.agent }));
+  }
+  return { identity: actor.identity, leases };
+}

@@ -1,0 +1,83 @@
+import { createHmac } from "node:crypto";
+import { verifyWebhookSignature } from "../../worker/federation/webhook-signature";
+import { describeZodError, VaultError } from "../../worker/errors";
+import { newId } from "../../worker/ids";
+import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/schemas/federation";
+import { record } from "../audit/record";
+import { deleteWebhook, findWebhook, insertWebhook, listWebhooks, rememberReplayKey, type StoredWebhook } from "../storage/federation";
+import { iso, type Actor, type VaultContext } from "../vault-context";
+import { grantCiLeases, refuseCi } from "./ci-leases";
+
+/** A signed webhook lease request as the Worker hands it over: headers and the raw body. */
+export interface SignedRequest {
+  name: string;
+  timestamp: string | null;
+  signature: string | null;
+  body: string;
+}
+
+/**
+ * A webhook's signing secret, derived rather than stored: HMAC-SHA256(pepper, tenant | id | salt).
+ * The database holds only the salt, so a storage leak yields no secret; rotating the pepper
+ * invalidates every webhook secret (documented in the runbook).
+ */
+function webhookSecret(ctx: VaultContext, hook: { id: string; salt: string }): string {
+  return createHmac("sha256", Buffer.from(ctx.config.TOKEN_PEPPER, "hex")).update(`gv/webhook/v1|${ctx.tenantId}|${hook.id}|${hook.salt}`).digest("hex");
+}
+
+function view(h: StoredWebhook): Webhook {
+  return { id: h.id, name: h.name, identity: `ci:webhook:${h.name}`, credentials: h.credentials, max_ttl: h.max_ttl, created_at: iso(h.created_at) };
+}
+
+/** POST /v1/webhooks: the secret is returned once. */
+export function createWebhook(ctx: VaultContext, actor: Actor, input: CreateWebhookInput): { webhook: Webhook; secret: string } {
+  const row = { id: newId("hook"), name: input.name, salt: crypto.getRandomValues(new Uint8Array(16)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), ""), credentials: input.credentials, max_ttl: input.max_ttl, created_at: ctx.now(), created_by: actor.tokenId };
+  ctx.storage.transactionSync(() => {
+    if (!insertWebhook(ctx.sql, row)) throw new VaultError("conflict", `a webhook named "${input.name}" already exists`);
+    record(ctx, actor, { type: "webhook.created", target: { kind: "webhook", id: row.id }, details: { name: row.name, credentials: row.credentials, max_ttl: row.max_ttl } });
+  });
+  return { webhook: view(row), secret: webhookSecret(ctx, row) };
+}
+
+/** GET /v1/webhooks */
+export function listWebhookViews(ctx: VaultContext): { items: Webhook[] } {
+  return { items: listWebhooks(ctx.sql).map(view) };
+}
+
+/** DELETE /v1/webhooks/{ref} */
+export function removeWebhook(ctx: VaultContext, actor: Actor, ref: string): void {
+  const hook = findWebhook(ctx.sql, ref);
+  if (!hook) throw new VaultError("not_found", "no such webhook");
+  ctx.storage.transactionSync(() => {
+    deleteWebhook(ctx.sql, hook.id);
+    record(ctx, actor, { type: "webhook.deleted", target: { kind: "webhook", id: hook.id }, details: { name: hook.name } });
+  });
+}
+
+/**
+ * POST /v1/ci/webhooks/{tenant}/{name}/leases: verifies the signature over `timestamp.body`,
+ * refuses stale, future and replayed requests (each signature is remembered for the tolerance
+ * window), then leases as `ci:webhook:<name>` within the webhook's grant.
+ */
+export async function webhookLeases(ctx: VaultContext, requestId: string, signed: SignedRequest) {
+  const hook = findWebhook(ctx.sql, signed.name);
+  const details = { webhook: signed.name };
+  // An unknown webhook answers like a bad signature, so names cannot be probed.
+  if (!hook) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "webhook signature refused: bad_signature"), requestId);
+  const now = ctx.now();
+  const verdict = await verifyWebhookSignature({ secretHex: webhookSecret(ctx, hook), timestampHeader: signed.timestamp, signatureHeader: signed.signature, body: signed.body, now });
+  if (!verdict.ok) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", `webhook signature refused: ${verdict.reason}`), requestId);
+  if (!rememberReplayKey(ctx.sql, verdict.replayKey, verdict.rememberUntilMs, now)) {
+    refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "webhook signature refused: replayed"), requestId);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(signed.body);
+  } catch {
+    throw new VaultError("invalid_json", "request body is not valid JSON");
+  }
+  const parsed = WebhookLeaseRequestSchema.safeParse(body);
+  if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "body"));
+  const actor: Actor = { tokenId: `webhook:${hook.id}`, kind: "webhook", role: "user", identity: `ci:webhook:${hook.name}`, expiresAt: null, requestId };
+  return grantCiLeases(ctx, actor, { credentials: hook.credentials, maxTtl: hook.max_ttl }, parsed.data);
+}

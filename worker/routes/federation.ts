@@ -1,0 +1,53 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import { VaultError } from "../errors";
+import { ID_PATTERNS } from "../ids";
+import { unwrapOutcome } from "../rpc";
+import { CiLeasesSchema, CreatedWebhookSchema, CreateTrustSchema, CreateWebhookSchema, ListTrustsSchema, ListWebhooksSchema, OidcLeaseRequestSchema, TrustSchema, WebhookLeaseRequestSchema } from "../schemas/federation";
+import { readInput, respond, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
+
+const ByRef = z.object({ ref: z.string().min(1).max(128) });
+const tag = "ci";
+
+/** Admin management of OIDC trust policies and signed webhooks. */
+export const federationRoutes: VaultRoute[] = [
+  { method: "get", path: "/v1/oidc/trusts", tag, summary: "List OIDC trust policies", operation: "oidc.list", response: ListTrustsSchema, status: 200, rpc: (v, c) => v.listTrusts(c) },
+  { method: "post", path: "/v1/oidc/trusts", tag, summary: "Create an OIDC trust policy for CI federation", operation: "oidc.create", body: CreateTrustSchema, response: TrustSchema, status: 201, rpc: (v, c) => v.createTrust(c) },
+  { method: "delete", path: "/v1/oidc/trusts/:ref", tag, summary: "Delete a trust policy (by id or name)", operation: "oidc.delete", params: ByRef, response: null, status: 204, rpc: (v, c) => v.deleteTrust(c) },
+  { method: "get", path: "/v1/webhooks", tag, summary: "List signed-request webhooks", operation: "webhooks.list", response: ListWebhooksSchema, status: 200, rpc: (v, c) => v.listWebhooks(c) },
+  { method: "post", path: "/v1/webhooks", tag, summary: "Create a webhook; its signing secret is shown once", operation: "webhooks.create", body: CreateWebhookSchema, response: CreatedWebhookSchema, status: 201, rpc: (v, c) => v.createWebhook(c) },
+  { method: "delete", path: "/v1/webhooks/:ref", tag, summary: "Delete a webhook (by id or name)", operation: "webhooks.delete", params: ByRef, response: null, status: 204, rpc: (v, c) => v.deleteWebhook(c) },
+];
+
+const oidcLease: RouteDef = {
+  method: "post", path: "/v1/ci/leases", tag, operation: null, status: 201, body: OidcLeaseRequestSchema, response: CiLeasesSchema,
+  summary: "CI job: lease credentials with an OIDC ID token (GitHub Actions, GitLab CI); no vault token needed",
+};
+const WebhookParams = z.object({ tenant: z.string().regex(ID_PATTERNS.tenant, "must be a tenant id"), name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a webhook name") });
+const webhookLease: RouteDef = {
+  method: "post", path: "/v1/ci/webhooks/:tenant/:name/leases", tag, operation: null, status: 201, body: WebhookLeaseRequestSchema, response: CiLeasesSchema,
+  params: WebhookParams,
+  summary: "CI job: lease credentials with an HMAC-signed request (X-Vault-Timestamp, X-Vault-Signature: sha256=<hex>)",
+};
+
+/** CI entry points' definitions (public: they authenticate by OIDC token or signature), for OpenAPI. */
+export const ciRoutes: RouteDef[] = [oidcLease, webhookLease];
+
+/** The federation router: admin routes plus the two CI entry points. */
+export const federation = new Hono<AppEnv>()
+  .post(oidcLease.path, async (c) => {
+    const { body } = await readInput(c, oidcLease);
+    const { tenant_id } = OidcLeaseRequestSchema.parse(body);
+    return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), body)));
+  })
+  .post(webhookLease.path, async (c) => {
+    const params = WebhookParams.safeParse(c.req.param());
+    if (!params.success) throw new VaultError("validation_failed", "path: tenant id and webhook name required");
+    // The signature covers the body exactly as sent, so it goes to the vault as text, unparsed.
+    const type = c.req.header("content-type") ?? "";
+    if (!/^application\/json(\s*;|$)/i.test(type)) throw new VaultError("unsupported_media_type", "send the body as application/json");
+    const signed = { name: params.data.name, timestamp: c.req.header("x-vault-timestamp") ?? null, signature: c.req.header("x-vault-signature") ?? null, body: await c.req.text() };
+    return respond(c, webhookLease, unwrapOutcome(await vaultStub(c.env, params.data.tenant).webhookLeases(c.get("requestId"), signed)));
+  })
+  .route("/", vaultRouter(federationRoutes));

@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { JwksSchema } from "../federation/jwks";
+import { identityTemplatePlaceholders, IDENTITY_PATTERN } from "../federation/claims";
+import { DurationSchema, TimestampSchema } from "./common";
+import { CredentialNameSchema, CredentialValueSchema } from "./credentials";
+import { AgentSchema, LeaseSchema } from "./leases";
+
+const NameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "1-63 of a-z 0-9 - starting with a letter or digit");
+const CredentialGlobs = z.array(z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII")).min(1, "name at least one credential (globs allowed)").max(100);
+const HttpsUrl = z.url().refine((u) => u.startsWith("https://") || u.startsWith("http://"), "must be an http(s) URL");
+
+/** POST /v1/oidc/trusts: who may lease by presenting an OIDC ID token (GitHub Actions, GitLab CI, …). */
+export const CreateTrustSchema = z
+  .strictObject({
+    name: NameSchema,
+    issuer: HttpsUrl,
+    audience: z.string().min(1).max(256),
+    /** Where the signing keys are: an explicit JWKS URL, or a pinned JWKS; neither = OIDC discovery. */
+    jwks_uri: HttpsUrl.optional(),
+    jwks: JwksSchema.optional(),
+    /** Claim → exact value or glob. At least one: an issuer such as GitHub's is shared by everyone. */
+    conditions: z.record(z.string().min(1).max(64), z.string().min(1).max(256)).refine((c) => Object.keys(c).length > 0, "give at least one claim condition (e.g. repository_owner)"),
+    identity_template: z
+      .string()
+      .max(256)
+      .refine((t) => identityTemplatePlaceholders(t) !== null, "placeholders are {claim}; braces must pair")
+      .refine((t) => /^(ci|service):/.test(t), "CI identities start with ci: or service:"),
+    role: z.enum(["viewer", "user"]).default("user"),
+    credentials: CredentialGlobs,
+    max_ttl: DurationSchema.default(3600),
+  })
+  .refine((t) => !(t.jwks_uri && t.jwks), "give jwks_uri or jwks, not both");
+
+/** A stored trust policy. */
+export const TrustSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  issuer: z.string(),
+  audience: z.string(),
+  jwks_uri: z.string().nullable(),
+  jwks: JwksSchema.nullable(),
+  conditions: z.record(z.string(), z.string()),
+  identity_template: z.string(),
+  role: z.enum(["viewer", "user"]),
+  credentials: z.array(z.string()),
+  max_ttl: z.number().int(),
+  created_at: TimestampSchema,
+});
+
+/** POST /v1/webhooks: a signed-request lease source for CI systems without OIDC. */
+export const CreateWebhookSchema = z.strictObject({
+  name: NameSchema,
+  credentials: CredentialGlobs,
+  max_ttl: DurationSchema.default(3600),
+});
+
+/** A stored webhook (never its secret). Its identity is `ci:webhook:<name>`. */
+export const WebhookSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  identity: z.string().regex(IDENTITY_PATTERN),
+  credentials: z.array(z.string()),
+  max_ttl: z.number().int(),
+  created_at: TimestampSchema,
+});
+
+/** The answer to webhook creation: the only time its signing secret is shown. */
+export const CreatedWebhookSchema = z.object({ webhook: WebhookSchema, secret: z.string() });
+
+/** What a CI job asks for, by OIDC token or signed webhook. */
+const CiLeaseRequest = {
+  credentials: z.array(CredentialNameSchema).min(1).max(20),
+  ttl: DurationSchema.optional(),
+  purpose: z.string().min(1).max(256).optional(),
+  agent: AgentSchema.optional(),
+};
+
+/** POST /v1/ci/leases: the ID token travels in the body, the tenant too (there is no vault token). */
+export const OidcLeaseRequestSchema = z.strictObject({ tenant_id: z.string().regex(/^[0-9a-f]{20}$/, "must be a tenant id"), token: z.string().min(1).max(16_384), ...CiLeaseRequest });
+
+/** POST /v1/ci/webhooks/{tenant}/{name}/leases body (signed). */
+export const WebhookLeaseRequestSchema = z.strictObject(CiLeaseRequest);
+
+/** Leases granted to a CI job, with their values. */
+export const CiLeasesSchema = z.object({ identity: z.string(), leases: z.array(z.object({ lease: LeaseSchema, value: CredentialValueSchema.or(z.string()) })) });
+
+export const ListTrustsSchema = z.object({ items: z.array(TrustSchema) });
+export const ListWebhooksSchema = z.object({ items: z.array(WebhookSchema) });
+
+export type CreateTrustInput = z.output<typeof CreateTrustSchema>;
+export type Trust = z.output<typeof TrustSchema>;
+export type CreateWebhookInput = z.output<typeof CreateWebhookSchema>;
+export type Webhook = z.output<typeof WebhookSchema>;
+export type OidcLeaseRequest = z.output<typeof OidcLeaseRequestSchema>;
+export type WebhookLeaseRequest = z.output<typeof WebhookLeaseRequestSchema>;
