@@ -1,0 +1,96 @@
+import { env, SELF } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { VAULT_ROUTES } from "../../../worker/routes/all";
+import { vaultStub } from "../../../worker/routes/define";
+import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixtures";
+import { api, BASE, bootstrap, createCredential, expectStatus } from "../helpers";
+
+/** Ids of one tenant's resources, by the path parameter that names them. */
+type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook", string>;
+
+async function tenantWithEverything(label: string) {
+  const { tenantId, adminToken } = await bootstrap(label);
+  const cred = await createCredential(adminToken, `shared/${label}`, `value-${label}`);
+  const lease = await expectStatus<{ lease: { id: string } }>(await api(adminToken, "POST", "/v1/leases", { credential: cred.id, ttl: "5m" }), 201);
+  const token = await expectStatus<{ id: string }>(await api(adminToken, "POST", "/v1/tokens", { name: "t", role: "viewer", identity: "user:v@x.test" }), 201);
+  const session = await expectStatus<{ id: string; token: string }>(await api(adminToken, "POST", "/v1/sessions", { ttl: "1h" }), 201);
+  const hook = await expectStatus<{ webhook: { id: string }; secret: string }>(await api(adminToken, "POST", "/v1/webhooks", { name: `hook-${label}`, credentials: ["shared/*"] }), 201);
+  // Names differ per tenant: a name-addressed route must not find its own namesake and pass for a leak.
+  const ids: Ids = { ref: cred.id, id: token.id, lease: lease.lease.id, trust: `trust-${label}`, hook: `hook-${label}` };
+  return { tenantId, adminToken, sessionToken: session.token, sessionId: session.id, hookSecret: hook.secret, ids };
+}
+
+/** Well-formed ids that exist nowhere. */
+const MISSING: Ids = { ref: "cred_000000000000000000000000", id: "tok_000000000000000000000000", lease: "lease_000000000000000000000000", trust: "nobody", hook: "nobody" };
+
+/** Fills a route's path from a tenant's ids: `:ref` → credential, `:id` → token, session or lease by route. */
+function pathFor(path: string, ids: Ids): string {
+  return path
+    .replace(":ref", path.startsWith("/v1/oidc") ? ids.trust : path.startsWith("/v1/webhooks") ? ids.hook : ids.ref)
+    .replace(":id", path.startsWith("/v1/leases") ? ids.lease : ids.id);
+}
+
+const BODIES: Record<string, unknown> = {
+  "credentials.update": { description: "x" },
+  "credentials.rotate": { value: "new" },
+  "leases.renew": { ttl: "1m" },
+  "acl.set": { rules: [] },
+};
+
+describe("tenant isolation as a property", () => {
+  it("a tenant's API and session tokens never reach another tenant's resources, and 'exists there' looks exactly like 'exists nowhere'", { timeout: 120_000 }, async () => {
+    const a = await tenantWithEverything("a");
+    const b = await tenantWithEverything("b");
+    const routes = VAULT_ROUTES.filter((r) => r.path.includes(":"));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.constantFrom("api", "session"), async (route, kind) => {
+        const token = kind === "api" ? a.adminToken : a.sessionToken;
+        const body = BODIES[route.operation];
+        const onB = await api(token, route.method.toUpperCase(), pathFor(route.path, b.ids), body);
+        const onNothing = await api(token, route.method.toUpperCase(), pathFor(route.path, MISSING), body);
+        const [x, y] = [(await onB.json()) as { error?: { code: string; message: string } }, (await onNothing.json()) as { error?: { code: string; message: string } }];
+        expect(onB.status, `${route.method} ${route.path} with ${kind} token on tenant B`).toBe(404);
+        expect([onB.status, x.error?.code, x.error?.message]).toEqual([onNothing.status, y.error?.code, y.error?.message]);
+      }),
+      { numRuns: 40 },
+    );
+    // Positive control: the same routes work on the tenant's own resources.
+    await expectStatus(await api(a.adminToken, "GET", pathFor("/v1/credentials/:ref", a.ids)), 200);
+    await expectStatus(await api(a.sessionToken, "GET", pathFor("/v1/leases/:id", a.ids)), 200);
+  });
+
+  it("a tenant's webhook signatures and OIDC tokens are refused by another tenant", { timeout: 60_000 }, async () => {
+    const a = await tenantWithEverything("a");
+    const b = await tenantWithEverything("b");
+    const issuerId = crypto.randomUUID();
+    const issuer = `https://issuer.test/${issuerId}`;
+    await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${issuerId}`, { method: "PUT", body: JSON.stringify({ jwks: { keys: [await publicJwk(EC, "ec-1")] } }) });
+    const trust = { name: "trust-a", issuer, audience: "vault", conditions: { repository_owner: "a-org" }, identity_template: "ci:github:{repository}", credentials: ["shared/*"] };
+    await expectStatus(await api(a.adminToken, "POST", "/v1/oidc/trusts", trust), 201);
+    await expectStatus(await api(b.adminToken, "POST", "/v1/oidc/trusts", { ...trust, name: "trust-b", conditions: { repository_owner: "b-org" } }), 201);
+    for (const t of [a, b]) await vaultStub(env, t.tenantId).setClockForTest(NOW_MS);
+    const ciToken = await signToken("ES256", EC.privateKey, { kid: "ec-1" }, { iss: issuer, aud: "vault", sub: "x", repository: "a-org/app", repository_owner: "a-org", iat: NOW, exp: NOW + 300 });
+    const lease = (tenant: string) =>
+      SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenant, token: ciToken, credentials: ["shared/a"] }) });
+    await expectStatus(await lease(a.tenantId), 201);
+    expect((await lease(b.tenantId)).status).toBe(403);
+
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("shared/a", "shared/b"), async (credential) => {
+        const body = JSON.stringify({ credentials: [credential] });
+        const ts = Math.floor(Date.now() / 1000);
+        const signature = await signWebhook(a.hookSecret, ts, body);
+        // B has a webhook of its own; A's signature is for A's, presented under B's name.
+        const res = await SELF.fetch(`${BASE}/v1/ci/webhooks/${b.tenantId}/hook-b/leases`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-vault-timestamp": String(ts), "x-vault-signature": signature },
+          body,
+        });
+        expect(res.status).toBe(401);
+      }),
+      { numRuns: 10 },
+    );
+  });
+});
