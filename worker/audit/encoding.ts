@@ -1,63 +1,36 @@
 /**
- * Byte encodings for the audit log: lowercase hex for entry hashes, standard padded base64
- * (RFC 4648 §4) for the C2SP note formats.
- *
- * Kept local to worker/audit so the audit building blocks stand alone (worker/crypto has an
- * equivalent module; the two can be merged once both have landed). Decoders are strict: a string
- * that is not the one canonical encoding of some bytes is rejected, because `atob` accepts
- * whitespace, missing padding and non-zero trailing bits, and two spellings of one signature
- * would make note parsing ambiguous.
+ * Byte encodings for the audit log, as the C2SP note formats and entry hashes need them: the
+ * project's strict codecs (worker/crypto/encoding.ts) with a null-returning face, because note
+ * and checkpoint parsing treat bad input as a verdict, not an exception. Hex is lowercase only
+ * here, so a hash has exactly one spelling and compares as a string.
  */
+import { base64ToBytes, bytesToBase64, bytesToHex, concatBytes, hexToBytes } from "../crypto/encoding";
 
-const HEX = "0123456789abcdef";
-const BASE64_PADDED = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+export { concatBytes };
 
-/** Lowercase hex of `bytes`, two digits per byte. */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += HEX[b >> 4]! + HEX[b & 0x0f]!;
-  return out;
-}
-
-/**
- * Decodes lowercase hex of even length; returns null on anything else. Uppercase is refused so
- * that a hash has exactly one spelling and can be compared as a string.
- */
-export function fromHex(hex: string): Uint8Array | null {
-  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) return null;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+/** Lowercase hex of `bytes`. */
+export const toHex = bytesToHex;
 
 /** Standard, padded base64 of `bytes` (RFC 4648 §4). */
-export function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
+export const toBase64 = bytesToBase64;
 
-/**
- * Decodes standard, padded base64 (RFC 4648 §4) and returns null unless `text` is the canonical
- * encoding of the result (RFC 4648 §3.5: pad bits must be zero).
- */
-export function fromBase64(text: string): Uint8Array | null {
-  if (!BASE64_PADDED.test(text)) return null;
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return toBase64(out) === text ? out : null;
-}
-
-/** Concatenates byte strings. */
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+/** Decodes lowercase hex of even length; null on anything else (uppercase included). */
+export function fromHex(hex: string): Uint8Array | null {
+  if (/[A-F]/.test(hex)) return null;
+  try {
+    return hexToBytes(hex);
+  } catch {
+    return null;
   }
-  return out;
+}
+
+/** Decodes canonical padded base64 (RFC 4648 §3.5: zero pad bits); null on anything else. */
+export function fromBase64(text: string): Uint8Array | null {
+  try {
+    return base64ToBytes(text);
+  } catch {
+    return null;
+  }
 }
 
 /** Equality of two byte strings (not constant-time: only for public values such as key IDs). */
