@@ -1,0 +1,134 @@
+// `npm run bench [-- --quick] [-- --source=head|tree]`: the benchmarks of issue 6 against a local
+// Vault on workerd. The load generator pins itself to core 0 and workerd to core 1 (taskset);
+// every scenario runs 3 times and reports medians, and every ratio is taken against baselines
+// measured in the same run. Writes bench/results/latest.json (or quick.json) and bench/RESULTS.md.
+//
+//   --quick            small sizes, under 3 minutes
+//   --source=head      benchmark a snapshot of git HEAD (plus the bench routes) instead of the
+//                      working tree, so edits in progress do not change what is measured
+//   --max-seed-seconds=N   seeding budget for the 1M-lease level (default 240)
+//   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
+//   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
+//                      to try a setting; results then say which vars were set
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { BenchVault, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";
+import { writeReport } from "./lib/report.mjs";
+import { auditVerify, kmsColdMiss, prepareColdTenants } from "./scenarios/audit-kms.mjs";
+import { activeLeaseScaling, expiryStorm } from "./scenarios/leases.mjs";
+import { credentialWrites, leaseOpenLoop, leaseVsBaselines, manyTenants } from "./scenarios/throughput.mjs";
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const hit = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (!hit) return fallback;
+  return hit.includes("=") ? hit.split("=")[1] : true;
+};
+const quick = flag("quick", false) === true;
+const source = flag("source", "tree");
+if (!["head", "tree"].includes(source)) throw new Error("--source must be head or tree");
+const only = flag("only", "") === "" ? null : new Set(["1", ...String(flag("only")).split(",")]);
+const extraVars = args.filter((a) => a.startsWith("--var=")).map((a) => a.slice("--var=".length));
+if (extraVars.some((v) => !/^[A-Z_]+:[^\s]+$/.test(v))) throw new Error("--var takes KEY:VALUE");
+const wanted = (n) => only === null || only.has(String(n));
+
+/** Sizes and durations; every loop is bounded by these in time and in count. */
+const SETTINGS = quick
+  ? { runs: 3, closed: { concurrency: 16, durationMs: 1000, warmupMs: 100, maxRequests: 100_000 }, openMs: 1200, levels: [1_000, 10_000], stormSize: 3_000, stormBeforeMs: 1000, stormMaxMs: 20_000, verifyEntries: 5_000, profileEntries: 5_000, coldBursts: 1, coldGapMs: 500, tenants: 20, maxSeedSeconds: 0 }
+  : { runs: 3, closed: { concurrency: 16, durationMs: 2500, warmupMs: 400, maxRequests: 500_000 }, openMs: 4000, levels: [1_000, 10_000, 100_000, 1_000_000], stormSize: 100_000, stormBeforeMs: 3000, stormMaxMs: 150_000, verifyEntries: 100_000, profileEntries: 20_000, coldBursts: 2, coldGapMs: 1000, tenants: 1000, maxSeedSeconds: Number(flag("max-seed-seconds", 240)) };
+
+function pinSelf(core) {
+  try {
+    execFileSync("taskset", ["-a", "-cp", String(core), String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    console.warn("taskset failed (util-linux missing?); running unpinned");
+    return false;
+  }
+}
+
+function machine() {
+  const version = (p) => JSON.parse(readFileSync(path.join(ROOT, "node_modules", p, "package.json"), "utf8")).version;
+  return {
+    // --all: after pinning, plain nproc would count only the one core this process may use.
+    nproc: Number(execFileSync("nproc", ["--all"], { encoding: "utf8" }).trim()),
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    wrangler: version("wrangler"),
+    workerd: version("workerd"),
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+function expiryBatch(root) {
+  const set = extraVars.find((v) => v.startsWith("LEASE_EXPIRY_BATCH:"));
+  if (set) return Number(set.split(":")[1]);
+  const m = /LEASE_EXPIRY_BATCH\s*=\s*"?(\d+)/.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"));
+  return m ? Number(m[1]) : 500; // worker/config.ts default
+}
+
+async function main() {
+  const started = Date.now();
+  const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const pinned = pinSelf(0);
+  const info = { ...machine(), pinned: pinned ? { loadGenerator: 0, workerd: 1 } : null };
+  const snap = source === "head" ? makeSnapshot() : null;
+  const tree = treeState();
+  const vault = new BenchVault({ core: 1, root: snap?.dir ?? ROOT, vars: extraVars });
+  const ctx = { ...SETTINGS, vault, log, expiryBatch: expiryBatch(vault.root) };
+  // Ctrl-C or a kill must not leave workerd holding the port and the temp state behind.
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]]) {
+    process.on(signal, () => void vault.stop().finally(() => { snap?.cleanup(); process.exit(code); }));
+  }
+  const results = { mode: quick ? "quick" : "full", startedAt: new Date(started).toISOString(), source: { kind: source, commit: tree.commit, uncommittedProductFiles: source === "tree" ? tree.dirty : [] }, machine: info, settings: { ...SETTINGS, only: only && [...only], extraVars }, scenarios: {}, timings: {} };
+  const stage = async (name, fn) => {
+    const t0 = Date.now();
+    log(`${name} ...`);
+    try {
+      return await fn();
+    } finally {
+      results.timings[name] = { seconds: Math.round((Date.now() - t0) / 100) / 10, loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100 };
+    }
+  };
+  try {
+    const up = await vault.start();
+    ctx.url = vault.url;
+    log(`vault up in ${up.toFixed(1)} s at ${vault.url} (source: ${source}${snap ? ` ${snap.commit.slice(0, 8)}` : ""})`);
+    const cold = wanted(7) ? await stage("setup: cold tenants", () => prepareColdTenants(ctx)) : null;
+    if (cold) await stage("restart (empties every Durable Object's memory)", () => vault.restart());
+    ctx.url = vault.url;
+    ctx.closed = { ...ctx.closed, serverCpu: () => vault.groupCpuSeconds() };
+    const sc = results.scenarios;
+    sc.leaseVsBaselines = await stage("1 lease vs baselines (closed loop)", () => leaseVsBaselines(ctx));
+    ctx.leaseRate = sc.leaseVsBaselines.median.lease.rps;
+    if (wanted(2)) sc.leaseOpenLoop = await stage("2 lease latency at 50% (open loop)", () => leaseOpenLoop(ctx, sc.leaseVsBaselines));
+    if (wanted(7)) sc.kmsColdMiss = await stage("7 KMS cold miss", () => kmsColdMiss(ctx, cold, ctx.leaseRate));
+    if (wanted(3)) sc.credentialWrites = await stage("3 credential create/rotate", () => credentialWrites(ctx));
+    if (wanted(4)) sc.activeLeaseScaling = await stage("4 active-lease scaling", () => activeLeaseScaling(ctx));
+    if (wanted(6) && sc.activeLeaseScaling) sc.auditVerify = await stage("6 audit verification", () => auditVerify(ctx, sc.activeLeaseScaling.tenant));
+    if (wanted(5)) sc.expiryStorm = await stage("5 expiry storm", () => expiryStorm(ctx));
+    if (wanted(8)) sc.manyTenants = await stage("8 many tenants", () => manyTenants(ctx));
+  } catch (error) {
+    results.error = String(error.stack ?? error);
+    console.error(error);
+    if (vault.tail.length) console.error(`last wrangler lines:\n${vault.tail.join("\n")}`);
+  } finally {
+    await vault.stop();
+    snap?.cleanup();
+  }
+  results.totalSeconds = Math.round((Date.now() - started) / 1000);
+  results.seedRetries = ctx.seedRetries ?? 0;
+  results.machine.loadAvgAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  for (const s of Object.values(results.scenarios)) delete s.tenant;
+  // A partial or experimental run must not replace the published results.
+  const file = writeReport(results, { publish: only === null && extraVars.length === 0 });
+  log(`done in ${results.totalSeconds} s; wrote ${path.relative(process.cwd(), file)}`);
+  process.exit(results.error ? 1 : 0);
+}
+
+main();
