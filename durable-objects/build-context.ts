@@ -6,6 +6,7 @@ import { createKmsProvider } from "../worker/kms";
 import { deriveAuditKey } from "./audit/append";
 import { auditSigner } from "./audit/checkpoints";
 import { KekCache } from "./kek/cache";
+import { CredentialCache } from "./credential-cache";
 import { JwksCache } from "../worker/federation/jwks";
 import type { VaultContext } from "./vault-context";
 
@@ -56,6 +57,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     db,
     kms,
     keks,
+    credentials: new CredentialCache(now),
     pepper: importPepper(config.TOKEN_PEPPER),
     signer: auditSigner(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
     auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),

@@ -162,7 +162,7 @@ export class TenantVault extends DurableObject<Env> {
     const expiry = expireDueLeases(ctx);
     const sweep = await sweepStep(ctx);
     await checkpointIfDue(ctx);
-    if (expiry.more) await ctx.scheduleAlarm(ctx.now());
+    if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     const next = earliestExpiry(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);

@@ -4,6 +4,7 @@ import type { Config } from "../worker/config";
 import type { TenantDb } from "../worker/db/tenant-db";
 import type { KmsProvider } from "../worker/kms/provider";
 import type { KekCache } from "./kek/cache";
+import type { CredentialCache } from "./credential-cache";
 import type { NoteSigner } from "../worker/audit/signed-note";
 import type { FetchFn } from "../worker/federation/document-fetch";
 import type { JwksCache } from "../worker/federation/jwks";
@@ -32,6 +33,8 @@ export interface VaultContext {
   readonly db: TenantDb;
   readonly kms: KmsProvider;
   readonly keks: KekCache;
+  /** The lease path's credential reads; invalidated after every credential write. */
+  readonly credentials: CredentialCache;
   readonly pepper: Promise<CryptoKey>;
   /** Signs audit checkpoints. */
   readonly signer: Promise<NoteSigner>;

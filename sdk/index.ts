@@ -8,19 +8,24 @@
  * await callOpenAI(lease.value); // revoked when the block ends
  * ```
  *
- * Method groups hang off the client (`vault.credentials`, `vault.leases`, `vault.tokens`,
- * `vault.audit`, `vault.admin`, `vault.incident`, `vault.system`); each is one small file over the
+ * Method groups hang off the client (`vault.credentials`, `vault.acl`, `vault.leases`, `vault.tokens`,
+ * `vault.sessions`, `vault.audit`, `vault.admin`, `vault.incident`, `vault.oidc`, `vault.webhooks`,
+ * `vault.system`); each is one small file over the
  * shared HTTP core (http.ts), so a new group is one file plus one field here.
  */
 
+import { AclApi } from "./acl";
 import { AdminApi, IncidentApi } from "./admin";
 import { AuditApi } from "./audit";
 import { CredentialsApi } from "./credentials";
 import { HttpClient, type CallOptions, type HttpClientOptions } from "./http";
 import type { Lease } from "./lease";
 import { LeasesApi, type CreateLease } from "./leases";
+import { OidcApi } from "./oidc";
+import { SessionsApi } from "./sessions";
 import { SystemApi } from "./system";
 import { TokensApi } from "./tokens";
+import { WebhooksApi } from "./webhooks";
 import type { Whoami } from "../worker/schemas/tokens";
 
 /** Options of {@link VaultClient}: base URL, API token, and optionally fetch and retry settings. */
@@ -33,10 +38,18 @@ export type LeaseOptions = Omit<CreateLease, "credential">;
 export class VaultClient {
   /** Credential metadata: list, get, create, update, rotate, versions, delete. */
   readonly credentials: CredentialsApi;
+  /** Credential access policies (manager): get, set. */
+  readonly acl: AclApi;
   /** Leases: create (returns a {@link Lease}), list, get, renew, revoke, revokeMatching. */
   readonly leases: LeasesApi;
   /** API tokens (admin). */
   readonly tokens: TokensApi;
+  /** Session tokens: create, revoke. */
+  readonly sessions: SessionsApi;
+  /** OIDC trusts for CI federation (admin). */
+  readonly oidc: OidcApi;
+  /** HMAC-signed webhook lease endpoints (admin). */
+  readonly webhooks: WebhooksApi;
   /** Audit log: query, verify, checkpoints, export, publicKey. */
   readonly audit: AuditApi;
   /** Tenant KEK status and rotation (admin). */
@@ -54,6 +67,10 @@ export class VaultClient {
     this.credentials = new CredentialsApi(this.http);
     this.leases = new LeasesApi(this.http);
     this.tokens = new TokensApi(this.http);
+    this.acl = new AclApi(this.http);
+    this.sessions = new SessionsApi(this.http);
+    this.oidc = new OidcApi(this.http);
+    this.webhooks = new WebhooksApi(this.http);
     this.audit = new AuditApi(this.http);
     this.admin = new AdminApi(this.http);
     this.incident = new IncidentApi(this.http);
@@ -111,6 +128,11 @@ export type { CreateToken, ListTokens, TokensApi } from "./tokens";
 export type { AuditApi, AuditPublicKey, AuditQuery, CheckpointList } from "./audit";
 export type { AdminApi, ImpactQuery, ImpactReport, IncidentApi } from "./admin";
 export type { SystemApi } from "./system";
+export type { AclApi, SetAcl } from "./acl";
+export type { CreateSession, SessionsApi } from "./sessions";
+export type { CreateOidcTrust, OidcApi, OidcTrust } from "./oidc";
+export type { CreatedWebhook, CreateWebhook, Webhook, WebhooksApi } from "./webhooks";
+export type { Acl, AclRule } from "../worker/schemas/acl";
 export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
 export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
 export type { Credential, CredentialPage, CredentialVersion } from "../worker/schemas/credentials";

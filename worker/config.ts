@@ -30,6 +30,11 @@ const ConfigSchema = z
     TENANT_MAX_LEASE_TTL_SECONDS: seconds.default(86_400),
     /** Active leases expired per alarm run, each with its audit entry, in one transaction. */
     LEASE_EXPIRY_BATCH: seconds.max(5000).default(500),
+    /**
+     * Pause between expiry batches when more are due: an expiry storm must not starve lease
+     * requests on the single-threaded Durable Object (bench scenario 5).
+     */
+    LEASE_EXPIRY_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(25),
     /** Ed25519 seed (hex) that signs audit checkpoints. */
     AUDIT_SIGNING_KEY: hex64,
     /** Host part of checkpoint origins (`<host>/audit/<tenant>`) and of the signing key's name. */

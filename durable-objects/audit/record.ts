@@ -53,11 +53,14 @@ export function credentialTarget(id: string, version?: number): AuditTarget {
  * fail closed, nothing changed.
  */
 export async function recordD1Change(ctx: VaultContext, actor: Actor, event: Recorded, undo: () => Promise<unknown>): Promise<void> {
+  // Every credential write passes here right after it lands: the lease path's cache must forget.
+  ctx.credentials.invalidate();
   try {
     ctx.storage.transactionSync(() => record(ctx, actor, event));
   } catch (error) {
     try {
       await undo();
+      ctx.credentials.invalidate();
     } catch (undoError) {
       console.error("could not undo a D1 change after an audit failure", { request_id: actor.requestId, error: String(undoError) });
     }

@@ -55,6 +55,8 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
     const changed = await replaceWrappedDek(ctx.db, { ...row, fromKekVersion: row.kekVersion }, wrappedDek, active);
     if (changed) rewrapped++;
   }
+  // Cached wrapped DEKs of this batch are now on an old KEK version that will be destroyed.
+  if (rewrapped > 0) ctx.credentials.invalidate();
   const last = batch[batch.length - 1];
   if (batch.length === limit && last) {
     setMeta(ctx.sql, "kek_sweep", { cursor: { credentialId: last.credentialId, version: last.version }, rewrapped: state.rewrapped + rewrapped });

@@ -53,7 +53,7 @@ function refuse(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error:
  * both are stored, so a lease that was not recorded never hands out a value.
  */
 export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue> {
-  const found = await findCredentialWithCurrentVersion(ctx.db, input.credential);
+  const found = await ctx.credentials.get(input.credential, () => findCredentialWithCurrentVersion(ctx.db, input.credential));
   if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
   if (!evaluateAcl(aclOf(credential), actor.identity).allowed) {

@@ -20,7 +20,7 @@ function schemasWithProperty(node: Json, name: string, at: string[] = []): strin
 }
 
 describe("only a lease returns a credential value", () => {
-  it("the OpenAPI document declares a `value` in exactly one response: POST /v1/leases 201", async () => {
+  it("the OpenAPI document declares a `value` only in the responses that create leases", async () => {
     const doc = await expectStatus<Json>(await api(null, "GET", "/v1/openapi.json"), 200);
     const hits = schemasWithProperty(doc, "value");
     // Positive control: the walker does find `value`, in request bodies that take one.
@@ -28,9 +28,14 @@ describe("only a lease returns a credential value", () => {
     expect(inRequests.map((p) => `${p[1]} ${p[2]}`)).toEqual(expect.arrayContaining(["/v1/credentials post", "/v1/credentials/{ref}/rotate post"]));
 
     const elsewhere = hits.filter((p) => !p.includes("requestBody"));
-    expect(elsewhere.map((p) => p.slice(0, 5).join(" "))).toEqual(["paths /v1/leases post responses 201"]);
-    // ...and it is the top-level value of that response, a string.
-    const only = elsewhere[0]!;
+    // POST /v1/leases, and the two CI entry points (OIDC token, signed webhook) that also create leases.
+    expect(elsewhere.map((p) => p.slice(0, 5).join(" ")).sort()).toEqual([
+      "paths /v1/ci/leases post responses 201",
+      "paths /v1/ci/webhooks/{tenant}/{name}/leases post responses 201",
+      "paths /v1/leases post responses 201",
+    ]);
+    // ...and for POST /v1/leases it is the top-level value of that response, a string.
+    const only = elsewhere.find((p) => p[1] === "/v1/leases")!;
     expect(only.slice(5)).toEqual(["content", "application/json", "schema"]);
   });
 

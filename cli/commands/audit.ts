@@ -1,0 +1,164 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import type { Command } from "commander";
+import { splitLines, verifyAuditExport, type AuditPage, type VaultClient } from "../../sdk/node";
+import { action, CliError, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
+import { note, printFields, printJson, printTable, when } from "../output";
+
+type AuditRecord = AuditPage["items"][number];
+
+function field(entry: Record<string, unknown>, key: string): string {
+  const v = entry[key];
+  if (v === null || v === undefined) return "-";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function printRecords(items: AuditRecord[]): void {
+  printTable(
+    ["seq", "time", "type", "actor", "outcome", "target"],
+    items.map((r) => [r.seq, when(field(r.entry, "ts")), field(r.entry, "type"), field(r.entry, "actor"), field(r.entry, "outcome"), field(r.entry, "target")]),
+    "no entries",
+  );
+}
+
+/**
+ * The seq of the newest entry, by exponential then binary search over `from_seq` (one entry per
+ * request): O(log n) small reads instead of paging through the whole log.
+ */
+async function headSeq(vault: VaultClient): Promise<number> {
+  const exists = async (seq: number) => (await vault.audit.query({ from_seq: seq, limit: 1 })).items.length > 0;
+  if (!(await exists(1))) return 0;
+  let low = 1;
+  let high = 2;
+  while (await exists(high)) {
+    low = high;
+    high *= 2;
+  }
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    if (await exists(mid)) low = mid;
+    else high = mid;
+  }
+  return low;
+}
+
+/** `audit tail|query|verify|export|public-key`. */
+export function registerAudit(program: Command): void {
+  const audit = program.command("audit").description("the audit log: tail, query, verify (online or offline), export");
+
+  withJson(
+    audit
+      .command("tail")
+      .description("the newest entries; --follow keeps printing new ones")
+      .option("-n, --lines <n>", "how many", positiveInt, 20)
+      .option("-f, --follow", "poll for new entries until interrupted")
+      .option("--interval <seconds>", "poll interval with --follow", positiveInt, 2),
+  ).action(
+    action(async (options: JsonOption & { lines: number; follow?: boolean; interval: number }) => {
+      const vault = await vaultClient();
+      const head = await headSeq(vault);
+      let next = Math.max(1, head - options.lines + 1);
+      const show = (items: AuditRecord[]) => (options.json ? items.forEach((r) => process.stdout.write(JSON.stringify(r) + "\n")) : printRecords(items));
+      for (;;) {
+        const page = await vault.audit.query({ from_seq: next, limit: 1000 });
+        if (page.items.length > 0) {
+          show(page.items);
+          next = page.items[page.items.length - 1]!.seq + 1;
+        }
+        if (page.next_from_seq !== null) continue;
+        if (!options.follow) return;
+        await new Promise((r) => setTimeout(r, options.interval * 1000));
+      }
+    }),
+  );
+
+  withJson(
+    audit
+      .command("query")
+      .description("entries matching filters, oldest first")
+      .option("--type <type>", "event type, e.g. lease.created")
+      .option("--identity <identity>", "actor identity")
+      .option("--credential <id>", "credential id (cred_...)")
+      .option("--since <time>", "ISO 8601 start")
+      .option("--until <time>", "ISO 8601 end")
+      .option("--from-seq <n>", "first seq", positiveInt)
+      .option("--to-seq <n>", "last seq", positiveInt)
+      .option("--limit <n>", "page size (1-1000)", positiveInt),
+  ).action(
+    action(async (options: JsonOption & { type?: string; identity?: string; credential?: string; since?: string; until?: string; fromSeq?: number; toSeq?: number; limit?: number }) => {
+      const page = await (await vaultClient()).audit.query({
+        type: options.type,
+        identity: options.identity,
+        credential: options.credential,
+        since: options.since,
+        until: options.until,
+        from_seq: options.fromSeq,
+        to_seq: options.toSeq,
+        limit: options.limit,
+      });
+      if (options.json) return printJson(page);
+      printRecords(page.items);
+      if (page.next_from_seq !== null) note(`more: --from-seq ${page.next_from_seq}`);
+    }),
+  );
+
+  withJson(
+    audit
+      .command("verify")
+      .description("verify the chain and signed checkpoints: on the server, or offline on an export file")
+      .option("--file <path>", "an export (JSON Lines) to verify offline, without the server")
+      .option("--public-key <vkey>", "the signing key (C2SP verifier key, from `audit public-key`); required with --file")
+      .option("--tenant <id>", "with --file: refuse an export of another tenant")
+      .option("--from-seq <n>", "online: first seq", positiveInt)
+      .option("--to-seq <n>", "online: last seq", positiveInt),
+  ).action(
+    action(async (options: JsonOption & { file?: string; publicKey?: string; tenant?: string; fromSeq?: number; toSeq?: number }) => {
+      if (options.file !== undefined) {
+        if (options.publicKey === undefined) throw new CliError("--file needs --public-key: offline verification trusts only the key you give, never the one in the file", 2);
+        const text = createReadStream(options.file, { encoding: "utf8" }) as AsyncIterable<string>;
+        const result = await verifyAuditExport(splitLines(text), options.publicKey, { tenant: options.tenant });
+        if (options.json) printJson(result);
+        else if (result.ok) printFields([["ok", "yes (offline)"], ["tenant", result.tenant], ["entries", `${result.entries} (seq ${result.fromSeq}-${result.toSeq})`], ["checkpoints", result.checkpoints], ["signed through", result.signedThrough], ["head", result.head]]);
+        if (!result.ok) throw new CliError(`audit export does not verify at seq ${result.seq}: ${result.reason}`);
+        return;
+      }
+      const result = await (await vaultClient()).audit.verify({ from_seq: options.fromSeq, to_seq: options.toSeq });
+      if (options.json) printJson(result);
+      else if (result.ok) printFields([["ok", "yes (server)"], ["entries", `${result.checked} (seq ${result.from_seq}-${result.to_seq})`], ["checkpoints", result.checkpoints], ["head", result.head]]);
+      if (!result.ok) throw new CliError(`audit chain does not verify at seq ${result.seq}: ${result.reason}`);
+    }),
+  );
+
+  audit
+    .command("export")
+    .description("write the log as JSON Lines (header, entries, checkpoints) to a file or stdout")
+    .option("-o, --output <path>", "file to write (default: stdout)")
+    .option("--from-seq <n>", "first seq", positiveInt)
+    .option("--to-seq <n>", "last seq", positiveInt)
+    .option("--json", "accepted for symmetry: the export is JSON Lines already")
+    .action(
+      action(async (options: { output?: string; fromSeq?: number; toSeq?: number }) => {
+        const vault = await vaultClient();
+        const out: Writable = options.output === undefined ? process.stdout : createWriteStream(options.output, { mode: 0o600 });
+        let lines = 0;
+        for await (const line of vault.audit.exportLines({ from_seq: options.fromSeq, to_seq: options.toSeq })) {
+          if (!out.write(line + "\n")) await new Promise<void>((r) => out.once("drain", () => r()));
+          lines++;
+        }
+        if (out !== process.stdout) {
+          out.end();
+          await finished(out);
+          note(`wrote ${lines} lines to ${options.output}`);
+        }
+      }),
+    );
+
+  withJson(audit.command("public-key").description("the Ed25519 key that signs checkpoints (for offline verify)")).action(
+    action(async (options: JsonOption) => {
+      const key = await (await vaultClient()).audit.publicKey();
+      if (options.json) return printJson(key);
+      process.stdout.write(key.verifier_key + "\n");
+    }),
+  );
+}

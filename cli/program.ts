@@ -1,0 +1,33 @@
+/** The `ghostvault` command tree: one file per command group under commands/. */
+
+import { Command } from "commander";
+import pkg from "../package.json";
+import { registerAdmin } from "./commands/admin";
+import { registerAudit } from "./commands/audit";
+import { registerAuth } from "./commands/auth";
+import { registerCreds } from "./commands/creds";
+import { registerFederation } from "./commands/federation";
+import { registerLeases } from "./commands/leases";
+import { registerMcp } from "./commands/mcp";
+import { registerRun } from "./commands/run";
+import { registerTokens } from "./commands/tokens";
+
+/** Builds the program (without parsing): commands, options and help. */
+export function buildProgram(): Command {
+  const program = new Command("ghostvault")
+    .description("Vault: leased, audited credentials for people, CI and AI agents")
+    .version(pkg.version)
+    .showHelpAfterError("(add --help for usage)")
+    // `run` hands everything after its command to the child, options included.
+    .enablePositionalOptions();
+  registerAuth(program);
+  registerCreds(program);
+  registerLeases(program);
+  registerRun(program);
+  registerAudit(program);
+  registerTokens(program);
+  registerFederation(program);
+  registerAdmin(program);
+  registerMcp(program, pkg.version);
+  return program;
+}

@@ -1,0 +1,43 @@
+import type { CredentialRow, CredentialVersionRow } from "../worker/db/credentials";
+
+/** A credential and its current version's ciphertext, as the lease path needs them. */
+export interface CachedCredential {
+  credential: CredentialRow;
+  current: CredentialVersionRow;
+}
+
+const MAX_ENTRIES = 1000;
+const TTL_MS = 60_000;
+
+/**
+ * The lease hot path's D1 read, cached in the Durable Object's memory. Sound because the tenant's
+ * Durable Object is the only writer of its D1 rows (DESIGN.md "Shape"): every write calls
+ * `invalidate()` after it lands, and a read that started before an invalidation is not cached
+ * (generation check), so a stale row can never be stored. Values stay encrypted here; the TTL
+ * bounds staleness if rows are ever changed out of band.
+ */
+export class CredentialCache {
+  #entries = new Map<string, { value: CachedCredential; expiresAt: number }>();
+  #generation = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  /** The credential by id or name, from memory or through `load` (one D1 round trip). */
+  async get(ref: string, load: () => Promise<CachedCredential | undefined>): Promise<CachedCredential | undefined> {
+    const hit = this.#entries.get(ref);
+    if (hit && hit.expiresAt > this.now()) return hit.value;
+    const generation = this.#generation;
+    const value = await load();
+    if (value && generation === this.#generation) {
+      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
+      this.#entries.set(ref, { value, expiresAt: this.now() + TTL_MS });
+    }
+    return value;
+  }
+
+  /** Forgets everything; call after every write of the tenant's credential rows. */
+  invalidate(): void {
+    this.#generation++;
+    this.#entries.clear();
+  }
+}

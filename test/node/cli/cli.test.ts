@@ -1,0 +1,240 @@
+import { randomUUID } from "node:crypto";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { VaultClient, VaultError } from "../../../sdk/index";
+import { descendants } from "../support/processes";
+import { startLocalVault, type LocalVault } from "../support/vault";
+import { buildCli, cliEnv, collect, runCli, spawnCli, waitForOutput, type CliFixture } from "./helpers";
+
+/** The `ghostvault` CLI against a real local Vault (one per file). */
+
+const CHILD = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures", "child.mjs");
+
+let vault: LocalVault;
+let admin: VaultClient;
+let cli: CliFixture;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  [vault, cli] = await Promise.all([startLocalVault(), buildCli()]);
+  admin = new VaultClient({ url: vault.url, token: vault.adminToken });
+  env = cliEnv(cli, { GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: vault.adminToken });
+});
+afterAll(async () => {
+  await vault?.stop();
+  await cli?.cleanup();
+});
+
+/** A credential of this test's own, with a value unlike any other. */
+async function credential(options: { defaultTtl?: string } = {}): Promise<{ name: string; value: string }> {
+  const name = `cli/${randomUUID().slice(0, 8)}`;
+  const value = `sk-${randomUUID()}`;
+  await admin.credentials.create({ name, value, default_ttl: (options.defaultTtl ?? "5m") as "5m", max_ttl: "1h" });
+  return { name, value };
+}
+
+async function leasesOf(name: string) {
+  return (await admin.leases.list({ credential: name })).items;
+}
+
+describe("login and whoami", () => {
+  it("login --token-stdin stores url and token with mode 0600 in a 0700 dir; whoami then works from the file alone", async () => {
+    const fileEnv = cliEnv(cli);
+    const login = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: `${vault.adminToken}\n` });
+    expect(login.stderr).toContain("logged in to");
+    expect(login.code).toBe(0);
+    const file = path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json");
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(await readFile(file, "utf8"))).toEqual({ url: vault.url, token: vault.adminToken });
+    const who = await runCli(cli, ["whoami", "--json"], { env: fileEnv });
+    expect(who.code).toBe(0);
+    expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", role: "admin", tenant_id: vault.tenantId, source: "config" });
+  });
+
+  it("login refuses a wrong token and stores nothing", async () => {
+    const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `bad-${randomUUID()}`) });
+    const login = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: `gv_api_${vault.tenantId}_wrong\n` });
+    expect(login.code).toBe(1);
+    expect(login.stderr).toMatch(/^error: .+ \(unauthorized, request \S+\)\n$/);
+    await expect(stat(path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json"))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("creds", () => {
+  it("creds add reads the value from stdin; `--value` is refused and creates nothing", async () => {
+    const value = `sk-${randomUUID()}`;
+    const refused = `cli/${randomUUID().slice(0, 8)}`;
+    const r1 = await runCli(cli, ["creds", "add", refused, "--value", value], { env, input: "ignored\n" });
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/^error: values are never taken from arguments/);
+    expect(r1.stderr + r1.stdout).not.toContain(value);
+    await expect(admin.credentials.get(refused)).rejects.toMatchObject({ code: "not_found" });
+    // Positive control: the same value through stdin is stored (one final newline dropped).
+    const name = `cli/${randomUUID().slice(0, 8)}`;
+    const r2 = await runCli(cli, ["creds", "add", name, "--description", "from the cli", "--tag", "t1", "--max-ttl", "1h"], { env, input: `${value}\n` });
+    expect(r2.code).toBe(0);
+    expect((await admin.credentials.get(name)).description).toBe("from the cli");
+    const lease = await admin.lease(name);
+    expect(lease.value).toBe(value);
+    await lease.revoke();
+  });
+
+  it("ls, show, update, rotate, rm; tables for people, JSON for scripts, one error line for failures", async () => {
+    const { name } = await credential();
+    const ls = await runCli(cli, ["creds", "ls", "--prefix", name], { env });
+    expect(ls.stdout).toMatch(/^NAME\s+VERSION\s+DEFAULT TTL\s+MAX TTL\s+TAGS\s+UPDATED\n/);
+    expect(ls.stdout).toContain(name);
+    expect(ls.stdout).not.toContain("\u001b[");
+    const update = await runCli(cli, ["creds", "update", name, "--description", "changed", "--json"], { env });
+    expect(JSON.parse(update.stdout)).toMatchObject({ name, description: "changed" });
+    const rotate = await runCli(cli, ["creds", "rotate", name], { env, input: "new-value" });
+    expect(rotate.code).toBe(0);
+    const show = await runCli(cli, ["creds", "show", name, "--json"], { env });
+    expect(JSON.parse(show.stdout)).toMatchObject({ name, current_version: 2, versions: [{ version: 2 }, { version: 1 }] });
+    expect((await runCli(cli, ["creds", "rm", name], { env })).code).toBe(0);
+    const gone = await runCli(cli, ["creds", "show", name], { env });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^error: no such credential \(not_found, request \S+\)\n$/);
+    expect(gone.stdout).toBe("");
+  });
+});
+
+describe("lease", () => {
+  it("prints the value alone on stdout and the metadata on stderr; --json gives both", async () => {
+    const cred = await credential();
+    const plain = await runCli(cli, ["lease", cred.name, "--ttl", "2m"], { env });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe(cred.value);
+    expect(plain.stderr).toMatch(/^lease lease_\w+ of cli\/\w+ v1, expires /);
+    const json = JSON.parse((await runCli(cli, ["lease", cred.name, "--json"], { env })).stdout) as { value: string; lease: { id: string; agent: { name: string } } };
+    expect(json.value).toBe(cred.value);
+    expect((await admin.leases.get(json.lease.id)).agent).toMatchObject({ name: "ghostvault-cli" });
+  });
+});
+
+describe("run", () => {
+  it("masks values whole and split across writes on stdout and stderr, propagates the exit code, revokes the leases", async () => {
+    const a = await credential();
+    const b = await credential();
+    const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--env", `GV_B=${b.name}`, "--ttl", "1m", "--", process.execPath, CHILD, "print", "7"], { env });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe("whole:*****\nsplit:*****:end\n");
+    expect(r.stderr).toBe("err:*****:end\n");
+    for (const cred of [a, b]) {
+      const [lease] = await leasesOf(cred.name);
+      expect(lease).toMatchObject({ state: "revoked", agent: { name: "ghostvault-run", tool: path.basename(process.execPath) } });
+    }
+  });
+
+  it("does not pass GHOSTVAULT_TOKEN to the command, and a missing command exits 127 with leases revoked", async () => {
+    const a = await credential();
+    const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], { env });
+    expect(r.stdout).toBe("GHOSTVAULT_URL|\n");
+    const missing = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", "/nonexistent/command"], { env });
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain("cannot run /nonexistent/command");
+    expect((await leasesOf(a.name)).map((l) => l.state)).toEqual(["revoked", "revoked"]);
+  });
+
+  it("on SIGTERM forwards it to the command, revokes the leases and exits 128+15", async () => {
+    const a = await credential();
+    const child = spawnCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "hold", "60000"], { env });
+    const done = collect(child, 30_000);
+    child.stdin!.end();
+    await waitForOutput(child, "ready");
+    expect((await leasesOf(a.name))[0]!.state).toBe("active");
+    const grandchild = descendants(child.pid!).find((p) => p.args.includes("child.mjs"));
+    expect(grandchild).toBeDefined();
+    child.kill("SIGTERM");
+    const r = await done;
+    expect(r.code).toBe(143);
+    expect((await leasesOf(a.name))[0]!.state).toBe("revoked");
+    expect(descendants().some((p) => p.pid === grandchild!.pid)).toBe(false);
+  });
+
+  it("renews a 3 s lease while a ~5 s command runs, then revokes it", async () => {
+    const a = await credential();
+    const child = spawnCli(cli, ["run", "--env", `GV_A=${a.name}`, "--ttl", "3s", "--", process.execPath, CHILD, "hold", "5000"], { env });
+    const done = collect(child, 30_000);
+    child.stdin!.end();
+    await waitForOutput(child, "ready");
+    const [first] = await leasesOf(a.name);
+    await new Promise((r) => setTimeout(r, 3500));
+    // Past the first term: still active only because it was renewed.
+    const mid = await admin.leases.get(first!.id);
+    expect(mid.state).toBe("active");
+    expect(Date.parse(mid.expires_at)).toBeGreaterThan(Date.parse(first!.issued_at) + 3000);
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect((await admin.leases.get(first!.id)).state).toBe("revoked");
+  });
+});
+
+describe("leases, tokens, acl, kek, incident", () => {
+  it("leases ls/renew/revoke and revoke-all", async () => {
+    const a = await credential();
+    const l1 = await admin.lease(a.name, { ttl: "5m" });
+    const l2 = await admin.lease(a.name, { ttl: "5m" });
+    const ls = await runCli(cli, ["leases", "ls", "--credential", a.name, "--state", "active"], { env });
+    expect(ls.stdout).toContain(l1.id);
+    expect((await runCli(cli, ["leases", "renew", l1.id, "--ttl", "10m", "--json"], { env })).code).toBe(0);
+    expect((await runCli(cli, ["leases", "revoke", l1.id], { env })).code).toBe(0);
+    const all = await runCli(cli, ["leases", "revoke-all", "--credential", a.name, "--json"], { env });
+    expect(JSON.parse(all.stdout)).toEqual({ revoked: 1 });
+    expect((await admin.leases.get(l2.id)).state).toBe("revoked");
+  });
+
+  it("tokens create/ls/revoke, acl set/get, kek status, incident report", async () => {
+    const created = await runCli(cli, ["tokens", "create", "--name", "ci", "--role", "user", "--identity", "agent:cli-test", "--json"], { env });
+    const token = JSON.parse(created.stdout) as { id: string; token: string };
+    expect((await runCli(cli, ["tokens", "ls"], { env })).stdout).toContain(token.id);
+    expect((await runCli(cli, ["tokens", "revoke", token.id], { env })).code).toBe(0);
+    await expect(new VaultClient({ url: vault.url, token: token.token }).whoami()).rejects.toBeInstanceOf(VaultError);
+    const a = await credential();
+    const policy = { rules: [{ effect: "deny", identity: "agent:*" }], agent_visible: true };
+    expect((await runCli(cli, ["acl", "set", a.name], { env, input: JSON.stringify(policy) })).code).toBe(0);
+    expect(JSON.parse((await runCli(cli, ["acl", "get", a.name, "--json"], { env })).stdout)).toEqual(policy);
+    const bad = await runCli(cli, ["acl", "set", a.name], { env, input: "{nope" });
+    expect(bad.stderr).toBe("error: the policy is not valid JSON\n");
+    expect(JSON.parse((await runCli(cli, ["kek", "status", "--json"], { env })).stdout)).toMatchObject({ active_version: 1 });
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const report = await runCli(cli, ["incident", "report", "--from", from, "--to", new Date(Date.now() + 60_000).toISOString(), "--json"], { env });
+    expect(JSON.parse(report.stdout)).toMatchObject({ truncated: false });
+  });
+});
+
+describe("audit", () => {
+  it("export writes JSON Lines; verify --file checks it offline with only the public key, and fails on a tampered copy", async () => {
+    const file = path.join(cli.home, "export.jsonl");
+    const exported = await runCli(cli, ["audit", "export", "--output", file], { env });
+    expect(exported.code).toBe(0);
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    expect(JSON.parse(lines[0]!)).toMatchObject({ kind: "header", format: "ghostvault-audit-export/v1" });
+    const vkey = (await runCli(cli, ["audit", "public-key"], { env })).stdout.trim();
+    // Offline: no URL, no token, no stored login.
+    const offline = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, "none") });
+    const ok = await runCli(cli, ["audit", "verify", "--file", file, "--public-key", vkey, "--json"], { env: offline });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, tenant: vault.tenantId, fromSeq: 1 });
+    const tampered = path.join(cli.home, "tampered.jsonl");
+    await writeFile(tampered, lines.map((l, i) => (i === 2 ? l.replace('"outcome":"success"', '"outcome":"denied"') : l)).join("\n"));
+    expect(lines[2]).toContain('"outcome":"success"');
+    const bad = await runCli(cli, ["audit", "verify", "--file", tampered, "--public-key", vkey], { env: offline });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: audit export does not verify at seq 2: /);
+  });
+
+  it("tail, query and online verify", async () => {
+    const tail = await runCli(cli, ["audit", "tail", "-n", "3", "--json"], { env });
+    const records = tail.stdout.trim().split("\n").map((l) => JSON.parse(l) as { seq: number });
+    expect(records).toHaveLength(3);
+    expect(records[2]!.seq).toBe(records[0]!.seq + 2);
+    const query = await runCli(cli, ["audit", "query", "--type", "lease.created", "--limit", "2"], { env });
+    expect(query.stdout).toMatch(/^SEQ\s+TIME\s+TYPE/);
+    expect(query.stdout).toContain("lease.created");
+    const verify = await runCli(cli, ["audit", "verify", "--json"], { env });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  });
+});
