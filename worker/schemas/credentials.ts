@@ -13,7 +13,9 @@ export const CredentialNameSchema = z
   .string()
   .min(1, "must not be empty")
   .max(128, "must be at most 128 characters")
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, "may contain letters, digits, '.', '_', '-' and '/'-separated segments that start with a letter or digit");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, "may contain letters, digits, '.', '_', '-' and '/'-separated segments that start with a letter or digit")
+  // A reference starting with cred_ is read as an id, so such a name could never be found by name.
+  .refine((n) => !n.startsWith("cred_"), "must not start with cred_ (reserved for credential ids)");
 
 /** A credential referenced by id or by name. */
 export const CredentialRefSchema = z.union([CredentialIdSchema, CredentialNameSchema]);
