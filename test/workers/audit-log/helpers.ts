@@ -1,0 +1,73 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { createHash } from "node:crypto";
+import { expect } from "vitest";
+import { vaultStub } from "../../../worker/routes/define";
+import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
+
+/** A row of the DO's audit table, as stored. */
+export type AuditRow = {
+  seq: number;
+  ts: number;
+  type: string;
+  identity: string;
+  credential_id: string | null;
+  entry: string;
+  hash: string;
+};
+
+/** The answer of GET /v1/audit/verify. */
+export type Verify = { ok: true; checked: number; checkpoints: number; head: string | null } | { ok: false; seq: number; reason: string };
+
+/** Runs `fn` inside the tenant's Durable Object with its SQLite storage. */
+export async function withSql<T>(tenantId: string, fn: (sql: SqlStorage, storage: DurableObjectStorage) => T): Promise<T> {
+  return runInDurableObject(vaultStub(env, tenantId), (_instance, state) => fn(state.storage.sql, state.storage));
+}
+
+/** Every stored audit row, oldest first, read straight from storage. */
+export function auditRows(tenantId: string): Promise<AuditRow[]> {
+  return withSql(tenantId, (sql) => sql.exec<AuditRow>("SELECT * FROM audit ORDER BY seq").toArray().map((r) => ({ ...r })));
+}
+
+/** A scalar from the tenant's storage. */
+export function scalar(tenantId: string, query: string, ...args: SqlStorageValue[]): Promise<number> {
+  return withSql(tenantId, (sql) => Number(sql.exec<{ n: number }>(query, ...args).one().n));
+}
+
+/** GET /v1/audit/verify with a manager-or-above token. */
+export async function verify(token: string, query = ""): Promise<Verify> {
+  return expectStatus<Verify>(await api(token, "GET", `/v1/audit/verify${query}`), 200);
+}
+
+/** Every entry through GET /v1/audit, following next_from_seq. */
+export async function allEntries(token: string, filter = ""): Promise<{ seq: number; hash: string; entry: Record<string, unknown> }[]> {
+  const out: { seq: number; hash: string; entry: Record<string, unknown> }[] = [];
+  let from: number | null = 1;
+  while (from !== null) {
+    const page: { items: typeof out; next_from_seq: number | null } = await expectStatus(await api(token, "GET", `/v1/audit?limit=1000&from_seq=${from}${filter}`), 200);
+    out.push(...page.items);
+    from = page.next_from_seq;
+  }
+  return out;
+}
+
+/** SHA-256 hex, as the append path computes it. */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/**
+ * A tenant whose chain has exactly `leases + 3` entries (bootstrap, token, credential, leases)
+ * and verifies ok; below AUDIT_CHECKPOINT_EVERY=10 entries it has no checkpoint, so verify
+ * relies on the chain alone.
+ */
+export async function smallChain(leases = 4): Promise<{ tenantId: string; adminToken: string; user: string; size: number }> {
+  const { tenantId, adminToken } = await bootstrap();
+  const user = await tokenWithRole(adminToken, "user", "agent:tamper@test");
+  await createCredential(adminToken, "db");
+  for (let i = 0; i < leases; i++) await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: `p${i}` }), 201);
+  const size = leases + 3;
+  expect(await scalar(tenantId, "SELECT count(*) AS n FROM audit")).toBe(size);
+  if (size < 10) expect(await scalar(tenantId, "SELECT count(*) AS n FROM checkpoints")).toBe(0);
+  expect(await verify(adminToken)).toMatchObject({ ok: true, checked: size });
+  return { tenantId, adminToken, user, size };
+}
