@@ -67,7 +67,7 @@ export class BenchVault {
     this.url = `http://${HOST}:${this.port}`;
     const args = [
       WRANGLER_BIN, "dev", "-c", "wrangler.toml", "-c", "dev/kms/wrangler.toml", "--ip", HOST, "--port", String(this.port),
-      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--var", "BENCH_ENABLED:true", "--log-level", process.env.BENCH_WRANGLER_LOG ?? "warn",
+      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--var", "BENCH_ENABLED:true", "--var", "RATE_LIMITS:off", "--log-level", process.env.BENCH_WRANGLER_LOG ?? "warn",
       ...this.vars.flatMap((v) => ["--var", v]),
     ];
     // taskset execs the command, so the group leader's pid is wrangler's and workerd inherits the mask.
