@@ -76,6 +76,12 @@ export class TenantVault extends DurableObject<Env> {
     return this.#guard(requestId, () => bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId));
   }
 
+  /** Authenticates and authorises `op` without running it (the Worker asks before reporting bad input). */
+  checkAccess(call: Call<unknown>, op: Operation) {
+    if (!Object.hasOwn(OPERATIONS, op)) return Promise.resolve({ ok: false as const, error: { code: "bad_request" as const, message: "unknown operation" } });
+    return this.#call(call, op, Empty, () => null);
+  }
+
   whoami(call: Call<unknown>) { return this.#call(call, "whoami", Empty, (ctx, a) => tokens.whoami(ctx, a)); }
 
   listCredentials(call: Call<unknown>) { return this.#call(call, "credentials.list", ListCredentialsQuerySchema, (ctx, _a, q) => creds.listCredentialPage(ctx, q)); }

@@ -7,7 +7,7 @@ import type { RouteDef, VaultRoute } from "./define";
 import { systemRoutes } from "./system";
 import { tokenRoutes } from "./tokens";
 
-/** Every authenticated route, in the order they are mounted. Tests walk this list. */
+/** Every authenticated JSON route (served by vaultRouter), in mount order. The streamed audit export is in ALL_ROUTES. */
 export const VAULT_ROUTES: readonly VaultRoute[] = [...tokenRoutes, ...credentialRoutes, ...leaseRoutes, ...auditRoutes, ...federationRoutes, ...adminRoutes];
 
 /** Every route, public ones included: the OpenAPI document describes these. */

@@ -96,9 +96,19 @@ export function vaultRouter(routes: readonly VaultRoute[]): Hono<AppEnv> {
   for (const def of routes) {
     router.on(def.method.toUpperCase(), def.path, async (c) => {
       const token = bearer(c);
-      const input = await readInput(c, def);
+      const vault = vaultStub(c.env, token.tenantId);
+      let input: RawInput;
+      try {
+        input = await readInput(c, def);
+      } catch (error) {
+        // Bad input from someone who may not call this route learns 401/403, not the schema.
+        if (error instanceof VaultError && error.status < 500) {
+          unwrapOutcome(await vault.checkAccess({ token: token.raw, requestId: c.get("requestId"), input: null }, def.operation));
+        }
+        throw error;
+      }
       const call: Call<unknown> = { token: token.raw, requestId: c.get("requestId"), input: callInput(input) };
-      const value = unwrapOutcome(await def.rpc(vaultStub(c.env, token.tenantId), call));
+      const value = unwrapOutcome(await def.rpc(vault, call));
       return respond(c, def, value);
     });
   }
