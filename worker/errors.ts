@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   https_required: 403,
+  tls_version_unsupported: 403,
   acl_denied: 403,
   not_found: 404,
   method_not_allowed: 405,

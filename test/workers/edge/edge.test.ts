@@ -77,7 +77,10 @@ describe("production edge", () => {
     const { KMS_EMULATOR: _kms, OIDC_TEST_ISSUER: _issuer, ...rest } = env as unknown as Record<string, unknown>;
     return { ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com" } as unknown as Env;
   };
-  const call = (url: string, e: Env) => worker.fetch(new Request(url), e, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext);
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  // As Cloudflare's edge sends it: `cf.tlsVersion` of the client's connection (TLS 1.3 unless a test says otherwise).
+  const call = (url: string, e: Env, tlsVersion: string | null = "TLSv1.3") =>
+    worker.fetch(new Request(url, tlsVersion === null ? {} : { cf: { tlsVersion } }), e, ctx);
 
   it("refuses plain http with a clear error and sets HSTS; https passes", async () => {
     const refused = await call("http://vault.example/v1/health", production());
@@ -87,6 +90,17 @@ describe("production edge", () => {
     const ok = await call("https://vault.example/v1/health", production());
     expect(ok.status).toBe(200);
     expect(ok.headers.get("strict-transport-security")).toContain("max-age=");
+  });
+
+  it("refuses TLS below 1.3 and requests without TLS facts (403 tls_version_unsupported); TLS 1.3 passes", async () => {
+    for (const version of ["TLSv1.2", "TLSv1.1", "TLSv1", null]) {
+      const refused = await call("https://vault.example/v1/health", production(), version);
+      expect(refused.status, String(version)).toBe(403);
+      expect(((await refused.json()) as ErrorBody).error.code).toBe("tls_version_unsupported");
+    }
+    expect((await call("https://vault.example/v1/health", production(), "TLSv1.3")).status).toBe(200);
+    // Outside production (development, tests) the local server has no edge in front: not checked.
+    expect((await call("https://vault.example/v1/health", env, "TLSv1.2")).status).toBe(200);
   });
 
   it("refuses to run against the KMS emulator or with bench paths on", async () => {
