@@ -46,7 +46,8 @@ export function buildContext(deps: ContextDeps): VaultContext {
   // Tests route OIDC discovery and JWKS fetches to a local issuer Worker; config.ts refuses that binding in production.
   const issuer = (env as { OIDC_TEST_ISSUER?: Fetcher }).OIDC_TEST_ISSUER;
   const fetchExternal = issuer ? (input: string, init?: RequestInit) => issuer.fetch(input, init) : (input: string, init?: RequestInit) => fetch(input, init);
-  const jwks = new JwksCache({ fetch: fetchExternal, now, allowInsecure: config.ENVIRONMENT !== "production" });
+  // Insecure outbound URLs only by explicit setting, which config.ts refuses in production.
+  const jwks = new JwksCache({ fetch: fetchExternal, now, allowInsecure: config.OUTBOUND_ALLOW_INSECURE });
   return {
     tenantId,
     jwks,
