@@ -3,7 +3,9 @@
  * and the negative cache and fetch budget of JwksCache. Fake `fetch` functions record every call,
  * so "refused" always also means "nothing was fetched".
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../../worker/config";
 import { fetchJsonDocument, MAX_REDIRECTS, type FetchFn } from "../../../worker/federation/document-fetch";
 import { JwksCache } from "../../../worker/federation/jwks";
 import { boundDetail, checkOutboundUrl, MAX_DETAIL_CHARS, OutboundBudget } from "../../../worker/federation/outbound";
@@ -169,5 +171,17 @@ describe("JwksCache negative cache and budget", () => {
     expect([b.take(0), b.take(1), b.take(2)]).toEqual([true, true, false]);
     expect(b.take(60_000)).toBe(true);
     expect(() => new OutboundBudget(0)).toThrow(RangeError);
+  });
+});
+
+describe("OUTBOUND_ALLOW_INSECURE", () => {
+  // Production refuses the development-only bindings, so drop them to get a valid production config.
+  const { KMS_EMULATOR: _kms, OIDC_TEST_ISSUER: _issuer, ...rest } = env as unknown as Record<string, unknown>;
+  const production = (over: Record<string, unknown> = {}) => ({ ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com", ...over }) as unknown as Env;
+
+  it("is refused in production, allowed in tests, and off unless set", () => {
+    expect(loadConfig(production()).OUTBOUND_ALLOW_INSECURE).toBe(false);
+    expect(() => loadConfig(production({ OUTBOUND_ALLOW_INSECURE: "true" }))).toThrow(/misconfigured/);
+    expect(loadConfig({ ...rest, OUTBOUND_ALLOW_INSECURE: "true" } as unknown as Env).OUTBOUND_ALLOW_INSECURE).toBe(true);
   });
 });
