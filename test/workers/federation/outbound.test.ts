@@ -33,6 +33,8 @@ describe("checkOutboundUrl", () => {
       "https://[::ffff:a9fe:a9fe]/",
       "https://[fd00::1]/",
       "https://[fe80::1%25eth0]/",
+      "https://127。0。0。1/", // ideographic full stops, mapped to "." by IDNA
+      "https://１２７.0.0.1/", // fullwidth digits
     ]) {
       expect(problem(url), url).toMatch(/IP address|not a URL/);
     }
@@ -40,7 +42,7 @@ describe("checkOutboundUrl", () => {
   });
 
   it("refuses localhost, single-label hosts and non-public suffixes, with or without a trailing dot", () => {
-    for (const url of ["https://localhost/", "https://localhost./", "https://LOCALHOST/", "https://metadata/", "https://metadata.google.internal/", "https://vault.localhost/", "https://printer.local/", "https://nas.home.arpa/", "https://kms.internal./"]) {
+    for (const url of ["https://localhost/", "https://localhost./", "https://ｌｏｃａｌｈｏｓｔ/", "https://LOCALHOST/", "https://metadata/", "https://metadata.google.internal/", "https://vault.localhost/", "https://printer.local/", "https://nas.home.arpa/", "https://kms.internal./"]) {
       expect(problem(url), url).not.toBe("ok");
     }
     expect(problem("https://gitlab.example.com/")).toBe("ok");
