@@ -46,11 +46,12 @@ export function buildContext(deps: ContextDeps): VaultContext {
   // Tests route OIDC discovery and JWKS fetches to a local issuer Worker; config.ts refuses that binding in production.
   const issuer = (env as { OIDC_TEST_ISSUER?: Fetcher }).OIDC_TEST_ISSUER;
   const fetchExternal = issuer ? (input: string, init?: RequestInit) => issuer.fetch(input, init) : (input: string, init?: RequestInit) => fetch(input, init);
-  const jwks = new JwksCache({ fetch: fetchExternal, now, allowInsecure: config.ENVIRONMENT !== "production" });
+  // The only outbound fetch of the object, behind the URL guard (federation/outbound.ts) and the
+  // cache's budget. Insecure URLs only by explicit setting, which config.ts refuses in production.
+  const jwks = new JwksCache({ fetch: fetchExternal, now, allowInsecure: config.OUTBOUND_ALLOW_INSECURE });
   return {
     tenantId,
     jwks,
-    fetchExternal,
     config,
     storage,
     sql: storage.sql,

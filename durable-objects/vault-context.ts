@@ -6,7 +6,6 @@ import type { KmsProvider } from "../worker/kms/provider";
 import type { KekCache } from "./kek/cache";
 import type { CredentialCache } from "./credential-cache";
 import type { NoteSigner } from "../worker/audit/signed-note";
-import type { FetchFn } from "../worker/federation/document-fetch";
 import type { JwksCache } from "../worker/federation/jwks";
 
 /** Who is calling, as established by the TenantVault from the token. */
@@ -40,10 +39,8 @@ export interface VaultContext {
   readonly signer: Promise<NoteSigner>;
   /** Per-tenant key for `hmac-sha256:` fingerprints in audit entries. */
   readonly auditKey: Uint8Array;
-  /** OIDC signing keys by JWKS URL, with a bounded lifetime and rate-limited refetch. */
+  /** OIDC discovery and signing keys, cached, with a rate-limited refetch and a per-tenant fetch budget; the only way this object fetches from outside. */
   readonly jwks: JwksCache;
-  /** Fetches from outside (OIDC discovery, JWKS); a test issuer's service binding in tests. */
-  readonly fetchExternal: FetchFn;
   /** Milliseconds since the epoch; injectable so expiry can be tested without waiting. */
   now(): number;
   /** Ensures the Durable Object's alarm fires no later than `at`. */

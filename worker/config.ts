@@ -49,6 +49,11 @@ const ConfigSchema = z
     RATE_LIMITS: z.enum(["on", "off"]).default("on"),
     /** Enables bench-only paths (bulk lease seeding, baselines). Production refuses it. */
     BENCH_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    /**
+     * Lets OIDC discovery and JWKS fetches use http, ports, IP literals and local names, for a
+     * local test issuer. Off unless set; production refuses it (worker/federation/outbound.ts).
+     */
+    OUTBOUND_ALLOW_INSECURE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     HAS_KMS_EMULATOR: z.boolean(),
     HAS_OIDC_TEST_ISSUER: z.boolean(),
   })
@@ -60,6 +65,7 @@ const ConfigSchema = z
     if (c.ENVIRONMENT !== "production") return;
     if (c.RATE_LIMITS === "off") ctx.addIssue({ code: "custom", message: "production must not turn RATE_LIMITS off" });
     if (c.BENCH_ENABLED) ctx.addIssue({ code: "custom", message: "production must not enable BENCH_ENABLED" });
+    if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind KMS_EMULATOR" });

@@ -73,11 +73,25 @@ export function deleteWebhook(sql: SqlStorage, id: string): void {
   sql.exec("DELETE FROM webhooks WHERE id = ?", id);
 }
 
+/** Inserts `key` into a replay table unless present, first pruning up to 100 lapsed rows. */
+function rememberOnce(sql: SqlStorage, table: "webhook_replays" | "oidc_replays", key: string, until: number, now: number): boolean {
+  sql.exec(`DELETE FROM ${table} WHERE replay_key IN (SELECT replay_key FROM ${table} WHERE expires_at < ? LIMIT 100)`, now);
+  return sql.exec(`INSERT OR IGNORE INTO ${table} (replay_key, expires_at) VALUES (?, ?)`, key, until).rowsWritten > 0;
+}
+
 /**
  * Remembers a webhook signature until it can no longer be fresh; false if it was already seen
  * (a replay). Prunes a bounded number of lapsed entries on the way.
  */
 export function rememberReplayKey(sql: SqlStorage, key: string, until: number, now: number): boolean {
-  sql.exec("DELETE FROM webhook_replays WHERE replay_key IN (SELECT replay_key FROM webhook_replays WHERE expires_at < ? LIMIT 100)", now);
-  return sql.exec("INSERT OR IGNORE INTO webhook_replays (replay_key, expires_at) VALUES (?, ?)", key, until).rowsWritten > 0;
+  return rememberOnce(sql, "webhook_replays", key, until, now);
+}
+
+/**
+ * Remembers an exchanged OIDC ID token (by its replay key, a SHA-256) until it expires; false if
+ * it was already exchanged. Each insert prunes up to 100 lapsed rows, so the table holds about
+ * the tokens still valid.
+ */
+export function rememberOidcToken(sql: SqlStorage, key: string, until: number, now: number): boolean {
+  return rememberOnce(sql, "oidc_replays", key, until, now);
 }

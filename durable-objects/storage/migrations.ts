@@ -67,6 +67,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE webhook_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX webhook_replays_expiry ON webhook_replays (expires_at);
    ALTER TABLE leases ADD COLUMN ttl INTEGER;`,
+  // 6 (issue 9 §11): exchanged OIDC ID tokens, by SHA-256 replay key, until they expire.
+  `CREATE TABLE oidc_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+   CREATE INDEX oidc_replays_expiry ON oidc_replays (expires_at);`,
 ];
 
 /**

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { checkUrl, fail, fetchJsonDocument, type DocumentFetchOptions, type FetchFn, type JwksError } from "./document-fetch";
+import { OutboundBudget } from "./outbound";
 
 export type { DocumentFetchOptions, FetchFn, JwksError, JwksErrorCode } from "./document-fetch";
 
@@ -98,6 +99,9 @@ export async function discoverJwksUri(
   return { ok: true, jwksUri: jwksUrl.href };
 }
 
+/** The answer when the tenant's outbound fetch budget is spent; nothing was fetched. */
+const BUDGET_SPENT = fail("budget_exceeded", "this tenant's outbound fetch budget is spent for this minute");
+
 /** Configuration of a {@link JwksCache}. */
 export interface JwksCacheOptions extends DocumentFetchOptions {
   /** Fetches documents; inject a fake in tests or a service binding's `fetch`. */
@@ -110,13 +114,25 @@ export interface JwksCacheOptions extends DocumentFetchOptions {
   minRefetchMs?: number;
   /** Most URIs remembered; the least recently used is forgotten beyond it. Default 64. */
   maxEntries?: number;
+  /** How long a failed fetch or discovery is answered from memory without fetching, in ms: default 60 s (at most `ttlMs`). */
+  negativeTtlMs?: number;
+  /** Most documents (JWKS or discovery) fetched per minute by this cache, i.e. per tenant: default 20. */
+  fetchesPerMinute?: number;
 }
 
 interface CacheEntry {
   jwks?: JwkSet;
   fetchedAt?: number;
   lastAttemptAt: number;
+  /** The last attempt's failure, answered again until `negativeTtlMs` after `lastAttemptAt`. */
+  error?: JwksError;
   inflight?: Promise<JwksResult>;
+}
+
+interface DiscoveryEntry {
+  result: DiscoveryResult;
+  at: number;
+  inflight?: Promise<DiscoveryResult>;
 }
 
 /**
@@ -125,6 +141,10 @@ interface CacheEntry {
  * misses share one fetch. {@link refreshForUnknownKid} lets a verifier that met an unknown `kid`
  * pick up a key rotation early, but at most once per `minRefetchMs` per URI, so a flood of tokens
  * with invented `kid`s cannot turn into a flood of requests to the issuer.
+ *
+ * Failures are remembered for `negativeTtlMs`, so a broken or hostile issuer costs one fetch per
+ * window, not one per request; and every fetch (JWKS or discovery, via {@link jwksUriFor}) spends
+ * from one budget of `fetchesPerMinute`: over it, the answer is `budget_exceeded` without a fetch.
  *
  * Instances are meant to live for a Durable Object's lifetime; they hold no secrets.
  */
@@ -135,11 +155,14 @@ export class JwksCache {
   readonly #ttlMs: number;
   readonly #minRefetchMs: number;
   readonly #maxEntries: number;
+  readonly #negativeTtlMs: number;
+  readonly #budget: OutboundBudget;
   readonly #entries = new Map<string, CacheEntry>();
+  readonly #discovered = new Map<string, DiscoveryEntry>();
 
   /** @throws RangeError on a non-positive or over-long `ttlMs`, or a negative `minRefetchMs`. */
   constructor(options: JwksCacheOptions) {
-    const { fetch, now, ttlMs = 600_000, minRefetchMs = 60_000, maxEntries = 64, ...opts } = options;
+    const { fetch, now, ttlMs = 600_000, minRefetchMs = 60_000, maxEntries = 64, negativeTtlMs = Math.min(60_000, ttlMs), fetchesPerMinute = 20, ...opts } = options;
     if (!(ttlMs > 0 && ttlMs <= 86_400_000)) throw new RangeError("ttlMs must be in (0, 24 h]");
     if (!(minRefetchMs >= 0)) throw new RangeError("minRefetchMs must be >= 0");
     if (!(maxEntries >= 1)) throw new RangeError("maxEntries must be >= 1");
@@ -149,6 +172,9 @@ export class JwksCache {
     this.#ttlMs = ttlMs;
     this.#minRefetchMs = minRefetchMs;
     this.#maxEntries = maxEntries;
+    if (!(negativeTtlMs >= 0 && negativeTtlMs <= ttlMs)) throw new RangeError("negativeTtlMs must be in [0, ttlMs]");
+    this.#negativeTtlMs = negativeTtlMs;
+    this.#budget = new OutboundBudget(fetchesPerMinute);
   }
 
   /** The JWKS at `uri`, from cache while younger than `ttlMs`, fetched otherwise. Never throws. */
@@ -157,7 +183,32 @@ export class JwksCache {
     if (entry?.jwks && entry.fetchedAt !== undefined && this.#now() - entry.fetchedAt < this.#ttlMs) {
       return { ok: true, jwks: entry.jwks };
     }
+    if (entry?.error && !entry.inflight && this.#now() - entry.lastAttemptAt < this.#negativeTtlMs) return { ok: false, error: entry.error };
     return this.#load(uri);
+  }
+
+  /**
+   * The `jwks_uri` of `issuer` by OpenID Connect Discovery ({@link discoverJwksUri}), remembered
+   * for `ttlMs` when found and `negativeTtlMs` when not; concurrent misses share one fetch.
+   */
+  async jwksUriFor(issuer: string): Promise<DiscoveryResult> {
+    const hit = this.#discovered.get(issuer);
+    if (hit?.inflight) return hit.inflight;
+    if (hit && this.#now() - hit.at < (hit.result.ok ? this.#ttlMs : this.#negativeTtlMs)) return hit.result;
+    const at = this.#now();
+    // Over budget: answered without fetching, and not remembered, so the next window can fetch.
+    if (!this.#budget.take(at)) return BUDGET_SPENT;
+    const entry: DiscoveryEntry = hit ?? { result: BUDGET_SPENT, at };
+    entry.inflight = discoverJwksUri(issuer, this.#fetch, this.#opts).then((result) => {
+      entry.result = result;
+      entry.at = at;
+      entry.inflight = undefined;
+      return entry.result;
+    });
+    this.#discovered.delete(issuer);
+    this.#discovered.set(issuer, entry);
+    while (this.#discovered.size > this.#maxEntries) this.#discovered.delete(this.#discovered.keys().next().value!);
+    return entry.inflight;
   }
 
   /**
@@ -196,12 +247,17 @@ export class JwksCache {
     }
     const target = entry;
     const startedAt = this.#now();
+    // Over budget: answered without fetching; not remembered as the entry's failure.
+    if (!this.#budget.take(startedAt)) return Promise.resolve(BUDGET_SPENT);
     target.lastAttemptAt = startedAt;
     const pending = fetchJwks(uri, this.#fetch, this.#opts).then((result) => {
       if (result.ok) {
         target.jwks = result.jwks;
         // Age counts from the request, so a slow response is not served beyond its bound.
         target.fetchedAt = startedAt;
+        target.error = undefined;
+      } else {
+        target.error = result.error;
       }
       target.inflight = undefined;
       return result;
@@ -210,3 +266,4 @@ export class JwksCache {
     return pending;
   }
 }
+

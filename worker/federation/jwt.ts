@@ -21,6 +21,7 @@ export type JwtFailure =
   | "wrong_issuer"
   | "wrong_audience"
   | "expired"
+  | "token_lifetime"
   | "not_yet_valid"
   | "issued_in_future"
   | "missing_claim";
@@ -54,7 +55,10 @@ export interface VerifyJwtOptions {
   now: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds: default 60, at most 300. */
   skewSeconds?: number;
-  /** When set, `exp - iat` may not exceed this many seconds (refused as "expired"). */
+  /**
+   * When set, `exp - iat` may not exceed this many seconds (refused as "token_lifetime"), so `exp`
+   * is never further than this plus the skew from now. A stolen token must not stay useful for long.
+   */
   maxLifetimeSeconds?: number;
 }
 
@@ -139,8 +143,10 @@ function checkClaims(claims: Record<string, unknown>, opts: VerifyJwtOptions, sk
   if (nbf !== null && nowSeconds < nbf - skew) return refuse("not_yet_valid", `not valid before ${nbf}, now ${Math.floor(nowSeconds)}`);
   // RFC 7519 §4.1.6 only defines iat; a token issued in the future means a broken or hostile clock.
   if (iat > nowSeconds + skew) return refuse("issued_in_future", `issued at ${iat}, now ${Math.floor(nowSeconds)}`);
+  // With iat required and not in the future, this also bounds exp - now by max + skew: a token
+  // cannot claim a short life by lying about iat without being refused as issued_in_future.
   if (opts.maxLifetimeSeconds !== undefined && exp - iat > opts.maxLifetimeSeconds) {
-    return refuse("expired", `lifetime ${exp - iat} s exceeds the allowed ${opts.maxLifetimeSeconds} s`);
+    return refuse("token_lifetime", `lifetime ${exp - iat} s exceeds the allowed ${opts.maxLifetimeSeconds} s`);
   }
   return null;
 }

@@ -28,6 +28,8 @@ export const CreateTrustSchema = z
     role: z.enum(["viewer", "user"]).default("user"),
     credentials: CredentialGlobs,
     max_ttl: DurationSchema.default(3600),
+    /** Longest ID token accepted (exp − iat, and exp − now): a stolen token must not stay useful. */
+    max_token_lifetime: DurationSchema.refine((s) => s <= 86_400, "at most 24h").default(3600),
   })
   .refine((t) => !(t.jwks_uri && t.jwks), "give jwks_uri or jwks, not both");
 
@@ -44,6 +46,7 @@ export const TrustSchema = z.object({
   role: z.enum(["viewer", "user"]),
   credentials: z.array(z.string()),
   max_ttl: z.number().int(),
+  max_token_lifetime: z.number().int(),
   created_at: TimestampSchema,
 });
 

@@ -1,43 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, bootstrap, createCredential, expectStatus } from "../helpers";
-import { EC, NOW, NOW_MS, RSA, ATTACKER_RSA, publicJwk, signToken, jsonSegment } from "../federation/jwt-fixtures";
-
-type ErrorBody = { error: { code: string; message: string } };
-type Granted = { identity: string; leases: { lease: { identity: string; credential_name: string; token_id: string }; value: string }[] };
-
-/** A tenant with a GitHub-style trust policy whose keys a test issuer Worker serves. */
-async function world(policy: Record<string, unknown> = {}) {
-  const { tenantId, adminToken } = await bootstrap();
-  await vaultStub(env, tenantId).setClockForTest(NOW_MS);
-  const id = crypto.randomUUID();
-  const issuer = `https://issuer.test/${id}`;
-  await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${id}`, {
-    method: "PUT",
-    body: JSON.stringify({ jwks: { keys: [await publicJwk(RSA, "rsa-1"), await publicJwk(EC, "ec-1")] } }),
-  });
-  await createCredential(adminToken, "deploy/aws-key", "AKIA-canary");
-  await createCredential(adminToken, "prod/db", "db-canary");
-  const trust = {
-    name: "github-main",
-    issuer,
-    audience: "https://vault.example.com",
-    conditions: { repository_owner: "acme", ref: "refs/heads/main" },
-    identity_template: "ci:github:{repository}@{ref}",
-    credentials: ["deploy/*"],
-    max_ttl: "15m",
-    ...policy,
-  };
-  await expectStatus(await api(adminToken, "POST", "/v1/oidc/trusts", trust), 201);
-  const claims = (over: Record<string, unknown> = {}) => ({
-    iss: issuer, aud: "https://vault.example.com", sub: "repo:acme/api:ref:refs/heads/main", repository: "acme/api", repository_owner: "acme",
-    ref: "refs/heads/main", iat: NOW - 5, nbf: NOW - 5, exp: NOW + 300, ...over,
-  });
-  const ask = (token: string, credentials = ["deploy/aws-key"]) =>
-    SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials, ttl: "10m" }) });
-  return { tenantId, adminToken, id, issuer, claims, ask };
-}
+import { BASE, api, expectStatus } from "../helpers";
+import { EC, NOW, NOW_MS, RSA, ATTACKER_RSA, signToken, jsonSegment } from "../federation/jwt-fixtures";
+import { issuerStats, world, type ErrorBody, type Granted } from "./oidc-world";
 
 describe("CI federation by OIDC", () => {
   it("leases with a GitHub-shaped RS256 or ES256 token; identity from the template; values returned", async () => {
@@ -79,10 +45,10 @@ describe("CI federation by OIDC", () => {
 
   it("leases only credentials the policy names, and caps the TTL at the policy maximum", async () => {
     const w = await world();
-    const token = await signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, w.claims());
-    expect((await expectStatus<ErrorBody>(await w.ask(token, ["prod/db"]), 403)).error.code).toBe("acl_denied");
+    const mint = () => signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, w.claims());
+    expect((await expectStatus<ErrorBody>(await w.ask(await mint(), ["prod/db"]), 403)).error.code).toBe("acl_denied");
     const granted = await expectStatus<{ leases: { lease: { issued_at: string; expires_at: string } }[] }>(
-      await SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: w.tenantId, token, credentials: ["deploy/aws-key"], ttl: "2h" }) }),
+      await SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: w.tenantId, token: await mint(), credentials: ["deploy/aws-key"], ttl: "2h" }) }),
       201,
     );
     const { issued_at, expires_at } = granted.leases[0]!.lease;
@@ -91,7 +57,7 @@ describe("CI federation by OIDC", () => {
 
   it("fetches the JWKS once and refetches on an unknown kid at most once a minute", async () => {
     const w = await world();
-    const stats = async () => ((await (await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${w.id}/stats`)).json()) as { jwksFetches: number }).jwksFetches;
+    const stats = async () => (await issuerStats(w.id)).jwksFetches;
     const unknownKid = async (i: number) => expect((await w.ask(await signToken("RS256", RSA.privateKey, { kid: `nope-${i}` }, w.claims()))).status).toBe(401);
     for (let i = 0; i < 3; i++) await expectStatus(await w.ask(await signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, w.claims())), 201);
     expect(await stats()).toBe(1);

@@ -67,11 +67,21 @@ describe("exp, nbf, iat with skew", () => {
     await expectAccepted(await rs256({ nbf: undefined }));
   });
 
-  it("refuses a lifetime longer than maxLifetimeSeconds", async () => {
+  it("refuses a lifetime longer than maxLifetimeSeconds as token_lifetime", async () => {
     const token = await rs256({ iat: NOW - 10, exp: NOW + 3590 });
-    await expectRefused(token, "expired", opts({ maxLifetimeSeconds: 600 }));
+    await expectRefused(token, "token_lifetime", opts({ maxLifetimeSeconds: 600 }));
     await expectAccepted(token, opts({ maxLifetimeSeconds: 3600 }));
     await expectAccepted(token);
+  });
+
+  it("refuses an exp further than maxLifetimeSeconds from now, whatever iat claims", async () => {
+    // A token from the year 2200 that claims a short life by lying about iat.
+    const lying = await rs256({ iat: 7_258_118_400 - 300, nbf: NOW - 5, exp: 7_258_118_400 });
+    await expectRefused(lying, "issued_in_future", opts({ maxLifetimeSeconds: 3600 }));
+    await expectRefused(await rs256({ iat: NOW - 5, exp: 7_258_118_400 }), "token_lifetime", opts({ maxLifetimeSeconds: 3600 }));
+    // iat at the edge of the skew cannot stretch exp beyond max + skew from now.
+    await expectRefused(await rs256({ iat: NOW + 60, exp: NOW + 3600 + 61 }), "token_lifetime", opts({ maxLifetimeSeconds: 3600 }));
+    await expectAccepted(await rs256({ iat: NOW + 60, exp: NOW + 3600 + 60 }), opts({ maxLifetimeSeconds: 3600 }));
   });
 
   it("refuses non-numeric dates as malformed", async () => {
