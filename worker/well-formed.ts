@@ -13,27 +13,37 @@ export function isWellFormed(text: string): boolean {
   return isWellFormedString.call(text);
 }
 
+/** Longest member name a location spells out; longer ones are cut, so a message stays short. */
+const MAX_KEY_IN_PATH = 64;
+/** Longest location shown: nesting is the caller's choice, too. */
+const MAX_PATH_LENGTH = 200;
+
 /**
- * The JSON-path-like location (`body.agent.name`, `body.tags[2]`, `query.cursor`) of the first
- * string, member name included, in `value` that is not well-formed, or null when all are.
+ * Where the first string in `value` that is not well-formed sits, member names included, as a
+ * dotted path like zod's issue paths (`agent.name`, `tags.2`), or `where` itself for the root;
+ * null when every string is well-formed.
  */
-export function findIllFormed(value: unknown, path: string): string | null {
-  if (typeof value === "string") return isWellFormed(value) ? null : path;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = findIllFormed(value[i], `${path}[${i}]`);
-      if (hit !== null) return hit;
-    }
-    return null;
-  }
-  if (typeof value === "object" && value !== null) {
-    for (const [key, member] of Object.entries(value)) {
-      // The key is shown only once it is known to be well-formed (the message is JSON, too).
-      const at = isWellFormed(key) ? `${path}.${key}` : `${path} (a member name)`;
-      if (!isWellFormed(key)) return at;
-      const hit = findIllFormed(member, at);
-      if (hit !== null) return hit;
-    }
+export function findIllFormed(value: unknown, where: string): string | null {
+  const path = illFormedPath(value);
+  if (path === null) return null;
+  const joined = path.length === 0 ? where : path.join(".");
+  return joined.length > MAX_PATH_LENGTH ? `${joined.slice(0, MAX_PATH_LENGTH)}…` : joined;
+}
+
+function illFormedPath(value: unknown): string[] | null {
+  if (typeof value === "string") return isWellFormed(value) ? null : [];
+  if (typeof value !== "object" || value === null) return null;
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  for (const [key, member] of entries) {
+    // An ill-formed member name is reported by its parent's path: it cannot be shown as text.
+    if (!isWellFormed(key)) return ["(a member name)"];
+    const below = illFormedPath(member);
+    if (below !== null) return [key.length > MAX_KEY_IN_PATH ? `${key.slice(0, MAX_KEY_IN_PATH)}…` : key, ...below];
   }
   return null;
+}
+
+/** The message of a 400 for an ill-formed string at `path` in `where` (body, query, path). */
+export function illFormedMessage(where: string, path: string): string {
+  return `invalid ${where}: ${path}: must be well-formed Unicode (a lone surrogate such as \\ud800 has no UTF-8 form)`;
 }

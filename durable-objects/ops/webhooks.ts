@@ -3,6 +3,7 @@ import { webhookIdentity } from "../../worker/auth/identity";
 import { verifyWebhookSignature } from "../../worker/federation/webhook-signature";
 import { describeZodError, VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
+import { findIllFormed, illFormedMessage } from "../../worker/well-formed";
 import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/schemas/federation";
 import { record } from "../audit/record";
 import { deleteWebhook, findWebhook, insertWebhook, listWebhooks, rememberReplayKey, type StoredWebhook } from "../storage/federation";
@@ -77,6 +78,8 @@ export async function webhookLeases(ctx: VaultContext, requestId: string, signed
   } catch {
     throw new VaultError("invalid_json", "request body is not valid JSON");
   }
+  const illFormed = findIllFormed(body, "body");
+  if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage("body", illFormed));
   const parsed = WebhookLeaseRequestSchema.safeParse(body);
   if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "body"));
   const actor: Actor = { tokenId: `webhook:${hook.id}`, kind: "webhook", role: "user", identity: webhookIdentity(hook.name), expiresAt: null, requestId };
