@@ -93,6 +93,12 @@ describe("matchConditions", () => {
     expect(matchConditions({ environment: "" }, { environment: "*" })).toBe(true);
   });
 
+  it("matches no condition with a claim value longer than 512 characters (control: 512 matches)", () => {
+    expect(matchConditions({ ref: "a".repeat(512) }, { ref: "*" })).toBe(true);
+    expect(matchConditions({ ref: "a".repeat(513) }, { ref: "*" })).toBe(false);
+    expect(matchConditions({ ref: "a".repeat(10_000) }, { ref: "*a*a*a*a*a*a*a*a*a*a*a*a*b" })).toBe(false);
+  });
+
   it("matches nothing when there are no conditions (fail closed)", () => {
     expect(matchConditions({ repository: "acme/api" }, {})).toBe(false);
   });
