@@ -7,6 +7,7 @@
 //   --source=head      benchmark a snapshot of git HEAD (plus the bench routes) instead of the
 //                      working tree, so edits in progress do not change what is measured
 //   --max-seed-seconds=N   seeding budget for the 1M-lease level (default 240)
+//   --only=glob        only the glob matcher scenario (bench/glob.mjs, in Node, no Vault)
 //   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
 //   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
 //                      to try a setting; results then say which vars were set
@@ -22,6 +23,11 @@ import { activeLeaseScaling, expiryStorm } from "./scenarios/leases.mjs";
 import { credentialWrites, leaseOpenLoop, leaseVsBaselines, manyTenants } from "./scenarios/throughput.mjs";
 
 const args = process.argv.slice(2);
+// `--only glob` / `--only=glob`: the in-process glob scenario (issue 9 §6) needs no Vault.
+if (args.includes("--only=glob") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "glob")) {
+  await import("./glob.mjs");
+  process.exit(0);
+}
 const flag = (name, fallback) => {
   const hit = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (!hit) return fallback;

@@ -1,4 +1,4 @@
-import { globToRegExp } from "../../worker/auth/glob";
+import { globMatches } from "../../worker/auth/glob";
 import type { RevokeMatchingInput } from "../../worker/schemas/leases";
 import { credentialTarget, record } from "../audit/record";
 import { activeLeasesAfter, endLease, leasesHeldDuring } from "../storage/leases";
@@ -14,7 +14,7 @@ const REVOKE_BATCH = 500;
  */
 export async function revokeMatching(ctx: VaultContext, actor: Actor, filter: RevokeMatchingInput): Promise<{ revoked: number }> {
   const credentialId = filter.credential === undefined ? undefined : (await requireCredential(ctx, filter.credential)).id;
-  const identity = filter.identity === undefined ? null : globToRegExp(filter.identity);
+  const identity = filter.identity ?? null;
   let cursor = { expiresAt: -1, n: 0 };
   let revoked = 0;
   for (;;) {
@@ -25,7 +25,7 @@ export async function revokeMatching(ctx: VaultContext, actor: Actor, filter: Re
     const now = ctx.now();
     ctx.storage.transactionSync(() => {
       for (const lease of batch) {
-        if (identity && !identity.test(lease.identity)) continue;
+        if (identity !== null && !globMatches(identity, lease.identity)) continue;
         // Past its deadline it has already ended (the API shows it expired): the alarm records that, not us.
         if (lease.expires_at <= now) continue;
         if (!endLease(ctx.sql, lease.id, "revoked", now, actor.tokenId)) continue;

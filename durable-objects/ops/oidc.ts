@@ -107,7 +107,7 @@ async function tryTrust(ctx: VaultContext, trust: StoredTrust, token: string): P
     if (!result.ok) return { status: 401, reason: `${result.reason}: ${result.message}` };
     if (!matchConditions(result.claims, trust.parsed.conditions)) return { status: 403, reason: "token claims match no trust policy" };
     const identity = renderIdentity(trust.parsed.identity_template, result.claims);
-    if (!identity) return { status: 403, reason: "the trust policy's identity template cannot be filled from this token" };
+    if (!identity) return { status: 403, reason: "claim_not_representable: the trust policy's identity template cannot be filled from this token's claims" };
     return { identity, exp: result.claims.exp * 1000, claims: result.claims };
   }
   return { status: 401, reason: "unknown_kid: no key with this kid, even after refetching the JWKS" };

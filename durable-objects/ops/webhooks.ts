@@ -1,7 +1,9 @@
 import { createHmac } from "node:crypto";
+import { webhookIdentity } from "../../worker/auth/identity";
 import { verifyWebhookSignature } from "../../worker/federation/webhook-signature";
 import { describeZodError, VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
+import { findIllFormed, illFormedMessage } from "../../worker/well-formed";
 import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/schemas/federation";
 import { record } from "../audit/record";
 import { deleteWebhook, findWebhook, insertWebhook, listWebhooks, rememberReplayKey, type StoredWebhook } from "../storage/federation";
@@ -26,7 +28,7 @@ function webhookSecret(ctx: VaultContext, hook: { id: string; salt: string }): s
 }
 
 function view(h: StoredWebhook): Webhook {
-  return { id: h.id, name: h.name, identity: `ci:webhook:${h.name}`, credentials: h.credentials, max_ttl: h.max_ttl, created_at: iso(h.created_at) };
+  return { id: h.id, name: h.name, identity: webhookIdentity(h.name), credentials: h.credentials, max_ttl: h.max_ttl, created_at: iso(h.created_at) };
 }
 
 /** POST /v1/webhooks: the secret is returned once. */
@@ -76,8 +78,10 @@ export async function webhookLeases(ctx: VaultContext, requestId: string, signed
   } catch {
     throw new VaultError("invalid_json", "request body is not valid JSON");
   }
+  const illFormed = findIllFormed(body, "body");
+  if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage("body", illFormed));
   const parsed = WebhookLeaseRequestSchema.safeParse(body);
   if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "body"));
-  const actor: Actor = { tokenId: `webhook:${hook.id}`, kind: "webhook", role: "user", identity: `ci:webhook:${hook.name}`, expiresAt: null, requestId };
+  const actor: Actor = { tokenId: `webhook:${hook.id}`, kind: "webhook", role: "user", identity: webhookIdentity(hook.name), expiresAt: null, requestId };
   return grantCiLeases(ctx, actor, { credentials: hook.credentials, maxTtl: hook.max_ttl }, parsed.data);
 }

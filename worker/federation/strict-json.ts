@@ -7,12 +7,14 @@
  * (RFC 8725 §2.8), and no legitimate issuer emits duplicates.
  */
 
+import { findIllFormed } from "../well-formed";
+
 /** Parsed JSON object, or a short reason it was refused. */
 export type StrictJsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string };
 
 /**
- * Parses `text` as a JSON object (not an array or scalar) with unique member names at every depth.
- * Never throws.
+ * Parses `text` as a JSON object (not an array or scalar) with unique member names at every depth
+ * and only well-formed strings. Never throws.
  */
 export function parseStrictJsonObject(text: string): StrictJsonResult {
   let value: unknown;
@@ -26,6 +28,10 @@ export function parseStrictJsonObject(text: string): StrictJsonResult {
   }
   const dup = findDuplicateMemberName(text);
   if (dup !== null) return { ok: false, message: `duplicate member name ${JSON.stringify(dup)}` };
+  // A `\ud800` escape is valid JSON but no Unicode text: refused before a claim reaches a template,
+  // a condition or the audit log (issue 9 §5).
+  const illFormed = findIllFormed(value, "(the object itself)");
+  if (illFormed !== null) return { ok: false, message: `the string at ${illFormed} is not well-formed Unicode (lone surrogate)` };
   return { ok: true, value: value as Record<string, unknown> };
 }
 

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import type { Operation } from "../auth/roles";
 import { parseToken } from "../auth/tokens";
 import { describeZodError, VaultError } from "../errors";
+import { findIllFormed, illFormedMessage } from "../well-formed";
 import { unwrapOutcome, type Call, type Outcome } from "../rpc";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
 
@@ -39,11 +40,17 @@ interface RawInput {
 
 function check(schema: z.ZodType | undefined, value: unknown, where: string): void {
   if (!schema) return;
+  // Before the schema: an ill-formed string must never reach storage or the audit canonicaliser.
+  const illFormed = findIllFormed(value, where);
+  if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage(where, illFormed));
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, where));
 }
 
-/** Reads and validates params, query and JSON body. Bad input of any kind is a 4xx here, never a 500. */
+/**
+ * Reads and validates params, query and JSON body. Bad input of any kind is a 4xx here, never a 500;
+ * every string in them, member names included, must be well-formed Unicode.
+ */
 export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawInput> {
   const input: RawInput = {};
   // Copied into plain objects: Hono's may have a null prototype, which RPC cannot serialise.

@@ -1,19 +1,13 @@
 import { z } from "zod";
+import { MAX_GLOB_LENGTH } from "../auth/glob";
 import { ROLES } from "../auth/roles";
 import { ID_PATTERNS } from "../ids";
 
 /** A role name. */
 export const RoleSchema = z.enum(ROLES);
 
-/**
- * Who acts: `user:alice@acme.com`, `agent:claude-code@alice-laptop`,
- * `ci:github:acme/api@refs/heads/main`, `service:billing`. Printable ASCII, no spaces, so an
- * identity can be matched by ACL globs and shown in logs without escaping.
- */
-export const IdentitySchema = z
-  .string()
-  .max(256, "must be at most 256 characters")
-  .regex(/^(user|agent|ci|service):[\x21-\x7e]{1,240}$/, "must look like kind:name with kind user, agent, ci or service and no spaces");
+/** Who acts; the grammar and its one parser are in worker/auth/identity.ts (README "Identities"). */
+export { IdentitySchema } from "../auth/identity";
 
 const DURATION = /^(\d{1,7})(s|m|h|d)$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
@@ -44,7 +38,7 @@ export const LeaseIdSchema = z.string().regex(ID_PATTERNS.lease, "must be a leas
  * An identity glob: `*` matches any run of characters, `?` exactly one; everything else is
  * literal. `agent:*`, `ci:github:acme/*@refs/heads/main`, `user:*@acme.com`.
  */
-export const IdentityGlobSchema = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+export const IdentityGlobSchema = z.string().min(1).max(MAX_GLOB_LENGTH).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
 /** A timestamp as the API shows it. */
 export const TimestampSchema = z.iso.datetime();

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { JwksSchema } from "../federation/jwks";
-import { identityTemplatePlaceholders, IDENTITY_PATTERN } from "../federation/claims";
+import { IdentitySchema } from "../auth/identity";
+import { identityTemplateProblem } from "../federation/claims";
 import { DurationSchema, TimestampSchema } from "./common";
 import { CredentialNameSchema, CredentialValueSchema } from "./credentials";
 import { AgentSchema, LeaseSchema } from "./leases";
@@ -23,8 +24,11 @@ export const CreateTrustSchema = z
     identity_template: z
       .string()
       .max(256)
-      .refine((t) => identityTemplatePlaceholders(t) !== null, "placeholders are {claim}; braces must pair")
-      .refine((t) => /^(ci|service):/.test(t), "CI identities start with ci: or service:"),
+      .refine((t) => /^(ci|service):/.test(t), "CI identities start with ci: or service:")
+      .superRefine((t, ctx) => {
+        const problem = identityTemplateProblem(t);
+        if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+      }),
     role: z.enum(["viewer", "user"]).default("user"),
     credentials: CredentialGlobs,
     max_ttl: DurationSchema.default(3600),
@@ -61,7 +65,7 @@ export const CreateWebhookSchema = z.strictObject({
 export const WebhookSchema = z.object({
   id: z.string(),
   name: z.string(),
-  identity: z.string().regex(IDENTITY_PATTERN),
+  identity: IdentitySchema,
   credentials: z.array(z.string()),
   max_ttl: z.number().int(),
   created_at: TimestampSchema,

@@ -15,6 +15,12 @@ function reference(glob: string, text: string): boolean {
   return match(0, 0);
 }
 
+/** Second reference: the regex translation the matcher replaced (backtracks; fine on short inputs). */
+function regexReference(glob: string, text: string): boolean {
+  const body = Array.from(glob, (ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"))).join("");
+  return new RegExp(`^${body}$`, "s").test(text);
+}
+
 // Alphabets that make matches likely and include every regex metacharacter.
 const chars = fc.constantFrom("a", "b", ":", "/", "@", ".", "*", "?", "+", "(", ")", "[", "]", "^", "$", "|", "\\", "{", "}", "-");
 const textChars = fc.constantFrom("a", "b", ":", "/", "@", ".", "+", "(", ")", "[", "]", "^", "$", "|", "\\", "{", "}", "-", "*", "?");
@@ -39,6 +45,30 @@ describe("identity globs", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("agrees with the replaced regex on UTF-16 code units, surrogates included (property)", () => {
+    // `?` is one UTF-16 code unit, as the regex (no `u` flag) had it; an astral character is two.
+    const unit = fc.constantFrom("a", "*", "?", "\ud83d", "\ude00", "😀", "é", "\n");
+    const str = (n: number) => fc.array(unit, { maxLength: n }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(str(8), str(10), (glob, text) => {
+        expect(globMatches(glob, text)).toBe(regexReference(glob, text));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(globMatches("?", "😀")).toBe(false);
+    expect(globMatches("??", "😀")).toBe(true);
+  });
+
+  it("answers hostile patterns correctly on long identities (work is measured in bench/glob.mjs)", () => {
+    const long = "a".repeat(10_000);
+    expect(globMatches("*a".repeat(12) + "*b", long)).toBe(false);
+    expect(globMatches("*a".repeat(12) + "*b", long + "b")).toBe(true);
+    expect(globMatches("*?".repeat(12) + "*x*", long)).toBe(false);
+    expect(globMatches("*?".repeat(12) + "*x*", long + "x")).toBe(true);
+    expect(globMatches("a*a", "a")).toBe(false); // first and last pieces may not overlap
+    expect(globMatches("a*a", "aa")).toBe(true);
   });
 
   it.each([

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { identityTemplatePlaceholders, matchConditions, renderIdentity } from "../../../worker/federation/claims";
+import { identityTemplatePlaceholders, matchConditions, parseRendered, renderIdentity } from "../../../worker/federation/claims";
 
 /**
  * Reference glob matcher by recursive backtracking over UTF-16 code units: `*` any run (including
@@ -93,6 +93,12 @@ describe("matchConditions", () => {
     expect(matchConditions({ environment: "" }, { environment: "*" })).toBe(true);
   });
 
+  it("matches no condition with a claim value longer than 512 characters (control: 512 matches)", () => {
+    expect(matchConditions({ ref: "a".repeat(512) }, { ref: "*" })).toBe(true);
+    expect(matchConditions({ ref: "a".repeat(513) }, { ref: "*" })).toBe(false);
+    expect(matchConditions({ ref: "a".repeat(10_000) }, { ref: "*a*a*a*a*a*a*a*a*a*a*a*a*b" })).toBe(false);
+  });
+
   it("matches nothing when there are no conditions (fail closed)", () => {
     expect(matchConditions({ repository: "acme/api" }, {})).toBe(false);
   });
@@ -120,20 +126,26 @@ describe("renderIdentity", () => {
     expect(renderIdentity("ci:github:{repository}@{ref}", gh)).not.toBeNull();
   });
 
-  it.for([" ", "\t", "\n", "\u0000", "\u007f", "\u0085", "\u00a0", "\u2028", "{", "}", "{ref}"])(
-    "refuses a value containing %j",
+  // Changed deliberately (issue 9 §1): these values used to be refused; they are now
+  // percent-encoded, which keeps them out of the identity just as well and keeps rendering total.
+  it.for([" ", "\t", "\n", "\u0000", "\u007f", "\u0085", "\u00a0", "\u2028", "{", "}", "{ref}", "*", "?", "%", ":"])(
+    "encodes a value containing %j so that none of it reaches the identity",
     (bad) => {
-      expect(renderIdentity("ci:github:{repository}", { repository: `acme/${bad}x` })).toBeNull();
+      const id = renderIdentity("ci:github:{repository}", { repository: `acme/${bad}x` });
+      expect(id).toMatch(/^ci:github:acme\/(%[0-9A-F]{2}|[a-z])+x$/);
+      expect(parseRendered("ci:github:{repository}", id!)).toEqual({ repository: `acme/${bad}x` });
       expect(renderIdentity("ci:github:{repository}", { repository: "acme/x" })).toBe("ci:github:acme/x");
     },
   );
 
-  it("refuses results outside the identity grammar", () => {
-    expect(renderIdentity("ci:github:{repository}", { repository: "acmé/api" })).toBeNull(); // not ASCII
+  it("refuses results outside the identity grammar, and encodes non-ASCII", () => {
+    expect(renderIdentity("ci:github:{repository}", { repository: "acmé/api" })).toBe("ci:github:acm%C3%A9/api");
     expect(renderIdentity("ci:github:{repository}", { repository: "a".repeat(234) })).toBeNull(); // 241 after "ci:"
     expect(renderIdentity("ci:github:{repository}", { repository: "a".repeat(233) })).toHaveLength(243);
+    expect(renderIdentity("ci:github:{repository}", { repository: "é".repeat(40) })).toBeNull(); // 240 after encoding, 247 with github:
     expect(renderIdentity("robot:{repository}", gh)).toBeNull();
-    expect(renderIdentity("{repository}", { repository: "ci:x" })).toBe("ci:x");
+    // Changed deliberately: the kind must be the template's own text, never a claim's.
+    expect(renderIdentity("{repository}", { repository: "ci:x" })).toBeNull();
     expect(renderIdentity("ci:", gh)).toBeNull();
   });
 
@@ -145,13 +157,15 @@ describe("renderIdentity", () => {
     expect(identityTemplatePlaceholders("ci:github:{repository}@{ref}")).toEqual(["repository", "ref"]);
   });
 
-  it("renders only identities that match the grammar (property)", () => {
+  it("renders only identities of the grammar, which parse back to the claims (property)", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }), (repository, ref) => {
         const id = renderIdentity("ci:github:{repository}@{ref}", { repository, ref });
         if (id !== null) {
-          expect(id).toMatch(/^ci:[\x21-\x7e]{1,240}$/);
-          expect(id).toBe(`ci:github:${repository}@${ref}`);
+          expect(id).toMatch(/^ci:[\x21-\x29\x2b-\x3e\x40-\x7e]{1,240}$/);
+          expect(parseRendered("ci:github:{repository}@{ref}", id)).toEqual({ repository, ref });
+        } else {
+          expect(repository === "" || ref === "").toBe(true);
         }
       }),
     );
