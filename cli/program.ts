@@ -11,13 +11,21 @@ import { registerLeases } from "./commands/leases";
 import { registerMcp } from "./commands/mcp";
 import { registerRun } from "./commands/run";
 import { registerTokens } from "./commands/tokens";
+import { jsonRequested, reportUsageError } from "./errors";
 
-/** Builds the program (without parsing): commands, options and help. */
-export function buildProgram(): Command {
+/**
+ * Builds the program (without parsing): commands, options and help. Usage errors (unknown
+ * command or option, bad option value, missing argument) are one line on stderr, or
+ * `{"error":{"code":"usage",...}}` on stdout under --json, and throw a CommanderError instead of
+ * exiting, so that main.ts exits 2. Subcommands copy these settings when they are created, so
+ * they are set before any command is registered.
+ */
+export function buildProgram(argv: readonly string[] = process.argv): Command {
   const program = new Command("ghostvault")
     .description("Vault: leased, audited credentials for people, CI and AI agents")
     .version(pkg.version)
-    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => reportUsageError(text, jsonRequested(argv), write) })
     // `run` hands everything after its command to the child, options included.
     .enablePositionalOptions();
   registerAuth(program);

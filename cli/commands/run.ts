@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { action, CliError, collect, duration, positiveInt, vaultClient } from "../context";
+import { note } from "../output";
 import { CommandRun, parseEnvMapping, type EnvMapping } from "../run/runner";
 
 interface RunOptions {
@@ -31,6 +32,7 @@ export function registerRun(program: Command): void {
     .option("--ttl <duration>", "lease TTL, renewed while the command runs (default: each credential's)")
     .option("--purpose <text>", "why, for the audit log")
     .option("--timeout <seconds>", "kill the command after this long", positiveInt)
+    .option("--json", "report ghostvault's own errors as JSON on stdout (the command's output is passed on unchanged)")
     .passThroughOptions()
     .addHelpText(
       "after",
@@ -64,13 +66,13 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
           stdout: process.stdout,
           stderr: process.stderr,
           timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
-          onWarning: (message) => process.stderr.write(`ghostvault: ${message}\n`),
+          onWarning: (message) => note(`ghostvault: ${message}`),
         });
         const forward = (signal: NodeJS.Signals) => run.signal(signal);
         for (const s of FORWARDED) process.on(s, forward);
         try {
           const result = await run.start();
-          if (result.timedOut) process.stderr.write(`ghostvault: the command ran longer than ${options.timeout}s and was stopped\n`);
+          if (result.timedOut) note(`ghostvault: the command ran longer than ${options.timeout}s and was stopped`);
           await Promise.all([drained(process.stdout), drained(process.stderr)]);
           // Exit now: an idle keep-alive socket must not delay the exit code.
           process.exit(result.exitCode);

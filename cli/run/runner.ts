@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
 import type { Agent, Duration, Lease, VaultClient } from "../../sdk/node";
-import { formatError } from "../output";
+import { aboutCredential, formatError } from "../errors";
 import { StreamRedactor } from "./redactor";
 
 /** One `VAR=credential` mapping. */
@@ -132,7 +132,7 @@ export class CommandRun {
       if (this.#cancelled !== undefined) break;
       let lease = byCredential.get(credential);
       if (lease === undefined) {
-        lease = await this.#req.vault.lease(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent });
+        lease = await this.#req.vault.lease(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent }).catch(aboutCredential(credential, { clamp: false }));
         this.#leases.push(lease);
         byCredential.set(credential, lease);
         this.#scheduleRenewal(lease);
