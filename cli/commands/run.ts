@@ -1,13 +1,25 @@
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { action, CliError, collect, duration, positiveInt, vaultClient } from "../context";
 import { note } from "../output";
+import { parseEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
 import { CommandRun, parseEnvMapping, type EnvMapping } from "../run/runner";
+
+/** The env file's text. @throws Error naming the file and why it cannot be read. */
+async function readEnvFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read --env-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
 
 interface RunOptions {
   env?: string[];
+  envFile?: string;
   ttl?: string;
   purpose?: string;
   timeout?: number;
@@ -29,6 +41,7 @@ export function registerRun(program: Command): void {
     )
     .argument("<command...>", "the command and its arguments (put them after --)")
     .option("-e, --env <VAR=credential>", "put a credential's value in $VAR (repeatable)", collect)
+    .option("--env-file <file>", "a .env file: VAR=gv://credential lines are leased, other VAR=value lines passed on as they are")
     .option("--ttl <duration>", "lease TTL, renewed while the command runs (default: each credential's)")
     .option("--purpose <text>", "why, for the audit log")
     .option("--timeout <seconds>", "kill the command after this long", positiveInt)
@@ -39,6 +52,7 @@ export function registerRun(program: Command): void {
       `
 Example:
   ghostvault run --env OPENAI_API_KEY=openai --env DB_URL=prod/db-url --ttl 15m -- node eval.js
+  ghostvault run --env-file .env -- npm start    # .env: OPENAI_API_KEY=gv://openai, PORT=3000
 
 The command's stdout and stderr always go through a pipe so that every leased value can be
 replaced by ***** (also when a value is split across writes); the command therefore does not
@@ -49,16 +63,20 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
     .action(
       action(async (command: string[], options: RunOptions) => {
         let env: EnvMapping[];
+        let file: EnvFile = { leased: [], plain: {} };
         try {
-          env = (options.env ?? []).map(parseEnvMapping);
+          if (options.envFile !== undefined) file = parseEnvFile(await readEnvFile(options.envFile), options.envFile);
+          // --env after the file's references: a variable given on both is --env's.
+          env = [...file.leased, ...(options.env ?? []).map(parseEnvMapping)];
         } catch (error) {
           throw new CliError((error as Error).message, 2);
         }
-        if (env.length === 0) throw new CliError("give at least one --env VAR=credential", 2);
+        if (env.length === 0) throw new CliError(`give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`, 2);
         const run = new CommandRun({
           vault: await vaultClient(),
           command,
           env,
+          passEnv: file.plain,
           ttl: options.ttl === undefined ? undefined : duration(options.ttl),
           purpose: options.purpose,
           agent: { name: "ghostvault-run", session: randomUUID(), tool: path.basename(command[0]!).slice(0, 128), host: hostname().slice(0, 256) },

@@ -27,6 +27,8 @@ export interface RunRequest {
   /** Program and arguments; run without a shell. */
   command: readonly string[];
   env: readonly EnvMapping[];
+  /** Plain variables for the command (an env file's non-reference lines); leased values win. */
+  passEnv?: Readonly<Record<string, string>>;
   ttl?: Duration;
   purpose?: string;
   /** Attribution stored on every lease. */
@@ -167,7 +169,7 @@ export class CommandRun {
   }
 
   #spawn(values: Map<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(values) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.#req.passEnv, ...Object.fromEntries(values) };
     // The child gets leased values, not the vault login that could lease more.
     delete env.GHOSTVAULT_TOKEN;
     const [file, ...args] = this.#req.command as [string, ...string[]];

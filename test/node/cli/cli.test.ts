@@ -302,6 +302,25 @@ describe("terminal-safe output and errors that name the thing (issues 9 §10, 12
     expect(clamped.stdout).toBe(cred.value);
   });
 
+  it("run --env-file leases VAR=gv://credential lines, passes other lines on, and masks the leased values", async () => {
+    const a = await credential();
+    const b = await credential();
+    const file = path.join(cli.home, `run-${randomUUID()}.env`);
+    await writeFile(file, `# references, not values\nGV_A=gv://${a.name}\nexport PLAIN_PORT="3000"\n`);
+    const show = "process.stdout.write([process.env.PLAIN_PORT, process.env.GV_A, process.env.GV_A === process.env.EXPECT_A ? 'same' : 'different', process.env.GV_B.length].join('|'))";
+    const r = await runCli(cli, ["run", "--env-file", file, "--env", `GV_B=${b.name}`, "--", process.execPath, "-e", show], { env: { ...env, EXPECT_A: a.value } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`3000|*****|same|${b.value.length}`);
+    expect((await leasesOf(a.name)).map((l) => l.state)).toEqual(["revoked"]);
+    // A malformed file is a usage error naming the line, and leases nothing.
+    const bad = path.join(cli.home, `bad-${randomUUID()}.env`);
+    await writeFile(bad, `GV_A=gv://${a.name}\nnot a line\n`);
+    const refused = await runCli(cli, ["run", "--env-file", bad, "--", "true"], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`error: ${bad}:2: expected VAR=value or VAR=gv://credential\n`);
+    expect(await leasesOf(a.name)).toHaveLength(1);
+  });
+
   it("login accepts host:port and stores it as an http URL on loopback", async () => {
     const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `hp-${randomUUID()}`) });
     const hostPort = new URL(vault.url).host;

@@ -94,7 +94,7 @@ describe("argument parsing (offline)", () => {
   it("run: needs --env VAR=credential and a command; not logged in is one clear error", async () => {
     const noEnv = await runCli(cli, ["run", "--", "true"], { env: offline() });
     expect(noEnv.code).toBe(2);
-    expect(noEnv.stderr).toBe("error: give at least one --env VAR=credential\n");
+    expect(noEnv.stderr).toBe("error: give at least one --env VAR=credential, or an --env-file with VAR=gv://credential lines\n");
     const badEnv = await runCli(cli, ["run", "--env", "1X=openai", "--", "true"], { env: offline() });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain("--env must be VAR=credential");
