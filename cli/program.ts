@@ -1,6 +1,7 @@
 /** The `ghostvault` command tree: one file per command group under commands/. */
 
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
+import { PROFILE_NAME } from "./config";
 import pkg from "../package.json";
 import { registerAdmin } from "./commands/admin";
 import { registerAudit } from "./commands/audit";
@@ -12,6 +13,11 @@ import { registerMcp } from "./commands/mcp";
 import { registerRun } from "./commands/run";
 import { registerTokens } from "./commands/tokens";
 import { jsonRequested, reportUsageError } from "./errors";
+
+function profileOption(value: string): string {
+  if (!PROFILE_NAME.test(value)) throw new InvalidArgumentError("expected 1-63 of A-Z a-z 0-9 _ - (starting with a letter or digit)");
+  return value;
+}
 
 /**
  * Builds the program (without parsing): commands, options and help. Usage errors (unknown
@@ -26,8 +32,14 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .version(pkg.version)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => reportUsageError(text, jsonRequested(argv), write) })
+    .option("--profile <name>", "use the login stored under this name, for several vaults (default: $GHOSTVAULT_PROFILE)", profileOption)
     // `run` hands everything after its command to the child, options included.
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    // The config functions read the profile from the environment, so --profile is passed there.
+    .hook("preAction", (self) => {
+      const profile = self.opts<{ profile?: string }>().profile;
+      if (profile !== undefined) process.env.GHOSTVAULT_PROFILE = profile;
+    });
   registerAuth(program);
   registerCreds(program);
   registerLeases(program);

@@ -53,6 +53,33 @@ describe("login and whoami", () => {
     expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", role: "admin", tenant_id: vault.tenantId, source: "config" });
   });
 
+  it("profiles: --profile and GHOSTVAULT_PROFILE keep a second login apart from the default (issue 12 §4)", async () => {
+    const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `profiles-${randomUUID()}`) });
+    const login = await runCli(cli, ["--profile", "second", "login", vault.url, "--token-stdin"], { env: fileEnv, input: vault.adminToken });
+    expect(login.code).toBe(0);
+    const file = path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "profiles", "second.json");
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
+    // The default login is untouched: still not logged in.
+    const plain = await runCli(cli, ["whoami"], { env: fileEnv });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^error: not logged in:/);
+    const other = await runCli(cli, ["--profile", "third", "whoami"], { env: fileEnv });
+    expect(other.stderr).toBe('error: not logged in with profile "third": run `ghostvault --profile third login <url>`\n');
+    // Positive controls: the profile by flag and by environment variable.
+    for (const args of [["--profile", "second", "whoami", "--json"], ["whoami", "--json"]]) {
+      const who = await runCli(cli, args, { env: args[0] === "--profile" ? fileEnv : { ...fileEnv, GHOSTVAULT_PROFILE: "second" } });
+      expect(who.code, args.join(" ")).toBe(0);
+      expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", source: "config" });
+    }
+    const bad = await runCli(cli, ["--profile", "../escape", "whoami"], { env: fileEnv });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: option '--profile <name>' argument '\.\.\/escape' is invalid/);
+    const badEnv = await runCli(cli, ["whoami"], { env: { ...fileEnv, GHOSTVAULT_PROFILE: "../escape" } });
+    expect(badEnv.code).toBe(1);
+    expect(badEnv.stderr).toMatch(/^error: GHOSTVAULT_PROFILE must be/);
+  });
+
   it("login refuses a wrong token and stores nothing", async () => {
     const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `bad-${randomUUID()}`) });
     const login = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: `gv_api_${vault.tenantId}_wrong\n` });
