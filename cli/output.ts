@@ -154,6 +154,14 @@ export function printSecret(value: string, newline = process.stdout.isTTY === tr
 }
 
 /**
+ * Prints text the CLI composed entirely itself (a completion script: command names, flags and
+ * descriptions), newlines included. Never for anything that holds server data.
+ */
+export function printOwnText(text: string): void {
+  process.stdout.write(text);
+}
+
+/**
  * Writes lines that must reach a file unchanged (an audit export). On a terminal they are made
  * {@link jsonSafe} first: the parsed JSON is the same, but nothing in it can drive the terminal.
  */

@@ -6,6 +6,7 @@ import pkg from "../package.json";
 import { registerAdmin } from "./commands/admin";
 import { registerAudit } from "./commands/audit";
 import { registerAuth } from "./commands/auth";
+import { registerCompletion } from "./commands/completion";
 import { registerCreds } from "./commands/creds";
 import { registerFederation } from "./commands/federation";
 import { registerLeases } from "./commands/leases";
@@ -49,5 +50,6 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerFederation(program);
   registerAdmin(program);
   registerMcp(program, pkg.version);
+  registerCompletion(program);
   return program;
 }

@@ -1,4 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -160,5 +163,36 @@ describe("usage errors (issue 12 §4)", () => {
     expect(mcp.code).toBe(1);
     expect(mcp.stderr).toMatch(/^error: the MCP server cannot start: not logged in: run `ghostvault login <url>`.*"env"\n$/);
     expect(mcp.stdout).toBe("");
+  });
+});
+
+describe("shell completion (issue 12 §4)", () => {
+  /** What bash offers after `words` (the last one being completed), using the generated script. */
+  async function bashComplete(script: string, words: string[]): Promise<string[]> {
+    const file = path.join(cli.home, `completion-${words.length}-${Date.now()}.bash`);
+    await writeFile(file, script);
+    const out = execFileSync("bash", ["-c", `source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ghostvault; printf '%s\\n' "\${COMPREPLY[@]}"`, file, "ghostvault", ...words], { encoding: "utf8" });
+    return out.split("\n").filter(Boolean);
+  }
+
+  it("bash completes commands, subcommands and flags from the command tree, and nothing after --", async () => {
+    const r = await runCli(cli, ["completion", "bash"], { env: offline() });
+    expect(r.code).toBe(0);
+    expect(await bashComplete(r.stdout, [""])).toEqual(expect.arrayContaining(["login", "creds", "leases", "run", "audit", "completion", "--profile"]));
+    expect(await bashComplete(r.stdout, ["creds", ""])).toEqual(["ls", "add", "show", "update", "rotate", "rm", "-h", "--help"]);
+    expect(await bashComplete(r.stdout, ["leases", "ls", "--"])).toEqual(["--state", "--credential", "--identity", "--limit", "--json", "--help"]);
+    expect(await bashComplete(r.stdout, ["run", "--env-f"])).toEqual(["--env-file"]);
+    expect(await bashComplete(r.stdout, ["run", "--", "cr"])).toEqual([]);
+  });
+
+  it("zsh and fish scripts cover the same tree; an unknown shell is a usage error", async () => {
+    const zsh = await runCli(cli, ["completion", "zsh"], { env: offline() });
+    expect(zsh.stdout).toContain("bashcompinit");
+    expect(zsh.stdout).toContain("complete -o default -F _ghostvault ghostvault");
+    const fish = await runCli(cli, ["completion", "fish"], { env: offline() });
+    expect(fish.stdout).toContain("complete -c ghostvault -n '__fish_seen_subcommand_from leases; and __fish_seen_subcommand_from revoke-all' -l credential -r");
+    const bad = await runCli(cli, ["completion", "tcsh"], { env: offline() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: command-argument value 'tcsh' is invalid for argument 'shell'\. Allowed choices are bash, zsh, fish\./);
   });
 });
