@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Credential } from "../../sdk/index";
 import { action, assertNoValueOption, collect, duration, positiveInt, refuseValueOption, vaultClient, withJson, type JsonOption } from "../context";
 import { readSecret } from "../input";
+import { registerCredsImport } from "./creds-import";
 import { aboutCredential } from "../errors";
 import { note, printFields, printJson, printLine, printTable, seconds, when } from "../output";
 
@@ -46,7 +47,7 @@ function showCredential(c: Credential): void {
 
 /** `creds ls|add|show|update|rotate|rm`: credential metadata; values only from stdin or a hidden prompt. */
 export function registerCreds(program: Command): void {
-  const creds = program.command("creds").description("credentials: list, add, show, update, rotate, remove");
+  const creds = program.command("creds").description("credentials: list, add, import, show, update, rotate, remove");
 
   withJson(
     creds
@@ -112,6 +113,8 @@ export function registerCreds(program: Command): void {
       note(`rotated ${rotated.name}: now version ${rotated.current_version}`);
     }),
   );
+
+  registerCredsImport(creds);
 
   withJson(creds.command("rm").description("delete a credential and every stored version").argument("<name>", "name or id")).action(
     action(async (name: string, options: JsonOption) => {

@@ -1,21 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { action, CliError, collect, duration, positiveInt, vaultClient } from "../context";
 import { note } from "../output";
-import { parseEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
+import { parseEnvFile, readEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
 import { CommandRun, parseEnvMapping, type EnvMapping } from "../run/runner";
-
-/** The env file's text. @throws Error naming the file and why it cannot be read. */
-async function readEnvFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (error) {
-    throw new Error(`cannot read --env-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
 
 interface RunOptions {
   env?: string[];

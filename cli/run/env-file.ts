@@ -9,6 +9,7 @@
  * never echoed: a malformed line may hold a value.
  */
 
+import { readFile } from "node:fs/promises";
 import type { EnvMapping } from "./runner";
 
 /** Where a reference points: `gv://` followed by a credential name or id. */
@@ -27,6 +28,15 @@ export interface EnvFile {
 function unquote(value: string): string {
   const q = value[0];
   return value.length >= 2 && (q === '"' || q === "'") && value.endsWith(q) ? value.slice(1, -1) : value;
+}
+
+/** An env file's text. @throws Error naming the file and why it cannot be read (ENOENT, EACCES). */
+export async function readEnvFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /**

@@ -129,6 +129,32 @@ describe("creds", () => {
   });
 });
 
+describe("creds import", () => {
+  it("stores each VAR=value of a .env file under a prefix, never echoes a value, leaves existing credentials alone", async () => {
+    const prefix = `imp-${randomUUID().slice(0, 8)}/`;
+    const [openai, db] = [`sk-${randomUUID()}`, `postgres://u:${randomUUID()}@h/db`];
+    const file = path.join(cli.home, `import-${randomUUID()}.env`);
+    await writeFile(file, `OPENAI_API_KEY=${openai}\nexport DB_URL="${db}"\nALREADY=gv://somewhere\n`);
+    const r = await runCli(cli, ["creds", "import", file, "--prefix", prefix, "--max-ttl", "1h"], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(openai);
+    expect(r.stdout + r.stderr).not.toContain(db);
+    expect(r.stdout).toMatch(new RegExp(`OPENAI_API_KEY\\s+${prefix}openai-api-key\\s+created`));
+    expect(r.stderr).toBe("skipped 1 gv:// reference: ALREADY\n");
+    const lease = await admin.lease(`${prefix}db-url`);
+    expect(lease.value).toBe(db);
+    await lease.revoke();
+    // Again: both exist, nothing is overwritten, the exit code says not everything was imported.
+    await writeFile(file, `OPENAI_API_KEY=changed-${randomUUID()}\nDB_URL=${db}\n`);
+    const again = await runCli(cli, ["creds", "import", file, "--prefix", prefix, "--json"], { env });
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ items: [{ variable: "OPENAI_API_KEY", result: "exists" }, { variable: "DB_URL", result: "exists" }] });
+    const kept = await admin.lease(`${prefix}openai-api-key`);
+    expect(kept.value).toBe(openai);
+    await kept.revoke();
+  });
+});
+
 describe("lease", () => {
   it("prints the value alone on stdout and the metadata on stderr; --json gives both", async () => {
     const cred = await credential();

@@ -179,7 +179,7 @@ describe("shell completion (issue 12 §4)", () => {
     const r = await runCli(cli, ["completion", "bash"], { env: offline() });
     expect(r.code).toBe(0);
     expect(await bashComplete(r.stdout, [""])).toEqual(expect.arrayContaining(["login", "creds", "leases", "run", "audit", "completion", "--profile"]));
-    expect(await bashComplete(r.stdout, ["creds", ""])).toEqual(["ls", "add", "show", "update", "rotate", "rm", "-h", "--help"]);
+    expect(await bashComplete(r.stdout, ["creds", ""])).toEqual(["ls", "add", "show", "update", "rotate", "import", "rm", "-h", "--help"]);
     expect(await bashComplete(r.stdout, ["leases", "ls", "--"])).toEqual(["--state", "--credential", "--identity", "--limit", "--json", "--help"]);
     expect(await bashComplete(r.stdout, ["run", "--env-f"])).toEqual(["--env-file"]);
     expect(await bashComplete(r.stdout, ["run", "--", "cr"])).toEqual([]);
