@@ -2,6 +2,9 @@
  * Where the CLI keeps its login: `$XDG_CONFIG_HOME/ghostvault/config.json`, else
  * `~/.config/ghostvault/config.json`; the file mode 0600 and its directory 0700, since it holds
  * an API token. `GHOSTVAULT_URL` and `GHOSTVAULT_TOKEN` override what is stored.
+ *
+ * Profiles, for several vaults: `--profile NAME` or `GHOSTVAULT_PROFILE=NAME` use
+ * `profiles/NAME.json` beside it instead (same format, same modes).
  */
 
 import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
@@ -28,9 +31,24 @@ export function configDir(env: EnvVars = process.env): string {
   return path.join(base, "ghostvault");
 }
 
-/** The config file path for `env`. */
+/** What a profile may be called: it becomes a file name, so no dots, slashes or spaces. */
+export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/**
+ * The profile in use (`GHOSTVAULT_PROFILE`; `--profile` sets it), or undefined for the default.
+ * @throws Error for a name that is not a plain file name.
+ */
+export function profileName(env: EnvVars = process.env): string | undefined {
+  const name = env.GHOSTVAULT_PROFILE;
+  if (name === undefined || name === "") return undefined;
+  if (!PROFILE_NAME.test(name)) throw new Error("GHOSTVAULT_PROFILE must be 1-63 of A-Z a-z 0-9 _ - (starting with a letter or digit)");
+  return name;
+}
+
+/** The config file path for `env`: the default login, or the profile's. */
 export function configPath(env: EnvVars = process.env): string {
-  return path.join(configDir(env), "config.json");
+  const profile = profileName(env);
+  return profile === undefined ? path.join(configDir(env), "config.json") : path.join(configDir(env), "profiles", `${profile}.json`);
 }
 
 /** The stored login, or undefined when there is none. A file that exists but is not a login is an error. */
@@ -60,10 +78,11 @@ export async function readConfig(env: EnvVars = process.env): Promise<StoredConf
  * leaves the old file intact. chmod afterwards because the umask may have narrowed `mkdir`.
  */
 export async function writeConfig(config: StoredConfig, env: EnvVars = process.env): Promise<string> {
-  const dir = configDir(env);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
   const file = configPath(env);
+  for (const dir of new Set([configDir(env), path.dirname(file)])) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  }
   const temp = `${file}.${process.pid}.tmp`;
   const handle = await open(temp, "w", 0o600);
   try {
@@ -94,6 +113,8 @@ export async function resolveLogin(env: EnvVars = process.env): Promise<Resolved
   const url = envUrl ?? stored?.url;
   const token = envToken ?? stored?.token;
   if (url === undefined || token === undefined) {
+    const profile = profileName(env);
+    if (profile !== undefined) throw new Error(`not logged in with profile "${profile}": run \`ghostvault --profile ${profile} login <url>\``);
     throw new Error("not logged in: run `ghostvault login <url>` or set GHOSTVAULT_URL and GHOSTVAULT_TOKEN");
   }
   const source = envUrl && envToken ? "env" : !envUrl && !envToken ? "config" : "mixed";

@@ -3,27 +3,16 @@
  * place where a failure becomes an error line and an exit code.
  */
 
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { VaultClient, vaultClientWithPins, type Duration } from "../sdk/node";
 import { resolveLogin, type EnvVars } from "./config";
-import { formatError } from "./output";
+import { CliError, reportError } from "./errors";
+
+export { CliError } from "./errors";
 
 /** Options every leaf command has. */
 export interface JsonOption {
   json?: boolean;
-}
-
-/** An error whose exit code is not 1 (usage errors: 2). */
-export class CliError extends Error {
-  override readonly name = "CliError";
-  /** Process exit code to use. */
-  readonly exitCode: number;
-
-  /** A failure with a message for people and an exit code. */
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.exitCode = exitCode;
-  }
 }
 
 /**
@@ -44,16 +33,18 @@ export function withJson(command: Command): Command {
 }
 
 /**
- * Wraps a command action: any failure is printed as one `error: ...` line on stderr and the
- * process exits non-zero (1, or a {@link CliError}'s code). Never prints a stack or a value.
+ * Wraps a command action: any failure is printed as one `error: ...` line on stderr, or as
+ * `{"error":{...}}` on stdout when the command has `--json`, and the process exits non-zero (1,
+ * or a {@link CliError}'s code). Never prints a stack or a value.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (error) {
-      process.stderr.write(formatError(error) + "\n");
-      process.exitCode = error instanceof CliError ? error.exitCode : 1;
+      // Commander passes the command itself last; its options tell whether --json was given.
+      const command = args[args.length - 1];
+      reportError(error, command instanceof Command && command.opts().json === true);
     }
   };
 }
@@ -73,10 +64,13 @@ export function assertNoValueOption(options: { value?: string }): void {
   }
 }
 
-/** Parses a positive integer option. */
+/**
+ * Parses a positive integer option (an argParser: commander reports the InvalidArgumentError as a
+ * usage error naming the option, exit 2).
+ */
 export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`not a positive integer: ${value}`, 2);
+  const n = /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive whole number, e.g. 5");
   return n;
 }
 

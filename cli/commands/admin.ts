@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action, CliError, vaultClient, withJson, type JsonOption } from "../context";
-import { note, printFields, printJson, printTable, when } from "../output";
+import { note, printFields, printJson, printLine, printTable, when } from "../output";
 
 /** Accepts an ISO 8601 time or a date, and returns it as ISO 8601 with milliseconds. */
 function isoTime(value: string): string {
@@ -21,7 +21,7 @@ export function registerAdmin(program: Command): void {
         ["active version", status.active_version],
         ["sweep", status.sweep.running ? `running to v${status.sweep.target_version}, ${status.sweep.rewrapped} rewrapped` : "idle"],
       ]);
-      process.stdout.write("\n");
+      printLine();
       printTable(["version", "state", "wrapped deks", "created", "destroyed"], status.versions.map((v) => [v.version, v.state, v.wrapped_deks, when(v.created_at), when(v.destroyed_at)]));
     }),
   );

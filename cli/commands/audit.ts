@@ -4,23 +4,10 @@ import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import { splitLines, verifyAuditExport, type AuditPage, type VaultClient } from "../../sdk/node";
 import { action, CliError, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
-import { note, printFields, printJson, printTable, when } from "../output";
+import { printAuditRecords } from "../audit-table";
+import { note, printExportLine, printFields, printJson, printJsonLine, printLine } from "../output";
 
 type AuditRecord = AuditPage["items"][number];
-
-function field(entry: Record<string, unknown>, key: string): string {
-  const v = entry[key];
-  if (v === null || v === undefined) return "-";
-  return typeof v === "string" ? v : JSON.stringify(v);
-}
-
-function printRecords(items: AuditRecord[]): void {
-  printTable(
-    ["seq", "time", "type", "actor", "outcome", "target"],
-    items.map((r) => [r.seq, when(field(r.entry, "ts")), field(r.entry, "type"), field(r.entry, "actor"), field(r.entry, "outcome"), field(r.entry, "target")]),
-    "no entries",
-  );
-}
 
 /**
  * The seq of the newest entry, by exponential then binary search over `from_seq` (one entry per
@@ -59,7 +46,7 @@ export function registerAudit(program: Command): void {
       const vault = await vaultClient();
       const head = await headSeq(vault);
       let next = Math.max(1, head - options.lines + 1);
-      const show = (items: AuditRecord[]) => (options.json ? items.forEach((r) => process.stdout.write(JSON.stringify(r) + "\n")) : printRecords(items));
+      const show = (items: AuditRecord[]) => (options.json ? items.forEach((r) => printJsonLine(r)) : printAuditRecords(items));
       for (;;) {
         const page = await vault.audit.query({ from_seq: next, limit: 1000 });
         if (page.items.length > 0) {
@@ -98,7 +85,7 @@ export function registerAudit(program: Command): void {
         limit: options.limit,
       });
       if (options.json) return printJson(page);
-      printRecords(page.items);
+      printAuditRecords(page.items);
       if (page.next_from_seq !== null) note(`more: --from-seq ${page.next_from_seq}`);
     }),
   );
@@ -143,7 +130,7 @@ export function registerAudit(program: Command): void {
         const out: Writable = options.output === undefined ? process.stdout : createWriteStream(options.output, { mode: 0o600 });
         let lines = 0;
         for await (const line of vault.audit.exportLines({ from_seq: options.fromSeq, to_seq: options.toSeq })) {
-          if (!out.write(line + "\n")) await new Promise<void>((r) => out.once("drain", () => r()));
+          if (!printExportLine(line, out)) await new Promise<void>((r) => out.once("drain", () => r()));
           lines++;
         }
         if (out !== process.stdout) {
@@ -158,7 +145,7 @@ export function registerAudit(program: Command): void {
     action(async (options: JsonOption) => {
       const key = await (await vaultClient()).audit.publicKey();
       if (options.json) return printJson(key);
-      process.stdout.write(key.verifier_key + "\n");
+      printLine(key.verifier_key);
     }),
   );
 }

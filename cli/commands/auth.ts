@@ -13,7 +13,29 @@ interface LoginOptions extends JsonOption {
 async function loginToken(options: LoginOptions): Promise<string> {
   if (options.tokenStdin) return stripFinalNewline(await readAll()).trim();
   if (process.env.GHOSTVAULT_TOKEN) return process.env.GHOSTVAULT_TOKEN;
+  if (!process.stdin.isTTY) throw new CliError("no token: pipe it with --token-stdin, set GHOSTVAULT_TOKEN, or run login in a terminal to be prompted", 2);
   return (await promptHidden("API token: ")).trim();
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * The vault URL of `login`'s argument: a full http(s) URL as given, or `host[:port]`, which
+ * means http on loopback (127.0.0.1, localhost, [::1]: what `npm run dev` serves) and https
+ * everywhere else. @throws CliError (usage) naming what was given.
+ */
+export function vaultUrl(input: string): string {
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(input);
+  let url: URL;
+  try {
+    url = new URL(hasScheme ? input : `http://${input}`);
+  } catch {
+    throw new CliError(`not a vault URL: ${input} (give https://host, or host:port)`, 2);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError(`not a vault URL: ${input} (only http and https)`, 2);
+  if (hasScheme) return input;
+  const scheme = LOOPBACK.has(url.hostname) ? "http" : "https";
+  return `${scheme}://${input.replace(/\/+$/, "")}`;
 }
 
 /** `login` and `whoami`. */
@@ -22,12 +44,13 @@ export function registerAuth(program: Command): void {
     program
       .command("login")
       .description("check a vault URL and API token, then store them (mode 0600) in the config dir")
-      .argument("[url]", "vault base URL, e.g. https://vault.example.com (default: $GHOSTVAULT_URL)")
+      .argument("[url]", "vault URL, e.g. https://vault.example.com, or host:port (http on 127.0.0.1/localhost/[::1], else https); default $GHOSTVAULT_URL")
       .option("--token-stdin", "read the token from stdin (else $GHOSTVAULT_TOKEN, else a hidden prompt)"),
   ).action(
     action(async (urlArg: string | undefined, options: LoginOptions) => {
-      const url = urlArg ?? process.env.GHOSTVAULT_URL;
-      if (!url) throw new CliError("give the vault URL: ghostvault login <url>", 2);
+      const given = urlArg ?? process.env.GHOSTVAULT_URL;
+      if (!given) throw new CliError("give the vault URL: ghostvault login <url>", 2);
+      const url = vaultUrl(given);
       const token = await loginToken(options);
       if (!token) throw new CliError("empty token", 2);
       // Checked before it is stored: a mistyped token should not become the saved login.

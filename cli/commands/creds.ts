@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import type { Credential } from "../../sdk/index";
 import { action, assertNoValueOption, collect, duration, positiveInt, refuseValueOption, vaultClient, withJson, type JsonOption } from "../context";
 import { readSecret } from "../input";
-import { note, printFields, printJson, printTable, when } from "../output";
+import { registerCredsImport } from "./creds-import";
+import { aboutCredential } from "../errors";
+import { note, printFields, printJson, printLine, printTable, seconds, when } from "../output";
 
 interface MetadataOptions extends JsonOption {
   description?: string;
@@ -36,8 +38,8 @@ function showCredential(c: Credential): void {
     ["description", c.description],
     ["tags", c.tags.join(", ")],
     ["version", c.current_version],
-    ["default ttl", `${c.default_ttl}s`],
-    ["max ttl", `${c.max_ttl}s`],
+    ["default ttl", seconds(c.default_ttl)],
+    ["max ttl", seconds(c.max_ttl)],
     ["created", `${when(c.created_at)} by ${c.created_by}`],
     ["updated", when(c.updated_at)],
   ]);
@@ -45,7 +47,7 @@ function showCredential(c: Credential): void {
 
 /** `creds ls|add|show|update|rotate|rm`: credential metadata; values only from stdin or a hidden prompt. */
 export function registerCreds(program: Command): void {
-  const creds = program.command("creds").description("credentials: list, add, show, update, rotate, remove");
+  const creds = program.command("creds").description("credentials: list, add, import, show, update, rotate, remove");
 
   withJson(
     creds
@@ -65,7 +67,7 @@ export function registerCreds(program: Command): void {
       if (options.json) return printJson({ items });
       printTable(
         ["name", "version", "default ttl", "max ttl", "tags", "updated"],
-        items.map((c) => [c.name, c.current_version, `${c.default_ttl}s`, `${c.max_ttl}s`, c.tags.join(","), when(c.updated_at)]),
+        items.map((c) => [c.name, c.current_version, seconds(c.default_ttl), seconds(c.max_ttl), c.tags.join(","), when(c.updated_at)]),
         "no credentials",
       );
     }),
@@ -86,17 +88,17 @@ export function registerCreds(program: Command): void {
   withJson(creds.command("show").description("a credential's metadata and versions (never its value)").argument("<name>", "name or id")).action(
     action(async (name: string, options: JsonOption) => {
       const vault = await vaultClient();
-      const [credential, versions] = await Promise.all([vault.credentials.get(name), vault.credentials.versions(name)]);
+      const [credential, versions] = await Promise.all([vault.credentials.get(name), vault.credentials.versions(name)]).catch(aboutCredential(name));
       if (options.json) return printJson({ ...credential, versions: versions.items });
       showCredential(credential);
-      process.stdout.write("\n");
+      printLine();
       printTable(["version", "created", "by", "kek"], versions.items.map((v) => [v.version, when(v.created_at), v.created_by, v.kek_version]));
     }),
   );
 
   withJson(metadataOptions(creds.command("update").description("change description, tags or TTLs (not the value: see rotate)").argument("<name>", "name or id"))).action(
     action(async (name: string, options: MetadataOptions) => {
-      const updated = await (await vaultClient()).credentials.update(name, metadata(options));
+      const updated = await (await vaultClient()).credentials.update(name, metadata(options)).catch(aboutCredential(name));
       if (options.json) return printJson(updated);
       showCredential(updated);
     }),
@@ -106,15 +108,17 @@ export function registerCreds(program: Command): void {
     action(async (name: string, options: JsonOption & { value?: string }) => {
       assertNoValueOption(options);
       const value = await readSecret(`new value of ${name}: `);
-      const rotated = await (await vaultClient()).credentials.rotate(name, value);
+      const rotated = await (await vaultClient()).credentials.rotate(name, value).catch(aboutCredential(name));
       if (options.json) return printJson(rotated);
       note(`rotated ${rotated.name}: now version ${rotated.current_version}`);
     }),
   );
 
+  registerCredsImport(creds);
+
   withJson(creds.command("rm").description("delete a credential and every stored version").argument("<name>", "name or id")).action(
     action(async (name: string, options: JsonOption) => {
-      await (await vaultClient()).credentials.delete(name);
+      await (await vaultClient()).credentials.delete(name).catch(aboutCredential(name));
       if (options.json) return printJson({ deleted: name });
       note(`deleted ${name}`);
     }),

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { action, CliError, collect, duration, vaultClient, withJson, type JsonOption } from "../context";
-import { note, printJson, printTable, when } from "../output";
+import { note, printJson, printSecret, printTable, seconds, when } from "../output";
 
 const CI_ROLES = ["viewer", "user"] as const;
 
@@ -45,7 +45,7 @@ export function registerFederation(program: Command): void {
       if (options.json) return printJson({ items });
       printTable(
         ["id", "name", "issuer", "audience", "identity", "role", "credentials", "max ttl"],
-        items.map((t) => [t.id, t.name, t.issuer, t.audience, t.identity_template, t.role, t.credentials.join(","), `${t.max_ttl}s`]),
+        items.map((t) => [t.id, t.name, t.issuer, t.audience, t.identity_template, t.role, t.credentials.join(","), seconds(t.max_ttl)]),
         "no OIDC trusts",
       );
     }),
@@ -107,7 +107,7 @@ export function registerFederation(program: Command): void {
       if (options.json) return printJson({ items });
       printTable(
         ["id", "name", "identity", "credentials", "max ttl", "created"],
-        items.map((w) => [w.id, w.name, w.identity, w.credentials.join(","), `${w.max_ttl}s`, when(w.created_at)]),
+        items.map((w) => [w.id, w.name, w.identity, w.credentials.join(","), seconds(w.max_ttl), when(w.created_at)]),
         "no webhooks",
       );
     }),
@@ -129,7 +129,7 @@ export function registerFederation(program: Command): void {
       });
       if (options.json) return printJson(created);
       note(`created webhook ${created.webhook.id} (${created.webhook.name}); the signing secret is shown once:`);
-      process.stdout.write(created.secret + "\n");
+      printSecret(created.secret, true);
     }),
   );
 

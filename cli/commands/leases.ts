@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import type { LeaseInfo, RevokeMatching } from "../../sdk/index";
 import { action, CliError, duration, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
-import { note, printFields, printJson, printTable, when } from "../output";
+import { aboutCredential } from "../errors";
+import { note, printFields, printJson, printSecret, printTable, when } from "../output";
 
 function leaseFields(l: LeaseInfo): [string, string | number | null][] {
   return [
@@ -29,16 +30,18 @@ export function registerLeases(program: Command): void {
   ).action(
     action(async (name: string, options: JsonOption & { ttl?: string; clamp?: boolean; purpose?: string }) => {
       const vault = await vaultClient();
-      const lease = await vault.lease(name, {
-        ttl: options.ttl === undefined ? undefined : duration(options.ttl),
-        clamp: options.clamp,
-        purpose: options.purpose,
-        agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
-      });
+      const lease = await vault
+        .lease(name, {
+          ttl: options.ttl === undefined ? undefined : duration(options.ttl),
+          clamp: options.clamp,
+          purpose: options.purpose,
+          agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
+        })
+        .catch(aboutCredential(name));
       if (options.json) return printJson({ lease: lease.metadata, value: lease.value });
-      process.stderr.write(`lease ${lease.id} of ${lease.metadata.credential_name} v${lease.metadata.version}, expires ${when(lease.metadata.expires_at)}\n`);
+      note(`lease ${lease.id} of ${lease.metadata.credential_name} v${lease.metadata.version}, expires ${when(lease.metadata.expires_at)}`);
       // No newline when stdout is a pipe: `$(ghostvault lease x)` and `| tool` get the value exactly.
-      process.stdout.write(process.stdout.isTTY ? `${lease.value}\n` : lease.value);
+      printSecret(lease.value);
     }),
   );
 
@@ -48,13 +51,12 @@ export function registerLeases(program: Command): void {
     leases
       .command("ls")
       .description("list leases (your own, or all for managers), newest first")
-      .option("--state <state>", "active, expired or revoked")
+      .addOption(new Option("--state <state>", "only leases in this state").choices(["active", "expired", "revoked"]))
       .option("--credential <name>", "only leases of this credential")
       .option("--identity <identity>", "only leases of this identity (managers)")
       .option("--limit <n>", "at most this many (1-100)", positiveInt),
   ).action(
     action(async (options: JsonOption & { state?: string; credential?: string; identity?: string; limit?: number }) => {
-      if (options.state !== undefined && !["active", "expired", "revoked"].includes(options.state)) throw new CliError(`--state must be active, expired or revoked`, 2);
       const page = await (await vaultClient()).leases.list({
         state: options.state as LeaseInfo["state"] | undefined,
         credential: options.credential,

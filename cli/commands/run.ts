@@ -3,10 +3,13 @@ import { hostname } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { action, CliError, collect, duration, positiveInt, vaultClient } from "../context";
+import { note } from "../output";
+import { parseEnvFile, readEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
 import { CommandRun, parseEnvMapping, type EnvMapping } from "../run/runner";
 
 interface RunOptions {
   env?: string[];
+  envFile?: string;
   ttl?: string;
   purpose?: string;
   timeout?: number;
@@ -28,15 +31,18 @@ export function registerRun(program: Command): void {
     )
     .argument("<command...>", "the command and its arguments (put them after --)")
     .option("-e, --env <VAR=credential>", "put a credential's value in $VAR (repeatable)", collect)
+    .option("--env-file <file>", "a .env file: VAR=gv://credential lines are leased, other VAR=value lines passed on as they are")
     .option("--ttl <duration>", "lease TTL, renewed while the command runs (default: each credential's)")
     .option("--purpose <text>", "why, for the audit log")
     .option("--timeout <seconds>", "kill the command after this long", positiveInt)
+    .option("--json", "report ghostvault's own errors as JSON on stdout (the command's output is passed on unchanged)")
     .passThroughOptions()
     .addHelpText(
       "after",
       `
 Example:
   ghostvault run --env OPENAI_API_KEY=openai --env DB_URL=prod/db-url --ttl 15m -- node eval.js
+  ghostvault run --env-file .env -- npm start    # .env: OPENAI_API_KEY=gv://openai, PORT=3000
 
 The command's stdout and stderr always go through a pipe so that every leased value can be
 replaced by ***** (also when a value is split across writes); the command therefore does not
@@ -47,16 +53,20 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
     .action(
       action(async (command: string[], options: RunOptions) => {
         let env: EnvMapping[];
+        let file: EnvFile = { leased: [], plain: {} };
         try {
-          env = (options.env ?? []).map(parseEnvMapping);
+          if (options.envFile !== undefined) file = parseEnvFile(await readEnvFile(options.envFile), options.envFile);
+          // --env after the file's references: a variable given on both is --env's.
+          env = [...file.leased, ...(options.env ?? []).map(parseEnvMapping)];
         } catch (error) {
           throw new CliError((error as Error).message, 2);
         }
-        if (env.length === 0) throw new CliError("give at least one --env VAR=credential", 2);
+        if (env.length === 0) throw new CliError(`give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`, 2);
         const run = new CommandRun({
           vault: await vaultClient(),
           command,
           env,
+          passEnv: file.plain,
           ttl: options.ttl === undefined ? undefined : duration(options.ttl),
           purpose: options.purpose,
           agent: { name: "ghostvault-run", session: randomUUID(), tool: path.basename(command[0]!).slice(0, 128), host: hostname().slice(0, 256) },
@@ -64,13 +74,13 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
           stdout: process.stdout,
           stderr: process.stderr,
           timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
-          onWarning: (message) => process.stderr.write(`ghostvault: ${message}\n`),
+          onWarning: (message) => note(`ghostvault: ${message}`),
         });
         const forward = (signal: NodeJS.Signals) => run.signal(signal);
         for (const s of FORWARDED) process.on(s, forward);
         try {
           const result = await run.start();
-          if (result.timedOut) process.stderr.write(`ghostvault: the command ran longer than ${options.timeout}s and was stopped\n`);
+          if (result.timedOut) note(`ghostvault: the command ran longer than ${options.timeout}s and was stopped`);
           await Promise.all([drained(process.stdout), drained(process.stderr)]);
           // Exit now: an idle keep-alive socket must not delay the exit code.
           process.exit(result.exitCode);

@@ -1,16 +1,17 @@
 import { readFile } from "node:fs/promises";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import type { SetAcl } from "../../sdk/index";
 import { action, CliError, duration, vaultClient, withJson, type JsonOption } from "../context";
 import { readAll } from "../input";
-import { note, printFields, printJson, printTable, when } from "../output";
+import { aboutCredential } from "../errors";
+import { note, printFields, printJson, printSecret, printTable, when } from "../output";
 
 const ROLES = ["viewer", "user", "manager", "admin"] as const;
 type RoleName = (typeof ROLES)[number];
 
-/** Checks a `--role` value. */
+/** Checks a `--role` value (an argParser: commander reports it as a usage error, exit 2). */
 export function role(value: string): RoleName {
-  if (!(ROLES as readonly string[]).includes(value)) throw new CliError(`--role must be one of ${ROLES.join(", ")}`, 2);
+  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROLES.join(", ")}`);
   return value as RoleName;
 }
 
@@ -48,7 +49,7 @@ export function registerTokens(program: Command): void {
       });
       if (options.json) return printJson(created);
       note(`created ${created.id} (${created.role}, ${created.identity}); the token is shown once:`);
-      process.stdout.write(created.token + "\n");
+      printSecret(created.token, true);
     }),
   );
 
@@ -64,7 +65,7 @@ export function registerTokens(program: Command): void {
 
   withJson(acl.command("get").description("a credential's ACL rules and agent visibility").argument("<name>", "credential name or id")).action(
     action(async (name: string, options: JsonOption) => {
-      const policy = await (await vaultClient()).acl.get(name);
+      const policy = await (await vaultClient()).acl.get(name).catch(aboutCredential(name));
       if (options.json) return printJson(policy);
       printFields([["agent visible", policy.agent_visible ? "yes" : "no"]]);
       printTable(["#", "effect", "identity"], policy.rules.map((r, i) => [i + 1, r.effect, r.identity]), "no rules: any identity with role user or above may lease");
@@ -90,7 +91,7 @@ export function registerTokens(program: Command): void {
         throw new CliError('the policy must be an object with "rules" (an array) and optionally "agent_visible"', 2);
       }
       // The server validates rule by rule and answers with a message naming the bad field.
-      const saved = await (await vaultClient()).acl.set(name, policy as SetAcl);
+      const saved = await (await vaultClient()).acl.set(name, policy as SetAcl).catch(aboutCredential(name));
       if (options.json) return printJson(saved);
       note(`set the policy of ${name}: ${saved.rules.length} rule${saved.rules.length === 1 ? "" : "s"}, agent visible: ${saved.agent_visible ? "yes" : "no"}`);
     }),

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
 import type { Agent, Duration, Lease, VaultClient } from "../../sdk/node";
-import { formatError } from "../output";
+import { aboutCredential, formatError } from "../errors";
 import { StreamRedactor } from "./redactor";
 
 /** One `VAR=credential` mapping. */
@@ -27,6 +27,8 @@ export interface RunRequest {
   /** Program and arguments; run without a shell. */
   command: readonly string[];
   env: readonly EnvMapping[];
+  /** Plain variables for the command (an env file's non-reference lines); leased values win. */
+  passEnv?: Readonly<Record<string, string>>;
   ttl?: Duration;
   purpose?: string;
   /** Attribution stored on every lease. */
@@ -132,7 +134,7 @@ export class CommandRun {
       if (this.#cancelled !== undefined) break;
       let lease = byCredential.get(credential);
       if (lease === undefined) {
-        lease = await this.#req.vault.lease(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent });
+        lease = await this.#req.vault.lease(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent }).catch(aboutCredential(credential, { clamp: false }));
         this.#leases.push(lease);
         byCredential.set(credential, lease);
         this.#scheduleRenewal(lease);
@@ -167,7 +169,7 @@ export class CommandRun {
   }
 
   #spawn(values: Map<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(values) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.#req.passEnv, ...Object.fromEntries(values) };
     // The child gets leased values, not the vault login that could lease more.
     delete env.GHOSTVAULT_TOKEN;
     const [file, ...args] = this.#req.command as [string, ...string[]];

@@ -53,6 +53,33 @@ describe("login and whoami", () => {
     expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", role: "admin", tenant_id: vault.tenantId, source: "config" });
   });
 
+  it("profiles: --profile and GHOSTVAULT_PROFILE keep a second login apart from the default (issue 12 §4)", async () => {
+    const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `profiles-${randomUUID()}`) });
+    const login = await runCli(cli, ["--profile", "second", "login", vault.url, "--token-stdin"], { env: fileEnv, input: vault.adminToken });
+    expect(login.code).toBe(0);
+    const file = path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "profiles", "second.json");
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
+    // The default login is untouched: still not logged in.
+    const plain = await runCli(cli, ["whoami"], { env: fileEnv });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^error: not logged in:/);
+    const other = await runCli(cli, ["--profile", "third", "whoami"], { env: fileEnv });
+    expect(other.stderr).toBe('error: not logged in with profile "third": run `ghostvault --profile third login <url>`\n');
+    // Positive controls: the profile by flag and by environment variable.
+    for (const args of [["--profile", "second", "whoami", "--json"], ["whoami", "--json"]]) {
+      const who = await runCli(cli, args, { env: args[0] === "--profile" ? fileEnv : { ...fileEnv, GHOSTVAULT_PROFILE: "second" } });
+      expect(who.code, args.join(" ")).toBe(0);
+      expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", source: "config" });
+    }
+    const bad = await runCli(cli, ["--profile", "../escape", "whoami"], { env: fileEnv });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: option '--profile <name>' argument '\.\.\/escape' is invalid/);
+    const badEnv = await runCli(cli, ["whoami"], { env: { ...fileEnv, GHOSTVAULT_PROFILE: "../escape" } });
+    expect(badEnv.code).toBe(1);
+    expect(badEnv.stderr).toMatch(/^error: GHOSTVAULT_PROFILE must be/);
+  });
+
   it("login refuses a wrong token and stores nothing", async () => {
     const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `bad-${randomUUID()}`) });
     const login = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: `gv_api_${vault.tenantId}_wrong\n` });
@@ -96,8 +123,35 @@ describe("creds", () => {
     expect((await runCli(cli, ["creds", "rm", name], { env })).code).toBe(0);
     const gone = await runCli(cli, ["creds", "show", name], { env });
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toMatch(/^error: no such credential \(not_found, request \S+\)\n$/);
+    // Names the credential (issue 12 §4; it used to say only "no such credential").
+    expect(gone.stderr).toMatch(new RegExp(`^error: no such credential "${name}" \\(not_found, request \\S+\\)\n$`));
     expect(gone.stdout).toBe("");
+  });
+});
+
+describe("creds import", () => {
+  it("stores each VAR=value of a .env file under a prefix, never echoes a value, leaves existing credentials alone", async () => {
+    const prefix = `imp-${randomUUID().slice(0, 8)}/`;
+    const [openai, db] = [`sk-${randomUUID()}`, `postgres://u:${randomUUID()}@h/db`];
+    const file = path.join(cli.home, `import-${randomUUID()}.env`);
+    await writeFile(file, `OPENAI_API_KEY=${openai}\nexport DB_URL="${db}"\nALREADY=gv://somewhere\n`);
+    const r = await runCli(cli, ["creds", "import", file, "--prefix", prefix, "--max-ttl", "1h"], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(openai);
+    expect(r.stdout + r.stderr).not.toContain(db);
+    expect(r.stdout).toMatch(new RegExp(`OPENAI_API_KEY\\s+${prefix}openai-api-key\\s+created`));
+    expect(r.stderr).toBe("skipped 1 gv:// reference: ALREADY\n");
+    const lease = await admin.lease(`${prefix}db-url`);
+    expect(lease.value).toBe(db);
+    await lease.revoke();
+    // Again: both exist, nothing is overwritten, the exit code says not everything was imported.
+    await writeFile(file, `OPENAI_API_KEY=changed-${randomUUID()}\nDB_URL=${db}\n`);
+    const again = await runCli(cli, ["creds", "import", file, "--prefix", prefix, "--json"], { env });
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ items: [{ variable: "OPENAI_API_KEY", result: "exists" }, { variable: "DB_URL", result: "exists" }] });
+    const kept = await admin.lease(`${prefix}openai-api-key`);
+    expect(kept.value).toBe(openai);
+    await kept.revoke();
   });
 });
 
@@ -236,5 +290,95 @@ describe("audit", () => {
     expect(query.stdout).toContain("lease.created");
     const verify = await runCli(cli, ["audit", "verify", "--json"], { env });
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  });
+});
+
+describe("terminal-safe output and errors that name the thing (issues 9 §10, 12 §4)", () => {
+  // OSC 52 (write "rm -rf ~" to the clipboard), CSI 2K (erase the line), U+202E (right-to-left override).
+  const HOSTILE = "\u001b]52;c;cm0gLXJmIH4=\u0007\u001b[2K\u202e";
+  const SHOWN = "\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2K\\u202e";
+  const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+  it("a description, lease purpose and agent name carrying ESC sequences and bidi overrides are escaped for people and exact in --json", async () => {
+    const name = `cli/${randomUUID().slice(0, 8)}`;
+    const created = await admin.credentials.create({ name, value: `sk-${randomUUID()}`, description: `desc${HOSTILE}`, default_ttl: "5m", max_ttl: "1h" });
+    await admin.lease(name, { purpose: `purpose${HOSTILE}`, agent: { name: `agent${HOSTILE}` } });
+    const human = [
+      await runCli(cli, ["creds", "show", name], { env }),
+      await runCli(cli, ["leases", "ls", "--credential", name], { env }),
+      await runCli(cli, ["audit", "query", "--type", "lease.created", "--credential", created.id], { env }),
+    ];
+    for (const r of human) {
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toMatch(RAW_UNSAFE);
+    }
+    expect(human[0]!.stdout).toContain(`desc${SHOWN}`);
+    expect(human[1]!.stdout).toContain(`agent${SHOWN}`);
+    // The audit table names identity and credential and describes the entry, instead of raw JSON.
+    expect(human[2]!.stdout).toMatch(/^SEQ\s+TIME\s+TYPE\s+IDENTITY\s+OUTCOME\s+CREDENTIAL\s+DETAIL\n/);
+    expect(human[2]!.stdout).toContain(`user:admin@test  success  ${name} v1`);
+    expect(human[2]!.stdout).toContain(`ttl=5m purpose=purpose${SHOWN} agent=agent${SHOWN}`);
+    expect(human[2]!.stdout).not.toContain('{"identity"');
+
+    const show = await runCli(cli, ["creds", "show", name, "--json"], { env });
+    const leases = await runCli(cli, ["leases", "ls", "--credential", name, "--json"], { env });
+    const audit = await runCli(cli, ["audit", "query", "--type", "lease.created", "--credential", created.id, "--json"], { env });
+    for (const r of [show, leases, audit]) expect(r.stdout).not.toMatch(RAW_UNSAFE);
+    expect(JSON.parse(show.stdout)).toMatchObject({ description: `desc${HOSTILE}` });
+    expect(JSON.parse(leases.stdout)).toMatchObject({ items: [{ purpose: `purpose${HOSTILE}`, agent: { name: `agent${HOSTILE}` } }] });
+    expect(JSON.parse(audit.stdout)).toMatchObject({ items: [{ entry: { details: { purpose: `purpose${HOSTILE}` } } }] });
+
+    // Positive control: ordinary text is printed exactly as stored.
+    const plain = `cli/${randomUUID().slice(0, 8)}`;
+    await admin.credentials.create({ name: plain, value: "v", description: "ordinary text: café 日本語 🙂 (v2)", default_ttl: "15m", max_ttl: "1d" });
+    const ordinary = await runCli(cli, ["creds", "show", plain], { env });
+    expect(ordinary.stdout).toMatch(/description\s+ordinary text: café 日本語 🙂 \(v2\)\n/);
+    expect(ordinary.stdout).toMatch(/default ttl\s+15m\n/);
+    expect(ordinary.stdout).toMatch(/max ttl\s+1d\n/);
+  });
+
+  it("run names the credential it cannot find; lease over the maximum points at --clamp; --json errors carry the same exit code", async () => {
+    const missing = `cli/missing-${randomUUID().slice(0, 8)}`;
+    const run = await runCli(cli, ["run", "--env", `A=${missing}`, "--", "true"], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^error: no such credential "${missing}" \\(not_found, request \\S+\\)\n$`));
+    const runJson = await runCli(cli, ["run", "--json", "--env", `A=${missing}`, "--", "true"], { env });
+    expect(runJson.code).toBe(1);
+    expect(JSON.parse(runJson.stdout)).toMatchObject({ error: { code: "not_found", message: `no such credential "${missing}"`, request_id: expect.any(String) } });
+    const cred = await credential();
+    const over = await runCli(cli, ["lease", cred.name, "--ttl", "2h"], { env });
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain(`${cred.name}: ttl 7200s exceeds this credential's maximum of 3600s; ask for less or add --clamp to take the maximum`);
+    // Positive control: with --clamp the same lease is granted.
+    const clamped = await runCli(cli, ["lease", cred.name, "--ttl", "2h", "--clamp"], { env });
+    expect(clamped.code).toBe(0);
+    expect(clamped.stdout).toBe(cred.value);
+  });
+
+  it("run --env-file leases VAR=gv://credential lines, passes other lines on, and masks the leased values", async () => {
+    const a = await credential();
+    const b = await credential();
+    const file = path.join(cli.home, `run-${randomUUID()}.env`);
+    await writeFile(file, `# references, not values\nGV_A=gv://${a.name}\nexport PLAIN_PORT="3000"\n`);
+    const show = "process.stdout.write([process.env.PLAIN_PORT, process.env.GV_A, process.env.GV_A === process.env.EXPECT_A ? 'same' : 'different', process.env.GV_B.length].join('|'))";
+    const r = await runCli(cli, ["run", "--env-file", file, "--env", `GV_B=${b.name}`, "--", process.execPath, "-e", show], { env: { ...env, EXPECT_A: a.value } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`3000|*****|same|${b.value.length}`);
+    expect((await leasesOf(a.name)).map((l) => l.state)).toEqual(["revoked"]);
+    // A malformed file is a usage error naming the line, and leases nothing.
+    const bad = path.join(cli.home, `bad-${randomUUID()}.env`);
+    await writeFile(bad, `GV_A=gv://${a.name}\nnot a line\n`);
+    const refused = await runCli(cli, ["run", "--env-file", bad, "--", "true"], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`error: ${bad}:2: expected VAR=value or VAR=gv://credential\n`);
+    expect(await leasesOf(a.name)).toHaveLength(1);
+  });
+
+  it("login accepts host:port and stores it as an http URL on loopback", async () => {
+    const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `hp-${randomUUID()}`) });
+    const hostPort = new URL(vault.url).host;
+    const login = await runCli(cli, ["login", hostPort, "--token-stdin"], { env: fileEnv, input: vault.adminToken });
+    expect(login.code).toBe(0);
+    expect(JSON.parse(await readFile(path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json"), "utf8"))).toMatchObject({ url: `http://${hostPort}` });
   });
 });

@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
 import type { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../../../cli/program";
@@ -82,7 +87,9 @@ describe("argument parsing (offline)", () => {
     const complete = await runCli(cli, ["webhooks", "add", "--name", "b", "--credential", "x/*", "--credential", "y/*", "--max-ttl", "10m"], { env: offline() });
     expect(complete.stderr).toMatch(/^error: POST \/v1\/webhooks: .*\(network_error\)\n$/);
     const list = await runCli(cli, ["oidc", "ls", "--json"], { env: offline() });
-    expect(list.stderr).toMatch(/^error: GET \/v1\/oidc\/trusts: .*\(network_error\)\n$/);
+    // --json: the failure is JSON on stdout (issue 12 §4), with the same exit code.
+    expect(list.code).toBe(1);
+    expect(JSON.parse(list.stdout)).toMatchObject({ error: { code: "network_error", message: expect.stringMatching(/^GET \/v1\/oidc\/trusts: /) } });
     const rm = await runCli(cli, ["webhooks", "rm", "b"], { env: offline() });
     expect(rm.stderr).toMatch(/^error: DELETE \/v1\/webhooks\/b: .*\(network_error\)\n$/);
   });
@@ -90,12 +97,102 @@ describe("argument parsing (offline)", () => {
   it("run: needs --env VAR=credential and a command; not logged in is one clear error", async () => {
     const noEnv = await runCli(cli, ["run", "--", "true"], { env: offline() });
     expect(noEnv.code).toBe(2);
-    expect(noEnv.stderr).toBe("error: give at least one --env VAR=credential\n");
+    expect(noEnv.stderr).toBe("error: give at least one --env VAR=credential, or an --env-file with VAR=gv://credential lines\n");
     const badEnv = await runCli(cli, ["run", "--env", "1X=openai", "--", "true"], { env: offline() });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain("--env must be VAR=credential");
     const loggedOut = await runCli(cli, ["whoami"], { env: cliEnv(cli) });
     expect(loggedOut.code).toBe(1);
     expect(loggedOut.stderr).toBe("error: not logged in: run `ghostvault login <url>` or set GHOSTVAULT_URL and GHOSTVAULT_TOKEN\n");
+  });
+});
+
+describe("usage errors (issue 12 §4)", () => {
+  it("a bad option value, an unknown command or option: one line on stderr, exit 2, no stack", async () => {
+    const cases: [string[], RegExp][] = [
+      [["tokens", "create", "--name", "x", "--role", "superuser", "--identity", "a"], /^error: option '--role <role>' argument 'superuser' is invalid\. expected one of viewer, user, manager, admin/],
+      [["creds", "ls", "--limit", "abc"], /^error: option '--limit <n>' argument 'abc' is invalid/],
+      [["audit", "tail", "-n", "0"], /^error: option '-n, --lines <n>' argument '0' is invalid/],
+      [["run", "--timeout", "5s", "--env", "A=b", "--", "true"], /^error: option '--timeout <seconds>' argument '5s' is invalid/],
+      [["leases", "ls", "--state", "weird"], /^error: option '--state <state>' argument 'weird' is invalid/],
+      [["lese"], /^error: unknown command 'lese' \(Did you mean lease\?\)/],
+      [["creds", "ls", "--bogus"], /^error: unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(cli, args, { env: offline() });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toMatch(message);
+      expect(r.stderr.trimEnd().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
+      expect(r.stdout, args.join(" ")).toBe("");
+    }
+    // Positive control: the same commands with good values parse and reach for the network (exit 1).
+    const good = await runCli(cli, ["creds", "ls", "--limit", "5"], { env: offline() });
+    expect(good.code).toBe(1);
+    expect(good.stderr).toMatch(/^error: GET \/v1\/credentials.*\(network_error\)\n$/);
+  });
+
+  it("under --json a usage error is {\"error\":{\"code\":\"usage\"}} on stdout with exit 2", async () => {
+    const r = await runCli(cli, ["creds", "ls", "--json", "--limit", "abc"], { env: offline() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "usage", message: expect.stringContaining("'--limit <n>' argument 'abc' is invalid") } });
+    const fromAction = await runCli(cli, ["leases", "revoke-all", "--json"], { env: offline() });
+    expect(fromAction.code).toBe(2);
+    expect(JSON.parse(fromAction.stdout)).toEqual({ error: { code: "usage", message: "give --credential, --identity or --all" } });
+  });
+
+  it("an unreachable server is named with its host:port and cause", async () => {
+    // A port nothing listens on (port 9 would be refused by fetch itself as a "bad port").
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const r = await runCli(cli, ["whoami"], { env: cliEnv(cli, { GHOSTVAULT_URL: `http://127.0.0.1:${port}`, GHOSTVAULT_TOKEN: "gv_api_t_x" }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: GET /v1/whoami: cannot reach the vault: ECONNREFUSED 127.0.0.1:${port} (network_error)\n`);
+  });
+
+  it("login without a token and without a terminal hints --token-stdin; mcp without a login says why", async () => {
+    const login = await runCli(cli, ["login", "127.0.0.1:8792"], { env: cliEnv(cli) });
+    expect(login.code).toBe(2);
+    expect(login.stderr).toBe("error: no token: pipe it with --token-stdin, set GHOSTVAULT_TOKEN, or run login in a terminal to be prompted\n");
+    const mcp = await runCli(cli, ["mcp"], { env: cliEnv(cli) });
+    expect(mcp.code).toBe(1);
+    expect(mcp.stderr).toMatch(/^error: the MCP server cannot start: not logged in: run `ghostvault login <url>`.*"env"\n$/);
+    expect(mcp.stdout).toBe("");
+  });
+});
+
+describe("shell completion (issue 12 §4)", () => {
+  /** What bash offers after `words` (the last one being completed), using the generated script. */
+  async function bashComplete(script: string, words: string[]): Promise<string[]> {
+    const file = path.join(cli.home, `completion-${words.length}-${Date.now()}.bash`);
+    await writeFile(file, script);
+    const out = execFileSync("bash", ["-c", `source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ghostvault; printf '%s\\n' "\${COMPREPLY[@]}"`, file, "ghostvault", ...words], { encoding: "utf8" });
+    return out.split("\n").filter(Boolean);
+  }
+
+  it("bash completes commands, subcommands and flags from the command tree, and nothing after --", async () => {
+    const r = await runCli(cli, ["completion", "bash"], { env: offline() });
+    expect(r.code).toBe(0);
+    expect(await bashComplete(r.stdout, [""])).toEqual(expect.arrayContaining(["login", "creds", "leases", "run", "audit", "completion", "--profile"]));
+    expect(await bashComplete(r.stdout, ["creds", ""])).toEqual(["ls", "add", "show", "update", "rotate", "import", "rm", "-h", "--help"]);
+    expect(await bashComplete(r.stdout, ["leases", "ls", "--"])).toEqual(["--state", "--credential", "--identity", "--limit", "--json", "--help"]);
+    expect(await bashComplete(r.stdout, ["run", "--env-f"])).toEqual(["--env-file"]);
+    expect(await bashComplete(r.stdout, ["run", "--", "cr"])).toEqual([]);
+  });
+
+  it("zsh and fish scripts cover the same tree; an unknown shell is a usage error", async () => {
+    const zsh = await runCli(cli, ["completion", "zsh"], { env: offline() });
+    expect(zsh.stdout).toContain("bashcompinit");
+    expect(zsh.stdout).toContain("complete -o default -F _ghostvault ghostvault");
+    const fish = await runCli(cli, ["completion", "fish"], { env: offline() });
+    expect(fish.stdout).toContain("complete -c ghostvault -n '__fish_seen_subcommand_from leases; and __fish_seen_subcommand_from revoke-all' -l credential -r");
+    const bad = await runCli(cli, ["completion", "tcsh"], { env: offline() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: command-argument value 'tcsh' is invalid for argument 'shell'\. Allowed choices are bash, zsh, fish\./);
   });
 });
