@@ -7,6 +7,11 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** The test OIDC issuer Worker (test/workers/support/oidc-issuer.ts). */
       OIDC_TEST_ISSUER: Fetcher;
+      /** The gcp and azure KMS emulators (dev/gcp-kms, dev/azure-kv) and their settings (test/kms-providers.ts). */
+      GCP_KMS_EMULATOR: Fetcher;
+      AZURE_KV_EMULATOR: Fetcher;
+      TEST_GCP_KMS: string;
+      TEST_AZURE_KV: string;
     }
   }
 }

@@ -74,7 +74,7 @@ describe("rate limits", () => {
 describe("production edge", () => {
   const production = () => {
     // Production refuses the development-only bindings, so drop them to get a valid production config.
-    const { KMS_EMULATOR: _kms, OIDC_TEST_ISSUER: _issuer, ...rest } = env as unknown as Record<string, unknown>;
+    const { KMS_EMULATOR: _kms, GCP_KMS_EMULATOR: _gcp, AZURE_KV_EMULATOR: _azure, OIDC_TEST_ISSUER: _issuer, ...rest } = env as unknown as Record<string, unknown>;
     return { ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com" } as unknown as Env;
   };
   const call = (url: string, e: Env) => worker.fetch(new Request(url), e, { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext);
