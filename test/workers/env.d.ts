@@ -7,9 +7,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** The test OIDC issuer Worker (test/workers/support/oidc-issuer.ts). */
       OIDC_TEST_ISSUER: Fetcher;
-      /** The gcp and azure KMS emulators (dev/gcp-kms, dev/azure-kv) and their settings (test/kms-providers.ts). */
-      GCP_KMS_EMULATOR: Fetcher;
-      AZURE_KV_EMULATOR: Fetcher;
+      /** Settings of the gcp and azure KMS emulators (test/kms-providers.ts), JSON. */
       TEST_GCP_KMS: string;
       TEST_AZURE_KV: string;
     }
