@@ -174,4 +174,17 @@ export class AwsKmsProvider implements KmsProvider {
     if (plaintext.length !== 32) throw new KmsError("malformed", "KMS Decrypt returned a KEK of the wrong length");
     return plaintext;
   }
+
+  /** ReEncrypt to this provider's key (its current version) under the same context. */
+  async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    const context = kekEncryptionContext(ctx);
+    const moved = await this.client.reEncrypt({
+      ciphertext: wrapped,
+      sourceKeyId: this.keyId,
+      sourceContext: context,
+      destinationKeyId: this.keyId,
+      destinationContext: context,
+    });
+    return moved.ciphertext;
+  }
 }

@@ -145,13 +145,29 @@ export class AzureKeyVaultProvider implements KmsProvider {
   /** A fresh KEK sealed under a fresh W, W wrapped by Key Vault. */
   async generateKek(ctx: KekContext): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
     const plaintext = crypto.getRandomValues(new Uint8Array(32));
+    return { plaintext, wrapped: await this.#seal(plaintext, ctx) };
+  }
+
+  /** Key Vault has no re-wrap: opens the KEK, then seals it under a fresh W wrapped by the key's current version. */
+  async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    const plaintext = await this.unwrapKek(wrapped, ctx);
+    try {
+      return await this.#seal(plaintext, ctx);
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  async #seal(kek: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const w = crypto.getRandomValues(new Uint8Array(32));
-    const { wrapped, version } = await this.client.wrap(w);
-    const header = envelopeHeader(this.client.algorithm, version, wrapped);
-    const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-    const sealed = await gcm("encrypt", w, iv, concatBytes(LABEL, header, kekContextBytes(ctx)), plaintext);
-    w.fill(0);
-    return { plaintext, wrapped: concatBytes(header, iv, sealed) };
+    try {
+      const { wrapped, version } = await this.client.wrap(w);
+      const header = envelopeHeader(this.client.algorithm, version, wrapped);
+      const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+      return concatBytes(header, iv, await gcm("encrypt", w, iv, concatBytes(LABEL, header, kekContextBytes(ctx)), kek));
+    } finally {
+      w.fill(0);
+    }
   }
 
   /** Unwraps W through Key Vault, then opens the KEK; a wrong context fails as "refused". */

@@ -178,4 +178,14 @@ export class GcpKmsProvider implements KmsProvider {
     if (plaintext.length !== 32) throw new KmsError("malformed", "Cloud KMS decrypt returned a KEK of the wrong length");
     return plaintext;
   }
+
+  /** Cloud KMS has no re-encrypt: decrypt, then encrypt under the key's primary version. */
+  async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    const plaintext = await this.unwrapKek(wrapped, ctx);
+    try {
+      return await this.client.encrypt(plaintext, kekContextBytes(ctx));
+    } finally {
+      plaintext.fill(0);
+    }
+  }
 }

@@ -39,6 +39,12 @@ export interface KmsProvider {
   generateKek(ctx: KekContext): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }>;
   /** Unwraps a KEK; fails with `KmsError` "refused" if `wrapped` was not made under `ctx`. */
   unwrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array>;
+  /**
+   * Wraps the same KEK again under the provider's current root key version, keeping `ctx`: the
+   * building block of root-key rotation (issue 13 §2). Uses the KMS's re-encrypt where it has
+   * one (AWS), so the KEK never leaves the KMS; otherwise unwraps and wraps in memory.
+   */
+  rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array>;
 }
 
 /**

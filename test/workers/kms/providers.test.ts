@@ -37,6 +37,19 @@ describe.each(PROVIDERS)("%s provider against its emulator", (name) => {
     expect(await kms.unwrapKek(wrapped, { tenantId, kekVersion: 3 })).toEqual(plaintext);
   });
 
+  it("rewraps a KEK under the current root without changing it, and the new blob keeps its context", async () => {
+    const { tenantId, scope } = h.fresh();
+    const kms = h.provider(scope);
+    const ctx = { tenantId, kekVersion: 2 };
+    const { plaintext, wrapped } = await kms.generateKek(ctx);
+    const rewrapped = await kms.rewrapKek(wrapped, ctx);
+    expect(rewrapped).not.toEqual(wrapped);
+    expect(await kms.unwrapKek(rewrapped, ctx)).toEqual(plaintext);
+    expect((await kmsFailure(kms.unwrapKek(rewrapped, { tenantId, kekVersion: 3 }))).kind).toBe("refused");
+    // A blob under another context is not rewrapped (nor revealed) either.
+    expect((await kmsFailure(kms.rewrapKek(wrapped, { tenantId, kekVersion: 3 }))).kind).toBe("refused");
+  });
+
   it.each(FAULTS)("maps an injected $mode to $kind, and works again once cleared", async ({ mode, kind }) => {
     const { tenantId, scope } = h.fresh();
     // A short deadline keeps the delay case fast; the injected delay outlasts it.
