@@ -65,7 +65,11 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
   if (!API_VERSIONS.has(url.searchParams.get("api-version") ?? "")) {
     return kvError(400, "BadParameter", "The specified version of the API is not supported or is missing (api-version).");
   }
-  const [, fullName = "", version = "", rawOp] = route;
+  const [, fullName = "", second = "", third] = route;
+  // `/keys/{name}/{op}` (no version segment at all) names the operation, not a version.
+  const bare = third === undefined && request.method === "POST";
+  const version = bare ? "" : second;
+  const rawOp = bare ? second : third;
   const key = config.keys.get(fullName.split("--")[0]!);
   if (!key || (version !== "" && version !== key.version)) {
     return kvError(404, "KeyNotFound", `A key with (name/id) ${fullName}/${version} was not found in this key vault.`);

@@ -94,8 +94,9 @@ export class AzureKeyVaultClient {
   async wrap(key: Uint8Array): Promise<{ wrapped: Uint8Array; version: string }> {
     const reply = await this.#call("wrapkey", this.#key.version ?? "", this.#options.algorithm, key);
     // The reply's kid names the version that wrapped; it must be our key, or unwrap later fails.
-    const prefix = `${this.#key.origin}/keys/${this.#key.name}/`;
-    const version = reply.kid.startsWith(prefix) ? reply.kid.slice(prefix.length) : "";
+    // Case-insensitive: Key Vault names are, and its kid spells the name as it was created.
+    const prefix = `${this.#key.origin}/keys/${this.#key.name}/`.toLowerCase();
+    const version = reply.kid.toLowerCase().startsWith(prefix) ? reply.kid.slice(prefix.length) : "";
     if (!VERSION_PATTERN.test(version)) throw new KmsError("malformed", "Key Vault wrapkey answered for another key");
     return { wrapped: reply.value, version };
   }
