@@ -22,11 +22,11 @@ import { storedKeks, storedVersions } from "./inspect";
 const actor: Actor = { tokenId: "tok_lifecycle", kind: "api", role: "admin", identity: "user:admin", expiresAt: null, requestId: "req-lifecycle" };
 
 /** Runs `fn` in the tenant's Durable Object with a fresh context (cold KEK cache) for provider `h`. */
-function inVault<T>(h: ProviderHarness, t: Scoped, fn: (ctx: VaultContext) => Promise<T>): Promise<T> {
+function inVault<T>(h: ProviderHarness, t: Scoped, fn: (ctx: VaultContext) => Promise<T>, overrides: Record<string, unknown> = {}): Promise<T> {
   return runInDurableObject(vaultStub(env, t.tenantId), (_instance, state) =>
     fn(
       buildContext({
-        env: { ...env, ...h.bindings(t.scope) } as Env,
+        env: { ...env, ...h.bindings(t.scope), ...overrides } as Env,
         storage: state.storage,
         tenantId: t.tenantId,
         now: () => Date.now(),
@@ -90,6 +90,16 @@ describe.each(PROVIDERS)("KEK lifecycle with the %s provider", (name) => {
     // Cold again: the values open through a KEK v2 unwrapped by the provider.
     const values = await inVault(h, t, (ctx) => Promise.all(ids.map((id) => openVersion(ctx, id, 1))));
     expect(values.map(utf8Decode)).toEqual(names.map((n) => `value-${n}`));
+  });
+
+  it("with a credential the provider refuses, bootstrap answers kms_unavailable and writes nothing", async () => {
+    const t = h.fresh();
+    const boot = (ctx: VaultContext) => bootstrapTenant(ctx, { tenant_name: "t", admin_identity: "user:admin" }, "req-boot");
+    expect(await failureCode(inVault(h, t, boot, await h.wrongCredentials()))).toBe("kms_unavailable");
+    expect(await tenantRows(t.tenantId)).toEqual({ tenants: 0, keks: 0 });
+    // Positive control: the right credential.
+    await inVault(h, t, boot);
+    expect(await tenantRows(t.tenantId)).toEqual({ tenants: 1, keks: 1 });
   });
 
   it.each(["error", "throttle", "garbage"] as const)("a KMS %s answers kms_unavailable and writes nothing (bootstrap, rotation, cold unwrap)", async (mode) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createKmsProvider, type KmsErrorKind } from "../../../worker/kms";
 import { kmsFailure } from "./helpers";
-import { HARNESSES, PROVIDERS, azureTest, fault, gcpTest, stats } from "./providers";
+import { HARNESSES, PROVIDERS, azureTest, fault, gcpTest, otherPrivateKeyPem, stats } from "./providers";
 
 const FAULTS: { mode: "delay" | "error" | "throttle" | "garbage"; kind: KmsErrorKind }[] = [
   { mode: "delay", kind: "timeout" },
@@ -70,13 +70,7 @@ describe("gcp provider", () => {
   it("is refused when the service account's key is not the registered one; the right key works", async () => {
     const { tenantId, scope } = h.fresh();
     // Another service-account key: the emulator's token endpoint refuses its assertion.
-    const other = (await crypto.subtle.generateKey(
-      { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
-      true,
-      ["sign", "verify"],
-    )) as CryptoKeyPair;
-    const der = new Uint8Array((await crypto.subtle.exportKey("pkcs8", other.privateKey)) as ArrayBuffer);
-    const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...der))}\n-----END PRIVATE KEY-----\n`;
+    const pem = await otherPrivateKeyPem();
     const refused = await kmsFailure(h.provider(scope, { serviceAccount: { private_key: pem } }).generateKek({ tenantId, kekVersion: 1 }));
     expect(refused.kind).toBe("refused");
     expect(refused.message).toContain("invalid_grant");

@@ -34,6 +34,8 @@ export interface ProviderHarness {
   provider(scope: string, overrides?: Record<string, unknown>): KmsProvider;
   /** Vault bindings selecting this provider for `scope` (merged over `env`). */
   bindings(scope: string): Record<string, unknown>;
+  /** Binding overrides with a credential the provider refuses (wrong secret or signing key). */
+  wrongCredentials(): Promise<Record<string, unknown>>;
   /** The emulator Worker. */
   emulator: Fetcher;
   /** Calls a control endpoint (faults, stats, reset) of this provider's emulator. */
@@ -69,6 +71,7 @@ const aws: ProviderHarness = {
   settings: (_scope, overrides = {}) => ({ ...kmsSettings(), ...overrides }) as KmsSettings,
   provider: (scope, overrides) => createKmsProvider(aws.settings(scope, overrides), env.KMS_EMULATOR),
   bindings: () => ({ KMS_PROVIDER: "aws" }),
+  wrongCredentials: async () => ({ KMS_SECRET_ACCESS_KEY: "not-the-secret-access-key-0000000000" }),
   get emulator() {
     return env.KMS_EMULATOR;
   },
@@ -88,6 +91,10 @@ const gcp: ProviderHarness = {
   bindings: () => {
     const t = gcpTest();
     return { KMS_PROVIDER: "gcp", KMS_GCP_KEY_NAME: t.keyName, KMS_GCP_ENDPOINT: t.endpoint, KMS_GCP_SERVICE_ACCOUNT: t.serviceAccountJson };
+  },
+  wrongCredentials: async () => {
+    const account = { ...JSON.parse(gcpTest().serviceAccountJson), private_key: await otherPrivateKeyPem() };
+    return { KMS_GCP_SERVICE_ACCOUNT: JSON.stringify(account) };
   },
   get emulator() {
     return env.GCP_KMS_EMULATOR;
@@ -125,6 +132,7 @@ const azure: ProviderHarness = {
       KMS_AZURE_AUTHORITY_HOST: t.authorityHost,
     };
   },
+  wrongCredentials: async () => ({ KMS_AZURE_CLIENT_SECRET: "not-the-client-secret-000000" }),
   get emulator() {
     return env.AZURE_KV_EMULATOR;
   },
@@ -143,4 +151,15 @@ export async function fault(h: ProviderHarness, scope: string, mode: FaultMode, 
 /** A scope's call counts by operation. */
 export async function stats(h: ProviderHarness, scope: string): Promise<Record<string, number>> {
   return ((await h.control(`stats?tenantId=${encodeURIComponent(scope)}`)) as { calls: Record<string, number> }).calls;
+}
+
+/** A PKCS#8 PEM RSA key that is not the test service account's (its assertions are refused). */
+export async function otherPrivateKeyPem(): Promise<string> {
+  const pair = (await crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    true,
+    ["sign", "verify"],
+  )) as CryptoKeyPair;
+  const der = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);
+  return `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...der))}\n-----END PRIVATE KEY-----\n`;
 }
