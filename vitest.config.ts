@@ -2,6 +2,7 @@ import { buildSync } from "esbuild";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { TEST_BINDINGS, TEST_KMS } from "./test/test-env.ts";
+import { kmsProviderTestWorkers } from "./test/kms-providers.ts";
 
 /** Auxiliary workers are TypeScript; miniflare takes JavaScript, so bundle them. */
 function bundle(entry: string): string {
@@ -16,6 +17,9 @@ function bundle(entry: string): string {
   return out.outputFiles[0]!.text;
 }
 
+// The gcp and azure KMS emulators (dev/gcp-kms, dev/azure-kv) with fresh keys per run.
+const kmsProviders = kmsProviderTestWorkers(bundle);
+
 export default defineConfig({
   test: {
     projects: [
@@ -24,7 +28,7 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+              bindings: { ...TEST_BINDINGS, ...kmsProviders.bindings, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
               // Low enough for a test to reach quickly; tests that send more than 300 requests spread them over tokens.
               ratelimits: {
                 TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },
@@ -50,9 +54,10 @@ export default defineConfig({
                   script: bundle("test/workers/support/oidc-issuer.ts"),
                   compatibilityDate: "2026-04-20",
                 },
+                ...kmsProviders.workers,
               ],
               // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker.
-              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test" },
+              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", ...kmsProviders.serviceBindings },
             },
           })),
         ],

@@ -8,20 +8,25 @@
 // 6. prints how to use it, then forwards wrangler's output until Ctrl-C.
 //
 // Environment: GHOSTVAULT_PORT (8787), GHOSTVAULT_PERSIST_DIR (.wrangler/state),
-// GHOSTVAULT_STATE_DIR (.ghostvault).
+// GHOSTVAULT_STATE_DIR (.ghostvault), GHOSTVAULT_KMS (aws | gcp | azure: which KMS provider the
+// vault uses, each against its local emulator; default aws).
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureDevVars } from "./dev-vars.mjs";
+import { EMULATOR_CONFIGS, PROVIDER_VARS, ensureDevVars, ensureProviderDevVars } from "./dev-vars.mjs";
 import { killGroupNow, spawnGroup, stopGroup } from "./process-group.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HOST = "127.0.0.1";
 const PORT = Number(process.env.GHOSTVAULT_PORT ?? 8787);
-const PERSIST_DIR = path.resolve(ROOT, process.env.GHOSTVAULT_PERSIST_DIR ?? ".wrangler/state");
-const STATE_FILE = path.join(path.resolve(ROOT, process.env.GHOSTVAULT_STATE_DIR ?? ".ghostvault"), "dev.json");
+const KMS = process.env.GHOSTVAULT_KMS ?? "aws";
+// Each provider keeps its own local state: a tenant's KEK wrapped by one emulator cannot be
+// unwrapped by another, so switching providers must not reuse the same tenant.
+const SUFFIX = KMS === "aws" ? "" : `-${KMS}`;
+const PERSIST_DIR = path.resolve(ROOT, process.env.GHOSTVAULT_PERSIST_DIR ?? `.wrangler/state${SUFFIX}`);
+const STATE_FILE = path.join(path.resolve(ROOT, process.env.GHOSTVAULT_STATE_DIR ?? ".ghostvault"), `dev${SUFFIX}.json`);
 const URL_BASE = `http://${HOST}:${PORT}`;
 // The first start bundles both Workers and boots workerd; on a slow two-core machine that is ~20 s.
 const STARTUP_TIMEOUT_MS = 120_000;
@@ -156,6 +161,7 @@ function printBanner({ tenant_id, token, reused }) {
         -d '{"name":"demo/api-key","value":"s3cr3t"}' ${URL_BASE}/v1/credentials
 
     The token is also stored in ${stateFile}.
+    KMS provider: ${KMS} (GHOSTVAULT_KMS=aws|gcp|azure), against its local emulator.
     DEVELOPMENT MODE: the KMS is an emulator with its root key on disk. Do not store real secrets.
     Press Ctrl-C to stop. Wrangler's log follows.
 `);
@@ -172,7 +178,9 @@ async function shutdown(code) {
 async function main() {
   if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`GHOSTVAULT_PORT must be a TCP port, not ${process.env.GHOSTVAULT_PORT}`);
   if (!existsSync(WRANGLER_BIN)) fail("wrangler is not installed; run `npm ci` first");
+  if (!Object.hasOwn(PROVIDER_VARS, KMS)) fail(`GHOSTVAULT_KMS must be aws, gcp or azure, not ${KMS}`);
   const { vars, created } = ensureDevVars(ROOT);
+  created.push(...ensureProviderDevVars(ROOT, KMS));
   for (const file of created) console.log(`Generated ${path.relative(ROOT, file)} (mode 0600, git-ignored)`);
 
   await checkPortFree();
@@ -183,7 +191,9 @@ async function main() {
   await runWrangler(["d1", "migrations", "apply", "DB", "--local", "-c", "wrangler.toml", ...persist]);
 
   console.log(`Starting wrangler dev on ${URL_BASE} ...`);
-  const args = ["dev", "-c", "wrangler.toml", "-c", "dev/kms/wrangler.toml", "--ip", HOST, "--port", String(PORT)];
+  console.log(`KMS provider: ${KMS} (emulator ${EMULATOR_CONFIGS[KMS]})`);
+  const args = ["dev", "-c", "wrangler.toml", "-c", EMULATOR_CONFIGS[KMS], "--ip", HOST, "--port", String(PORT)];
+  for (const [key, value] of Object.entries(PROVIDER_VARS[KMS])) args.push("--var", `${key}:${value}`);
   args.push(...persist, "--show-interactive-dev-session=false");
   wrangler = spawnGroup(process.execPath, [WRANGLER_BIN, ...args], { cwd: ROOT, env: CHILD_ENV });
   collect(wrangler.stdout, process.stdout);

@@ -2,7 +2,7 @@ import { importPepper } from "../worker/auth/tokens";
 import { loadConfig } from "../worker/config";
 import { getKek } from "../worker/db/keks";
 import { tenantDb } from "../worker/db/tenant-db";
-import { createKmsProvider } from "../worker/kms";
+import { createKmsProvider, KMS_EMULATOR_BINDINGS } from "../worker/kms";
 import { deriveAuditKey } from "./audit/append";
 import { auditSigner } from "./audit/checkpoints";
 import { KekCache } from "./kek/cache";
@@ -24,18 +24,9 @@ export function buildContext(deps: ContextDeps): VaultContext {
   const { env, storage, tenantId, now } = deps;
   const config = loadConfig(env);
   const db = tenantDb(env.DB, tenantId);
-  const kms = createKmsProvider(
-    {
-      region: config.KMS_REGION,
-      keyId: config.KMS_KEY_ID,
-      endpoint: config.KMS_ENDPOINT,
-      accessKeyId: config.KMS_ACCESS_KEY_ID,
-      secretAccessKey: config.KMS_SECRET_ACCESS_KEY,
-      timeoutMs: config.KMS_TIMEOUT_MS,
-    },
-    // Present only in development and tests; config.ts refuses it in production.
-    (env as { KMS_EMULATOR?: Fetcher }).KMS_EMULATOR,
-  );
+  // The emulator binding is present only in development and tests; config.ts refuses it in production.
+  const emulator = (env as unknown as Record<string, Fetcher | undefined>)[KMS_EMULATOR_BINDINGS[config.kms.provider]];
+  const kms = createKmsProvider(config.kms, emulator);
   const keks = new KekCache({
     tenantId,
     kms,

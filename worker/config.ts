@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { VaultError } from "./errors";
+import { KMS_EMULATOR_BINDINGS, KMS_SECRET_BINDINGS, KmsConfigSchema, productionKmsProblems } from "./kms";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 const seconds = z.coerce.number().int().positive();
@@ -10,13 +11,8 @@ const ConfigSchema = z
     ENVIRONMENT: z.enum(["development", "test", "production"]),
     TOKEN_PEPPER: hex64,
     BOOTSTRAP_SECRET: z.string().min(32, "must be at least 32 characters"),
-    KMS_PROVIDER: z.literal("aws"),
-    KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region"),
-    KMS_KEY_ID: z.string().min(1),
-    KMS_ENDPOINT: z.url(),
-    KMS_ACCESS_KEY_ID: z.string().min(1),
-    KMS_SECRET_ACCESS_KEY: z.string().min(1),
-    KMS_TIMEOUT_MS: seconds.default(5000),
+    /** The KMS provider and its settings, parsed from the flat `KMS_*` bindings (worker/kms/settings.ts). */
+    kms: KmsConfigSchema,
     /** How long an unwrapped tenant KEK may stay in a Durable Object's memory. */
     KEK_CACHE_TTL_SECONDS: seconds.max(3600).default(300),
     /** Wrapped DEKs rewrapped per alarm during a KEK rotation sweep. */
@@ -55,6 +51,8 @@ const ConfigSchema = z
      */
     OUTBOUND_ALLOW_INSECURE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     HAS_KMS_EMULATOR: z.boolean(),
+    /** Names (never values) of the KMS secret bindings present, to spot another provider's. */
+    KMS_SECRETS_SET: z.array(z.string()),
     HAS_OIDC_TEST_ISSUER: z.boolean(),
   })
   .superRefine((c, ctx) => {
@@ -68,11 +66,9 @@ const ConfigSchema = z
     if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
     if (c.HAS_KMS_EMULATOR) {
-      ctx.addIssue({ code: "custom", message: "production must not bind KMS_EMULATOR" });
+      ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
     }
-    if (!/^https:\/\/kms(-fips)?\.[a-z0-9-]+\.amazonaws\.com\/?$/.test(c.KMS_ENDPOINT)) {
-      ctx.addIssue({ code: "custom", message: "production KMS_ENDPOINT must be an AWS KMS https endpoint" });
-    }
+    for (const message of productionKmsProblems(c.kms, c.KMS_SECRETS_SET)) ctx.addIssue({ code: "custom", path: ["kms"], message });
   });
 
 /** Parsed, validated configuration. */
@@ -88,7 +84,14 @@ export function loadConfig(env: Env): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const raw = env as unknown as Record<string, unknown>;
-  const parsed = ConfigSchema.safeParse({ ...raw, HAS_KMS_EMULATOR: raw.KMS_EMULATOR !== undefined, HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined });
+  const hasEmulator = Object.values(KMS_EMULATOR_BINDINGS).some((name) => raw[name] !== undefined);
+  const parsed = ConfigSchema.safeParse({
+    ...raw,
+    kms: raw,
+    KMS_SECRETS_SET: KMS_SECRET_BINDINGS.filter((name) => raw[name] !== undefined),
+    HAS_KMS_EMULATOR: hasEmulator,
+    HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined,
+  });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];
     console.error("vault misconfigured", { settings: names });

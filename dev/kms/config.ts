@@ -30,17 +30,24 @@ export class EmulatorConfigError extends Error {
   override readonly name = "EmulatorConfigError";
 }
 
-const cache = new WeakMap<object, Promise<EmulatorConfig>>();
-
-/** Parses the bindings once per env object (the root key import is async, so the promise is cached). */
-export function loadEmulatorConfig(env: EmulatorEnv): Promise<EmulatorConfig> {
-  let hit = cache.get(env);
-  if (!hit) {
-    hit = parse(env);
-    cache.set(env, hit);
-  }
-  return hit;
+/**
+ * Wraps an async bindings parser so it runs once per env object: key imports are async, so the
+ * promise is cached. Shared by the three emulators.
+ */
+export function oncePerEnv<E extends object, C>(parse: (env: E) => Promise<C>): (env: E) => Promise<C> {
+  const cache = new WeakMap<E, Promise<C>>();
+  return (env) => {
+    let hit = cache.get(env);
+    if (!hit) {
+      hit = parse(env);
+      cache.set(env, hit);
+    }
+    return hit;
+  };
 }
+
+/** Parses the bindings once per env object. */
+export const loadEmulatorConfig = oncePerEnv(parse);
 
 async function parse(env: EmulatorEnv): Promise<EmulatorConfig> {
   const parsed = EnvSchema.safeParse(env);

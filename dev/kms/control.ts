@@ -1,15 +1,15 @@
 import { z } from "zod";
-import type { EmulatorConfig } from "./config";
-import type { Operation } from "./operations";
 
 /**
  * Test controls of the development emulator: injected faults and per-tenant call counts.
  *
  * The state lives in module scope, so it is per isolate: right for one local process
  * (`wrangler dev`, the vitest pool's auxiliary worker), meaningless on a deployed, multi-isolate
- * Worker — which the emulator must never be. Faults and counts are keyed by the request's
- * EncryptionContext.tenant_id, so test files running in parallel against the one emulator each
- * use their own tenant and do not see one another's faults.
+ * Worker — which the emulator must never be. Faults and counts are keyed by a scope each
+ * emulator takes from the request (AWS and GCP: the context's tenant_id; Azure: the key name),
+ * so test files running in parallel against one emulator each use their own scope and do not see
+ * one another's faults. The three emulators share this module but not its state: each is its own
+ * bundle and Worker.
  */
 
 const FaultInput = z
@@ -32,10 +32,10 @@ interface Fault {
 
 // `null` is the scope of requests and faults without a tenant.
 const faults = new Map<string | null, Fault>();
-const calls = new Map<string | null, Map<Operation, number>>();
+const calls = new Map<string | null, Map<string, number>>();
 
 /** Counts one authenticated call of `op` for `tenantId`. */
-export function recordCall(tenantId: string | null, op: Operation): void {
+export function recordCall(tenantId: string | null, op: string): void {
   let counts = calls.get(tenantId);
   if (!counts) calls.set(tenantId, (counts = new Map()));
   counts.set(op, (counts.get(op) ?? 0) + 1);
@@ -50,9 +50,9 @@ export function takeFault(tenantId: string | null): FaultAction | undefined {
   return fault.action;
 }
 
-/** Handles `/__control/*`; requires `x-emulator-control: <SECRET_ACCESS_KEY>`. */
-export async function handleControl(request: Request, config: EmulatorConfig): Promise<Response> {
-  if (!(await sameSecret(request.headers.get("x-emulator-control") ?? "", config.secretAccessKey))) {
+/** Handles `/__control/*`; requires `x-emulator-control: <controlSecret>` (the emulator's API secret). */
+export async function handleControl(request: Request, controlSecret: string): Promise<Response> {
+  if (!(await sameSecret(request.headers.get("x-emulator-control") ?? "", controlSecret))) {
     return json({ error: "x-emulator-control header missing or wrong" }, 403);
   }
   const url = new URL(request.url);
@@ -96,9 +96,9 @@ export async function handleControl(request: Request, config: EmulatorConfig): P
 }
 
 /** One tenant's counts, or the totals over every tenant when none is named. */
-function countsFor(tenantId: string | null): Map<Operation, number> {
+function countsFor(tenantId: string | null): Map<string, number> {
   if (tenantId !== null) return calls.get(tenantId) ?? new Map();
-  const total = new Map<Operation, number>();
+  const total = new Map<string, number>();
   for (const counts of calls.values()) {
     for (const [op, n] of counts) total.set(op, (total.get(op) ?? 0) + n);
   }
@@ -106,7 +106,7 @@ function countsFor(tenantId: string | null): Map<Operation, number> {
 }
 
 /** Constant-time comparison; hashing first gives equal lengths, which timingSafeEqual requires. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
+export async function sameSecret(given: string, expected: string): Promise<boolean> {
   const encoder = new TextEncoder();
   const [a, b] = await Promise.all([
     crypto.subtle.digest("SHA-256", encoder.encode(given)),
@@ -117,4 +117,49 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 
 function json(body: unknown, status = 200): Response {
   return Response.json(body, { status });
+}
+
+/**
+ * Applies a fault taken by `takeFault` to a non-AWS emulator's request: waits out a delay (and
+ * returns undefined, so the request proceeds), or answers with the provider's own 5xx or
+ * throttling reply, or with a 200 that is not the API's JSON at all (a proxy's error page).
+ */
+export async function faultResponse(
+  fault: FaultAction | undefined,
+  replies: { error: () => Response; throttle: () => Response },
+): Promise<Response | undefined> {
+  switch (fault?.mode) {
+    case undefined:
+      return undefined;
+    case "delay":
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      return undefined;
+    case "error":
+      return replies.error();
+    case "throttle":
+      return replies.throttle();
+    case "garbage":
+      return new Response("<html><body>502 Bad Gateway (injected)</body></html>", { status: 200, headers: { "content-type": "text/html" } });
+  }
+}
+
+/** Issued bearer tokens of one emulator (per isolate, like the faults), by token, with their expiry. */
+export class IssuedTokens {
+  readonly #tokens = new Map<string, number>();
+
+  /** Issues a random token valid for `ttlSeconds`. */
+  issue(ttlSeconds: number, now = Date.now()): string {
+    // Expired tokens are dropped as new ones are issued, so the map stays small in long dev runs.
+    for (const [token, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(token);
+    const token = `emu.${[...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    this.#tokens.set(token, now + ttlSeconds * 1000);
+    return token;
+  }
+
+  /** Whether `authorization` is `Bearer <a token issued here and not expired>`. */
+  check(authorization: string | null, now = Date.now()): boolean {
+    const match = /^Bearer (\S+)$/.exec(authorization ?? "");
+    const expiresAt = match ? this.#tokens.get(match[1]!) : undefined;
+    return expiresAt !== undefined && expiresAt > now;
+  }
 }

@@ -36,7 +36,7 @@ export default {
       console.error(message);
       return awsErrorResponse(new KmsApiError("KMSInternalException", message));
     }
-    if (new URL(request.url).pathname.startsWith("/__control/")) return handleControl(request, config);
+    if (new URL(request.url).pathname.startsWith("/__control/")) return handleControl(request, config.secretAccessKey);
     try {
       return await handleKms(request, config);
     } catch (error) {

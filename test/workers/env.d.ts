@@ -7,6 +7,9 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** The test OIDC issuer Worker (test/workers/support/oidc-issuer.ts). */
       OIDC_TEST_ISSUER: Fetcher;
+      /** Settings of the gcp and azure KMS emulators (test/kms-providers.ts), JSON. */
+      TEST_GCP_KMS: string;
+      TEST_AZURE_KV: string;
     }
   }
 }

@@ -1,10 +1,10 @@
 import { AwsClient } from "aws4fetch";
 import { z } from "zod";
 import { decodeBase64Strict, encodeBase64 } from "./base64";
+import { classifyFailure, parseSuccess, safeErrorCode, timedExchange, type KmsFetch } from "./http";
 import { KmsError, kekEncryptionContext, type KekContext, type KmsProvider } from "./provider";
 
-/** Sends one HTTP request: global `fetch`, or a service binding's `fetch` in development. */
-export type KmsFetch = (request: Request) => Promise<Response>;
+export type { KmsFetch } from "./http";
 
 /** An AWS KMS encryption context: string pairs bound to the ciphertext as authenticated data. */
 export type EncryptionContext = Record<string, string>;
@@ -123,65 +123,19 @@ export class AwsKmsClient {
 
   /** One signed call, bounded by the timeout as a whole (a stalled body read counts too). */
   async #call<S extends z.ZodType>(op: KmsOperation, schema: S, payload: object): Promise<z.output<S>> {
-    const signal = AbortSignal.timeout(this.#timeoutMs);
-    const timedOut = new Promise<never>((_, reject) => {
-      const onAbort = () => reject(new KmsError("timeout", `KMS ${op} timed out after ${this.#timeoutMs} ms`));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-    });
-    // Raced rather than trusted to the signal alone: not every fetcher (a service binding, a
-    // test double) is guaranteed to stop reading a body when the signal fires.
-    const exchange = this.#exchange(op, payload, signal);
-    exchange.catch(() => {}); // the race below reports the outcome; avoid an unhandled rejection
-    timedOut.catch(() => {});
-    const { status, text } = await Promise.race([exchange, timedOut]);
-    return parseReply(op, schema, status, text);
+    const label = `KMS ${op}`;
+    const reply = await timedExchange(this.#fetch, label, this.#timeoutMs, (signal) =>
+      this.#signer.sign(this.#endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `TrentService.${op}` },
+        body: JSON.stringify(payload),
+        signal,
+      }),
+    );
+    if (reply.status >= 200 && reply.status < 300) return parseSuccess(label, schema, reply);
+    const type = errorType(reply.text);
+    throw classifyFailure(label, reply.status, type, THROTTLE_TYPES.has(type));
   }
-
-  async #exchange(op: KmsOperation, payload: object, signal: AbortSignal) {
-    const request = await this.#signer.sign(this.#endpoint, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `TrentService.${op}` },
-      body: JSON.stringify(payload),
-      signal,
-    });
-    try {
-      const response = await this.#fetch(request);
-      // Read as bytes: workerd warns when .text() meets a non-text Content-Type such as
-      // application/x-amz-json-1.1. Invalid UTF-8 becomes U+FFFD and then fails JSON/zod checks.
-      const text = new TextDecoder().decode(await response.arrayBuffer());
-      return { status: response.status, text };
-    } catch (cause) {
-      if (signal.aborted) throw new KmsError("timeout", `KMS ${op} timed out after ${this.#timeoutMs} ms`);
-      throw new KmsError("unavailable", `KMS ${op} could not be reached`, { cause });
-    }
-  }
-}
-
-/** Classifies a KMS reply by status and body; only a valid 2xx reply comes back as data. */
-function parseReply<S extends z.ZodType>(op: KmsOperation, schema: S, status: number, text: string): z.output<S> {
-  if (status >= 200 && status < 300) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new KmsError("malformed", `KMS ${op} answered ${status} with a body that is not JSON`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      // Field paths only: the issue messages of zod may quote the rejected value.
-      const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(root)"))];
-      throw new KmsError("malformed", `KMS ${op} reply is invalid at ${fields.join(", ")}`);
-    }
-    return parsed.data;
-  }
-  const type = errorType(text);
-  if (status === 429 || THROTTLE_TYPES.has(type)) {
-    throw new KmsError("throttled", `KMS ${op} throttled (${status} ${type})`);
-  }
-  if (status >= 500) throw new KmsError("unavailable", `KMS ${op} failed (${status} ${type})`);
-  if (status >= 400) throw new KmsError("refused", `KMS ${op} refused (${status} ${type})`);
-  throw new KmsError("malformed", `KMS ${op} answered with unexpected status ${status}`);
 }
 
 /**
@@ -190,16 +144,12 @@ function parseReply<S extends z.ZodType>(op: KmsOperation, schema: S, status: nu
  * name is replaced, so a hostile body cannot smuggle text into our error messages.
  */
 function errorType(text: string): string {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return "UnknownError";
-  }
-  const parsed = ErrorReply.safeParse(json);
-  const raw = parsed.success ? (parsed.data.__type ?? "") : "";
-  const name = raw.slice(raw.lastIndexOf("#") + 1).split(":")[0] ?? "";
-  return /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name) ? name : "UnknownError";
+  const raw = safeErrorCode(text, (json) => {
+    const parsed = ErrorReply.safeParse(json);
+    const type = parsed.success ? (parsed.data.__type ?? "") : "";
+    return type.slice(type.lastIndexOf("#") + 1).split(":")[0];
+  });
+  return raw.includes(".") ? "UnknownError" : raw;
 }
 
 /** The vault's `KmsProvider` over AWS KMS (or the development emulator, which speaks the same). */
@@ -223,5 +173,18 @@ export class AwsKmsProvider implements KmsProvider {
     // A KEK is always 32 bytes; another length means the blob was not a KEK (or KMS misbehaved).
     if (plaintext.length !== 32) throw new KmsError("malformed", "KMS Decrypt returned a KEK of the wrong length");
     return plaintext;
+  }
+
+  /** ReEncrypt to this provider's key (its current version) under the same context. */
+  async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    const context = kekEncryptionContext(ctx);
+    const moved = await this.client.reEncrypt({
+      ciphertext: wrapped,
+      sourceKeyId: this.keyId,
+      sourceContext: context,
+      destinationKeyId: this.keyId,
+      destinationContext: context,
+    });
+    return moved.ciphertext;
   }
 }

@@ -1,29 +1,37 @@
-import { AwsKmsClient, AwsKmsProvider, type KmsFetch } from "./aws";
+import { AwsKmsClient, AwsKmsProvider } from "./aws";
+import { AzureKeyVaultClient, AzureKeyVaultProvider } from "./azure";
+import { GcpKmsClient, GcpKmsProvider } from "./gcp";
+import type { KmsFetch } from "./http";
 import type { KmsProvider } from "./provider";
+import type { KmsSettings } from "./settings";
 
 export { AwsKmsClient, AwsKmsProvider } from "./aws";
-export type { AwsKmsClientOptions, EncryptionContext, KmsFetch, KmsOperation } from "./aws";
-export { KmsError, kekEncryptionContext } from "./provider";
+export type { AwsKmsClientOptions, EncryptionContext, KmsOperation } from "./aws";
+export { AzureKeyVaultClient, AzureKeyVaultProvider } from "./azure";
+export { GcpKmsClient, GcpKmsProvider } from "./gcp";
+export type { KmsFetch } from "./http";
+export { KmsError, kekContextBytes, kekEncryptionContext } from "./provider";
 export type { KekContext, KmsErrorKind, KmsProvider } from "./provider";
-
-/** What `createKmsProvider` needs; the caller takes it from the parsed config, not from env. */
-export interface KmsSettings {
-  region: string;
-  keyId: string;
-  endpoint: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  timeoutMs: number;
-}
+export { KMS_SECRET_BINDINGS, KmsConfigSchema, productionKmsProblems } from "./settings";
+export type { AwsKmsSettings, AzureKmsSettings, GcpKmsSettings, KmsSettings } from "./settings";
 
 /**
- * Builds the vault's KMS provider. With `fetcher` (the KMS_EMULATOR service binding in
- * development) requests go to that Worker, whatever host `endpoint` names; without it they go
- * out through the global `fetch`. Refusing the emulator in production is config.ts's job.
+ * Builds the vault's KMS provider. With `fetcher` (the provider's emulator service binding in
+ * development) requests go to that Worker, whatever hosts the settings name; without it they go
+ * out through the global `fetch`. Refusing emulators in production is config.ts's job.
  */
 export function createKmsProvider(settings: KmsSettings, fetcher?: Fetcher): KmsProvider {
   // Bound explicitly: workerd throws "Illegal invocation" if fetch is called detached from its owner.
   const send: KmsFetch = fetcher ? (request) => fetcher.fetch(request) : (request) => fetch(request);
-  const client = new AwsKmsClient({ ...settings, fetch: send });
-  return new AwsKmsProvider(client, settings.keyId);
+  switch (settings.provider) {
+    case "aws":
+      return new AwsKmsProvider(new AwsKmsClient({ ...settings, fetch: send }), settings.keyId);
+    case "gcp":
+      return new GcpKmsProvider(new GcpKmsClient({ ...settings, fetch: send }));
+    case "azure":
+      return new AzureKeyVaultProvider(new AzureKeyVaultClient({ ...settings, fetch: send }));
+  }
 }
+
+/** The development emulator binding each provider's requests go to (absent in production). */
+export const KMS_EMULATOR_BINDINGS = { aws: "KMS_EMULATOR", gcp: "GCP_KMS_EMULATOR", azure: "AZURE_KV_EMULATOR" } as const;

@@ -23,27 +23,44 @@ export function kekEncryptionContext(ctx: KekContext): Record<string, string> {
   return { tenant_id: ctx.tenantId, kek_version: String(ctx.kekVersion), purpose: "tenant-kek" };
 }
 
+/**
+ * The same context as bytes, for KMS APIs that take additional authenticated data rather than
+ * string pairs (GCP `additionalAuthenticatedData`, the Azure envelope's AES-GCM AAD). JSON of
+ * the fixed-order object from `kekEncryptionContext`: deterministic, and a tenant id cannot
+ * forge a field boundary because JSON escapes its quotes.
+ */
+export function kekContextBytes(ctx: KekContext): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(kekEncryptionContext(ctx)));
+}
+
 /** Generates and unwraps tenant KEKs. Implementations talk to one KMS (AWS, GCP, Azure, local). */
 export interface KmsProvider {
   /** A fresh 32-byte KEK, both in plaintext and wrapped under the KMS root key with `ctx`. */
   generateKek(ctx: KekContext): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }>;
   /** Unwraps a KEK; fails with `KmsError` "refused" if `wrapped` was not made under `ctx`. */
   unwrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array>;
+  /**
+   * Wraps the same KEK again under the provider's current root key version, keeping `ctx`: the
+   * building block of root-key rotation (issue 13 §2). Uses the KMS's re-encrypt where it has
+   * one (AWS), so the KEK never leaves the KMS; otherwise unwraps and wraps in memory.
+   */
+  rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array>;
 }
 
 /**
  * How a KMS call failed:
  * - `timeout`: no complete answer within the configured time;
  * - `unavailable`: network failure or a 5xx from the KMS;
- * - `throttled`: the KMS asked us to slow down (429, ThrottlingException);
+ * - `throttled`: the KMS asked us to slow down (429, ThrottlingException, RESOURCE_EXHAUSTED);
  * - `malformed`: the KMS answered 2xx with something that is not a valid reply;
- * - `refused`: the KMS understood and said no (bad ciphertext or context, access denied, ...).
+ * - `refused`: the KMS (or its token endpoint) understood and said no (bad ciphertext or
+ *   context, access denied, bad credentials, ...).
  */
 export type KmsErrorKind = "timeout" | "unavailable" | "throttled" | "malformed" | "refused";
 
 /**
  * The one error a KMS provider throws. Its message names the operation and, for KMS-reported
- * errors, the AWS error type; it never carries key material, ciphertext or the KMS's own
+ * errors, the provider's error code; it never carries key material, ciphertext or the KMS's own
  * free-text message (which a hostile endpoint could fill with anything).
  */
 export class KmsError extends Error {

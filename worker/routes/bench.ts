@@ -55,6 +55,8 @@ bench.on(["GET", "POST"], "/v1/bench/kms-control/:op{faults|stats|reset}", async
   const url = new URL(c.req.url);
   const headers = new Headers({ "x-emulator-control": c.req.header("x-emulator-control") ?? "" });
   if (c.req.method === "POST") headers.set("content-type", "application/json");
+  // The binding exists only in development (production refuses it): absent means no emulator to control.
+  if (!c.env.KMS_EMULATOR) throw new VaultError("not_found", "no KMS emulator is bound");
   const res = await c.env.KMS_EMULATOR.fetch(`http://kms-emulator.local/__control/${c.req.param("op")}${url.search}`, {
     method: c.req.method,
     headers,

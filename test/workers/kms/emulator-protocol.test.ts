@@ -28,7 +28,7 @@ function generateDataKey(aws: AwsClient, datetime?: string): Promise<Request> {
 
 /** Sends to the emulator and returns status and AWS error type (if any). */
 async function send(request: Request): Promise<{ status: number; type: string | undefined }> {
-  const res = await env.KMS_EMULATOR.fetch(request);
+  const res = await env.KMS_EMULATOR!.fetch(request);
   // Bytes, not res.json(): workerd warns on text reads of application/x-amz-json-1.1.
   const body = JSON.parse(new TextDecoder().decode(await res.arrayBuffer())) as { __type?: string };
   return { status: res.status, type: body.__type };
@@ -137,16 +137,16 @@ describe("KMS emulator: protocol", () => {
   });
 
   it("takes POST only", async () => {
-    const res = await env.KMS_EMULATOR.fetch("http://kms-emulator.local/");
+    const res = await env.KMS_EMULATOR!.fetch("http://kms-emulator.local/");
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST");
   });
 
   it("guards the control endpoints with the secret", async () => {
     const url = `http://kms-emulator.local/__control/stats?tenantId=${freshTenant()}`;
-    expect((await env.KMS_EMULATOR.fetch(url)).status).toBe(403);
-    expect((await env.KMS_EMULATOR.fetch(url, { headers: { "x-emulator-control": "guess" } })).status).toBe(403);
-    const ok = await env.KMS_EMULATOR.fetch(url, { headers: { "x-emulator-control": kmsSettings().secretAccessKey } });
+    expect((await env.KMS_EMULATOR!.fetch(url)).status).toBe(403);
+    expect((await env.KMS_EMULATOR!.fetch(url, { headers: { "x-emulator-control": "guess" } })).status).toBe(403);
+    const ok = await env.KMS_EMULATOR!.fetch(url, { headers: { "x-emulator-control": kmsSettings().secretAccessKey } });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ calls: {} });
   });

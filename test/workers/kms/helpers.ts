@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
+import { expect } from "vitest";
 import { z } from "zod";
-import { AwsKmsClient, createKmsProvider, type KmsProvider, type KmsSettings } from "../../../worker/kms";
+import { AwsKmsClient, createKmsProvider, KmsError, type AwsKmsSettings, type KmsProvider } from "../../../worker/kms";
 
 // Only the KMS bindings: this suite must not fail because an unrelated setting is off.
 // KMS_TIMEOUT_MS is a test binding (test/test-env.ts) missing from the generated Env type.
@@ -14,9 +15,10 @@ const KmsBindings = z.object({
 });
 
 /** The KMS settings of the test bindings, as the vault's caller would pass them. */
-export function kmsSettings(overrides: Partial<KmsSettings> = {}): KmsSettings {
+export function kmsSettings(overrides: Partial<AwsKmsSettings> = {}): AwsKmsSettings {
   const b = KmsBindings.parse(env);
   return {
+    provider: "aws",
     region: b.KMS_REGION,
     keyId: b.KMS_KEY_ID,
     endpoint: b.KMS_ENDPOINT,
@@ -28,13 +30,13 @@ export function kmsSettings(overrides: Partial<KmsSettings> = {}): KmsSettings {
 }
 
 /** The vault's provider, talking to the emulator through the KMS_EMULATOR service binding. */
-export function emulatorProvider(overrides: Partial<KmsSettings> = {}): KmsProvider {
-  return createKmsProvider(kmsSettings(overrides), env.KMS_EMULATOR);
+export function emulatorProvider(overrides: Partial<AwsKmsSettings> = {}): KmsProvider {
+  return createKmsProvider(kmsSettings(overrides), env.KMS_EMULATOR!);
 }
 
 /** A raw protocol client over the same binding, for operations the provider does not use. */
-export function emulatorClient(overrides: Partial<KmsSettings> = {}): AwsKmsClient {
-  return new AwsKmsClient({ ...kmsSettings(overrides), fetch: (request) => env.KMS_EMULATOR.fetch(request) });
+export function emulatorClient(overrides: Partial<AwsKmsSettings> = {}): AwsKmsClient {
+  return new AwsKmsClient({ ...kmsSettings(overrides), fetch: (request) => env.KMS_EMULATOR!.fetch(request) });
 }
 
 /** A tenant id no other test uses: faults and stats in the emulator are scoped by it. */
@@ -54,7 +56,7 @@ export interface FaultSpec {
 export async function control(path: string, init: RequestInit = {}): Promise<unknown> {
   const headers = new Headers(init.headers);
   headers.set("x-emulator-control", kmsSettings().secretAccessKey);
-  const res = await env.KMS_EMULATOR.fetch(`http://kms-emulator.local/__control/${path}`, { ...init, headers });
+  const res = await env.KMS_EMULATOR!.fetch(`http://kms-emulator.local/__control/${path}`, { ...init, headers });
   if (res.status !== 200) throw new Error(`control ${path} answered ${res.status}: ${await res.text()}`);
   return res.json();
 }
@@ -68,4 +70,14 @@ export async function setFault(fault: FaultSpec): Promise<void> {
 export async function callStats(tenantId: string): Promise<Record<string, number>> {
   const body = (await control(`stats?tenantId=${encodeURIComponent(tenantId)}`)) as { calls: Record<string, number> };
   return body.calls;
+}
+
+/** Awaits `promise` and returns the KmsError it rejected with (fails the test otherwise). */
+export async function kmsFailure(promise: Promise<unknown>): Promise<KmsError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(KmsError);
+  return error as KmsError;
 }

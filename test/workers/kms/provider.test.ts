@@ -1,16 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KmsError } from "../../../worker/kms";
-import { callStats, emulatorClient, emulatorProvider, freshTenant, kmsSettings } from "./helpers";
-
-/** Awaits `promise` and returns the KmsError it rejected with (fails the test otherwise). */
-async function kmsFailure(promise: Promise<unknown>): Promise<KmsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KmsError);
-  return error as KmsError;
-}
+import { callStats, emulatorClient, emulatorProvider, freshTenant, kmsFailure, kmsSettings } from "./helpers";
 
 describe("AwsKmsProvider against the KMS emulator", () => {
   it("generates a 32-byte KEK and unwraps it under the same context", async () => {
