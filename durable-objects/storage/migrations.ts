@@ -67,6 +67,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE webhook_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX webhook_replays_expiry ON webhook_replays (expires_at);
    ALTER TABLE leases ADD COLUMN ttl INTEGER;`,
+  // 6: per-minute counters of refusals of callers who proved nothing, folded into one summary entry (audit/refusals.ts).
+  `CREATE TABLE anon_refusals (minute INTEGER NOT NULL, reason TEXT NOT NULL, ip TEXT NOT NULL, route TEXT NOT NULL, count INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (minute, reason, ip, route));`,
 ];
 
 /**
