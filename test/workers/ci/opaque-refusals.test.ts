@@ -1,6 +1,7 @@
-import { env, SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
+import worker from "../../../worker/index";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, BASE, bootstrap, createCredential, expectStatus } from "../helpers";
 import { ATTACKER_RSA, NOW, NOW_MS, RSA, publicJwk, signToken } from "../federation/jwt-fixtures";
@@ -137,5 +138,14 @@ describe("per-tenant limit on the CI entry points", { timeout: 120_000 }, () => 
     expect((await post(`/v1/ci/webhooks/${flooded}/any/leases`, "{}")).status).toBe(429);
     // Positive control: another tenant id is still answered by its vault.
     expect((await ask("00000000000000000abc")).status).toBe(401);
+  });
+
+  it("fails closed: a failing limiter answers 503 and the vault is not asked; with the real limiter the same request reaches the vault", async () => {
+    const request = () => new Request(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: "0000000000000000def0", token: "not.a.jwt", credentials: ["x"] }) });
+    const failing = { limit: async () => Promise.reject(new Error("limiter down")) };
+    const down = await worker.fetch(request(), { ...env, CI_RATE_LIMITER: failing }, createExecutionContext());
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    expect((await worker.fetch(request(), env, createExecutionContext())).status).toBe(401);
   });
 });
