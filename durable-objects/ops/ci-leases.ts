@@ -30,6 +30,8 @@ export function ciRefusal(): VaultError {
  * caller proved nothing, so it must learn nothing, not even whether the tenant exists.
  */
 export function refuseCi(ctx: VaultContext, type: "oidc.denied" | "webhook.denied", details: Record<string, string | null>, error: VaultError, requestId: string): never {
+  // No per-IP 429 here (unlike refused API tokens): an unknown tenant could never answer one, so it
+  // would tell tenants apart. The Worker's per-tenant CI_RATE_LIMITER limits these routes instead.
   recordAnonymousRefusal(ctx, `${type}/${error.code}`, { type, target: null, outcome: "denied", requestId, details: { ...details, code: error.code, reason: error.message } });
   throw ciRefusal();
 }

@@ -80,7 +80,7 @@ describe("CI refusals are opaque", { timeout: 120_000 }, () => {
     }
     expect(seen.size, [...seen].join("\n")).toBe(1);
     const causes = (await deniedCauses("oidc.denied")).join("\n");
-    for (const detail of ["no trust policy accepts tokens from this issuer", "unknown_kid", "claims match no trust policy"]) expect(causes).toContain(detail);
+    for (const detail of [/issuer/, /unknown_kid/, /claims/, /exp/]) expect(causes).toMatch(detail);
     expect(await deniedCauses("oidc.denied")).toHaveLength(Object.keys(refusals).length - 1); // the unknown tenant has no log
     // Positive control: the good token leases.
     const granted = await expectStatus<{ leases: { value: string }[] }>(await oidc(good), 201);
