@@ -83,9 +83,15 @@ export function closeRefusalMinutes(ctx: VaultContext, minute: number): void {
   ctx.sql.exec("DELETE FROM anon_refusals WHERE minute < ?", minute);
 }
 
-/** Closes every finished minute; the alarm calls this so a quiet tenant still gets its summary. */
-export function flushRefusalSummaries(ctx: VaultContext): void {
-  ctx.storage.transactionSync(() => closeRefusalMinutes(ctx, Math.floor(ctx.now() / MINUTE_MS)));
+/**
+ * Closes every finished minute; the alarm calls this so a quiet tenant still gets its summary.
+ * Returns when the alarm must fire again for a minute still open with folded refusals, or null.
+ */
+export function flushRefusalSummaries(ctx: VaultContext): number | null {
+  const minute = Math.floor(ctx.now() / MINUTE_MS);
+  ctx.storage.transactionSync(() => closeRefusalMinutes(ctx, minute));
+  const open = ctx.sql.exec<{ n: number | null }>("SELECT MIN(minute) AS n FROM anon_refusals WHERE count > recorded").one().n;
+  return open === null ? null : (open + 1) * MINUTE_MS;
 }
 
 /**

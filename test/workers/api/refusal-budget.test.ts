@@ -98,14 +98,20 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
     expect(verified).toMatchObject({ ok: true, value: { ok: true } });
   });
 
-  it("a quiet minute's summary is written by the alarm", async () => {
+  it("a quiet minute's summary is written by the alarm; an alarm inside the minute writes none and re-arms", async () => {
     const start = T0 + 10 * MINUTE;
     await vault.setClockForTest(start);
     await flood(BUDGET + 5, 20, (i) => vault.whoami({ token: `gv_api_${tenantId}_${hex(32)}`, requestId: `q${i}`, input: null, ip: "192.0.2.9" }));
     const count = async () => (await auditRows(vault)).filter((e) => e.type === "auth.denied_summary").length;
     const summariesBefore = await count();
-    await vault.setClockForTest(start + MINUTE);
+    await vault.setClockForTest(start + 30_000);
     await runDurableObjectAlarm(vault);
+    expect(await count()).toBe(summariesBefore);
+    const rearmed = await runInDurableObject(vault, (_o, state) => state.storage.getAlarm());
+    expect(rearmed).not.toBeNull();
+    expect(rearmed!).toBeLessThanOrEqual(start + MINUTE);
+    await vault.setClockForTest(start + MINUTE);
+    expect(await runDurableObjectAlarm(vault)).toBe(true);
     const after = await auditRows(vault);
     expect(await count()).toBe(summariesBefore + 1);
     expect(after.at(-1)).toMatchObject({ type: "auth.denied_summary", details: { folded: 5, counts: [{ reason: "auth.denied/unknown_token", ip: "192.0.2.9", route: "whoami", count: 5 }] } });
