@@ -30,10 +30,8 @@ const OTHER = "other";
 
 /** A client IP as the Worker passes it: anything that is not a short IP literal is `invalid`. */
 export const SourceIpSchema = z
-  .string()
-  .nullable()
-  .optional()
-  .transform((ip) => (ip == null ? "unknown" : /^[0-9A-Fa-f.:]{2,45}$/.test(ip) ? ip : "invalid"));
+  .unknown()
+  .transform((ip) => (ip == null ? "unknown" : typeof ip === "string" && /^[0-9A-Fa-f.:]{2,45}$/.test(ip) ? ip : "invalid"));
 
 // A Durable Object serves interleaved requests; the source travels with each request's async
 // context rather than in shared state, so ops deep in the call (refuseCi, authenticate) can read it.
