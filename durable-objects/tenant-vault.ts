@@ -11,15 +11,18 @@ import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
 import { CreateSessionSchema } from "../worker/schemas/sessions";
 import { CreateTrustSchema, CreateWebhookSchema, OidcLeaseRequestSchema } from "../worker/schemas/federation";
+import { isJsonMediaType } from "../worker/routes/media-type";
 import { BootstrapSchema, type BootstrapResult } from "../worker/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/schemas/tokens";
 import { checkpointIfDue } from "./audit/checkpoints";
 import * as audit from "./audit/query";
 import { record } from "./audit/record";
+import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
 import { buildContext } from "./build-context";
 import { toWireError } from "./errors";
 import { kekStatus, rotateKek, sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
+import { ciRefusal } from "./ops/ci-leases";
 import { impactReport, revokeMatching } from "./ops/break-glass";
 import * as acl from "./ops/acl";
 import * as creds from "./ops/credentials";
@@ -44,7 +47,7 @@ const ByLease = z.strictObject({ id: LeaseIdSchema });
 const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
 const SeedSchema = z.strictObject({ credential: CredentialRefSchema, count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
 const ByName = z.strictObject({ ref: z.string().min(1).max(128) });
-const SignedRequestSchema = z.strictObject({ name: z.string().max(128), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
+const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
 const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
@@ -118,13 +121,19 @@ export class TenantVault extends DurableObject<Env> {
   deleteWebhook(call: Call<unknown>) { return this.#call(call, "webhooks.delete", ByName, (ctx, a, { ref }) => webhooks.removeWebhook(ctx, a, ref)); }
 
   /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
-  oidcLeases(requestId: string, input: unknown) {
-    return this.#unauthenticated(requestId, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
+  oidcLeases(requestId: string, input: unknown, ip?: string | null) {
+    return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
   }
 
   /** CI by signed webhook: the Worker passes the headers and the raw body it received. */
-  webhookLeases(requestId: string, signed: SignedRequest) {
-    return this.#unauthenticated(requestId, (ctx) => webhooks.webhookLeases(ctx, requestId, SignedRequestSchema.parse(signed)));
+  webhookLeases(requestId: string, signed: SignedRequest, ip?: string | null) {
+    const parsed = SignedRequestSchema.safeParse(signed);
+    if (!parsed.success) return this.#guard(requestId, () => Promise.reject(new VaultError("validation_failed", describeZodError(parsed.error, "request"))));
+    // A wrong media type is answered 415 whether or not the tenant exists, so it reveals nothing.
+    if (!isJsonMediaType(parsed.data.contentType)) {
+      return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.refuseMediaType(ctx, requestId, parsed.data), webhooks.mediaTypeRefusal);
+    }
+    return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
   }
 
   queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
@@ -159,17 +168,21 @@ export class TenantVault extends DurableObject<Env> {
     this.#fixedNow = now;
   }
 
-  /** Background work: expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
+  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
+    const summaryDue = flushRefusalSummaries(ctx);
     const expiry = expireDueLeases(ctx);
     const sweep = await sweepStep(ctx);
     await checkpointIfDue(ctx);
     if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
+    // the past would fire at once, find it still open and re-arm forever. In production they agree.
+    if (summaryDue !== null && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
     const next = earliestExpiry(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
   }
@@ -183,7 +196,8 @@ export class TenantVault extends DurableObject<Env> {
   ): Promise<Outcome<T>> {
     let actor: Actor | undefined;
     let ctx: VaultContext | undefined;
-    const outcome = await this.#guard(call.requestId, async () => {
+    const source = { ip: SourceIpSchema.parse(call.ip), route: op };
+    const outcome = await this.#guard(call.requestId, () => withRequestSource(source, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       // A token naming a tenant that was never bootstrapped gets the same 401 as a bad token.
       if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
@@ -192,7 +206,7 @@ export class TenantVault extends DurableObject<Env> {
       const need = OPERATIONS[op];
       if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
       return fn(ctx, actor, this.#parse(schema, call.input));
-    });
+    }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
     return outcome;
   }
@@ -217,13 +231,17 @@ export class TenantVault extends DurableObject<Env> {
     }
   }
 
-  /** For CI entry points that authenticate by their own means (OIDC, webhook signature). */
-  async #unauthenticated<T>(requestId: string, fn: (ctx: VaultContext) => Promise<T>): Promise<Outcome<T>> {
-    const outcome = await this.#guard(requestId, async () => {
+  /**
+   * For CI entry points that authenticate by their own means (OIDC, webhook signature). An unknown
+   * tenant gets the refusal every refused CI caller gets (`unknownTenant`), so none can tell it apart.
+   */
+  async #unauthenticated<T>(requestId: string, from: { ip?: string | null; route: string }, fn: (ctx: VaultContext) => Promise<T>, unknownTenant: () => VaultError = ciRefusal): Promise<Outcome<T>> {
+    const source = { ip: SourceIpSchema.parse(from.ip), route: from.route };
+    const outcome = await this.#guard(requestId, () => withRequestSource(source, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
-      if (tenantId === undefined) throw new VaultError("unauthorized", "unknown tenant or refused credentials");
+      if (tenantId === undefined) throw unknownTenant();
       return fn(this.#contextFor(tenantId));
-    });
+    }));
     if (this.#context) await checkpointIfDue(this.#context).catch((error: unknown) => console.error("checkpoint failed", { request_id: requestId, error: String(error) }));
     return outcome;
   }

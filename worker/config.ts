@@ -41,6 +41,13 @@ const ConfigSchema = z
     AUDIT_CHECKPOINT_SECONDS: seconds.max(86_400).default(60),
     /** The longest a session token may live. */
     SESSION_MAX_TTL_SECONDS: seconds.max(7 * 86_400).default(12 * 3600),
+    /**
+     * Refusals of callers who proved nothing (unknown token, bad signature, untrusted issuer)
+     * recorded one by one per tenant per minute; the rest are folded into one summary entry.
+     */
+    AUDIT_ANON_REFUSALS_PER_MINUTE: seconds.max(10_000).default(60),
+    /** Such refusals from one client IP per tenant per minute before it is answered 429 instead. */
+    ANON_REFUSALS_PER_IP_PER_MINUTE: seconds.max(100_000).default(600),
     /** Per-token and per-IP rate limits; only benchmarks may turn them off, never production. */
     RATE_LIMITS: z.enum(["on", "off"]).default("on"),
     /** Enables bench-only paths (bulk lease seeding, baselines). Production refuses it. */

@@ -9,6 +9,8 @@ export interface Call<I> {
   token: string;
   requestId: string;
   input: I;
+  /** The client's IP (CF-Connecting-IP), so refusals of bad tokens are limited and summarised per IP. */
+  ip?: string | null;
 }
 
 /**

@@ -1,24 +1,30 @@
 import { digestsEqual, hashToken, parseToken } from "../../worker/auth/tokens";
 import { VaultError } from "../../worker/errors";
 import { auditFingerprint } from "../audit/append";
-import { record } from "../audit/record";
+import { recordAnonymousRefusal } from "../audit/refusals";
 import { findTokenByHash, findTokenById, type TokenRow } from "../storage/tokens";
 import type { Actor, VaultContext } from "../vault-context";
 
 /** One answer for every authentication failure, so a caller learns nothing about which check failed. */
 const UNAUTHORIZED = "invalid, expired or revoked token";
 
+/**
+ * Records a refused token within the tenant's refusal budget (audit/refusals.ts) and throws the
+ * one 401. A presented token proves nothing, so whoever holds none can mint them freely: past
+ * ANON_REFUSALS_PER_IP_PER_MINUTE refusals from one IP this minute, the answer is 429 instead,
+ * keyed by tenant and IP rather than by the token (which would give every random token a fresh
+ * allowance). Valid tokens are never counted, so they keep working from that IP.
+ */
 function deny(ctx: VaultContext, raw: string, requestId: string, reason: string, row?: TokenRow): never {
   // The token itself never reaches the log: a known token by id, an unknown one by keyed fingerprint.
-  ctx.storage.transactionSync(() =>
-    record(ctx, "anonymous", {
-      type: "auth.denied",
-      target: row ? { kind: "token", id: row.id } : null,
-      outcome: "denied",
-      requestId,
-      details: { reason, ...(row ? { identity: row.identity } : { token_fingerprint: auditFingerprint(ctx.auditKey, raw) }) },
-    }),
-  );
+  const { fromSameIp } = recordAnonymousRefusal(ctx, `auth.denied/${reason}`, {
+    type: "auth.denied",
+    target: row ? { kind: "token", id: row.id } : null,
+    outcome: "denied",
+    requestId,
+    details: { reason, ...(row ? { identity: row.identity } : { token_fingerprint: auditFingerprint(ctx.auditKey, raw) }) },
+  });
+  if (fromSameIp > ctx.config.ANON_REFUSALS_PER_IP_PER_MINUTE) throw new VaultError("rate_limited", "too many refused requests from this address; retry after 60 seconds");
   throw new VaultError("unauthorized", UNAUTHORIZED);
 }
 

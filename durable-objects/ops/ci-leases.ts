@@ -3,6 +3,7 @@ import { VaultError } from "../../worker/errors";
 import type { LeaseWithValue } from "../../worker/schemas/leases";
 import type { WebhookLeaseRequest } from "../../worker/schemas/federation";
 import { record } from "../audit/record";
+import { recordAnonymousRefusal } from "../audit/refusals";
 import type { Actor, VaultContext } from "../vault-context";
 import { createLease } from "./leases";
 
@@ -14,10 +15,25 @@ export interface CiGrant {
   maxTtl: number;
 }
 
-/** Records a refused CI request (no lease was made) and throws the refusal. */
+/** What every refused CI caller is told, whatever the cause (issue 9 §8). */
+export const CI_REFUSED = "CI request refused; the tenant's audit log records why";
+
+/** The one refusal of the CI entry points, so none reveals which tenants, webhooks or issuers exist. */
+export function ciRefusal(): VaultError {
+  return new VaultError("unauthorized", CI_REFUSED);
+}
+
+/**
+ * Records a refused CI request (no lease was made) and throws the one opaque refusal. The cause
+ * (`error`: unknown webhook, bad signature, untrusted issuer, no matching policy, expired,
+ * replayed, …) goes only to the tenant's audit log, bounded and within the refusal budget: the
+ * caller proved nothing, so it must learn nothing, not even whether the tenant exists.
+ */
 export function refuseCi(ctx: VaultContext, type: "oidc.denied" | "webhook.denied", details: Record<string, string | null>, error: VaultError, requestId: string): never {
-  ctx.storage.transactionSync(() => record(ctx, "anonymous", { type, target: null, outcome: "denied", requestId, details: { ...details, code: error.code, reason: error.message } }));
-  throw error;
+  // No per-IP 429 here (unlike refused API tokens): an unknown tenant could never answer one, so it
+  // would tell tenants apart. The Worker's per-tenant CI_RATE_LIMITER limits these routes instead.
+  recordAnonymousRefusal(ctx, `${type}/${error.code}`, { type, target: null, outcome: "denied", requestId, details: { ...details, code: error.code, reason: error.message } });
+  throw ciRefusal();
 }
 
 /**

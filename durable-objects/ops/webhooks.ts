@@ -6,6 +6,7 @@ import { newId } from "../../worker/ids";
 import { findIllFormed, illFormedMessage } from "../../worker/well-formed";
 import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/schemas/federation";
 import { record } from "../audit/record";
+import { recordAnonymousRefusal } from "../audit/refusals";
 import { deleteWebhook, findWebhook, insertWebhook, listWebhooks, rememberReplayKey, type StoredWebhook } from "../storage/federation";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { grantCiLeases, refuseCi } from "./ci-leases";
@@ -13,6 +14,8 @@ import { grantCiLeases, refuseCi } from "./ci-leases";
 /** A signed webhook lease request as the Worker hands it over: headers and the raw body. */
 export interface SignedRequest {
   name: string;
+  /** The Content-Type header as sent; anything but JSON is refused (and recorded) with 415. */
+  contentType: string | null;
   timestamp: string | null;
   signature: string | null;
   body: string;
@@ -56,6 +59,21 @@ export function removeWebhook(ctx: VaultContext, actor: Actor, ref: string): voi
   });
 }
 
+/** The answer to a webhook request whose body is not JSON, whether or not the tenant exists. */
+export function mediaTypeRefusal(): VaultError {
+  return new VaultError("unsupported_media_type", "send the body as application/json");
+}
+
+/** Records a webhook request sent with the wrong media type (within the refusal budget), then refuses it with 415. */
+export async function refuseMediaType(ctx: VaultContext, requestId: string, signed: SignedRequest): Promise<never> {
+  const error = mediaTypeRefusal();
+  recordAnonymousRefusal(ctx, `webhook.denied/${error.code}`, {
+    type: "webhook.denied", target: null, outcome: "denied", requestId,
+    details: { webhook: signed.name, code: error.code, reason: `content type ${signed.contentType ?? "(none)"} is not application/json` },
+  });
+  throw error;
+}
+
 /**
  * POST /v1/ci/webhooks/{tenant}/{name}/leases: verifies the signature over `timestamp.body`,
  * refuses stale, future and replayed requests (each signature is remembered for the tolerance
@@ -64,8 +82,8 @@ export function removeWebhook(ctx: VaultContext, actor: Actor, ref: string): voi
 export async function webhookLeases(ctx: VaultContext, requestId: string, signed: SignedRequest) {
   const hook = findWebhook(ctx.sql, signed.name);
   const details = { webhook: signed.name };
-  // An unknown webhook answers like a bad signature, so names cannot be probed.
-  if (!hook) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "webhook signature refused: bad_signature"), requestId);
+  // refuseCi answers every cause alike, so webhook names cannot be probed.
+  if (!hook) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "no webhook of this name"), requestId);
   const now = ctx.now();
   const verdict = await verifyWebhookSignature({ secretHex: webhookSecret(ctx, hook), timestampHeader: signed.timestamp, signatureHeader: signed.signature, body: signed.body, now });
   if (!verdict.ok) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", `webhook signature refused: ${verdict.reason}`), requestId);

@@ -70,6 +70,8 @@ const MIGRATIONS: readonly string[] = [
   // 6 (issue 9 §11): exchanged OIDC ID tokens, by SHA-256 replay key, until they expire.
   `CREATE TABLE oidc_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX oidc_replays_expiry ON oidc_replays (expires_at);`,
+  // 7: per-minute counters of refusals of callers who proved nothing, folded into one summary entry (audit/refusals.ts).
+  `CREATE TABLE anon_refusals (minute INTEGER NOT NULL, reason TEXT NOT NULL, ip TEXT NOT NULL, route TEXT NOT NULL, count INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (minute, reason, ip, route));`,
 ];
 
 /**

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { VaultError } from "../errors";
 
@@ -21,6 +21,35 @@ async function tokenKey(authorization: string): Promise<string> {
 }
 
 /**
+ * Waits for limiter verdicts: 429 with Retry-After if any says no, 503 if any fails (fail closed:
+ * a broken limiter never lets traffic through unlimited).
+ */
+async function enforce(c: Context<AppEnv>, checks: Promise<{ success: boolean }>[], periodSeconds: number): Promise<void> {
+  let outcomes: { success: boolean }[];
+  try {
+    outcomes = await Promise.all(checks);
+  } catch (error) {
+    console.error("rate limiter failed; refusing the request", { request_id: c.get("requestId"), error: String(error) });
+    throw new VaultError("unavailable", "rate limiter unavailable; retry later");
+  }
+  if (outcomes.some((o) => !o.success)) {
+    c.header("retry-after", String(periodSeconds));
+    throw new VaultError("rate_limited", `too many requests; retry after ${periodSeconds} seconds`);
+  }
+}
+
+/**
+ * The per-tenant limit of the unauthenticated CI entry points: their callers prove nothing before
+ * the tenant's Durable Object does the work, so neither a token nor an IP can key it. Keyed by the
+ * tenant id as sent (known or not, so the limit reveals nothing); fails closed. Skipped only when
+ * RATE_LIMITS=off (benchmarks).
+ */
+export async function limitCiTenant(c: Context<AppEnv>, tenantId: string): Promise<void> {
+  if (c.get("config").RATE_LIMITS === "off") return;
+  await enforce(c, [Promise.resolve().then(() => c.env.CI_RATE_LIMITER.limit({ key: `ci:${tenantId}` }))], 60);
+}
+
+/**
  * Per-token and per-client-IP limits with 429 and Retry-After. Fails closed: if a limiter
  * errors, the request is refused with 503 rather than let through unlimited. The client IP is
  * Cloudflare's CF-Connecting-IP; requests without it (local development) are limited per token only.
@@ -34,17 +63,7 @@ export function rateLimit(pick: (env: Env) => Limiters | null): MiddlewareHandle
     if (ip) checks.push(limiters.ip.limit({ key: `ip:${ip}` }));
     const authorization = c.req.header("authorization");
     if (authorization) checks.push(tokenKey(authorization).then((key) => limiters.token.limit({ key })));
-    let outcomes: { success: boolean }[];
-    try {
-      outcomes = await Promise.all(checks);
-    } catch (error) {
-      console.error("rate limiter failed; refusing the request", { request_id: c.get("requestId"), error: String(error) });
-      throw new VaultError("unavailable", "rate limiter unavailable; retry later");
-    }
-    if (outcomes.some((o) => !o.success)) {
-      c.header("retry-after", String(limiters.periodSeconds));
-      throw new VaultError("rate_limited", `too many requests; retry after ${limiters.periodSeconds} seconds`);
-    }
+    await enforce(c, checks, limiters.periodSeconds);
     await next();
   };
 }

@@ -4,7 +4,7 @@ import { auditPublicKey } from "../../durable-objects/audit/checkpoints";
 import { bytesToBase64 } from "../crypto";
 import { unwrapOutcome } from "../rpc";
 import { AuditPageSchema, AuditPublicKeySchema, AuditQuerySchema, AuditRangeSchema, AuditVerifySchema, CheckpointListSchema, ImpactQuerySchema, ImpactReportSchema, type ExportPage } from "../schemas/audit";
-import { bearer, readInput, respond, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
+import { bearer, readInputAsCaller, respond, vaultCall, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
 
 const tag = "audit";
 const EXPORT_PAGE = 1000;
@@ -34,7 +34,7 @@ export const auditRoutes: VaultRoute[] = [
 ];
 
 /** JSON Lines export; streamed page by page from the tenant's vault. */
-const exportRoute: RouteDef = {
+const exportRoute: RouteDef & { operation: "audit.export" } = {
   method: "get", path: "/v1/audit/export", tag, summary: "Export entries and checkpoints as JSON Lines for offline verification",
   operation: "audit.export", query: AuditRangeSchema, response: null, status: 200,
 };
@@ -56,10 +56,9 @@ export const audit = new Hono<AppEnv>()
   })
   .get(exportRoute.path, async (c) => {
     const token = bearer(c);
-    const { query } = await readInput(c, exportRoute);
     const vault = vaultStub(c.env, token.tenantId);
-    const page = (after: number | null) =>
-      vault.exportAudit({ token: token.raw, requestId: c.get("requestId"), input: { ...query, after, limit: EXPORT_PAGE } }).then((o) => unwrapOutcome(o) as ExportPage);
+    const { query } = await readInputAsCaller(c, exportRoute, vault, token);
+    const page = (after: number | null) => vault.exportAudit(vaultCall(c, token, { ...query, after, limit: EXPORT_PAGE })).then((o) => unwrapOutcome(o) as ExportPage);
     // The first page is fetched before answering, so a refused token gets its 401/403 as usual.
     const first = await page(null);
     const encoder = new TextEncoder();

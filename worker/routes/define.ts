@@ -6,6 +6,7 @@ import { parseToken } from "../auth/tokens";
 import { describeZodError, VaultError } from "../errors";
 import { findIllFormed, illFormedMessage } from "../well-formed";
 import { unwrapOutcome, type Call, type Outcome } from "../rpc";
+import { isJsonMediaType } from "./media-type";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
 
 /** A route as data: enough to validate a request, call the tenant's vault and describe it in OpenAPI. */
@@ -57,8 +58,7 @@ export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawI
   if (def.params) check(def.params, (input.params = { ...(c.req.param() as Record<string, string>) }), "path");
   if (def.query) check(def.query, (input.query = { ...c.req.query() }), "query");
   if (def.body) {
-    const type = c.req.header("content-type") ?? "";
-    if (!/^application\/json(\s*;|$)/i.test(type)) throw new VaultError("unsupported_media_type", "send the body as application/json");
+    if (!isJsonMediaType(c.req.header("content-type"))) throw new VaultError("unsupported_media_type", "send the body as application/json");
     const text = await c.req.text();
     try {
       input.body = JSON.parse(text);
@@ -97,6 +97,25 @@ export function respond(c: Context<AppEnv>, def: RouteDef, value: unknown): Resp
   return c.json(value as object, def.status);
 }
 
+/** The RPC call of an authenticated request: its token, request id and client IP (for refusal limits). */
+export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: I): Call<I> {
+  return { token: token.raw, requestId: c.get("requestId"), input, ip: c.req.header("cf-connecting-ip") ?? null };
+}
+
+/**
+ * readInput for an authenticated route, every one of them (hand-written ones too): bad input
+ * from someone who may not call the route learns 401/403, not the schema. The vault is asked only
+ * when the input is bad, so a good request still costs one RPC.
+ */
+export async function readInputAsCaller(c: Context<AppEnv>, def: RouteDef & { operation: Operation }, vault: DurableObjectStub<TenantVault>, token: { raw: string }): Promise<RawInput> {
+  try {
+    return await readInput(c, def);
+  } catch (error) {
+    if (error instanceof VaultError && error.status < 500) unwrapOutcome(await vault.checkAccess(vaultCall(c, token, null), def.operation));
+    throw error;
+  }
+}
+
 /** Builds a Hono router from authenticated route definitions. */
 export function vaultRouter(routes: readonly VaultRoute[]): Hono<AppEnv> {
   const router = new Hono<AppEnv>();
@@ -104,18 +123,8 @@ export function vaultRouter(routes: readonly VaultRoute[]): Hono<AppEnv> {
     router.on(def.method.toUpperCase(), def.path, async (c) => {
       const token = bearer(c);
       const vault = vaultStub(c.env, token.tenantId);
-      let input: RawInput;
-      try {
-        input = await readInput(c, def);
-      } catch (error) {
-        // Bad input from someone who may not call this route learns 401/403, not the schema.
-        if (error instanceof VaultError && error.status < 500) {
-          unwrapOutcome(await vault.checkAccess({ token: token.raw, requestId: c.get("requestId"), input: null }, def.operation));
-        }
-        throw error;
-      }
-      const call: Call<unknown> = { token: token.raw, requestId: c.get("requestId"), input: callInput(input) };
-      const value = unwrapOutcome(await def.rpc(vault, call));
+      const input = await readInputAsCaller(c, def, vault, token);
+      const value = unwrapOutcome(await def.rpc(vault, vaultCall(c, token, callInput(input))));
       return respond(c, def, value);
     });
   }

@@ -5,6 +5,7 @@ import { VaultError } from "../errors";
 import { ID_PATTERNS } from "../ids";
 import { unwrapOutcome } from "../rpc";
 import { CiLeasesSchema, CreatedWebhookSchema, CreateTrustSchema, CreateWebhookSchema, ListTrustsSchema, ListWebhooksSchema, OidcLeaseRequestSchema, TrustSchema, WebhookLeaseRequestSchema } from "../schemas/federation";
+import { limitCiTenant } from "../middleware/rate-limit";
 import { readInput, respond, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
 
 const ByRef = z.object({ ref: z.string().min(1).max(128) });
@@ -39,15 +40,19 @@ export const federation = new Hono<AppEnv>()
   .post(oidcLease.path, async (c) => {
     const { body } = await readInput(c, oidcLease);
     const { tenant_id } = OidcLeaseRequestSchema.parse(body);
-    return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), body)));
+    await limitCiTenant(c, tenant_id);
+    return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), body, c.req.header("cf-connecting-ip") ?? null)));
   })
   .post(webhookLease.path, async (c) => {
     const params = WebhookParams.safeParse(c.req.param());
     if (!params.success) throw new VaultError("validation_failed", "path: tenant id and webhook name required");
-    // The signature covers the body exactly as sent, so it goes to the vault as text, unparsed.
-    const type = c.req.header("content-type") ?? "";
-    if (!/^application\/json(\s*;|$)/i.test(type)) throw new VaultError("unsupported_media_type", "send the body as application/json");
-    const signed = { name: params.data.name, timestamp: c.req.header("x-vault-timestamp") ?? null, signature: c.req.header("x-vault-signature") ?? null, body: await c.req.text() };
-    return respond(c, webhookLease, unwrapOutcome(await vaultStub(c.env, params.data.tenant).webhookLeases(c.get("requestId"), signed)));
+    await limitCiTenant(c, params.data.tenant);
+    // The signature covers the body exactly as sent, so it goes to the vault as text, unparsed. The
+    // vault checks the media type too, so a wrong one is recorded in the tenant's log (415 either way).
+    const signed = {
+      name: params.data.name, contentType: c.req.header("content-type") ?? null,
+      timestamp: c.req.header("x-vault-timestamp") ?? null, signature: c.req.header("x-vault-signature") ?? null, body: await c.req.text(),
+    };
+    return respond(c, webhookLease, unwrapOutcome(await vaultStub(c.env, params.data.tenant).webhookLeases(c.get("requestId"), signed, c.req.header("cf-connecting-ip") ?? null)));
   })
   .route("/", vaultRouter(federationRoutes));
