@@ -5,6 +5,7 @@ import worker from "../../../worker/index";
 import type { AppEnv } from "../../../worker/app-env";
 import { onError } from "../../../worker/middleware/on-error";
 import { rateLimit } from "../../../worker/middleware/rate-limit";
+import { productionEnv } from "../support/production-env";
 import { api, BASE, bootstrap, expectStatus, tokenWithRole } from "../helpers";
 
 type ErrorBody = { error: { code: string; message: string } };
@@ -72,13 +73,7 @@ describe("rate limits", () => {
 });
 
 describe("production edge", () => {
-  const production = () => {
-    // Production refuses the development-only bindings, so drop them to get a valid production config.
-    const { KMS_EMULATOR: _kms, GCP_KMS_EMULATOR: _gcp, AZURE_KV_EMULATOR: _azure, OIDC_TEST_ISSUER: _issuer, ...rest } = env as unknown as Record<string, unknown>;
-    // A developer's .dev.vars may hold the gcp/azure dev secrets (GHOSTVAULT_KMS); production with aws refuses them.
-    const { KMS_GCP_SERVICE_ACCOUNT: _sa, KMS_AZURE_CLIENT_SECRET: _cs, ...aws } = rest;
-    return { ...aws, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com" } as unknown as Env;
-  };
+  const production = () => productionEnv();
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
   // As Cloudflare's edge sends it: `cf.tlsVersion` of the client's connection (TLS 1.3 unless a test says otherwise).
   const call = (url: string, e: Env, tlsVersion: string | null = "TLSv1.3") =>

@@ -10,6 +10,7 @@ import { fetchJsonDocument, MAX_REDIRECTS, type FetchFn } from "../../../worker/
 import { JwksCache } from "../../../worker/federation/jwks";
 import { boundDetail, checkOutboundUrl, MAX_DETAIL_CHARS, OutboundBudget } from "../../../worker/federation/outbound";
 import { JWKS_DOC, NOW_MS } from "./jwt-fixtures";
+import { productionEnv } from "../support/production-env";
 
 const problem = (url: string, allowInsecureForTests = false) => {
   const r = checkOutboundUrl(url, { allowInsecureForTests });
@@ -177,9 +178,8 @@ describe("JwksCache negative cache and budget", () => {
 });
 
 describe("OUTBOUND_ALLOW_INSECURE", () => {
-  // Production refuses the development-only bindings, so drop them to get a valid production config.
-  const { KMS_EMULATOR: _kms, OIDC_TEST_ISSUER: _issuer, ...rest } = env as unknown as Record<string, unknown>;
-  const production = (over: Record<string, unknown> = {}) => ({ ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com", ...over }) as unknown as Env;
+  const production = (over: Record<string, unknown> = {}) => productionEnv(over);
+  const rest = env as unknown as Record<string, unknown>;
 
   it("is refused in production, allowed in tests, and off unless set", () => {
     expect(loadConfig(production()).OUTBOUND_ALLOW_INSECURE).toBe(false);

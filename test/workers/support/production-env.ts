@@ -1,0 +1,19 @@
+import { env } from "cloudflare:test";
+
+/**
+ * The test pool's bindings as a valid production configuration: production refuses every
+ * development-only binding (the KMS emulators, the test OIDC issuer), and a developer's .dev.vars
+ * may hold the gcp/azure dev secrets (GHOSTVAULT_KMS), which production with aws refuses too.
+ */
+export function productionEnv(overrides: Record<string, unknown> = {}): Env {
+  const {
+    KMS_EMULATOR: _kms,
+    GCP_KMS_EMULATOR: _gcp,
+    AZURE_KV_EMULATOR: _azure,
+    OIDC_TEST_ISSUER: _issuer,
+    KMS_GCP_SERVICE_ACCOUNT: _sa,
+    KMS_AZURE_CLIENT_SECRET: _cs,
+    ...rest
+  } = env as unknown as Record<string, unknown>;
+  return { ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com", ...overrides } as unknown as Env;
+}
