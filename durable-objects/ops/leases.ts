@@ -1,7 +1,6 @@
 import { roleAtLeast } from "../../worker/auth/roles";
 import { utf8Decode } from "../../worker/crypto";
 import { openCredentialValue } from "../../worker/crypto";
-import { findCredentialWithCurrentVersion } from "../../worker/db/credentials";
 import { VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
 import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/schemas/leases";
@@ -9,6 +8,7 @@ import { credentialTarget, record } from "../audit/record";
 import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
 import { aclOf } from "./acl";
+import { loadVerifiedCredential } from "./credential-integrity";
 import { requireCredential } from "./credentials";
 import { evaluateAcl } from "../../worker/auth/acl";
 
@@ -53,7 +53,7 @@ function refuse(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error:
  * both are stored, so a lease that was not recorded never hands out a value.
  */
 export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue> {
-  const found = await ctx.credentials.get(input.credential, () => findCredentialWithCurrentVersion(ctx.db, input.credential));
+  const found = await loadVerifiedCredential(ctx, actor, input.credential, "leases.create");
   if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
   if (!evaluateAcl(aclOf(credential), actor.identity).allowed) {
@@ -143,7 +143,7 @@ function refuseChange(ctx: VaultContext, actor: Actor, verb: LeaseChange, id: st
  * to the maximum lifetime.
  */
 async function checkRenewable(ctx: VaultContext, actor: Actor, row: LeaseRow): Promise<void> {
-  const found = await ctx.credentials.get(row.credential_id, () => findCredentialWithCurrentVersion(ctx.db, row.credential_id));
+  const found = await loadVerifiedCredential(ctx, actor, row.credential_id, "leases.renew");
   if (!found) {
     refuseChange(ctx, actor, "renew", row.id, row, "credential_deleted", new VaultError("conflict", "the credential of this lease no longer exists; the lease cannot be renewed"));
   }

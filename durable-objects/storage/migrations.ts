@@ -67,6 +67,15 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE webhook_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX webhook_replays_expiry ON webhook_replays (expires_at);
    ALTER TABLE leases ADD COLUMN ttl INTEGER;`,
+  // 6: the object's own record of each credential's current version and retention (issue 9 §12):
+  // D1 must agree with it, so a rollback written straight into D1 is caught, not served.
+  `CREATE TABLE credential_heads (
+     credential_id TEXT PRIMARY KEY,
+     current_version INTEGER NOT NULL,
+     keep_versions INTEGER,
+     deleted_at INTEGER,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /**
