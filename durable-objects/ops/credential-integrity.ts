@@ -1,4 +1,4 @@
-import { findCredential, findCredentialWithCurrentVersion } from "../../worker/db/credentials";
+import { findCredential, findCredentialWithCurrentVersion, type CredentialRow } from "../../worker/db/credentials";
 import { VaultError } from "../../worker/errors";
 import { credentialTarget, record } from "../audit/record";
 import type { CachedCredential } from "../credential-cache";
@@ -87,11 +87,18 @@ export async function loadVerifiedCredential(ctx: VaultContext, actor: Actor | n
   violation(ctx, actor, operation, head, again);
 }
 
-/** Checks a credential row about to be changed (rotate, delete) against the object's head. */
-export function verifyCurrentVersion(ctx: VaultContext, actor: Actor, id: string, version: number, operation: string): void {
-  const seen = { id, version };
+/**
+ * Checks a credential row read from D1 (for a get, update, rotate or delete) against the object's
+ * head. On a disagreement D1 is read once more: if it now agrees, the row was read before a write
+ * that has since completed (409, retry), otherwise D1 was changed behind the object's back.
+ */
+export async function verifyCurrentVersion(ctx: VaultContext, actor: Actor, row: CredentialRow, operation: string): Promise<void> {
+  if (disagreement(ctx, actor, { id: row.id, version: row.currentVersion }) === null) return;
+  refuseIfWriting(ctx, row.id);
+  const fresh = await findCredential(ctx.db, row.id);
+  const seen = { id: row.id, version: fresh?.currentVersion ?? null };
   const head = disagreement(ctx, actor, seen);
-  if (head === null) return;
-  refuseIfWriting(ctx, id);
+  if (head === null) throw new VaultError("conflict", "the credential changed while this request ran; retry");
+  refuseIfWriting(ctx, row.id);
   violation(ctx, actor, operation, head, seen);
 }

@@ -42,9 +42,11 @@ export function viewOf(ctx: VaultContext, row: store.CredentialRow): Credential 
   return credentialView(row, keepVersionsOf(getHead(ctx.sql, row.id)));
 }
 
-/** GET /v1/credentials/{ref} */
-export async function getCredential(ctx: VaultContext, ref: string): Promise<Credential> {
-  return viewOf(ctx, await requireCredential(ctx, ref));
+/** GET /v1/credentials/{ref}: the version shown is one the object agrees with. */
+export async function getCredential(ctx: VaultContext, actor: Actor, ref: string): Promise<Credential> {
+  const row = await requireCredential(ctx, ref);
+  await verifyCurrentVersion(ctx, actor, row, "credentials.get");
+  return viewOf(ctx, row);
 }
 
 /** Finds a credential by id or name, or answers 404 (the same for "another tenant's" and "none"). */
@@ -123,7 +125,7 @@ export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQu
 export async function updateCredential(ctx: VaultContext, actor: Actor, ref: string, input: UpdateCredentialInput): Promise<Credential> {
   const row = await requireCredential(ctx, ref);
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input, row);
-  verifyCurrentVersion(ctx, actor, row.id, row.currentVersion, "credentials.update");
+  await verifyCurrentVersion(ctx, actor, row, "credentials.update");
   const keepBefore = keepVersionsOf(getHead(ctx.sql, row.id));
   const keepVersions = input.keep_versions ?? keepBefore;
   const patch = {
@@ -153,7 +155,7 @@ export async function updateCredential(ctx: VaultContext, actor: Actor, ref: str
 export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref: string, value: string): Promise<Credential> {
   const row = await requireCredential(ctx, ref);
   // Rotating from a rolled-back version would launder the rollback into a new head.
-  verifyCurrentVersion(ctx, actor, row.id, row.currentVersion, "credentials.rotate");
+  await verifyCurrentVersion(ctx, actor, row, "credentials.rotate");
   return ctx.credentials.writing(row.id, () => rotate(ctx, actor, row, value));
 }
 
@@ -191,7 +193,7 @@ export async function listCredentialVersions(ctx: VaultContext, ref: string): Pr
 /** DELETE /v1/credentials/{ref}: removes the metadata and every encrypted version. */
 export async function deleteCredential(ctx: VaultContext, actor: Actor, ref: string): Promise<void> {
   const row = await requireCredential(ctx, ref);
-  verifyCurrentVersion(ctx, actor, row.id, row.currentVersion, "credentials.delete");
+  await verifyCurrentVersion(ctx, actor, row, "credentials.delete");
   await ctx.credentials.writing(row.id, () => remove(ctx, actor, row));
 }
 

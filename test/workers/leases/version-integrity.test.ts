@@ -42,15 +42,16 @@ describe("the Durable Object is the authority for a credential's current version
     // By id too, and rotating from the rolled-back version (which would launder it) is refused as well.
     expect((await expectStatus<ErrorResponse>(await api(user, "POST", "/v1/leases", { credential: victim.id }), 500)).error.code).toBe("integrity_error");
     expect((await expectStatus<ErrorResponse>(await rotateRaw(manager, "prod/victim", "laundered"), 500)).error.code).toBe("integrity_error");
+    // Reads the object serves do not show the rolled-back version as current either.
+    expect((await expectStatus<ErrorResponse>(await api(manager, "GET", "/v1/credentials/prod%2Fvictim"), 500)).error.code).toBe("integrity_error");
 
     const violations = await auditOfType(manager, "integrity.violation");
-    expect(violations.length).toBe(3);
+    expect(violations.map((v) => v.entry.details.operation)).toEqual(["leases.create", "leases.create", "credentials.rotate", "credentials.get"]);
     expect(violations[0]!.entry).toMatchObject({
       outcome: "error",
       target: { kind: "credential", id: victim.id },
       details: { operation: "leases.create", expected_version: 2, d1_version: 1, deleted: false },
     });
-    expect(violations[2]!.entry.details.operation).toBe("credentials.rotate");
     expect(await auditOfType(manager, "lease.created")).toHaveLength(0);
 
     // Positive control: a credential whose D1 row agrees leases its current value.
@@ -58,6 +59,7 @@ describe("the Durable Object is the authority for a credential's current version
     // Putting D1 back ends the refusal.
     await rollBackInD1(victim.id, 2);
     expect(await lease(user, { credential: "prod/victim" })).toMatchObject({ value: "new-secret", lease: { version: 2 } });
+    expect(await expectStatus<{ current_version: number }>(await api(manager, "GET", "/v1/credentials/prod%2Fvictim"), 200)).toMatchObject({ current_version: 2 });
   });
 
   it("a credential deleted through the vault and written back into D1 is refused, not resurrected", async () => {
