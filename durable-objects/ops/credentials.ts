@@ -147,7 +147,7 @@ export async function updateCredential(ctx: VaultContext, actor: Actor, ref: str
     () => setHeadKeepVersions(ctx.sql, row.id, keepVersions, patch.updatedAt),
   );
   // A smaller retention applies at once, not only at the next rotation.
-  if (keepVersions < keepBefore) await purgeOldVersions(ctx, actor, row, row.currentVersion, keepVersions);
+  if (keepVersions < keepBefore) await retain(ctx, actor, row, row.currentVersion, keepVersions);
   return credentialView({ ...row, ...patch }, keepVersions);
 }
 
@@ -177,7 +177,7 @@ async function rotate(ctx: VaultContext, actor: Actor, row: store.CredentialRow,
     () => setHeadVersion(ctx.sql, row.id, next.version, next.createdAt),
   );
   const keepVersions = keepVersionsOf(getHead(ctx.sql, row.id));
-  await purgeOldVersions(ctx, actor, row, next.version, keepVersions);
+  await retain(ctx, actor, row, next.version, keepVersions);
   return credentialView({ ...row, currentVersion: next.version, updatedAt: next.createdAt }, keepVersions);
 }
 
@@ -207,6 +207,18 @@ async function remove(ctx: VaultContext, actor: Actor, row: store.CredentialRow)
     () => store.restoreCredential(ctx.db, row, versions),
     () => markHeadDeleted(ctx.sql, row.id, row.currentVersion, ctx.now()),
   );
+}
+
+/**
+ * Applies retention after a change that has already succeeded: a failed purge (undone, so nothing
+ * is left unaudited) must not turn that change into an error; the next rotation purges again.
+ */
+async function retain(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
+  try {
+    await purgeOldVersions(ctx, actor, row, current, keep);
+  } catch (error) {
+    console.error("version retention failed; retried at the next rotation", { request_id: actor.requestId, credential_id: row.id, error: String(error) });
+  }
 }
 
 /**
