@@ -35,6 +35,29 @@ export class CredentialCache {
     return value;
   }
 
+  #writing = new Map<string, number>();
+
+  /**
+   * Runs a write of one credential's rows, marked as in progress until it settles. D1 and the
+   * object's head are written one after the other (D1 cannot join the object's transaction), so a
+   * version disagreement seen while a write is in progress is a race, not tampering.
+   */
+  async writing<T>(credentialId: string, write: () => Promise<T>): Promise<T> {
+    this.#writing.set(credentialId, (this.#writing.get(credentialId) ?? 0) + 1);
+    try {
+      return await write();
+    } finally {
+      const left = this.#writing.get(credentialId)! - 1;
+      if (left === 0) this.#writing.delete(credentialId);
+      else this.#writing.set(credentialId, left);
+    }
+  }
+
+  /** Whether a write of this credential is in progress. */
+  isWriting(credentialId: string): boolean {
+    return this.#writing.has(credentialId);
+  }
+
   /** Forgets everything; call after every write of the tenant's credential rows. */
   invalidate(): void {
     this.#generation++;

@@ -88,7 +88,7 @@ export class TenantVault extends DurableObject<Env> {
   whoami(call: Call<unknown>) { return this.#call(call, "whoami", Empty, (ctx, a) => tokens.whoami(ctx, a)); }
 
   listCredentials(call: Call<unknown>) { return this.#call(call, "credentials.list", ListCredentialsQuerySchema, (ctx, _a, q) => creds.listCredentialPage(ctx, q)); }
-  getCredential(call: Call<unknown>) { return this.#call(call, "credentials.get", ByRef, async (ctx, _a, { ref }) => creds.credentialView(await creds.requireCredential(ctx, ref))); }
+  getCredential(call: Call<unknown>) { return this.#call(call, "credentials.get", ByRef, (ctx, a, { ref }) => creds.getCredential(ctx, a, ref)); }
   createCredential(call: Call<unknown>) { return this.#call(call, "credentials.create", CreateCredentialSchema, (ctx, a, input) => creds.createCredential(ctx, a, input)); }
   updateCredential(call: Call<unknown>) { return this.#call(call, "credentials.update", WithBody({ ref: CredentialRefSchema }, UpdateCredentialSchema), (ctx, a, { ref, body }) => creds.updateCredential(ctx, a, ref, body)); }
   rotateCredential(call: Call<unknown>) { return this.#call(call, "credentials.rotate", WithBody({ ref: CredentialRefSchema }, RotateCredentialSchema), (ctx, a, { ref, body }) => creds.rotateCredentialValue(ctx, a, ref, body.value)); }

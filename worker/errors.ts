@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  /** Stored state disagrees with the tenant's Durable Object (e.g. a version rolled back in D1). */
+  integrity_error: 500,
   kms_unavailable: 503,
   unavailable: 503,
   misconfigured: 503,

@@ -75,13 +75,17 @@ export function credentialTarget(id: string, version?: number): AuditTarget {
 /**
  * Records the entry for a change already written to D1, which cannot share the Durable Object's
  * transaction. If the entry cannot be written, `undo` puts D1 back and the error propagates:
- * fail closed, nothing changed.
+ * fail closed, nothing changed. `alsoInObject` writes the object's own state of the change (the
+ * credential head) in the same transaction as the entry.
  */
-export async function recordD1Change(ctx: VaultContext, actor: Actor, event: Recorded, undo: () => Promise<unknown>): Promise<void> {
+export async function recordD1Change(ctx: VaultContext, actor: Actor, event: Recorded, undo: () => Promise<unknown>, alsoInObject?: () => void): Promise<void> {
   // Every credential write passes here right after it lands: the lease path's cache must forget.
   ctx.credentials.invalidate();
   try {
-    ctx.storage.transactionSync(() => record(ctx, actor, event));
+    ctx.storage.transactionSync(() => {
+      alsoInObject?.();
+      record(ctx, actor, event);
+    });
   } catch (error) {
     try {
       await undo();

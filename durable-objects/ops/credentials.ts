@@ -11,7 +11,9 @@ import type {
   ListCredentialsQuery,
   UpdateCredentialInput,
 } from "../../worker/schemas/credentials";
-import { credentialTarget, recordD1Change } from "../audit/record";
+import { credentialTarget, record, recordD1Change } from "../audit/record";
+import { DEFAULT_KEEP_VERSIONS, getHead, keepVersionsOf, markHeadDeleted, setHeadKeepVersions, setHeadVersion } from "../storage/credential-heads";
+import { verifyCurrentVersion } from "./credential-integrity";
 import { getMeta } from "../storage/meta";
 import { DEFAULT_ACL } from "../../worker/schemas/acl";
 import { iso, type Actor, type VaultContext } from "../vault-context";
@@ -19,7 +21,7 @@ import { iso, type Actor, type VaultContext } from "../vault-context";
 const DEFAULT_TTL_SECONDS = 3600;
 
 /** A stored credential as the API shows it: metadata, never the value. */
-export function credentialView(row: store.CredentialRow): Credential {
+export function credentialView(row: store.CredentialRow, keepVersions: number): Credential {
   return {
     id: row.id,
     name: row.name,
@@ -28,10 +30,23 @@ export function credentialView(row: store.CredentialRow): Credential {
     default_ttl: row.defaultTtl,
     max_ttl: row.maxTtl,
     current_version: row.currentVersion,
+    keep_versions: keepVersions,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
     created_by: row.createdBy,
   };
+}
+
+/** A credential as the API shows it, with its retention setting from the object's head. */
+export function viewOf(ctx: VaultContext, row: store.CredentialRow): Credential {
+  return credentialView(row, keepVersionsOf(getHead(ctx.sql, row.id)));
+}
+
+/** GET /v1/credentials/{ref}: the version shown is one the object agrees with. */
+export async function getCredential(ctx: VaultContext, actor: Actor, ref: string): Promise<Credential> {
+  const row = await requireCredential(ctx, ref);
+  await verifyCurrentVersion(ctx, actor, row, "credentials.get");
+  return viewOf(ctx, row);
 }
 
 /** Finds a credential by id or name, or answers 404 (the same for "another tenant's" and "none"). */
@@ -65,6 +80,7 @@ export async function createCredential(ctx: VaultContext, actor: Actor, input: C
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input);
   const id = newId("cred");
   const first = await sealVersion(ctx, id, 1, input.value, actor);
+  const keepVersions = input.keep_versions ?? DEFAULT_KEEP_VERSIONS;
   const row = {
     id,
     name: input.name,
@@ -87,23 +103,31 @@ export async function createCredential(ctx: VaultContext, actor: Actor, input: C
   await recordD1Change(
     ctx,
     actor,
-    { type: "credential.created", target: credentialTarget(id, 1), details: { name: input.name, tags: input.tags, default_ttl: defaultTtl, max_ttl: maxTtl, kek_version: first.kekVersion } },
+    {
+      type: "credential.created",
+      target: credentialTarget(id, 1),
+      details: { name: input.name, tags: input.tags, default_ttl: defaultTtl, max_ttl: maxTtl, keep_versions: keepVersions, kek_version: first.kekVersion },
+    },
     () => store.deleteCredential(ctx.db, id),
+    () => setHeadVersion(ctx.sql, id, 1, first.createdAt, keepVersions),
   );
-  return credentialView({ ...row, tenantId: ctx.tenantId });
+  return credentialView({ ...row, tenantId: ctx.tenantId }, keepVersions);
 }
 
 /** GET /v1/credentials */
 export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQuery): Promise<CredentialPage> {
   const rows = await store.listCredentials(ctx.db, q);
   const page = rows.slice(0, q.limit);
-  return { items: page.map(credentialView), next_cursor: rows.length > q.limit ? page[page.length - 1]!.name : null };
+  return { items: page.map((row) => viewOf(ctx, row)), next_cursor: rows.length > q.limit ? page[page.length - 1]!.name : null };
 }
 
 /** PATCH /v1/credentials/{ref} */
 export async function updateCredential(ctx: VaultContext, actor: Actor, ref: string, input: UpdateCredentialInput): Promise<Credential> {
   const row = await requireCredential(ctx, ref);
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input, row);
+  await verifyCurrentVersion(ctx, actor, row, "credentials.update");
+  const keepBefore = keepVersionsOf(getHead(ctx.sql, row.id));
+  const keepVersions = input.keep_versions ?? keepBefore;
   const patch = {
     description: input.description ?? row.description,
     tags: input.tags === undefined ? row.tags : JSON.stringify(input.tags),
@@ -112,17 +136,30 @@ export async function updateCredential(ctx: VaultContext, actor: Actor, ref: str
     updatedAt: ctx.now(),
   };
   await store.updateCredential(ctx.db, row.id, patch);
-  const before = { description: row.description, tags: JSON.parse(row.tags) as string[], default_ttl: row.defaultTtl, max_ttl: row.maxTtl };
-  const after = { description: patch.description, tags: JSON.parse(patch.tags) as string[], default_ttl: defaultTtl, max_ttl: maxTtl };
-  await recordD1Change(ctx, actor, { type: "credential.updated", target: credentialTarget(row.id), details: { name: row.name, before, after } }, () =>
-    store.updateCredential(ctx.db, row.id, { description: row.description, tags: row.tags, defaultTtl: row.defaultTtl, maxTtl: row.maxTtl, updatedAt: row.updatedAt }),
+  const before = { description: row.description, tags: JSON.parse(row.tags) as string[], default_ttl: row.defaultTtl, max_ttl: row.maxTtl, keep_versions: keepBefore };
+  const after = { description: patch.description, tags: JSON.parse(patch.tags) as string[], default_ttl: defaultTtl, max_ttl: maxTtl, keep_versions: keepVersions };
+  await recordD1Change(
+    ctx,
+    actor,
+    { type: "credential.updated", target: credentialTarget(row.id), details: { name: row.name, before, after } },
+    () => store.updateCredential(ctx.db, row.id, { description: row.description, tags: row.tags, defaultTtl: row.defaultTtl, maxTtl: row.maxTtl, updatedAt: row.updatedAt }),
+    // The head exists: verifyCurrentVersion above adopted it if it did not.
+    () => setHeadKeepVersions(ctx.sql, row.id, keepVersions, patch.updatedAt),
   );
-  return credentialView({ ...row, ...patch });
+  // A smaller retention applies at once, not only at the next rotation.
+  if (keepVersions < keepBefore) await retain(ctx, actor, row, row.currentVersion, keepVersions);
+  return credentialView({ ...row, ...patch }, keepVersions);
 }
 
 /** POST /v1/credentials/{ref}/rotate: a new version with a new DEK; old versions stay readable by leases pinned to them. */
 export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref: string, value: string): Promise<Credential> {
   const row = await requireCredential(ctx, ref);
+  // Rotating from a rolled-back version would launder the rollback into a new head.
+  await verifyCurrentVersion(ctx, actor, row, "credentials.rotate");
+  return ctx.credentials.writing(row.id, () => rotate(ctx, actor, row, value));
+}
+
+async function rotate(ctx: VaultContext, actor: Actor, row: store.CredentialRow, value: string): Promise<Credential> {
   const next = await sealVersion(ctx, row.id, row.currentVersion + 1, value, actor);
   let moved: boolean;
   try {
@@ -137,8 +174,11 @@ export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref
     actor,
     { type: "credential.rotated", target: credentialTarget(row.id, next.version), details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion } },
     () => store.undoVersion(ctx.db, row.id, row.currentVersion, next.version, row.updatedAt),
+    () => setHeadVersion(ctx.sql, row.id, next.version, next.createdAt),
   );
-  return credentialView({ ...row, currentVersion: next.version, updatedAt: next.createdAt });
+  const keepVersions = keepVersionsOf(getHead(ctx.sql, row.id));
+  await retain(ctx, actor, row, next.version, keepVersions);
+  return credentialView({ ...row, currentVersion: next.version, updatedAt: next.createdAt }, keepVersions);
 }
 
 /** GET /v1/credentials/{ref}/versions */
@@ -153,6 +193,11 @@ export async function listCredentialVersions(ctx: VaultContext, ref: string): Pr
 /** DELETE /v1/credentials/{ref}: removes the metadata and every encrypted version. */
 export async function deleteCredential(ctx: VaultContext, actor: Actor, ref: string): Promise<void> {
   const row = await requireCredential(ctx, ref);
+  await verifyCurrentVersion(ctx, actor, row, "credentials.delete");
+  await ctx.credentials.writing(row.id, () => remove(ctx, actor, row));
+}
+
+async function remove(ctx: VaultContext, actor: Actor, row: store.CredentialRow): Promise<void> {
   const versions = await store.listVersions(ctx.db, row.id);
   await store.deleteCredential(ctx.db, row.id);
   await recordD1Change(
@@ -160,6 +205,38 @@ export async function deleteCredential(ctx: VaultContext, actor: Actor, ref: str
     actor,
     { type: "credential.deleted", target: credentialTarget(row.id), details: { name: row.name, versions: versions.length } },
     () => store.restoreCredential(ctx.db, row, versions),
+    () => markHeadDeleted(ctx.sql, row.id, row.currentVersion, ctx.now()),
+  );
+}
+
+/**
+ * Applies retention after a change that has already succeeded: a failed purge (undone, so nothing
+ * is left unaudited) must not turn that change into an error; the next rotation purges again.
+ */
+async function retain(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
+  try {
+    await purgeOldVersions(ctx, actor, row, current, keep);
+  } catch (error) {
+    console.error("version retention failed; retried at the next rotation", { request_id: actor.requestId, credential_id: row.id, error: String(error) });
+  }
+}
+
+/**
+ * Retention: deletes the D1 rows of versions older than the newest `keep` (their wrapped DEKs
+ * with them, so those values are gone for good), one `credential.version_purged` entry each.
+ * Leases already issued on a purged version keep what they were given and can still be renewed.
+ */
+async function purgeOldVersions(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
+  const doomed = (await store.listVersions(ctx.db, row.id)).filter((v) => v.version <= current - keep);
+  if (doomed.length === 0) return;
+  await store.deleteVersionsThrough(ctx.db, row.id, current - keep);
+  await recordD1Change(
+    ctx,
+    actor,
+    { type: "credential.version_purged", target: credentialTarget(row.id, doomed[0]!.version), details: { name: row.name, current_version: current, keep_versions: keep } },
+    () => store.restoreVersions(ctx.db, doomed),
+    // One entry per purged version, all in the same transaction.
+    () => doomed.slice(1).forEach((v) => record(ctx, actor, { type: "credential.version_purged", target: credentialTarget(row.id, v.version), details: { name: row.name, current_version: current, keep_versions: keep } })),
   );
 }
 

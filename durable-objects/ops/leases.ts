@@ -1,7 +1,6 @@
 import { roleAtLeast } from "../../worker/auth/roles";
 import { utf8Decode } from "../../worker/crypto";
 import { openCredentialValue } from "../../worker/crypto";
-import { findCredentialWithCurrentVersion } from "../../worker/db/credentials";
 import { VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
 import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/schemas/leases";
@@ -9,6 +8,7 @@ import { credentialTarget, record } from "../audit/record";
 import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
 import { aclOf } from "./acl";
+import { loadVerifiedCredential } from "./credential-integrity";
 import { requireCredential } from "./credentials";
 import { evaluateAcl } from "../../worker/auth/acl";
 
@@ -53,7 +53,7 @@ function refuse(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error:
  * both are stored, so a lease that was not recorded never hands out a value.
  */
 export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue> {
-  const found = await ctx.credentials.get(input.credential, () => findCredentialWithCurrentVersion(ctx.db, input.credential));
+  const found = await loadVerifiedCredential(ctx, actor, input.credential, "leases.create");
   if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
   if (!evaluateAcl(aclOf(credential), actor.identity).allowed) {
@@ -110,6 +110,49 @@ function visibleLease(ctx: VaultContext, actor: Actor, id: string): LeaseRow {
   return row;
 }
 
+/**
+ * Finds a lease the actor may renew or revoke, or records the refusal and answers 404. Another
+ * identity's lease answers exactly like a missing one (the caller learns nothing), but the audit
+ * log tells the two apart: probing other identities' lease ids is itself a signal.
+ */
+function changeableLease(ctx: VaultContext, actor: Actor, id: string, verb: LeaseChange): LeaseRow {
+  const row = findLease(ctx.sql, id);
+  if (row && (roleAtLeast(actor.role, "manager") || row.identity === actor.identity)) return row;
+  refuseChange(ctx, actor, verb, id, row, row ? "not_holder" : "no_such_lease", new VaultError("not_found", "no such lease"));
+}
+
+type LeaseChange = "renew" | "revoke";
+
+/** Records a refused renewal or revocation (`lease.renew_denied` / `lease.revoke_denied`) and throws it. */
+function refuseChange(ctx: VaultContext, actor: Actor, verb: LeaseChange, id: string, row: LeaseRow | undefined, reason: string, error: VaultError): never {
+  ctx.storage.transactionSync(() =>
+    record(ctx, actor, {
+      type: `lease.${verb}_denied`,
+      target: row ? credentialTarget(row.credential_id, row.version) : null,
+      outcome: "denied",
+      details: { lease_id: id, reason, code: error.code, message: error.message },
+    }),
+  );
+  throw error;
+}
+
+/**
+ * What a new lease for the holder would check, re-checked at renewal: the credential still
+ * exists and its ACL still allows the lease's identity (the caller's token and role were checked
+ * by authentication). Without this an identity the ACL no longer allows keeps its lease alive up
+ * to the maximum lifetime.
+ */
+async function checkRenewable(ctx: VaultContext, actor: Actor, row: LeaseRow): Promise<void> {
+  const found = await loadVerifiedCredential(ctx, actor, row.credential_id, "leases.renew");
+  if (!found) {
+    refuseChange(ctx, actor, "renew", row.id, row, "credential_deleted", new VaultError("conflict", "the credential of this lease no longer exists; the lease cannot be renewed"));
+  }
+  if (!evaluateAcl(aclOf(found.credential), row.identity).allowed) {
+    const error = new VaultError("acl_denied", `credential "${found.credential.name}" no longer allows leases by ${row.identity}; the lease cannot be renewed`);
+    refuseChange(ctx, actor, "renew", row.id, row, "acl_denied", error);
+  }
+}
+
 /** GET /v1/leases/{id} */
 export function getLease(ctx: VaultContext, actor: Actor, id: string): Lease {
   return leaseView(visibleLease(ctx, actor, id), ctx.now());
@@ -142,11 +185,12 @@ function requireActive(row: LeaseRow, now: number, verb: string): void {
   }
 }
 
-/** POST /v1/leases/{id}/renew: never past the lease's maximum lifetime. */
+/** POST /v1/leases/{id}/renew: re-authorised like a new lease, never past the lease's maximum lifetime. */
 export async function renewLease(ctx: VaultContext, actor: Actor, id: string, ttl: number | undefined): Promise<Lease> {
-  const row = visibleLease(ctx, actor, id);
+  const row = changeableLease(ctx, actor, id, "renew");
+  requireActive(row, ctx.now(), "renew");
+  await checkRenewable(ctx, actor, row);
   const now = ctx.now();
-  requireActive(row, now, "renew");
   // Without a TTL, extend by the one the lease was granted with (older rows: the first term).
   const wanted = ttl ?? row.ttl ?? Math.round((row.expires_at - row.issued_at) / 1000);
   const expiresAt = Math.min(now + wanted * 1000, row.max_expires_at);
@@ -165,7 +209,7 @@ export async function renewLease(ctx: VaultContext, actor: Actor, id: string, tt
 
 /** DELETE /v1/leases/{id}: the holder or a manager ends a lease now. */
 export function revokeLease(ctx: VaultContext, actor: Actor, id: string): Lease {
-  const row = visibleLease(ctx, actor, id);
+  const row = changeableLease(ctx, actor, id, "revoke");
   const now = ctx.now();
   requireActive(row, now, "revoke");
   ctx.storage.transactionSync(() => {

@@ -45,11 +45,20 @@ export async function createSession(ctx: VaultContext, actor: Actor, input: Crea
   return { ...tokenView(row), token };
 }
 
-/** DELETE /v1/sessions/{id}: the session itself, the API token that created it, or an admin. */
+/**
+ * DELETE /v1/sessions/{id}: the session itself, the API token that created it, or an admin.
+ * Anything else answers like a missing session, and the refusal is audited (`session.revoke_denied`).
+ */
 export function revokeSession(ctx: VaultContext, actor: Actor, id: string): void {
   const row = findTokenById(ctx.sql, id);
   const mine = row !== undefined && (row.id === actor.tokenId || row.parent_id === actor.tokenId);
-  if (!row || row.kind !== "session" || (!mine && !roleAtLeast(actor.role, "admin"))) throw new VaultError("not_found", "no such session");
+  const refusal = !row ? "no_such_session" : row.kind !== "session" ? "not_a_session" : !mine && !roleAtLeast(actor.role, "admin") ? "not_owner" : null;
+  if (refusal !== null || !row) {
+    ctx.storage.transactionSync(() =>
+      record(ctx, actor, { type: "session.revoke_denied", target: row ? { kind: "token", id } : null, outcome: "denied", details: { session_id: id, reason: refusal, code: "not_found" } }),
+    );
+    throw new VaultError("not_found", "no such session");
+  }
   ctx.storage.transactionSync(() => {
     if (revokeToken(ctx.sql, id, actor.tokenId, ctx.now())) {
       record(ctx, actor, { type: "session.revoked", target: { kind: "token", id }, details: { identity: row.identity } });

@@ -38,8 +38,7 @@ export function whoami(ctx: VaultContext, actor: Actor): Whoami {
  * the same transaction as related state). The token is returned once; only its HMAC is kept.
  * `createdBy` is the creating token's id, or "bootstrap".
  */
-export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, createdBy: string): Promise<{ row: TokenRow; created: CreatedToken }> {
-  const now = ctx.now();
+export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, createdBy: string, now = ctx.now()): Promise<{ row: TokenRow; created: CreatedToken }> {
   const token = mintToken("api", ctx.tenantId);
   const row: TokenRow = {
     id: newId("tok"),
@@ -58,9 +57,28 @@ export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, c
   return { row, created: { ...tokenView(row), token } };
 }
 
-/** POST /v1/tokens */
+/**
+ * The lifetime rule for minted tokens: a token never outlives the token that created it, and only
+ * an API token mints one. Otherwise a session, or an admin token about to expire, could leave
+ * behind a non-expiring admin token that survives its parent's expiry.
+ */
+function checkCreatorLifetime(actor: Actor, input: CreateTokenInput, now: number): void {
+  if (actor.kind !== "api") throw new VaultError("forbidden", "a session token cannot create API tokens; use an API token");
+  if (actor.expiresAt === null) return;
+  const limit = iso(actor.expiresAt);
+  if (input.expires_in === undefined) {
+    throw new VaultError("validation_failed", `expires_in is required: the creating token expires at ${limit}, and a token it creates may not outlive it`);
+  }
+  if (now + input.expires_in * 1000 > actor.expiresAt) {
+    throw new VaultError("validation_failed", `expires_in (${input.expires_in}s) would outlive the creating token, which expires at ${limit}; ask for less`);
+  }
+}
+
+/** POST /v1/tokens: never outlives the creating token (see checkCreatorLifetime). */
 export async function createToken(ctx: VaultContext, actor: Actor, input: CreateTokenInput): Promise<CreatedToken> {
-  const { row, created } = await mintApiToken(ctx, input, actor.tokenId);
+  const now = ctx.now();
+  checkCreatorLifetime(actor, input, now);
+  const { row, created } = await mintApiToken(ctx, input, actor.tokenId, now);
   ctx.storage.transactionSync(() => {
     insertToken(ctx.sql, row);
     record(ctx, actor, { type: "token.created", target: { kind: "token", id: row.id }, details: { name: row.name, role: row.role, identity: row.identity, expires_at: isoOrNull(row.expires_at) } });

@@ -72,6 +72,15 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX oidc_replays_expiry ON oidc_replays (expires_at);`,
   // 7: per-minute counters of refusals of callers who proved nothing, folded into one summary entry (audit/refusals.ts).
   `CREATE TABLE anon_refusals (minute INTEGER NOT NULL, reason TEXT NOT NULL, ip TEXT NOT NULL, route TEXT NOT NULL, count INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (minute, reason, ip, route));`,
+  // 8: the object's own record of each credential's current version and retention (issue 9 §12):
+  // D1 must agree with it, so a rollback written straight into D1 is caught, not served.
+  `CREATE TABLE credential_heads (
+     credential_id TEXT PRIMARY KEY,
+     current_version INTEGER NOT NULL,
+     keep_versions INTEGER,
+     deleted_at INTEGER,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { credentials, credentialVersions } from "./schema";
 import type { TenantDb } from "./tenant-db";
 
@@ -68,6 +68,20 @@ export async function deleteCredential(t: TenantDb, credentialId: string): Promi
     t.db.delete(credentialVersions).where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId))),
     t.db.delete(credentials).where(and(scope(t), eq(credentials.id, credentialId))),
   ]);
+}
+
+/** Deletes every version up to and including `through` (retention): their DEKs are destroyed with them. */
+export async function deleteVersionsThrough(t: TenantDb, credentialId: string, through: number): Promise<void> {
+  await t.db
+    .delete(credentialVersions)
+    .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), lte(credentialVersions.version, through)))
+    .run();
+}
+
+/** Undoes `deleteVersionsThrough` (an audit entry could not be written) from the rows read before it. */
+export async function restoreVersions(t: TenantDb, versions: CredentialVersionRow[]): Promise<void> {
+  if (versions.length === 0) return;
+  await t.db.batch([t.db.insert(credentialVersions).values(versions[0]!), ...versions.slice(1).map((v) => t.db.insert(credentialVersions).values(v))]);
 }
 
 /** Lists a credential's versions, newest first. */

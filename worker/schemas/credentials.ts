@@ -24,6 +24,9 @@ const TagSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:=-]{0,63}$/, "tags are 1-
 const TagsSchema = z.array(TagSchema).max(32, "at most 32 tags").refine((t) => new Set(t).size === t.length, "tags must be unique");
 const DescriptionSchema = z.string().max(1024, "must be at most 1024 characters");
 
+/** Retention: how many of a credential's newest versions are kept; older ones are deleted with their DEKs. */
+export const KeepVersionsSchema = z.number().int("must be a whole number").min(1, "must keep at least 1 version").max(100, "must be at most 100");
+
 /** A credential value: any string of at most 64 KiB of UTF-8. */
 export const CredentialValueSchema = z
   .string()
@@ -38,6 +41,7 @@ export const CreateCredentialSchema = z.strictObject({
   tags: TagsSchema.default([]),
   default_ttl: DurationSchema.optional(),
   max_ttl: DurationSchema.optional(),
+  keep_versions: KeepVersionsSchema.optional(),
 });
 
 /** PATCH /v1/credentials/{ref}: metadata only; the value changes through rotate. */
@@ -47,6 +51,7 @@ export const UpdateCredentialSchema = z
     tags: TagsSchema.optional(),
     default_ttl: DurationSchema.optional(),
     max_ttl: DurationSchema.optional(),
+    keep_versions: KeepVersionsSchema.optional(),
   })
   .refine((u) => Object.values(u).some((v) => v !== undefined), "give at least one field to change");
 
@@ -70,6 +75,8 @@ export const CredentialSchema = z.object({
   default_ttl: z.number().int(),
   max_ttl: z.number().int(),
   current_version: z.number().int(),
+  /** How many of the newest versions are kept (retention). Optional so SDKs still read servers that predate it. */
+  keep_versions: z.number().int().optional(),
   created_at: TimestampSchema,
   updated_at: TimestampSchema,
   created_by: IdentitySchema,

@@ -65,6 +65,24 @@ describe("session tokens", () => {
     expect(foreign).toEqual({ error: { ...missing.error, request_id: foreign.error.code && (foreign.error as { request_id?: string }).request_id } });
     await expectStatus(await api(adminToken, "DELETE", `/v1/sessions/${session.id}`), 204);
   });
+
+  it("refused revocations of another identity's session are audited (issue 9 §7); the owner's own revocation is not a denial", async () => {
+    const { adminToken } = await bootstrap();
+    const alice = await tokenWithRole(adminToken, "user", "user:alice@acme.com");
+    const bob = await tokenWithRole(adminToken, "user", "user:bob@acme.com");
+    const session = await expectStatus<Created>(await api(alice, "POST", "/v1/sessions", {}), 201);
+    await expectStatus(await api(bob, "DELETE", `/v1/sessions/${session.id}`), 404);
+    await expectStatus(await api(session.token, "GET", "/v1/whoami"), 200);
+    type Denied = { items: { entry: { actor: { identity: string }; outcome: string; details: { session_id: string; reason: string } } }[] };
+    const denied = await expectStatus<Denied>(await api(adminToken, "GET", "/v1/audit?type=session.revoke_denied"), 200);
+    expect(denied.items.map((i) => [i.entry.actor.identity, i.entry.outcome, i.entry.details.session_id, i.entry.details.reason])).toEqual([
+      ["user:bob@acme.com", "denied", session.id, "not_owner"],
+    ]);
+    // Positive control: alice revokes her own session; that is a session.revoked, not another denial.
+    await expectStatus(await api(alice, "DELETE", `/v1/sessions/${session.id}`), 204);
+    expect((await expectStatus<Denied>(await api(adminToken, "GET", "/v1/audit?type=session.revoke_denied"), 200)).items).toHaveLength(1);
+    expect((await expectStatus<Denied>(await api(adminToken, "GET", "/v1/audit?type=session.revoked"), 200)).items).toHaveLength(1);
+  });
 });
 
 describe("tokens of a tenant that was never bootstrapped", () => {
