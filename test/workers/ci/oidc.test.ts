@@ -1,7 +1,7 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, bootstrap, createCredential, expectStatus } from "../helpers";
+import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { EC, NOW, NOW_MS, RSA, ATTACKER_RSA, publicJwk, signToken, jsonSegment } from "../federation/jwt-fixtures";
 
 type ErrorBody = { error: { code: string; message: string } };
@@ -35,7 +35,7 @@ async function world(policy: Record<string, unknown> = {}) {
     ref: "refs/heads/main", iat: NOW - 5, nbf: NOW - 5, exp: NOW + 300, ...over,
   });
   const ask = (token: string, credentials = ["deploy/aws-key"]) =>
-    SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials, ttl: "10m" }) });
+    workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials, ttl: "10m" }) });
   return { tenantId, adminToken, id, issuer, claims, ask };
 }
 
@@ -82,7 +82,7 @@ describe("CI federation by OIDC", () => {
     const token = await signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, w.claims());
     expect((await expectStatus<ErrorBody>(await w.ask(token, ["prod/db"]), 403)).error.code).toBe("acl_denied");
     const granted = await expectStatus<{ leases: { lease: { issued_at: string; expires_at: string } }[] }>(
-      await SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: w.tenantId, token, credentials: ["deploy/aws-key"], ttl: "2h" }) }),
+      await workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: w.tenantId, token, credentials: ["deploy/aws-key"], ttl: "2h" }) }),
       201,
     );
     const { issued_at, expires_at } = granted.leases[0]!.lease;
