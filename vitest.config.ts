@@ -1,8 +1,15 @@
+import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ensureProxyPatch } from "./test/support/vpw-proxy-patch.ts";
 import { TEST_BINDINGS, TEST_KMS } from "./test/test-env.ts";
 import { kmsProviderTestWorkers } from "./test/kms-providers.ts";
+
+// One workerd for all workers test files is only safe to use when Durable Object construction
+// costs the same for the last file as for the first (test/support/vpw-proxy-patch.ts).
+const proxyPatch = ensureProxyPatch(fileURLToPath(new URL(".", import.meta.url)));
+if (!proxyPatch.patched) console.warn(`vitest-pool-workers not patched (${proxyPatch.reason}): one workerd per test file, slower`);
 
 /** Auxiliary workers are TypeScript; miniflare takes JavaScript, so bundle them. */
 function bundle(entry: string): string {
@@ -66,6 +73,14 @@ export default defineConfig({
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
           setupFiles: ["test/workers/setup.ts"],
+          // One workerd for every file, files one after another: starting a runtime per file cost
+          // ~6 s each, more than all the tests together (docs/testing.md). Files therefore share D1,
+          // Durable Objects and the auxiliary Workers: every test makes its own tenants and ids.
+          isolate: !proxyPatch.patched,
+          maxWorkers: 1,
+          // In the shared runtime abortAllDurableObjects() also aborts every earlier file's objects
+          // (audit-log/eviction took 5.07 s instead of 0.6 s); leave room for that and a loaded machine.
+          testTimeout: 20_000,
         },
       },
       {

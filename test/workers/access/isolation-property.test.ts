@@ -1,11 +1,11 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
 import { VAULT_ROUTES } from "../../../worker/routes/all";
 import { vaultStub } from "../../../worker/routes/define";
 import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixtures";
-import { api, BASE, bootstrap, createCredential, expectStatus } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 
 /** Ids of one tenant's resources, by the path parameter that names them. */
 type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook", string>;
@@ -73,7 +73,7 @@ describe("tenant isolation as a property", () => {
     for (const t of [a, b]) await vaultStub(env, t.tenantId).setClockForTest(NOW_MS);
     const ciToken = await signToken("ES256", EC.privateKey, { kid: "ec-1" }, { iss: issuer, aud: "vault", sub: "x", repository: "a-org/app", repository_owner: "a-org", iat: NOW, exp: NOW + 300 });
     const lease = (tenant: string) =>
-      SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenant, token: ciToken, credentials: ["shared/a"] }) });
+      workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenant, token: ciToken, credentials: ["shared/a"] }) });
     await expectStatus(await lease(a.tenantId), 201);
     // B's policy does not match A's job: the one opaque CI refusal (issue 9 §8).
     expect((await lease(b.tenantId)).status).toBe(401);
@@ -84,7 +84,7 @@ describe("tenant isolation as a property", () => {
         const ts = Math.floor(Date.now() / 1000);
         const signature = await signWebhook(a.hookSecret, ts, body);
         // B has a webhook of its own; A's signature is for A's, presented under B's name.
-        const res = await SELF.fetch(`${BASE}/v1/ci/webhooks/${b.tenantId}/hook-b/leases`, {
+        const res = await workerFetch(`${BASE}/v1/ci/webhooks/${b.tenantId}/hook-b/leases`, {
           method: "POST",
           headers: { "content-type": "application/json", "x-vault-timestamp": String(ts), "x-vault-signature": signature },
           body,

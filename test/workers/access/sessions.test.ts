@@ -1,6 +1,6 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, BASE, bootstrap, expectStatus, tokenWithRole } from "../helpers";
+import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch } from "../helpers";
 
 type Created = { id: string; token: string; kind: string; role: string; identity: string; expires_at: string };
 type ErrorBody = { error: { code: string } };
@@ -87,7 +87,7 @@ describe("session tokens", () => {
 
 describe("tokens of a tenant that was never bootstrapped", () => {
   it("get the same 401 as a revoked token", async () => {
-    const res = await SELF.fetch(`${BASE}/v1/whoami`, { headers: { authorization: `Bearer gv_api_${"0".repeat(20)}_${"a".repeat(64)}` } });
+    const res = await workerFetch(`${BASE}/v1/whoami`, { headers: { authorization: `Bearer gv_api_${"0".repeat(20)}_${"a".repeat(64)}` } });
     expect(res.status).toBe(401);
     expect(env.ENVIRONMENT).toBe("test");
   });

@@ -1,9 +1,8 @@
-import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import { ROLES, type Operation, type Role } from "../../../worker/auth/roles";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import type { RouteDef } from "../../../worker/routes/define";
-import { api, BASE, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, tokenWithRole, workerFetch } from "../helpers";
 
 /** The parts of a request a fixture chooses; the path is filled from the route's pattern. */
 export interface RequestParts {
@@ -205,7 +204,7 @@ export async function send(w: World | null, method: string, path: string, opts: 
   }
   Object.assign(headers, opts.headers);
   const qs = opts.query ? `?${new URLSearchParams(opts.query)}` : "";
-  const res = await SELF.fetch(`${BASE}${path}${qs}`, { method: method.toUpperCase(), headers, body });
+  const res = await workerFetch(`${BASE}${path}${qs}`, { method: method.toUpperCase(), headers, body });
   const text = await res.text();
   const secrets = opts.valueAllowed && res.status === 201 ? [] : (w?.secrets ?? []);
   for (const secret of secrets) expect(text, `${method} ${path} leaked a credential value`).not.toContain(secret);

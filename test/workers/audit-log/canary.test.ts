@@ -1,10 +1,10 @@
-import { abortAllDurableObjects, env, SELF } from "cloudflare:test";
+import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import { vaultStub } from "../../../worker/routes/define";
 import { NOW, NOW_MS, publicJwk, RSA, signToken } from "../federation/jwt-fixtures";
-import { api, BASE, bootstrap, createCredential, expectStatus } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { control } from "../kms/helpers";
 import { allEntries, auditRows } from "./helpers";
 
@@ -49,7 +49,7 @@ it("no canary value or raw token reaches a log line or an audit entry; values le
     covered.add(route);
     const headers = new Headers(init.headers);
     if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-    const res = await SELF.fetch(`${BASE}${init.path}`, { ...init, headers });
+    const res = await workerFetch(`${BASE}${init.path}`, { ...init, headers });
     const text = await res.text();
     responses.push({ route, status: res.status, text });
     return { status: res.status, text, json: <T = any>() => JSON.parse(text) as T };

@@ -1,12 +1,11 @@
-import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
-import { api, BASE, bootstrap, createCredential, expectStatus } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 
 type ErrorBody = { error: { code: string; message: string; request_id: string } };
 
 async function post(path: string, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
-  return SELF.fetch(`${BASE}${path}`, { method: "POST", headers, body });
+  return workerFetch(`${BASE}${path}`, { method: "POST", headers, body });
 }
 
 describe("bad input on the CI entry points", () => {

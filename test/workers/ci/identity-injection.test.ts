@@ -2,10 +2,10 @@
  * Issue 9 §1 through the real route: a claim value holding the template's separators must not
  * render an identity that an ACL written for someone else matches.
  */
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, bootstrap, createCredential, expectStatus } from "../helpers";
+import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { NOW, NOW_MS, RSA, publicJwk, signToken } from "../federation/jwt-fixtures";
 
 type Granted = { identity: string; leases: { value: string }[] };
@@ -27,7 +27,7 @@ async function acmeTenant() {
   await expectStatus(await api(adminToken, "POST", "/v1/oidc/trusts", trust), 201);
   const lease = async (claims: Record<string, unknown>) => {
     const token = await signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, { iss: issuer, aud: "vault", repository_owner: "acme", repository: "acme/api", iat: NOW - 5, exp: NOW + 300, ...claims });
-    return SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials: ["deploy/key"] }) });
+    return workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials: ["deploy/key"] }) });
   };
   const audit = async (type: string) => (await expectStatus<AuditPage>(await api(adminToken, "GET", `/v1/audit?type=${type}`), 200)).items.map((i) => i.entry);
   return { lease, audit };

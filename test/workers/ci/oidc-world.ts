@@ -2,9 +2,9 @@
  * The CI federation test world: a tenant with a GitHub-style trust policy whose keys a test
  * issuer Worker serves, and helpers to mint tokens and exchange them. Shared by the OIDC tests.
  */
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, bootstrap, createCredential, expectStatus } from "../helpers";
+import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { EC, NOW, NOW_MS, RSA, publicJwk } from "../federation/jwt-fixtures";
 
 export type ErrorBody = { error: { code: string; message: string } };
@@ -39,7 +39,7 @@ export async function world(policy: Record<string, unknown> = {}) {
     ref: "refs/heads/main", iat: NOW - 5, nbf: NOW - 5, exp: NOW + 300, ...over,
   });
   const ask = (token: string, credentials = ["deploy/aws-key"]) =>
-    SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials, ttl: "10m" }) });
+    workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials, ttl: "10m" }) });
   return { tenantId, adminToken, id, issuer, claims, ask };
 }
 

@@ -1,7 +1,7 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, expectStatus } from "../helpers";
+import { BASE, api, expectStatus, workerFetch } from "../helpers";
 import { EC, NOW, NOW_MS, RSA, ATTACKER_RSA, signToken, jsonSegment } from "../federation/jwt-fixtures";
 import { issuerStats, world, type ErrorBody, type Granted } from "./oidc-world";
 
@@ -51,7 +51,7 @@ describe("CI federation by OIDC", () => {
     const mint = () => signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, w.claims());
     expect((await expectStatus<ErrorBody>(await w.ask(await mint(), ["prod/db"]), 403)).error.code).toBe("acl_denied");
     const granted = await expectStatus<{ leases: { lease: { issued_at: string; expires_at: string } }[] }>(
-      await SELF.fetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: w.tenantId, token: await mint(), credentials: ["deploy/aws-key"], ttl: "2h" }) }),
+      await workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: w.tenantId, token: await mint(), credentials: ["deploy/aws-key"], ttl: "2h" }) }),
       201,
     );
     const { issued_at, expires_at } = granted.leases[0]!.lease;

@@ -1,9 +1,9 @@
-import { createExecutionContext, env, SELF } from "cloudflare:test";
+import { createExecutionContext, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
 import worker from "../../../worker/index";
 import { vaultStub } from "../../../worker/routes/define";
-import { api, BASE, bootstrap, createCredential, expectStatus } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { ATTACKER_RSA, NOW, NOW_MS, RSA, publicJwk, signToken } from "../federation/jwt-fixtures";
 
 /**
@@ -25,7 +25,7 @@ async function observable(res: Response): Promise<string> {
 }
 
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-  SELF.fetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  workerFetch(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 
 describe("CI refusals are opaque", { timeout: 120_000 }, () => {
   let tenantId: string;

@@ -1,8 +1,8 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, bootstrap, createCredential, expectStatus } from "../helpers";
+import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 
 type ErrorBody = { error: { code: string; message: string } };
 
@@ -17,7 +17,7 @@ async function world() {
   const send = async (body: string, opts: { secret?: string; ts?: number; signature?: string; name?: string } = {}) => {
     const ts = opts.ts ?? Math.floor(Date.now() / 1000);
     const signature = opts.signature ?? (await signWebhook(opts.secret ?? created.secret, ts, body));
-    return SELF.fetch(`${BASE}/v1/ci/webhooks/${tenantId}/${opts.name ?? "jenkins"}/leases`, {
+    return workerFetch(`${BASE}/v1/ci/webhooks/${tenantId}/${opts.name ?? "jenkins"}/leases`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-vault-timestamp": String(ts), "x-vault-signature": signature },
       body,

@@ -1,4 +1,4 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import worker from "../../../worker/index";
@@ -6,7 +6,7 @@ import type { AppEnv } from "../../../worker/app-env";
 import { onError } from "../../../worker/middleware/on-error";
 import { rateLimit } from "../../../worker/middleware/rate-limit";
 import { productionEnv } from "../support/production-env";
-import { api, BASE, bootstrap, expectStatus, tokenWithRole } from "../helpers";
+import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch } from "../helpers";
 
 type ErrorBody = { error: { code: string; message: string } };
 
@@ -40,7 +40,7 @@ describe("rate limits", () => {
   });
 
   it("limit one client IP while another IP goes on", { timeout: 60_000 }, async () => {
-    const hit = (ip: string) => SELF.fetch(`${BASE}/v1/whoami`, { headers: { "cf-connecting-ip": ip } });
+    const hit = (ip: string) => workerFetch(`${BASE}/v1/whoami`, { headers: { "cf-connecting-ip": ip } });
     let limited = false;
     await startOfWindow();
     for (let sent = 0; sent < 50 && !limited; sent += 25) {
@@ -108,7 +108,7 @@ describe("production edge", () => {
   });
 
   it("marks every API response no-store, nosniff and frame-deny", async () => {
-    const res = await SELF.fetch(`${BASE}/v1/health`);
+    const res = await workerFetch(`${BASE}/v1/health`);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-frame-options")).toBe("DENY");
