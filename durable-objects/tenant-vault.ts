@@ -5,7 +5,7 @@ import { describeZodError, VaultError } from "../worker/errors";
 import type { Call, Outcome } from "../worker/rpc";
 import { AclSchema } from "../worker/schemas/acl";
 import { KekStatusSchema } from "../worker/schemas/admin";
-import { AuditQuerySchema, AuditRangeSchema, ImpactQuerySchema } from "../worker/schemas/audit";
+import { AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, CheckpointQuerySchema, ImpactQuerySchema } from "../worker/schemas/audit";
 import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/schemas/credentials";
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
@@ -128,8 +128,8 @@ export class TenantVault extends DurableObject<Env> {
   }
 
   queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
-  verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditRangeSchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
-  listCheckpoints(call: Call<unknown>) { return this.#call(call, "audit.checkpoints", AuditRangeSchema, (ctx, _a, r) => audit.listCheckpoints(ctx, r)); }
+  verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditVerifyQuerySchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
+  listCheckpoints(call: Call<unknown>) { return this.#call(call, "audit.checkpoints", CheckpointQuerySchema, (ctx, _a, r) => audit.listCheckpoints(ctx, r)); }
   exportAudit(call: Call<unknown>) {
     return this.#call(call, "audit.export", ExportPageSchema, (ctx, a, p) => {
       // The first page of an export is the admin action to record; later pages continue it.

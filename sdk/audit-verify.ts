@@ -24,15 +24,21 @@ export type AuditExportVerification =
       checkpoints: number;
       /** Largest signed checkpoint size (0 if none): entries after it are linked but not yet signed. */
       signedThrough: number;
+      /** Entries after `signedThrough`: nonzero only when `allowUnsignedTail` was given. */
+      unsignedTail: number;
     }
-  | { ok: false; seq: number; reason: string };
+  | { ok: false; seq: number; reason: string; unsignedTail?: number };
 
 /** Options for {@link verifyAuditExport}. */
 export interface VerifyAuditExportOptions {
   /** Refuse an export of any other tenant. */
   tenant?: string;
-  /** Fail unless a signed checkpoint covers the last entry (default false: a live log has an unsigned tail). */
-  requireSignedHead?: boolean;
+  /**
+   * Accept entries after the last signed checkpoint (reported as `unsignedTail`). Default false:
+   * nothing the key did not sign is vouched for, and a fresh export ends with a checkpoint. Even
+   * with this option at least one checkpoint must verify, so a fabricated export still fails.
+   */
+  allowUnsignedTail?: boolean;
   /** Entries recomputed per batch, bounding memory on large exports. Default 1000. */
   batchSize?: number;
 }
@@ -50,9 +56,11 @@ function parseJson(line: string): unknown {
 
 /**
  * Verifies an exported audit log: every entry's hash and link, every checkpoint's Ed25519
- * signature (with the key given here; the key in the export's header is not trusted) and that
- * each checkpoint's head equals the recomputed chain, and that no checkpoint claims more entries
- * than the export holds (a truncated tail). `lines` is the export as a string, or its lines in
+ * signature (with the key given here; the key in the export's header is not trusted), that each
+ * checkpoint's origin is this tenant's log under that key (`<key name>/<tenant>`), sits right
+ * after the entry it covers and equals the recomputed chain there, that no checkpoint claims more
+ * entries than the export holds (a truncated tail), and that every entry is covered by a verified
+ * checkpoint (strict; see `allowUnsignedTail`). `lines` is the export as a string, or its lines in
  * order (e.g. `vault.audit.exportLines()`, or `splitLines(fileStream)` for text chunks).
  */
 export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
@@ -67,7 +75,10 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (!header.success) return fail(0, "the first line is not a ghostvault-audit-export/v1 header");
   const { tenant, origin, from_seq: fromSeq } = header.data;
   if (options.tenant !== undefined && tenant !== options.tenant) return fail(0, `the export is of tenant ${tenant}, not ${options.tenant}`);
-  if (!origin.endsWith(`/audit/${tenant}`)) return fail(0, "the header's origin does not name its tenant");
+  // The origin a checkpoint must carry follows from the caller's key and the tenant, never from
+  // the file: the key name is the origin's prefix (tlog-checkpoint: key name SHOULD be the origin).
+  const expectedOrigin = `${verifier.name}/${tenant}`;
+  if (origin !== expectedOrigin) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(expectedOrigin)}, the log this key signs for tenant ${tenant}`);
   let prevHash: string;
   if (fromSeq === 1) {
     prevHash = await genesisHash(tenant);
@@ -84,6 +95,8 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   let pending: ChainHead[] = [];
   let checkpoints = 0;
   let signedThrough = 0;
+  // The seq the last entry line claims (checked by the chain); a checkpoint must follow its entry.
+  let lastEntrySeq = fromSeq - 1;
   const flush = async () => {
     if (batch.length === 0) return null;
     const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending });
@@ -106,15 +119,22 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
         if (bad) return bad;
       }
       batch.push({ entry: entry.data.entry, hash: entry.data.hash });
+      lastEntrySeq = entry.data.seq;
       continue;
     }
     const cp = AuditExportCheckpointSchema.safeParse(json);
     if (!cp.success) return fail(nextSeq, `a line after seq ${nextSeq - 1} is neither an entry nor a checkpoint`);
-    const opened = await verifyCheckpoint(cp.data.note, verifier, { origin });
+    const opened = await verifyCheckpoint(cp.data.note, verifier, { origin: expectedOrigin });
     if (!opened.ok) return fail(cp.data.size, `checkpoint ${cp.data.size}: ${opened.reason}`);
     const { size, hash } = opened.checkpoint;
     if (size !== cp.data.size) return fail(cp.data.size, "the checkpoint line's size differs from its signed size");
-    if (size < batchStart - 1) return fail(size, `checkpoint ${size} is out of place (after seq ${nextSeq - 1})`);
+    // The exporter writes each checkpoint right after the entry it covers; anywhere else the
+    // lines were moved, so refuse rather than guess which entries it was meant to anchor.
+    if (size !== lastEntrySeq || size < batchStart - 1) {
+      // A broken chain before this line (a deleted entry) is the better report: give it first.
+      const bad = await flush();
+      return bad ?? fail(size, `checkpoint ${size} is out of place (after seq ${lastEntrySeq})`);
+    }
     if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
     if (size >= batchStart) pending.push({ seq: size, hash });
     checkpoints++;
@@ -124,6 +144,12 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (bad) return bad;
   const toSeq = batchStart - 1;
   if (signedThrough > toSeq) return fail(toSeq + 1, `a signed checkpoint covers ${signedThrough} entries but the export ends at seq ${toSeq}`);
-  if (options.requireSignedHead && signedThrough < toSeq) return fail(signedThrough + 1, `entries from seq ${signedThrough + 1} are not covered by a signed checkpoint`);
-  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough };
+  const unsignedTail = toSeq - Math.max(signedThrough, fromSeq - 1);
+  if (checkpoints === 0 && toSeq >= fromSeq) {
+    return { ok: false, seq: fromSeq, reason: `no checkpoint signed by the key covers any of the ${unsignedTail} entries (fabricated, stripped or truncated export)`, unsignedTail };
+  }
+  if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
+    return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
+  }
+  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail };
 }

@@ -7,6 +7,8 @@ import {
   type AuditQuery as AuditQueryOutput,
   type AuditRange,
   type AuditVerify,
+  type AuditVerifyQuery,
+  type CheckpointQuery,
 } from "../worker/schemas/audit";
 import type { z } from "zod";
 import { AuditExportLineSchema, decodeStream, splitLines, type AuditExportLine } from "./audit-export";
@@ -34,13 +36,16 @@ export class AuditApi {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit", query }, AuditPageSchema);
   }
 
-  /** Has the server recompute the chain over a range and check its signed checkpoints. */
-  verify(range: Partial<AuditRange> = {}, options: CallOptions = {}): Promise<AuditVerify> {
+  /**
+   * Has the server recompute the chain over a range and check its signed checkpoints. Strict:
+   * `ok: false` unless every entry is covered by a checkpoint, unless `allow_unsigned_tail`.
+   */
+  verify(range: Partial<AuditVerifyQuery> = {}, options: CallOptions = {}): Promise<AuditVerify> {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit/verify", query: range }, AuditVerifySchema);
   }
 
-  /** Signed checkpoints whose size falls in the range. */
-  checkpoints(range: Partial<AuditRange> = {}, options: CallOptions = {}): Promise<CheckpointList> {
+  /** Signed checkpoints whose size falls in the range; `fresh: true` has the current head signed first. */
+  checkpoints(range: Partial<CheckpointQuery> = {}, options: CallOptions = {}): Promise<CheckpointList> {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit/checkpoints", query: range }, CheckpointListSchema);
   }
 

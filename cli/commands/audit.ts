@@ -106,26 +106,30 @@ export function registerAudit(program: Command): void {
   withJson(
     audit
       .command("verify")
-      .description("verify the chain and signed checkpoints: on the server, or offline on an export file")
+      .description("verify the chain and signed checkpoints: on the server, or offline on an export file; fails unless every entry is covered by a signed checkpoint")
       .option("--file <path>", "an export (JSON Lines) to verify offline, without the server")
-      .option("--public-key <vkey>", "the signing key (C2SP verifier key, from `audit public-key`); required with --file")
+      .option("--public-key <vkey>", "the signing key (C2SP verifier key, from `audit public-key`, or GHOSTVAULT_AUDIT_KEY); required with --file")
       .option("--tenant <id>", "with --file: refuse an export of another tenant")
+      .option("--allow-unsigned-tail", "accept entries after the last signed checkpoint (still reported)")
       .option("--from-seq <n>", "online: first seq", positiveInt)
       .option("--to-seq <n>", "online: last seq", positiveInt),
   ).action(
-    action(async (options: JsonOption & { file?: string; publicKey?: string; tenant?: string; fromSeq?: number; toSeq?: number }) => {
+    action(async (options: JsonOption & { file?: string; publicKey?: string; tenant?: string; allowUnsignedTail?: boolean; fromSeq?: number; toSeq?: number }) => {
+      const allowUnsignedTail = options.allowUnsignedTail === true;
       if (options.file !== undefined) {
-        if (options.publicKey === undefined) throw new CliError("--file needs --public-key: offline verification trusts only the key you give, never the one in the file", 2);
+        // The key comes from the caller (flag or environment), never from the file being checked.
+        const publicKey = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined);
+        if (publicKey === undefined) throw new CliError("--file needs --public-key (or GHOSTVAULT_AUDIT_KEY): offline verification trusts only the key you give, never the one in the file", 2);
         const text = createReadStream(options.file, { encoding: "utf8" }) as AsyncIterable<string>;
-        const result = await verifyAuditExport(splitLines(text), options.publicKey, { tenant: options.tenant });
+        const result = await verifyAuditExport(splitLines(text), publicKey, { tenant: options.tenant, allowUnsignedTail });
         if (options.json) printJson(result);
-        else if (result.ok) printFields([["ok", "yes (offline)"], ["tenant", result.tenant], ["entries", `${result.entries} (seq ${result.fromSeq}-${result.toSeq})`], ["checkpoints", result.checkpoints], ["signed through", result.signedThrough], ["head", result.head]]);
+        else if (result.ok) printFields([["ok", "yes (offline)"], ["tenant", result.tenant], ["entries", `${result.entries} (seq ${result.fromSeq}-${result.toSeq})`], ["checkpoints", result.checkpoints], ["signed through", result.signedThrough], ["unsigned tail", result.unsignedTail], ["head", result.head]]);
         if (!result.ok) throw new CliError(`audit export does not verify at seq ${result.seq}: ${result.reason}`);
         return;
       }
-      const result = await (await vaultClient()).audit.verify({ from_seq: options.fromSeq, to_seq: options.toSeq });
+      const result = await (await vaultClient()).audit.verify({ from_seq: options.fromSeq, to_seq: options.toSeq, allow_unsigned_tail: allowUnsignedTail || undefined });
       if (options.json) printJson(result);
-      else if (result.ok) printFields([["ok", "yes (server)"], ["entries", `${result.checked} (seq ${result.from_seq}-${result.to_seq})`], ["checkpoints", result.checkpoints], ["head", result.head]]);
+      else if (result.ok) printFields([["ok", "yes (server)"], ["entries", `${result.checked} (seq ${result.from_seq}-${result.to_seq})`], ["checkpoints", result.checkpoints], ["signed through", result.signed_through], ["unsigned tail", result.unsigned_tail], ["head", result.head]]);
       if (!result.ok) throw new CliError(`audit chain does not verify at seq ${result.seq}: ${result.reason}`);
     }),
   );

@@ -24,10 +24,25 @@ export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), nex
 /** GET /v1/audit/verify and /export query: a seq range (default: the whole chain). */
 export const AuditRangeSchema = z.strictObject({ from_seq: seq.optional(), to_seq: seq.optional() });
 
-/** The answer to verify: ok with what was checked, or the first bad seq and why. */
+/** A query flag: only the literal strings "true" and "false", so a typo is a 400, not a silent false. */
+const flag = z.enum(["true", "false"]).transform((v) => v === "true");
+
+/**
+ * GET /v1/audit/verify query: a seq range, and whether entries after the last signed checkpoint
+ * may pass (default: no, verify fails unless every entry in the range is signed for).
+ */
+export const AuditVerifyQuerySchema = AuditRangeSchema.extend({ allow_unsigned_tail: flag.optional() });
+
+/** GET /v1/audit/checkpoints query: a size range, and `fresh=true` to have the head signed now (rate-bounded). */
+export const CheckpointQuerySchema = AuditRangeSchema.extend({ fresh: flag.optional() });
+
+/**
+ * The answer to verify: ok with what was checked, or the first bad seq and why. `signed_through`
+ * is the largest verified checkpoint size; `unsigned_tail` counts entries of the range after it.
+ */
 export const AuditVerifySchema = z.union([
-  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable() }),
-  z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string() }),
+  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable(), signed_through: z.number().int(), unsigned_tail: z.number().int() }),
+  z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string(), unsigned_tail: z.number().int().optional() }),
 ]);
 
 /** GET /v1/audit/checkpoints */
@@ -64,5 +79,7 @@ export interface ExportPage {
 
 export type AuditQuery = z.output<typeof AuditQuerySchema>;
 export type AuditRange = z.output<typeof AuditRangeSchema>;
+export type AuditVerifyQuery = z.output<typeof AuditVerifyQuerySchema>;
+export type CheckpointQuery = z.output<typeof CheckpointQuerySchema>;
 export type AuditPage = z.output<typeof AuditPageSchema>;
 export type AuditVerify = z.output<typeof AuditVerifySchema>;
