@@ -3,6 +3,12 @@ import {
   AuditPublicKeySchema,
   AuditVerifySchema,
   CheckpointListSchema,
+  ConsistencyProofSchema,
+  InclusionProofSchema,
+  type ConsistencyProof,
+  type ConsistencyProofQuery,
+  type InclusionProof,
+  type InclusionProofQuery,
   type AuditPage,
   type AuditQuery as AuditQueryOutput,
   type AuditRange,
@@ -47,6 +53,16 @@ export class AuditApi {
   /** Signed checkpoints whose size falls in the range; `fresh: true` has the current head signed first. */
   checkpoints(range: Partial<CheckpointQuery> = {}, options: CallOptions = {}): Promise<CheckpointList> {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit/checkpoints", query: range }, CheckpointListSchema);
+  }
+
+  /** RFC 6962 inclusion proof of entry `seq` in the tree of `size` entries (default: all); check it with `verifyInclusionProof`. */
+  inclusionProof(query: Pick<InclusionProofQuery, "seq"> & Partial<InclusionProofQuery>, options: CallOptions = {}): Promise<InclusionProof> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/proof/inclusion", query }, InclusionProofSchema);
+  }
+
+  /** RFC 6962 consistency proof from size `old` to `new` (default: all); check it with `verifyConsistencyProof`. */
+  consistencyProof(query: Pick<ConsistencyProofQuery, "old"> & Partial<ConsistencyProofQuery>, options: CallOptions = {}): Promise<ConsistencyProof> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/proof/consistency", query }, ConsistencyProofSchema);
   }
 
   /**

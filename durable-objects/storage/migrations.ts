@@ -67,6 +67,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE webhook_replays (replay_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
    CREATE INDEX webhook_replays_expiry ON webhook_replays (expires_at);
    ALTER TABLE leases ADD COLUMN ttl INTEGER;`,
+  // (issue 10) the audit log's RFC 6962 Merkle tree: complete-subtree hashes at tlog's indexes.
+  `CREATE TABLE audit_hashes (idx INTEGER PRIMARY KEY, h BLOB NOT NULL);`,
 ];
 
 /**

@@ -48,6 +48,23 @@ export const AuditVerifySchema = z.union([
 /** GET /v1/audit/checkpoints */
 export const CheckpointListSchema = z.object({ items: z.array(z.object({ size: z.number().int(), created_at: TimestampSchema, note: z.string() })) });
 
+const base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "expected a base64 SHA-256 hash");
+
+/** GET /v1/audit/proof/inclusion query: the entry, and the tree size to prove it in (default: the whole tree). */
+export const InclusionProofQuerySchema = z.strictObject({ seq, size: seq.optional() });
+
+/**
+ * An RFC 6962 inclusion proof: entry `seq` (leaf `seq - 1`, leaf hash SHA-256(0x00 ‖ entry bytes))
+ * is in the tree of `size` entries whose root is `root`. Hashes are standard base64.
+ */
+export const InclusionProofSchema = z.object({ seq: z.number().int(), size: z.number().int(), leaf_hash: base64Hash, root: base64Hash, proof: z.array(base64Hash) });
+
+/** GET /v1/audit/proof/consistency query: old size (0 allowed) and new size (default: the whole tree). */
+export const ConsistencyProofQuerySchema = z.strictObject({ old: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER), new: seq.optional() });
+
+/** An RFC 6962 consistency proof: the tree of `old` entries (root `old_root`) is a prefix of the tree of `new` (root `new_root`). */
+export const ConsistencyProofSchema = z.object({ old: z.number().int(), new: z.number().int(), old_root: base64Hash, new_root: base64Hash, proof: z.array(base64Hash) });
+
 /** GET /v1/audit/public-key: what an auditor needs to verify checkpoints offline. */
 export const AuditPublicKeySchema = z.object({ key_name: z.string(), public_key: z.string(), verifier_key: z.string(), algorithm: z.literal("ed25519") });
 
@@ -81,5 +98,9 @@ export type AuditQuery = z.output<typeof AuditQuerySchema>;
 export type AuditRange = z.output<typeof AuditRangeSchema>;
 export type AuditVerifyQuery = z.output<typeof AuditVerifyQuerySchema>;
 export type CheckpointQuery = z.output<typeof CheckpointQuerySchema>;
+export type InclusionProofQuery = z.output<typeof InclusionProofQuerySchema>;
+export type InclusionProof = z.output<typeof InclusionProofSchema>;
+export type ConsistencyProofQuery = z.output<typeof ConsistencyProofQuerySchema>;
+export type ConsistencyProof = z.output<typeof ConsistencyProofSchema>;
 export type AuditPage = z.output<typeof AuditPageSchema>;
 export type AuditVerify = z.output<typeof AuditVerifySchema>;
