@@ -7,6 +7,7 @@
 import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/audit/chain";
 import { verifyCheckpoint } from "../worker/audit/checkpoint";
 import { parseVerifierKey } from "../worker/audit/signed-note";
+import { AuditForkError, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type TextSource } from "./audit-export";
 
 /** The outcome of {@link verifyAuditExport}: what was verified, or the first bad seq and why. */
@@ -41,6 +42,12 @@ export interface VerifyAuditExportOptions {
   allowUnsignedTail?: boolean;
   /** Entries recomputed per batch, bounding memory on large exports. Default 1000. */
   batchSize?: number;
+  /**
+   * The newest checkpoint verified before, per origin: the export must agree with it (same hash
+   * at that size; an export to the head not shorter), or `AuditForkError` is thrown. Updated
+   * with this export's newest checkpoint when it verifies.
+   */
+  memory?: CheckpointMemory;
 }
 
 /** The signing key as a C2SP verifier key string, or the answer of `audit.publicKey()`. */
@@ -60,7 +67,9 @@ function parseJson(line: string): unknown {
  * checkpoint's origin is this tenant's log under that key (`<key name>/<tenant>`), sits right
  * after the entry it covers and equals the recomputed chain there, that no checkpoint claims more
  * entries than the export holds (a truncated tail), and that every entry is covered by a verified
- * checkpoint (strict; see `allowUnsignedTail`). `lines` is the export as a string, or its lines in
+ * checkpoint (strict; see `allowUnsignedTail`). With `memory`, also that it agrees with the
+ * checkpoint remembered from an earlier verification.
+ * @throws AuditForkError if it does not: the vault has shown another history, or gone back. `lines` is the export as a string, or its lines in
  * order (e.g. `vault.audit.exportLines()`, or `splitLines(fileStream)` for text chunks).
  */
 export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
@@ -90,6 +99,11 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     prevHash = header.data.start_prev_hash;
   }
 
+  const remembered = await options.memory?.get(expectedOrigin);
+  const forked = (found: { size: number; hash: string | null }, what: string) =>
+    new AuditForkError(`audit log fork or rollback: ${what} (remembered checkpoint of size ${remembered!.size})`, remembered!, found);
+  let newest: RememberedCheckpoint | null = null;
+
   let batch: StoredAuditEntry[] = [];
   let batchStart = fromSeq;
   let pending: ChainHead[] = [];
@@ -101,6 +115,9 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     if (batch.length === 0) return null;
     const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending });
     if (!result.ok) return result;
+    // The chain is verified here, so the stored hash at the remembered size is the real one.
+    const seen = remembered && remembered.size >= batchStart && remembered.size <= result.head.seq ? batch[remembered.size - batchStart]!.hash : null;
+    if (seen !== null && seen !== remembered!.hash) throw forked({ size: remembered!.size, hash: seen }, `entry ${remembered!.size} has another hash than the one signed before`);
     prevHash = result.head.hash;
     batchStart = result.head.seq + 1;
     pending = pending.filter((a) => a.seq >= batchStart);
@@ -137,6 +154,7 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     }
     if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
     if (size >= batchStart) pending.push({ seq: size, hash });
+    newest = { origin: expectedOrigin, size, hash, note: cp.data.note };
     checkpoints++;
     signedThrough = Math.max(signedThrough, size);
   }
@@ -151,5 +169,9 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
     return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
   }
+  if (remembered && header.data.to_seq === null && remembered.size > toSeq) {
+    throw forked({ size: toSeq, hash: null }, `an export to the head ends at seq ${toSeq}, before the ${remembered.size} entries seen earlier`);
+  }
+  if (options.memory && newest && (!remembered || newest.size > remembered.size)) await options.memory.set(newest);
   return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail };
 }

@@ -135,7 +135,7 @@ export async function exportAuditPage(ctx: VaultContext, range: AuditRange, afte
   if (after === null) {
     const { keyName, vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
     const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
-    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, start_prev_hash: startHash(ctx, from) }));
+    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, to_seq: range.to_seq ?? null, start_prev_hash: startHash(ctx, from) }));
   }
   const start = after === null ? from : after + 1;
   const page = rows(ctx.sql, "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?", start, to, limit);

@@ -12,7 +12,7 @@ import { buildCli, cliEnv, runCli, type CliFixture } from "./helpers";
 
 let cli: CliFixture;
 let key: TestKey;
-let files: { genuine: string; fabricated: string; tailed: string };
+let files: { genuine: string; fabricated: string; tailed: string; forked: string };
 
 beforeAll(async () => {
   [cli, key] = await Promise.all([buildCli(), testKey(1)]);
@@ -25,6 +25,7 @@ beforeAll(async () => {
     genuine: await write("genuine", await buildExport({ size: 8, checkpoints: [4, 8], key })),
     fabricated: await write("fabricated", await buildExport({ size: 8, checkpoints: [], key })),
     tailed: await write("tailed", await buildExport({ size: 8, checkpoints: [4], key })),
+    forked: await write("forked", await buildExport({ size: 8, checkpoints: [4, 8], key, forkAt: 6 })),
   };
 }, 120_000);
 afterAll(() => cli?.cleanup());
@@ -57,5 +58,15 @@ describe("audit verify --file", () => {
     const none = await verify(["--file", files.genuine]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--public-key/);
+  });
+
+  it("remembers the newest verified checkpoint: a forked history re-signed by the same key exits 3", async () => {
+    const own = { XDG_CONFIG_HOME: path.join(cli.home, "fork-test") };
+    // Positive control: a client that has seen nothing accepts the forked export (the key signed it).
+    expect((await verify(["--file", files.forked, "--public-key", key.vkey], { XDG_CONFIG_HOME: path.join(cli.home, "fresh") })).code).toBe(0);
+    expect((await verify(["--file", files.genuine, "--public-key", key.vkey], own)).code).toBe(0);
+    const fork = await verify(["--file", files.forked, "--public-key", key.vkey], own);
+    expect(fork.code).toBe(3);
+    expect(fork.stderr).toMatch(/fork or rollback/);
   });
 });

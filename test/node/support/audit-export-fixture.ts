@@ -42,13 +42,17 @@ export interface BuildExportOptions {
   key: TestKey;
   /** Origin written into the header and the checkpoints. Default `<key name>/<tenant>`. */
   origin?: string;
+  /** Another history from this seq on, consistently re-signed: what a vault showing a fork would export. */
+  forkAt?: number;
+  /** The header's `to_seq` (null: an export to the head). */
+  toSeq?: number | null;
 }
 
 /** A chain of `size` entries and its export lines (header first). */
 export async function buildExport(options: BuildExportOptions): Promise<string[]> {
   const tenant = options.tenant ?? "t_fixture";
   const origin = options.origin ?? `${options.key.signer.name}/${tenant}`;
-  const lines = [JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant, origin, key_name: options.key.signer.name, verifier_key: options.key.vkey, from_seq: 1, start_prev_hash: await genesisHash(tenant) })];
+  const lines = [JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant, origin, key_name: options.key.signer.name, verifier_key: options.key.vkey, from_seq: 1, to_seq: options.toSeq ?? null, start_prev_hash: await genesisHash(tenant) })];
   let head: ChainHead | null = null;
   for (let seq = 1; seq <= options.size; seq++) {
     const { entry, hash } = await nextEntry(head, {
@@ -59,7 +63,7 @@ export async function buildExport(options: BuildExportOptions): Promise<string[]
       target: { kind: "credential", id: "cred_fixture" },
       outcome: "success",
       request_id: `req-${seq}`,
-      details: { n: seq },
+      details: options.forkAt !== undefined && seq >= options.forkAt ? { n: seq, forked: true } : { n: seq },
     });
     head = { seq, hash };
     lines.push(JSON.stringify({ kind: "entry", seq, hash, entry }));
