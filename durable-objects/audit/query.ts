@@ -120,7 +120,8 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
   if (unsignedTail > 0 && range.allow_unsigned_tail !== true) {
     return { ok: false, seq: to - unsignedTail + 1, reason: `the last ${unsignedTail} entries of the range (from seq ${to - unsignedTail + 1}) are not covered by a signed checkpoint`, unsigned_tail: unsignedTail };
   }
-  return { ok: true, from_seq: from, to_seq: to, checked, checkpoints: checkpoints.length, head: rangeHead, signed_through: signedThrough, unsigned_tail: Math.max(0, unsignedTail) };
+  // `checked` counts the range's entries; those recomputed past it, up to its checkpoint, are not reported.
+  return { ok: true, from_seq: from, to_seq: to, checked: Math.min(checked, to - from + 1), checkpoints: checkpoints.length, head: rangeHead, signed_through: signedThrough, unsigned_tail: Math.max(0, unsignedTail) };
 }
 
 /**
