@@ -68,9 +68,10 @@ function parseJson(line: string): unknown {
  * after the entry it covers and equals the recomputed chain there, that no checkpoint claims more
  * entries than the export holds (a truncated tail), and that every entry is covered by a verified
  * checkpoint (strict; see `allowUnsignedTail`). With `memory`, also that it agrees with the
- * checkpoint remembered from an earlier verification.
- * @throws AuditForkError if it does not: the vault has shown another history, or gone back. `lines` is the export as a string, or its lines in
- * order (e.g. `vault.audit.exportLines()`, or `splitLines(fileStream)` for text chunks).
+ * checkpoint remembered from an earlier verification. `lines` is the export as a string, or its
+ * lines in order (e.g. `vault.audit.exportLines()`, or `splitLines(fileStream)` for text chunks).
+ * @throws AuditForkError if a fully verified export contradicts the remembered checkpoint: the
+ *   vault has shown another history at a size it signed before, or has gone back.
  */
 export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
   const fail = (seq: number, reason: string) => ({ ok: false, seq, reason }) as const;
@@ -103,6 +104,8 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   const forked = (found: { size: number; hash: string | null }, what: string) =>
     new AuditForkError(`audit log fork or rollback: ${what} (remembered checkpoint of size ${remembered!.size})`, remembered!, found);
   let newest: RememberedCheckpoint | null = null;
+  /** The verified hash of entry `remembered.size`, once the chain reaches it. */
+  let seenAtRemembered: string | null = null;
 
   let batch: StoredAuditEntry[] = [];
   let batchStart = fromSeq;
@@ -115,9 +118,8 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     if (batch.length === 0) return null;
     const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending });
     if (!result.ok) return result;
-    // The chain is verified here, so the stored hash at the remembered size is the real one.
-    const seen = remembered && remembered.size >= batchStart && remembered.size <= result.head.seq ? batch[remembered.size - batchStart]!.hash : null;
-    if (seen !== null && seen !== remembered!.hash) throw forked({ size: remembered!.size, hash: seen }, `entry ${remembered!.size} has another hash than the one signed before`);
+    // The chain is verified here, so the stored hash at the remembered size is the recomputed one.
+    if (remembered && remembered.size >= batchStart && remembered.size <= result.head.seq) seenAtRemembered = batch[remembered.size - batchStart]!.hash;
     prevHash = result.head.hash;
     batchStart = result.head.seq + 1;
     pending = pending.filter((a) => a.seq >= batchStart);
@@ -168,6 +170,10 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   }
   if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
     return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
+  }
+  // Only data the key vouches for can contradict memory: an unsigned tail proves nothing either way.
+  if (remembered && seenAtRemembered !== null && remembered.size <= signedThrough && seenAtRemembered !== remembered.hash) {
+    throw forked({ size: remembered.size, hash: seenAtRemembered }, `entry ${remembered.size} has another hash than the one signed before`);
   }
   if (remembered && header.data.to_seq === null && remembered.size > toSeq) {
     throw forked({ size: toSeq, hash: null }, `an export to the head ends at seq ${toSeq}, before the ${remembered.size} entries seen earlier`);

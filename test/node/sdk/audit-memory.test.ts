@@ -41,6 +41,9 @@ describe("checkpoint memory", () => {
     const longer = await buildExport({ size: 20, checkpoints: [5, 10, 12, 20], key, forkAt: 3 });
     await expect(verifyAuditExport(longer, key.vkey, { memory })).rejects.toBeInstanceOf(AuditForkError);
     expect(await memory.get(ORIGIN)).toMatchObject({ size: 12 });
+    // Unsigned data cannot claim a fork: the same rewrite without checkpoints is only unverified.
+    const unsigned = await buildExport({ size: 12, checkpoints: [], key, forkAt: 8 });
+    expect(await verifyAuditExport(unsigned, key.vkey, { memory })).toMatchObject({ ok: false, unsignedTail: 12 });
   });
 
   it("a consistent, longer export moves memory forward; an export to the head that is shorter is a rollback", async () => {
