@@ -74,6 +74,11 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Parses a whole-number option that may be 0 (a tree size, an offset). */
+export function nonNegativeInt(value: string): number {
+  return value === "0" ? 0 : positiveInt(value);
+}
+
 /** Parses a duration option: whole seconds or "90s", "10m", "1h", "7d". */
 export function duration(value: string): Duration {
   if (/^\d{1,9}$/.test(value) && Number(value) > 0) return Number(value);

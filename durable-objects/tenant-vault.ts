@@ -5,7 +5,7 @@ import { describeZodError, VaultError } from "../worker/errors";
 import type { Call, Outcome } from "../worker/rpc";
 import { AclSchema } from "../worker/schemas/acl";
 import { KekStatusSchema } from "../worker/schemas/admin";
-import { AuditQuerySchema, AuditRangeSchema, ImpactQuerySchema } from "../worker/schemas/audit";
+import { AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ImpactQuerySchema, InclusionProofQuerySchema } from "../worker/schemas/audit";
 import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/schemas/credentials";
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
@@ -15,6 +15,8 @@ import { isJsonMediaType } from "../worker/routes/media-type";
 import { BootstrapSchema, type BootstrapResult } from "../worker/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/schemas/tokens";
 import { checkpointIfDue } from "./audit/checkpoints";
+import { backfillMerkle } from "./audit/merkle-store";
+import { proveConsistency, proveInclusion } from "./audit/proofs";
 import * as audit from "./audit/query";
 import { record } from "./audit/record";
 import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
@@ -137,8 +139,10 @@ export class TenantVault extends DurableObject<Env> {
   }
 
   queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
-  verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditRangeSchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
-  listCheckpoints(call: Call<unknown>) { return this.#call(call, "audit.checkpoints", AuditRangeSchema, (ctx, _a, r) => audit.listCheckpoints(ctx, r)); }
+  verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditVerifyQuerySchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
+  inclusionProof(call: Call<unknown>) { return this.#call(call, "audit.inclusion_proof", InclusionProofQuerySchema, (ctx, _a, q) => proveInclusion(ctx, q)); }
+  consistencyProof(call: Call<unknown>) { return this.#call(call, "audit.consistency_proof", ConsistencyProofQuerySchema, (ctx, _a, q) => proveConsistency(ctx, q)); }
+  listCheckpoints(call: Call<unknown>) { return this.#call(call, "audit.checkpoints", CheckpointQuerySchema, (ctx, _a, r) => audit.listCheckpoints(ctx, r)); }
   exportAudit(call: Call<unknown>) {
     return this.#call(call, "audit.export", ExportPageSchema, (ctx, a, p) => {
       // The first page of an export is the admin action to record; later pages continue it.
@@ -178,6 +182,8 @@ export class TenantVault extends DurableObject<Env> {
     const expiry = expireDueLeases(ctx);
     const sweep = await sweepStep(ctx);
     await checkpointIfDue(ctx);
+    // Logs older than the Merkle tree are built into it once, a bounded batch per run.
+    if (backfillMerkle(ctx.storage) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
@@ -226,6 +232,8 @@ export class TenantVault extends DurableObject<Env> {
         );
       }
       await checkpointIfDue(ctx);
+    // Logs older than the Merkle tree are built into it once, a bounded batch per run.
+    if (backfillMerkle(ctx.storage) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     } catch (error) {
       console.error("audit bookkeeping after a call failed", { request_id: actor.requestId, error: String(error) });
     }

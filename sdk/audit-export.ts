@@ -20,6 +20,8 @@ export const AuditExportHeaderSchema = z.object({
   from_seq: z.number().int().min(1),
   /** Hash the first exported entry points at (the genesis hash when from_seq is 1); null if unknown. */
   start_prev_hash: z.string().nullable(),
+  /** Last seq asked for, or null for an export to the head (absent in older exports). */
+  to_seq: z.number().int().nullable().optional(),
 });
 
 /** One chain entry and the hash stored beside it. */

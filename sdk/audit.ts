@@ -3,10 +3,18 @@ import {
   AuditPublicKeySchema,
   AuditVerifySchema,
   CheckpointListSchema,
+  ConsistencyProofSchema,
+  InclusionProofSchema,
+  type ConsistencyProof,
+  type ConsistencyProofQuery,
+  type InclusionProof,
+  type InclusionProofQuery,
   type AuditPage,
   type AuditQuery as AuditQueryOutput,
   type AuditRange,
   type AuditVerify,
+  type AuditVerifyQuery,
+  type CheckpointQuery,
 } from "../worker/schemas/audit";
 import type { z } from "zod";
 import { AuditExportLineSchema, decodeStream, splitLines, type AuditExportLine } from "./audit-export";
@@ -34,14 +42,27 @@ export class AuditApi {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit", query }, AuditPageSchema);
   }
 
-  /** Has the server recompute the chain over a range and check its signed checkpoints. */
-  verify(range: Partial<AuditRange> = {}, options: CallOptions = {}): Promise<AuditVerify> {
+  /**
+   * Has the server recompute the chain over a range and check its signed checkpoints. Strict:
+   * `ok: false` unless every entry is covered by a checkpoint, unless `allow_unsigned_tail`.
+   */
+  verify(range: Partial<AuditVerifyQuery> = {}, options: CallOptions = {}): Promise<AuditVerify> {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit/verify", query: range }, AuditVerifySchema);
   }
 
-  /** Signed checkpoints whose size falls in the range. */
-  checkpoints(range: Partial<AuditRange> = {}, options: CallOptions = {}): Promise<CheckpointList> {
+  /** Signed checkpoints whose size falls in the range; `fresh: true` has the current head signed first. */
+  checkpoints(range: Partial<CheckpointQuery> = {}, options: CallOptions = {}): Promise<CheckpointList> {
     return this.#http.json({ ...options, method: "GET", path: "/v1/audit/checkpoints", query: range }, CheckpointListSchema);
+  }
+
+  /** RFC 6962 inclusion proof of entry `seq` in the tree of `size` entries (default: all); check it with `verifyInclusionProof`. */
+  inclusionProof(query: Pick<InclusionProofQuery, "seq"> & Partial<InclusionProofQuery>, options: CallOptions = {}): Promise<InclusionProof> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/proof/inclusion", query }, InclusionProofSchema);
+  }
+
+  /** RFC 6962 consistency proof from size `old` to `new` (default: all); check it with `verifyConsistencyProof`. */
+  consistencyProof(query: Pick<ConsistencyProofQuery, "old"> & Partial<ConsistencyProofQuery>, options: CallOptions = {}): Promise<ConsistencyProof> {
+    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/proof/consistency", query }, ConsistencyProofSchema);
   }
 
   /**

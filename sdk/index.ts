@@ -134,6 +134,8 @@ export type { CreateOidcTrust, OidcApi, OidcTrust } from "./oidc";
 export type { CreatedWebhook, CreateWebhook, Webhook, WebhooksApi } from "./webhooks";
 export type { Acl, AclRule } from "../worker/schemas/acl";
 export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
+export { verifyConsistencyProof, verifyInclusionProof } from "./audit-proof";
+export { AuditForkError, MemoryCheckpointMemory, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
 export type { Credential, CredentialPage, CredentialVersion } from "../worker/schemas/credentials";
 export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/schemas/leases";

@@ -119,3 +119,4 @@ export function vaultClientWithPins(options: PinnedVaultClientOptions): VaultCli
 }
 
 export * from "./index";
+export { FileCheckpointMemory } from "./audit-memory-file";

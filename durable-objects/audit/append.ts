@@ -3,6 +3,7 @@ import { z } from "zod";
 import { canonicalize } from "../../worker/audit/canonical-json";
 import type { AuditFields } from "../../worker/audit/chain";
 import { AUDIT_ENTRY_VERSION, auditEntrySchema, auditTimestamp, type AuditEntry } from "../../worker/audit/entry";
+import { appendMerkleLeaf } from "./merkle-store";
 
 /**
  * Appending to the tenant's audit chain, synchronously. node:crypto's SHA-256 is synchronous,
@@ -72,6 +73,8 @@ export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent
     "INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
     entry.seq, at, entry.type, entry.actor.identity, credentialId, text, hash,
   );
+  // Same transaction: the Merkle tree never disagrees with the entries it covers.
+  appendMerkleLeaf(sql, entry.seq, text);
   return { entry, hash };
 }
 

@@ -33,6 +33,39 @@ export function latestCheckpoint(sql: SqlStorage): CheckpointRow | null {
   return rows.length === 0 ? null : CheckpointRow.parse(rows[0]);
 }
 
+/** The smallest checkpoint of size `size` or more, or null. */
+export function checkpointAtOrAfter(sql: SqlStorage, size: number): CheckpointRow | null {
+  const rows = sql.exec("SELECT size, ts, note FROM checkpoints WHERE size >= ? ORDER BY size LIMIT 1", size).toArray();
+  return rows.length === 0 ? null : CheckpointRow.parse(rows[0]);
+}
+
+/**
+ * Signs and stores the checkpoint of entries 1..`size`, or returns the one already stored at that
+ * size (one note per size, so repeated exports of the same range do not pile up rows). The hash
+ * is read from storage: the caller names a size, never a hash.
+ */
+export async function checkpointAt(ctx: VaultContext, size: number): Promise<CheckpointRow> {
+  const existing = checkpointsBetween(ctx.sql, size, size)[0];
+  if (existing) return existing;
+  const { hash } = ctx.sql.exec<{ hash: string }>("SELECT hash FROM audit WHERE seq = ?", size).one();
+  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+  const note = await signCheckpoint(await ctx.signer, { origin, size, hash });
+  ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", size, ctx.now(), note);
+  // Re-read: a concurrent request may have stored its own note at this size while we signed.
+  return checkpointsBetween(ctx.sql, size, size)[0]!;
+}
+
+/**
+ * Signs the current head now if no checkpoint covers it, so a client gets a fully covered log on
+ * request. Bounded rate: a size is signed at most once, so a flood of such requests costs at most
+ * one signature per new audit entry, and entries come only from (rate-limited) writes.
+ */
+export async function freshCheckpoint(ctx: VaultContext): Promise<void> {
+  const head = auditHead(ctx.sql);
+  const last = latestCheckpoint(ctx.sql);
+  if (head && (!last || last.size < head.seq)) await checkpointAt(ctx, head.seq);
+}
+
 /** Checkpoints whose size falls in [from, to], oldest first. */
 export function checkpointsBetween(sql: SqlStorage, from: number, to: number): CheckpointRow[] {
   return sql.exec("SELECT size, ts, note FROM checkpoints WHERE size BETWEEN ? AND ? ORDER BY size", from, to).toArray().map((r) => CheckpointRow.parse(r));

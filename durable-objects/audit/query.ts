@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { ChainHead } from "../../worker/audit/chain";
 import { checkpointOrigin, verifyCheckpoint } from "../../worker/audit/checkpoint";
-import type { AuditPage, AuditQuery, AuditRange, AuditVerify, ExportPage } from "../../worker/schemas/audit";
+import type { AuditPage, AuditQuery, AuditRange, AuditVerify, AuditVerifyQuery, CheckpointQuery, ExportPage } from "../../worker/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { auditHead, genesisHashSync, sha256HexSync } from "./append";
-import { auditPublicKey, checkpointsBetween } from "./checkpoints";
+import { auditPublicKey, checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint } from "./checkpoints";
 
 const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
 type Row = z.output<typeof Row>;
@@ -69,41 +69,59 @@ function checkRow(tenantId: string, r: Row, seq: number, prevHash: string, ancho
 /**
  * GET /v1/audit/verify: verifies every checkpoint signature in the range, then recomputes the
  * chain page by page with the checkpoints as anchors, and checks that no checkpoint claims more
- * entries than exist (truncation). Answers ok, or the first bad seq and why.
+ * entries than exist (truncation). Strict: the range must be covered by a verified checkpoint
+ * (when it ends before the head, the chain is recomputed up to the first checkpoint past its
+ * end); entries after the last one are an unsigned tail, refused unless `allow_unsigned_tail`,
+ * and always counted in the answer.
  */
-export async function verifyAudit(ctx: VaultContext, range: AuditRange): Promise<AuditVerify> {
+export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): Promise<AuditVerify> {
   const head = auditHead(ctx.sql);
+  const headSeq = head?.seq ?? 0;
   const from = range.from_seq ?? 1;
-  const to = Math.min(range.to_seq ?? Number.MAX_SAFE_INTEGER, head?.seq ?? 0);
+  const to = Math.min(range.to_seq ?? Number.MAX_SAFE_INTEGER, headSeq);
   const { vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
   const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
   const anchors: ChainHead[] = [];
   const checkpoints = checkpointsBetween(ctx.sql, from, range.to_seq ?? Number.MAX_SAFE_INTEGER);
+  if (to >= from && (checkpoints.at(-1)?.size ?? 0) < to) {
+    const cover = checkpointAtOrAfter(ctx.sql, to + 1);
+    if (cover) checkpoints.push(cover);
+  }
   for (const cp of checkpoints) {
     const opened = await verifyCheckpoint(cp.note, vkey, { origin });
     if (!opened.ok) return { ok: false, seq: cp.size, reason: `checkpoint ${cp.size}: ${opened.reason}` };
     if (opened.checkpoint.size !== cp.size) return { ok: false, seq: cp.size, reason: "checkpoint row size differs from its signed size" };
-    if (cp.size > to) return { ok: false, seq: to + 1, reason: `a signed checkpoint covers ${cp.size} entries but the log ends at ${to}` };
+    if (cp.size > headSeq) return { ok: false, seq: headSeq + 1, reason: `a signed checkpoint covers ${cp.size} entries but the log ends at ${headSeq}` };
     anchors.push({ seq: cp.size, hash: opened.checkpoint.hash });
   }
-  if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, checkpoints: checkpoints.length, head: head?.hash ?? null };
+  const signedThrough = anchors.at(-1)?.seq ?? 0;
+  if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, checkpoints: checkpoints.length, head: head?.hash ?? null, signed_through: signedThrough, unsigned_tail: 0 };
+  // Recompute through the covering checkpoint, so the signature vouches for every entry of the range.
+  const end = Math.max(to, signedThrough);
   let prevHash = startHash(ctx, from);
   if (prevHash === null) return { ok: false, seq: from - 1, reason: "the entry before the range is missing" };
   const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash] as const));
   let checked = 0;
-  for (let at = from; at <= to; at += VERIFY_PAGE) {
+  let rangeHead = prevHash;
+  for (let at = from; at <= end; at += VERIFY_PAGE) {
     // Read raw: checkRow checks every field it uses, so a per-row zod parse would only add cost.
-    const page = ctx.sql.exec<Row>("SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(to, at + VERIFY_PAGE - 1));
+    const page = ctx.sql.exec<Row>("SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(end, at + VERIFY_PAGE - 1));
     for (const r of page) {
       const expected = from + checked;
       const bad = checkRow(ctx.tenantId, r, expected, prevHash, anchorAt.get(expected));
       if (bad) return { ok: false, seq: expected, reason: bad };
       prevHash = r.hash;
+      if (expected === to) rangeHead = r.hash;
       checked++;
     }
-    if (from + checked <= Math.min(to, at + VERIFY_PAGE - 1)) return { ok: false, seq: from + checked, reason: "entry missing" };
+    if (from + checked <= Math.min(end, at + VERIFY_PAGE - 1)) return { ok: false, seq: from + checked, reason: "entry missing" };
   }
-  return { ok: true, from_seq: from, to_seq: to, checked, checkpoints: checkpoints.length, head: prevHash };
+  const unsignedTail = to - Math.max(signedThrough, from - 1);
+  if (unsignedTail > 0 && range.allow_unsigned_tail !== true) {
+    return { ok: false, seq: to - unsignedTail + 1, reason: `the last ${unsignedTail} entries of the range (from seq ${to - unsignedTail + 1}) are not covered by a signed checkpoint`, unsigned_tail: unsignedTail };
+  }
+  // `checked` counts the range's entries; those recomputed past it, up to its checkpoint, are not reported.
+  return { ok: true, from_seq: from, to_seq: to, checked: Math.min(checked, to - from + 1), checkpoints: checkpoints.length, head: rangeHead, signed_through: signedThrough, unsigned_tail: Math.max(0, unsignedTail) };
 }
 
 /**
@@ -118,23 +136,32 @@ export async function exportAuditPage(ctx: VaultContext, range: AuditRange, afte
   if (after === null) {
     const { keyName, vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
     const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
-    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, start_prev_hash: startHash(ctx, from) }));
+    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, to_seq: range.to_seq ?? null, start_prev_hash: startHash(ctx, from) }));
   }
   const start = after === null ? from : after + 1;
   const page = rows(ctx.sql, "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?", start, to, limit);
   const last = page[page.length - 1];
   const cps = last ? checkpointsBetween(ctx.sql, start, last.seq) : [];
+  // The last page ends with a checkpoint of its last entry, signed now if none exists, so a
+  // fresh export is covered in full and verifies strictly (no unsigned tail).
+  const headSeq = auditHead(ctx.sql)?.seq ?? 0;
+  const final = page.length < limit || (last !== undefined && last.seq >= Math.min(to, headSeq));
+  if (final && last && cps.at(-1)?.size !== last.seq) cps.push(await checkpointAt(ctx, last.seq));
   const bySize = new Map(cps.map((c) => [c.size, c]));
   for (const r of page) {
     lines.push(`{"kind":"entry","seq":${r.seq},"hash":"${r.hash}","entry":${r.entry}}`);
     const cp = bySize.get(r.seq);
     if (cp) lines.push(JSON.stringify({ kind: "checkpoint", size: cp.size, note: cp.note }));
   }
-  return { lines, next_after: page.length === limit && last ? last.seq : null };
+  return { lines, next_after: !final && last ? last.seq : null };
 }
 
-/** GET /v1/audit/checkpoints: signed checkpoints whose size falls in the range. */
-export function listCheckpoints(ctx: VaultContext, range: AuditRange) {
+/**
+ * GET /v1/audit/checkpoints: signed checkpoints whose size falls in the range; with `fresh`, the
+ * head is signed first when no checkpoint covers it (see `freshCheckpoint` for the rate bound).
+ */
+export async function listCheckpoints(ctx: VaultContext, range: CheckpointQuery) {
+  if (range.fresh === true) await freshCheckpoint(ctx);
   const items = checkpointsBetween(ctx.sql, range.from_seq ?? 0, range.to_seq ?? Number.MAX_SAFE_INTEGER).slice(-1000);
   return { items: items.map((c) => ({ size: c.size, created_at: new Date(c.ts).toISOString(), note: c.note })) };
 }

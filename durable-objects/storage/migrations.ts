@@ -81,6 +81,8 @@ const MIGRATIONS: readonly string[] = [
      deleted_at INTEGER,
      updated_at INTEGER NOT NULL
    );`,
+  // 9 (issue 10): the audit log's RFC 6962 Merkle tree: complete-subtree hashes at tlog's indexes.
+  `CREATE TABLE audit_hashes (idx INTEGER PRIMARY KEY, h BLOB NOT NULL);`,
 ];
 
 /**

@@ -40,6 +40,8 @@ export const OPERATIONS = {
   "audit.query": "manager",
   "audit.verify": "manager",
   "audit.checkpoints": "manager",
+  "audit.inclusion_proof": "manager",
+  "audit.consistency_proof": "manager",
   "audit.export": "admin",
   "incident.impact": "admin",
   "oidc.list": "admin",

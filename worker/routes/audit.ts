@@ -3,7 +3,7 @@ import type { AppEnv } from "../app-env";
 import { auditPublicKey } from "../../durable-objects/audit/checkpoints";
 import { bytesToBase64 } from "../crypto";
 import { unwrapOutcome } from "../rpc";
-import { AuditPageSchema, AuditPublicKeySchema, AuditQuerySchema, AuditRangeSchema, AuditVerifySchema, CheckpointListSchema, ImpactQuerySchema, ImpactReportSchema, type ExportPage } from "../schemas/audit";
+import { AuditPageSchema, AuditPublicKeySchema, AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, AuditVerifySchema, CheckpointListSchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ConsistencyProofSchema, ImpactQuerySchema, ImpactReportSchema, InclusionProofQuerySchema, InclusionProofSchema, type ExportPage } from "../schemas/audit";
 import { bearer, readInputAsCaller, respond, vaultCall, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
 
 const tag = "audit";
@@ -18,13 +18,23 @@ export const auditRoutes: VaultRoute[] = [
   },
   {
     method: "get", path: "/v1/audit/verify", tag, summary: "Recompute the chain over a range and check its signed checkpoints",
-    operation: "audit.verify", query: AuditRangeSchema, response: AuditVerifySchema, status: 200,
+    operation: "audit.verify", query: AuditVerifyQuerySchema, response: AuditVerifySchema, status: 200,
     rpc: (v, call) => v.verifyAudit(call),
   },
   {
     method: "get", path: "/v1/audit/checkpoints", tag, summary: "Signed checkpoints (C2SP signed notes)",
-    operation: "audit.checkpoints", query: AuditRangeSchema, response: CheckpointListSchema, status: 200,
+    operation: "audit.checkpoints", query: CheckpointQuerySchema, response: CheckpointListSchema, status: 200,
     rpc: (v, call) => v.listCheckpoints(call),
+  },
+  {
+    method: "get", path: "/v1/audit/proof/inclusion", tag, summary: "RFC 6962 inclusion proof of an entry in the audit Merkle tree",
+    operation: "audit.inclusion_proof", query: InclusionProofQuerySchema, response: InclusionProofSchema, status: 200,
+    rpc: (v, call) => v.inclusionProof(call),
+  },
+  {
+    method: "get", path: "/v1/audit/proof/consistency", tag, summary: "RFC 6962 consistency proof between two sizes of the audit Merkle tree",
+    operation: "audit.consistency_proof", query: ConsistencyProofQuerySchema, response: ConsistencyProofSchema, status: 200,
+    rpc: (v, call) => v.consistencyProof(call),
   },
   {
     method: "get", path: "/v1/incident/impact", tag: "incident", summary: "Which credentials were leased in a window, by whom, and how each lease ended",

@@ -24,14 +24,46 @@ export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), nex
 /** GET /v1/audit/verify and /export query: a seq range (default: the whole chain). */
 export const AuditRangeSchema = z.strictObject({ from_seq: seq.optional(), to_seq: seq.optional() });
 
-/** The answer to verify: ok with what was checked, or the first bad seq and why. */
+/** A query flag: only the literal strings "true" and "false", so a typo is a 400, not a silent false. */
+const flag = z.enum(["true", "false"]).transform((v) => v === "true");
+
+/**
+ * GET /v1/audit/verify query: a seq range, and whether entries after the last signed checkpoint
+ * may pass (default: no, verify fails unless every entry in the range is signed for).
+ */
+export const AuditVerifyQuerySchema = AuditRangeSchema.extend({ allow_unsigned_tail: flag.optional() });
+
+/** GET /v1/audit/checkpoints query: a size range, and `fresh=true` to have the head signed now (rate-bounded). */
+export const CheckpointQuerySchema = AuditRangeSchema.extend({ fresh: flag.optional() });
+
+/**
+ * The answer to verify: ok with what was checked, or the first bad seq and why. `signed_through`
+ * is the largest verified checkpoint size; `unsigned_tail` counts entries of the range after it.
+ */
 export const AuditVerifySchema = z.union([
-  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable() }),
-  z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string() }),
+  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable(), signed_through: z.number().int(), unsigned_tail: z.number().int() }),
+  z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string(), unsigned_tail: z.number().int().optional() }),
 ]);
 
 /** GET /v1/audit/checkpoints */
 export const CheckpointListSchema = z.object({ items: z.array(z.object({ size: z.number().int(), created_at: TimestampSchema, note: z.string() })) });
+
+const base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "expected a base64 SHA-256 hash");
+
+/** GET /v1/audit/proof/inclusion query: the entry, and the tree size to prove it in (default: the whole tree). */
+export const InclusionProofQuerySchema = z.strictObject({ seq, size: seq.optional() });
+
+/**
+ * An RFC 6962 inclusion proof: entry `seq` (leaf `seq - 1`, leaf hash SHA-256(0x00 ‖ entry bytes))
+ * is in the tree of `size` entries whose root is `root`. Hashes are standard base64.
+ */
+export const InclusionProofSchema = z.object({ seq: z.number().int(), size: z.number().int(), leaf_hash: base64Hash, root: base64Hash, proof: z.array(base64Hash) });
+
+/** GET /v1/audit/proof/consistency query: old size (0 allowed) and new size (default: the whole tree). */
+export const ConsistencyProofQuerySchema = z.strictObject({ old: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER), new: seq.optional() });
+
+/** An RFC 6962 consistency proof: the tree of `old` entries (root `old_root`) is a prefix of the tree of `new` (root `new_root`). */
+export const ConsistencyProofSchema = z.object({ old: z.number().int(), new: z.number().int(), old_root: base64Hash, new_root: base64Hash, proof: z.array(base64Hash) });
 
 /** GET /v1/audit/public-key: what an auditor needs to verify checkpoints offline. */
 export const AuditPublicKeySchema = z.object({ key_name: z.string(), public_key: z.string(), verifier_key: z.string(), algorithm: z.literal("ed25519") });
@@ -64,5 +96,11 @@ export interface ExportPage {
 
 export type AuditQuery = z.output<typeof AuditQuerySchema>;
 export type AuditRange = z.output<typeof AuditRangeSchema>;
+export type AuditVerifyQuery = z.output<typeof AuditVerifyQuerySchema>;
+export type CheckpointQuery = z.output<typeof CheckpointQuerySchema>;
+export type InclusionProofQuery = z.output<typeof InclusionProofQuerySchema>;
+export type InclusionProof = z.output<typeof InclusionProofSchema>;
+export type ConsistencyProofQuery = z.output<typeof ConsistencyProofQuerySchema>;
+export type ConsistencyProof = z.output<typeof ConsistencyProofSchema>;
 export type AuditPage = z.output<typeof AuditPageSchema>;
 export type AuditVerify = z.output<typeof AuditVerifySchema>;

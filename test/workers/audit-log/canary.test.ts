@@ -169,6 +169,8 @@ it("no canary value or raw token reaches a log line or an audit entry; values le
   await call("GET /v1/audit", 200, admin, "/v1/audit?limit=5");
   await call("GET /v1/audit/verify", 200, admin, "/v1/audit/verify");
   await call("GET /v1/audit/checkpoints", 200, admin, "/v1/audit/checkpoints");
+  await call("GET /v1/audit/proof/inclusion", 200, admin, "/v1/audit/proof/inclusion?seq=1");
+  await call("GET /v1/audit/proof/consistency", 200, admin, "/v1/audit/proof/consistency?old=1");
   await call("GET /v1/audit/public-key", 200, null, "/v1/audit/public-key");
   await call("GET /v1/incident/impact", 200, admin, `/v1/incident/impact?from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`);
   await call("GET /v1/admin/kek", 200, admin, "/v1/admin/kek");

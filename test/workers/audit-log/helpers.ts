@@ -16,7 +16,9 @@ export type AuditRow = {
 };
 
 /** The answer of GET /v1/audit/verify. */
-export type Verify = { ok: true; checked: number; checkpoints: number; head: string | null } | { ok: false; seq: number; reason: string };
+export type Verify =
+  | { ok: true; checked: number; checkpoints: number; head: string | null; signed_through: number; unsigned_tail: number }
+  | { ok: false; seq: number; reason: string; unsigned_tail?: number };
 
 /** Runs `fn` inside the tenant's Durable Object with its SQLite storage. */
 export async function withSql<T>(tenantId: string, fn: (sql: SqlStorage, storage: DurableObjectStorage) => T): Promise<T> {
@@ -33,9 +35,14 @@ export function scalar(tenantId: string, query: string, ...args: SqlStorageValue
   return withSql(tenantId, (sql) => Number(sql.exec<{ n: number }>(query, ...args).one().n));
 }
 
-/** GET /v1/audit/verify with a manager-or-above token. */
-export async function verify(token: string, query = ""): Promise<Verify> {
-  return expectStatus<Verify>(await api(token, "GET", `/v1/audit/verify${query}`), 200);
+/**
+ * GET /v1/audit/verify with a manager-or-above token. These chain tests look at the chain, so by
+ * default they allow an unsigned tail (verify is strict since issue 10); `strict` asks as a
+ * careful customer would, requiring every entry to be covered by a signed checkpoint.
+ */
+export async function verify(token: string, query = "", options: { strict?: boolean } = {}): Promise<Verify> {
+  const q = options.strict ? query : `${query}${query.includes("?") ? "&" : "?"}allow_unsigned_tail=true`;
+  return expectStatus<Verify>(await api(token, "GET", `/v1/audit/verify${q}`), 200);
 }
 
 /** Every entry through GET /v1/audit, following next_from_seq. */

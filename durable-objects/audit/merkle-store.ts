@@ -1,0 +1,93 @@
+import { createHash } from "node:crypto";
+import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHash, type HashReader, type MerkleHash } from "../../worker/audit/merkle";
+
+/**
+ * The tenant's RFC 6962 Merkle tree over its audit entries, kept in the `audit_hashes` table
+ * (durable-objects/STORAGE.md): leaf i (0-based) is entry seq i + 1, its data the entry's
+ * canonical bytes (the bytes the chain hash is taken over). Only complete-subtree hashes are
+ * stored, at tlog's indexes (worker/audit/merkle.ts), so an append writes 1 + (trailing ones of
+ * i) rows and reads as many: O(log n), with the synchronous node:crypto SHA-256 inside the append
+ * transaction. Tenants whose log predates the tree are built once by the alarm in bounded
+ * batches ({@link backfillMerkle}); until then appends leave the tree alone.
+ */
+
+/** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`. */
+export function sha256Sync(data: Uint8Array): MerkleHash {
+  return new Uint8Array(createHash("sha256").update(data).digest());
+}
+
+const encoder = new TextEncoder();
+
+/** Leaves the alarm adds per run while building an existing tenant's tree. */
+export const MERKLE_BACKFILL_BATCH = 2000;
+
+/** Reads stored hashes by index with one query; throws if one is missing (a tree not built that far). */
+export function hashReader(sql: SqlStorage): HashReader {
+  return (indexes) => {
+    const found = new Map<number, MerkleHash>();
+    for (const row of sql.exec<{ idx: number; h: ArrayBuffer }>(`SELECT idx, h FROM audit_hashes WHERE idx IN (${indexes.map(() => "?").join(",")})`, ...indexes)) {
+      found.set(row.idx, new Uint8Array(row.h));
+    }
+    return indexes.map((i) => {
+      const h = found.get(i);
+      if (h === undefined) throw new Error(`audit Merkle tree: stored hash ${i} is missing`);
+      return h;
+    });
+  };
+}
+
+function hasHash(sql: SqlStorage, idx: number): boolean {
+  return sql.exec("SELECT 1 FROM audit_hashes WHERE idx = ?", idx).toArray().length > 0;
+}
+
+function addLeaf(sql: SqlStorage, index: number, entryText: string): void {
+  const hashes = storedHashesForLeaf(sha256Sync, index, leafHash(sha256Sync, encoder.encode(entryText)), hashReader(sql));
+  const first = storedHashIndex(0, index);
+  hashes.forEach((h, i) => sql.exec("INSERT INTO audit_hashes (idx, h) VALUES (?, ?)", first + i, h));
+}
+
+/**
+ * Adds entry `seq` to the tree, in the caller's transaction (the append's). Does nothing while an
+ * older log is still being built by {@link backfillMerkle}, which will reach this entry itself.
+ */
+export function appendMerkleLeaf(sql: SqlStorage, seq: number, entryText: string): void {
+  const index = seq - 1;
+  if (index > 0 && !hasHash(sql, storedHashIndex(0, index - 1))) return;
+  addLeaf(sql, index, entryText);
+}
+
+/** Number of leaves in the stored tree, from its highest stored index (binary search over tlog's count). */
+export function merkleSize(sql: SqlStorage): number {
+  const max = sql.exec<{ m: number | null }>("SELECT max(idx) AS m FROM audit_hashes").one().m;
+  if (max === null) return 0;
+  let lo = 0;
+  let hi = max + 1; // storedHashCount(n) ≥ n, so the size is at most the count
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (storedHashCount(mid) <= max + 1) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** RFC 6962 root of the first `size` entries, from the stored hashes. */
+export function merkleRoot(sql: SqlStorage, size: number): MerkleHash {
+  return treeHash(sha256Sync, size, hashReader(sql));
+}
+
+/**
+ * One bounded step of building the tree of a log that predates it: adds up to
+ * {@link MERKLE_BACKFILL_BATCH} leaves in one transaction. Returns "more" while entries remain.
+ */
+export function backfillMerkle(storage: DurableObjectStorage): "more" | "done" {
+  return storage.transactionSync(() => {
+    const sql = storage.sql;
+    const from = merkleSize(sql) + 1;
+    const rows = sql.exec<{ seq: number; entry: string }>("SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?", from, MERKLE_BACKFILL_BATCH).toArray();
+    for (const [i, row] of rows.entries()) {
+      if (row.seq !== from + i) throw new Error(`audit Merkle backfill: entry ${from + i} is missing`);
+      addLeaf(sql, row.seq - 1, row.entry);
+    }
+    return rows.length === MERKLE_BACKFILL_BATCH ? "more" : "done";
+  });
+}
