@@ -94,7 +94,8 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
     for (const e of rows) expect(JSON.stringify(e).length, e.type).toBeLessThan(8 * 1024);
 
     expect((await databaseSize(vault)) - sizeBefore).toBeLessThanOrEqual(1024 * 1024);
-    const verified = await vault.verifyAudit({ token: adminToken, requestId: "verify", input: {} });
+    // The newest entries may not be under a checkpoint yet; strict verify would (rightly) refuse them.
+    const verified = await vault.verifyAudit({ token: adminToken, requestId: "verify", input: { allow_unsigned_tail: "true" } });
     expect(verified).toMatchObject({ ok: true, value: { ok: true } });
   });
 
