@@ -182,6 +182,25 @@ describe("run", () => {
     }
   });
 
+  it("masks the value's base64, base64url, hex and URL-encodings in the command's output; other text passes unchanged", async () => {
+    const a = await credential();
+    const encode = [
+      "const v = Buffer.from(process.env.GV_A), s = (x) => process.stdout.write(x + '\\n');",
+      "s('b64 ' + v.toString('base64')); s('b64url ' + v.toString('base64url'));",
+      "s('b64+1 ' + Buffer.concat([Buffer.from('x'), v]).toString('base64')); s('b64+2 ' + Buffer.concat([Buffer.from('xy'), v]).toString('base64'));",
+      "s('hex ' + v.toString('hex')); s('HEX ' + v.toString('hex').toUpperCase()); s('url ' + encodeURIComponent(process.env.GV_A + ' /'));",
+      "process.stderr.write('plain c2stbGl2ZQ== 0123456789abcdef %41\\n');",
+    ].join(" ");
+    const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, "-e", encode], { env });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["b64", "b64url", "b64+1", "b64+2", "hex", "HEX", "url"]);
+    for (const line of lines) expect(line, line).toMatch(/^\S+ (\S{0,3})\*\*\*\*\*\S{0,9}$/);
+    expect(r.stdout).toContain(`url *****${encodeURIComponent(" /")}`);
+    // Positive control: text that is no encoding of a value is untouched.
+    expect(r.stderr).toBe("plain c2stbGl2ZQ== 0123456789abcdef %41\n");
+  });
+
   it("does not pass GHOSTVAULT_TOKEN to the command, and a missing command exits 127 with leases revoked", async () => {
     const a = await credential();
     const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], { env });
