@@ -45,9 +45,11 @@ Example:
   ghostvault run --env-file .env -- npm start    # .env: OPENAI_API_KEY=gv://openai, PORT=3000
 
 The command's stdout and stderr always go through a pipe so that every leased value can be
-replaced by ***** (also when a value is split across writes); the command therefore does not
-see a terminal on stdout/stderr. stdin is passed through. GHOSTVAULT_TOKEN is removed from its
-environment. SIGINT, SIGTERM and SIGHUP are forwarded to it; every lease is revoked when it
+replaced by ***** (also when a value is split across writes, and for values of 8+ bytes also
+their base64, base64url, hex and URL-encodings); the command therefore does not see a terminal
+on stdout/stderr. stdin is passed through. GHOSTVAULT_TOKEN is removed from its environment.
+Masking is not a boundary: a command that reads its environment can print a value sliced, and
+it runs as you, so it can read your login file. Run only commands you trust with the values. SIGINT, SIGTERM and SIGHUP are forwarded to it; every lease is revoked when it
 exits, and ghostvault exits with its code (128 + signal number if a signal ended it).`,
     )
     .action(
