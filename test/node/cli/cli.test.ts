@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaultClient, VaultError } from "../../../sdk/index";
 import { descendants } from "../support/processes";
 import { startLocalVault, type LocalVault } from "../support/vault";
+import { writeConfig } from "../../../cli/config";
 import { buildCli, cliEnv, collect, runCli, spawnCli, waitForOutput, type CliFixture } from "./helpers";
 
 /** The `ghostvault` CLI against a real local Vault (one per file). */
@@ -209,6 +210,19 @@ describe("run", () => {
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain("cannot run /nonexistent/command");
     expect((await leasesOf(a.name)).map((l) => l.state)).toEqual(["revoked", "revoked"]);
+  });
+
+  it("does not pass the login's profile name (the login file) to the command; other variables pass", async () => {
+    const a = await credential();
+    const profileEnv = cliEnv(cli, { GHOSTVAULT_PROFILE: `run${randomUUID().slice(0, 8)}` });
+    await writeConfig({ url: vault.url, token: vault.adminToken }, profileEnv);
+    for (const args of [[], ["--profile", profileEnv.GHOSTVAULT_PROFILE!]]) {
+      const base = args.length === 0 ? profileEnv : cliEnv(cli);
+      const r = await runCli(cli, [...args, "run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], { env: { ...base, GHOSTVAULT_PINS: "" } });
+      expect(r.code, r.stderr).toBe(0);
+      // Positive control: an unrelated GHOSTVAULT_ variable still reaches the command.
+      expect(r.stdout).toBe("GHOSTVAULT_PINS|\n");
+    }
   });
 
   it("on SIGTERM forwards it to the command, revokes the leases and exits 128+15", async () => {
