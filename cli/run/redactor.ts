@@ -49,8 +49,12 @@ export function encodedForms(value: string): string[] {
 /** A streaming redactor for one output stream. */
 export class StreamRedactor {
   readonly #secrets: Buffer[];
-  /** firstByte[b] = 1 when some value starts with byte b: most positions are skipped with one lookup. */
-  readonly #firstByte = new Uint8Array(256);
+  /**
+   * byFirstByte[b]: the patterns starting with byte b, longest first. Most positions are skipped
+   * with one lookup, and hex and base64 forms, which start with common characters, are only
+   * compared where their first byte is.
+   */
+  readonly #byFirstByte: (Buffer[] | undefined)[] = new Array<Buffer[] | undefined>(256);
   #held: Buffer = Buffer.alloc(0);
 
   /** Values to mask, with their {@link encodedForms}; empty and duplicate values are ignored. */
@@ -58,7 +62,7 @@ export class StreamRedactor {
     const unique = [...new Set(values.filter((v) => v.length > 0).flatMap((v) => [v, ...encodedForms(v)]))];
     // Longest first: where two values match at one position, the longer one is masked whole.
     this.#secrets = unique.map((v) => Buffer.from(v, "utf8")).sort((a, b) => b.length - a.length);
-    for (const s of this.#secrets) this.#firstByte[s[0]!] = 1;
+    for (const s of this.#secrets) (this.#byFirstByte[s[0]!] ??= []).push(s);
   }
 
   /** Bytes held back so far (at most {@link maxHeld}). */
@@ -90,12 +94,15 @@ export class StreamRedactor {
     let copyFrom = 0;
     let i = 0;
     scan: while (i < buf.length) {
-      if (this.#firstByte[buf[i]!] === 0) {
+      const candidates = this.#byFirstByte[buf[i]!];
+      if (candidates === undefined) {
         i++;
         continue;
       }
-      for (const s of this.#secrets) {
-        const available = buf.length - i;
+      const available = buf.length - i;
+      for (const s of candidates) {
+        // The second byte rules out most candidates without a call into compare().
+        if (available > 1 && s.length > 1 && s[1] !== buf[i + 1]) continue;
         if (available >= s.length) {
           if (buf.compare(s, 0, s.length, i, i + s.length) === 0) {
             out.push(buf.subarray(copyFrom, i), MASK_BYTES);
