@@ -40,7 +40,7 @@ export function refusal(allowed: AllowedPrograms, argv0: string): string {
  * Registers `run_with_credentials`: a command from `allowed` only, in a fresh minimal
  * environment holding the leased values and nothing of the server's, output masked.
  */
-export function registerRunTool(server: McpServer, vault: VaultClient, agentFor: AgentFor, allowed: AllowedPrograms): void {
+export function registerRunTool(server: McpServer, vault: VaultClient, agentFor: AgentFor, allowed: AllowedPrograms, alsoMask: readonly string[]): void {
   const enabled = allowed.list.length > 0;
   server.registerTool(
     "run_with_credentials",
@@ -76,6 +76,7 @@ export function registerRunTool(server: McpServer, vault: VaultClient, agentFor:
           command: [program, ...command.slice(1)],
           env: mappings,
           baseEnv: minimalEnv(process.env),
+          alsoMask,
           ttl: ttl === undefined ? undefined : /^\d+$/.test(ttl) ? Number(ttl) : (ttl as Duration),
           purpose,
           agent: agentFor("run_with_credentials"),

@@ -27,6 +27,8 @@ export interface VaultMcpOptions {
   allowReveal?: boolean;
   /** The programs `run_with_credentials` may start (`--allow-run`); none by default, so it refuses every call. */
   allowRun?: AllowedPrograms;
+  /** The server's own token: masked in command output like a leased value. */
+  token?: string;
   /** The server version announced in `initialize`. */
   version?: string;
 }
@@ -98,7 +100,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
       }),
   );
 
-  registerRunTool(server, vault, agentFor, options.allowRun ?? AllowedPrograms.resolve([], undefined, "/"));
+  registerRunTool(server, vault, agentFor, options.allowRun ?? AllowedPrograms.resolve([], undefined, "/"), options.token === undefined ? [] : [options.token]);
   registerLeaseTools(server, vault, agentFor, options.allowReveal === true);
   return server;
 }

@@ -46,7 +46,7 @@ GHOSTVAULT_TOKEN: every process of the same user could read the server's environ
         }
         // An editor starts this server with its own environment and shows only stderr: without a
         // login, say so there and what to do, rather than exiting without a word.
-        await resolveLogin().catch((error: unknown) => {
+        const login = await resolveLogin().catch((error: unknown) => {
           throw new CliError(
             `the MCP server cannot start: ${(error as Error).message}; an editor's MCP config can pass --profile NAME in its "args"`,
           );
@@ -54,7 +54,7 @@ GHOSTVAULT_TOKEN: every process of the same user could read the server's environ
         const vault = await vaultClient();
         // Loaded on demand: the MCP SDK is the heaviest import, and only this command needs it.
         const { serveStdio } = await import("../../mcp/server");
-        await serveStdio({ vault, allowReveal: options.allowReveal === true, allowRun, version });
+        await serveStdio({ vault, allowReveal: options.allowReveal === true, allowRun, token: login.token, version });
         process.exit(process.exitCode ?? 0);
       }),
     );

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
+import { resolveLogin } from "../config";
 import { action, CliError, collect, duration, positiveInt, vaultClient } from "../context";
 import { note } from "../output";
 import { parseEnvFile, readEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
@@ -66,6 +67,8 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
         if (env.length === 0) throw new CliError(`give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`, 2);
         const run = new CommandRun({
           vault: await vaultClient(),
+          // A same-user command can read the login file: at least its output does not show the token.
+          alsoMask: [(await resolveLogin()).token],
           command,
           env,
           passEnv: file.plain,

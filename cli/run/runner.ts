@@ -30,6 +30,11 @@ export interface RunRequest {
   env: readonly EnvMapping[];
   /** What the command's environment starts from (default: {@link inheritedEnv} of this process's). */
   baseEnv?: Readonly<Record<string, string>>;
+  /**
+   * More values to mask in the output, not given to the command: the vault login, which a
+   * same-user command can read from its file (masking stops it being printed whole or encoded).
+   */
+  alsoMask?: readonly string[];
   /** Plain variables for the command (an env file's non-reference lines); leased values win. */
   passEnv?: Readonly<Record<string, string>>;
   ttl?: Duration;
@@ -178,7 +183,7 @@ export class CommandRun {
     const [file, ...args] = this.#req.command as [string, ...string[]];
     const child = spawn(file, args, { cwd: this.#req.cwd, env: env as NodeJS.ProcessEnv, shell: false, stdio: [this.#req.stdin, "pipe", "pipe"] });
     this.#child = child;
-    const secrets = [...values.values()];
+    const secrets = [...values.values(), ...(this.#req.alsoMask ?? [])];
     pipeRedacted(child.stdout!, this.#req.stdout, new StreamRedactor(secrets));
     pipeRedacted(child.stderr!, this.#req.stderr, new StreamRedactor(secrets));
     if (this.#req.timeoutMs !== undefined) {

@@ -223,6 +223,11 @@ describe("run", () => {
       // Positive control: an unrelated GHOSTVAULT_ variable still reaches the command.
       expect(r.stdout).toBe("GHOSTVAULT_PINS|\n");
     }
+    // The command can still read the login file (same user), but its output shows no token.
+    const file = await writeConfig({ url: vault.url, token: vault.adminToken }, profileEnv);
+    const show = `const t = JSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')).token; console.log(t, Buffer.from(t).toString('base64'))`;
+    const read = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, "-e", show], { env: profileEnv });
+    expect(read.stdout).toBe("***** *****\n");
   });
 
   it("on SIGTERM forwards it to the command, revokes the leases and exits 128+15", async () => {

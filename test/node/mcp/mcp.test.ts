@@ -227,6 +227,7 @@ describe("ghostvault mcp (value-blind)", () => {
     const hostile: Record<string, string[]> = {
       "the server's environment": sh("tr '\\0' '\\n' </proc/$PPID/environ"),
       "env": ["env"],
+      "the login file": sh('cat "$HOME"/.config/ghostvault/profiles/*.json'),
       "base64": sh('printf %s "$K" | base64 -w0'),
       "base64, 1 byte in": sh('printf "x%s" "$K" | base64 -w0'),
       "base64, 2 bytes in": sh('printf "xy%s" "$K" | base64 -w0'),
@@ -246,7 +247,8 @@ describe("ghostvault mcp (value-blind)", () => {
     }
     // Positive controls: the commands did run and print what was asked, masked.
     expect(outputs["the server's environment"]).toContain("GHOSTVAULT_PROFILE=");
-    for (const name of Object.keys(hostile).slice(2)) expect(outputs[name], name).toMatch(/\*\*\*\*\*/);
+    expect(outputs["the login file"]).toMatch(/"token": "\*\*\*\*\*"/);
+    for (const name of Object.keys(hostile).slice(3)) expect(outputs[name], name).toMatch(/\*\*\*\*\*/);
     const names = outputs["env"]!.trim().split("\n").map((line) => line.slice(0, line.indexOf("=")));
     expect(names).toContain("K");
     expect(names.filter((n) => !["PATH", "HOME", "LANG", "LC_ALL", "TZ", "K"].includes(n))).toEqual([]);
