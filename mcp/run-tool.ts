@@ -28,7 +28,7 @@ export async function stopAllRuns(): Promise<void> {
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** What the model is told when it asks for a program the person starting the server did not allow. */
-export function refusal(allowed: AllowedPrograms, argv0: string): string {
+function refusal(allowed: AllowedPrograms, argv0: string): string {
   const list = allowed.list;
   if (list.length === 0) {
     return "run_with_credentials is disabled on this server: the person who started it allowed no program (ghostvault mcp --allow-run PROGRAM). Nothing was run or leased. Ask them to allow the program you need.";
