@@ -1,10 +1,13 @@
+import path from "node:path";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { Duration, VaultClient } from "../sdk/node";
+import { minimalEnv } from "../cli/run/child-env";
 import { CommandRun, type EnvMapping } from "../cli/run/runner";
+import type { AllowedPrograms } from "./allowed-programs";
 import { BoundedOutput } from "./bounded-output";
 import type { AgentFor } from "./server";
-import { guarded, jsonResult } from "./tool-result";
+import { errorResult, guarded, jsonResult } from "./tool-result";
 
 /** Output kept per stream for the model. */
 export const OUTPUT_LIMIT_BYTES = 32 * 1024;
@@ -24,14 +27,28 @@ export async function stopAllRuns(): Promise<void> {
 
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Registers `run_with_credentials`: the way a model uses credentials without seeing them. */
-export function registerRunTool(server: McpServer, vault: VaultClient, agentFor: AgentFor): void {
+/** What the model is told when it asks for a program the person starting the server did not allow. */
+function refusal(allowed: AllowedPrograms, argv0: string): string {
+  const list = allowed.list;
+  if (list.length === 0) {
+    return "run_with_credentials is disabled on this server: the person who started it allowed no program (ghostvault mcp --allow-run PROGRAM). Nothing was run or leased. Ask them to allow the program you need.";
+  }
+  return `${JSON.stringify(argv0.slice(0, 256))} is not an allowed program on this server; allowed: ${list.join(", ")} (ghostvault mcp --allow-run PROGRAM). Nothing was run or leased.`;
+}
+
+/**
+ * Registers `run_with_credentials`: a command from `allowed` only, in a fresh minimal
+ * environment holding the leased values and nothing of the server's, output masked.
+ */
+export function registerRunTool(server: McpServer, vault: VaultClient, agentFor: AgentFor, allowed: AllowedPrograms, alsoMask: readonly string[]): void {
+  const enabled = allowed.list.length > 0;
   server.registerTool(
     "run_with_credentials",
     {
       title: "Run a command with credentials",
       description:
-        "PREFERRED way to use any credential. Leases the credentials, runs the command (no shell) with them as environment variables, renews the leases while it runs, revokes them when it ends, and returns its exit code and output with every credential value replaced by *****. You never see the values and do not need to. Example: command [\"curl\", \"-sS\", \"-H\", \"Authorization: Bearer ${...}\"] will NOT expand variables (no shell): use [\"sh\", \"-c\", \"curl -H \\\"Authorization: Bearer $OPENAI_API_KEY\\\" ...\"] when you need expansion.",
+        (enabled ? `Allowed programs on this server: ${allowed.list.join(", ")}. ` : "DISABLED on this server (no program allowed): every call is refused. ") +
+        "Leases the credentials, runs the command (no shell) with them as environment variables and only a minimal PATH/HOME/LANG besides, renews the leases while it runs, revokes them when it ends, and returns its exit code and output with every credential value (and its base64/hex/URL encodings) replaced by *****. You never see the values and do not need to. Variables in arguments are NOT expanded (no shell).",
       inputSchema: {
         command: z.array(z.string()).min(1).max(256).describe("program and arguments, e.g. [\"npm\", \"run\", \"deploy\"]"),
         env: z
@@ -47,14 +64,19 @@ export function registerRunTool(server: McpServer, vault: VaultClient, agentFor:
     },
     ({ command, env, ttl, timeout_seconds, cwd, purpose }) =>
       guarded(async () => {
+        // Checked before anything is leased: a refused command costs the vault nothing.
+        const program = allowed.check(command[0]!, path.resolve(cwd ?? "."));
+        if (program === undefined) return errorResult(new Error(refusal(allowed, command[0]!)));
         const mappings: EnvMapping[] = Object.entries(env).map(([variable, credential]) => ({ variable, credential }));
         const stdout = new BoundedOutput(OUTPUT_LIMIT_BYTES);
         const stderr = new BoundedOutput(OUTPUT_LIMIT_BYTES);
         const warnings: string[] = [];
         const run = new CommandRun({
           vault,
-          command,
+          command: [program, ...command.slice(1)],
           env: mappings,
+          baseEnv: minimalEnv(process.env),
+          alsoMask,
           ttl: ttl === undefined ? undefined : /^\d+$/.test(ttl) ? Number(ttl) : (ttl as Duration),
           purpose,
           agent: agentFor("run_with_credentials"),

@@ -1,6 +1,7 @@
 /**
  * `ghostvault mcp`: a stdio MCP server that gives a model names, metadata and results, not
- * values (DESIGN.md "Clients"). `run_with_credentials` injects values into a child process and
+ * values (DESIGN.md "Clients"). `run_with_credentials` injects values into a child process (only
+ * a program listed with `--allow-run`, in a fresh environment without the server's token) and
  * masks them in what comes back; `lease_credential` returns a value only when the credential's
  * policy says `agent_visible: true` AND the server was started with `--allow-reveal`.
  *
@@ -14,6 +15,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
 import type { Agent, VaultClient } from "../sdk/node";
+import { AllowedPrograms } from "./allowed-programs";
 import { registerLeaseTools } from "./lease-tools";
 import { registerRunTool, stopAllRuns } from "./run-tool";
 import { guarded, jsonResult } from "./tool-result";
@@ -23,6 +25,10 @@ export interface VaultMcpOptions {
   vault: VaultClient;
   /** Let `lease_credential` return values of agent-visible credentials. Default false. */
   allowReveal?: boolean;
+  /** The programs `run_with_credentials` may start (`--allow-run`); none by default, so it refuses every call. */
+  allowRun?: AllowedPrograms;
+  /** The server's own token: masked in command output like a leased value. */
+  token?: string;
   /** The server version announced in `initialize`. */
   version?: string;
 }
@@ -36,7 +42,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
     { name: "ghostvault", version: options.version ?? "0.0.0" },
     {
       instructions:
-        "Vault credentials for this project. You never need a secret's value: to use credentials, call run_with_credentials, which runs a command with them as environment variables and masks them in its output. Use list_credentials to see names.",
+        "Vault credentials for this project. You never need a secret's value. Use list_credentials to see names; run_with_credentials runs an allowed program with credentials as environment variables and masks them in its output (the person who started this server chooses the programs).",
     },
   );
   const session = randomUUID();
@@ -94,7 +100,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
       }),
   );
 
-  registerRunTool(server, vault, agentFor);
+  registerRunTool(server, vault, agentFor, options.allowRun ?? AllowedPrograms.resolve([], undefined, "/"), options.token === undefined ? [] : [options.token]);
   registerLeaseTools(server, vault, agentFor, options.allowReveal === true);
   return server;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
+import { resolveLogin } from "../config";
 import { action, CliError, collect, duration, positiveInt, vaultClient } from "../context";
 import { note } from "../output";
 import { parseEnvFile, readEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
@@ -45,9 +46,11 @@ Example:
   ghostvault run --env-file .env -- npm start    # .env: OPENAI_API_KEY=gv://openai, PORT=3000
 
 The command's stdout and stderr always go through a pipe so that every leased value can be
-replaced by ***** (also when a value is split across writes); the command therefore does not
-see a terminal on stdout/stderr. stdin is passed through. GHOSTVAULT_TOKEN is removed from its
-environment. SIGINT, SIGTERM and SIGHUP are forwarded to it; every lease is revoked when it
+replaced by ***** (also when a value is split across writes, and for values of 8+ bytes also
+their base64, base64url, hex and URL-encodings); the command therefore does not see a terminal
+on stdout/stderr. stdin is passed through. GHOSTVAULT_TOKEN is removed from its environment.
+Masking is not a boundary: a command that reads its environment can print a value sliced, and
+it runs as you, so it can read your login file. Run only commands you trust with the values. SIGINT, SIGTERM and SIGHUP are forwarded to it; every lease is revoked when it
 exits, and ghostvault exits with its code (128 + signal number if a signal ended it).`,
     )
     .action(
@@ -64,6 +67,8 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
         if (env.length === 0) throw new CliError(`give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`, 2);
         const run = new CommandRun({
           vault: await vaultClient(),
+          // A same-user command can read the login file: at least its output does not show the token.
+          alsoMask: [(await resolveLogin()).token],
           command,
           env,
           passEnv: file.plain,

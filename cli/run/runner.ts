@@ -13,6 +13,7 @@ import { constants } from "node:os";
 import type { Writable } from "node:stream";
 import type { Agent, Duration, Lease, VaultClient } from "../../sdk/node";
 import { aboutCredential, formatError } from "../errors";
+import { inheritedEnv } from "./child-env";
 import { StreamRedactor } from "./redactor";
 
 /** One `VAR=credential` mapping. */
@@ -27,6 +28,13 @@ export interface RunRequest {
   /** Program and arguments; run without a shell. */
   command: readonly string[];
   env: readonly EnvMapping[];
+  /** What the command's environment starts from (default: {@link inheritedEnv} of this process's). */
+  baseEnv?: Readonly<Record<string, string>>;
+  /**
+   * More values to mask in the output, not given to the command: the vault login, which a
+   * same-user command can read from its file (masking stops it being printed whole or encoded).
+   */
+  alsoMask?: readonly string[];
   /** Plain variables for the command (an env file's non-reference lines); leased values win. */
   passEnv?: Readonly<Record<string, string>>;
   ttl?: Duration;
@@ -169,13 +177,13 @@ export class CommandRun {
   }
 
   #spawn(values: Map<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.#req.passEnv, ...Object.fromEntries(values) };
     // The child gets leased values, not the vault login that could lease more.
+    const env: Record<string, string | undefined> = { ...(this.#req.baseEnv ?? inheritedEnv(process.env)), ...this.#req.passEnv, ...Object.fromEntries(values) };
     delete env.GHOSTVAULT_TOKEN;
     const [file, ...args] = this.#req.command as [string, ...string[]];
-    const child = spawn(file, args, { cwd: this.#req.cwd, env, shell: false, stdio: [this.#req.stdin, "pipe", "pipe"] });
+    const child = spawn(file, args, { cwd: this.#req.cwd, env: env as NodeJS.ProcessEnv, shell: false, stdio: [this.#req.stdin, "pipe", "pipe"] });
     this.#child = child;
-    const secrets = [...values.values()];
+    const secrets = [...values.values(), ...(this.#req.alsoMask ?? [])];
     pipeRedacted(child.stdout!, this.#req.stdout, new StreamRedactor(secrets));
     pipeRedacted(child.stderr!, this.#req.stderr, new StreamRedactor(secrets));
     if (this.#req.timeoutMs !== undefined) {

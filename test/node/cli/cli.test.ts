@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaultClient, VaultError } from "../../../sdk/index";
 import { descendants } from "../support/processes";
 import { startLocalVault, type LocalVault } from "../support/vault";
+import { writeConfig } from "../../../cli/config";
 import { buildCli, cliEnv, collect, runCli, spawnCli, waitForOutput, type CliFixture } from "./helpers";
 
 /** The `ghostvault` CLI against a real local Vault (one per file). */
@@ -182,6 +183,25 @@ describe("run", () => {
     }
   });
 
+  it("masks the value's base64, base64url, hex and URL-encodings in the command's output; other text passes unchanged", async () => {
+    const a = await credential();
+    const encode = [
+      "const v = Buffer.from(process.env.GV_A), s = (x) => process.stdout.write(x + '\\n');",
+      "s('b64 ' + v.toString('base64')); s('b64url ' + v.toString('base64url'));",
+      "s('b64+1 ' + Buffer.concat([Buffer.from('x'), v]).toString('base64')); s('b64+2 ' + Buffer.concat([Buffer.from('xy'), v]).toString('base64'));",
+      "s('hex ' + v.toString('hex')); s('HEX ' + v.toString('hex').toUpperCase()); s('url ' + encodeURIComponent(process.env.GV_A + ' /'));",
+      "process.stderr.write('plain c2stbGl2ZQ== 0123456789abcdef %41\\n');",
+    ].join(" ");
+    const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, "-e", encode], { env });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["b64", "b64url", "b64+1", "b64+2", "hex", "HEX", "url"]);
+    for (const line of lines) expect(line, line).toMatch(/^\S+ (\S{0,3})\*\*\*\*\*\S{0,9}$/);
+    expect(r.stdout).toContain(`url *****${encodeURIComponent(" /")}`);
+    // Positive control: text that is no encoding of a value is untouched.
+    expect(r.stderr).toBe("plain c2stbGl2ZQ== 0123456789abcdef %41\n");
+  });
+
   it("does not pass GHOSTVAULT_TOKEN to the command, and a missing command exits 127 with leases revoked", async () => {
     const a = await credential();
     const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], { env });
@@ -190,6 +210,24 @@ describe("run", () => {
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain("cannot run /nonexistent/command");
     expect((await leasesOf(a.name)).map((l) => l.state)).toEqual(["revoked", "revoked"]);
+  });
+
+  it("does not pass the login's profile name (the login file) to the command; other variables pass", async () => {
+    const a = await credential();
+    const profileEnv = cliEnv(cli, { GHOSTVAULT_PROFILE: `run${randomUUID().slice(0, 8)}` });
+    await writeConfig({ url: vault.url, token: vault.adminToken }, profileEnv);
+    for (const args of [[], ["--profile", profileEnv.GHOSTVAULT_PROFILE!]]) {
+      const base = args.length === 0 ? profileEnv : cliEnv(cli);
+      const r = await runCli(cli, [...args, "run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], { env: { ...base, GHOSTVAULT_PINS: "" } });
+      expect(r.code, r.stderr).toBe(0);
+      // Positive control: an unrelated GHOSTVAULT_ variable still reaches the command.
+      expect(r.stdout).toBe("GHOSTVAULT_PINS|\n");
+    }
+    // The command can still read the login file (same user), but its output shows no token.
+    const file = await writeConfig({ url: vault.url, token: vault.adminToken }, profileEnv);
+    const show = `const t = JSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')).token; console.log(t, Buffer.from(t).toString('base64'))`;
+    const read = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, "-e", show], { env: profileEnv });
+    expect(read.stdout).toBe("***** *****\n");
   });
 
   it("on SIGTERM forwards it to the command, revokes the leases and exits 128+15", async () => {

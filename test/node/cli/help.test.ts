@@ -161,7 +161,7 @@ describe("usage errors (issue 12 §4)", () => {
     expect(login.stderr).toBe("error: no token: pipe it with --token-stdin, set GHOSTVAULT_TOKEN, or run login in a terminal to be prompted\n");
     const mcp = await runCli(cli, ["mcp"], { env: cliEnv(cli) });
     expect(mcp.code).toBe(1);
-    expect(mcp.stderr).toMatch(/^error: the MCP server cannot start: not logged in: run `ghostvault login <url>`.*"env"\n$/);
+    expect(mcp.stderr).toMatch(/^error: the MCP server cannot start: not logged in: run `ghostvault login <url>`.*--profile NAME.*"args"\n$/);
     expect(mcp.stdout).toBe("");
   });
 });

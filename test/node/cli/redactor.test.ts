@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MASK, StreamRedactor } from "../../../cli/run/redactor";
+import { encodedForms, MASK, StreamRedactor } from "../../../cli/run/redactor";
 import { formatTable, useColour } from "../../../cli/output";
 
 /** Feeds `input` cut at `cuts` and returns everything the redactor let through. */
@@ -11,8 +11,8 @@ function through(values: string[], input: Buffer, cuts: number[]): string {
   for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
     out.push(r.push(input.subarray(at, cut)));
     at = cut;
-    // Never holds more than a value's length minus one.
-    expect(r.held).toBeLessThanOrEqual(Math.max(0, ...values.map((v) => Buffer.byteLength(v) - 1)));
+    // Never holds more than the longest pattern (a value or one of its encodings) minus one.
+    expect(r.held).toBeLessThanOrEqual(r.maxHeld);
   }
   out.push(r.push(input.subarray(at)), r.flush());
   return Buffer.concat(out).toString("utf8");
@@ -61,6 +61,60 @@ describe("StreamRedactor", () => {
         },
       ),
     );
+  });
+});
+
+describe("StreamRedactor: encodings of a value", () => {
+  const value = "sk-live/0123+456 ü?&=";
+  const bytes = Buffer.from(value);
+  const b64 = bytes.toString("base64");
+  const encodings: Record<string, string> = {
+    "base64": b64,
+    "base64 without padding": b64.replace(/=+$/, ""),
+    "base64url": bytes.toString("base64url"),
+    "base64url with padding": b64.replace(/\+/g, "-").replace(/\//g, "_"),
+    "hex": bytes.toString("hex"),
+    "HEX": bytes.toString("hex").toUpperCase(),
+    "URL-encoded": encodeURIComponent(value),
+    "url-encoded, lower-case escapes": encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
+    "form-encoded": new URLSearchParams({ k: value }).toString().slice(2),
+  };
+
+  for (const [name, encoded] of Object.entries(encodings)) {
+    it(`masks the value ${name}, whole and cut at every position`, () => {
+      const text = Buffer.from(`got ${encoded} ok\n`);
+      const whole = through([value], text, []);
+      expect(whole).not.toContain(encoded);
+      expect(whole.startsWith(`got ${MASK}`)).toBe(true);
+      expect(whole.endsWith(" ok\n")).toBe(true);
+      for (let cut = 0; cut <= text.length; cut++) expect(through([value], text, [cut])).toBe(whole);
+    });
+  }
+
+  it("masks the value's characters inside a longer base64 stream at each of the 3 byte offsets", () => {
+    for (const before of ["", "a", "ab", "abc", "abcd"]) {
+      for (const after of ["", "x", "xy"]) {
+        const stream = Buffer.from(`${before}${value}${after}`);
+        for (const encoding of ["base64", "base64url"] as const) {
+          const out = through([value], Buffer.from(stream.toString(encoding)), []);
+          expect(out, `${encoding} after ${before.length} bytes`).toContain(MASK);
+          // What is left of the stream decodes to the text around the value, never 6+ of its bytes.
+          const left = out.split(MASK).join("");
+          expect(left.length).toBeLessThanOrEqual(Math.ceil(((before.length + after.length) * 4) / 3) + 8);
+        }
+      }
+    }
+  });
+
+  it("leaves text alone that is not an encoding of a value, and short values only masked as they are (positive control)", () => {
+    const text = "plain text, 0123456789abcdef, c2stbGl2ZQ== and %41%42\n";
+    expect(through([value], Buffer.from(text), [7, 20])).toBe(text);
+    // Under 8 bytes: the base64 of "abc1234" is not masked, the value itself is.
+    const short = "abc1234";
+    expect(encodedForms(short)).toEqual([]);
+    const b = Buffer.from(short).toString("base64");
+    expect(through([short], Buffer.from(`${b} ${short}`), [])).toBe(`${b} ${MASK}`);
+    expect(encodedForms("12345678").length).toBeGreaterThan(5);
   });
 });
 

@@ -9,6 +9,10 @@ import { descendants } from "../support/processes";
 import { ROOT, startLocalVault, type LocalVault } from "../support/vault";
 import { asProcessEnv, buildCli, cliEnv, collect, type CliFixture } from "../cli/helpers";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { writeConfig } from "../../../cli/config";
+import { encodedForms } from "../../../cli/run/redactor";
 
 /**
  * `ghostvault mcp` over stdio, driven by the official MCP SDK client against a real local Vault:
@@ -34,18 +38,27 @@ afterAll(async () => {
   await cli?.cleanup();
 });
 
-async function connect(flags: string[], token = vault.adminToken): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [cli.bin, "mcp", ...flags],
-    env: cliEnv(cli, { GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: token }),
-    cwd: ROOT,
-    stderr: "pipe",
-  });
+/**
+ * The server's environment: its login is a profile file (one per token), never GHOSTVAULT_TOKEN,
+ * which the server refuses because its children could read it from /proc/PID/environ.
+ */
+async function serverEnv(token: string): Promise<Record<string, string>> {
+  const profile = `t${createHash("sha256").update(token).digest("hex").slice(0, 16)}`;
+  const env = cliEnv(cli, { GHOSTVAULT_PROFILE: profile });
+  await writeConfig({ url: vault.url, token }, env);
+  return env;
+}
+
+async function connectWith(flags: string[], token = vault.adminToken): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [cli.bin, "mcp", ...flags], env: await serverEnv(token), cwd: ROOT, stderr: "pipe" });
   const client = new Client({ name: "vitest-client", version: "9.9.9" });
   await client.connect(transport, { timeout: 20_000 });
   clients.push(client);
-  return client;
+  return { client, transport };
+}
+
+async function connect(flags: string[], token = vault.adminToken): Promise<Client> {
+  return (await connectWith(flags, token)).client;
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
@@ -75,17 +88,20 @@ async function credential(agentVisible: boolean): Promise<{ name: string; value:
 }
 
 describe("ghostvault mcp (value-blind)", () => {
-  it("lists the seven tools; the descriptions steer the model to run_with_credentials", async () => {
+  it("lists the seven tools; run_with_credentials says it is disabled unless programs are allowed", async () => {
     const client = await connect([]);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     const lease = tools.find((t) => t.name === "lease_credential")!;
     expect(lease.description).toMatch(/Prefer run_with_credentials/);
-    expect(tools.find((t) => t.name === "run_with_credentials")!.description).toMatch(/^PREFERRED/);
+    expect(tools.find((t) => t.name === "run_with_credentials")!.description).toMatch(/^DISABLED/);
+    const allowing = await connect(["--allow-run", process.execPath]);
+    const described = (await allowing.listTools()).tools.find((t) => t.name === "run_with_credentials")!.description;
+    expect(described).toContain(`Allowed programs on this server: ${process.execPath}.`);
   });
 
   it("calls every tool against the vault; run_with_credentials masks values and leases carry the client's attribution", async () => {
-    const client = await connect([]);
+    const client = await connect(["--allow-run", process.execPath]);
     const a = await credential(true);
     const b = await credential(false);
     const values = [a.value, b.value];
@@ -147,7 +163,7 @@ describe("ghostvault mcp (value-blind)", () => {
   });
 
   it("answers @modelcontextprotocol/inspector-cli in --cli mode (tools/list and a live tools/call)", async () => {
-    const env = cliEnv(cli, { GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: vault.adminToken });
+    const env = await serverEnv(vault.adminToken);
     // inspector-cli 1.0.3 reads its own package.json as "../package.json" checked against the
     // working directory: run it from its build/ directory so that path exists.
     const inspect = async (...method: string[]) => {
@@ -160,6 +176,82 @@ describe("ghostvault mcp (value-blind)", () => {
     expect(listed.tools.map((t) => t.name).sort()).toEqual(TOOLS);
     const who = (await inspect("--method", "tools/call", "--tool-name", "whoami")) as CallToolResult;
     expect(JSON.parse((who.content[0] as { text: string }).text)).toMatchObject({ identity: "user:admin@test" });
+  });
+
+  it("refuses run_with_credentials with default flags, and any program not allowed, before leasing anything", async () => {
+    const a = await credential(false);
+    const blind = await connect([]);
+    const refused = await blindCall(blind, [a.value], "run_with_credentials", { command: [process.execPath, CHILD, "print", "0"], env: { GV_A: a.name } });
+    expect(refused.isError).toBe(true);
+    expect((refused.content[0] as { text: string }).text).toMatch(/^error: run_with_credentials is disabled on this server: .*--allow-run PROGRAM/);
+    const envOnly = await connect(["--allow-run", "/usr/bin/env"]);
+    for (const command of [[process.execPath, CHILD, "print", "0"], ["sh", "-c", "echo $GV_A"], ["/usr/bin/../bin/sh"], ["./env"], ["envx"]]) {
+      const other = await blindCall(envOnly, [a.value], "run_with_credentials", { command, env: { GV_A: a.name } });
+      expect(other.isError, command.join(" ")).toBe(true);
+      expect((other.content[0] as { text: string }).text).toContain("is not an allowed program on this server; allowed: /usr/bin/env");
+    }
+    expect((await admin.leases.list({ credential: a.name })).items).toEqual([]);
+    // Positive control: the allowed program, by name on PATH and by path, runs and leases.
+    for (const command of [["env"], ["/usr/bin/env"], ["/usr/bin/../bin/env"]]) {
+      const ran = json<{ exit_code: number; stdout: string }>(await blindCall(envOnly, [a.value], "run_with_credentials", { command, env: { GV_A: a.name } }));
+      expect(ran).toMatchObject({ exit_code: 0, stdout: expect.stringContaining("GV_A=*****") });
+    }
+    expect((await admin.leases.list({ credential: a.name })).items).toHaveLength(3);
+  });
+
+  it("refuses to start with GHOSTVAULT_TOKEN in its environment, naming the login file instead", async () => {
+    const env = { ...(await serverEnv(vault.adminToken)), GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: vault.adminToken };
+    const child = spawn(process.execPath, [cli.bin, "mcp"], { env: asProcessEnv(env), stdio: ["pipe", "pipe", "pipe"] });
+    const result = await collect(child, 30_000);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/does not take GHOSTVAULT_TOKEN from its environment.*ghostvault --profile mcp login/);
+    expect(result.stderr).not.toContain(vault.adminToken);
+  });
+
+  it("keeps no token in its own /proc/PID/environ, and its children see only the mapped values and PATH/HOME/LANG", async () => {
+    const { client, transport } = await connectWith([]);
+    const environ = readFileSync(`/proc/${transport.pid}/environ`, "latin1");
+    expect(environ).toContain("GHOSTVAULT_PROFILE=");
+    expect(environ).not.toContain(vault.adminToken);
+    expect(environ).not.toContain("GHOSTVAULT_TOKEN");
+    expect(json(await call(client, "whoami"))).toMatchObject({ identity: "user:admin@test" });
+  });
+
+  it("with /usr/bin/env allowed, a hostile sequence never yields the token or the value, raw or encoded", async () => {
+    const a = await credential(false);
+    const client = await connect(["--allow-run", "/usr/bin/env"]);
+    const secrets = [vault.adminToken, a.value, ...encodedForms(a.value)];
+    const sh = (script: string) => ["/usr/bin/env", "sh", "-c", script];
+    const node = (code: string) => ["/usr/bin/env", process.execPath, "-e", code];
+    const hostile: Record<string, string[]> = {
+      "the server's environment": sh("tr '\\0' '\\n' </proc/$PPID/environ"),
+      "env": ["env"],
+      "the login file": sh('cat "$HOME"/.config/ghostvault/profiles/*.json'),
+      "base64": sh('printf %s "$K" | base64 -w0'),
+      "base64, 1 byte in": sh('printf "x%s" "$K" | base64 -w0'),
+      "base64, 2 bytes in": sh('printf "xy%s" "$K" | base64 -w0'),
+      "base64url": node("process.stdout.write(Buffer.from(process.env.K).toString('base64url'))"),
+      "hex": sh('printf %s "$K" | od -An -tx1 | tr -d " \\n"'),
+      "HEX": node("process.stdout.write(Buffer.from(process.env.K).toString('hex').toUpperCase())"),
+      "URL-encoded": node("process.stdout.write(encodeURIComponent(process.env.K))"),
+    };
+    const outputs: Record<string, string> = {};
+    for (const [name, command] of Object.entries(hostile)) {
+      const result = await call(client, "run_with_credentials", { command, env: { K: a.name } });
+      const text = JSON.stringify(result);
+      for (const secret of secrets) expect(text, `${name} leaked`).not.toContain(secret);
+      const ran = json<{ exit_code: number; stdout: string }>(result);
+      expect(ran.exit_code, name).toBe(0);
+      outputs[name] = ran.stdout;
+    }
+    // Positive controls: the commands did run and print what was asked, masked.
+    expect(outputs["the server's environment"]).toContain("GHOSTVAULT_PROFILE=");
+    expect(outputs["the login file"]).toMatch(/"token": "\*\*\*\*\*"/);
+    for (const name of Object.keys(hostile).slice(3)) expect(outputs[name], name).toMatch(/\*\*\*\*\*/);
+    const names = outputs["env"]!.trim().split("\n").map((line) => line.slice(0, line.indexOf("=")));
+    expect(names).toContain("K");
+    expect(names.filter((n) => !["PATH", "HOME", "LANG", "LC_ALL", "TZ", "K"].includes(n))).toEqual([]);
   });
 
   it("leaves no server process behind once the clients close", async () => {
