@@ -21,6 +21,7 @@ export async function timedExchange(
   build: (signal: AbortSignal) => Promise<Request> | Request,
 ): Promise<RawReply> {
   const signal = AbortSignal.timeout(timeoutMs);
+  const started = Date.now();
   const timedOut = new Promise<never>((_, reject) => {
     const onAbort = () => reject(new KmsError("timeout", `${label} timed out after ${timeoutMs} ms`));
     if (signal.aborted) onAbort();
@@ -33,8 +34,13 @@ export async function timedExchange(
       // Read as bytes: workerd warns when .text() meets a non-text Content-Type such as
       // application/x-amz-json-1.1. Invalid UTF-8 becomes U+FFFD and then fails JSON/zod checks.
       const text = new TextDecoder().decode(await response.arrayBuffer());
+      // A reply that arrived after the deadline is still a timeout: on a starved machine the reply
+      // and the abort timer can become due together, and the race below could go either way.
+      // (Workers advance Date.now() on I/O, so it reflects when the reply arrived.)
+      if (signal.aborted || Date.now() - started >= timeoutMs) throw new KmsError("timeout", `${label} timed out after ${timeoutMs} ms`);
       return { status: response.status, text };
     } catch (cause) {
+      if (cause instanceof KmsError) throw cause;
       if (signal.aborted) throw new KmsError("timeout", `${label} timed out after ${timeoutMs} ms`);
       throw new KmsError("unavailable", `${label} could not be reached`, { cause });
     }
