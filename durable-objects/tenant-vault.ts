@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { OPERATIONS, roleAtLeast, type Operation } from "../worker/auth/roles";
 import { describeZodError, VaultError } from "../worker/errors";
-import type { Call, Outcome } from "../worker/rpc";
+import { IdempotencyKeySchema, type Call, type Outcome } from "../worker/rpc";
 import { AclSchema } from "../worker/schemas/acl";
 import { KekStatusSchema } from "../worker/schemas/admin";
 import { AuditQuerySchema, AuditRangeSchema, ImpactQuerySchema } from "../worker/schemas/audit";
@@ -27,6 +27,7 @@ import { impactReport, revokeMatching } from "./ops/break-glass";
 import * as acl from "./ops/acl";
 import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
+import { idempotent, purgeExpiredIdempotency } from "./idempotency";
 import * as leases from "./ops/leases";
 import * as oidc from "./ops/oidc";
 import * as webhooks from "./ops/webhooks";
@@ -168,7 +169,7 @@ export class TenantVault extends DurableObject<Env> {
     this.#fixedNow = now;
   }
 
-  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
+  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, purge expired idempotency rows, a due checkpoint; then re-arm. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
@@ -177,9 +178,11 @@ export class TenantVault extends DurableObject<Env> {
     const summaryDue = flushRefusalSummaries(ctx);
     const expiry = expireDueLeases(ctx);
     const sweep = await sweepStep(ctx);
+    const idempotency = purgeExpiredIdempotency(ctx);
     await checkpointIfDue(ctx);
     if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    if (idempotency !== null) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
     // the past would fire at once, find it still open and re-arm forever. In production they agree.
     if (summaryDue !== null && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
@@ -205,7 +208,12 @@ export class TenantVault extends DurableObject<Env> {
       actor = await authenticate(ctx, call.token, call.requestId);
       const need = OPERATIONS[op];
       if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
-      return fn(ctx, actor, this.#parse(schema, call.input));
+      const input = this.#parse(schema, call.input);
+      const run = async () => fn(ctx!, actor!, input);
+      if (call.idempotencyKey === undefined) return run();
+      // Checked here too: the RPC boundary trusts no caller's shape, the Worker's included.
+      const key = this.#parse(IdempotencyKeySchema, call.idempotencyKey);
+      return idempotent(ctx, actor, { key, token: call.token, operation: op, input: call.input }, run);
     }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
     return outcome;

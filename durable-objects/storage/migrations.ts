@@ -81,6 +81,19 @@ const MIGRATIONS: readonly string[] = [
      deleted_at INTEGER,
      updated_at INTEGER NOT NULL
    );`,
+  // 9 (issue 15 §6): the outcome of each POST sent with an Idempotency-Key, per token, for 24 h
+  // (durable-objects/idempotency.ts). The outcome is sealed under a key derived from the caller's
+  // bearer token, which the object never stores, so no lease value lies here in clear.
+  `CREATE TABLE idempotency (
+     token_id TEXT NOT NULL,
+     idem_key TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     outcome BLOB,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (token_id, idem_key)
+   );
+   CREATE INDEX idempotency_expiry ON idempotency (expires_at);`,
 ];
 
 /**
