@@ -55,7 +55,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_identity ON audit (identity, seq);
    CREATE INDEX audit_credential ON audit (credential_id, seq);
    CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL, note TEXT NOT NULL);`,
-  // 3: the benchmark baseline's target table (written only when BENCH_ENABLED).
+  // 3: the benchmark baseline's target table (written only by the TEST_HOOKS-gated `benchInsert`, test-hooks.ts).
   `CREATE TABLE bench_rows (n INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL);`,
   // 4: session tokens point at the API token that created them (revoking it ends them).
   `ALTER TABLE tokens ADD COLUMN parent_id TEXT;

@@ -103,7 +103,7 @@ describe("production edge", () => {
   it("refuses to run against the KMS emulator or with bench paths on", async () => {
     const withEmulator = { ...production(), KMS_EMULATOR: env.KMS_EMULATOR } as Env;
     expect(((await (await call("https://vault.example/v1/health", withEmulator)).json()) as ErrorBody).error.code).toBe("misconfigured");
-    const bench = { ...production(), BENCH_ENABLED: "true" } as unknown as Env;
+    const bench = { ...production(), TEST_HOOKS: "true" } as unknown as Env;
     expect((await call("https://vault.example/v1/health", bench)).status).toBe(503);
   });
 
