@@ -1,8 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, bootstrap, expectStatus, workerFetch } from "../helpers";
-import { auditOfType, HOUR, listAll, makeCredential, makeToken, TestClock, type ErrorResponse, type LeaseBody } from "../leases/lease-helpers";
+import { BASE, bootstrap, expectStatus, workerFetch, makeToken } from "../helpers";
+import { auditOfType, HOUR, listAll, makeCredential, TestClock, type ErrorResponse, type LeaseBody } from "../leases/lease-helpers";
 
 // Issue 15 §6: a POST retried with the same Idempotency-Key acts once. The "lost first response" is
 // modelled by simply sending the request twice: the server cannot tell the difference.
@@ -35,8 +35,8 @@ describe("Idempotency-Key on POST", () => {
   beforeAll(async () => {
     ({ tenantId, adminToken: admin } = await bootstrap("idem"));
     await makeCredential(admin, "db-password", VALUE);
-    agent = await makeToken(admin, "user", "agent:one");
-    other = await makeToken(admin, "user", "agent:two");
+    agent = await makeToken(admin, { role: "user", identity: "agent:one" });
+    other = await makeToken(admin, { role: "user", identity: "agent:two" });
   });
 
   it("a lease retried with the same key yields one lease, one audit entry and the same value", async () => {

@@ -6,9 +6,8 @@ import type { AppEnv } from "../../../worker/app-env";
 import { onError } from "../../../worker/middleware/on-error";
 import { rateLimit } from "../../../worker/middleware/rate-limit";
 import { productionEnv } from "../support/production-env";
-import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch } from "../helpers";
+import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch, type ErrorBody } from "../helpers";
 
-type ErrorBody = { error: { code: string; message: string } };
 
 /**
  * The local rate limiter (miniflare) counts in fixed 60-second windows. A burst that straddles a
