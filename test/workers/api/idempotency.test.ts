@@ -135,6 +135,25 @@ describe("Idempotency-Key on POST", () => {
     expect(first.lease.id).toMatch(/^lease_/);
   });
 
+  it("two concurrent requests with one key lease once: the other replays it or is told 409", async () => {
+    const before = (await auditOfType(admin, "lease.created")).length;
+    const replies = await Promise.all([0, 1, 2].map(() => post(agent.token, "/v1/leases", body, "concurrent-key")));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.every((s) => s === 201 || s === 409), statuses.join()).toBe(true);
+    const leased = await Promise.all(replies.filter((r) => r.status === 201).map((r) => r.json() as Promise<Leased>));
+    expect(leased.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(leased.map((l) => l.lease.id)).size).toBe(1);
+    expect((await auditOfType(admin, "lease.created")).length).toBe(before + 1);
+  });
+
+  it("a bad key from a caller without a valid token is 401, not a validation error", async () => {
+    const forged = `${agent.token.slice(0, -4)}AAAA`;
+    const error = await expectStatus<ErrorResponse>(await post(forged, "/v1/leases", body, "k".repeat(129)), 401);
+    expect(error.error.code).toBe("unauthorized");
+    // Positive control: the same bad key from the real token is the 400 that names it.
+    expect((await expectStatus<ErrorResponse>(await post(agent.token, "/v1/leases", body, "k".repeat(129)), 400)).error.message).toContain("Idempotency-Key");
+  });
+
   it("a failed request is not remembered: the retry runs", async () => {
     const missing = { credential: "not-yet", ttl: "5m" };
     expect((await post(agent.token, "/v1/leases", missing, "after-failure")).status).toBe(404);
