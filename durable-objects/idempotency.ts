@@ -1,5 +1,6 @@
 import { aesGcmDecrypt, aesGcmEncrypt, AES_GCM_IV_BYTES, bytesToHex, concatBytes, hkdfSha256, hkdfSha256AesKey, hmacSha256, importHkdfKey, randomBytes, timingSafeEqual, utf8Decode, utf8Encode } from "../worker/crypto";
 import { VaultError } from "../worker/errors";
+import { findLease } from "./storage/leases";
 import type { Actor, VaultContext } from "./vault-context";
 
 /**
@@ -15,6 +16,7 @@ import type { Actor, VaultContext } from "./vault-context";
  * object's storage learns neither the value nor the request: the fingerprint is an HMAC under a
  * second key derived from the same token, so a low-entropy secret in a request body cannot be
  * guessed from it offline. Failed calls are not remembered: they changed nothing, so a retry runs again.
+ * A replayed lease must still be active (REPLAY_CHECKS): break glass ends re-delivery too.
  */
 
 /** How long an outcome is kept and replayed. */
@@ -32,6 +34,20 @@ export interface IdempotentRequest {
 }
 
 type Row = { fingerprint: string; outcome: ArrayBuffer | null };
+
+/**
+ * Replays that would hand out a credential value again are checked against the present state: a
+ * lease revoked (break glass) or expired since must not be re-delivered by a retry.
+ */
+const REPLAY_CHECKS: Record<string, (ctx: VaultContext, value: unknown) => void> = {
+  "leases.create": (ctx, value) => {
+    const id = (value as { lease?: { id?: unknown } } | null)?.lease?.id;
+    const lease = typeof id === "string" ? findLease(ctx.sql, id) : undefined;
+    if (!lease || lease.state !== "active" || lease.expires_at <= ctx.now()) {
+      throw new VaultError("conflict", "the lease this Idempotency-Key created has ended (revoked or expired); send a new key to lease again");
+    }
+  },
+};
 
 // A fixed salt: the raw token is already a high-entropy secret (RFC 5869 §3.1 allows it).
 const SALT = utf8Encode("vault idempotency v1");
@@ -67,7 +83,9 @@ export async function idempotent<T>(ctx: VaultContext, actor: Actor, request: Id
       throw new VaultError("idempotency_mismatch", "this Idempotency-Key was already used with a different request; send a new key");
     }
     if (row.outcome === null) throw new VaultError("conflict", "a request with this Idempotency-Key is still in progress; retry later");
-    return JSON.parse(await open(secrets.seal, aad(actor, request, fingerprint), new Uint8Array(row.outcome))) as T;
+    const value: unknown = JSON.parse(await open(secrets.seal, aad(actor, request, fingerprint), new Uint8Array(row.outcome)));
+    REPLAY_CHECKS[request.operation]?.(ctx, value);
+    return value as T;
   }
   // An expired row of the same key is replaced: after 24 h the key is free again.
   ctx.sql.exec(

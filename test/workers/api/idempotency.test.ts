@@ -1,8 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, bootstrap, expectStatus, workerFetch, makeToken } from "../helpers";
-import { auditOfType, HOUR, listAll, makeCredential, TestClock, type ErrorResponse, type LeaseBody } from "../leases/lease-helpers";
+import { api, BASE, bootstrap, expectStatus, makeToken, workerFetch } from "../helpers";
+import { auditOfType, HOUR, listAll, MINUTE, makeCredential, TestClock, type ErrorResponse, type LeaseBody } from "../leases/lease-helpers";
 
 // Issue 15 §6: a POST retried with the same Idempotency-Key acts once. The "lost first response" is
 // modelled by simply sending the request twice: the server cannot tell the difference.
@@ -154,6 +154,17 @@ describe("Idempotency-Key on POST", () => {
     expect((await expectStatus<ErrorResponse>(await post(agent.token, "/v1/leases", body, "k".repeat(129)), 400)).error.message).toContain("Idempotency-Key");
   });
 
+  it("a retry does not re-deliver the value of a lease revoked since (break glass); control: before revocation it does", async () => {
+    const first = await expectStatus<Leased>(await post(agent.token, "/v1/leases", body, "revoked-since"), 201);
+    expect((await expectStatus<Leased>(await post(agent.token, "/v1/leases", body, "revoked-since"), 201)).value).toBe(VALUE);
+    await expectStatus(await api(admin, "DELETE", `/v1/leases/${first.lease.id}`), 200);
+    const res = await post(agent.token, "/v1/leases", body, "revoked-since");
+    const text = await res.text();
+    expect(res.status, text).toBe(409);
+    expect(text).not.toContain(VALUE);
+    expect((JSON.parse(text) as ErrorResponse).error.code).toBe("conflict");
+  });
+
   it("a failed request is not remembered: the retry runs", async () => {
     const missing = { credential: "not-yet", ttl: "5m" };
     expect((await post(agent.token, "/v1/leases", missing, "after-failure")).status).toBe(404);
@@ -181,18 +192,21 @@ describe("Idempotency rows expire after 24 h", () => {
     const { tenantId, adminToken } = await bootstrap("idem-expiry");
     await makeCredential(adminToken, "db", VALUE);
     const clock = await TestClock.freeze(tenantId);
-    const first = await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db" }, "day-key"), 201);
+    const first = await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 201);
     expect(await idempotencyRows(tenantId)).toHaveLength(1);
 
+    await clock.at(10 * MINUTE);
+    expect((await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 201)).lease.id).toBe(first.lease.id);
     await clock.at(23 * HOUR);
     await clock.runAlarm();
     expect(await idempotencyRows(tenantId)).toHaveLength(1);
-    expect((await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db" }, "day-key"), 201)).lease.id).toBe(first.lease.id);
+    // The lease itself has expired by now: its value is not handed out again.
+    expect((await expectStatus<ErrorResponse>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 409)).error.code).toBe("conflict");
 
     await clock.at(24 * HOUR + 1);
     await clock.runAlarm();
     expect(await idempotencyRows(tenantId)).toHaveLength(0);
-    const later = await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db" }, "day-key"), 201);
+    const later = await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 201);
     expect(later.lease.id).not.toBe(first.lease.id);
   });
 });
