@@ -187,6 +187,18 @@ describe("Idempotency-Key on POST", () => {
   });
 });
 
+describe("OpenAPI", () => {
+  it("documents Idempotency-Key on authenticated POSTs only", async () => {
+    type Op = { parameters?: { name: string; in: string }[] };
+    const doc = await expectStatus<{ paths: Record<string, Record<string, Op>> }>(await workerFetch(`${BASE}/v1/openapi.json`), 200);
+    const has = (op: Op | undefined) => (op?.parameters ?? []).some((p) => p.name === "Idempotency-Key" && p.in === "header");
+    expect(has(doc.paths["/v1/leases"]?.post)).toBe(true);
+    expect(has(doc.paths["/v1/admin/kek/rotate"]?.post)).toBe(true);
+    expect(has(doc.paths["/v1/leases"]?.get)).toBe(false);
+    expect(has(doc.paths["/v1/bootstrap"]?.post)).toBe(false);
+  });
+});
+
 describe("Idempotency rows expire after 24 h", () => {
   it("the alarm purges them, and the key then acts again", async () => {
     const { tenantId, adminToken } = await bootstrap("idem-expiry");
