@@ -183,6 +183,7 @@ export class TenantVault extends DurableObject<Env> {
     await checkpointIfDue(ctx);
     if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    // A purge backlog pauses like an expiry backlog, so it never starves requests.
     if (idempotency !== null) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
     // the past would fire at once, find it still open and re-arm forever. In production they agree.
@@ -209,12 +210,11 @@ export class TenantVault extends DurableObject<Env> {
       actor = await authenticate(ctx, call.token, call.requestId);
       const need = OPERATIONS[op];
       if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
-      const input = this.#parse(schema, call.input);
-      const run = async () => fn(ctx!, actor!, input);
-      if (call.idempotencyKey === undefined) return run();
+      const [context, caller, input] = [ctx, actor, this.#parse(schema, call.input)];
+      if (call.idempotencyKey === undefined) return fn(context, caller, input);
       // Checked here too: the RPC boundary trusts no caller's shape, the Worker's included.
       const key = this.#parse(IdempotencyKeySchema, call.idempotencyKey);
-      return idempotent(ctx, actor, { key, token: call.token, operation: op, input: call.input }, run);
+      return idempotent(context, caller, { key, token: call.token, operation: op, input: call.input }, async () => fn(context, caller, input));
     }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
     return outcome;

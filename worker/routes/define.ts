@@ -56,9 +56,10 @@ function check(schema: z.ZodType | undefined, value: unknown, where: string): vo
  */
 export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawInput> {
   const input: RawInput = {};
-  // Only POST creates or acts (PUT, PATCH and DELETE here are idempotent by themselves); a bad key is
+  // Only an authenticated POST creates or acts (PUT, PATCH and DELETE here are idempotent by
+  // themselves; public and CI routes have no token to scope a key to, and ignore it). A bad key is
   // refused before anything runs rather than ignored, so a client never believes it is protected.
-  const key = def.method === "post" ? c.req.header("idempotency-key") : undefined;
+  const key = def.method === "post" && def.operation !== null ? c.req.header("idempotency-key") : undefined;
   if (key !== undefined) {
     const parsed = IdempotencyKeySchema.safeParse(key);
     if (!parsed.success) throw new VaultError("validation_failed", "Idempotency-Key header: must be 1 to 128 printable ASCII characters");

@@ -187,6 +187,17 @@ describe("Idempotency-Key on POST", () => {
   });
 });
 
+describe("routes without a token", () => {
+  it("ignore the header: a public POST with an over-long key still works", async () => {
+    const res = await workerFetch(`${BASE}/v1/bootstrap`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-bootstrap-secret": env.BOOTSTRAP_SECRET, "idempotency-key": "k".repeat(129) },
+      body: JSON.stringify({ tenant_name: "idem-public", admin_identity: "user:admin@acme.test" }),
+    });
+    await expectStatus(res, 201);
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents Idempotency-Key on authenticated POSTs only", async () => {
     type Op = { parameters?: { name: string; in: string }[] };
