@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { OPERATIONS, roleAtLeast, type Operation } from "../worker/auth/roles";
+import { loadConfig } from "../worker/config";
 import { describeZodError, VaultError } from "../worker/errors";
-import type { Call, Outcome } from "../worker/rpc";
+import { IdempotencyKeySchema, type Call, type Outcome } from "../worker/rpc";
 import { AclSchema } from "../worker/schemas/acl";
 import { KekStatusSchema } from "../worker/schemas/admin";
 import { AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ImpactQuerySchema, InclusionProofQuerySchema } from "../worker/schemas/audit";
@@ -29,17 +30,18 @@ import { impactReport, revokeMatching } from "./ops/break-glass";
 import * as acl from "./ops/acl";
 import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
+import { idempotent, purgeExpiredIdempotency } from "./idempotency";
 import * as leases from "./ops/leases";
 import * as oidc from "./ops/oidc";
 import * as webhooks from "./ops/webhooks";
 import type { SignedRequest } from "./ops/webhooks";
-import { seedLeases } from "./ops/seed";
 import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
 import * as tokens from "./ops/tokens";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
+import { benchInsert, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
 import type { Actor, VaultContext } from "./vault-context";
 
 const Empty = z.unknown();
@@ -47,7 +49,6 @@ const ByRef = z.strictObject({ ref: CredentialRefSchema });
 const ById = z.strictObject({ id: TokenIdSchema });
 const ByLease = z.strictObject({ id: LeaseIdSchema });
 const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
-const SeedSchema = z.strictObject({ credential: CredentialRefSchema, count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
 const ByName = z.strictObject({ ref: z.string().min(1).max(128) });
 const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
 const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
@@ -65,7 +66,7 @@ export class TenantVault extends DurableObject<Env> {
   #context: VaultContext | undefined;
   /** The alarm time as last set, so the lease hot path sets it only when a deadline is earlier. */
   #alarmAt: number | null = null;
-  /** Test runs only (ENVIRONMENT=test): a fixed clock, so expiry is tested without waiting. */
+  /** Set only through the TEST_HOOKS-gated `setClockForTest`: a fixed clock, so expiry is tested without waiting. */
   #fixedNow: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -155,24 +156,25 @@ export class TenantVault extends DurableObject<Env> {
   kekStatus(call: Call<unknown>) { return this.#call(call, "kek.status", Empty, async (ctx) => KekStatusSchema.parse(await kekStatus(ctx))); }
   rotateKek(call: Call<unknown>) { return this.#call(call, "kek.rotate", Empty, (ctx, a) => rotateKek(ctx, a)); }
 
-  /** Tests and benchmarks only: bulk-creates leases (see ops/seed.ts); needs an admin token. */
+  // Test and benchmark hooks (durable-objects/test-hooks.ts). Each checks the one gate, TEST_HOOKS,
+  // first thing; production configuration refuses TEST_HOOKS, so there they refuse every call.
+
+  /** Test hook: bulk-creates leases (see test-hooks.ts); needs an admin token. */
   seedLeases(call: Call<unknown>) { return this.#call(call, "leases.seed", SeedSchema, (ctx, a, s) => seedLeases(ctx, a, s)); }
 
-  /** Benchmark baseline `do-insert`: one SQLite insert, nothing else. Refused unless BENCH_ENABLED. */
+  /** Bench hook, baseline `do-insert`: one SQLite insert, nothing else. */
   async benchInsert(): Promise<number> {
-    if (this.env.ENVIRONMENT === "production" || (this.env as { BENCH_ENABLED?: string }).BENCH_ENABLED !== "true") {
-      throw new Error("benchInsert is refused unless BENCH_ENABLED");
-    }
-    return this.ctx.storage.sql.exec("INSERT INTO bench_rows (at) VALUES (?)", Date.now()).rowsWritten;
+    requireTestHooks(loadConfig(this.env), "benchInsert");
+    return benchInsert(this.ctx.storage.sql);
   }
 
-  /** Test runs only: fixes this object's clock (null = real time). Refused unless ENVIRONMENT=test. */
+  /** Test hook: fixes this object's clock (null = real time). */
   async setClockForTest(now: number | null): Promise<void> {
-    if (this.env.ENVIRONMENT !== "test") throw new Error("setClockForTest is refused outside ENVIRONMENT=test");
-    this.#fixedNow = now;
+    requireTestHooks(loadConfig(this.env), "setClockForTest");
+    this.#fixedNow = ClockSchema.parse(now);
   }
 
-  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
+  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, purge expired idempotency rows, a due checkpoint; then re-arm. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
@@ -181,11 +183,14 @@ export class TenantVault extends DurableObject<Env> {
     const summaryDue = flushRefusalSummaries(ctx);
     const expiry = expireDueLeases(ctx);
     const sweep = await sweepStep(ctx);
+    const idempotency = purgeExpiredIdempotency(ctx);
     await checkpointIfDue(ctx);
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
     if (backfillMerkle(ctx.storage) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    // A purge backlog pauses like an expiry backlog, so it never starves requests.
+    if (idempotency !== null) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
     // the past would fire at once, find it still open and re-arm forever. In production they agree.
     if (summaryDue !== null && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
@@ -211,7 +216,11 @@ export class TenantVault extends DurableObject<Env> {
       actor = await authenticate(ctx, call.token, call.requestId);
       const need = OPERATIONS[op];
       if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
-      return fn(ctx, actor, this.#parse(schema, call.input));
+      const [context, caller, input] = [ctx, actor, this.#parse(schema, call.input)];
+      if (call.idempotencyKey === undefined) return fn(context, caller, input);
+      // Checked here too: the RPC boundary trusts no caller's shape, the Worker's included.
+      const key = this.#parse(IdempotencyKeySchema, call.idempotencyKey);
+      return idempotent(context, caller, { key, token: call.token, operation: op, input: call.input }, async () => fn(context, caller, input));
     }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
     return outcome;

@@ -20,8 +20,9 @@ export interface CallOptions {
   /** Aborts the call (and any retry wait after the current attempt). */
   signal?: AbortSignal;
   /**
-   * Sent as `Idempotency-Key`, and makes a POST/PATCH retryable. The server may not honour the
-   * header yet: a retried POST could then act twice, so use it only where that is acceptable.
+   * Sent as `Idempotency-Key` (1–128 printable ASCII characters), and makes a POST/PATCH retryable.
+   * The server remembers a POST's outcome per token and key for 24 h and answers it to every retry
+   * without acting again (README "API"); use a fresh key per logical request.
    */
   idempotencyKey?: string;
 }

@@ -14,6 +14,8 @@ export const TEST_KMS = {
 /** Worker bindings the workers test project runs with. */
 export const TEST_BINDINGS = {
   ENVIRONMENT: "test",
+  // The one gate of the object's test hooks (fixed clock, lease seeding): durable-objects/test-hooks.ts.
+  TEST_HOOKS: "true",
   TOKEN_PEPPER: "fe9ca851537cb7d291ce508300384a8fa9f18cf581644e6f4ccfb36347185f96",
   BOOTSTRAP_SECRET: "test-bootstrap-secret-0123456789abcdef",
   KMS_KEY_ID: TEST_KMS.keyId,

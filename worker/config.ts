@@ -50,8 +50,12 @@ const ConfigSchema = z
     ANON_REFUSALS_PER_IP_PER_MINUTE: seconds.max(100_000).default(600),
     /** Per-token and per-IP rate limits; only benchmarks may turn them off, never production. */
     RATE_LIMITS: z.enum(["on", "off"]).default("on"),
-    /** Enables bench-only paths (bulk lease seeding, baselines). Production refuses it. */
-    BENCH_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    /**
+     * The one gate of the test and benchmark surface: the Durable Object's test hooks (fixed clock,
+     * bulk lease seeding, do-insert baseline; durable-objects/test-hooks.ts), the /v1/bench routes and
+     * RATE_LIMITS=off. Off unless set; production refuses it.
+     */
+    TEST_HOOKS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     /**
      * Lets OIDC discovery and JWKS fetches use http, ports, IP literals and local names, for a
      * local test issuer. Off unless set; production refuses it (worker/federation/outbound.ts).
@@ -63,13 +67,13 @@ const ConfigSchema = z
     HAS_OIDC_TEST_ISSUER: z.boolean(),
   })
   .superRefine((c, ctx) => {
-    if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.BENCH_ENABLED && c.ENVIRONMENT !== "test") {
-      ctx.addIssue({ code: "custom", message: "RATE_LIMITS=off is for benchmarks (BENCH_ENABLED) only" });
+    if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.TEST_HOOKS) {
+      ctx.addIssue({ code: "custom", message: "RATE_LIMITS=off is for tests and benchmarks (TEST_HOOKS) only" });
     }
     // Production never talks to the development KMS emulator: it holds a root key in plain sight.
     if (c.ENVIRONMENT !== "production") return;
     if (c.RATE_LIMITS === "off") ctx.addIssue({ code: "custom", message: "production must not turn RATE_LIMITS off" });
-    if (c.BENCH_ENABLED) ctx.addIssue({ code: "custom", message: "production must not enable BENCH_ENABLED" });
+    if (c.TEST_HOOKS) ctx.addIssue({ code: "custom", message: "production must not enable TEST_HOOKS" });
     if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
     if (c.HAS_KMS_EMULATOR) {

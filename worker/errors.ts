@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** An Idempotency-Key reused with a different request (durable-objects/idempotency.ts). */
+  idempotency_mismatch: 422,
   rate_limited: 429,
   internal: 500,
   /** Stored state disagrees with the tenant's Durable Object (e.g. a version rolled back in D1). */

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { VaultError, type WireError } from "./errors";
 
 /**
@@ -11,6 +12,8 @@ export interface Call<I> {
   input: I;
   /** The client's IP (CF-Connecting-IP), so refusals of bad tokens are limited and summarised per IP. */
   ip?: string | null;
+  /** The request's Idempotency-Key (POST only, already checked for shape); the vault replays its first outcome. */
+  idempotencyKey?: string;
 }
 
 /**
@@ -24,3 +27,6 @@ export function unwrapOutcome<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   throw VaultError.fromWire(outcome.error);
 }
+
+/** An Idempotency-Key header's value: 1–128 printable ASCII characters (durable-objects/idempotency.ts). */
+export const IdempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,128}$/, "must be 1 to 128 printable ASCII characters");

@@ -1,5 +1,5 @@
 // Starts a benchmark Vault: `wrangler dev` for the vault and the KMS emulator, like dev/start.mjs,
-// but with BENCH_ENABLED, its own temp persist dir and port, and pinned to one core with taskset
+// but with TEST_HOOKS, its own temp persist dir and port, and pinned to one core with taskset
 // so the load generator (pinned to the other core by run.mjs) does not compete with workerd.
 
 import { execFileSync, execSync } from "node:child_process";
@@ -67,7 +67,7 @@ export class BenchVault {
     this.url = `http://${HOST}:${this.port}`;
     const args = [
       WRANGLER_BIN, "dev", "-c", "wrangler.toml", "-c", "dev/kms/wrangler.toml", "--ip", HOST, "--port", String(this.port),
-      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--var", "BENCH_ENABLED:true", "--var", "RATE_LIMITS:off", "--log-level", process.env.BENCH_WRANGLER_LOG ?? "warn",
+      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--var", "TEST_HOOKS:true", "--var", "RATE_LIMITS:off", "--log-level", process.env.BENCH_WRANGLER_LOG ?? "warn",
       ...this.vars.flatMap((v) => ["--var", v]),
     ];
     // taskset execs the command, so the group leader's pid is wrangler's and workerd inherits the mask.
@@ -85,9 +85,9 @@ export class BenchVault {
       try {
         const res = await fetch(`${this.url}/v1/bench/echo`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) return (Date.now() - started) / 1000;
-        if (res.status === 404) throw new Error("bench routes answer 404: BENCH_ENABLED did not reach the Worker");
+        if (res.status === 404) throw new Error("bench routes answer 404: TEST_HOOKS did not reach the Worker");
       } catch (error) {
-        if (String(error.message).includes("BENCH_ENABLED")) throw error;
+        if (String(error.message).includes("TEST_HOOKS")) throw error;
       }
       await new Promise((r) => setTimeout(r, 250));
     }

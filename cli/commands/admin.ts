@@ -28,7 +28,8 @@ export function registerAdmin(program: Command): void {
 
   withJson(kek.command("rotate").description("rotate the KEK now; data keys are rewrapped in the background")).action(
     action(async (options: JsonOption) => {
-      const result = await (await vaultClient()).admin.rotateKek();
+      // One key per invocation, so the SDK's retries never rotate twice (README "API").
+      const result = await (await vaultClient()).admin.rotateKek({ idempotencyKey: crypto.randomUUID() });
       if (options.json) return printJson(result);
       note(`KEK rotated: v${result.previous_version} -> v${result.active_version}; rewrap runs in the background (see \`ghostvault kek status\`)`);
     }),

@@ -30,13 +30,15 @@ export function registerLeases(program: Command): void {
   ).action(
     action(async (name: string, options: JsonOption & { ttl?: string; clamp?: boolean; purpose?: string }) => {
       const vault = await vaultClient();
+      // One key per invocation: the SDK may then retry a lost or throttled request, and the vault
+      // answers the first lease again instead of issuing a second one (README "API").
       const lease = await vault
         .lease(name, {
           ttl: options.ttl === undefined ? undefined : duration(options.ttl),
           clamp: options.clamp,
           purpose: options.purpose,
           agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
-        })
+        }, { idempotencyKey: crypto.randomUUID() })
         .catch(aboutCredential(name));
       if (options.json) return printJson({ lease: lease.metadata, value: lease.value });
       note(`lease ${lease.id} of ${lease.metadata.credential_name} v${lease.metadata.version}, expires ${when(lease.metadata.expires_at)}`);

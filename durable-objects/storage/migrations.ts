@@ -55,7 +55,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_identity ON audit (identity, seq);
    CREATE INDEX audit_credential ON audit (credential_id, seq);
    CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, ts INTEGER NOT NULL, note TEXT NOT NULL);`,
-  // 3: the benchmark baseline's target table (written only when BENCH_ENABLED).
+  // 3: the benchmark baseline's target table (written only by the TEST_HOOKS-gated `benchInsert`, test-hooks.ts).
   `CREATE TABLE bench_rows (n INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL);`,
   // 4: session tokens point at the API token that created them (revoking it ends them).
   `ALTER TABLE tokens ADD COLUMN parent_id TEXT;
@@ -83,6 +83,19 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // 9 (issue 10): the audit log's RFC 6962 Merkle tree: complete-subtree hashes at tlog's indexes.
   `CREATE TABLE audit_hashes (idx INTEGER PRIMARY KEY, h BLOB NOT NULL);`,
+  // 10 (issue 15 §6): the outcome of each POST sent with an Idempotency-Key, per token, for 24 h
+  // (durable-objects/idempotency.ts). The outcome is sealed under a key derived from the caller's
+  // bearer token, which the object never stores, so no lease value lies here in clear.
+  `CREATE TABLE idempotency (
+     token_id TEXT NOT NULL,
+     idem_key TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     outcome BLOB,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (token_id, idem_key)
+   );
+   CREATE INDEX idempotency_expiry ON idempotency (expires_at);`,
 ];
 
 /**

@@ -45,10 +45,28 @@ export async function bootstrap(name = "acme"): Promise<{ tenantId: string; admi
   return { tenantId: body.tenant.id, adminToken: body.admin_token.token };
 }
 
-/** Creates an API token with `role` using an admin token. */
+/** The error body every failing response carries, as tests read it (worker/errors.ts `ErrorBody`). */
+export type ErrorBody = { error: { code: string; message: string; request_id: string } };
+
+/** What POST /v1/tokens takes; role and identity default to an admin acting as `user:<role>@acme.test`. */
+export interface TokenRequest {
+  role?: Role;
+  identity?: string;
+  name?: string;
+  expires_in?: number | string;
+}
+
+/** Creates an API token with an admin token; the request must succeed. Returns its id and the token itself. */
+export async function makeToken(adminToken: string, request: TokenRequest = {}): Promise<{ token: string; id: string }> {
+  const role = request.role ?? "admin";
+  const identity = request.identity ?? `user:${role}@acme.test`;
+  const res = await api(adminToken, "POST", "/v1/tokens", { name: `${role} token`, ...request, role, identity });
+  return expectStatus<{ token: string; id: string }>(res, 201);
+}
+
+/** Creates an API token with `role` using an admin token; returns the token only. */
 export async function tokenWithRole(adminToken: string, role: Role, identity = `user:${role}@acme.test`): Promise<string> {
-  const res = await api(adminToken, "POST", "/v1/tokens", { name: `${role} token`, role, identity });
-  return (await expectStatus<{ token: string }>(res, 201)).token;
+  return (await makeToken(adminToken, { role, identity })).token;
 }
 
 /** Creates a credential; returns its metadata. */

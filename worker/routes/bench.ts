@@ -8,13 +8,13 @@ import { bearer, vaultStub } from "./define";
 
 /**
  * Benchmark baselines (bench/), measured in the same build and run as the lease path so results
- * are ratios, not absolute numbers on a noisy machine. They exist only when BENCH_ENABLED is
+ * are ratios, not absolute numbers on a noisy machine. They exist only when TEST_HOOKS is
  * "true", which production configuration refuses; otherwise every path here is a plain 404.
  */
 export const bench = new Hono<AppEnv>();
 
 bench.use("/v1/bench/*", async (c, next) => {
-  if (!c.get("config").BENCH_ENABLED) throw new VaultError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  if (!c.get("config").TEST_HOOKS) throw new VaultError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   await next();
 });
 

@@ -5,7 +5,7 @@ import type { Operation } from "../auth/roles";
 import { parseToken } from "../auth/tokens";
 import { describeZodError, VaultError } from "../errors";
 import { findIllFormed, illFormedMessage } from "../well-formed";
-import { unwrapOutcome, type Call, type Outcome } from "../rpc";
+import { IdempotencyKeySchema, unwrapOutcome, type Call, type Outcome } from "../rpc";
 import { isJsonMediaType } from "./media-type";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
 
@@ -37,6 +37,8 @@ interface RawInput {
   params?: Record<string, string>;
   query?: Record<string, string>;
   body?: unknown;
+  /** The Idempotency-Key header of a POST, checked for shape. */
+  idempotencyKey?: string;
 }
 
 function check(schema: z.ZodType | undefined, value: unknown, where: string): void {
@@ -54,6 +56,15 @@ function check(schema: z.ZodType | undefined, value: unknown, where: string): vo
  */
 export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawInput> {
   const input: RawInput = {};
+  // Only an authenticated POST creates or acts (PUT, PATCH and DELETE here are idempotent by
+  // themselves; public and CI routes have no token to scope a key to, and ignore it). A bad key is
+  // refused before anything runs rather than ignored, so a client never believes it is protected.
+  const key = def.method === "post" && def.operation !== null ? c.req.header("idempotency-key") : undefined;
+  if (key !== undefined) {
+    const parsed = IdempotencyKeySchema.safeParse(key);
+    if (!parsed.success) throw new VaultError("validation_failed", "Idempotency-Key header: must be 1 to 128 printable ASCII characters");
+    input.idempotencyKey = parsed.data;
+  }
   // Copied into plain objects: Hono's may have a null prototype, which RPC cannot serialise.
   if (def.params) check(def.params, (input.params = { ...(c.req.param() as Record<string, string>) }), "path");
   if (def.query) check(def.query, (input.query = { ...c.req.query() }), "query");
@@ -98,8 +109,10 @@ export function respond(c: Context<AppEnv>, def: RouteDef, value: unknown): Resp
 }
 
 /** The RPC call of an authenticated request: its token, request id and client IP (for refusal limits). */
-export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: I): Call<I> {
-  return { token: token.raw, requestId: c.get("requestId"), input, ip: c.req.header("cf-connecting-ip") ?? null };
+export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: I, idempotencyKey?: string): Call<I> {
+  const call: Call<I> = { token: token.raw, requestId: c.get("requestId"), input, ip: c.req.header("cf-connecting-ip") ?? null };
+  if (idempotencyKey !== undefined) call.idempotencyKey = idempotencyKey;
+  return call;
 }
 
 /**
@@ -124,7 +137,7 @@ export function vaultRouter(routes: readonly VaultRoute[]): Hono<AppEnv> {
       const token = bearer(c);
       const vault = vaultStub(c.env, token.tenantId);
       const input = await readInputAsCaller(c, def, vault, token);
-      const value = unwrapOutcome(await def.rpc(vault, vaultCall(c, token, callInput(input))));
+      const value = unwrapOutcome(await def.rpc(vault, vaultCall(c, token, callInput(input), input.idempotencyKey)));
       return respond(c, def, value);
     });
   }

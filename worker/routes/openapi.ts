@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { OPERATIONS } from "../auth/roles";
 import { ERROR_STATUS } from "../errors";
+import { IdempotencyKeySchema } from "../rpc";
 import { ErrorBodySchema } from "../schemas/common";
 import type { RouteDef } from "./define";
 
@@ -17,6 +18,10 @@ function operation(def: RouteDef) {
     ...Object.entries(def.query?.shape ?? {}).map(([name, schema]) => ({
       name, in: "query", required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType, "input"),
     })),
+    // Honoured on every authenticated POST (worker/routes/define.ts readInput, durable-objects/idempotency.ts).
+    ...(def.operation && def.method === "post"
+      ? [{ name: "Idempotency-Key", in: "header", required: false, description: "retries with the same key and body act once (24 h, per token)", schema: jsonSchema(IdempotencyKeySchema, "input") }]
+      : []),
   ];
   return {
     summary: def.summary,

@@ -50,6 +50,3 @@ export const LimitSchema = z.coerce.number().int().min(1).max(100).default(50);
 export const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), request_id: z.string() }),
 });
-
-/** A response with no body. */
-export const EmptySchema = z.null();

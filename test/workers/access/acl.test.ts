@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
+import { api, bootstrap, createCredential, expectStatus, tokenWithRole, type ErrorBody } from "../helpers";
 
-type ErrorBody = { error: { code: string; message: string } };
 
 async function setAcl(token: string, ref: string, rules: { effect: "allow" | "deny"; identity: string }[]) {
   return expectStatus(await api(token, "PUT", `/v1/credentials/${ref}/acl`, { rules }), 200);

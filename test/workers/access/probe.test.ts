@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, bootstrap, expectStatus, tokenWithRole } from "../helpers";
+import { api, bootstrap, expectStatus, tokenWithRole, type ErrorBody } from "../helpers";
 
-type ErrorBody = { error: { code: string; message: string } };
 
 describe("bad input from callers who may not call the route", () => {
   it("gets 401 or 403, not the schema; the same bad input from an allowed caller gets the 400", async () => {

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch } from "../helpers";
+import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch, type ErrorBody } from "../helpers";
 
 type Created = { id: string; token: string; kind: string; role: string; identity: string; expires_at: string };
-type ErrorBody = { error: { code: string } };
 
 describe("session tokens", () => {
   it("are minted from an API token with the same identity, its role or lower, and work as bearer tokens", async () => {

@@ -15,7 +15,7 @@ import { AUTH_ROUTES, callRoute, expectError, fixtureOf, label, setupWorld, type
 /** Served by the app but outside the conformance suite, each for a stated reason. */
 const EXEMPT: Record<string, string> = {
   "GET /v1/openapi.json": "public description of ALL_ROUTES",
-  "ALL /v1/bench/*": "benchmark routes: 404 unless BENCH_ENABLED, which production refuses",
+  "ALL /v1/bench/*": "benchmark routes: 404 unless TEST_HOOKS, which production refuses",
 };
 const exempt = (key: string) => key in EXEMPT || (key.includes(" /v1/bench/") && "ALL /v1/bench/*" in EXEMPT);
 

@@ -2,7 +2,9 @@ import { expect } from "vitest";
 import { ROLES, type Operation, type Role } from "../../../worker/auth/roles";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import type { RouteDef } from "../../../worker/routes/define";
-import { api, BASE, bootstrap, createCredential, expectStatus, tokenWithRole, workerFetch } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, makeToken, tokenWithRole, workerFetch } from "../helpers";
+
+export { makeToken };
 
 /** The parts of a request a fixture chooses; the path is filled from the route's pattern. */
 export interface RequestParts {
@@ -34,11 +36,6 @@ export function plant(w: World, label: string): string {
   return value;
 }
 
-/** Creates an API token; returns its id and the token itself. */
-export async function makeToken(adminToken: string, body: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
-  const res = await api(adminToken, "POST", "/v1/tokens", { name: `t-${uid()}`, role: "admin", identity: "agent:fixture@test", ...body });
-  return expectStatus<{ id: string; token: string }>(res, 201);
-}
 
 /** The identity every role token of a world acts as. */
 export const MEMBER = "user:member@acme.test";

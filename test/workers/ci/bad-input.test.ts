@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
-import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
+import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch, type ErrorBody } from "../helpers";
 
-type ErrorBody = { error: { code: string; message: string; request_id: string } };
 
 async function post(path: string, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
   return workerFetch(`${BASE}${path}`, { method: "POST", headers, body });

@@ -7,7 +7,7 @@ import { vaultStub } from "../../../worker/routes/define";
 import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { EC, NOW, NOW_MS, RSA, publicJwk } from "../federation/jwt-fixtures";
 
-export type ErrorBody = { error: { code: string; message: string } };
+export type { ErrorBody } from "../helpers";
 export type Granted = { identity: string; leases: { lease: { identity: string; credential_name: string; token_id: string }; value: string }[] };
 
 /** A tenant with a GitHub-style trust policy whose keys a test issuer Worker serves. */

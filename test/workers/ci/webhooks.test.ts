@@ -2,9 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/federation/webhook-signature";
 import { vaultStub } from "../../../worker/routes/define";
-import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
+import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch, type ErrorBody } from "../helpers";
 
-type ErrorBody = { error: { code: string; message: string } };
 
 async function world() {
   const { tenantId, adminToken } = await bootstrap();

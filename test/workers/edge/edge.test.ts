@@ -6,9 +6,8 @@ import type { AppEnv } from "../../../worker/app-env";
 import { onError } from "../../../worker/middleware/on-error";
 import { rateLimit } from "../../../worker/middleware/rate-limit";
 import { productionEnv } from "../support/production-env";
-import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch } from "../helpers";
+import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch, type ErrorBody } from "../helpers";
 
-type ErrorBody = { error: { code: string; message: string } };
 
 /**
  * The local rate limiter (miniflare) counts in fixed 60-second windows. A burst that straddles a
@@ -103,7 +102,7 @@ describe("production edge", () => {
   it("refuses to run against the KMS emulator or with bench paths on", async () => {
     const withEmulator = { ...production(), KMS_EMULATOR: env.KMS_EMULATOR } as Env;
     expect(((await (await call("https://vault.example/v1/health", withEmulator)).json()) as ErrorBody).error.code).toBe("misconfigured");
-    const bench = { ...production(), BENCH_ENABLED: "true" } as unknown as Env;
+    const bench = { ...production(), TEST_HOOKS: "true" } as unknown as Env;
     expect((await call("https://vault.example/v1/health", bench)).status).toBe(503);
   });
 

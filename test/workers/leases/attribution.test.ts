@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, bootstrap, expectStatus } from "../helpers";
-import { auditOfType, getLease, lease, makeCredential, makeToken } from "./lease-helpers";
+import { api, bootstrap, expectStatus, makeToken } from "../helpers";
+import { auditOfType, getLease, lease, makeCredential } from "./lease-helpers";
 
 const AGENT = {
   name: "claude-code",
@@ -15,7 +15,7 @@ const AGENT = {
 describe("lease attribution", () => {
   it("takes identity and token id from the token and stores the request's agent on the lease and its audit entry", async () => {
     const { adminToken } = await bootstrap();
-    const user = await makeToken(adminToken, "user", "agent:claude-code@alice-laptop");
+    const user = await makeToken(adminToken, { role: "user", identity: "agent:claude-code@alice-laptop" });
     const cred = await makeCredential(adminToken, "attr/key", "attr-secret");
     const { lease: created } = await lease(user.token, { credential: "attr/key", ttl: "10m", purpose: "deploy api", agent: AGENT });
     expect(created).toMatchObject({ identity: "agent:claude-code@alice-laptop", token_id: user.id, agent: AGENT, purpose: "deploy api" });
@@ -44,7 +44,7 @@ describe("lease attribution", () => {
 
   it("records a lease without an agent as agent null and an actor without one", async () => {
     const { adminToken } = await bootstrap();
-    const user = await makeToken(adminToken, "user", "service:billing");
+    const user = await makeToken(adminToken, { role: "user", identity: "service:billing" });
     await makeCredential(adminToken, "attr/plain", "v");
     const { lease: created } = await lease(user.token, { credential: "attr/plain" });
     expect(await getLease(user.token, created.id)).toMatchObject({ identity: "service:billing", token_id: user.id, agent: null, purpose: null });
@@ -54,7 +54,7 @@ describe("lease attribution", () => {
 
   it("refuses a request that tries to name its own identity or token (400), while the same request without them succeeds", async () => {
     const { adminToken } = await bootstrap();
-    const user = await makeToken(adminToken, "user", "agent:honest@host");
+    const user = await makeToken(adminToken, { role: "user", identity: "agent:honest@host" });
     await makeCredential(adminToken, "attr/spoof", "v");
     for (const extra of [{ identity: "user:admin@acme.test" }, { token_id: "tok_000000000000000000000000" }, { agent: { ...AGENT, identity: "user:x@y" } }]) {
       await expectStatus(await api(user.token, "POST", "/v1/leases", { credential: "attr/spoof", ...extra }), 400);
@@ -65,7 +65,7 @@ describe("lease attribution", () => {
 
   it("records the agent of a refused lease request in its lease.denied entry (400, not a 500)", async () => {
     const { adminToken } = await bootstrap();
-    const user = await makeToken(adminToken, "user", "agent:claude-code@alice-laptop");
+    const user = await makeToken(adminToken, { role: "user", identity: "agent:claude-code@alice-laptop" });
     await makeCredential(adminToken, "attr/denied", "v", { max_ttl: "1h" });
     await expectStatus(await api(user.token, "POST", "/v1/leases", { credential: "attr/denied", ttl: "2h", agent: AGENT }), 400);
     const [denied] = await auditOfType(adminToken, "lease.denied");
@@ -75,8 +75,8 @@ describe("lease attribution", () => {
 
   it("attributes renewals and revocations to the token that made them", async () => {
     const { adminToken } = await bootstrap();
-    const user = await makeToken(adminToken, "user", "agent:holder@host");
-    const manager = await makeToken(adminToken, "manager", "user:oncall@acme.test");
+    const user = await makeToken(adminToken, { role: "user", identity: "agent:holder@host" });
+    const manager = await makeToken(adminToken, { role: "manager", identity: "user:oncall@acme.test" });
     await makeCredential(adminToken, "attr/ops", "v");
     const { lease: l } = await lease(user.token, { credential: "attr/ops", ttl: "10m", agent: AGENT });
     await expectStatus(await api(user.token, "POST", `/v1/leases/${l.id}/renew`, { ttl: "5m" }), 200);

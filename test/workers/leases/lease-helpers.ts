@@ -1,8 +1,7 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { expect } from "vitest";
-import type { Role } from "../../../worker/auth/roles";
 import { vaultStub } from "../../../worker/routes/define";
-import { api, expectStatus } from "../helpers";
+import { api, expectStatus, type ErrorBody } from "../helpers";
 
 /** A lease as the API shows it. */
 export interface LeaseBody {
@@ -35,10 +34,8 @@ export interface AuditItem {
   };
 }
 
-/** An error body. */
-export interface ErrorResponse {
-  error: { code: string; message: string; request_id: string };
-}
+/** An error body (the shared one, under the name the lease tests use). */
+export type ErrorResponse = ErrorBody;
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -47,12 +44,6 @@ const YEAR = 365 * 24 * HOUR;
 
 /** A well-formed lease id that names no lease. */
 export const MISSING_LEASE_ID = "lease_000000000000000000000000";
-
-/** Creates an API token; returns the token and its id. */
-export async function makeToken(adminToken: string, role: Role, identity: string): Promise<{ token: string; id: string }> {
-  const res = await api(adminToken, "POST", "/v1/tokens", { name: `${role} ${identity}`, role, identity });
-  return expectStatus<{ token: string; id: string }>(res, 201);
-}
 
 /** Creates a credential with explicit TTL settings; returns its metadata. */
 export async function makeCredential(token: string, name: string, value: string, ttl: { default_ttl?: string; max_ttl?: string } = {}) {

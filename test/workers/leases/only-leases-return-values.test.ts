@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, bootstrap, expectStatus, tokenWithRole } from "../helpers";
-import { lease, makeCredential, makeToken } from "./lease-helpers";
+import { api, bootstrap, expectStatus, tokenWithRole, makeToken } from "../helpers";
+import { lease, makeCredential } from "./lease-helpers";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface OpenApiDoc {
@@ -42,7 +42,7 @@ describe("only a lease returns a credential value", () => {
   it("no GET route answers with a planted value, though every one answers", { timeout: 60_000 }, async () => {
     const { adminToken } = await bootstrap();
     const manager = await tokenWithRole(adminToken, "manager", "user:manager@acme.test");
-    const spare = await makeToken(adminToken, "user", "agent:planter@host");
+    const spare = await makeToken(adminToken, { role: "user", identity: "agent:planter@host" });
     const planted = [`PLANTED-v1-${crypto.randomUUID()}`, `PLANTED-v2-${crypto.randomUUID()}`, `PLANTED-other-${crypto.randomUUID()}`];
     const cred = await makeCredential(manager, "plant/key", planted[0]!);
     await makeCredential(manager, "plant/other", planted[2]!);

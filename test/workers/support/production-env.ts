@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 
 /**
  * The test pool's bindings as a valid production configuration: production refuses every
- * development-only binding (the KMS emulators, the test OIDC issuer), and a developer's .dev.vars
+ * development-only binding (the KMS emulators, the test OIDC issuer, the TEST_HOOKS gate), and a developer's .dev.vars
  * may hold the gcp/azure dev secrets (GHOSTVAULT_KMS), which production with aws refuses too.
  */
 export function productionEnv(overrides: Record<string, unknown> = {}): Env {
@@ -11,6 +11,7 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     GCP_KMS_EMULATOR: _gcp,
     AZURE_KV_EMULATOR: _azure,
     OIDC_TEST_ISSUER: _issuer,
+    TEST_HOOKS: _hooks,
     KMS_GCP_SERVICE_ACCOUNT: _sa,
     KMS_AZURE_CLIENT_SECRET: _cs,
     ...rest

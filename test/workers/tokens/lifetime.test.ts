@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { api, bootstrap, expectStatus } from "../helpers";
+import { api, bootstrap, expectStatus, type ErrorBody } from "../helpers";
 
 type Created = { id: string; token: string; expires_at: string | null };
-type ErrorBody = { error: { code: string; message: string } };
 
 /** An admin API token created by the bootstrap admin, optionally expiring. */
 async function adminToken(bootstrapAdmin: string, expires_in?: string): Promise<Created> {

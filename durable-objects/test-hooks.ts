@@ -1,0 +1,76 @@
+import { z } from "zod";
+import type { Config } from "../worker/config";
+import { findCredentialWithCurrentVersion } from "../worker/db/credentials";
+import { VaultError } from "../worker/errors";
+import { newId } from "../worker/ids";
+import { CredentialRefSchema } from "../worker/schemas/credentials";
+import { credentialTarget, record } from "./audit/record";
+import { insertLease } from "./storage/leases";
+import { iso, type Actor, type VaultContext } from "./vault-context";
+
+/**
+ * The test and benchmark surface of the TenantVault, behind one gate: the `TEST_HOOKS` setting,
+ * which production configuration refuses (worker/config.ts). The Durable Object's test-only RPC
+ * methods check it first thing and then only call into this file, so the production object holds
+ * no test logic; the bench routes (worker/routes/bench.ts) answer 404 without it.
+ */
+
+/**
+ * Refuses unless TEST_HOOKS is on. A plain Error, not a VaultError: a caller reaching a hook in a
+ * deployment without the gate is a bug or a probe, never a client to explain anything to.
+ */
+export function requireTestHooks(config: Pick<Config, "TEST_HOOKS">, hook: string): void {
+  if (!config.TEST_HOOKS) throw new Error(`${hook} is refused unless TEST_HOOKS is on`);
+}
+
+/** A fixed clock for the object, or null for real time. */
+export const ClockSchema = z.number().int().nonnegative().nullable();
+
+/** Benchmark baseline `do-insert`: one SQLite insert into `bench_rows`, nothing else. */
+export function benchInsert(sql: SqlStorage): number {
+  return sql.exec("INSERT INTO bench_rows (at) VALUES (?)", Date.now()).rowsWritten;
+}
+
+/** The input of {@link seedLeases}, checked at the RPC boundary. */
+export const SeedSchema = z.strictObject({ credential: CredentialRefSchema, count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
+
+/** What a bulk seed creates. */
+export interface SeedLeases {
+  credential: string;
+  count: number;
+  /** Absolute deadline (ms) shared by every seeded lease. */
+  expiresAt: number;
+}
+
+const SEED_BATCH = 1000;
+
+/**
+ * Creates many active leases with one deadline, each with its lease.created audit entry, without
+ * decrypting anything, so 10k–1M-lease scenarios can be set up in seconds. Refused unless TEST_HOOKS.
+ */
+export async function seedLeases(ctx: VaultContext, actor: Actor, seed: SeedLeases): Promise<{ seeded: number }> {
+  if (!ctx.config.TEST_HOOKS) throw new VaultError("forbidden", "bulk lease seeding is for tests and benchmarks only");
+  const found = await findCredentialWithCurrentVersion(ctx.db, seed.credential);
+  if (!found) throw new VaultError("not_found", "no such credential");
+  const { credential, current } = found;
+  const now = ctx.now();
+  for (let done = 0; done < seed.count; done += SEED_BATCH) {
+    ctx.storage.transactionSync(() => {
+      for (let i = done; i < Math.min(seed.count, done + SEED_BATCH); i++) {
+        const id = newId("lease");
+        insertLease(ctx.sql, {
+          id, credential_id: credential.id, credential_name: credential.name, version: current.version,
+          identity: actor.identity, token_id: actor.tokenId, agent: null, purpose: "seed",
+          issued_at: now, expires_at: seed.expiresAt, max_expires_at: seed.expiresAt, ttl: null,
+        });
+        record(ctx, actor, {
+          type: "lease.created",
+          target: credentialTarget(credential.id, current.version),
+          details: { lease_id: id, credential_name: credential.name, ttl: Math.round((seed.expiresAt - now) / 1000), expires_at: iso(seed.expiresAt), purpose: "seed" },
+        });
+      }
+    });
+  }
+  await ctx.scheduleAlarm(seed.expiresAt);
+  return { seeded: seed.count };
+}
