@@ -2,7 +2,7 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { PROFILE_NAME } from "./config";
-import pkg from "../package.json";
+import pkg from "./package.json";
 import { registerAdmin } from "./commands/admin";
 import { registerAudit } from "./commands/audit";
 import { registerAuth } from "./commands/auth";
