@@ -8,7 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaultClient } from "../../../sdk/index";
-import { asProcessEnv } from "../cli/helpers";
+import { asProcessEnv, buildCli, type CliFixture } from "../cli/helpers";
 import { ROOT, startLocalVault, type LocalVault } from "../support/vault";
 
 /**
@@ -31,6 +31,7 @@ let admin: VaultClient;
 let tokenServer: Server;
 let tokenUrl: string;
 let workdir: string;
+let cli: CliFixture;
 const issued: string[] = [];
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString("base64url");
@@ -67,7 +68,7 @@ function startTokenServer(): Promise<void> {
 
 beforeAll(async () => {
   workdir = await mkdtemp(path.join(tmpdir(), "ghostvault-action-"));
-  [vault] = await Promise.all([startLocalVault(), startTokenServer()]);
+  [vault, cli] = await Promise.all([startLocalVault(), buildCli(), startTokenServer()]);
   admin = new VaultClient({ url: vault.url, token: vault.adminToken });
   await admin.oidc.create({
     name: "github-acme",
@@ -86,6 +87,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await vault?.stop();
+  await cli?.cleanup();
   await new Promise((resolve) => tokenServer?.close(resolve));
   if (workdir) await rm(workdir, { recursive: true, force: true });
 });
@@ -201,5 +203,61 @@ describe("GitHub Action (simulated runner)", () => {
     const manifest = await readFile(path.join(ROOT, "action.yml"), "utf8");
     expect(manifest).toMatch(/main: action\/dist\/main\.mjs/);
     expect(manifest).toMatch(/post: action\/dist\/post\.mjs/);
+  });
+});
+
+describe("ghostvault ci lease / ci revoke", () => {
+  /** Runs the bundled CLI as a CI job would: no login, only the job's variables. */
+  async function ghostvault(args: string[], extra: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { PATH: process.env.PATH ?? "", HOME: cli.home, NO_COLOR: "1", GHOSTVAULT_URL: vault.url, GHOSTVAULT_TENANT: vault.tenantId, ...extra };
+    return run(process.execPath, [cli.bin, ...args], { env: asProcessEnv(env), cwd: workdir }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+  }
+  /** The `export VAR='value'` lines, evaluated by a real shell. */
+  async function evaluated(exports: string, names: string[]): Promise<string[]> {
+    const script = `${exports}\n${names.map((n) => `printf '%s\\0' "$${n}"`).join("\n")}`;
+    return (await run("sh", ["-c", script])).stdout.split("\0").slice(0, -1);
+  }
+
+  it("--provider github: token from the runner, exports for eval (a multi-line value intact), ids saved; ci revoke --from revokes them", async () => {
+    const runner = { ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN };
+    const ids = path.join(workdir, "github-ids");
+    const leased = await ghostvault(["ci", "lease", "--provider", "github", "--audience", AUDIENCE, "-e", "KEY=deploy/aws-key", "-e", "CERT=deploy/multi", "--save-ids", ids], runner);
+    expect(leased.code, leased.stderr).toBe(0);
+    expect(await evaluated(leased.stdout, ["KEY", "CERT"])).toEqual(["AKIA-action-canary", "line-one-canary\nline-two-canary"]);
+    const saved = (await readFile(ids, "utf8")).trim().split("\n");
+    expect(saved).toHaveLength(2);
+    for (const id of saved) expect((await admin.leases.get(id)).state).toBe("active");
+    const revoked = await ghostvault(["ci", "revoke", "--provider", "github", "--audience", AUDIENCE, "--from", ids], runner);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    for (const id of saved) expect((await admin.leases.get(id)).state).toBe("revoked");
+  });
+
+  it("--provider gitlab: tokens from id_tokens variables; revoke with the lease token is refused (replayed), with the second token it works", async () => {
+    const first = idToken(AUDIENCE);
+    const leased = await ghostvault(["ci", "lease", "--provider", "gitlab", "-e", "KEY=deploy/aws-key", "--json"], { VAULT_ID_TOKEN: first });
+    expect(leased.code, leased.stderr).toBe(0);
+    const granted = JSON.parse(leased.stdout) as { identity: string; env: Record<string, string>; leases: { lease: { id: string } }[] };
+    expect(granted).toMatchObject({ identity: "ci:github:acme/api@refs/heads/main", env: { KEY: "AKIA-action-canary" } });
+    const id = granted.leases[0]!.lease.id;
+    const replayed = await ghostvault(["ci", "revoke", "--provider", "gitlab", "--token-var", "VAULT_ID_TOKEN", id], { VAULT_ID_TOKEN: first });
+    expect(replayed.code).toBe(1);
+    expect(replayed.stderr).toMatch(/^error: CI request refused.*\(unauthorized/);
+    expect((await admin.leases.get(id)).state).toBe("active");
+    const revoked = await ghostvault(["ci", "revoke", "--provider", "gitlab"], { VAULT_REVOKE_ID_TOKEN: idToken(AUDIENCE), GHOSTVAULT_LEASE_IDS: id });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await admin.leases.get(id)).state).toBe("revoked");
+  });
+
+  it("fails with one line naming the missing variable or option, and prints no export", async () => {
+    const missing = await ghostvault(["ci", "lease", "--provider", "gitlab", "-e", "KEY=deploy/aws-key"], {});
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe("error: $VAULT_ID_TOKEN is empty: declare it under id_tokens: in the job (or name another with --token-var)");
+    expect(missing.stdout).toBe("");
+    const noProvider = await ghostvault(["ci", "lease", "-e", "KEY=deploy/aws-key"], { VAULT_ID_TOKEN: idToken(AUDIENCE) });
+    expect(noProvider.code).toBe(2);
+    expect(noProvider.stdout).toBe("");
   });
 });
