@@ -52,7 +52,8 @@ function idToken(audience: string): string {
 function startTokenServer(): Promise<void> {
   tokenServer = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
-    if (req.headers.authorization !== `Bearer ${REQUEST_TOKEN}` || url.searchParams.get("api-version") !== "2.0" || !url.searchParams.get("audience")) {
+    // The auth scheme is case-insensitive (RFC 9110); the README example sends `bearer`.
+    if (req.headers.authorization?.replace(/^bearer /i, "Bearer ") !== `Bearer ${REQUEST_TOKEN}` || url.searchParams.get("api-version") !== "2.0" || !url.searchParams.get("audience")) {
       res.writeHead(401).end();
       return;
     }
@@ -259,5 +260,76 @@ describe("ghostvault ci lease / ci revoke", () => {
     const noProvider = await ghostvault(["ci", "lease", "-e", "KEY=deploy/aws-key"], { VAULT_ID_TOKEN: idToken(AUDIENCE) });
     expect(noProvider.code).toBe(2);
     expect(noProvider.stdout).toBe("");
+  });
+});
+
+/**
+ * A shell example of the README, found by its marker comment (`# readme:<name>`): the lines from
+ * the marker on, as long as they are indented at least as far (a `run: |` script inside YAML) and
+ * before the closing fence; dedented.
+ */
+async function readmeScript(name: string): Promise<string> {
+  const lines = (await readFile(path.join(ROOT, "README.md"), "utf8")).split("\n");
+  const start = lines.findIndex((l) => l.trim() === `# readme:${name}` || l.trim().startsWith(`# readme:${name} `));
+  if (start < 0) throw new Error(`README has no "# readme:${name}" example`);
+  const indent = lines[start]!.length - lines[start]!.trimStart().length;
+  const body: string[] = [];
+  for (const line of lines.slice(start)) {
+    if (line.trim().startsWith("```") || (line.trim() !== "" && line.length - line.trimStart().length < indent)) break;
+    body.push(line.slice(indent));
+  }
+  return body.join("\n");
+}
+
+describe("README shell examples, run as printed against a local vault", () => {
+  /** Runs an example with bash (GitHub's default shell), only the given variables set. */
+  async function example(name: string, vars: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { PATH: process.env.PATH ?? "", HOME: workdir, ...vars };
+    return run("bash", ["-c", await readmeScript(name)], { env: asProcessEnv(env), cwd: workdir }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+  }
+  const dev = () => ({ VAULT: vault.url, TOKEN: vault.adminToken, TENANT: vault.tenantId });
+
+  it("the quick start (after the banner's export line)", async () => {
+    const result = await example("quick-start", dev());
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('"credential_name":"openai"');
+  });
+
+  it("the webhook example: creates its credential and webhook, leases with a signed request", async () => {
+    const result = await example("webhook", dev());
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^"lease_[0-9a-f]{24}"$/);
+  });
+
+  it("the GitHub curl fallback: lease step exports the value and ids, revoke step revokes; a failed lease writes nothing and fails", async () => {
+    // The README's job asks for audience $VAULT: a trust policy for that audience.
+    await admin.oidc.create({
+      name: "github-readme", issuer: ISSUER, audience: vault.url,
+      jwks: { keys: [{ ...keys.publicKey.export({ format: "jwk" }), kid: KID, alg: "RS256", use: "sig" }] },
+      conditions: { repository_owner: "acme" }, identity_template: "ci:github:{repository}", credentials: ["deploy/aws-key"], max_ttl: "15m",
+    });
+    const githubEnv = path.join(workdir, "readme-github-env");
+    await writeFile(githubEnv, "");
+    const runner = { VAULT: vault.url, VAULT_TENANT: vault.tenantId, GITHUB_ENV: githubEnv, ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN };
+    const lease = await example("github-lease", runner);
+    expect(lease.code, lease.stderr).toBe(0);
+    const written = Object.fromEntries((await readFile(githubEnv, "utf8")).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    expect(written.AWS_SECRET_ACCESS_KEY).toBe("AKIA-action-canary");
+    const ids = JSON.parse(written.VAULT_LEASE_IDS!) as string[];
+    expect((await admin.leases.get(ids[0]!)).state).toBe("active");
+    const revoke = await example("github-revoke", { ...runner, VAULT_LEASE_IDS: written.VAULT_LEASE_IDS! });
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect((await admin.leases.get(ids[0]!)).state).toBe("revoked");
+
+    // The failure the old example hid: an unknown tenant makes the step fail, nothing is exported.
+    await writeFile(githubEnv, "");
+    const failed = await example("github-lease", { ...runner, VAULT_TENANT: "0".repeat(20) });
+    expect(failed.code).not.toBe(0);
+    expect(await readFile(githubEnv, "utf8")).toBe("");
+    const nothing = await example("github-revoke", runner);
+    expect(nothing.code).toBe(0);
   });
 });
