@@ -81,6 +81,16 @@ describe("packed packages", () => {
     }
   });
 
+  it("the SDK's declarations need nothing of the Workers runtime and import only zod and each other", async () => {
+    const types = path.join(consumer, "node_modules", "@ghoststack", "vault-sdk", "dist", "types");
+    const { stdout } = await run("find", [types, "-name", "*.d.ts"]);
+    const texts = await Promise.all(stdout.trim().split("\n").map((f) => readFile(f, "utf8")));
+    const all = texts.join("\n");
+    expect(all).not.toMatch(/\b(D1Database|DurableObject\w*|Fetcher|ExecutionContext|KVNamespace)\b|cloudflare:|worker-configuration/);
+    const bare = [...all.matchAll(/from "([^".][^"]*)"/g)].map((m) => m[1]);
+    expect(new Set(bare.filter((spec) => !spec!.startsWith("node:")))).toEqual(new Set(["zod"]));
+  });
+
   it("the installed ghostvault bin: --help, and a lease against a local vault", async () => {
     const help = await run(bin, ["--help"], { env: env() });
     expect(help.stdout).toContain("Usage: ghostvault");
