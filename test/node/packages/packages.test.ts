@@ -91,6 +91,22 @@ describe("packed packages", () => {
     expect(new Set(bare.filter((spec) => !spec!.startsWith("node:")))).toEqual(new Set(["zod"]));
   });
 
+  it("the SDK core (index.js and what it loads) imports nothing from Node; only ./node does", async () => {
+    const dist = path.join(consumer, "node_modules", "@ghoststack", "vault-sdk", "dist");
+    const imports = async (file: string): Promise<string[]> => [...(await readFile(file, "utf8")).matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)].map((m) => m[1]!);
+    const seen = new Set<string>();
+    const queue = [path.join(dist, "index.js")];
+    for (let file = queue.pop(); file; file = queue.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const spec of await imports(file)) {
+        expect(spec, `${path.relative(dist, file)} imports ${spec}`).not.toMatch(/^node:|^(fs|path|crypto|https?|tls|stream|os)$/);
+        if (spec.startsWith(".")) queue.push(path.resolve(path.dirname(file), spec));
+      }
+    }
+    expect((await imports(path.join(dist, "node.js"))).some((spec) => spec.startsWith("node:"))).toBe(true);
+  });
+
   it("the installed ghostvault bin: --help, and a lease against a local vault", async () => {
     const help = await run(bin, ["--help"], { env: env() });
     expect(help.stdout).toContain("Usage: ghostvault");
