@@ -119,10 +119,12 @@ describe("packed packages", () => {
   });
 
   it("the installed MCP server answers the official MCP client (tools listed, whoami called)", async () => {
+    // As the README says: log in once, and the server reads the login file (no token in its environment).
+    await run(bin, ["login", vault.url], { env: env({ GHOSTVAULT_TOKEN: vault.adminToken }) });
     const transport = new StdioClientTransport({
       command: bin,
       args: ["mcp"],
-      env: plain({ GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: vault.adminToken }),
+      env: plain({}),
       cwd: consumer,
       stderr: "pipe",
     });
