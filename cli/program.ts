@@ -2,10 +2,11 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { PROFILE_NAME } from "./config";
-import pkg from "../package.json";
+import pkg from "./package.json";
 import { registerAdmin } from "./commands/admin";
 import { registerAudit } from "./commands/audit";
 import { registerAuth } from "./commands/auth";
+import { registerCi } from "./commands/ci";
 import { registerCompletion } from "./commands/completion";
 import { registerCreds } from "./commands/creds";
 import { registerFederation } from "./commands/federation";
@@ -48,6 +49,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerAudit(program);
   registerTokens(program);
   registerFederation(program);
+  registerCi(program);
   registerAdmin(program);
   registerMcp(program, pkg.version);
   registerCompletion(program);

@@ -154,11 +154,11 @@ function printBanner({ tenant_id, token, reused }) {
     Tenant ID:    ${tenant_id}
     Admin token:  ${token}
 
-    Try it:
-      export TOKEN=${token}
-      curl -s -H "Authorization: Bearer $TOKEN" ${URL_BASE}/v1/whoami
+    Try it (paste into another shell; the README's examples use these variables):
+      export VAULT=${URL_BASE} TOKEN=${token} TENANT=${tenant_id}
+      curl -s -H "Authorization: Bearer $TOKEN" "$VAULT/v1/whoami"
       curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
-        -d '{"name":"demo/api-key","value":"s3cr3t"}' ${URL_BASE}/v1/credentials
+        -d '{"name":"demo/api-key","value":"s3cr3t"}' "$VAULT/v1/credentials"
 
     The token is also stored in ${stateFile}.
     KMS provider: ${KMS} (GHOSTVAULT_KMS=aws|gcp|azure), against its local emulator.

@@ -11,7 +11,7 @@ import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/schemas/credentials";
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/schemas/leases";
 import { CreateSessionSchema } from "../worker/schemas/sessions";
-import { CreateTrustSchema, CreateWebhookSchema, OidcLeaseRequestSchema } from "../worker/schemas/federation";
+import { CreateTrustSchema, CreateWebhookSchema, OidcLeaseRequestSchema, OidcRevokeRequestSchema } from "../worker/schemas/federation";
 import { isJsonMediaType } from "../worker/routes/media-type";
 import { BootstrapSchema, type BootstrapResult } from "../worker/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/schemas/tokens";
@@ -126,6 +126,11 @@ export class TenantVault extends DurableObject<Env> {
   /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
   oidcLeases(requestId: string, input: unknown, ip?: string | null) {
     return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
+  }
+
+  /** CI job's end: revoke its leases, proven by a fresh OIDC ID token. */
+  oidcRevokeLeases(requestId: string, input: unknown, ip?: string | null) {
+    return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) => oidc.oidcRevokeLeases(ctx, requestId, this.#parse(OidcRevokeRequestSchema, input)));
   }
 
   /** CI by signed webhook: the Worker passes the headers and the raw body it received. */

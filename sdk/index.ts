@@ -17,6 +17,7 @@
 import { AclApi } from "./acl";
 import { AdminApi, IncidentApi } from "./admin";
 import { AuditApi } from "./audit";
+import { CiApi } from "./ci";
 import { CredentialsApi } from "./credentials";
 import { HttpClient, type CallOptions, type HttpClientOptions } from "./http";
 import type { Lease } from "./lease";
@@ -50,6 +51,8 @@ export class VaultClient {
   readonly oidc: OidcApi;
   /** HMAC-signed webhook lease endpoints (admin). */
   readonly webhooks: WebhooksApi;
+  /** CI jobs by OIDC ID token (no API token needed): lease, revoke at the end. */
+  readonly ci: CiApi;
   /** Audit log: query, verify, checkpoints, export, publicKey. */
   readonly audit: AuditApi;
   /** Tenant KEK status and rotation (admin). */
@@ -71,6 +74,7 @@ export class VaultClient {
     this.sessions = new SessionsApi(this.http);
     this.oidc = new OidcApi(this.http);
     this.webhooks = new WebhooksApi(this.http);
+    this.ci = new CiApi(this.http);
     this.audit = new AuditApi(this.http);
     this.admin = new AdminApi(this.http);
     this.incident = new IncidentApi(this.http);
@@ -132,6 +136,7 @@ export type { AclApi, SetAcl } from "./acl";
 export type { CreateSession, SessionsApi } from "./sessions";
 export type { CreateOidcTrust, OidcApi, OidcTrust } from "./oidc";
 export type { CreatedWebhook, CreateWebhook, Webhook, WebhooksApi } from "./webhooks";
+export type { CiApi, CiLeaseRequest, CiLeases, CiRevoked } from "./ci";
 export type { Acl, AclRule } from "../worker/schemas/acl";
 export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
 export { verifyConsistencyProof, verifyInclusionProof } from "./audit-proof";

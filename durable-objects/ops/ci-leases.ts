@@ -1,11 +1,11 @@
 import { globMatches } from "../../worker/auth/glob";
 import { VaultError } from "../../worker/errors";
-import type { LeaseWithValue } from "../../worker/schemas/leases";
+import type { Lease, LeaseWithValue } from "../../worker/schemas/leases";
 import type { WebhookLeaseRequest } from "../../worker/schemas/federation";
 import { record } from "../audit/record";
 import { recordAnonymousRefusal } from "../audit/refusals";
 import type { Actor, VaultContext } from "../vault-context";
-import { createLease } from "./leases";
+import { createLease, getLease, revokeLease } from "./leases";
 
 /** What a trust policy or webhook allows its CI callers. */
 export interface CiGrant {
@@ -55,5 +55,22 @@ export async function grantCiLeases(ctx: VaultContext, actor: Actor, grant: CiGr
   for (const credential of request.credentials) {
     leases.push(await createLease(ctx, actor, { credential, ttl, clamp: true, purpose: request.purpose, agent: request.agent }));
   }
+  return { identity: actor.identity, leases };
+}
+
+/**
+ * Revokes a CI job's leases at its end. Each lease must be the caller's (another identity's is
+ * refused as not found and audited, as for API tokens); one that already expired or was revoked is
+ * returned as it is, so the end of a long job still succeeds for the others.
+ */
+export function revokeCiLeases(ctx: VaultContext, actor: Actor, ids: readonly string[]): { identity: string; leases: Lease[] } {
+  const leases = ids.map((id) => {
+    try {
+      return revokeLease(ctx, actor, id);
+    } catch (error) {
+      if (error instanceof VaultError && error.code === "conflict") return getLease(ctx, actor, id);
+      throw error;
+    }
+  });
   return { identity: actor.identity, leases };
 }

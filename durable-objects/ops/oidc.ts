@@ -4,12 +4,12 @@ import { verifyJwt, type JwtClaims } from "../../worker/federation/jwt";
 import { boundDetail, checkOutboundUrl } from "../../worker/federation/outbound";
 import { VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
-import type { CreateTrustInput, OidcLeaseRequest, Trust } from "../../worker/schemas/federation";
+import type { CreateTrustInput, OidcLeaseRequest, OidcRevokeRequest, Trust } from "../../worker/schemas/federation";
 import { sha256HexSync } from "../audit/append";
 import { record } from "../audit/record";
 import { deleteTrust, findTrust, insertTrust, listTrusts, rememberOidcToken, trustsForIssuer, type StoredTrust } from "../storage/federation";
 import { iso, type Actor, type VaultContext } from "../vault-context";
-import { grantCiLeases, refuseCi } from "./ci-leases";
+import { grantCiLeases, refuseCi, revokeCiLeases } from "./ci-leases";
 
 /** A stored trust as the API shows it. */
 function trustView(t: StoredTrust): Trust {
@@ -134,23 +134,38 @@ function replayKey(claims: JwtClaims, token: string): string {
  * an `oidc.denied` entry; the token itself is never stored or logged.
  */
 export async function oidcLeases(ctx: VaultContext, requestId: string, request: OidcLeaseRequest) {
-  const issuer = unverifiedIssuer(request.token);
+  const { actor, trust } = await oidcActor(ctx, requestId, request.token);
+  return grantCiLeases(ctx, actor, { credentials: trust.parsed.credentials, maxTtl: trust.parsed.max_ttl }, request);
+}
+
+/**
+ * POST /v1/ci/leases/revoke: the end of a CI job (the GitHub Action's post step, `ghostvault ci
+ * revoke`) gives back its leases with a fresh ID token, checked and consumed exactly as for an
+ * exchange; only leases held by the identity the token proves are revoked.
+ */
+export async function oidcRevokeLeases(ctx: VaultContext, requestId: string, request: OidcRevokeRequest) {
+  const { actor } = await oidcActor(ctx, requestId, request.token);
+  return revokeCiLeases(ctx, actor, request.lease_ids);
+}
+
+/** Who an ID token proves the caller is, under which trust; consumes the token (single use). */
+async function oidcActor(ctx: VaultContext, requestId: string, token: string): Promise<{ actor: Actor; trust: StoredTrust }> {
+  const issuer = unverifiedIssuer(token);
   const candidates = issuer ? trustsForIssuer(ctx.sql, issuer) : [];
   if (candidates.length === 0) refuseCi(ctx, "oidc.denied", { issuer }, new VaultError("unauthorized", "no trust policy accepts tokens from this issuer"), requestId);
   let refusal: Refusal = { status: 401, reason: "no trust policy matched" };
   for (const trust of candidates) {
-    const verdict = await tryTrust(ctx, trust, request.token);
+    const verdict = await tryTrust(ctx, trust, token);
     if ("reason" in verdict) {
       if (verdict.status === 403 || refusal.status === 401) refusal = verdict;
       continue;
     }
     if (trust.parsed.role !== "user") refuseCi(ctx, "oidc.denied", { issuer, trust: trust.name }, new VaultError("forbidden", "this trust policy does not allow leases"), requestId);
     // Check and insert are one synchronous statement: two concurrent exchanges cannot both pass.
-    if (!rememberOidcToken(ctx.sql, replayKey(verdict.claims, request.token), verdict.exp + EXP_SKEW_MS, ctx.now())) {
+    if (!rememberOidcToken(ctx.sql, replayKey(verdict.claims, token), verdict.exp + EXP_SKEW_MS, ctx.now())) {
       refuseCi(ctx, "oidc.denied", { issuer, trust: trust.name }, new VaultError("unauthorized", "OIDC token refused: replayed: this ID token was already exchanged"), requestId);
     }
-    const actor: Actor = { tokenId: `oidc:${trust.id}`, kind: "oidc", role: trust.parsed.role, identity: verdict.identity, expiresAt: verdict.exp, requestId };
-    return grantCiLeases(ctx, actor, { credentials: trust.parsed.credentials, maxTtl: trust.parsed.max_ttl }, request);
+    return { actor: { tokenId: `oidc:${trust.id}`, kind: "oidc", role: trust.parsed.role, identity: verdict.identity, expiresAt: verdict.exp, requestId }, trust };
   }
   const error = new VaultError(refusal.status === 401 ? "unauthorized" : "forbidden", `OIDC token refused: ${refusal.reason}`);
   refuseCi(ctx, "oidc.denied", refusal.detail === undefined ? { issuer } : { issuer, detail: refusal.detail }, error, requestId);

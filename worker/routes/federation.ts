@@ -4,7 +4,7 @@ import type { AppEnv } from "../app-env";
 import { VaultError } from "../errors";
 import { ID_PATTERNS } from "../ids";
 import { unwrapOutcome } from "../rpc";
-import { CiLeasesSchema, CreatedWebhookSchema, CreateTrustSchema, CreateWebhookSchema, ListTrustsSchema, ListWebhooksSchema, OidcLeaseRequestSchema, TrustSchema, WebhookLeaseRequestSchema } from "../schemas/federation";
+import { CiLeasesSchema, CiRevokedSchema, CreatedWebhookSchema, CreateTrustSchema, CreateWebhookSchema, ListTrustsSchema, ListWebhooksSchema, OidcLeaseRequestSchema, OidcRevokeRequestSchema, TrustSchema, WebhookLeaseRequestSchema } from "../schemas/federation";
 import { limitCiTenant } from "../middleware/rate-limit";
 import { readInput, respond, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
 
@@ -25,6 +25,10 @@ const oidcLease: RouteDef = {
   method: "post", path: "/v1/ci/leases", tag, operation: null, status: 201, body: OidcLeaseRequestSchema, response: CiLeasesSchema,
   summary: "CI job: lease credentials with an OIDC ID token (GitHub Actions, GitLab CI); no vault token needed",
 };
+const oidcRevoke: RouteDef = {
+  method: "post", path: "/v1/ci/leases/revoke", tag, operation: null, status: 200, body: OidcRevokeRequestSchema, response: CiRevokedSchema,
+  summary: "CI job's end: revoke its leases with a fresh OIDC ID token (only the token's identity's leases)",
+};
 const WebhookParams = z.object({ tenant: z.string().regex(ID_PATTERNS.tenant, "must be a tenant id"), name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a webhook name") });
 const webhookLease: RouteDef = {
   method: "post", path: "/v1/ci/webhooks/:tenant/:name/leases", tag, operation: null, status: 201, body: WebhookLeaseRequestSchema, response: CiLeasesSchema,
@@ -33,7 +37,7 @@ const webhookLease: RouteDef = {
 };
 
 /** CI entry points' definitions (public: they authenticate by OIDC token or signature), for OpenAPI. */
-export const ciRoutes: RouteDef[] = [oidcLease, webhookLease];
+export const ciRoutes: RouteDef[] = [oidcLease, oidcRevoke, webhookLease];
 
 /** The federation router: admin routes plus the two CI entry points. */
 export const federation = new Hono<AppEnv>()
@@ -42,6 +46,12 @@ export const federation = new Hono<AppEnv>()
     const { tenant_id } = OidcLeaseRequestSchema.parse(body);
     await limitCiTenant(c, tenant_id);
     return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), body, c.req.header("cf-connecting-ip") ?? null)));
+  })
+  .post(oidcRevoke.path, async (c) => {
+    const { body } = await readInput(c, oidcRevoke);
+    const { tenant_id } = OidcRevokeRequestSchema.parse(body);
+    await limitCiTenant(c, tenant_id);
+    return respond(c, oidcRevoke, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcRevokeLeases(c.get("requestId"), body, c.req.header("cf-connecting-ip") ?? null)));
   })
   .post(webhookLease.path, async (c) => {
     const params = WebhookParams.safeParse(c.req.param());

@@ -85,11 +85,24 @@ const CiLeaseRequest = {
 /** POST /v1/ci/leases: the ID token travels in the body, the tenant too (there is no vault token). */
 export const OidcLeaseRequestSchema = z.strictObject({ tenant_id: z.string().regex(/^[0-9a-f]{20}$/, "must be a tenant id"), token: z.string().min(1).max(16_384), ...CiLeaseRequest });
 
+/**
+ * POST /v1/ci/leases/revoke: the end of a CI job gives its leases back, proving who it is with a
+ * fresh ID token (each is single-use, like an exchange). Only the token's identity's leases.
+ */
+export const OidcRevokeRequestSchema = z.strictObject({
+  tenant_id: z.string().regex(/^[0-9a-f]{20}$/, "must be a tenant id"),
+  token: z.string().min(1).max(16_384),
+  lease_ids: z.array(z.string().regex(/^lease_[0-9a-f]{24}$/, "must be a lease id")).min(1).max(20),
+});
+
 /** POST /v1/ci/webhooks/{tenant}/{name}/leases body (signed). */
 export const WebhookLeaseRequestSchema = z.strictObject(CiLeaseRequest);
 
 /** Leases granted to a CI job, with their values. */
 export const CiLeasesSchema = z.object({ identity: z.string(), leases: z.array(z.object({ lease: LeaseSchema, value: CredentialValueSchema.or(z.string()) })) });
+
+/** The leases a CI job gave back: each now revoked, or already ended before the request. */
+export const CiRevokedSchema = z.object({ identity: z.string(), leases: z.array(LeaseSchema) });
 
 export const ListTrustsSchema = z.object({ items: z.array(TrustSchema) });
 export const ListWebhooksSchema = z.object({ items: z.array(WebhookSchema) });
@@ -99,4 +112,5 @@ export type Trust = z.output<typeof TrustSchema>;
 export type CreateWebhookInput = z.output<typeof CreateWebhookSchema>;
 export type Webhook = z.output<typeof WebhookSchema>;
 export type OidcLeaseRequest = z.output<typeof OidcLeaseRequestSchema>;
+export type OidcRevokeRequest = z.output<typeof OidcRevokeRequestSchema>;
 export type WebhookLeaseRequest = z.output<typeof WebhookLeaseRequestSchema>;
