@@ -61,6 +61,7 @@ const ConfigSchema = z
     /** Names (never values) of the KMS secret bindings present, to spot another provider's. */
     KMS_SECRETS_SET: z.array(z.string()),
     HAS_OIDC_TEST_ISSUER: z.boolean(),
+    HAS_USE_TEST_UPSTREAM: z.boolean(),
   })
   .superRefine((c, ctx) => {
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.BENCH_ENABLED && c.ENVIRONMENT !== "test") {
@@ -72,6 +73,7 @@ const ConfigSchema = z
     if (c.BENCH_ENABLED) ctx.addIssue({ code: "custom", message: "production must not enable BENCH_ENABLED" });
     if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
+    if (c.HAS_USE_TEST_UPSTREAM) ctx.addIssue({ code: "custom", message: "production must not bind USE_TEST_UPSTREAM" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
     }
@@ -98,6 +100,7 @@ export function loadConfig(env: Env): Config {
     KMS_SECRETS_SET: KMS_SECRET_BINDINGS.filter((name) => raw[name] !== undefined),
     HAS_KMS_EMULATOR: hasEmulator,
     HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined,
+    HAS_USE_TEST_UPSTREAM: raw.USE_TEST_UPSTREAM !== undefined,
   });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];

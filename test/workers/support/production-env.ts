@@ -11,6 +11,7 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     GCP_KMS_EMULATOR: _gcp,
     AZURE_KV_EMULATOR: _azure,
     OIDC_TEST_ISSUER: _issuer,
+    USE_TEST_UPSTREAM: _upstream,
     KMS_GCP_SERVICE_ACCOUNT: _sa,
     KMS_AZURE_CLIENT_SECRET: _cs,
     ...rest
