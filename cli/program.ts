@@ -9,6 +9,7 @@ import { registerAuth } from "./commands/auth";
 import { registerCompletion } from "./commands/completion";
 import { registerCreds } from "./commands/creds";
 import { registerFederation } from "./commands/federation";
+import { registerHttp } from "./commands/http";
 import { registerLeases } from "./commands/leases";
 import { registerMcp } from "./commands/mcp";
 import { registerRun } from "./commands/run";
@@ -45,6 +46,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerCreds(program);
   registerLeases(program);
   registerRun(program);
+  registerHttp(program);
   registerAudit(program);
   registerTokens(program);
   registerFederation(program);
