@@ -42,8 +42,8 @@ function fromBinary(text: string): Uint8Array {
 
 /**
  * The forms of `value` to remove from a response: the raw bytes always; for values of at least
- * MIN_ENCODED_SCRUB_BYTES also base64 (padded and not), base64url, hex in both cases and URL
- * encoding (both percent-hex cases). Longest first, so a form containing another is removed whole.
+ * MIN_ENCODED_SCRUB_BYTES also base64 (padded and not), base64url, hex in both cases, URL
+ * encoding (both percent-hex cases) and form encoding (the query injection's own spelling). Longest first, so a form containing another is removed whole.
  */
 export function scrubForms(value: string, inject?: Inject): string[] {
   const bytes = new TextEncoder().encode(value);
@@ -57,7 +57,9 @@ export function scrubForms(value: string, inject?: Inject): string[] {
     const url = unpadded.replace(/\+/g, "-").replace(/\//g, "_");
     const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
     const pct = encodeURIComponent(value);
-    for (const f of [b64, unpadded, url, hex, hex.toUpperCase(), pct, pct.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())]) forms.add(binary(new TextEncoder().encode(f)));
+    // application/x-www-form-urlencoded, as URLSearchParams writes a query value (space as '+').
+    const form = new URLSearchParams([["", value]]).toString().slice(1);
+    for (const f of [b64, unpadded, url, hex, hex.toUpperCase(), pct, pct.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), form]) forms.add(binary(new TextEncoder().encode(f)));
   }
   return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
 }
