@@ -16,6 +16,7 @@ import { z } from "zod";
 import type { Agent, VaultClient } from "../sdk/node";
 import { registerLeaseTools } from "./lease-tools";
 import { registerRunTool, stopAllRuns } from "./run-tool";
+import { registerUseTool } from "./use-tool";
 import { guarded, jsonResult } from "./tool-result";
 
 /** Settings of the MCP server. */
@@ -94,6 +95,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
       }),
   );
 
+  registerUseTool(server, vault, agentFor);
   registerRunTool(server, vault, agentFor);
   registerLeaseTools(server, vault, agentFor, options.allowReveal === true);
   return server;

@@ -26,10 +26,10 @@ function governs(rule: AclRule, permission: AclPermission): boolean {
 }
 
 /**
- * Evaluates a credential ACL for an identity and one permission (DESIGN.md "Credential ACL"),
- * considering only the rules that govern that permission:
- * 1. any matching `deny` rule refuses, wherever it stands (deny wins, per permission);
- * 2. otherwise, if there is at least one `allow` rule, the identity must match one;
+ * Evaluates a credential ACL for an identity and one permission (DESIGN.md "Credential ACL"):
+ * 1. any matching `deny` rule governing the permission refuses, wherever it stands (deny wins, per permission);
+ * 2. otherwise, if the ACL has at least one `allow` rule (for any permission), the identity must
+ *    match an `allow` rule governing this permission;
  * 3. otherwise (no rules, or only deny rules none of which matched) it is allowed.
  * `rule` is the index of the deciding rule in the whole ACL, or null when no rule decided; `team`
  * is the team that rule named. Role checks happen before this and are not relaxed by it.
@@ -40,7 +40,9 @@ export function evaluateAcl(acl: Acl, identity: string, permission: AclPermissio
   const applies = (r: AclRule, effect: AclRule["effect"]) => r.effect === effect && governs(r, permission) && principalMatches(r, identity, teams);
   const deny = acl.rules.findIndex((r) => applies(r, "deny"));
   if (deny !== -1) return decide(false, deny);
-  if (!acl.rules.some((r) => r.effect === "allow" && governs(r, permission))) return decide(true, -1);
+  // Open only while the ACL has no allow rule at all: writing any allow rule (say, use-only for an
+  // agent) closes every permission to identities no allow rule names for it.
+  if (!acl.rules.some((r) => r.effect === "allow")) return decide(true, -1);
   const allow = acl.rules.findIndex((r) => applies(r, "allow"));
   return decide(allow !== -1, allow);
 }

@@ -35,6 +35,14 @@ describe("lease and use are separate ACL permissions", () => {
     expect((await useCall(leaser, "openai", echo)).status).toBe(403);
   });
 
+  it("closes leases to everyone once a use-only allow rule exists (control: no rules leave both open)", async () => {
+    await setAcl([]);
+    expect(await leaseStatus(w.user)).toBe(201);
+    await setAcl([{ effect: "allow", identity: "user:nobody@acme.test", permissions: ["use"] }]);
+    expect(await leaseStatus(w.user)).toBe(403);
+    expect((await useCall(w.user, "openai", echo)).status).toBe(403);
+  });
+
   it("keeps the meaning of rules without permissions (both), and deny wins per permission only", async () => {
     await setAcl([{ effect: "allow", identity: "agent:bot" }]);
     expect(await leaseStatus(w.user)).toBe(201);
@@ -48,7 +56,8 @@ describe("lease and use are separate ACL permissions", () => {
     await setTeam("bots", ["agent:*"]);
     await setAcl([{ effect: "deny", identity: "agent:evil" }, { effect: "allow", identity: "team:bots", permissions: ["use"] }]);
     expect(await check("agent:bot", "use")).toEqual({ allowed: true, rule: 1, team: "bots" });
-    expect(await check("agent:bot", "lease")).toEqual({ allowed: true, rule: null, team: null });
+    // An allow rule for use only closes leases to everyone it does not name for them.
+    expect(await check("agent:bot", "lease")).toEqual({ allowed: false, rule: null, team: null });
     expect(await check("agent:evil", "use")).toEqual({ allowed: false, rule: 0, team: null });
     expect(await check("user:x@acme.test", "use")).toEqual({ allowed: false, rule: null, team: null });
     expect((await api(w.user, "GET", "/v1/credentials/openai/acl/check?identity=agent:bot")).status).toBe(403);
