@@ -32,10 +32,16 @@ export const InjectSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("query"), name: short(128).regex(/^[\x21-\x7e]+$/, "must be printable ASCII") }),
 ]);
 
-/** Upper bound of max_request_bytes: the API body limit leaves room for about this much once base64-encoded. */
-export const MAX_USE_REQUEST_BYTES = 256 * 1024;
-/** Upper bound of max_response_bytes: the response is buffered in memory to scrub it. */
-export const MAX_USE_RESPONSE_BYTES = 32 * 1024 * 1024;
+/**
+ * Upper bound of max_request_bytes. The API's own 512 KB limit on a JSON request body applies
+ * first (413), so a proxied body is at most about 380 KB base64-encoded, 500 KB as text.
+ */
+export const MAX_USE_REQUEST_BYTES = 1024 * 1024;
+/**
+ * Upper bound of max_response_bytes: the answer is buffered in the tenant's Durable Object to be
+ * scrubbed (a few copies of it while it is), and the object has 128 MB for every call in flight.
+ */
+export const MAX_USE_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** PUT /v1/credentials/{ref}/use body and GET answer: where and how the credential may be used. */
 export const UsePolicySchema = z.strictObject({
@@ -44,7 +50,7 @@ export const UsePolicySchema = z.strictObject({
   path_prefixes: z.array(z.string().min(1).max(256).regex(/^\/[\x21-\x7e]*$/, "must start with / and be printable ASCII")).min(1).max(20).default(["/"]),
   inject: InjectSchema,
   max_request_bytes: z.number().int().min(0).max(MAX_USE_REQUEST_BYTES).default(MAX_USE_REQUEST_BYTES),
-  max_response_bytes: z.number().int().min(1).max(MAX_USE_RESPONSE_BYTES).default(10 * 1024 * 1024),
+  max_response_bytes: z.number().int().min(1).max(MAX_USE_RESPONSE_BYTES).default(MAX_USE_RESPONSE_BYTES),
   timeout_ms: z.number().int().min(100).max(60_000).default(30_000),
 });
 
