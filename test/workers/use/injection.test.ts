@@ -41,6 +41,18 @@ describe("injection places", () => {
   });
 });
 
+describe("non-ASCII values", () => {
+  it("are scrubbed from a response header the runtime hands over decoded from UTF-8 (control: an ASCII header passes)", async () => {
+    const value = "sk-\u00fcn\u00efc\u00f6de-0123456789";
+    await expectStatus(await api(w.adminToken, "POST", "/v1/credentials", { name: "unicode", value }), 201);
+    await expectStatus(await api(w.adminToken, "PUT", "/v1/credentials/unicode/use", OPENAI_POLICY), 200);
+    const answer = await expectStatus<UseAnswer>(await useCall(w.user, "unicode", { method: "GET", url: "https://api.example.com/v1/leak" }), 200);
+    expect(answer.headers["x-echo"]).toBe("[REDACTED:ghostvault]");
+    expect(answer.headers["x-plain"]).toBe("nothing secret");
+    expect(JSON.stringify(answer) + bodyText(answer)).not.toContain(value);
+  });
+});
+
 describe("per-minute budgets of proxied calls", () => {
   it("refuse the identity's call past its budget, fail closed for the rest of the minute, and start again in the next", () => {
     const limiter = new UseLimiter();
