@@ -62,10 +62,17 @@ export default defineConfig({
                   script: bundle("test/workers/support/oidc-issuer.ts"),
                   compatibilityDate: "2026-04-20",
                 },
+                {
+                  name: "ghostvault-use-upstream",
+                  modules: true,
+                  script: bundle("test/workers/support/use-upstream.ts"),
+                  compatibilityDate: "2026-04-20",
+                },
                 ...kmsProviders.workers,
               ],
-              // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker.
-              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", ...kmsProviders.serviceBindings },
+              // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker, credential
+              // proxy calls to the test upstream API.
+              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", USE_TEST_UPSTREAM: "ghostvault-use-upstream", ...kmsProviders.serviceBindings },
             },
           })),
         ],

@@ -162,6 +162,15 @@ export function printOwnText(text: string): void {
 }
 
 /**
+ * Prints a response body from somewhere else (`ghostvault http`): on a terminal as text made
+ * {@link terminalSafe}, so a hostile answer cannot drive the terminal; to a pipe, the bytes exactly.
+ */
+export function printUpstreamBytes(bytes: Uint8Array, stream: NodeJS.WriteStream = process.stdout): void {
+  if (stream.isTTY === true) stream.write(terminalSafe(new TextDecoder().decode(bytes)));
+  else stream.write(bytes);
+}
+
+/**
  * Writes lines that must reach a file unchanged (an audit export). On a terminal they are made
  * {@link jsonSafe} first: the parsed JSON is the same, but nothing in it can drive the terminal.
  */

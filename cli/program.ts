@@ -10,6 +10,7 @@ import { registerCi } from "./commands/ci";
 import { registerCompletion } from "./commands/completion";
 import { registerCreds } from "./commands/creds";
 import { registerFederation } from "./commands/federation";
+import { registerHttp } from "./commands/http";
 import { registerLeases } from "./commands/leases";
 import { registerMcp } from "./commands/mcp";
 import { registerRun } from "./commands/run";
@@ -46,6 +47,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerCreds(program);
   registerLeases(program);
   registerRun(program);
+  registerHttp(program);
   registerAudit(program);
   registerTokens(program);
   registerFederation(program);

@@ -4,7 +4,9 @@ import { OPERATIONS, roleAtLeast, type Operation } from "../worker/auth/roles";
 import { loadConfig } from "../worker/config";
 import { describeZodError, VaultError } from "../worker/errors";
 import { IdempotencyKeySchema, type Call, type Outcome } from "../worker/rpc";
-import { AclSchema } from "../worker/schemas/acl";
+import { AclCheckQuerySchema, AclSchema } from "../worker/schemas/acl";
+import { SetTeamSchema, TeamNameSchema } from "../worker/schemas/teams";
+import { UsePolicySchema, UseRequestSchema } from "../worker/schemas/use";
 import { KekStatusSchema } from "../worker/schemas/admin";
 import { AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ImpactQuerySchema, InclusionProofQuerySchema } from "../worker/schemas/audit";
 import { LeaseIdSchema, TokenIdSchema } from "../worker/schemas/common";
@@ -38,6 +40,8 @@ import type { SignedRequest } from "./ops/webhooks";
 import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
 import * as tokens from "./ops/tokens";
+import * as teams from "./ops/teams";
+import * as use from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
@@ -51,6 +55,7 @@ const ByLease = z.strictObject({ id: LeaseIdSchema });
 const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
 const ByName = z.strictObject({ ref: z.string().min(1).max(128) });
 const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
+const ByTeam = z.strictObject({ name: TeamNameSchema });
 const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
@@ -68,6 +73,8 @@ export class TenantVault extends DurableObject<Env> {
   #alarmAt: number | null = null;
   /** Set only through the TEST_HOOKS-gated `setClockForTest`: a fixed clock, so expiry is tested without waiting. */
   #fixedNow: number | null = null;
+  /** Per-minute budgets of proxied calls (ops/use.ts). */
+  readonly #useLimiter = new use.UseLimiter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,6 +107,25 @@ export class TenantVault extends DurableObject<Env> {
 
   getAcl(call: Call<unknown>) { return this.#call(call, "acl.get", ByRef, (ctx, _a, { ref }) => acl.getAcl(ctx, ref)); }
   setAcl(call: Call<unknown>) { return this.#call(call, "acl.set", WithBody({ ref: CredentialRefSchema }, AclSchema), (ctx, a, { ref, body }) => acl.setAcl(ctx, a, ref, body)); }
+
+  checkAcl(call: Call<unknown>) {
+    return this.#call(call, "acl.check", WithBody({ ref: CredentialRefSchema }, AclCheckQuerySchema), (ctx, _a, { ref, body }) => teams.checkAcl(ctx, ref, body.identity, body.permission));
+  }
+
+  getUsePolicy(call: Call<unknown>) { return this.#call(call, "use.get", ByRef, (ctx, _a, { ref }) => use.getUsePolicy(ctx, ref)); }
+  setUsePolicy(call: Call<unknown>) { return this.#call(call, "use.set", WithBody({ ref: CredentialRefSchema }, UsePolicySchema), (ctx, a, { ref, body }) => use.setUsePolicy(ctx, a, ref, body)); }
+  deleteUsePolicy(call: Call<unknown>) { return this.#call(call, "use.delete", ByRef, (ctx, a, { ref }) => use.removeUsePolicy(ctx, a, ref)); }
+  /** The credential proxy: the object authorises, decrypts, fetches and scrubs (docs/security-model.md "Use without possession"). */
+  useCredential(call: Call<unknown>) {
+    // Tests send upstream calls to a local Worker through this binding; config.ts refuses it in production.
+    const upstream = (this.env as { USE_TEST_UPSTREAM?: Fetcher }).USE_TEST_UPSTREAM;
+    const send = upstream ? (r: Request) => upstream.fetch(r) : (r: Request) => fetch(r);
+    return this.#call(call, "use.request", WithBody({ ref: CredentialRefSchema }, UseRequestSchema), (ctx, a, { ref, body }) => use.useCredential(ctx, a, ref, body, { send, limiter: this.#useLimiter }));
+  }
+
+  listTeams(call: Call<unknown>) { return this.#call(call, "teams.list", Empty, (ctx) => teams.listTeamViews(ctx)); }
+  setTeam(call: Call<unknown>) { return this.#call(call, "teams.set", WithBody({ name: TeamNameSchema }, SetTeamSchema), (ctx, a, { name, body }) => teams.setTeam(ctx, a, name, body.members)); }
+  deleteTeam(call: Call<unknown>) { return this.#call(call, "teams.delete", ByTeam, (ctx, a, { name }) => teams.removeTeam(ctx, a, name)); }
 
   createLease(call: Call<unknown>) { return this.#call(call, "leases.create", CreateLeaseSchema, (ctx, a, input) => leases.createLease(ctx, a, input)); }
   listLeases(call: Call<unknown>) { return this.#call(call, "leases.list", ListLeasesQuerySchema, (ctx, a, q) => leases.listLeasePage(ctx, a, q)); }

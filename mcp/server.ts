@@ -18,6 +18,7 @@ import type { Agent, VaultClient } from "../sdk/node";
 import { AllowedPrograms } from "./allowed-programs";
 import { registerLeaseTools } from "./lease-tools";
 import { registerRunTool, stopAllRuns } from "./run-tool";
+import { registerUseTool } from "./use-tool";
 import { guarded, jsonResult } from "./tool-result";
 
 /** Settings of the MCP server. */
@@ -100,6 +101,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
       }),
   );
 
+  registerUseTool(server, vault, agentFor);
   registerRunTool(server, vault, agentFor, options.allowRun ?? AllowedPrograms.resolve([], undefined, "/"), options.token === undefined ? [] : [options.token]);
   registerLeaseTools(server, vault, agentFor, options.allowReveal === true);
   return server;

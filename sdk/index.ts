@@ -27,6 +27,7 @@ import { SessionsApi } from "./sessions";
 import { SystemApi } from "./system";
 import { TokensApi } from "./tokens";
 import { WebhooksApi } from "./webhooks";
+import { CredentialUse, UseApi, type UseOptions } from "./use";
 import type { Whoami } from "../worker/schemas/tokens";
 
 /** Options of {@link VaultClient}: base URL, API token, and optionally fetch and retry settings. */
@@ -61,6 +62,8 @@ export class VaultClient {
   readonly incident: IncidentApi;
   /** Health and readiness. */
   readonly system: SystemApi;
+  /** Use policies and the ACL check. */
+  readonly usePolicies: UseApi;
   /** The HTTP core, for calls this SDK does not wrap yet. */
   readonly http: HttpClient;
 
@@ -79,6 +82,15 @@ export class VaultClient {
     this.admin = new AdminApi(this.http);
     this.incident = new IncidentApi(this.http);
     this.system = new SystemApi(this.http);
+    this.usePolicies = new UseApi(this.http);
+  }
+
+  /**
+   * A credential to use without holding it: `vault.use("openai").fetch(url, init)` sends the
+   * request through the vault, which injects the value and scrubs it from the `Response`.
+   */
+  use(credential: string, options: UseOptions = {}): CredentialUse {
+    return new CredentialUse(this.http, credential, options);
   }
 
   /** Who the client's token is: tenant, identity, role. */
@@ -126,6 +138,8 @@ export { VaultError, isVaultError, type ClientErrorCode, type VaultErrorCode, ty
 export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type HttpClient, type Method } from "./http";
 export { parseRetryAfter, type RetryOptions } from "./retry";
 export { Lease } from "./lease";
+export { CredentialUse, type SetUsePolicy, type UseApi, type UseOptions } from "./use";
+export type { UsePolicy, UseResponse } from "../worker/schemas/use";
 export type { CreateLease, Duration, ListLeases, RevokeMatching, LeasesApi } from "./leases";
 export type { CreateCredential, CredentialsApi, ListCredentials, UpdateCredential } from "./credentials";
 export type { CreateToken, ListTokens, TokensApi } from "./tokens";

@@ -65,6 +65,7 @@ const ConfigSchema = z
     /** Names (never values) of the KMS secret bindings present, to spot another provider's. */
     KMS_SECRETS_SET: z.array(z.string()),
     HAS_OIDC_TEST_ISSUER: z.boolean(),
+    HAS_USE_TEST_UPSTREAM: z.boolean(),
   })
   .superRefine((c, ctx) => {
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.TEST_HOOKS) {
@@ -76,6 +77,7 @@ const ConfigSchema = z
     if (c.TEST_HOOKS) ctx.addIssue({ code: "custom", message: "production must not enable TEST_HOOKS" });
     if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
+    if (c.HAS_USE_TEST_UPSTREAM) ctx.addIssue({ code: "custom", message: "production must not bind USE_TEST_UPSTREAM" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
     }
@@ -102,6 +104,7 @@ export function loadConfig(env: Env): Config {
     KMS_SECRETS_SET: KMS_SECRET_BINDINGS.filter((name) => raw[name] !== undefined),
     HAS_KMS_EMULATOR: hasEmulator,
     HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined,
+    HAS_USE_TEST_UPSTREAM: raw.USE_TEST_UPSTREAM !== undefined,
   });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];

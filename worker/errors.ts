@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   https_required: 403,
   tls_version_unsupported: 403,
   acl_denied: 403,
+  /** The role, the ACL's `use` permission or the credential's use policy refuses a proxied call. */
+  use_denied: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -22,11 +24,15 @@ export const ERROR_STATUS = {
   idempotency_mismatch: 422,
   rate_limited: 429,
   internal: 500,
+  /** The credential proxy's upstream could not be reached, or answered more than the policy allows. */
+  upstream_error: 502,
   /** Stored state disagrees with the tenant's Durable Object (e.g. a version rolled back in D1). */
   integrity_error: 500,
   kms_unavailable: 503,
   unavailable: 503,
   misconfigured: 503,
+  /** The credential proxy's upstream did not answer within the policy's timeout. */
+  upstream_timeout: 504,
 } as const;
 
 /** One of the API's error codes. */

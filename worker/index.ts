@@ -15,6 +15,8 @@ import { credentials } from "./routes/credentials";
 import { openApiRouter } from "./routes/openapi";
 import { system } from "./routes/system";
 import { tokens } from "./routes/tokens";
+import { teams } from "./routes/teams";
+import { use } from "./routes/use";
 
 /** Largest request body: a 64 KiB value JSON-escaped at worst (\uXXXX) plus the rest. */
 const MAX_BODY_BYTES = 512 * 1024;
@@ -41,6 +43,8 @@ app.route("/", system);
 app.route("/", tokens);
 app.route("/", credentials);
 app.route("/", leases);
+app.route("/", use);
+app.route("/", teams);
 app.route("/", audit);
 app.route("/", federation);
 app.route("/", admin);

@@ -7,10 +7,9 @@ import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuer
 import { credentialTarget, record } from "../audit/record";
 import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
-import { aclOf } from "./acl";
 import { loadVerifiedCredential } from "./credential-integrity";
 import { requireCredential } from "./credentials";
-import { evaluateAcl } from "../../worker/auth/acl";
+import { decideAcl } from "./teams";
 
 /** A stored lease as the API shows it; an active lease past its deadline shows as expired. */
 export function leaseView(row: LeaseRow, now: number): Lease {
@@ -56,7 +55,8 @@ export async function createLease(ctx: VaultContext, actor: Actor, input: Create
   const found = await loadVerifiedCredential(ctx, actor, input.credential, "leases.create");
   if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
-  if (!evaluateAcl(aclOf(credential), actor.identity).allowed) {
+  const decision = decideAcl(ctx, credential, actor.identity, "lease");
+  if (!decision.allowed) {
     // Names the credential, never the rules: a refused caller learns nothing about the policy.
     refuse(ctx, actor, input, new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`), credential.id);
   }
@@ -95,7 +95,7 @@ export async function createLease(ctx: VaultContext, actor: Actor, input: Create
       type: "lease.created",
       target: credentialTarget(credential.id, current.version),
       agent: input.agent,
-      details: { lease_id: lease.id, credential_name: credential.name, ttl, expires_at: iso(lease.expires_at), purpose: lease.purpose },
+      details: { lease_id: lease.id, credential_name: credential.name, ttl, expires_at: iso(lease.expires_at), purpose: lease.purpose, rule: decision.rule, team: decision.team },
     });
   });
   await ctx.scheduleAlarm(lease.expires_at);
@@ -147,7 +147,7 @@ async function checkRenewable(ctx: VaultContext, actor: Actor, row: LeaseRow): P
   if (!found) {
     refuseChange(ctx, actor, "renew", row.id, row, "credential_deleted", new VaultError("conflict", "the credential of this lease no longer exists; the lease cannot be renewed"));
   }
-  if (!evaluateAcl(aclOf(found.credential), row.identity).allowed) {
+  if (!decideAcl(ctx, found.credential, row.identity, "lease").allowed) {
     const error = new VaultError("acl_denied", `credential "${found.credential.name}" no longer allows leases by ${row.identity}; the lease cannot be renewed`);
     refuseChange(ctx, actor, "renew", row.id, row, "acl_denied", error);
   }

@@ -96,6 +96,9 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (token_id, idem_key)
    );
    CREATE INDEX idempotency_expiry ON idempotency (expires_at);`,
+  // 11 (issue 11): use policies (where the vault may call with a credential) and teams (ACL principals).
+  `CREATE TABLE use_policies (credential_id TEXT PRIMARY KEY, policy TEXT NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE teams (name TEXT PRIMARY KEY, members TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
 
 /**

@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** The test OIDC issuer Worker (test/workers/support/oidc-issuer.ts). */
       OIDC_TEST_ISSUER: Fetcher;
+      /** The credential proxy's test upstream API (test/workers/support/use-upstream.ts). */
+      USE_TEST_UPSTREAM: Fetcher;
       /** Settings of the gcp and azure KMS emulators (test/kms-providers.ts), JSON. */
       TEST_GCP_KMS: string;
       TEST_AZURE_KV: string;

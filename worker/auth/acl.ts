@@ -1,21 +1,48 @@
-import type { Acl } from "../schemas/acl";
+import type { Acl, AclPermission, AclRule } from "../schemas/acl";
+import type { TeamMembers } from "../schemas/teams";
 import { globMatches } from "./glob";
 
-/** Why a lease was allowed or refused by a credential's ACL. */
-export type AclDecision = { allowed: true; rule: number | null } | { allowed: false; rule: number | null };
+/** Why a lease or use was allowed or refused: the deciding rule and, if it named a team, the team. */
+export type AclDecision = { allowed: boolean; rule: number | null; team: string | null };
+
+const TEAM = "team:";
+
+/** The team a rule's principal names, if it does (`team:<name>`). */
+function teamOf(rule: AclRule): string | null {
+  return rule.identity.startsWith(TEAM) ? rule.identity.slice(TEAM.length) : null;
+}
+
+/** True when the rule's principal covers `identity`: its glob matches, or it names a team with a matching member glob. */
+function principalMatches(rule: AclRule, identity: string, teams: readonly TeamMembers[]): boolean {
+  const team = teamOf(rule);
+  // A rule naming a team that does not exist matches nobody (it neither allows nor denies).
+  if (team === null) return globMatches(rule.identity, identity);
+  return teams.find((t) => t.name === team)?.members.some((m) => globMatches(m, identity)) ?? false;
+}
+
+/** True when the rule governs `permission` (a rule without `permissions` governs both). */
+function governs(rule: AclRule, permission: AclPermission): boolean {
+  return rule.permissions === undefined || rule.permissions.includes(permission);
+}
 
 /**
- * Evaluates a credential ACL for an identity (DESIGN.md "Credential ACL"):
- * 1. any matching `deny` rule refuses, wherever it stands (deny wins);
- * 2. otherwise, if the ACL has at least one `allow` rule, the identity must match one;
+ * Evaluates a credential ACL for an identity and one permission (DESIGN.md "Credential ACL"):
+ * 1. any matching `deny` rule governing the permission refuses, wherever it stands (deny wins, per permission);
+ * 2. otherwise, if the ACL has at least one `allow` rule (for any permission), the identity must
+ *    match an `allow` rule governing this permission;
  * 3. otherwise (no rules, or only deny rules none of which matched) it is allowed.
- * `rule` is the index of the deciding rule, or null when no rule decided. Role checks (user or
- * above to lease) happen before this and are not relaxed by it.
+ * `rule` is the index of the deciding rule in the whole ACL, or null when no rule decided; `team`
+ * is the team that rule named. Role checks happen before this and are not relaxed by it.
  */
-export function evaluateAcl(acl: Acl, identity: string): AclDecision {
-  const deny = acl.rules.findIndex((r) => r.effect === "deny" && globMatches(r.identity, identity));
-  if (deny !== -1) return { allowed: false, rule: deny };
-  if (!acl.rules.some((r) => r.effect === "allow")) return { allowed: true, rule: null };
-  const allow = acl.rules.findIndex((r) => r.effect === "allow" && globMatches(r.identity, identity));
-  return allow === -1 ? { allowed: false, rule: null } : { allowed: true, rule: allow };
+export function evaluateAcl(acl: Acl, identity: string, permission: AclPermission = "lease", teams: readonly TeamMembers[] = []): AclDecision {
+  const decide = (allowed: boolean, index: number): AclDecision =>
+    index === -1 ? { allowed, rule: null, team: null } : { allowed, rule: index, team: teamOf(acl.rules[index]!) };
+  const applies = (r: AclRule, effect: AclRule["effect"]) => r.effect === effect && governs(r, permission) && principalMatches(r, identity, teams);
+  const deny = acl.rules.findIndex((r) => applies(r, "deny"));
+  if (deny !== -1) return decide(false, deny);
+  // Open only while the ACL has no allow rule at all: writing any allow rule (say, use-only for an
+  // agent) closes every permission to identities no allow rule names for it.
+  if (!acl.rules.some((r) => r.effect === "allow")) return decide(true, -1);
+  const allow = acl.rules.findIndex((r) => applies(r, "allow"));
+  return decide(allow !== -1, allow);
 }

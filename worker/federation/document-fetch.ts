@@ -52,7 +52,7 @@ export function checkUrl(uri: string, allowInsecure: boolean): URL | JwksError {
 }
 
 /** Reads at most `max` bytes of a body, cancelling the stream beyond that. */
-async function readBounded(res: Response, max: number): Promise<Uint8Array | null> {
+export async function readBounded(res: Response, max: number): Promise<Uint8Array | null> {
   if (!res.body) return new Uint8Array();
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];

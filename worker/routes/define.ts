@@ -81,9 +81,10 @@ export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawI
   return input;
 }
 
-/** The RPC input: params merged with the body under `body`, or the body, or the query. */
+/** The RPC input: params merged with the body (or the query) under `body`, or the body, or the query. */
 function callInput(input: RawInput): unknown {
   if (input.params && input.body !== undefined) return { ...input.params, body: input.body };
+  if (input.params && input.query) return { ...input.params, body: input.query };
   return input.params ?? input.body ?? input.query ?? null;
 }
 

@@ -1,8 +1,19 @@
 import { z } from "zod";
-import { IdentityGlobSchema } from "./common";
+import { IdentityGlobSchema, IdentitySchema } from "./common";
 
-/** One ACL rule: allow or deny identities matching a glob (worker/auth/glob.ts). */
-export const AclRuleSchema = z.strictObject({ effect: z.enum(["allow", "deny"]), identity: IdentityGlobSchema });
+/** What an ACL rule governs: taking the value (`lease`) or having the vault call with it (`use`). */
+export const AclPermissionSchema = z.enum(["lease", "use"]);
+
+/**
+ * One ACL rule: allow or deny identities matching a glob (worker/auth/glob.ts), or the members of
+ * a team (`team:<name>`), for the permissions listed (absent: both, so rules written before
+ * permissions existed keep their meaning).
+ */
+export const AclRuleSchema = z.strictObject({
+  effect: z.enum(["allow", "deny"]),
+  identity: IdentityGlobSchema.refine((p) => !p.startsWith("team:") || /^team:[a-z0-9][a-z0-9._-]{0,63}$/.test(p), "a team principal is team:<name> with no wildcard"),
+  permissions: z.array(AclPermissionSchema).min(1).max(2).optional(),
+});
 
 /**
  * A credential's access policy. `rules` are evaluated by worker/auth/acl.ts (deny wins; with no
@@ -17,6 +28,13 @@ export const AclSchema = z.strictObject({
 /** PUT /v1/credentials/{ref}/acl body and GET answer. */
 export type Acl = z.output<typeof AclSchema>;
 export type AclRule = z.output<typeof AclRuleSchema>;
+export type AclPermission = z.output<typeof AclPermissionSchema>;
 
 /** The policy of a credential that never had one set. */
 export const DEFAULT_ACL: Acl = { rules: [], agent_visible: false };
+
+/** GET /v1/credentials/{ref}/acl/check query. */
+export const AclCheckQuerySchema = z.strictObject({ identity: IdentitySchema, permission: AclPermissionSchema.default("lease") });
+
+/** GET /v1/credentials/{ref}/acl/check answer: the decision, the deciding rule's index and the team it named. */
+export const AclCheckSchema = z.object({ allowed: z.boolean(), rule: z.number().int().nullable(), team: z.string().nullable() });

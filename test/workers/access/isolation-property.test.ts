@@ -8,7 +8,7 @@ import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixture
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 
 /** Ids of one tenant's resources, by the path parameter that names them. */
-type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook", string>;
+type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook" | "team", string>;
 
 async function tenantWithEverything(label: string) {
   const { tenantId, adminToken } = await bootstrap(label);
@@ -18,18 +18,20 @@ async function tenantWithEverything(label: string) {
   const session = await expectStatus<{ id: string; token: string }>(await api(adminToken, "POST", "/v1/sessions", { ttl: "1h" }), 201);
   const hook = await expectStatus<{ webhook: { id: string }; secret: string }>(await api(adminToken, "POST", "/v1/webhooks", { name: `hook-${label}`, credentials: ["shared/*"] }), 201);
   // Names differ per tenant: a name-addressed route must not find its own namesake and pass for a leak.
-  const ids: Ids = { ref: cred.id, id: token.id, lease: lease.lease.id, trust: `trust-${label}`, hook: `hook-${label}` };
+  await expectStatus(await api(adminToken, "PUT", `/v1/teams/team-${label}`, { members: ["agent:*"] }), 200);
+  const ids: Ids = { ref: cred.id, id: token.id, lease: lease.lease.id, trust: `trust-${label}`, hook: `hook-${label}`, team: `team-${label}` };
   return { tenantId, adminToken, sessionToken: session.token, sessionId: session.id, hookSecret: hook.secret, ids };
 }
 
 /** Well-formed ids that exist nowhere. */
-const MISSING: Ids = { ref: "cred_000000000000000000000000", id: "tok_000000000000000000000000", lease: "lease_000000000000000000000000", trust: "nobody", hook: "nobody" };
+const MISSING: Ids = { ref: "cred_000000000000000000000000", id: "tok_000000000000000000000000", lease: "lease_000000000000000000000000", trust: "nobody", hook: "nobody", team: "nobody" };
 
 /** Fills a route's path from a tenant's ids: `:ref` → credential, `:id` → token, session or lease by route. */
 function pathFor(path: string, ids: Ids): string {
   return path
     .replace(":ref", path.startsWith("/v1/oidc") ? ids.trust : path.startsWith("/v1/webhooks") ? ids.hook : ids.ref)
-    .replace(":id", path.startsWith("/v1/leases") ? ids.lease : ids.id);
+    .replace(":id", path.startsWith("/v1/leases") ? ids.lease : ids.id)
+    .replace(":name", ids.team);
 }
 
 const BODIES: Record<string, unknown> = {
@@ -37,19 +39,32 @@ const BODIES: Record<string, unknown> = {
   "credentials.rotate": { value: "new" },
   "leases.renew": { ttl: "1m" },
   "acl.set": { rules: [] },
+  "use.set": { origins: ["https://api.example.com"], inject: { type: "query", name: "key" } },
+  "use.request": { method: "GET", url: "https://api.example.com/v1/echo" },
 };
+
+/** Required query strings, so a route reaches its lookup instead of failing validation. */
+const QUERIES: Record<string, string> = { "acl.check": "?identity=agent:x" };
+
+/**
+ * Routes addressing something of another tenant by id or name. PUT /v1/teams/:name is left out:
+ * it creates or replaces A's own team of that name, which is not reaching B (api/isolation.test.ts
+ * checks that B is unchanged by every route).
+ */
+const ADDRESSING_ROUTES = VAULT_ROUTES.filter((r) => r.path.includes(":") && r.operation !== "teams.set");
 
 describe("tenant isolation as a property", () => {
   it("a tenant's API and session tokens never reach another tenant's resources, and 'exists there' looks exactly like 'exists nowhere'", { timeout: 120_000 }, async () => {
     const a = await tenantWithEverything("a");
     const b = await tenantWithEverything("b");
-    const routes = VAULT_ROUTES.filter((r) => r.path.includes(":"));
+    const routes = ADDRESSING_ROUTES;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), fc.constantFrom("api", "session"), async (route, kind) => {
         const token = kind === "api" ? a.adminToken : a.sessionToken;
         const body = BODIES[route.operation];
-        const onB = await api(token, route.method.toUpperCase(), pathFor(route.path, b.ids), body);
-        const onNothing = await api(token, route.method.toUpperCase(), pathFor(route.path, MISSING), body);
+        const query = QUERIES[route.operation] ?? "";
+        const onB = await api(token, route.method.toUpperCase(), pathFor(route.path, b.ids) + query, body);
+        const onNothing = await api(token, route.method.toUpperCase(), pathFor(route.path, MISSING) + query, body);
         const [x, y] = [(await onB.json()) as { error?: { code: string; message: string } }, (await onNothing.json()) as { error?: { code: string; message: string } }];
         expect(onB.status, `${route.method} ${route.path} with ${kind} token on tenant B`).toBe(404);
         expect([onB.status, x.error?.code, x.error?.message]).toEqual([onNothing.status, y.error?.code, y.error?.message]);

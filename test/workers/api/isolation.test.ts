@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { RouteDef } from "../../../worker/routes/define";
+import { api, expectStatus } from "../helpers";
 import {
   AUTH_ROUTES,
   bodyOf,
@@ -25,7 +27,9 @@ const hex24 = (): string => Array.from(crypto.getRandomValues(new Uint8Array(12)
 async function twoTenants(): Promise<{ a: World; b: World; bOwn: BOwn }> {
   const a = await setupWorld("a");
   const b = await setupWorld("b");
-  const bOwn = { lease: await makeLease(b), trust: await makeVia(b, "oidc.create", "/v1/oidc/trusts"), webhook: await makeVia(b, "webhooks.create", "/v1/webhooks") };
+  const team = `team-b-${uid()}`;
+  await expectStatus(await api(b.adminToken, "PUT", `/v1/teams/${team}`, { members: ["agent:*"] }), 200);
+  const bOwn = { lease: await makeLease(b), trust: await makeVia(b, "oidc.create", "/v1/oidc/trusts"), webhook: await makeVia(b, "webhooks.create", "/v1/webhooks"), team };
   a.secrets.push(...b.secrets);
   return { a, b, bOwn };
 }
@@ -35,10 +39,11 @@ interface BOwn {
   lease: string;
   trust: { id: string; name: string };
   webhook: { id: string; name: string };
+  team: string;
 }
 
 /** Pairs of [B's existing thing, a thing of the same shape that exists nowhere]. */
-function foreignAndMissing(kind: ParamKind, b: World, own: BOwn): [string, string][] {
+function foreignAndMissing(kind: ParamKind, b: World, own: BOwn, route: RouteDef): [string, string][] {
   switch (kind) {
     case "credential":
       return [
@@ -53,6 +58,10 @@ function foreignAndMissing(kind: ParamKind, b: World, own: BOwn): [string, strin
       return [[own.trust.id, `trust_${hex24()}`], [own.trust.name, `missing-${uid()}`]];
     case "webhook":
       return [[own.webhook.id, `hook_${hex24()}`], [own.webhook.name, `missing-${uid()}`]];
+    case "team":
+      // Team names are per tenant: PUT with B's team name creates A's own namesake, which is not
+      // reaching B (the snapshot below shows B unchanged); a DELETE of it must look like a missing one.
+      return route.method === "delete" ? [[own.team, `missing-${uid()}`]] : [];
   }
 }
 
@@ -71,7 +80,7 @@ describe.each(PARAM_ROUTES.map((r) => [label(r), r] as const))("%s across tenant
     const bBefore = await snapshot(b);
     const parts = await fixtureOf(route)(a);
     for (const name of Object.keys(route.params!.shape)) {
-      for (const [foreign, missing] of foreignAndMissing(paramKind(route, name), b, bOwn)) {
+      for (const [foreign, missing] of foreignAndMissing(paramKind(route, name), b, bOwn, route)) {
         const onForeign = await callRoute(a, route, a.tokens.admin, { ...parts, params: { ...parts.params, [name]: foreign } });
         const onMissing = await callRoute(a, route, a.tokens.admin, { ...parts, params: { ...parts.params, [name]: missing } });
         expectError(onForeign, 404, "not_found");
@@ -91,7 +100,7 @@ describe("listings across tenants", { timeout: 240_000 }, () => {
   it("no listing as A (every GET without parameters) mentions B's tenant, credentials, tokens or leases", async () => {
     const { a, b, bOwn } = await twoTenants();
     const bNames = [`world/a-${uid()}`, `fixture/${uid()}`];
-    const bIds = [b.tenantId, b.credential.id, b.credential.name, b.spareToken.id, bOwn.lease, bOwn.trust.id, bOwn.trust.name, bOwn.webhook.id, bOwn.webhook.name];
+    const bIds = [b.tenantId, b.credential.id, b.credential.name, b.spareToken.id, bOwn.lease, bOwn.trust.id, bOwn.trust.name, bOwn.webhook.id, bOwn.webhook.name, bOwn.team];
     for (const n of bNames) bIds.push(bodyOf<{ id: string }>(await send(b, "post", "/v1/credentials", { token: b.adminToken, body: { name: n, value: `PLANTED-${uid()}`, tags: ["fixture"] } })).id, n);
     expect(LISTS.length).toBeGreaterThan(0);
     for (const route of LISTS) {

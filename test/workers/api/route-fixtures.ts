@@ -46,6 +46,15 @@ export async function makeLease(w: World): Promise<string> {
   return (await expectStatus<{ lease: { id: string } }>(res, 201)).lease.id;
 }
 
+/** A use policy on the test upstream (test/workers/support/use-upstream.ts). */
+const USE_POLICY = { origins: ["https://api.example.com"], inject: { type: "header", name: "Authorization", template: "Bearer {value}" } };
+
+/** Gives the world's credential a use policy (as the bootstrap admin); returns its ref. */
+async function withUsePolicy(w: World): Promise<string> {
+  await expectStatus(await api(w.adminToken, "PUT", `/v1/credentials/${w.credential.id}/use`, USE_POLICY), 200);
+  return w.credential.id;
+}
+
 /** Every authenticated route: VAULT_ROUTES and any authenticated route served outside it (e.g. the audit export). */
 export const AUTH_ROUTES: readonly RouteDef[] = ALL_ROUTES.filter((r) => r.operation !== null);
 
@@ -118,12 +127,24 @@ export const FIXTURES: { readonly [op in Operation]?: Fixture } = {
   "webhooks.list": async () => ({}),
   "webhooks.create": async () => ({ body: { name: `hook-${uid()}`, credentials: ["world/*"], max_ttl: "10m" } }),
   "webhooks.delete": async (w) => ({ params: { ref: (await makeVia(w, "webhooks.create", "/v1/webhooks")).name } }),
+  "acl.check": async (w) => ({ params: { ref: w.credential.id }, query: { identity: MEMBER, permission: "use" } }),
+  "use.get": async (w) => ({ params: { ref: await withUsePolicy(w) } }),
+  "use.set": async (w) => ({ params: { ref: w.credential.name }, body: USE_POLICY }),
+  "use.delete": async (w) => ({ params: { ref: await withUsePolicy(w) } }),
+  "use.request": async (w) => ({ params: { ref: await withUsePolicy(w) }, body: { method: "GET", url: "https://api.example.com/v1/echo", purpose: "fixture" } }),
+  "teams.list": async () => ({}),
+  "teams.set": async () => ({ params: { name: `crew-${uid()}` }, body: { members: ["agent:*", MEMBER] } }),
+  "teams.delete": async (w) => {
+    const name = `doomed-${uid()}`;
+    await expectStatus(await api(w.adminToken, "PUT", `/v1/teams/${name}`, { members: [MEMBER] }), 200);
+    return { params: { name } };
+  },
   "kek.status": async () => ({}),
   "kek.rotate": async () => ({}),
 };
 
 /** What a path parameter names, so isolation tests know which foreign ids to try. */
-export type ParamKind = "credential" | "token" | "lease" | "trust" | "webhook";
+export type ParamKind = "credential" | "token" | "lease" | "trust" | "webhook" | "team";
 
 const PARAM_KINDS: [RegExp, ParamKind][] = [
   [/^\/v1\/credentials\/:ref(\/|$)/, "credential"],
@@ -131,6 +152,7 @@ const PARAM_KINDS: [RegExp, ParamKind][] = [
   [/^\/v1\/leases\/:id(\/|$)/, "lease"],
   [/^\/v1\/oidc\/trusts\/:ref(\/|$)/, "trust"],
   [/^\/v1\/webhooks\/:ref(\/|$)/, "webhook"],
+  [/^\/v1\/teams\/:name(\/|$)/, "team"],
 ];
 
 /** The kind of `route`'s parameter; throws for a route no kind fits (a new one needs a line above). */

@@ -54,6 +54,10 @@ describe("only a lease returns a credential value", () => {
     expect(second.value).toBe(planted[1]);
     expect((await lease(spare.token, { credential: "plant/other" })).value).toBe(planted[2]);
     await expectStatus(await api(spare.token, "DELETE", `/v1/leases/${second.lease.id}`), 200);
+    // Used through the proxy too (issue 11): the sweep then covers the use policy and credential.used entries.
+    const policy = { origins: ["https://api.example.com"], inject: { type: "header", name: "Authorization", template: "Bearer {value}" } };
+    await expectStatus(await api(manager, "PUT", "/v1/credentials/plant%2Fkey/use", policy), 200);
+    await expectStatus(await api(spare.token, "POST", "/v1/credentials/plant%2Fkey/use", { method: "GET", url: "https://api.example.com/v1/leak" }), 200);
 
     const doc = await expectStatus<OpenApiDoc>(await api(null, "GET", "/v1/openapi.json"), 200);
     const now = Date.now();
@@ -68,6 +72,7 @@ describe("only a lease returns a credential value", () => {
       if (name === "to") return new Date(now + 3_600_000).toISOString();
       // Audit proofs: entry 1 is in every tree, and the tree of 1 entry is a prefix of every tree.
       if (name === "seq" || name === "old") return "1";
+      if (name === "identity") return "agent:planter@host";
       throw new Error(`no fixture for required query parameter ${name} of GET ${path}: add one`);
     };
 

@@ -12,6 +12,7 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     AZURE_KV_EMULATOR: _azure,
     OIDC_TEST_ISSUER: _issuer,
     TEST_HOOKS: _hooks,
+    USE_TEST_UPSTREAM: _upstream,
     KMS_GCP_SERVICE_ACCOUNT: _sa,
     KMS_AZURE_CLIENT_SECRET: _cs,
     ...rest

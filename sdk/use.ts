@@ -1,0 +1,100 @@
+import type { z } from "zod";
+import { AclCheckSchema } from "../worker/schemas/acl";
+import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/schemas/use";
+import { segment, type CallOptions, type HttpClient } from "./http";
+
+/** What `use.setPolicy` takes: origins, methods, path prefixes, injection, limits (defaults filled by the vault). */
+export type SetUsePolicy = z.input<typeof UsePolicySchema>;
+
+/** Attribution for a proxied call, as for a lease. */
+export interface UseOptions extends CallOptions {
+  purpose?: string;
+  agent?: Record<string, string>;
+}
+
+/** Statuses whose response has no body (the Fetch standard's null body statuses). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/**
+ * A credential used without possession: `fetch` sends the request through the vault, which
+ * injects the value as the credential's use policy says and scrubs it from the answer.
+ */
+export class CredentialUse {
+  readonly #http: HttpClient;
+  readonly #ref: string;
+  readonly #options: UseOptions;
+
+  /** Made by {@link VaultClient.use}. */
+  constructor(http: HttpClient, ref: string, options: UseOptions = {}) {
+    this.#http = http;
+    this.#ref = ref;
+    this.#options = options;
+  }
+
+  /** The vault's answer as sent (status, headers, base64 body, `scrubbed`, `upstream_ms`). */
+  async call(input: string | URL | Request, init?: RequestInit): Promise<UseResponse> {
+    const request = new Request(input, init);
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    const headers = Object.fromEntries(request.headers);
+    const { purpose, agent, ...call } = this.#options;
+    const body = {
+      method: request.method,
+      url: request.url,
+      headers,
+      ...(bytes.byteLength > 0 ? { body_base64: toBase64(bytes) } : {}),
+      ...(purpose !== undefined ? { purpose } : {}),
+      ...(agent !== undefined ? { agent } : {}),
+    };
+    return this.#http.json({ ...call, signal: init?.signal ?? call.signal, method: "POST", path: `/v1/credentials/${segment(this.#ref)}/use`, body }, UseResponseSchema);
+  }
+
+  /**
+   * Like the platform's `fetch`, through the vault: returns a standard `Response` with the
+   * upstream's status, headers and body (the value scrubbed out; `x-vault-scrubbed` says whether
+   * anything was). Refusals throw VaultError (`use_denied`, `payload_too_large`,
+   * `upstream_error`, `upstream_timeout`, ...). Redirects are returned, never followed.
+   */
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const answer = await this.call(input, init);
+    const headers = new Headers(answer.headers);
+    headers.set("x-vault-scrubbed", String(answer.scrubbed));
+    const body = NULL_BODY.has(answer.status) ? null : Uint8Array.from(atob(answer.body_base64), (c) => c.charCodeAt(0));
+    return new Response(body, { status: answer.status, headers });
+  }
+}
+
+/** Use policies and the ACL check (managers set, viewers read). */
+export class UseApi {
+  readonly #http: HttpClient;
+
+  /** Used by {@link VaultClient}; not meant to be built directly. */
+  constructor(http: HttpClient) {
+    this.#http = http;
+  }
+
+  /** A credential's use policy; VaultError `not_found` when it has none. */
+  getPolicy(ref: string, options: CallOptions = {}): Promise<UsePolicy> {
+    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/use` }, UsePolicySchema);
+  }
+
+  /** Sets (replaces) a credential's use policy. */
+  setPolicy(ref: string, policy: SetUsePolicy, options: CallOptions = {}): Promise<UsePolicy> {
+    return this.#http.json({ ...options, method: "PUT", path: `/v1/credentials/${segment(ref)}/use`, body: policy }, UsePolicySchema);
+  }
+
+  /** Removes a credential's use policy: it can no longer be used through the vault. */
+  deletePolicy(ref: string, options: CallOptions = {}): Promise<void> {
+    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/credentials/${segment(ref)}/use` });
+  }
+
+  /** What the ACL answers for an identity and permission, and which rule and team decide. */
+  check(ref: string, identity: string, permission: "lease" | "use" = "lease", options: CallOptions = {}) {
+    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/acl/check`, query: { identity, permission } }, AclCheckSchema);
+  }
+}
