@@ -52,7 +52,7 @@ export function registerLeaseTools(server: McpServer, vault: VaultClient, agentF
     {
       title: "Lease a credential (metadata only)",
       description:
-        "Takes a time-limited lease and returns its metadata (id, expiry), NOT the value. Prefer run_with_credentials, which uses values without exposing them. The value is returned only if the credential's policy marks it agent-visible and this server was started with --allow-reveal. Revoke the lease with revoke_lease when done.",
+        "Takes a time-limited lease and returns its metadata (id, expiry), NOT the value. Prefer http_request_with_credential, which has the vault call the API with the value injected so it is never exposed. The value is returned only if the credential's policy marks it agent-visible and this server was started with --allow-reveal. Revoke the lease with revoke_lease when done.",
       inputSchema: {
         name: z.string().min(1).max(128).describe("credential name or id"),
         ttl: z.string().regex(/^\d{1,7}[smhd]$|^\d{1,9}$/).optional().describe('e.g. "10m" (default: the credential\'s)'),

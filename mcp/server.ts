@@ -43,7 +43,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
     { name: "ghostvault", version: options.version ?? "0.0.0" },
     {
       instructions:
-        "Vault credentials for this project. You never need a secret's value. Use list_credentials to see names; run_with_credentials runs an allowed program with credentials as environment variables and masks them in its output (the person who started this server chooses the programs).",
+        "Vault credentials for this project. You never need a secret's value. Use list_credentials to see names, then http_request_with_credential to call an API with a credential: the vault makes the request with the value injected and scrubs it from the answer, so you never hold it. run_with_credentials (only for programs the person who started this server allowed) runs a program with credentials as environment variables and masks them in its output.",
     },
   );
   const session = randomUUID();
@@ -69,7 +69,7 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
     "list_credentials",
     {
       title: "List credentials",
-      description: "Names and metadata of the credentials in the vault (never values). To use one, call run_with_credentials.",
+      description: "Names and metadata of the credentials in the vault (never values). To use one, call http_request_with_credential (the vault calls the API for you).",
       inputSchema: { prefix: z.string().max(128).optional().describe("only names starting with this"), tag: z.string().max(64).optional().describe("only this tag") },
       annotations: { readOnlyHint: true },
     },

@@ -21,7 +21,7 @@ import { encodedForms } from "../../../cli/run/redactor";
 
 const CHILD = path.join(ROOT, "test", "node", "cli", "fixtures", "child.mjs");
 const INSPECTOR = path.join(ROOT, "node_modules", "@modelcontextprotocol", "inspector-cli", "build");
-const TOOLS = ["describe_credential", "lease_credential", "list_credentials", "list_leases", "revoke_lease", "run_with_credentials", "whoami"];
+const TOOLS = ["describe_credential", "http_request_with_credential", "lease_credential", "list_credentials", "list_leases", "revoke_lease", "run_with_credentials", "whoami"];
 
 let vault: LocalVault;
 let admin: VaultClient;
@@ -88,12 +88,12 @@ async function credential(agentVisible: boolean): Promise<{ name: string; value:
 }
 
 describe("ghostvault mcp (value-blind)", () => {
-  it("lists the seven tools; run_with_credentials says it is disabled unless programs are allowed", async () => {
+  it("lists the eight tools, leading with the proxy; run_with_credentials says it is disabled unless programs are allowed", async () => {
     const client = await connect([]);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     const lease = tools.find((t) => t.name === "lease_credential")!;
-    expect(lease.description).toMatch(/Prefer run_with_credentials/);
+    expect(lease.description).toMatch(/Prefer http_request_with_credential/);
     expect(tools.find((t) => t.name === "run_with_credentials")!.description).toMatch(/^DISABLED/);
     const allowing = await connect(["--allow-run", process.execPath]);
     const described = (await allowing.listTools()).tools.find((t) => t.name === "run_with_credentials")!.description;
