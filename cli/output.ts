@@ -154,6 +154,16 @@ export function printSecret(value: string, newline = process.stdout.isTTY === tr
 }
 
 /**
+ * Asks GitHub Actions to mask `secret` (and each of its lines) in the job log, on stderr so stdout
+ * stays for `eval`. Workflow-command escaping per GitHub's toolkit: `%`, CR and LF.
+ */
+export function printGithubMasks(secret: string): void {
+  for (const part of new Set([secret, ...secret.split(/\r?\n/)])) {
+    if (part.trim()) process.stderr.write(`::add-mask::${part.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
+  }
+}
+
+/**
  * Prints text the CLI composed entirely itself (a completion script: command names, flags and
  * descriptions), newlines included. Never for anything that holds server data.
  */

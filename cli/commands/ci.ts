@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { Option, type Command } from "commander";
 import { VaultClient } from "../../sdk/index";
 import { action, CliError, collect, duration, withJson, type JsonOption } from "../context";
-import { note, printJson, printOwnText } from "../output";
+import { note, printGithubMasks, printJson, printSecret } from "../output";
 import { parseEnvMapping } from "../run/runner";
 
 type Provider = "github" | "gitlab";
@@ -110,10 +110,11 @@ export function registerCi(program: Command): void {
       if (options.json) return printJson({ identity: granted.identity, leases: granted.leases, env: Object.fromEntries(pairs.map((p) => [p.variable, values.get(p.credential)])) });
       // In GitHub Actions, mask each value (and line) in the job log; on stderr, since stdout goes to eval.
       if (options.provider === "github" && process.env.GITHUB_ACTIONS === "true") {
-        for (const value of values.values()) for (const part of new Set([value, ...value.split(/\r?\n/)])) if (part.trim()) process.stderr.write(`::add-mask::${part.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
+        for (const value of values.values()) printGithubMasks(value);
       }
       const lines = pairs.map((p) => `export ${p.variable}=${shellQuote(values.get(p.credential) ?? "")}`);
-      printOwnText(`${[...lines, `export GHOSTVAULT_LEASE_IDS=${shellQuote(ids.join(","))}`].join("\n")}\n`);
+      // Holds the values themselves (for eval), so it goes out byte for byte like any leased value.
+      printSecret(`${[...lines, `export GHOSTVAULT_LEASE_IDS=${shellQuote(ids.join(","))}`].join("\n")}\n`, false);
       note(`leased ${ids.length} credential(s) as ${granted.identity}; revoke at the end with \`ghostvault ci revoke\``);
     }),
   );
