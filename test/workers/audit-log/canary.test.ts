@@ -6,6 +6,7 @@ import { vaultStub } from "../../../worker/routes/define";
 import { NOW, NOW_MS, publicJwk, RSA, signToken } from "../federation/jwt-fixtures";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 import { control } from "../kms/helpers";
+import { OPENAI_POLICY } from "../use/use-helpers";
 import { allEntries, auditRows } from "./helpers";
 
 const METHODS = ["log", "info", "warn", "error", "debug"] as const;
@@ -132,6 +133,10 @@ it("no canary value or raw token reaches a log line or an audit entry; values le
   try {
     const ci = await call("POST /v1/ci/leases", 201, null, "/v1/ci/leases", { tenant_id: tenantId, token: jwt, credentials: ["canary-cred"], ttl: "10m" });
     expect(ci.leases[0].value).toBe(canary2);
+    // The job's post step gives its lease back with a fresh ID token (each token is single-use).
+    const jwt2 = await signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, { iss: issuer, aud: "https://vault.example.com", sub: "repo:acme/api", repository: "acme/api", repository_owner: "acme", ref: "refs/heads/main", jti: "revoke", iat: NOW - 5, nbf: NOW - 5, exp: NOW + 300 });
+    tokens.push(jwt2);
+    await call("POST /v1/ci/leases/revoke", 200, null, "/v1/ci/leases/revoke", { tenant_id: tenantId, token: jwt2, lease_ids: [ci.leases[0].lease.id] });
     await call("POST /v1/ci/leases", 401, null, "/v1/ci/leases", { tenant_id: tenantId, token: `${jwt.slice(0, -2)}AA`, credentials: ["canary-cred"] });
   } finally {
     await vaultStub(env, tenantId).setClockForTest(null);
@@ -150,6 +155,19 @@ it("no canary value or raw token reaches a log line or an audit entry; values le
   expect((await hookSend(201, hook.secret)).leases[0].value).toBe(canary2);
   await hookSend(401, "00".repeat(32));
   await call("DELETE /v1/webhooks/:ref", 204, admin, "/v1/webhooks/jenkins");
+
+  // Use without possession: the vault calls an upstream with the value injected; the test upstream
+  // echoes it back raw and encoded, and the answer must come back scrubbed.
+  await call("PUT /v1/teams/:name", 200, admin, "/v1/teams/canary-team", { members: ["user:*@canary.test"] });
+  await call("GET /v1/teams", 200, admin, "/v1/teams");
+  await call("GET /v1/credentials/:ref/acl/check", 200, admin, "/v1/credentials/canary-cred/acl/check?identity=user:user@canary.test&permission=use");
+  await call("PUT /v1/credentials/:ref/use", 200, admin, "/v1/credentials/canary-cred/use", OPENAI_POLICY);
+  await call("GET /v1/credentials/:ref/use", 200, viewer.token, "/v1/credentials/canary-cred/use");
+  const used = await call("POST /v1/credentials/:ref/use", 200, user.token, "/v1/credentials/canary-cred/use", { method: "GET", url: "https://api.example.com/v1/leak", purpose: "canary" });
+  expect(used.scrubbed).toBe(true);
+  await call("POST /v1/credentials/:ref/use", 403, viewer.token, "/v1/credentials/canary-cred/use", { method: "GET", url: "https://api.example.com/v1/leak" });
+  await call("DELETE /v1/credentials/:ref/use", 204, admin, "/v1/credentials/canary-cred/use");
+  await call("DELETE /v1/teams/:name", 204, admin, "/v1/teams/canary-team");
 
   // Tokens and sessions, and authentication failures.
   await call("GET /v1/whoami", 200, user.token, "/v1/whoami");
