@@ -38,6 +38,9 @@ import * as tokens from "./ops/tokens";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
+import { FaultHook, FaultsSchema } from "./outbox/faults";
+import { drainOutbox } from "./outbox/outbox";
+import { allowsTestHooks, loadConfig } from "../worker/config";
 import type { Actor, VaultContext } from "./vault-context";
 
 const Empty = z.unknown();
@@ -65,13 +68,19 @@ export class TenantVault extends DurableObject<Env> {
   #alarmAt: number | null = null;
   /** Test runs only (ENVIRONMENT=test): a fixed clock, so expiry is tested without waiting. */
   #fixedNow: number | null = null;
+  /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
+  #faults = new FaultHook((reason) => this.ctx.abort(reason));
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage);
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    void ctx
+      .blockConcurrencyWhile(async () => {
+        migrate(ctx.storage);
+        this.#alarmAt = await ctx.storage.getAlarm();
+      })
+      // After start, outside blockConcurrencyWhile: D1 changes a previous instance left pending are
+      // applied without holding up requests (a read of their credential waits for them anyway).
+      .then(() => this.#drainOutbox());
   }
 
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
@@ -168,12 +177,31 @@ export class TenantVault extends DurableObject<Env> {
     this.#fixedNow = now;
   }
 
-  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
+  /** Test runs only: arms (null clears) injected faults. Refused unless the config allows test hooks. */
+  async setFaultsForTest(faults: unknown): Promise<void> {
+    if (!allowsTestHooks(loadConfig(this.env))) throw new Error("setFaultsForTest is refused outside ENVIRONMENT=test");
+    this.#faults.arm(FaultsSchema.parse(faults));
+  }
+
+  /** Applies pending outbox rows; re-arms the alarm at the backoff deadline if some are left. */
+  async #drainOutbox(): Promise<void> {
+    const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+    if (tenantId === undefined) return;
+    const ctx = this.#contextFor(tenantId);
+    const retryAt = await drainOutbox(ctx).catch((error: unknown) => {
+      console.error("outbox drain failed", { error: String(error) });
+      return Date.now() + 1000;
+    });
+    if (retryAt !== null) await ctx.scheduleAlarm(Math.max(retryAt, Date.now()));
+  }
+
+  /** Background work: apply pending D1 changes, close refusal minutes, expire due leases, one KEK sweep batch, a due checkpoint; then re-arm. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
+    await this.#drainOutbox();
     const summaryDue = flushRefusalSummaries(ctx);
     const expiry = expireDueLeases(ctx);
     const sweep = await sweepStep(ctx);
@@ -267,6 +295,7 @@ export class TenantVault extends DurableObject<Env> {
       storage: this.ctx.storage,
       tenantId,
       now: () => this.#fixedNow ?? Date.now(),
+      faults: this.#faults,
       scheduleAlarm: async (at) => {
         if (this.#alarmAt !== null && this.#alarmAt <= at) return;
         await this.ctx.storage.setAlarm(at);

@@ -107,3 +107,12 @@ export function loadConfig(env: Env): Config {
   cache.set(env, parsed.data);
   return parsed.data;
 }
+
+/**
+ * The one gate of test-only hooks inside the tenant's object (fault injection, issue 18 §2):
+ * only ENVIRONMENT=test, which production can never be (a production Worker has
+ * ENVIRONMENT=production, and the schema admits no other way to turn hooks on).
+ */
+export function allowsTestHooks(config: Config): boolean {
+  return config.ENVIRONMENT === "test";
+}
