@@ -69,7 +69,10 @@ export class TenantVault extends DurableObject<Env> {
   /** Test runs only (ENVIRONMENT=test): a fixed clock, so expiry is tested without waiting. */
   #fixedNow: number | null = null;
   /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
-  #faults = new FaultHook((reason) => this.ctx.abort(reason));
+  #faults = new FaultHook(async (reason) => {
+    await this.ctx.storage.sync();
+    this.ctx.abort(reason);
+  });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

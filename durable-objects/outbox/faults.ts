@@ -33,7 +33,8 @@ export class FaultHook {
   #released: (() => void) | null = null;
   #release: Promise<void> = Promise.resolve();
 
-  constructor(private readonly abort: (reason: string) => void) {}
+  /** `abort` waits for the object's writes to be durable (`storage.sync()`), then calls `ctx.abort()`. */
+  constructor(private readonly abort: (reason: string) => Promise<void>) {}
 
   /** Arms (or with null, clears) the faults; clearing releases every hanging D1 call. */
   arm(faults: Faults): void {
@@ -43,9 +44,13 @@ export class FaultHook {
     if (faults) this.#release = new Promise((resolve) => (this.#released = resolve));
   }
 
-  /** Aborts the object if a test armed this point. The production cost is this one check. */
-  point(name: FaultPoint): void {
-    if (this.#faults?.abortAt === name) this.abort(`injected abort at ${name}`);
+  /**
+   * Aborts the object if a test armed this point, once what it wrote so far is durable: the crash
+   * that matters comes after a commit (one before it is the same as the commit never happening).
+   * The production cost is this one check.
+   */
+  async point(name: FaultPoint): Promise<void> {
+    if (this.#faults?.abortAt === name) await this.abort(`injected abort at ${name}`);
   }
 
   /** Runs one D1 call under the armed fault for its kind. */
@@ -57,7 +62,7 @@ export class FaultHook {
       return this.d1(kind, call);
     }
     const result = await call();
-    if (mode === "abort-after") this.abort("injected abort after a D1 call");
+    if (mode === "abort-after") await this.abort("injected abort after a D1 call");
     return result;
   }
 }

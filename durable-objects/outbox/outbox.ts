@@ -82,7 +82,7 @@ async function commit(ctx: VaultContext, actor: Actor, events: Recorded[], chang
   });
   ctx.outbox.pending = pendingCount(ctx) + 1;
   ctx.credentials.invalidate();
-  ctx.faults.point("after-outbox-commit");
+  await ctx.faults.point("after-outbox-commit");
   try {
     await applyPending(ctx, change.credentialId);
   } catch (error) {
@@ -108,7 +108,7 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
       ctx.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?", Date.now() + backoff, String(error).slice(0, 200), row.seq);
       throw new VaultError("unavailable", "the credential store is unavailable; retry later");
     }
-    ctx.faults.point("after-d1-write");
+    await ctx.faults.point("after-d1-write");
     const conflict = applied.conflict;
     ctx.storage.transactionSync(() => {
       if (conflict) {
