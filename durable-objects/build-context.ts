@@ -26,7 +26,7 @@ export interface ContextDeps {
 /** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
 export function buildContext(deps: ContextDeps): VaultContext {
   const { env, storage, tenantId, now } = deps;
-  const faults = deps.faults ?? new FaultHook(async () => undefined);
+  const faults = deps.faults ?? new FaultHook(() => undefined, async () => undefined);
   const config = loadConfig(env);
   // Only a test configuration routes D1 through the fault hook; production uses the binding itself.
   const db = tenantDb(allowsTestHooks(config) ? faultyD1(env.DB, faults) : env.DB, tenantId);

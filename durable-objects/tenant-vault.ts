@@ -38,8 +38,8 @@ import * as tokens from "./ops/tokens";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
-import { FaultHook, FaultsSchema } from "./outbox/faults";
-import { drainOutbox } from "./outbox/outbox";
+import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
+import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
 import { allowsTestHooks, loadConfig } from "../worker/config";
 import type { Actor, VaultContext } from "./vault-context";
 
@@ -69,10 +69,9 @@ export class TenantVault extends DurableObject<Env> {
   /** Test runs only (ENVIRONMENT=test): a fixed clock, so expiry is tested without waiting. */
   #fixedNow: number | null = null;
   /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
-  #faults = new FaultHook(async (reason) => {
-    await this.ctx.storage.sync();
-    this.ctx.abort(reason);
-  });
+  /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
+  #alarmFailures = 0;
+  #faults = new FaultHook((reason) => this.ctx.abort(reason), () => this.ctx.storage.sync());
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -83,7 +82,7 @@ export class TenantVault extends DurableObject<Env> {
       })
       // After start, outside blockConcurrencyWhile: D1 changes a previous instance left pending are
       // applied without holding up requests (a read of their credential waits for them anyway).
-      .then(() => this.#drainOutbox());
+      .then(() => this.#onStart());
   }
 
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
@@ -186,6 +185,19 @@ export class TenantVault extends DurableObject<Env> {
     this.#faults.arm(FaultsSchema.parse(faults));
   }
 
+  /**
+   * Start-up step: pending D1 changes, and an alarm for leases already due (an alarm run that
+   * died mid-batch is not lost if the platform's own retry is).
+   */
+  async #onStart(): Promise<void> {
+    const next = earliestExpiry(this.ctx.storage.sql);
+    if (next !== null && getMeta(this.ctx.storage.sql, "tenant_id") !== undefined && this.#alarmAt === null) {
+      await this.ctx.storage.setAlarm(next);
+      this.#alarmAt = next;
+    }
+    await this.#drainOutbox();
+  }
+
   /** Applies pending outbox rows; re-arms the alarm at the backoff deadline if some are left. */
   async #drainOutbox(): Promise<void> {
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
@@ -204,16 +216,32 @@ export class TenantVault extends DurableObject<Env> {
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
-    await this.#drainOutbox();
-    const summaryDue = flushRefusalSummaries(ctx);
-    const expiry = expireDueLeases(ctx);
-    const sweep = await sweepStep(ctx);
-    await checkpointIfDue(ctx);
-    if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
+    // Each step on its own: one that throws (D1 down for the sweep, say) must not starve the others,
+    // and every step is a transaction or idempotent, so running it again duplicates nothing.
+    let failed = false;
+    const step = async <T>(name: AlarmStep, fn: () => T | Promise<T>): Promise<T | null> => {
+      try {
+        this.#faults.step(name);
+        return await fn();
+      } catch (error) {
+        console.error("alarm step failed; retried with backoff", { step: name, error: String(error) });
+        failed = true;
+        return null;
+      }
+    };
+    await step("outbox", () => this.#drainOutbox());
+    const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
+    const expiry = await step("expiry", () => expireDueLeases(ctx));
+    const sweep = await step("kek-sweep", () => sweepStep(ctx));
+    await step("checkpoint", () => checkpointIfDue(ctx));
+    if (expiry?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
     // the past would fire at once, find it still open and re-arm forever. In production they agree.
-    if (summaryDue !== null && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
+    if (summaryDue && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
+    // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
+    this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
+    if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
     const next = earliestExpiry(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
   }

@@ -54,6 +54,8 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
     const wrappedDek = await rewrapDek(row.wrappedDek, from, to, aad);
     const changed = await replaceWrappedDek(ctx.db, { ...row, fromKekVersion: row.kekVersion }, wrappedDek, active);
     if (changed) rewrapped++;
+    // Test-only crash point (outbox/faults.ts): part of a batch rewrapped, the cursor not yet saved.
+    if (rewrapped === 1) await ctx.faults.point("mid-kek-sweep");
   }
   // Cached wrapped DEKs of this batch are now on an old KEK version that will be destroyed.
   if (rewrapped > 0) ctx.credentials.invalidate();

@@ -12,6 +12,11 @@ export const FAULT_POINTS = ["after-outbox-commit", "after-d1-write", "mid-expir
 /** One named moment. */
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
+/** The steps of the object's alarm, each of which a test can make throw. */
+export const ALARM_STEPS = ["outbox", "refusals", "expiry", "kek-sweep", "checkpoint"] as const;
+/** One alarm step. */
+export type AlarmStep = (typeof ALARM_STEPS)[number];
+
 /** What a D1 call does while armed: throw, wait until the faults are cleared, or run and then abort the object. */
 const D1ModeSchema = z.enum(["fail", "hang", "abort-after"]);
 
@@ -20,6 +25,7 @@ export const FaultsSchema = z.strictObject({
   d1Reads: D1ModeSchema.optional(),
   d1Writes: D1ModeSchema.optional(),
   abortAt: z.enum(FAULT_POINTS).optional(),
+  failSteps: z.array(z.enum(ALARM_STEPS)).optional(),
 }).nullable();
 /** Armed faults. */
 export type Faults = z.output<typeof FaultsSchema>;
@@ -33,8 +39,16 @@ export class FaultHook {
   #released: (() => void) | null = null;
   #release: Promise<void> = Promise.resolve();
 
-  /** `abort` waits for the object's writes to be durable (`storage.sync()`), then calls `ctx.abort()`. */
-  constructor(private readonly abort: (reason: string) => Promise<void>) {}
+  /** `abortNow` is `ctx.abort()`; `durable` waits for the object's writes to be durable (`storage.sync()`). */
+  constructor(
+    private readonly abortNow: (reason: string) => void,
+    private readonly durable: () => Promise<void>,
+  ) {}
+
+  async #abort(reason: string): Promise<void> {
+    await this.durable();
+    this.abortNow(reason);
+  }
 
   /** Arms (or with null, clears) the faults; clearing releases every hanging D1 call. */
   arm(faults: Faults): void {
@@ -50,7 +64,20 @@ export class FaultHook {
    * The production cost is this one check.
    */
   async point(name: FaultPoint): Promise<void> {
-    if (this.#faults?.abortAt === name) await this.abort(`injected abort at ${name}`);
+    if (this.#faults?.abortAt === name) await this.#abort(`injected abort at ${name}`);
+  }
+
+  /**
+   * The synchronous form of `point`, for a point inside a `transactionSync` (mid-expiry-batch):
+   * the abort throws there, so the batch rolls back as a crash before its commit would.
+   */
+  pointSync(name: FaultPoint): void {
+    if (this.#faults?.abortAt === name) this.abortNow(`injected abort at ${name}`);
+  }
+
+  /** Throws if a test armed this alarm step to fail. */
+  step(name: AlarmStep): void {
+    if (this.#faults?.failSteps?.includes(name)) throw new Error(`injected failure of alarm step ${name}`);
   }
 
   /** Runs one D1 call under the armed fault for its kind. */
@@ -62,7 +89,7 @@ export class FaultHook {
       return this.d1(kind, call);
     }
     const result = await call();
-    if (mode === "abort-after") await this.abort("injected abort after a D1 call");
+    if (mode === "abort-after") await this.#abort("injected abort after a D1 call");
     return result;
   }
 }
