@@ -26,6 +26,8 @@ export const FaultsSchema = z.strictObject({
   d1Writes: D1ModeSchema.optional(),
   abortAt: z.enum(FAULT_POINTS).optional(),
   failSteps: z.array(z.enum(ALARM_STEPS)).optional(),
+  /** Shortens the outbox's D1 apply timeout so a test of a hanging D1 need not wait for the real one. */
+  applyTimeoutMs: z.number().int().min(1).max(60_000).optional(),
 }).nullable();
 /** Armed faults. */
 export type Faults = z.output<typeof FaultsSchema>;
@@ -73,6 +75,11 @@ export class FaultHook {
    */
   pointSync(name: FaultPoint): void {
     if (this.#faults?.abortAt === name) this.abortNow(`injected abort at ${name}`);
+  }
+
+  /** The D1 apply timeout: `normal`, unless a test shortened it. */
+  applyTimeout(normal: number): number {
+    return this.#faults?.applyTimeoutMs ?? normal;
   }
 
   /** Throws if a test armed this alarm step to fail. */

@@ -14,6 +14,12 @@ import { applyMutation, encodeMutation, MutationSchema, type Mutation } from "./
 
 /** Pending rows the object holds before it refuses new writes with 503: the queue is bounded. */
 export const OUTBOX_MAX_PENDING = 100;
+/**
+ * Longest wait for one outbox mutation in D1. Past it the request goes on (the change stays
+ * pending and is retried): no write or read hangs on a stuck D1 for longer than this per row.
+ * A late completion of the abandoned call is harmless: every mutation is a compare-and-set.
+ */
+export const OUTBOX_APPLY_TIMEOUT_MS = 10_000;
 /** Longest pause between retries of pending rows (exponential backoff from one second). */
 export const OUTBOX_MAX_BACKOFF_MS = 300_000;
 
@@ -102,7 +108,7 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
     const mutation = MutationSchema.parse(JSON.parse(row.mutation));
     let applied;
     try {
-      applied = await applyMutation(ctx.db, credentialId, mutation);
+      applied = await withTimeout(applyMutation(ctx.db, credentialId, mutation), ctx.faults.applyTimeout(OUTBOX_APPLY_TIMEOUT_MS));
     } catch (error) {
       const backoff = Math.min(1000 * 2 ** row.attempts, OUTBOX_MAX_BACKOFF_MS);
       ctx.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?", Date.now() + backoff, String(error).slice(0, 200), row.seq);
@@ -128,6 +134,12 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
     });
     ctx.credentials.invalidate();
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`D1 did not answer within ${ms} ms`)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

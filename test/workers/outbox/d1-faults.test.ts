@@ -113,3 +113,24 @@ describe("D1 slow", () => {
     expect((await d1State((await getCredential(manager, "busy")).id)).row!.description).toBe("slow");
   });
 });
+
+describe("D1 hanging", () => {
+  it("no request waits on a stuck D1 write past the apply timeout: the write is queued, reads of it answer 503, and it lands once D1 answers", async () => {
+    const { tenantId, manager } = await tenant();
+    const victim = await expectStatus<{ id: string }>(await api(manager, "POST", "/v1/credentials", { name: "victim", value: "v" }), 201);
+    // Positive control: with D1 answering, the same update lands in the request.
+    await expectStatus(await api(manager, "PATCH", "/v1/credentials/victim", { description: "first" }), 200);
+    expect(await pendingOutbox(tenantId)).toBe(0);
+
+    await arm(tenantId, { d1Writes: "hang", applyTimeoutMs: 50 });
+    await expectStatus(await api(manager, "PATCH", "/v1/credentials/victim", { description: "second" }), 200);
+    expect(await pendingOutbox(tenantId)).toBe(1);
+    expect(await code(await api(manager, "GET", "/v1/credentials/victim"), 503)).toBe("unavailable");
+
+    await arm(tenantId, null);
+    expect(await getCredential(manager, "victim")).toMatchObject({ description: "second" });
+    expect((await d1State(victim.id)).row!.description).toBe("second");
+    expect((await credentialAudit(tenantId)).filter((e) => e.type === "credential.updated")).toHaveLength(2);
+    expect((await credentialAudit(tenantId)).filter((e) => e.type === "integrity.violation")).toEqual([]);
+  });
+});
