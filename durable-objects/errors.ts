@@ -1,7 +1,7 @@
 import { DecryptionError } from "../worker/crypto";
 import { VaultError, type WireError } from "../worker/errors";
 import { KmsError } from "../worker/kms";
-import { isD1Unavailable } from "../worker/db/tenant-db";
+import { d1Message, isD1Unavailable } from "../worker/db/tenant-db";
 
 /**
  * Maps anything an operation threw to the wire error the Worker will answer with. Known
@@ -17,7 +17,7 @@ export function toWireError(error: unknown, requestId: string): WireError {
   }
   if (isD1Unavailable(error)) {
     // Nothing half-written: a D1 change is applied only after its intent is in the outbox.
-    console.warn("d1 call failed", { request_id: requestId, message: error instanceof Error ? error.message : String(error) });
+    console.warn("d1 call failed", { request_id: requestId, message: d1Message(error) });
     return { code: "unavailable", message: "the credential store is unavailable; retry later" };
   }
   if (error instanceof DecryptionError) {

@@ -41,6 +41,7 @@ import { migrate } from "./storage/migrations";
 import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
 import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
 import { allowsTestHooks, loadConfig } from "../worker/config";
+import { d1Message } from "../worker/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
 
 const Empty = z.unknown();
@@ -204,7 +205,7 @@ export class TenantVault extends DurableObject<Env> {
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
     const retryAt = await drainOutbox(ctx).catch((error: unknown) => {
-      console.error("outbox drain failed", { error: String(error) });
+      console.error("outbox drain failed", { error: d1Message(error) });
       return Date.now() + 1000;
     });
     if (retryAt !== null) await ctx.scheduleAlarm(Math.max(retryAt, Date.now()));
@@ -224,7 +225,7 @@ export class TenantVault extends DurableObject<Env> {
         this.#faults.step(name);
         return await fn();
       } catch (error) {
-        console.error("alarm step failed; retried with backoff", { step: name, error: String(error) });
+        console.error("alarm step failed; retried with backoff", { step: name, error: d1Message(error) });
         failed = true;
         return null;
       }

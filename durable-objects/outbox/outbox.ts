@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { d1Message } from "../../worker/db/tenant-db";
 import { VaultError } from "../../worker/errors";
 import { credentialTarget, record, type Recorded } from "../audit/record";
 import type { Actor, VaultContext } from "../vault-context";
@@ -92,7 +93,7 @@ async function commit(ctx: VaultContext, actor: Actor, events: Recorded[], chang
   try {
     await applyPending(ctx, change.credentialId);
   } catch (error) {
-    console.warn("outbox apply deferred", { request_id: actor.requestId, credential_id: change.credentialId, error: String(error) });
+    console.warn("outbox apply deferred", { request_id: actor.requestId, credential_id: change.credentialId, error: d1Message(error) });
     await ctx.scheduleAlarm(Date.now() + 1000);
   }
 }
@@ -111,7 +112,7 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
       applied = await withTimeout(applyMutation(ctx.db, credentialId, mutation), ctx.faults.applyTimeout(OUTBOX_APPLY_TIMEOUT_MS));
     } catch (error) {
       const backoff = Math.min(1000 * 2 ** row.attempts, OUTBOX_MAX_BACKOFF_MS);
-      ctx.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?", Date.now() + backoff, String(error).slice(0, 200), row.seq);
+      ctx.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?", Date.now() + backoff, d1Message(error), row.seq);
       throw new VaultError("unavailable", "the credential store is unavailable; retry later");
     }
     await ctx.faults.point("after-d1-write");

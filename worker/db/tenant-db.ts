@@ -33,3 +33,13 @@ export function isD1Unavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The driver's own message of a D1 error, for logs: drizzle's wrapper repeats the query and its
+ * parameters (descriptions, ciphertext), which have no place in a log line.
+ */
+export function d1Message(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && e.cause instanceof Error && depth < 4; depth++) e = e.cause;
+  return (e instanceof Error ? e.message : String(e)).slice(0, 200);
+}
