@@ -183,7 +183,9 @@ export class TenantVault extends DurableObject<Env> {
   /** Test runs only: arms (null clears) injected faults. Refused unless the config allows test hooks. */
   async setFaultsForTest(faults: unknown): Promise<void> {
     if (!allowsTestHooks(loadConfig(this.env))) throw new Error("setFaultsForTest is refused outside ENVIRONMENT=test");
-    this.#faults.arm(FaultsSchema.parse(faults));
+    const parsed = FaultsSchema.safeParse(faults);
+    if (!parsed.success) throw new Error(describeZodError(parsed.error, "faults"));
+    this.#faults.arm(parsed.data);
   }
 
   /**
