@@ -189,12 +189,14 @@ export class TenantVault extends DurableObject<Env> {
   }
 
   /**
-   * Start-up step: pending D1 changes, and an alarm for leases already due (an alarm run that
-   * died mid-batch is not lost if the platform's own retry is).
+   * Start-up step: pending D1 changes, and an alarm for leases already due or a KEK sweep in
+   * progress (an alarm run that died mid-batch is not lost if the platform's own retry is).
    */
   async #onStart(): Promise<void> {
-    const next = earliestExpiry(this.ctx.storage.sql);
-    if (next !== null && getMeta(this.ctx.storage.sql, "tenant_id") !== undefined && this.#alarmAt === null) {
+    const sql = this.ctx.storage.sql;
+    // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
+    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestExpiry(sql);
+    if (next !== null && getMeta(sql, "tenant_id") !== undefined && this.#alarmAt === null) {
       await this.ctx.storage.setAlarm(next);
       this.#alarmAt = next;
     }

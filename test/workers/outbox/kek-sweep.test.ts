@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, createCredential, expectStatus } from "../helpers";
 import { auditRows, verify } from "../audit-log/helpers";
-import { decryptStored, storedVersions } from "../kek/inspect";
+import { decryptStored, storedKeks, storedVersions } from "../kek/inspect";
 import { arm, tenant } from "./outbox-helpers";
 
 /**
@@ -61,4 +61,22 @@ describe("KEK sweep faults", () => {
     await drainSweep(tenantId, adminToken);
     await expectSweptOnce(tenantId, adminToken, names);
   });
+
+  for (const point of ["after-outbox-commit", "after-d1-write"] as const) {
+    it(`the object aborted ${point} of the old KEK's destruction: destroyed once, audited once`, async () => {
+      const { tenantId, adminToken, names } = await rotatedTenant();
+      await arm(tenantId, { abortAt: point });
+      let aborted = false;
+      for (let runs = 0; runs < 20 && !aborted && (await sweepRunning(adminToken)); runs++) {
+        aborted = await runDurableObjectAlarm(vaultStub(env, tenantId)).then(() => false, () => true);
+      }
+      expect(aborted, "the destruction step was reached and the object aborted there").toBe(true);
+      await drainSweep(tenantId, adminToken);
+      await expectSweptOnce(tenantId, adminToken, names);
+      expect(await storedKeks(tenantId)).toEqual([
+        { version: 1, state: "destroyed", erased: 1 },
+        { version: 2, state: "active", erased: 0 },
+      ]);
+    });
+  }
 });
