@@ -152,7 +152,10 @@ export async function settle(ctx: VaultContext, ref?: string): Promise<void> {
   if (pendingCount(ctx) === 0) return;
   const ids = ctx.sql
     .exec<{ id: string }>(
-      ref === undefined ? "SELECT DISTINCT credential_id AS id FROM d1_outbox" : "SELECT DISTINCT credential_id AS id FROM d1_outbox WHERE credential_id = ?1 OR credential_name = ?1",
+      // Oldest first across credentials too: a name freed by a pending delete is reused by a later create.
+      ref === undefined
+        ? "SELECT credential_id AS id FROM d1_outbox GROUP BY credential_id ORDER BY min(seq)"
+        : "SELECT credential_id AS id FROM d1_outbox WHERE credential_id = ?1 OR credential_name = ?1 GROUP BY credential_id ORDER BY min(seq)",
       ...(ref === undefined ? [] : [ref]),
     )
     .toArray()
