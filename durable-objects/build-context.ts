@@ -1,5 +1,5 @@
 import { importPepper } from "../worker/auth/tokens";
-import { loadConfig } from "../worker/config";
+import { allowsTestHooks, loadConfig } from "../worker/config";
 import { getKek } from "../worker/db/keks";
 import { tenantDb } from "../worker/db/tenant-db";
 import { createKmsProvider, KMS_EMULATOR_BINDINGS } from "../worker/kms";
@@ -8,6 +8,8 @@ import { auditSigner } from "./audit/checkpoints";
 import { KekCache } from "./kek/cache";
 import { CredentialCache } from "./credential-cache";
 import { JwksCache } from "../worker/federation/jwks";
+import { FaultHook, faultyD1 } from "./outbox/faults";
+import { OutboxState } from "./outbox/outbox";
 import type { VaultContext } from "./vault-context";
 
 /** What the TenantVault supplies to build its context. */
@@ -17,13 +19,17 @@ export interface ContextDeps {
   tenantId: string;
   now: () => number;
   scheduleAlarm: (at: number) => Promise<void>;
+  /** The object's fault hook; a context built outside an object gets an inert one. */
+  faults?: FaultHook;
 }
 
 /** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
 export function buildContext(deps: ContextDeps): VaultContext {
   const { env, storage, tenantId, now } = deps;
+  const faults = deps.faults ?? new FaultHook(() => undefined, async () => undefined);
   const config = loadConfig(env);
-  const db = tenantDb(env.DB, tenantId);
+  // Only a test configuration routes D1 through the fault hook; production uses the binding itself.
+  const db = tenantDb(allowsTestHooks(config) ? faultyD1(env.DB, faults) : env.DB, tenantId);
   // The emulator binding is present only in development and tests; config.ts refuses it in production.
   const emulator = (env as unknown as Record<string, Fetcher | undefined>)[KMS_EMULATOR_BINDINGS[config.kms.provider]];
   const kms = createKmsProvider(config.kms, emulator);
@@ -50,6 +56,8 @@ export function buildContext(deps: ContextDeps): VaultContext {
     kms,
     keks,
     credentials: new CredentialCache(now),
+    outbox: new OutboxState(),
+    faults,
     pepper: importPepper(config.TOKEN_PEPPER),
     signer: auditSigner(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
     auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),

@@ -1,6 +1,7 @@
 import { DecryptionError } from "../worker/crypto";
 import { VaultError, type WireError } from "../worker/errors";
 import { KmsError } from "../worker/kms";
+import { d1Message, isD1Unavailable } from "../worker/db/tenant-db";
 
 /**
  * Maps anything an operation threw to the wire error the Worker will answer with. Known
@@ -13,6 +14,11 @@ export function toWireError(error: unknown, requestId: string): WireError {
   if (error instanceof KmsError) {
     console.warn("kms call failed", { request_id: requestId, kind: error.kind, message: error.message });
     return { code: "kms_unavailable", message: "the key management service is unavailable; retry later" };
+  }
+  if (isD1Unavailable(error)) {
+    // Nothing half-written: a D1 change is applied only after its intent is in the outbox.
+    console.warn("d1 call failed", { request_id: requestId, message: d1Message(error) });
+    return { code: "unavailable", message: "the credential store is unavailable; retry later" };
   }
   if (error instanceof DecryptionError) {
     console.error("stored ciphertext failed to decrypt", { request_id: requestId });

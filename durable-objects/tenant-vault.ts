@@ -46,6 +46,9 @@ import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
 import { benchInsert, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
+import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
+import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
+import { d1Message } from "../worker/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
 
 const Empty = z.unknown();
@@ -75,13 +78,21 @@ export class TenantVault extends DurableObject<Env> {
   #fixedNow: number | null = null;
   /** Per-minute budgets of proxied calls (ops/use.ts). */
   readonly #useLimiter = new use.UseLimiter();
+  /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
+  /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
+  #alarmFailures = 0;
+  #faults = new FaultHook((reason) => this.ctx.abort(reason), () => this.ctx.storage.sync());
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage);
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    void ctx
+      .blockConcurrencyWhile(async () => {
+        migrate(ctx.storage);
+        this.#alarmAt = await ctx.storage.getAlarm();
+      })
+      // After start, outside blockConcurrencyWhile: D1 changes a previous instance left pending are
+      // applied without holding up requests (a read of their credential waits for them anyway).
+      .then(() => this.#onStart());
   }
 
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
@@ -205,26 +216,78 @@ export class TenantVault extends DurableObject<Env> {
     this.#fixedNow = ClockSchema.parse(now);
   }
 
-  /** Background work: close refusal minutes, expire due leases, one KEK sweep batch, purge expired idempotency rows, a due checkpoint; then re-arm. */
+  /** Test runs only: arms (null clears) injected faults. Refused unless the config allows test hooks. */
+  async setFaultsForTest(faults: unknown): Promise<void> {
+    requireTestHooks(loadConfig(this.env), "setFaultsForTest");
+    const parsed = FaultsSchema.safeParse(faults);
+    if (!parsed.success) throw new Error(describeZodError(parsed.error, "faults"));
+    this.#faults.arm(parsed.data);
+  }
+
+  /**
+   * Start-up step: pending D1 changes, and an alarm for leases already due or a KEK sweep in
+   * progress (an alarm run that died mid-batch is not lost if the platform's own retry is).
+   */
+  async #onStart(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
+    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestExpiry(sql);
+    if (next !== null && getMeta(sql, "tenant_id") !== undefined && this.#alarmAt === null) {
+      await this.ctx.storage.setAlarm(next);
+      this.#alarmAt = next;
+    }
+    await this.#drainOutbox();
+  }
+
+  /** Applies pending outbox rows; re-arms the alarm at the backoff deadline if some are left. */
+  async #drainOutbox(): Promise<void> {
+    const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+    if (tenantId === undefined) return;
+    const ctx = this.#contextFor(tenantId);
+    const retryAt = await drainOutbox(ctx).catch((error: unknown) => {
+      console.error("outbox drain failed", { error: d1Message(error) });
+      return Date.now() + 1000;
+    });
+    if (retryAt !== null) await ctx.scheduleAlarm(Math.max(retryAt, Date.now()));
+  }
+
+  /** Background work: apply pending D1 changes, close refusal minutes, expire due leases, one KEK sweep batch, purge expired idempotency rows, a due checkpoint, a Merkle backfill batch; then re-arm. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
-    const summaryDue = flushRefusalSummaries(ctx);
-    const expiry = expireDueLeases(ctx);
-    const sweep = await sweepStep(ctx);
-    const idempotency = purgeExpiredIdempotency(ctx);
-    await checkpointIfDue(ctx);
+    // Each step on its own: one that throws (D1 down for the sweep, say) must not starve the others,
+    // and every step is a transaction or idempotent, so running it again duplicates nothing.
+    let failed = false;
+    const step = async <T>(name: AlarmStep, fn: () => T | Promise<T>): Promise<T | null> => {
+      try {
+        this.#faults.step(name);
+        return await fn();
+      } catch (error) {
+        console.error("alarm step failed; retried with backoff", { step: name, error: d1Message(error) });
+        failed = true;
+        return null;
+      }
+    };
+    await step("outbox", () => this.#drainOutbox());
+    const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
+    const expiry = await step("expiry", () => expireDueLeases(ctx));
+    const sweep = await step("kek-sweep", () => sweepStep(ctx));
+    const idempotency = await step("idempotency", () => purgeExpiredIdempotency(ctx));
+    await step("checkpoint", () => checkpointIfDue(ctx));
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
-    if (backfillMerkle(ctx.storage) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-    if (expiry.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
+    if ((await step("merkle", () => backfillMerkle(ctx.storage))) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    if (expiry?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // A purge backlog pauses like an expiry backlog, so it never starves requests.
-    if (idempotency !== null) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
+    if (idempotency !== null && idempotency !== undefined) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
     // the past would fire at once, find it still open and re-arm forever. In production they agree.
-    if (summaryDue !== null && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
+    if (summaryDue && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
+    // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
+    this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
+    if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
     const next = earliestExpiry(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
   }
@@ -315,6 +378,7 @@ export class TenantVault extends DurableObject<Env> {
       storage: this.ctx.storage,
       tenantId,
       now: () => this.#fixedNow ?? Date.now(),
+      faults: this.#faults,
       scheduleAlarm: async (at) => {
         if (this.#alarmAt !== null && this.#alarmAt <= at) return;
         await this.ctx.storage.setAlarm(at);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Config } from "../worker/config";
+import { allowsTestHooks, type Config } from "../worker/config";
 import { findCredentialWithCurrentVersion } from "../worker/db/credentials";
 import { VaultError } from "../worker/errors";
 import { newId } from "../worker/ids";
@@ -20,7 +20,7 @@ import { iso, type Actor, type VaultContext } from "./vault-context";
  * deployment without the gate is a bug or a probe, never a client to explain anything to.
  */
 export function requireTestHooks(config: Pick<Config, "TEST_HOOKS">, hook: string): void {
-  if (!config.TEST_HOOKS) throw new Error(`${hook} is refused unless TEST_HOOKS is on`);
+  if (!allowsTestHooks(config)) throw new Error(`${hook} is refused unless TEST_HOOKS is on`);
 }
 
 /** A fixed clock for the object, or null for real time. */

@@ -5,6 +5,8 @@ import type { TenantDb } from "../worker/db/tenant-db";
 import type { KmsProvider } from "../worker/kms/provider";
 import type { KekCache } from "./kek/cache";
 import type { CredentialCache } from "./credential-cache";
+import type { FaultHook } from "./outbox/faults";
+import type { OutboxState } from "./outbox/outbox";
 import type { NoteSigner } from "../worker/audit/signed-note";
 import type { JwksCache } from "../worker/federation/jwks";
 
@@ -34,6 +36,10 @@ export interface VaultContext {
   readonly keks: KekCache;
   /** The lease path's credential reads; invalidated after every credential write. */
   readonly credentials: CredentialCache;
+  /** Per-credential write locks and the pending count of the D1 outbox (outbox/outbox.ts). */
+  readonly outbox: OutboxState;
+  /** Test-only fault injection; inert unless a test arms it (outbox/faults.ts). */
+  readonly faults: FaultHook;
   readonly pepper: Promise<CryptoKey>;
   /** Signs audit checkpoints. */
   readonly signer: Promise<NoteSigner>;

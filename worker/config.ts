@@ -114,3 +114,12 @@ export function loadConfig(env: Env): Config {
   cache.set(env, parsed.data);
   return parsed.data;
 }
+
+/**
+ * The one gate of test-only hooks (issue 15 §7): the fixed clock, lease seeding, the bench
+ * baseline and routes, and fault injection (issue 18 §2) all need `TEST_HOOKS`, which the
+ * production configuration refuses.
+ */
+export function allowsTestHooks(config: Pick<Config, "TEST_HOOKS">): boolean {
+  return config.TEST_HOOKS;
+}

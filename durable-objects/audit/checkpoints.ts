@@ -92,5 +92,7 @@ export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
   }
   const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
   const note = await signCheckpoint(await ctx.signer, { origin, size: head.seq, hash: head.hash });
+  // Test-only crash point (outbox/faults.ts): signed, not yet stored.
+  await ctx.faults.point("mid-checkpoint");
   ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", head.seq, ctx.now(), note);
 }

@@ -71,28 +71,3 @@ export function record(ctx: VaultContext, actor: Actor | null | "anonymous", eve
 export function credentialTarget(id: string, version?: number): AuditTarget {
   return version === undefined ? { kind: "credential", id } : { kind: "credential", id, version };
 }
-
-/**
- * Records the entry for a change already written to D1, which cannot share the Durable Object's
- * transaction. If the entry cannot be written, `undo` puts D1 back and the error propagates:
- * fail closed, nothing changed. `alsoInObject` writes the object's own state of the change (the
- * credential head) in the same transaction as the entry.
- */
-export async function recordD1Change(ctx: VaultContext, actor: Actor, event: Recorded, undo: () => Promise<unknown>, alsoInObject?: () => void): Promise<void> {
-  // Every credential write passes here right after it lands: the lease path's cache must forget.
-  ctx.credentials.invalidate();
-  try {
-    ctx.storage.transactionSync(() => {
-      alsoInObject?.();
-      record(ctx, actor, event);
-    });
-  } catch (error) {
-    try {
-      await undo();
-      ctx.credentials.invalidate();
-    } catch (undoError) {
-      console.error("could not undo a D1 change after an audit failure", { request_id: actor.requestId, error: String(undoError) });
-    }
-    throw error;
-  }
-}

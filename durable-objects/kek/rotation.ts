@@ -1,5 +1,5 @@
 import { rewrapDek } from "../../worker/crypto";
-import { activateNewKek, destroyUnusedKeks, undoActivate, listKeks, replaceWrappedDek, wrappedDeksToRewrap } from "../../worker/db/keks";
+import { activateNewKek, destroyKeks, undoActivate, listKeks, replaceWrappedDek, unusedKekVersions, wrappedDeksToRewrap } from "../../worker/db/keks";
 import type { KekRotateResult, KekStatus } from "../../worker/schemas/admin";
 import { deleteMeta, getMeta, setMeta } from "../storage/meta";
 import { record } from "../audit/record";
@@ -54,6 +54,8 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
     const wrappedDek = await rewrapDek(row.wrappedDek, from, to, aad);
     const changed = await replaceWrappedDek(ctx.db, { ...row, fromKekVersion: row.kekVersion }, wrappedDek, active);
     if (changed) rewrapped++;
+    // Test-only crash point (outbox/faults.ts): part of a batch rewrapped, the cursor not yet saved.
+    if (rewrapped === 1) await ctx.faults.point("mid-kek-sweep");
   }
   // Cached wrapped DEKs of this batch are now on an old KEK version that will be destroyed.
   if (rewrapped > 0) ctx.credentials.invalidate();
@@ -64,13 +66,17 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
   }
   // End of a pass. A version sealed under the old KEK by a write that raced the rotation can
   // land behind the cursor; if any row is still on an old version, make another pass.
-  const destroyed = await destroyUnusedKeks(ctx.db, ctx.now());
-  for (const version of destroyed) ctx.keks.forget(version);
-  if (destroyed.length > 0) {
-    // D1 already erased them; this entry cannot be undone, only recorded (alarm retries on failure).
-    ctx.storage.transactionSync(() =>
-      record(ctx, null, { type: "kek.destroyed", target: { kind: "tenant_kek", id: ctx.tenantId }, details: { versions: destroyed } }),
-    );
+  await finishDestroy(ctx);
+  const doomed = await unusedKekVersions(ctx.db);
+  if (doomed.length > 0) {
+    // Intent first (issue 18): the entry and the pending list in one transaction, then D1. A crash
+    // in between is finished by the next step (finishDestroy), never recorded twice or not at all.
+    ctx.storage.transactionSync(() => {
+      setMeta(ctx.sql, "kek_destroy_pending", doomed);
+      record(ctx, null, { type: "kek.destroyed", target: { kind: "tenant_kek", id: ctx.tenantId }, details: { versions: doomed } });
+    });
+    await ctx.faults.point("after-outbox-commit");
+    await finishDestroy(ctx);
   }
   const remaining = await wrappedDeksToRewrap(ctx.db, active, null, 1);
   if (remaining.length > 0) {
@@ -86,6 +92,16 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
     });
   });
   return "done";
+}
+
+/** Applies an audited KEK destruction to D1 and forgets the versions; a no-op when none is pending. */
+async function finishDestroy(ctx: VaultContext): Promise<void> {
+  const pending = getMeta(ctx.sql, "kek_destroy_pending");
+  if (!pending) return;
+  await destroyKeks(ctx.db, pending, ctx.now());
+  await ctx.faults.point("after-d1-write");
+  for (const version of pending) ctx.keks.forget(version);
+  deleteMeta(ctx.sql, "kek_destroy_pending");
 }
 
 /** GET /v1/admin/kek */

@@ -3,6 +3,7 @@ import { VaultError } from "../../worker/errors";
 import { credentialTarget, record } from "../audit/record";
 import type { CachedCredential } from "../credential-cache";
 import { adoptHead, getHead, type HeadRow } from "../storage/credential-heads";
+import { settle } from "../outbox/outbox";
 import type { Actor, VaultContext } from "../vault-context";
 
 /**
@@ -73,6 +74,8 @@ async function seenOf(ctx: VaultContext, ref: string, found: CachedCredential | 
  * write), and refuses with `integrity_error` if D1 still disagrees.
  */
 export async function loadVerifiedCredential(ctx: VaultContext, actor: Actor | null, ref: string, operation: string): Promise<CachedCredential | undefined> {
+  // Free unless this credential has outbox rows pending; then they are applied first (or 503).
+  await settle(ctx, ref);
   const load = () => findCredentialWithCurrentVersion(ctx.db, ref);
   const found = await ctx.credentials.get(ref, load);
   const seen = await seenOf(ctx, ref, found);

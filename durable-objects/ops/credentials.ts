@@ -1,6 +1,5 @@
 import { openCredentialValue, sealCredentialValue } from "../../worker/crypto";
 import * as store from "../../worker/db/credentials";
-import { isUniqueViolation } from "../../worker/db/tenant-db";
 import { VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
 import type {
@@ -11,7 +10,8 @@ import type {
   ListCredentialsQuery,
   UpdateCredentialInput,
 } from "../../worker/schemas/credentials";
-import { credentialTarget, record, recordD1Change } from "../audit/record";
+import { credentialTarget } from "../audit/record";
+import { applyPending, commitD1Change, settle } from "../outbox/outbox";
 import { DEFAULT_KEEP_VERSIONS, getHead, keepVersionsOf, markHeadDeleted, setHeadKeepVersions, setHeadVersion } from "../storage/credential-heads";
 import { verifyCurrentVersion } from "./credential-integrity";
 import { getMeta } from "../storage/meta";
@@ -51,7 +51,24 @@ export async function getCredential(ctx: VaultContext, actor: Actor, ref: string
 
 /** Finds a credential by id or name, or answers 404 (the same for "another tenant's" and "none"). */
 export async function requireCredential(ctx: VaultContext, ref: string): Promise<store.CredentialRow> {
-  const row = await store.findCredential(ctx.db, ref);
+  // Pending outbox rows of this credential first: a read never shows a state the audit log contradicts.
+  await settle(ctx, ref);
+  return foundOr404(await store.findCredential(ctx.db, ref));
+}
+
+/**
+ * Runs a write of one credential alone (ctx.outbox.exclusive), on its row as D1 holds it once
+ * every earlier change is applied: the outbox compare-and-set then expects exactly that row.
+ */
+export async function writingCredential<T>(ctx: VaultContext, ref: string, write: (row: store.CredentialRow) => Promise<T>): Promise<T> {
+  const { id } = await requireCredential(ctx, ref);
+  return ctx.outbox.exclusive(id, async () => {
+    await applyPending(ctx, id);
+    return write(foundOr404(await store.findCredential(ctx.db, id)));
+  });
+}
+
+function foundOr404(row: store.CredentialRow | undefined): store.CredentialRow {
   if (!row) throw new VaultError("not_found", "no such credential");
   return row;
 }
@@ -78,7 +95,16 @@ async function sealVersion(ctx: VaultContext, credentialId: string, version: num
 /** POST /v1/credentials */
 export async function createCredential(ctx: VaultContext, actor: Actor, input: CreateCredentialInput): Promise<Credential> {
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input);
-  const id = newId("cred");
+  // One create per name at a time: the name check below then holds until the row is in D1.
+  return ctx.outbox.exclusive(`name:${input.name}`, async () => {
+    await settle(ctx, input.name);
+    if (await store.findCredential(ctx.db, input.name)) throw new VaultError("conflict", `a credential named "${input.name}" already exists`);
+    const id = newId("cred");
+    return ctx.outbox.exclusive(id, () => create(ctx, actor, input, id, defaultTtl, maxTtl));
+  });
+}
+
+async function create(ctx: VaultContext, actor: Actor, input: CreateCredentialInput, id: string, defaultTtl: number, maxTtl: number): Promise<Credential> {
   const first = await sealVersion(ctx, id, 1, input.value, actor);
   const keepVersions = input.keep_versions ?? DEFAULT_KEEP_VERSIONS;
   const row = {
@@ -94,21 +120,15 @@ export async function createCredential(ctx: VaultContext, actor: Actor, input: C
     createdBy: actor.identity,
     acl: JSON.stringify(DEFAULT_ACL),
   };
-  try {
-    await store.insertCredential(ctx.db, row, first);
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new VaultError("conflict", `a credential named "${input.name}" already exists`);
-    throw error;
-  }
-  await recordD1Change(
+  await commitD1Change(
     ctx,
     actor,
-    {
+    [{
       type: "credential.created",
       target: credentialTarget(id, 1),
       details: { name: input.name, tags: input.tags, default_ttl: defaultTtl, max_ttl: maxTtl, keep_versions: keepVersions, kek_version: first.kekVersion },
-    },
-    () => store.deleteCredential(ctx.db, id),
+    }],
+    { credentialId: id, name: input.name, mutation: { kind: "insert", row, first } },
     () => setHeadVersion(ctx.sql, id, 1, first.createdAt, keepVersions),
   );
   return credentialView({ ...row, tenantId: ctx.tenantId }, keepVersions);
@@ -116,6 +136,7 @@ export async function createCredential(ctx: VaultContext, actor: Actor, input: C
 
 /** GET /v1/credentials */
 export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQuery): Promise<CredentialPage> {
+  await settle(ctx);
   const rows = await store.listCredentials(ctx.db, q);
   const page = rows.slice(0, q.limit);
   return { items: page.map((row) => viewOf(ctx, row)), next_cursor: rows.length > q.limit ? page[page.length - 1]!.name : null };
@@ -123,7 +144,10 @@ export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQu
 
 /** PATCH /v1/credentials/{ref} */
 export async function updateCredential(ctx: VaultContext, actor: Actor, ref: string, input: UpdateCredentialInput): Promise<Credential> {
-  const row = await requireCredential(ctx, ref);
+  return writingCredential(ctx, ref, (row) => update(ctx, actor, row, input));
+}
+
+async function update(ctx: VaultContext, actor: Actor, row: store.CredentialRow, input: UpdateCredentialInput): Promise<Credential> {
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input, row);
   await verifyCurrentVersion(ctx, actor, row, "credentials.update");
   const keepBefore = keepVersionsOf(getHead(ctx.sql, row.id));
@@ -135,14 +159,13 @@ export async function updateCredential(ctx: VaultContext, actor: Actor, ref: str
     maxTtl,
     updatedAt: ctx.now(),
   };
-  await store.updateCredential(ctx.db, row.id, patch);
   const before = { description: row.description, tags: JSON.parse(row.tags) as string[], default_ttl: row.defaultTtl, max_ttl: row.maxTtl, keep_versions: keepBefore };
   const after = { description: patch.description, tags: JSON.parse(patch.tags) as string[], default_ttl: defaultTtl, max_ttl: maxTtl, keep_versions: keepVersions };
-  await recordD1Change(
+  await commitD1Change(
     ctx,
     actor,
-    { type: "credential.updated", target: credentialTarget(row.id), details: { name: row.name, before, after } },
-    () => store.updateCredential(ctx.db, row.id, { description: row.description, tags: row.tags, defaultTtl: row.defaultTtl, maxTtl: row.maxTtl, updatedAt: row.updatedAt }),
+    [{ type: "credential.updated", target: credentialTarget(row.id), details: { name: row.name, before, after } }],
+    { credentialId: row.id, name: row.name, mutation: { kind: "update", expectedUpdatedAt: row.updatedAt, patch } },
     // The head exists: verifyCurrentVersion above adopted it if it did not.
     () => setHeadKeepVersions(ctx.sql, row.id, keepVersions, patch.updatedAt),
   );
@@ -153,27 +176,20 @@ export async function updateCredential(ctx: VaultContext, actor: Actor, ref: str
 
 /** POST /v1/credentials/{ref}/rotate: a new version with a new DEK; old versions stay readable by leases pinned to them. */
 export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref: string, value: string): Promise<Credential> {
-  const row = await requireCredential(ctx, ref);
-  // Rotating from a rolled-back version would launder the rollback into a new head.
-  await verifyCurrentVersion(ctx, actor, row, "credentials.rotate");
-  return ctx.credentials.writing(row.id, () => rotate(ctx, actor, row, value));
+  return writingCredential(ctx, ref, async (row) => {
+    // Rotating from a rolled-back version would launder the rollback into a new head.
+    await verifyCurrentVersion(ctx, actor, row, "credentials.rotate");
+    return rotate(ctx, actor, row, value);
+  });
 }
 
 async function rotate(ctx: VaultContext, actor: Actor, row: store.CredentialRow, value: string): Promise<Credential> {
   const next = await sealVersion(ctx, row.id, row.currentVersion + 1, value, actor);
-  let moved: boolean;
-  try {
-    moved = await store.insertVersion(ctx.db, row.id, row.currentVersion, next);
-  } catch (error) {
-    if (isUniqueViolation(error)) moved = false;
-    else throw error;
-  }
-  if (!moved) throw new VaultError("conflict", "the credential changed while rotating; retry");
-  await recordD1Change(
+  await commitD1Change(
     ctx,
     actor,
-    { type: "credential.rotated", target: credentialTarget(row.id, next.version), details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion } },
-    () => store.undoVersion(ctx.db, row.id, row.currentVersion, next.version, row.updatedAt),
+    [{ type: "credential.rotated", target: credentialTarget(row.id, next.version), details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion } }],
+    { credentialId: row.id, name: row.name, mutation: { kind: "rotate", fromVersion: row.currentVersion, next } },
     () => setHeadVersion(ctx.sql, row.id, next.version, next.createdAt),
   );
   const keepVersions = keepVersionsOf(getHead(ctx.sql, row.id));
@@ -192,26 +208,26 @@ export async function listCredentialVersions(ctx: VaultContext, ref: string): Pr
 
 /** DELETE /v1/credentials/{ref}: removes the metadata and every encrypted version. */
 export async function deleteCredential(ctx: VaultContext, actor: Actor, ref: string): Promise<void> {
-  const row = await requireCredential(ctx, ref);
-  await verifyCurrentVersion(ctx, actor, row, "credentials.delete");
-  await ctx.credentials.writing(row.id, () => remove(ctx, actor, row));
+  await writingCredential(ctx, ref, async (row) => {
+    await verifyCurrentVersion(ctx, actor, row, "credentials.delete");
+    await remove(ctx, actor, row);
+  });
 }
 
 async function remove(ctx: VaultContext, actor: Actor, row: store.CredentialRow): Promise<void> {
   const versions = await store.listVersions(ctx.db, row.id);
-  await store.deleteCredential(ctx.db, row.id);
-  await recordD1Change(
+  await commitD1Change(
     ctx,
     actor,
-    { type: "credential.deleted", target: credentialTarget(row.id), details: { name: row.name, versions: versions.length } },
-    () => store.restoreCredential(ctx.db, row, versions),
+    [{ type: "credential.deleted", target: credentialTarget(row.id), details: { name: row.name, versions: versions.length } }],
+    { credentialId: row.id, name: row.name, mutation: { kind: "delete" } },
     () => markHeadDeleted(ctx.sql, row.id, row.currentVersion, ctx.now()),
   );
 }
 
 /**
- * Applies retention after a change that has already succeeded: a failed purge (undone, so nothing
- * is left unaudited) must not turn that change into an error; the next rotation purges again.
+ * Applies retention after a change that has already succeeded: a failed purge (nothing written,
+ * or left in the outbox to finish) must not turn that change into an error.
  */
 async function retain(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
   try {
@@ -229,15 +245,9 @@ async function retain(ctx: VaultContext, actor: Actor, row: store.CredentialRow,
 async function purgeOldVersions(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
   const doomed = (await store.listVersions(ctx.db, row.id)).filter((v) => v.version <= current - keep);
   if (doomed.length === 0) return;
-  await store.deleteVersionsThrough(ctx.db, row.id, current - keep);
-  await recordD1Change(
-    ctx,
-    actor,
-    { type: "credential.version_purged", target: credentialTarget(row.id, doomed[0]!.version), details: { name: row.name, current_version: current, keep_versions: keep } },
-    () => store.restoreVersions(ctx.db, doomed),
-    // One entry per purged version, all in the same transaction.
-    () => doomed.slice(1).forEach((v) => record(ctx, actor, { type: "credential.version_purged", target: credentialTarget(row.id, v.version), details: { name: row.name, current_version: current, keep_versions: keep } })),
-  );
+  const entry = (version: number) => ({ type: "credential.version_purged", target: credentialTarget(row.id, version), details: { name: row.name, current_version: current, keep_versions: keep } });
+  // One entry per purged version, all in the intent's transaction.
+  await commitD1Change(ctx, actor, doomed.map((v) => entry(v.version)), { credentialId: row.id, name: row.name, mutation: { kind: "purge", through: current - keep } });
 }
 
 /**

@@ -16,6 +16,8 @@ export function expireDueLeases(ctx: VaultContext): { expired: number; more: boo
       // ended_at is the deadline itself, not when the alarm got to it: that is when access ended.
       if (!endLease(ctx.sql, lease.id, "expired", lease.expires_at, null)) continue;
       expired++;
+      // Test-only crash point (outbox/faults.ts): inside the transaction, so the batch rolls back.
+      if (expired === 2) ctx.faults.pointSync("mid-expiry-batch");
       record(ctx, null, {
         type: "lease.expired",
         target: credentialTarget(lease.credential_id, lease.version),

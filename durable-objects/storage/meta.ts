@@ -7,6 +7,8 @@ const META = {
   created_at: z.number().int(),
   kek_active_version: z.number().int().positive(),
   kek_sweep: z.object({ cursor: z.object({ credentialId: z.string(), version: z.number().int() }).nullable(), rewrapped: z.number().int() }),
+  /** KEK versions whose destruction is audited but may not have reached D1 yet (kek/rotation.ts). */
+  kek_destroy_pending: z.array(z.number().int().positive()),
 } as const;
 
 type MetaKey = keyof typeof META;

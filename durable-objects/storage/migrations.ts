@@ -99,6 +99,19 @@ const MIGRATIONS: readonly string[] = [
   // 11 (issue 11): use policies (where the vault may call with a credential) and teams (ACL principals).
   `CREATE TABLE use_policies (credential_id TEXT PRIMARY KEY, policy TEXT NOT NULL, updated_at INTEGER NOT NULL);
    CREATE TABLE teams (name TEXT PRIMARY KEY, members TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  // 12 (issue 18): the outbox of D1 mutations written with their audit entries, applied after.
+  `CREATE TABLE d1_outbox (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     credential_id TEXT NOT NULL,
+     credential_name TEXT NOT NULL,
+     mutation TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     last_error TEXT
+   );
+   CREATE INDEX d1_outbox_credential ON d1_outbox (credential_id);
+   CREATE INDEX d1_outbox_name ON d1_outbox (credential_name);`,
 ];
 
 /**

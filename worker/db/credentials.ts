@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { credentials, credentialVersions } from "./schema";
 import type { TenantDb } from "./tenant-db";
 
@@ -30,29 +30,6 @@ export async function listCredentials(
   return t.db.select().from(credentials).where(and(...filters)).orderBy(asc(credentials.name)).limit(q.limit + 1).all();
 }
 
-/** Inserts a credential and its first version in one D1 batch (a transaction). */
-export async function insertCredential(t: TenantDb, row: Omit<CredentialRow, "tenantId">, first: SealedVersion): Promise<void> {
-  await t.db.batch([
-    t.db.insert(credentials).values({ ...row, tenantId: t.tenantId }),
-    t.db.insert(credentialVersions).values({ ...first, tenantId: t.tenantId, credentialId: row.id }),
-  ]);
-}
-
-/**
- * Adds a version and moves the credential to it, only if the credential is still on
- * `fromVersion` (compare-and-set); returns false when another change won the race.
- */
-export async function insertVersion(t: TenantDb, credentialId: string, fromVersion: number, next: SealedVersion): Promise<boolean> {
-  const [, updated] = await t.db.batch([
-    t.db.insert(credentialVersions).values({ ...next, tenantId: t.tenantId, credentialId }),
-    t.db
-      .update(credentials)
-      .set({ currentVersion: next.version, updatedAt: next.createdAt })
-      .where(and(scope(t), eq(credentials.id, credentialId), eq(credentials.currentVersion, fromVersion))),
-  ]);
-  return updated.meta.changes === 1;
-}
-
 /** Updates metadata fields of a credential. */
 export async function updateCredential(
   t: TenantDb,
@@ -76,12 +53,6 @@ export async function deleteVersionsThrough(t: TenantDb, credentialId: string, t
     .delete(credentialVersions)
     .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), lte(credentialVersions.version, through)))
     .run();
-}
-
-/** Undoes `deleteVersionsThrough` (an audit entry could not be written) from the rows read before it. */
-export async function restoreVersions(t: TenantDb, versions: CredentialVersionRow[]): Promise<void> {
-  if (versions.length === 0) return;
-  await t.db.batch([t.db.insert(credentialVersions).values(versions[0]!), ...versions.slice(1).map((v) => t.db.insert(credentialVersions).values(v))]);
 }
 
 /** Lists a credential's versions, newest first. */
@@ -127,23 +98,63 @@ export async function findCredentialWithCurrentVersion(
   return row;
 }
 
-/**
- * Undoes `insertVersion` (an audit entry could not be written): back to `previous` and the
- * `updatedAt` it had before, drop `added`.
- */
-export async function undoVersion(t: TenantDb, credentialId: string, previous: number, added: number, previousUpdatedAt: number): Promise<void> {
-  await t.db.batch([
-    t.db.update(credentials).set({ currentVersion: previous, updatedAt: previousUpdatedAt }).where(and(scope(t), eq(credentials.id, credentialId), eq(credentials.currentVersion, added))),
-    t.db
-      .delete(credentialVersions)
-      .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), eq(credentialVersions.version, added))),
-  ]);
+/** What D1 holds of a credential when an outbox mutation's compare-and-set did not match, or null when the row is gone. */
+export type D1Seen = { updatedAt: number; currentVersion: number } | null;
+
+async function seen(t: TenantDb, credentialId: string): Promise<D1Seen> {
+  const row = await t.db.select({ updatedAt: credentials.updatedAt, currentVersion: credentials.currentVersion }).from(credentials).where(and(scope(t), eq(credentials.id, credentialId))).get();
+  return row ?? null;
 }
 
-/** Undoes `deleteCredential` (an audit entry could not be written) from the rows read before it. */
-export async function restoreCredential(t: TenantDb, row: CredentialRow, versions: CredentialVersionRow[]): Promise<void> {
+/**
+ * Outbox form of a create: inserts the first version and the credential, each only if absent, in
+ * one batch, so a replay changes nothing. Returns false when the name is held by another
+ * credential (written behind the object's back); the orphaned version row is then removed.
+ */
+export async function applyInsert(t: TenantDb, row: Omit<CredentialRow, "tenantId">, first: SealedVersion): Promise<boolean> {
   await t.db.batch([
-    t.db.insert(credentials).values(row),
-    ...versions.map((v) => t.db.insert(credentialVersions).values(v)),
+    t.db.insert(credentialVersions).values({ ...first, tenantId: t.tenantId, credentialId: row.id }).onConflictDoNothing(),
+    t.db.insert(credentials).values({ ...row, tenantId: t.tenantId }).onConflictDoNothing(),
   ]);
+  if ((await seen(t, row.id)) !== null) return true;
+  await t.db.delete(credentialVersions).where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, row.id))).run();
+  return false;
+}
+
+/**
+ * Outbox form of a metadata or ACL change: a compare-and-set on `updated_at`, which matches the
+ * prior value (first apply) or the target (replay). Returns what D1 held when neither matched.
+ */
+export async function applyUpdate(
+  t: TenantDb,
+  credentialId: string,
+  expectedUpdatedAt: number,
+  patch: Partial<Pick<CredentialRow, "description" | "tags" | "defaultTtl" | "maxTtl" | "acl">> & { updatedAt: number },
+): Promise<{ applied: true } | { applied: false; d1: D1Seen }> {
+  const done = await t.db
+    .update(credentials)
+    .set(patch)
+    .where(and(scope(t), eq(credentials.id, credentialId), inArray(credentials.updatedAt, [expectedUpdatedAt, patch.updatedAt])))
+    .run();
+  return done.meta.changes === 1 ? { applied: true } : { applied: false, d1: await seen(t, credentialId) };
+}
+
+/**
+ * Outbox form of a rotation: the new version only if absent (a replay finds its own row: ids are
+ * the object's), and the move to it as a compare-and-set on `current_version` (prior or target).
+ */
+export async function applyRotate(t: TenantDb, credentialId: string, fromVersion: number, next: SealedVersion): Promise<{ applied: true } | { applied: false; d1: D1Seen }> {
+  const [, moved] = await t.db.batch([
+    t.db.insert(credentialVersions).values({ ...next, tenantId: t.tenantId, credentialId }).onConflictDoNothing(),
+    t.db
+      .update(credentials)
+      .set({ currentVersion: next.version, updatedAt: next.createdAt })
+      .where(and(scope(t), eq(credentials.id, credentialId), inArray(credentials.currentVersion, [fromVersion, next.version]))),
+  ]);
+  return moved.meta.changes === 1 ? { applied: true } : { applied: false, d1: await seen(t, credentialId) };
+}
+
+/** Moves a credential to `version` whatever D1 held (the object's state wins a conflict). */
+export async function forceVersion(t: TenantDb, credentialId: string, version: number, updatedAt: number): Promise<void> {
+  await t.db.update(credentials).set({ currentVersion: version, updatedAt }).where(and(scope(t), eq(credentials.id, credentialId))).run();
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, ne, or, sql } from "drizzle-orm";
 import { credentialVersions, tenantKeks, tenants } from "./schema";
 import type { TenantDb } from "./tenant-db";
 
@@ -84,18 +84,30 @@ export async function replaceWrappedDek(
   return res.meta.changes === 1;
 }
 
-/**
- * Destroys every decrypt-only KEK version that no wrapped DEK uses any more: the KMS ciphertext
- * is erased, so the version can never be unwrapped again. Returns the versions destroyed.
- */
-export async function destroyUnusedKeks(t: TenantDb, now: number): Promise<number[]> {
-  const unused = sql`not exists (select 1 from ${credentialVersions} where ${credentialVersions.tenantId} = ${t.tenantId} and ${credentialVersions.kekVersion} = ${tenantKeks.version})`;
+const unused = (t: TenantDb) =>
+  sql`not exists (select 1 from ${credentialVersions} where ${credentialVersions.tenantId} = ${t.tenantId} and ${credentialVersions.kekVersion} = ${tenantKeks.version})`;
+
+/** Decrypt-only KEK versions that no wrapped DEK uses any more: the ones a finished sweep destroys. */
+export async function unusedKekVersions(t: TenantDb): Promise<number[]> {
   const rows = await t.db
+    .select({ version: tenantKeks.version })
+    .from(tenantKeks)
+    .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "decrypt_only"), unused(t)))
+    .all();
+  return rows.map((r) => r.version);
+}
+
+/**
+ * Destroys the listed KEK versions that are still decrypt-only and unused: the KMS ciphertext is
+ * erased, so the version can never be unwrapped again. Idempotent, so a replay after a crash is safe.
+ */
+export async function destroyKeks(t: TenantDb, versions: number[], now: number): Promise<void> {
+  if (versions.length === 0) return;
+  await t.db
     .update(tenantKeks)
     .set({ state: "destroyed", wrappedKek: null, destroyedAt: now })
-    .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "decrypt_only"), unused))
-    .returning({ version: tenantKeks.version });
-  return rows.map((r) => r.version);
+    .where(and(eq(tenantKeks.tenantId, t.tenantId), inArray(tenantKeks.version, versions), eq(tenantKeks.state, "decrypt_only"), unused(t)))
+    .run();
 }
 
 /** Undoes `activateNewKek` (its audit entry could not be written): drop `added`, reactivate `previous`. */

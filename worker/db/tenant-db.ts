@@ -20,3 +20,26 @@ export function isUniqueViolation(error: unknown): boolean {
   const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
   return /UNIQUE constraint failed|SQLITE_CONSTRAINT/.test(text);
 }
+
+/**
+ * True when an error is D1 failing (unreachable, overloaded, timed out, reset) rather than a
+ * query the database refused: the caller answers 503 `unavailable`, never a 500. drizzle wraps the
+ * driver's error, so the cause chain is searched.
+ */
+export function isD1Unavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (/constraint failed|SQLITE_CONSTRAINT/.test(e.message)) return false;
+    if (/^D1_|D1 DB|Network connection lost|storage (operation|caused)/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The driver's own message of a D1 error, for logs: drizzle's wrapper repeats the query and its
+ * parameters (descriptions, ciphertext), which have no place in a log line.
+ */
+export function d1Message(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && e.cause instanceof Error && depth < 4; depth++) e = e.cause;
+  return (e instanceof Error ? e.message : String(e)).slice(0, 200);
+}
