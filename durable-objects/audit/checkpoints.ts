@@ -84,7 +84,7 @@ export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
   if (last && last.size >= head.seq) return;
   const pending = head.seq - (last?.size ?? 0);
   // The clock starts at the last checkpoint, or at the first entry for a log that has none.
-  const since = last?.ts ?? ctx.sql.exec<{ ts: number }>("SELECT ts FROM audit WHERE seq = 1").one().ts;
+  const since = last?.ts ?? ctx.sql.exec<{ ts: number }>("SELECT ts FROM audit ORDER BY seq LIMIT 1").one().ts;
   const dueAt = since + ctx.config.AUDIT_CHECKPOINT_SECONDS * 1000;
   if (pending < ctx.config.AUDIT_CHECKPOINT_EVERY && ctx.now() < dueAt) {
     await ctx.scheduleAlarm(dueAt);

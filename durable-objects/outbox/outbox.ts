@@ -84,7 +84,8 @@ async function commit(ctx: VaultContext, actor: Actor, events: Recorded[], chang
     for (const event of events) record(ctx, actor, event);
     ctx.sql.exec(
       "INSERT INTO d1_outbox (credential_id, credential_name, mutation, created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
-      change.credentialId, change.name, encodeMutation(change.mutation), ctx.now(), ctx.now(),
+      // next_attempt_at is real time, like every backoff deadline here (a test's fixed clock is not).
+      change.credentialId, change.name, encodeMutation(change.mutation), ctx.now(), Date.now(),
     );
   });
   ctx.outbox.pending = pendingCount(ctx) + 1;
@@ -174,5 +175,9 @@ export async function drainOutbox(ctx: VaultContext): Promise<number | null> {
     if (!(error instanceof VaultError)) throw error;
   }
   if (pendingCount(ctx) === 0) return null;
-  return ctx.sql.exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM d1_outbox").one().at ?? Date.now() + 1000;
+  // Never sooner than a second from now: a drain that stopped at one failing credential leaves the
+  // rows after it with deadlines already past, and an alarm set in the past fires at once, so
+  // without this floor a dead D1 would be retried in a tight loop.
+  const at = ctx.sql.exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM d1_outbox").one().at;
+  return Math.max(at ?? 0, Date.now() + 1000);
 }
