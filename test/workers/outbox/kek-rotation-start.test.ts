@@ -106,4 +106,16 @@ describe("starting a KEK rotation through the outbox", () => {
     expect(await d1Keks(tenantId, 2)).toEqual({ rowsOfVersion: 1, active: [2] });
     expect(await rotationsAudited(tenantId)).toEqual([2]);
   });
+
+  it("two rotations started at once run one after the other: versions 2 and 3, each in D1 once and audited once", async () => {
+    const { tenantId, adminToken } = await tenant();
+    const answers = await Promise.all([rotate(adminToken), rotate(adminToken)]);
+    expect(answers.map((r) => r.status)).toEqual([202, 202]);
+    const started = await Promise.all(answers.map((r) => r.json() as Promise<{ active_version: number; previous_version: number }>));
+    expect(started.map((b) => [b.previous_version, b.active_version]).sort()).toEqual([[1, 2], [2, 3]]);
+    expect(await d1Keks(tenantId, 3)).toEqual({ rowsOfVersion: 1, active: [3] });
+    expect((await storedKeks(tenantId)).map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(await rotationsAudited(tenantId)).toEqual([2, 3]);
+    expect(await activeVersion(adminToken)).toBe(3);
+  });
 });
