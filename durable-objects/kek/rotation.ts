@@ -1,39 +1,56 @@
 import { rewrapDek } from "../../worker/crypto";
-import { activateNewKek, destroyKeks, undoActivate, listKeks, replaceWrappedDek, unusedKekVersions, wrappedDeksToRewrap } from "../../worker/db/keks";
+import { destroyKeks, listKeks, replaceWrappedDek, unusedKekVersions, wrappedDeksToRewrap } from "../../worker/db/keks";
 import type { KekRotateResult, KekStatus } from "../../worker/schemas/admin";
 import { deleteMeta, getMeta, setMeta } from "../storage/meta";
 import { record } from "../audit/record";
+import { applyPending, commitD1Change, KEK_OUTBOX_KEY, settle } from "../outbox/outbox";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
 
 /**
  * KEK rotation (DESIGN.md "KEK rotation"): a new KEK version becomes active at once; an
  * alarm-driven sweep then rewraps every wrapped DEK in batches. Value blobs are never touched.
  *
- * Crash safety: D1 holds the KEK states and is written first; the sweep cursor lives in the
- * Durable Object's storage and is saved after each batch; every rewrap is a compare-and-set on
- * `kek_version`, so a batch replayed after a crash changes nothing twice.
+ * Crash safety: starting a rotation goes through the outbox (issue 18): the KMS generates the
+ * KEK first (nothing is written if it fails), then the audit entry, the object's active version
+ * and an outbox row inserting the D1 `tenant_keks` row are committed together, then D1 is
+ * written. Nothing seals under the new version before its row is in D1 (`activeKekVersion`).
+ * The sweep cursor lives in the object's storage and is saved after each batch; every rewrap is
+ * a compare-and-set on `kek_version`, so a batch replayed after a crash changes nothing twice.
  */
 export async function rotateKek(ctx: VaultContext, actor: Actor): Promise<KekRotateResult> {
-  const versions = await listKeks(ctx.db);
-  const previous = versions.find((v) => v.state === "active")?.version ?? 0;
-  // The highest version ever created, not the active one + 1: a rotation that crashed after
-  // writing D1 must not be reused.
-  const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
-  const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: next });
-  await activateNewKek(ctx.db, next, wrapped, ctx.now());
-  try {
-    ctx.storage.transactionSync(() => {
+  // One rotation at a time, after any earlier one is in D1: the next version is read from D1.
+  return ctx.outbox.exclusive(KEK_OUTBOX_KEY, async () => {
+    await applyPending(ctx, KEK_OUTBOX_KEY);
+    const versions = await listKeks(ctx.db);
+    const previous = versions.find((v) => v.state === "active")?.version ?? 0;
+    // The highest version ever created, not the active one + 1: a destroyed version is never reused.
+    const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
+    const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: next });
+    const event = { type: "kek.rotation_started", target: { kind: "tenant_kek", id: ctx.tenantId, version: next }, details: { previous_version: previous } } as const;
+    const mutation = { kind: "kek_activate", version: next, wrappedKek: wrapped, createdAt: ctx.now() } as const;
+    // A D1 failure after the intent is committed leaves the row pending (applied by the alarm or
+    // the next seal); the rotation is started and recorded either way, as for credential writes.
+    await commitD1Change(ctx, actor, [event], { credentialId: KEK_OUTBOX_KEY, name: KEK_OUTBOX_KEY, mutation }, () => {
       setMeta(ctx.sql, "kek_active_version", next);
       setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: 0 });
-      record(ctx, actor, { type: "kek.rotation_started", target: { kind: "tenant_kek", id: ctx.tenantId, version: next }, details: { previous_version: previous } });
     });
-  } catch (error) {
-    await undoActivate(ctx.db, next, previous);
-    throw error;
-  }
-  await ctx.keks.put(next, plaintext);
-  await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-  return { active_version: next, previous_version: previous };
+    await ctx.keks.put(next, plaintext);
+    await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    return { active_version: next, previous_version: previous };
+  });
+}
+
+/**
+ * The KEK version new DEKs are wrapped under, once its D1 row exists: a pending activation is
+ * applied first, so no DEK is ever wrapped under a KEK that D1 does not hold (it could not be
+ * unwrapped by anyone reading D1, and the sweep would not see it). Throws 503 `unavailable` if
+ * the pending row cannot be applied now. Free when the outbox is empty.
+ */
+export async function activeKekVersion(ctx: VaultContext): Promise<number> {
+  await settle(ctx, KEK_OUTBOX_KEY);
+  const version = getMeta(ctx.sql, "kek_active_version");
+  if (version === undefined) throw new Error("tenant has no active KEK");
+  return version;
 }
 
 /** What one sweep step did. */
@@ -42,8 +59,9 @@ export type SweepResult = "idle" | "more" | "done";
 /** Rewraps one batch of wrapped DEKs onto the active KEK; called from the alarm. */
 export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
   const state = getMeta(ctx.sql, "kek_sweep");
-  const active = getMeta(ctx.sql, "kek_active_version");
-  if (!state || active === undefined) return "idle";
+  if (!state) return "idle";
+  // Rewrapping onto a KEK whose D1 row is still pending would strand the DEKs: apply it first.
+  const active = await activeKekVersion(ctx);
   const limit = ctx.config.KEK_SWEEP_BATCH;
   const batch = await wrappedDeksToRewrap(ctx.db, active, state.cursor, limit);
   const to = await ctx.keks.get(active);
@@ -106,6 +124,7 @@ async function finishDestroy(ctx: VaultContext): Promise<void> {
 
 /** GET /v1/admin/kek */
 export async function kekStatus(ctx: VaultContext): Promise<KekStatus> {
+  await settle(ctx, KEK_OUTBOX_KEY);
   const versions = await listKeks(ctx.db);
   const sweep = getMeta(ctx.sql, "kek_sweep");
   const active = getMeta(ctx.sql, "kek_active_version") ?? 0;

@@ -12,6 +12,7 @@ import type {
 } from "../../worker/schemas/credentials";
 import { credentialTarget } from "../audit/record";
 import { applyPending, commitD1Change, settle } from "../outbox/outbox";
+import { activeKekVersion } from "../kek/rotation";
 import { DEFAULT_KEEP_VERSIONS, getHead, keepVersionsOf, markHeadDeleted, setHeadKeepVersions, setHeadVersion } from "../storage/credential-heads";
 import { verifyCurrentVersion } from "./credential-integrity";
 import { getMeta } from "../storage/meta";
@@ -85,8 +86,7 @@ function ttlBounds(ctx: VaultContext, requested: { default_ttl?: number; max_ttl
 
 /** Encrypts a value for one credential version under the tenant's active KEK. */
 async function sealVersion(ctx: VaultContext, credentialId: string, version: number, value: string, actor: Actor): Promise<store.SealedVersion> {
-  const kekVersion = getMeta(ctx.sql, "kek_active_version");
-  if (kekVersion === undefined) throw new Error("tenant has no active KEK");
+  const kekVersion = await activeKekVersion(ctx);
   const kek = await ctx.keks.get(kekVersion);
   const sealed = await sealCredentialValue(new TextEncoder().encode(value), kek, { tenantId: ctx.tenantId, credentialId, version });
   return { version, ...sealed, kekVersion, createdAt: ctx.now(), createdBy: actor.identity };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { base64ToBytes, bytesToBase64 } from "../../worker/crypto/encoding";
 import * as store from "../../worker/db/credentials";
+import { applyActivateKek } from "../../worker/db/keks";
 import type { TenantDb } from "../../worker/db/tenant-db";
 
 /**
@@ -26,8 +27,10 @@ export const MutationSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("rotate"), fromVersion: int, next: VersionSchema }),
   z.strictObject({ kind: z.literal("delete") }),
   z.strictObject({ kind: z.literal("purge"), through: int }),
+  // Starting a KEK rotation (kek/rotation.ts): insert-if-absent by (tenant, version), older active demoted.
+  z.strictObject({ kind: z.literal("kek_activate"), version: int, wrappedKek: Base64, createdAt: int }),
 ]);
-/** One idempotent D1 mutation of one credential. */
+/** One idempotent D1 mutation of one credential (or, `kek_activate`, of the tenant's KEK rows). */
 export type Mutation = z.output<typeof MutationSchema>;
 
 /** The stored (JSON) form: byte fields as base64. */
@@ -68,6 +71,9 @@ export async function applyMutation(db: TenantDb, credentialId: string, m: Mutat
       return { conflict: null };
     case "purge":
       await store.deleteVersionsThrough(db, credentialId, m.through);
+      return { conflict: null };
+    case "kek_activate":
+      await applyActivateKek(db, m.version, m.wrappedKek, m.createdAt);
       return { conflict: null };
   }
 }

@@ -13,6 +13,12 @@ import { applyMutation, encodeMutation, MutationSchema, type Mutation } from "./
  * are applied on start, on every alarm, and before any read of their credential, in order.
  */
 
+/**
+ * The outbox key (`credential_id` and `credential_name`) of the tenant's KEK rows (kek/rotation.ts).
+ * No credential id or name can take it: ids start with `cred_`, and names cannot contain ':'.
+ */
+export const KEK_OUTBOX_KEY = "kek:tenant";
+
 /** Pending rows the object holds before it refuses new writes with 503: the queue is bounded. */
 export const OUTBOX_MAX_PENDING = 100;
 /**

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
 import { credentialVersions, tenantKeks, tenants } from "./schema";
 import type { TenantDb } from "./tenant-db";
 
@@ -20,7 +20,9 @@ export async function getKek(t: TenantDb, version: number): Promise<TenantKekRow
 
 /** All KEK versions of the tenant with how many wrapped DEKs each still protects. */
 export async function listKeks(t: TenantDb): Promise<(TenantKekRow & { wrappedDeks: number })[]> {
-  const [rows, counts] = await t.db.batch([
+  // Two reads, not a batch: a batch counts as a write (test fault hook, outbox/faults.ts), and a
+  // rotation must be able to read the versions while D1 refuses writes, then queue its row.
+  const [rows, counts] = await Promise.all([
     t.db.select().from(tenantKeks).where(eq(tenantKeks.tenantId, t.tenantId)).orderBy(asc(tenantKeks.version)),
     t.db
       .select({ kekVersion: credentialVersions.kekVersion, n: count() })
@@ -32,14 +34,18 @@ export async function listKeks(t: TenantDb): Promise<(TenantKekRow & { wrappedDe
   return rows.map((r) => ({ ...r, wrappedDeks: byVersion.get(r.version) ?? 0 }));
 }
 
-/** Adds a new active KEK version and demotes every other live version to decrypt-only, atomically. */
-export async function activateNewKek(t: TenantDb, version: number, wrappedKek: Uint8Array, now: number): Promise<void> {
+/**
+ * Makes `version` the active KEK in D1: inserts its row if absent (by tenant and version) and demotes
+ * every older active version to decrypt-only, atomically. Idempotent, so the outbox can apply it any
+ * number of times (a replay after a crash, a retry after D1 failed) and D1 ends the same.
+ */
+export async function applyActivateKek(t: TenantDb, version: number, wrappedKek: Uint8Array, createdAt: number): Promise<void> {
   await t.db.batch([
     t.db
       .update(tenantKeks)
       .set({ state: "decrypt_only" })
-      .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "active"))),
-    t.db.insert(tenantKeks).values({ tenantId: t.tenantId, version, wrappedKek, state: "active", createdAt: now }),
+      .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "active"), lt(tenantKeks.version, version))),
+    t.db.insert(tenantKeks).values({ tenantId: t.tenantId, version, wrappedKek, state: "active", createdAt }).onConflictDoNothing(),
   ]);
 }
 
@@ -108,12 +114,4 @@ export async function destroyKeks(t: TenantDb, versions: number[], now: number):
     .set({ state: "destroyed", wrappedKek: null, destroyedAt: now })
     .where(and(eq(tenantKeks.tenantId, t.tenantId), inArray(tenantKeks.version, versions), eq(tenantKeks.state, "decrypt_only"), unused(t)))
     .run();
-}
-
-/** Undoes `activateNewKek` (its audit entry could not be written): drop `added`, reactivate `previous`. */
-export async function undoActivate(t: TenantDb, added: number, previous: number): Promise<void> {
-  await t.db.batch([
-    t.db.delete(tenantKeks).where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, added))),
-    t.db.update(tenantKeks).set({ state: "active" }).where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, previous))),
-  ]);
 }
