@@ -139,6 +139,8 @@ function markdown(r, charts) {
   // The proxy scenario (issue 11) runs on its own (`--only proxy`) and keeps its own results file.
   const proxy = path.join(RESULTS, "proxy.json");
   if (existsSync(proxy)) L.push(proxySection(JSON.parse(readFileSync(proxy, "utf8"))));
+  const proxyNotes = path.join(RESULTS, "proxy-notes.md");
+  if (existsSync(proxy) && existsSync(proxyNotes)) L.push(readFileSync(proxyNotes, "utf8").trim(), "");
   L.push("## Published reference figures", "", "Different machines, setups and semantics (a lease here also writes an audit entry and decrypts under a per-version key); context, not a comparison.", "", "| system | figure | source |", "|---|---|---|", ...REFERENCES.map((x) => `| ${x.what} | ${x.figure} | ${x.source} |`), "");
   // Hand-written analysis of the published run, kept beside the results.
   const notes = path.join(RESULTS, "notes.md");

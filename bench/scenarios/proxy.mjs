@@ -9,7 +9,7 @@
 
 import http from "node:http";
 import { closedLoop, json, request } from "../lib/load.mjs";
-import { brief, goal, med, newTenant, setupAgent } from "./common.mjs";
+import { baselineTargets, brief, goal, leaseTarget, med, newTenant, setupAgent } from "./common.mjs";
 
 /** Credentials and identities the load rotates over (budget: 300 calls a minute per pair). */
 const POOL = 40;
@@ -31,7 +31,7 @@ export function startUpstream() {
 
 /** One tenant, POOL credentials with a use policy for the upstream, POOL user tokens. */
 async function setup(ctx, port) {
-  const t = await newTenant(ctx, "proxy", { credential: false });
+  const t = await newTenant(ctx, "proxy");
   const origin = `http://127.0.0.1:${port}`;
   const creds = [], tokens = [];
   for (let i = 0; i < POOL; i++) {
@@ -65,14 +65,19 @@ export async function proxyVsPassthrough(ctx) {
     const first = await request(ctx.url, { ...targets.proxy, path: targets.proxy.path(0), headers: targets.proxy.headers(0) }, 0, setupAgent, true);
     const reply = first.status === 200 ? JSON.parse(first.body) : null;
     if (!reply || reply.status !== 200 || Buffer.from(reply.body_base64, "base64").toString("utf8") !== UPSTREAM_BODY) throw new Error(`proxy check failed: ${first.status} ${first.body ?? first.error}`);
+    const references = { echo: baselineTargets(s.t.tenant).echo, lease: leaseTarget(s.t.token) };
     const runs = [];
     for (let r = 0; r < ctx.runs; r++) {
       const run = {};
       // Throughput and server CPU at concurrency 16; unqueued latency at concurrency 1.
       for (const [name, target] of Object.entries(targets)) run[name] = brief(await closedLoop(ctx.url, target, ctx.closed));
       for (const [name, target] of Object.entries(targets)) run[`${name}@1`] = brief(await closedLoop(ctx.url, target, { ...ctx.closed, concurrency: 1 }));
+      // Where the added latency comes from: the same hop into the tenant's object with a token check,
+      // a decrypt and an audit entry (a lease) against the bare route (echo), unqueued.
+      for (const [name, target] of Object.entries(references)) run[`${name}@1`] = brief(await closedLoop(ctx.url, target, { ...ctx.closed, concurrency: 1 }));
       run.cpuRatio = run.proxy.serverCpuMsPerReq / run.passthrough.serverCpuMsPerReq;
       run.addedP50Ms = run["proxy@1"].p50 - run["passthrough@1"].p50;
+      run.leaseOverEchoP50Ms = run["lease@1"].p50 - run["echo@1"].p50;
       ctx.log(`  run ${r + 1}: ${Object.keys(run).filter((k) => typeof run[k] === "object").map((k) => `${k} ${run[k].rps.toFixed(0)}/s p50 ${run[k].p50.toFixed(2)} p99 ${run[k].p99.toFixed(1)} ms cpu ${run[k].serverCpuMsPerReq?.toFixed(2)} ms/req${run[k].errors ? ` ERRORS ${run[k].errors} (${run[k].firstError})` : ""}`).join("; ")}`);
       runs.push(run);
     }
@@ -88,6 +93,7 @@ export async function proxyVsPassthrough(ctx) {
         "proxy server CPU/req ÷ pass-through server CPU/req": goal(med(runs, (x) => x.cpuRatio), "≤", 2),
         "proxy p50 − pass-through p50, concurrency 1 (ms)": goal(med(runs, (x) => x.addedP50Ms), "≤", 3),
       },
+      reference: { "lease p50 − echo p50, concurrency 1 (ms): the cost of one authenticated, audited call into the tenant's object": med(runs, (x) => x.leaseOverEchoP50Ms) },
     };
   } finally {
     await up.close();
@@ -103,6 +109,7 @@ export function proxySection(p) {
   for (const [k, v] of Object.entries(p.scenario.goals)) L.push(`| ${k} | ${v.value ?? "–"} | ${v.goal} | ${v.met === null ? "–" : v.met ? "met" : "**missed**"} |`);
   L.push("", "| path | req/s | p50 ms | p99 ms | server CPU ms/req | errors |", "|---|---|---|---|---|---|");
   for (const [k, v] of Object.entries(p.scenario.median)) L.push(`| ${k} | ${f(v.rps, 0)} | ${f(v.p50)} | ${f(v.p99)} | ${f(v.serverCpuMsPerReq)} | ${v.errors} |`);
+  for (const [k, v] of Object.entries(p.scenario.reference ?? {})) L.push("", `Reference, same run: ${k} = ${f(v)}.`);
   if (p.notes) L.push("", p.notes);
   L.push("");
   return L.join("\n");
