@@ -8,6 +8,7 @@
 //                      working tree, so edits in progress do not change what is measured
 //   --max-seed-seconds=N   seeding budget for the 1M-lease level (default 240)
 //   --only=glob        only the glob matcher scenario (bench/glob.mjs, in Node, no Vault)
+//   --only=proxy       only the credential proxy vs pass-through scenario (bench/proxy.mjs)
 //   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
 //   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
 //                      to try a setting; results then say which vars were set
@@ -26,6 +27,11 @@ const args = process.argv.slice(2);
 // `--only glob` / `--only=glob`: the in-process glob scenario (issue 9 §6) needs no Vault.
 if (args.includes("--only=glob") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "glob")) {
   await import("./glob.mjs");
+  process.exit(0);
+}
+// `--only proxy`: the credential proxy against a pass-through fetch (issue 11), on its own vault.
+if (args.includes("--only=proxy") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "proxy")) {
+  await import("./proxy.mjs");
   process.exit(0);
 }
 const flag = (name, fallback) => {

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { proxySection } from "../scenarios/proxy.mjs";
 
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = path.join(BENCH, "results");
@@ -135,6 +136,11 @@ function markdown(r, charts) {
     const t = s.manyTenants;
     L.push(`## 8. Many tenants (${f(t.tenants, 0)})`, "", `Setup: ${f(t.setupSeconds, 0)} s to bootstrap the tenants with one credential each. Single tenant ${f(t.median.single.rps)} req/s (p99 ${f(t.median.single.p99, 1)} ms); spread over ${f(t.tenants, 0)} tenants ${f(t.median.aggregate.rps)} req/s (p99 ${f(t.median.aggregate.p99, 1)} ms); ratio ${f(t.ratios["aggregate rps ÷ single-tenant rps"], 3)}.`, "");
   }
+  // The proxy scenario (issue 11) runs on its own (`--only proxy`) and keeps its own results file.
+  const proxy = path.join(RESULTS, "proxy.json");
+  if (existsSync(proxy)) L.push(proxySection(JSON.parse(readFileSync(proxy, "utf8"))));
+  const proxyNotes = path.join(RESULTS, "proxy-notes.md");
+  if (existsSync(proxy) && existsSync(proxyNotes)) L.push(readFileSync(proxyNotes, "utf8").trim(), "");
   L.push("## Published reference figures", "", "Different machines, setups and semantics (a lease here also writes an audit entry and decrypts under a per-version key); context, not a comparison.", "", "| system | figure | source |", "|---|---|---|", ...REFERENCES.map((x) => `| ${x.what} | ${x.figure} | ${x.source} |`), "");
   // Hand-written analysis of the published run, kept beside the results.
   const notes = path.join(RESULTS, "notes.md");
@@ -150,11 +156,17 @@ export function writeReport(results, { publish = true } = {}) {
   const file = path.join(RESULTS, !publish ? "experiment.json" : results.mode === "quick" ? "quick.json" : "latest.json");
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   if (!publish) return file;
+  rewriteResultsMd(results);
+  return file;
+}
+
+/** Regenerates RESULTS.md and its charts from the full run if there is one, else from `results`. */
+export function rewriteResultsMd(results) {
   const full = path.join(RESULTS, "latest.json");
   const shown = existsSync(full) ? JSON.parse(readFileSync(full, "utf8")) : results;
+  if (!shown) return;
   const charts = { scaling: "results/scaling.svg", latency: "results/latency.svg" };
   if (shown.scenarios.activeLeaseScaling) writeFileSync(path.join(BENCH, charts.scaling), scalingSvg(shown.scenarios.activeLeaseScaling.levels));
   if (shown.scenarios.leaseOpenLoop) writeFileSync(path.join(BENCH, charts.latency), latencySvg(shown.scenarios.leaseOpenLoop.histograms));
   writeFileSync(path.join(BENCH, "RESULTS.md"), markdown(shown, charts));
-  return file;
 }

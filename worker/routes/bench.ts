@@ -35,6 +35,16 @@ bench.get("/v1/bench/d1-read/:tenant", async (c) => {
   return c.json({ found: row !== null });
 });
 
+// passthrough: the Worker fetches a loopback upstream (the bench process's own HTTP server on
+// 127.0.0.1) and returns its answer as is: the baseline the credential proxy's overhead is
+// measured against. Host fixed to 127.0.0.1, only the port varies, GET only, no headers passed on.
+bench.get("/v1/bench/passthrough/:port", async (c) => {
+  const port = Number(c.req.param("port"));
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new VaultError("validation_failed", "port must be an integer from 1 to 65535");
+  const res = await fetch(`http://127.0.0.1:${port}/v1/ping`, { redirect: "manual" });
+  return new Response(res.body, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/octet-stream" } });
+});
+
 /** Body of POST /v1/bench/seed-leases: as the TenantVault's `seedLeases` RPC takes it. */
 const SeedBody = z.strictObject({ credential: z.string().min(1), count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
 

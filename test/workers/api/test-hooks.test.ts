@@ -23,6 +23,13 @@ describe("one gate for test and bench hooks", () => {
     expect((await fetchWith({ TEST_HOOKS: "true" }, "/v1/bench/echo")).status).toBe(200);
   });
 
+  it("the pass-through baseline is 404 without TEST_HOOKS; with it a bad port is a 400 naming it (control)", async () => {
+    expect((await fetchWith({ TEST_HOOKS: "false" }, "/v1/bench/passthrough/8080")).status).toBe(404);
+    const bad = await fetchWith({ TEST_HOOKS: "true" }, "/v1/bench/passthrough/70000");
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("port");
+  });
+
   it("RATE_LIMITS=off outside production needs TEST_HOOKS (control: accepted with it)", async () => {
     for (const ENVIRONMENT of ["development", "test"]) {
       expect((await fetchWith({ ENVIRONMENT, TEST_HOOKS: "false", RATE_LIMITS: "off" }, "/v1/health")).status, ENVIRONMENT).toBe(503);
