@@ -379,7 +379,11 @@ export class TenantVault extends DurableObject<Env> {
       tenantId,
       now: () => this.#fixedNow ?? Date.now(),
       faults: this.#faults,
-      scheduleAlarm: async (at) => {
+      scheduleAlarm: async (requested) => {
+        // Under a test's fixed clock, deadlines computed from it can lie in the real past: such an
+        // alarm fires at once, finds nothing due by the fixed clock and re-arms, forever. Keep it at
+        // least a second away (tests drive alarms themselves); real time is never changed.
+        const at = this.#fixedNow === null ? requested : Math.max(requested, Date.now() + 1000);
         if (this.#alarmAt !== null && this.#alarmAt <= at) return;
         await this.ctx.storage.setAlarm(at);
         this.#alarmAt = at;
