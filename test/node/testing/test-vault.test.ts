@@ -103,7 +103,7 @@ console.log(JSON.stringify(result));
     expect(leftovers()).toEqual([]);
   }, 60_000);
 
-  it("20 start/stop cycles leave no workerd process and no temp file; two vaults side by side share nothing", async () => {
+  it("20 start/stop cycles and a failed start leave no workerd process and no temp file; two vaults side by side share nothing", async () => {
     const { out, tmp } = await script(
       "cycles.mjs",
       `import { execFileSync } from "node:child_process";
@@ -133,6 +133,8 @@ try {
 } finally {
   await Promise.all([a.stop(), b.stop()]);
 }
+// A fixture the vault refuses fails the start with the vault's error, and leaves no runtime behind.
+result.badFixture = await startTestVault({ acl: { "no-such-credential": { rules: [] } } }).then((v) => (v.stop(), "started"), (e) => e.code);
 result.childrenAtEnd = children();
 console.log(JSON.stringify(result));
 `,
@@ -146,6 +148,7 @@ console.log(JSON.stringify(result));
     expect(out.crossToken).toBe(401);
     // Moving a's clock a day on does not expire b's lease.
     expect(out.bLeaseState).toBe("active");
+    expect(out.badFixture).toBe("not_found");
     expect(out.childrenAtEnd).toBe(0);
     expect(tmp).toEqual([]);
     expect(leftovers()).toEqual([]);
