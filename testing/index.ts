@@ -9,18 +9,11 @@
  * ```
  */
 
-import { randomBytes } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { VaultClient, type AuditPage, type CreateCredential, type CreateToken, type SetAcl } from "@ghoststack/vault-sdk";
 import { Miniflare } from "miniflare";
+import { vaultWorkers } from "./workers";
 
-/** Where build.mjs put the Worker bundles and the migrations, beside this file in dist/. */
-const WORKERS = fileURLToPath(new URL("./workers/", import.meta.url).href);
-const MIGRATIONS = fileURLToPath(new URL("./migrations/", import.meta.url).href);
-const COMPATIBILITY_DATE = "2026-04-20";
-const KMS_KEY_ID = "alias/ghostvault-test";
-const KMS_REGION = "us-east-1";
+export { vaultWorkers, type VaultWorkers, type VaultWorkersOptions } from "./workers";
 
 /** A credential fixture: its value, or its value with the other create options (TTLs, description…). */
 export type CredentialFixture = string | { value: string; options?: Omit<CreateCredential, "name" | "value"> };
@@ -68,15 +61,6 @@ export interface TestVault extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const hex = (bytes: number) => randomBytes(bytes).toString("hex");
-
-/** Every statement of the shipped D1 migrations, in file order (drizzle separates them with breakpoints). */
-async function migrationStatements(): Promise<string[]> {
-  const files = (await readdir(MIGRATIONS)).filter((f) => f.endsWith(".sql")).sort();
-  const texts = await Promise.all(files.map((f) => readFile(MIGRATIONS + f, "utf8")));
-  return texts.flatMap((t) => t.split("--> statement-breakpoint")).map((s) => s.trim()).filter((s) => s.length > 0);
-}
-
 async function expectOk(res: Response, what: string, status = 200): Promise<unknown> {
   const body = await res.text();
   if (res.status !== status) throw new Error(`test vault: ${what} answered ${res.status}: ${body}`);
@@ -88,56 +72,8 @@ async function expectOk(res: Response, what: string, status = 200): Promise<unkn
  * during start the runtime is disposed before the error is thrown.
  */
 export async function startTestVault(options: TestVaultOptions = {}): Promise<TestVault> {
-  const vars = options.vars ?? {};
-  if (Object.entries(vars).some(([k, v]) => k === "ENVIRONMENT" && v !== "test")) {
-    throw new Error(`test vault: vars.ENVIRONMENT must be "test" (got "${vars.ENVIRONMENT}"); a test vault never runs production settings`);
-  }
-  const kmsSecret = hex(24);
-  const bootstrapSecret = hex(24);
-  const limit = (n: number) => ({ simple: { limit: n, period: 60 } });
-  const mf = new Miniflare({
-    cf: false,
-    host: "127.0.0.1",
-    port: 0,
-    workers: [
-      {
-        name: "vault",
-        modulesRoot: WORKERS,
-        modules: [{ type: "ESModule", path: WORKERS + "vault.mjs" }],
-        compatibilityDate: COMPATIBILITY_DATE,
-        compatibilityFlags: ["nodejs_compat"],
-        bindings: {
-          KMS_PROVIDER: "aws",
-          KMS_ENDPOINT: "http://kms-emulator.local",
-          KMS_KEY_ID,
-          KMS_REGION,
-          KMS_ACCESS_KEY_ID: "AKIDTESTVAULT0000001",
-          KMS_SECRET_ACCESS_KEY: kmsSecret,
-          TOKEN_PEPPER: hex(32),
-          BOOTSTRAP_SECRET: bootstrapSecret,
-          AUDIT_SIGNING_KEY: hex(32),
-          AUDIT_HOST: "vault.test",
-          KEK_SWEEP_PAUSE_MS: "100",
-          ...vars,
-          // Last, so `vars` cannot turn them off: the clock controls need the hooks, and `test` keeps them legal.
-          ENVIRONMENT: "test",
-          TEST_HOOKS: "true",
-        },
-        serviceBindings: { KMS_EMULATOR: "kms" },
-        d1Databases: { DB: "vault-test-db" },
-        durableObjects: { TENANT_VAULT: { className: "TenantVault", useSQLite: true } },
-        ratelimits: { TOKEN_RATE_LIMITER: limit(1_000_000), IP_RATE_LIMITER: limit(1_000_000), CI_RATE_LIMITER: limit(1_000_000) },
-      },
-      {
-        name: "kms",
-        modulesRoot: WORKERS,
-        modules: [{ type: "ESModule", path: WORKERS + "kms.mjs" }],
-        compatibilityDate: COMPATIBILITY_DATE,
-        compatibilityFlags: ["nodejs_compat"],
-        bindings: { KMS_KEY_ID, ROOT_KEY: hex(32), ACCESS_KEY_ID: "AKIDTESTVAULT0000001", SECRET_ACCESS_KEY: kmsSecret },
-      },
-    ],
-  });
+  const { workers, bootstrapSecret, kmsControlSecret, migrations } = vaultWorkers({ name: "vault", vars: options.vars });
+  const mf = new Miniflare({ cf: false, host: "127.0.0.1", port: 0, workers });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -147,7 +83,7 @@ export async function startTestVault(options: TestVaultOptions = {}): Promise<Te
   try {
     const url = (await mf.ready).origin;
     const db = await mf.getD1Database("DB", "vault");
-    for (const sql of await migrationStatements()) await db.prepare(sql).run();
+    for (const sql of migrations) await db.prepare(sql).run();
     const boot = (await expectOk(
       (await mf.dispatchFetch(`${url}/v1/bootstrap`, {
         method: "POST",
@@ -175,7 +111,7 @@ export async function startTestVault(options: TestVaultOptions = {}): Promise<Te
       clock = now === null ? null : typeof now === "number" ? now : now.getTime();
       await tenant().setClockForTest(clock);
     };
-    const kms = await mf.getWorker("kms");
+    const kms = await mf.getWorker("vault-kms");
     return {
       url,
       token,
@@ -187,7 +123,7 @@ export async function startTestVault(options: TestVaultOptions = {}): Promise<Te
       async kmsFaults(fault) {
         const res = await kms.fetch("http://kms-emulator.local/__control/faults", {
           method: "POST",
-          headers: { "content-type": "application/json", "x-emulator-control": kmsSecret },
+          headers: { "content-type": "application/json", "x-emulator-control": kmsControlSecret },
           body: JSON.stringify(fault),
         });
         await expectOk(res as unknown as Response, "KMS fault injection");
