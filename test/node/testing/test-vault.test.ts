@@ -153,4 +153,15 @@ console.log(JSON.stringify(result));
     expect(tmp).toEqual([]);
     expect(leftovers()).toEqual([]);
   }, 90_000);
+
+  it("the examples/ Worker project (Vault as an auxiliary worker of vitest-pool-workers) passes its test", async () => {
+    // beforeAll's `npm pack` built sdk/dist and testing/dist, which the example resolves through the workspace links.
+    const vitest = path.join(ROOT, "node_modules", "vitest", "vitest.mjs");
+    const { stdout } = await run(process.execPath, [vitest, "run"], {
+      cwd: path.join(ROOT, "examples", "worker-with-vault"),
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+      maxBuffer: 16 << 20,
+    });
+    expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
+  }, 90_000);
 });
