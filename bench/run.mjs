@@ -9,6 +9,7 @@
 //   --max-seed-seconds=N   seeding budget for the 1M-lease level (default 240)
 //   --only=glob        only the glob matcher scenario (bench/glob.mjs, in Node, no Vault)
 //   --only=proxy       only the credential proxy vs pass-through scenario (bench/proxy.mjs)
+//   --only=testvault   only the test vault start-up scenario (bench/testvault.mjs, issue 17)
 //   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
 //   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
 //                      to try a setting; results then say which vars were set
@@ -32,6 +33,11 @@ if (args.includes("--only=glob") || (args.includes("--only") && args[args.indexO
 // `--only proxy`: the credential proxy against a pass-through fetch (issue 11), on its own vault.
 if (args.includes("--only=proxy") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "proxy")) {
   await import("./proxy.mjs");
+  process.exit(0);
+}
+// `--only testvault`: start-up time of the test vault package (issue 17), no wrangler vault.
+if (args.includes("--only=testvault") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "testvault")) {
+  await import("./testvault.mjs").then((m) => m.main());
   process.exit(0);
 }
 const flag = (name, fallback) => {

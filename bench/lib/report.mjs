@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { proxySection } from "../scenarios/proxy.mjs";
+import { testVaultSection } from "../scenarios/testvault.mjs";
 
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = path.join(BENCH, "results");
@@ -141,6 +142,9 @@ function markdown(r, charts) {
   if (existsSync(proxy)) L.push(proxySection(JSON.parse(readFileSync(proxy, "utf8"))));
   const proxyNotes = path.join(RESULTS, "proxy-notes.md");
   if (existsSync(proxy) && existsSync(proxyNotes)) L.push(readFileSync(proxyNotes, "utf8").trim(), "");
+  // The test-vault start-up scenario (issue 17) also runs on its own (`--only testvault`).
+  const testVault = path.join(RESULTS, "testvault.json");
+  if (existsSync(testVault)) L.push(testVaultSection(JSON.parse(readFileSync(testVault, "utf8"))));
   L.push("## Published reference figures", "", "Different machines, setups and semantics (a lease here also writes an audit entry and decrypts under a per-version key); context, not a comparison.", "", "| system | figure | source |", "|---|---|---|", ...REFERENCES.map((x) => `| ${x.what} | ${x.figure} | ${x.source} |`), "");
   // Hand-written analysis of the published run, kept beside the results.
   const notes = path.join(RESULTS, "notes.md");
