@@ -154,6 +154,46 @@ console.log(JSON.stringify(result));
     expect(leftovers()).toEqual([]);
   }, 90_000);
 
+  it("a vitest test file in the consumer project starts a vault with fixtures, leases through the SDK and stops it", async () => {
+    // The consumer has no vitest of its own: the repository's binary runs it with --globals, so the
+    // test file needs no import of "vitest" (nothing is downloaded). try/finally stands in for
+    // `await using`, which Node 20 cannot parse.
+    await writeFile(
+      path.join(consumer, "vault.test.mjs"),
+      `import { startTestVault } from "@ghoststack/vault-testing";
+import { VaultClient } from "@ghoststack/vault-sdk";
+let url;
+it("leases a fixture through the SDK, and the ACL fixture refuses the agent", async () => {
+  const vault = await startTestVault({
+    credentials: { openai: "sk-from-vitest" },
+    acl: { openai: { rules: [{ effect: "deny", identity: "agent:ci" }] } },
+    tokens: [{ role: "user", identity: "agent:ci" }],
+  });
+  url = vault.url;
+  try {
+    expect((await vault.client.lease("openai", { ttl: "1m" })).value).toBe("sk-from-vitest");
+    const agent = new VaultClient({ url: vault.url, token: vault.tokens[0] });
+    await expect(agent.lease("openai", { ttl: "1m" })).rejects.toMatchObject({ status: 403 });
+  } finally {
+    await vault.stop();
+  }
+});
+it("the stopped vault no longer answers", async () => {
+  expect(url).toMatch(/^http:\\/\\/127\\.0\\.0\\.1:\\d+$/);
+  await expect(fetch(url + "/v1/ready")).rejects.toThrow();
+});
+`,
+    );
+    const vitest = path.join(ROOT, "node_modules", "vitest", "vitest.mjs");
+    const { stdout } = await run(process.execPath, [vitest, "run", "--root", consumer, "--globals", "vault.test.mjs"], {
+      cwd: consumer,
+      env: { PATH: process.env.PATH ?? "", HOME: consumer, NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" },
+      maxBuffer: 16 << 20,
+    });
+    expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
+    expect(leftovers()).toEqual([]);
+  }, 90_000);
+
   it("the examples/ Worker project (Vault as an auxiliary worker of vitest-pool-workers) passes its test", async () => {
     // beforeAll's `npm pack` built sdk/dist and testing/dist, which the example resolves through the workspace links.
     const vitest = path.join(ROOT, "node_modules", "vitest", "vitest.mjs");
