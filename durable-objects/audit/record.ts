@@ -1,6 +1,7 @@
 import type { AuditActor, AuditOutcome, AuditTarget } from "../../worker/audit/entry";
 import type { JsonValue } from "../../worker/audit/canonical-json";
 import type { Agent } from "../../worker/schemas/leases";
+import type { VaultError } from "../../worker/errors";
 import type { Actor, VaultContext } from "../vault-context";
 import { appendAudit, sha256HexSync } from "./append";
 
@@ -70,4 +71,15 @@ export function record(ctx: VaultContext, actor: Actor | null | "anonymous", eve
 /** A credential as an audit target. */
 export function credentialTarget(id: string, version?: number): AuditTarget {
   return version === undefined ? { kind: "credential", id } : { kind: "credential", id, version };
+}
+
+/**
+ * Records a refusal of an authenticated caller (`outcome: "denied"`, the error's code and message
+ * added to `details`) in its own transaction, then throws the error: the one way ops refuse.
+ */
+export function refuse(ctx: VaultContext, actor: Actor, event: Omit<Recorded, "outcome">, error: VaultError): never {
+  ctx.storage.transactionSync(() =>
+    record(ctx, actor, { ...event, outcome: "denied", details: { ...event.details, code: error.code, reason: error.message } }),
+  );
+  throw error;
 }

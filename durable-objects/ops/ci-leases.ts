@@ -2,7 +2,7 @@ import { globMatches } from "../../worker/auth/glob";
 import { VaultError } from "../../worker/errors";
 import type { Lease, LeaseWithValue } from "../../worker/schemas/leases";
 import type { WebhookLeaseRequest } from "../../worker/schemas/federation";
-import { record } from "../audit/record";
+import { refuse } from "../audit/record";
 import { recordAnonymousRefusal } from "../audit/refusals";
 import type { Actor, VaultContext } from "../vault-context";
 import { createLease, getLease, revokeLease } from "./leases";
@@ -46,8 +46,7 @@ export async function grantCiLeases(ctx: VaultContext, actor: Actor, grant: CiGr
   for (const name of request.credentials) {
     if (!grant.credentials.some((glob) => globMatches(glob, name))) {
       const error = new VaultError("acl_denied", `this CI identity may not lease "${name}"`);
-      ctx.storage.transactionSync(() => record(ctx, actor, { type: "lease.denied", target: null, outcome: "denied", details: { credential: name, code: error.code, reason: error.message } }));
-      throw error;
+      refuse(ctx, actor, { type: "lease.denied", target: null, details: { credential: name } }, error);
     }
   }
   const ttl = Math.min(request.ttl ?? grant.maxTtl, grant.maxTtl);

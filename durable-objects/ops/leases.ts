@@ -4,7 +4,7 @@ import { openCredentialValue } from "../../worker/crypto";
 import { VaultError } from "../../worker/errors";
 import { newId } from "../../worker/ids";
 import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/schemas/leases";
-import { credentialTarget, record } from "../audit/record";
+import { credentialTarget, record, refuse } from "../audit/record";
 import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
 import { loadVerifiedCredential } from "./credential-integrity";
@@ -32,18 +32,9 @@ export function leaseView(row: LeaseRow, now: number): Lease {
   };
 }
 
-/** Records a refused lease request and throws the refusal. */
-function refuse(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error: VaultError, credentialId?: string): never {
-  ctx.storage.transactionSync(() =>
-    record(ctx, actor, {
-      type: "lease.denied",
-      target: credentialId ? credentialTarget(credentialId) : null,
-      outcome: "denied",
-      agent: input.agent,
-      details: { credential: input.credential, code: error.code, reason: error.message },
-    }),
-  );
-  throw error;
+/** Records a refused lease request (`lease.denied`) and throws the refusal. */
+function refuseLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error: VaultError, credentialId?: string): never {
+  refuse(ctx, actor, { type: "lease.denied", target: credentialId ? credentialTarget(credentialId) : null, agent: input.agent, details: { credential: input.credential } }, error);
 }
 
 /**
@@ -53,19 +44,19 @@ function refuse(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error:
  */
 export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue> {
   const found = await loadVerifiedCredential(ctx, actor, input.credential, "leases.create");
-  if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
+  if (!found) refuseLease(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
   const decision = decideAcl(ctx, credential, actor.identity, "lease");
   if (!decision.allowed) {
     // Names the credential, never the rules: a refused caller learns nothing about the policy.
-    refuse(ctx, actor, input, new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`), credential.id);
+    refuseLease(ctx, actor, input, new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`), credential.id);
   }
   const cap = Math.min(credential.maxTtl, ctx.config.TENANT_MAX_LEASE_TTL_SECONDS);
   let ttl = input.ttl ?? credential.defaultTtl;
   if (ttl > cap) {
     if (!input.clamp) {
       const error = new VaultError("validation_failed", `ttl ${ttl}s exceeds this credential's maximum of ${cap}s; ask for less or send clamp: true`);
-      refuse(ctx, actor, input, error, credential.id);
+      refuseLease(ctx, actor, input, error, credential.id);
     }
     ttl = cap;
   }

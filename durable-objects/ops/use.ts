@@ -9,7 +9,7 @@ import { openCredentialValue, utf8Decode } from "../../worker/crypto";
 import { VaultError } from "../../worker/errors";
 import { checkOutboundUrl, OutboundBudget } from "../../worker/federation/outbound";
 import type { UsePolicy, UseRequest, UseResponse } from "../../worker/schemas/use";
-import { credentialTarget, record } from "../audit/record";
+import { credentialTarget, record, refuse } from "../audit/record";
 import { deleteUsePolicy, findUsePolicy, putUsePolicy } from "../storage/use";
 import type { Actor, VaultContext } from "../vault-context";
 import { loadVerifiedCredential } from "./credential-integrity";
@@ -119,18 +119,9 @@ export interface UseDeps {
   limiter: UseLimiter;
 }
 
-/** Records a refused use and throws the refusal. */
-function refuse(ctx: VaultContext, actor: Actor, input: UseRequest, error: VaultError, credentialId?: string): never {
-  ctx.storage.transactionSync(() =>
-    record(ctx, actor, {
-      type: "credential.use_denied",
-      target: credentialId ? credentialTarget(credentialId) : null,
-      outcome: "denied",
-      agent: input.agent,
-      details: { code: error.code, reason: error.message, method: input.method, purpose: input.purpose ?? null },
-    }),
-  );
-  throw error;
+/** Records a refused use (`credential.use_denied`) and throws the refusal. */
+function refuseUse(ctx: VaultContext, actor: Actor, input: UseRequest, error: VaultError, credentialId?: string): never {
+  refuse(ctx, actor, { type: "credential.use_denied", target: credentialId ? credentialTarget(credentialId) : null, agent: input.agent, details: { method: input.method, purpose: input.purpose ?? null } }, error);
 }
 
 function requestBody(input: UseRequest): Uint8Array | null {
@@ -142,21 +133,21 @@ function requestBody(input: UseRequest): Uint8Array | null {
 /** POST /v1/credentials/{ref}/use: authorise, inject, fetch, scrub, record `credential.used`. */
 export async function useCredential(ctx: VaultContext, actor: Actor, ref: string, input: UseRequest, deps: UseDeps): Promise<UseResponse> {
   const found = await loadVerifiedCredential(ctx, actor, ref, "use.request");
-  if (!found) refuse(ctx, actor, input, new VaultError("not_found", "no such credential"));
+  if (!found) refuseUse(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential, current } = found;
   const decision = decideAcl(ctx, credential, actor.identity, "use");
-  if (!decision.allowed) refuse(ctx, actor, input, new VaultError("use_denied", `credential "${credential.name}" does not allow use by ${actor.identity}`), credential.id);
+  if (!decision.allowed) refuseUse(ctx, actor, input, new VaultError("use_denied", `credential "${credential.name}" does not allow use by ${actor.identity}`), credential.id);
   const policy = findUsePolicy(ctx.sql, credential.id);
-  if (!policy) refuse(ctx, actor, input, new VaultError("use_denied", `credential "${credential.name}" has no use policy; it cannot be used through the proxy`), credential.id);
+  if (!policy) refuseUse(ctx, actor, input, new VaultError("use_denied", `credential "${credential.name}" has no use policy; it cannot be used through the proxy`), credential.id);
   const { problem, url } = policyProblem(ctx, policy, input);
-  if (!url) refuse(ctx, actor, input, new VaultError("use_denied", problem), credential.id);
+  if (!url) refuseUse(ctx, actor, input, new VaultError("use_denied", problem), credential.id);
   const body = requestBody(input);
   if (body && body.byteLength > policy.max_request_bytes) {
-    refuse(ctx, actor, input, new VaultError("payload_too_large", `the request body is larger than this credential's max_request_bytes (${policy.max_request_bytes})`), credential.id);
+    refuseUse(ctx, actor, input, new VaultError("payload_too_large", `the request body is larger than this credential's max_request_bytes (${policy.max_request_bytes})`), credential.id);
   }
-  if (body && (input.method === "GET" || input.method === "HEAD")) refuse(ctx, actor, input, new VaultError("validation_failed", `a ${input.method} request has no body`), credential.id);
+  if (body && (input.method === "GET" || input.method === "HEAD")) refuseUse(ctx, actor, input, new VaultError("validation_failed", `a ${input.method} request has no body`), credential.id);
   const limited = deps.limiter.take(credential.id, actor.identity, ctx.now());
-  if (limited) refuse(ctx, actor, input, new VaultError("rate_limited", limited), credential.id);
+  if (limited) refuseUse(ctx, actor, input, new VaultError("rate_limited", limited), credential.id);
 
   const value = utf8Decode(await openCredentialValue(current, await ctx.keks.get(current.kekVersion), { tenantId: ctx.tenantId, credentialId: credential.id, version: current.version }));
   const injected = injectRequest(url, input.headers, policy.inject, value);

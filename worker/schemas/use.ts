@@ -59,7 +59,11 @@ export const UseRequestSchema = z
   .strictObject({
     method: UseMethodSchema,
     url: z.string().min(1).max(4096),
-    headers: z.record(HeaderNameSchema, z.string().max(8192).regex(/^[^\r\n\0]*$/, "must not contain a line break")).default({}),
+    // At most 64 headers: each becomes a header of the outbound fetch the object makes.
+    headers: z
+      .record(HeaderNameSchema, z.string().max(8192).regex(/^[^\r\n\0]*$/, "must not contain a line break"))
+      .refine((h) => Object.keys(h).length <= 64, "at most 64 headers")
+      .default({}),
     body: z.string().optional(),
     body_base64: z.base64().optional(),
     purpose: short(256).optional(),

@@ -121,3 +121,15 @@ describe("the credential proxy refuses what the policy does not allow", () => {
     expect((await expectStatus<UseAnswer>(await useCall(w.user, "openai", { method: "GET", url: "https://api.example.com/v1/status?code=500" }), 200)).status).toBe(500);
   });
 });
+
+describe("bounded requests", () => {
+  it("refuses more than 64 caller headers with a 400 naming them, and makes no call (control: 64 pass)", async () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-h${i}`, "v"]));
+    const before = (await auditOfType(w.adminToken, "credential.used")).length;
+    const refused = await expectStatus<{ error: { code: string; message: string } }>(await useCall(w.user, "openai", echo({ headers: many(65) })), 400);
+    expect(refused.error.code).toBe("validation_failed");
+    expect(refused.error.message).toContain("at most 64 headers");
+    expect(await auditOfType(w.adminToken, "credential.used")).toHaveLength(before);
+    await expectStatus<UseAnswer>(await useCall(w.user, "openai", echo({ headers: many(64) })), 200);
+  });
+});
