@@ -1,5 +1,5 @@
 // `node bench/glob.mjs` (or `npm run bench -- --only glob`): issue 9 §6, glob matching is linear.
-// Runs in Node on one core, no Vault needed. Loads worker/auth/glob.ts through esbuild, then times
+// Runs in Node on one core, no Vault needed. Loads worker/core/auth/glob.ts through esbuild, then times
 // a hostile pattern (a dozen `*`) against identities of 1, 10 and 100 KB, next to baselines taken
 // in the same run: a benign pattern on the same text, and one pass of `String.includes` over it.
 // The backtracking regex the matcher replaced is timed on inputs of only 16-24 characters, since
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const source = readFileSync(path.join(ROOT, "worker/auth/glob.ts"), "utf8");
+const source = readFileSync(path.join(ROOT, "worker/core/auth/glob.ts"), "utf8");
 const { code } = transformSync(source, { loader: "ts", format: "esm" });
 const { globMatches } = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
 

@@ -87,7 +87,7 @@ function expiryBatch(root) {
   const set = extraVars.find((v) => v.startsWith("LEASE_EXPIRY_BATCH:"));
   if (set) return Number(set.split(":")[1]);
   const m = /LEASE_EXPIRY_BATCH\s*=\s*"?(\d+)/.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"));
-  return m ? Number(m[1]) : 500; // worker/config.ts default
+  return m ? Number(m[1]) : 500; // worker/contract/config.ts default
 }
 
 async function main() {

@@ -1,4 +1,4 @@
-import type { CredentialRow, CredentialVersionRow } from "../worker/db/credentials";
+import type { CredentialRow, CredentialVersionRow } from "../worker/core/db/credentials";
 
 /** A credential and its current version's ciphertext, as the lease path needs them. */
 export interface CachedCredential {

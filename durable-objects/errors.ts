@@ -1,7 +1,7 @@
-import { DecryptionError } from "../worker/crypto";
-import { VaultError, type WireError } from "../worker/errors";
-import { KmsError } from "../worker/kms";
-import { d1Message, isD1Unavailable } from "../worker/db/tenant-db";
+import { DecryptionError } from "../worker/core/crypto";
+import { VaultError, type WireError } from "../worker/contract/errors";
+import { KmsError } from "../worker/core/kms";
+import { d1Message, isD1Unavailable } from "../worker/core/db/tenant-db";
 
 /**
  * Maps anything an operation threw to the wire error the Worker will answer with. Known

@@ -1,5 +1,5 @@
-import { aesGcmDecrypt, aesGcmEncrypt, AES_GCM_IV_BYTES, bytesToHex, concatBytes, hkdfSha256, hkdfSha256AesKey, hmacSha256, importHkdfKey, randomBytes, timingSafeEqual, utf8Decode, utf8Encode } from "../worker/crypto";
-import { VaultError } from "../worker/errors";
+import { aesGcmDecrypt, aesGcmEncrypt, AES_GCM_IV_BYTES, bytesToHex, concatBytes, hkdfSha256, hkdfSha256AesKey, hmacSha256, importHkdfKey, randomBytes, timingSafeEqual, utf8Decode, utf8Encode } from "../worker/core/crypto";
+import { VaultError } from "../worker/contract/errors";
 import { findLease } from "./storage/leases";
 import type { Actor, VaultContext } from "./vault-context";
 

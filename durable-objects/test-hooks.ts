@@ -1,16 +1,16 @@
 import { z } from "zod";
-import { allowsTestHooks, type Config } from "../worker/config";
-import { findCredentialWithCurrentVersion } from "../worker/db/credentials";
-import { VaultError } from "../worker/errors";
-import { newId } from "../worker/ids";
-import { CredentialRefSchema } from "../worker/schemas/credentials";
+import { allowsTestHooks, type Config } from "../worker/contract/config";
+import { findCredentialWithCurrentVersion } from "../worker/core/db/credentials";
+import { VaultError } from "../worker/contract/errors";
+import { newId } from "../worker/core/ids";
+import { CredentialRefSchema } from "../worker/contract/schemas/credentials";
 import { credentialTarget, record } from "./audit/record";
 import { insertLease } from "./storage/leases";
 import { iso, type Actor, type VaultContext } from "./vault-context";
 
 /**
  * The test and benchmark surface of the TenantVault, behind one gate: the `TEST_HOOKS` setting,
- * which production configuration refuses (worker/config.ts). The Durable Object's test-only RPC
+ * which production configuration refuses (worker/contract/config.ts). The Durable Object's test-only RPC
  * methods check it first thing and then only call into this file, so the production object holds
  * no test logic; the bench routes (worker/routes/bench.ts) answer 404 without it.
  */

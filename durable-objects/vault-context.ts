@@ -1,14 +1,14 @@
-import type { Role } from "../worker/auth/roles";
-import type { TokenKind } from "../worker/auth/tokens";
-import type { Config } from "../worker/config";
-import type { TenantDb } from "../worker/db/tenant-db";
-import type { KmsProvider } from "../worker/kms/provider";
+import type { Role } from "../worker/contract/roles";
+import type { TokenKind } from "../worker/core/auth/tokens";
+import type { Config } from "../worker/contract/config";
+import type { TenantDb } from "../worker/core/db/tenant-db";
+import type { KmsProvider } from "../worker/core/kms/provider";
 import type { KekCache } from "./kek/cache";
 import type { CredentialCache } from "./credential-cache";
 import type { FaultHook } from "./outbox/faults";
 import type { OutboxState } from "./outbox/outbox";
-import type { NoteSigner } from "../worker/audit/signed-note";
-import type { JwksCache } from "../worker/federation/jwks";
+import type { NoteSigner } from "../worker/core/audit/signed-note";
+import type { JwksCache } from "../worker/core/federation/jwks";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { AclSchema, type Acl } from "../worker/schemas/acl";
+import { AclSchema, type Acl } from "../worker/contract/schemas/acl";
 import { segment, type CallOptions, type HttpClient } from "./http";
 
 /** What `acl.set` takes: ordered allow/deny rules on identity globs, and agent visibility. */

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import { KekRotateResultSchema, KekStatusSchema, type KekRotateResult, type KekStatus } from "../worker/schemas/admin";
-import { ImpactReportSchema, type ImpactQuerySchema } from "../worker/schemas/audit";
+import { KekRotateResultSchema, KekStatusSchema, type KekRotateResult, type KekStatus } from "../worker/contract/schemas/admin";
+import { ImpactReportSchema, type ImpactQuerySchema } from "../worker/contract/schemas/audit";
 import type { CallOptions, HttpClient } from "./http";
 
 /** The window of an incident impact report: ISO 8601 timestamps. */

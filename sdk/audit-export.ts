@@ -4,7 +4,7 @@
  * signed checkpoint right after the entry it covers.
  *
  * These schemas describe what the Durable Object writes with JSON.stringify; they belong beside
- * the other API schemas in worker/schemas/audit.ts and should move there.
+ * the other API schemas in worker/contract/schemas/audit.ts and should move there.
  */
 
 import { z } from "zod";

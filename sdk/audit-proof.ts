@@ -1,13 +1,13 @@
 /**
  * Client-side checks of the audit log's RFC 6962 proofs (`GET /v1/audit/proof/*`), with the
- * RFC 9162 verification algorithms of worker/audit/merkle.ts over WebCrypto: any runtime.
+ * RFC 9162 verification algorithms of worker/core/audit/merkle.ts over WebCrypto: any runtime.
  * A proof only ties an entry or an older tree to the root it names; compare that root with one
  * you trust (a checkpoint you verified and kept).
  */
 
-import { fromBase64, sha256 } from "../worker/audit/encoding";
-import { leafHash, verifyConsistency, verifyInclusion } from "../worker/audit/merkle";
-import type { ConsistencyProof, InclusionProof } from "../worker/schemas/audit";
+import { fromBase64, sha256 } from "../worker/core/audit/encoding";
+import { leafHash, verifyConsistency, verifyInclusion } from "../worker/core/audit/merkle";
+import type { ConsistencyProof, InclusionProof } from "../worker/contract/schemas/audit";
 
 const encoder = new TextEncoder();
 

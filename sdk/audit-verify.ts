@@ -1,12 +1,12 @@
 /**
  * Offline verification of an audit export with only the signing key: the same chain and
- * checkpoint code the server runs (worker/audit), over the JSON Lines of `audit.exportLines()`.
+ * checkpoint code the server runs (worker/core/audit), over the JSON Lines of `audit.exportLines()`.
  * Pure WebCrypto: runs in Node >= 20, Workers and browsers.
  */
 
-import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/audit/chain";
-import { verifyCheckpoint } from "../worker/audit/checkpoint";
-import { parseVerifierKey } from "../worker/audit/signed-note";
+import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/chain";
+import { verifyCheckpoint } from "../worker/core/audit/checkpoint";
+import { parseVerifierKey } from "../worker/core/audit/signed-note";
 import { AuditForkError, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type TextSource } from "./audit-export";
 

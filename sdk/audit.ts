@@ -15,7 +15,7 @@ import {
   type AuditVerify,
   type AuditVerifyQuery,
   type CheckpointQuery,
-} from "../worker/schemas/audit";
+} from "../worker/contract/schemas/audit";
 import type { z } from "zod";
 import { AuditExportLineSchema, decodeStream, splitLines, type AuditExportLine } from "./audit-export";
 import { VaultError } from "./errors";

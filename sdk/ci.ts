@@ -4,7 +4,7 @@
  */
 
 import type { z } from "zod";
-import { CiLeasesSchema, CiRevokedSchema, type OidcLeaseRequestSchema } from "../worker/schemas/federation";
+import { CiLeasesSchema, CiRevokedSchema, type OidcLeaseRequestSchema } from "../worker/contract/schemas/federation";
 import type { CallOptions, HttpClient } from "./http";
 import type { Duration } from "./leases";
 

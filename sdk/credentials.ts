@@ -9,7 +9,7 @@ import {
   type CreateCredentialSchema,
   type ListCredentialsQuerySchema,
   type UpdateCredentialSchema,
-} from "../worker/schemas/credentials";
+} from "../worker/contract/schemas/credentials";
 import { segment, type CallOptions, type HttpClient } from "./http";
 
 /** What `credentials.create` takes: name, value and optional metadata; TTLs as seconds or "10m". */

@@ -1,7 +1,7 @@
-import type { ErrorCode } from "../worker/errors";
+import type { ErrorCode } from "../worker/contract/errors";
 
 /**
- * Codes the SDK itself produces, beside the API's own (worker/errors.ts `ERROR_STATUS`):
+ * Codes the SDK itself produces, beside the API's own (worker/contract/errors.ts `ERROR_STATUS`):
  * - `network_error`: no HTTP answer (connection refused or reset, DNS, TLS); status 0.
  * - `pin_mismatch`: the server's certificate chain matched no pin (sdk/node.ts); status 0.
  * - `invalid_response`: an answer that is not what the API's schema says; status as received.

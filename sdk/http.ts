@@ -5,7 +5,7 @@
  */
 
 import type { z } from "zod";
-import { ErrorBodySchema } from "../worker/schemas/common";
+import { ErrorBodySchema } from "../worker/contract/schemas/common";
 import { VaultError } from "./errors";
 import { backoffDelay, parseRetryAfter, retryPolicy, type RetryOptions, type RetryPolicy } from "./retry";
 

@@ -28,7 +28,7 @@ import { SystemApi } from "./system";
 import { TokensApi } from "./tokens";
 import { WebhooksApi } from "./webhooks";
 import { CredentialUse, UseApi, type UseOptions } from "./use";
-import type { Whoami } from "../worker/schemas/tokens";
+import type { Whoami } from "../worker/contract/schemas/tokens";
 
 /** Options of {@link VaultClient}: base URL, API token, and optionally fetch and retry settings. */
 export type VaultClientOptions = HttpClientOptions;
@@ -139,7 +139,7 @@ export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type Ht
 export { parseRetryAfter, type RetryOptions } from "./retry";
 export { Lease } from "./lease";
 export { CredentialUse, type SetUsePolicy, type UseApi, type UseOptions } from "./use";
-export type { UsePolicy, UseResponse } from "../worker/schemas/use";
+export type { UsePolicy, UseResponse } from "../worker/contract/schemas/use";
 export type { CreateLease, Duration, ListLeases, RevokeMatching, LeasesApi } from "./leases";
 export type { CreateCredential, CredentialsApi, ListCredentials, UpdateCredential } from "./credentials";
 export type { CreateToken, ListTokens, TokensApi } from "./tokens";
@@ -151,13 +151,13 @@ export type { CreateSession, SessionsApi } from "./sessions";
 export type { CreateOidcTrust, OidcApi, OidcTrust } from "./oidc";
 export type { CreatedWebhook, CreateWebhook, Webhook, WebhooksApi } from "./webhooks";
 export type { CiApi, CiLeaseRequest, CiLeases, CiRevoked } from "./ci";
-export type { Acl, AclRule } from "../worker/schemas/acl";
+export type { Acl, AclRule } from "../worker/contract/schemas/acl";
 export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
 export { verifyConsistencyProof, verifyInclusionProof } from "./audit-proof";
 export { AuditForkError, MemoryCheckpointMemory, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
-export type { Credential, CredentialPage, CredentialVersion } from "../worker/schemas/credentials";
-export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/schemas/leases";
-export type { CreatedToken, Token, TokenPage, Whoami } from "../worker/schemas/tokens";
-export type { AuditPage, AuditVerify } from "../worker/schemas/audit";
-export type { KekRotateResult, KekStatus } from "../worker/schemas/admin";
+export type { Credential, CredentialPage, CredentialVersion } from "../worker/contract/schemas/credentials";
+export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/contract/schemas/leases";
+export type { CreatedToken, Token, TokenPage, Whoami } from "../worker/contract/schemas/tokens";
+export type { AuditPage, AuditVerify } from "../worker/contract/schemas/audit";
+export type { KekRotateResult, KekStatus } from "../worker/contract/schemas/admin";

@@ -1,4 +1,4 @@
-import type { Lease as LeaseInfo, LeaseWithValue } from "../worker/schemas/leases";
+import type { Lease as LeaseInfo, LeaseWithValue } from "../worker/contract/schemas/leases";
 import { VaultError } from "./errors";
 import type { CallOptions } from "./http";
 import type { Duration, LeasesApi } from "./leases";

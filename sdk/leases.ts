@@ -9,7 +9,7 @@ import {
   type LeasePage,
   type ListLeasesQuerySchema,
   type RevokeMatchingSchema,
-} from "../worker/schemas/leases";
+} from "../worker/contract/schemas/leases";
 import type { CallOptions, HttpClient } from "./http";
 import { Lease } from "./lease";
 

@@ -1,7 +1,7 @@
 /** OIDC trusts (admin): which CI identity providers may exchange their ID tokens for leases. */
 
 import type { z } from "zod";
-import { ListTrustsSchema, TrustSchema, type CreateTrustSchema, type Trust } from "../worker/schemas/federation";
+import { ListTrustsSchema, TrustSchema, type CreateTrustSchema, type Trust } from "../worker/contract/schemas/federation";
 import { segment, type CallOptions, type HttpClient } from "./http";
 import type { Duration } from "./leases";
 

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import type { CreateSessionSchema } from "../worker/schemas/sessions";
-import { CreatedTokenSchema, type CreatedToken } from "../worker/schemas/tokens";
+import type { CreateSessionSchema } from "../worker/contract/schemas/sessions";
+import { CreatedTokenSchema, type CreatedToken } from "../worker/contract/schemas/tokens";
 import type { CallOptions, HttpClient } from "./http";
 import type { Duration } from "./leases";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { CallOptions, HttpClient } from "./http";
 
-// worker/routes/system.ts keeps these two inline; mirrored here until they move to worker/schemas.
+// worker/routes/system.ts keeps these two inline; mirrored here until they move to worker/contract/schemas.
 const HealthSchema = z.object({ ok: z.literal(true) });
 const ReadySchema = z.object({ ok: z.literal(true), d1: z.literal("ok") });
 

@@ -10,7 +10,7 @@ import {
   type Token,
   type TokenPage,
   type Whoami,
-} from "../worker/schemas/tokens";
+} from "../worker/contract/schemas/tokens";
 import type { CallOptions, HttpClient } from "./http";
 import type { Duration } from "./leases";
 

@@ -1,6 +1,6 @@
 import type { z } from "zod";
-import { AclCheckSchema } from "../worker/schemas/acl";
-import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/schemas/use";
+import { AclCheckSchema } from "../worker/contract/schemas/acl";
+import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
 import { segment, type CallOptions, type HttpClient } from "./http";
 
 /** What `use.setPolicy` takes: origins, methods, path prefixes, injection, limits (defaults filled by the vault). */

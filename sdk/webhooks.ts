@@ -1,11 +1,11 @@
 /** Webhook lease sources (admin): CI systems without OIDC that sign lease requests with an HMAC secret. */
 
 import type { z } from "zod";
-import { CreatedWebhookSchema, ListWebhooksSchema, type CreateWebhookSchema, type Webhook } from "../worker/schemas/federation";
+import { CreatedWebhookSchema, ListWebhooksSchema, type CreateWebhookSchema, type Webhook } from "../worker/contract/schemas/federation";
 import { segment, type CallOptions, type HttpClient } from "./http";
 import type { Duration } from "./leases";
 
-export type { Webhook } from "../worker/schemas/federation";
+export type { Webhook } from "../worker/contract/schemas/federation";
 /** A created webhook and its signing secret, shown this once. */
 export type CreatedWebhook = z.output<typeof CreatedWebhookSchema>;
 /** What `webhooks.create` takes: a name (its identity becomes `ci:webhook:<name>`), credential globs, max TTL. */

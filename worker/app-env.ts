@@ -1,4 +1,4 @@
-import type { Config } from "./config";
+import type { Config } from "./contract/config";
 
 /** The Hono environment of the Worker: generated bindings plus per-request variables. */
 export type AppEnv = {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./app-env";
-import { VaultError } from "./errors";
+import { VaultError } from "./contract/errors";
 import { basics } from "./middleware/basics";
 import { notFound, onError } from "./middleware/on-error";
 import { rateLimit } from "./middleware/rate-limit";

@@ -4,7 +4,7 @@ import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import path from "node:path";
 import { AuditForkError, FileCheckpointMemory, splitLines, verifyAuditExport, verifyConsistencyProof, verifyInclusionProof, type AuditPage, type VaultClient } from "../../sdk/node";
-import { canonicalize, type JsonValue } from "../../worker/audit/canonical-json";
+import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
 import { configDir } from "../config";
 import { action, CliError, nonNegativeInt, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
 import { printAuditRecords } from "../audit-table";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { oncePerEnv } from "../kms/config";
-import { base64ToBytes, bytesToHex, hexToBytes } from "../../worker/crypto/encoding";
+import { base64ToBytes, bytesToHex, hexToBytes } from "../../worker/core/crypto/encoding";
 
 /** Bindings of the Key Vault emulator (dev/azure-kv/wrangler.toml, its `.dev.vars`, or the test pool). */
 export interface AzureEmulatorEnv {

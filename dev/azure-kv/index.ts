@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { base64urlToBytes, bytesToBase64url } from "../../worker/crypto/encoding";
+import { base64urlToBytes, bytesToBase64url } from "../../worker/core/crypto/encoding";
 import { IssuedTokens, faultResponse, handleControl, recordCall, takeFault } from "../kms/control";
 import { loadAzureEmulatorConfig, type AzureEmulatorConfig, type AzureEmulatorEnv, type EmulatedKey } from "./config";
 import { handleEntraToken } from "./entra";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { oncePerEnv } from "../kms/config";
-import { base64ToBytes, hexToBytes } from "../../worker/crypto/encoding";
+import { base64ToBytes, hexToBytes } from "../../worker/core/crypto/encoding";
 
 /** Bindings of the Cloud KMS emulator (dev/gcp-kms/wrangler.toml, its `.dev.vars`, or the test pool). */
 export interface GcpEmulatorEnv {

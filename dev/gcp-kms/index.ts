@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { bytesToHex } from "../../worker/crypto/encoding";
-import { decodeBase64Strict, encodeBase64 } from "../../worker/kms/base64";
-import { crc32c } from "../../worker/kms/crc32c";
+import { bytesToHex } from "../../worker/core/crypto/encoding";
+import { decodeBase64Strict, encodeBase64 } from "../../worker/core/kms/base64";
+import { crc32c } from "../../worker/core/kms/crc32c";
 import { contextAad, openBlob, sealBlob } from "../kms/blob";
 import { IssuedTokens, faultResponse, handleControl, recordCall, takeFault } from "../kms/control";
 import { loadGcpEmulatorConfig, type GcpEmulatorConfig, type GcpEmulatorEnv } from "./config";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { base64urlToBytes } from "../../worker/crypto/encoding";
+import { base64urlToBytes } from "../../worker/core/crypto/encoding";
 import type { IssuedTokens } from "../kms/control";
 import type { GcpEmulatorConfig } from "./config";
 

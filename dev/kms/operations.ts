@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { decodeBase64Strict, encodeBase64 } from "../../worker/kms/base64";
+import { decodeBase64Strict, encodeBase64 } from "../../worker/core/kms/base64";
 import { contextAad, openBlob, sealBlob } from "./blob";
 import type { EmulatorConfig } from "./config";
 import { KmsApiError } from "./errors";

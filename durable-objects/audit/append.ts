@@ -1,8 +1,8 @@
 import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
-import { canonicalize } from "../../worker/audit/canonical-json";
-import type { AuditFields } from "../../worker/audit/chain";
-import { AUDIT_ENTRY_VERSION, auditEntrySchema, auditTimestamp, type AuditEntry } from "../../worker/audit/entry";
+import { canonicalize } from "../../worker/core/audit/canonical-json";
+import type { AuditFields } from "../../worker/core/audit/chain";
+import { AUDIT_ENTRY_VERSION, auditEntrySchema, auditTimestamp, type AuditEntry } from "../../worker/core/audit/entry";
 import { appendMerkleLeaf } from "./merkle-store";
 
 /**
@@ -10,7 +10,7 @@ import { appendMerkleLeaf } from "./merkle-store";
  * which lets an entry be built, hashed and inserted inside `transactionSync` together with the
  * state change it records: one SQLite transaction, no window in which another request could
  * take the same seq, and nothing written if either insert fails (fail closed).
- * The bytes and hashes are exactly worker/audit/chain.ts's (a test holds the two together).
+ * The bytes and hashes are exactly worker/core/audit/chain.ts's (a test holds the two together).
  */
 
 /** The chain's last entry. */

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { checkpointOrigin, signCheckpoint } from "../../worker/audit/checkpoint";
-import { createSigner, verifierKey, type NoteSigner } from "../../worker/audit/signed-note";
-import { importSigningKey } from "../../worker/audit/ed25519";
+import { checkpointOrigin, signCheckpoint } from "../../worker/core/audit/checkpoint";
 import type { VaultContext } from "../vault-context";
 import { auditHead } from "./append";
 
@@ -9,23 +7,6 @@ const CheckpointRow = z.object({ size: z.number().int(), ts: z.number().int(), n
 
 /** A stored signed checkpoint. */
 export type CheckpointRow = z.output<typeof CheckpointRow>;
-
-/** The name the audit signing key signs under (C2SP signed-note key name). */
-export function signingKeyName(host: string): string {
-  return `${host}/audit`;
-}
-
-/** The signer for checkpoints, from the AUDIT_SIGNING_KEY seed. */
-export function auditSigner(seedHex: string, host: string): Promise<NoteSigner> {
-  return createSigner(seedHex, signingKeyName(host));
-}
-
-/** The public half of the signing key, as raw bytes and as a C2SP verifier key string. */
-export async function auditPublicKey(seedHex: string, host: string): Promise<{ keyName: string; publicKey: Uint8Array; vkey: string }> {
-  const { publicKey } = await importSigningKey(seedHex);
-  const keyName = signingKeyName(host);
-  return { keyName, publicKey, vkey: await verifierKey(keyName, publicKey) };
-}
 
 /** The newest checkpoint, or null. */
 export function latestCheckpoint(sql: SqlStorage): CheckpointRow | null {

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHash, type HashReader, type MerkleHash } from "../../worker/audit/merkle";
+import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHash, type HashReader, type MerkleHash } from "../../worker/core/audit/merkle";
 
 /**
  * The tenant's RFC 6962 Merkle tree over its audit entries, kept in the `audit_hashes` table
  * (durable-objects/STORAGE.md): leaf i (0-based) is entry seq i + 1, its data the entry's
  * canonical bytes (the bytes the chain hash is taken over). Only complete-subtree hashes are
- * stored, at tlog's indexes (worker/audit/merkle.ts), so an append writes 1 + (trailing ones of
+ * stored, at tlog's indexes (worker/core/audit/merkle.ts), so an append writes 1 + (trailing ones of
  * i) rows and reads as many: O(log n), with the synchronous node:crypto SHA-256 inside the append
  * transaction. Tenants whose log predates the tree are built once by the alarm in bounded
  * batches ({@link backfillMerkle}); until then appends leave the tree alone.

@@ -1,7 +1,7 @@
-import { toBase64 } from "../../worker/audit/encoding";
-import { consistencyProof, inclusionProof, leafHash } from "../../worker/audit/merkle";
-import { VaultError } from "../../worker/errors";
-import type { ConsistencyProof, ConsistencyProofQuery, InclusionProof, InclusionProofQuery } from "../../worker/schemas/audit";
+import { toBase64 } from "../../worker/core/audit/encoding";
+import { consistencyProof, inclusionProof, leafHash } from "../../worker/core/audit/merkle";
+import { VaultError } from "../../worker/contract/errors";
+import type { ConsistencyProof, ConsistencyProofQuery, InclusionProof, InclusionProofQuery } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { hashReader, merkleRoot, merkleSize, sha256Sync } from "./merkle-store";
 

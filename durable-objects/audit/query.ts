@@ -1,10 +1,11 @@
 import { z } from "zod";
-import type { ChainHead } from "../../worker/audit/chain";
-import { checkpointOrigin, verifyCheckpoint } from "../../worker/audit/checkpoint";
-import type { AuditPage, AuditQuery, AuditRange, AuditVerify, AuditVerifyQuery, CheckpointQuery, ExportPage } from "../../worker/schemas/audit";
+import type { ChainHead } from "../../worker/core/audit/chain";
+import { checkpointOrigin, verifyCheckpoint } from "../../worker/core/audit/checkpoint";
+import type { AuditPage, AuditQuery, AuditRange, AuditVerify, AuditVerifyQuery, CheckpointQuery, ExportPage } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { auditHead, genesisHashSync, sha256HexSync } from "./append";
-import { auditPublicKey, checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint } from "./checkpoints";
+import { auditPublicKey } from "../../worker/core/audit/signing-key";
+import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint } from "./checkpoints";
 
 const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
 type Row = z.output<typeof Row>;

@@ -1,7 +1,7 @@
-import type { AuditActor, AuditOutcome, AuditTarget } from "../../worker/audit/entry";
-import type { JsonValue } from "../../worker/audit/canonical-json";
-import type { Agent } from "../../worker/schemas/leases";
-import type { VaultError } from "../../worker/errors";
+import type { AuditActor, AuditOutcome, AuditTarget } from "../../worker/core/audit/entry";
+import type { JsonValue } from "../../worker/core/audit/canonical-json";
+import type { Agent } from "../../worker/contract/schemas/leases";
+import type { VaultError } from "../../worker/contract/errors";
 import type { Actor, VaultContext } from "../vault-context";
 import { appendAudit, sha256HexSync } from "./append";
 

@@ -1,5 +1,5 @@
-import { importTenantKek, type TenantKek } from "../../worker/crypto";
-import type { KmsProvider } from "../../worker/kms/provider";
+import { importTenantKek, type TenantKek } from "../../worker/core/crypto";
+import type { KmsProvider } from "../../worker/core/kms/provider";
 
 /** What the cache needs from its Durable Object. */
 export interface KekCacheOptions {

@@ -1,6 +1,6 @@
-import { rewrapDek } from "../../worker/crypto";
-import { destroyKeks, listKeks, replaceWrappedDek, unusedKekVersions, wrappedDeksToRewrap } from "../../worker/db/keks";
-import type { KekRotateResult, KekStatus } from "../../worker/schemas/admin";
+import { rewrapDek } from "../../worker/core/crypto";
+import { destroyKeks, listKeks, replaceWrappedDek, unusedKekVersions, wrappedDeksToRewrap } from "../../worker/core/db/keks";
+import type { KekRotateResult, KekStatus } from "../../worker/contract/schemas/admin";
 import { deleteMeta, getMeta, setMeta } from "../storage/meta";
 import { record } from "../audit/record";
 import { applyPending, commitD1Change, KEK_OUTBOX_KEY, settle } from "../outbox/outbox";

@@ -1,4 +1,4 @@
-import { AclSchema, type Acl } from "../../worker/schemas/acl";
+import { AclSchema, type Acl } from "../../worker/contract/schemas/acl";
 import { credentialTarget } from "../audit/record";
 import { commitD1Change } from "../outbox/outbox";
 import type { Actor, VaultContext } from "../vault-context";

@@ -1,5 +1,5 @@
-import { digestsEqual, hashToken, parseToken } from "../../worker/auth/tokens";
-import { VaultError } from "../../worker/errors";
+import { digestsEqual, hashToken, parseToken } from "../../worker/core/auth/tokens";
+import { VaultError } from "../../worker/contract/errors";
 import { auditFingerprint } from "../audit/append";
 import { recordAnonymousRefusal } from "../audit/refusals";
 import { findTokenByHash, findTokenById, type TokenRow } from "../storage/tokens";

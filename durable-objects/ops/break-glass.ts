@@ -1,5 +1,5 @@
-import { globMatches } from "../../worker/auth/glob";
-import type { RevokeMatchingInput } from "../../worker/schemas/leases";
+import { globMatches } from "../../worker/core/auth/glob";
+import type { RevokeMatchingInput } from "../../worker/contract/schemas/leases";
 import { credentialTarget, record } from "../audit/record";
 import { activeLeasesAfter, endLease, leasesHeldDuring } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";

@@ -1,7 +1,7 @@
-import { globMatches } from "../../worker/auth/glob";
-import { VaultError } from "../../worker/errors";
-import type { Lease, LeaseWithValue } from "../../worker/schemas/leases";
-import type { WebhookLeaseRequest } from "../../worker/schemas/federation";
+import { globMatches } from "../../worker/core/auth/glob";
+import { VaultError } from "../../worker/contract/errors";
+import type { Lease, LeaseWithValue } from "../../worker/contract/schemas/leases";
+import type { WebhookLeaseRequest } from "../../worker/contract/schemas/federation";
 import { refuse } from "../audit/record";
 import { recordAnonymousRefusal } from "../audit/refusals";
 import type { Actor, VaultContext } from "../vault-context";

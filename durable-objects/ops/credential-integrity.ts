@@ -1,5 +1,5 @@
-import { findCredential, findCredentialWithCurrentVersion, type CredentialRow } from "../../worker/db/credentials";
-import { VaultError } from "../../worker/errors";
+import { findCredential, findCredentialWithCurrentVersion, type CredentialRow } from "../../worker/core/db/credentials";
+import { VaultError } from "../../worker/contract/errors";
 import { credentialTarget, record } from "../audit/record";
 import type { CachedCredential } from "../credential-cache";
 import { adoptHead, getHead, type HeadRow } from "../storage/credential-heads";

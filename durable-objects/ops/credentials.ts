@@ -1,7 +1,7 @@
-import { openCredentialValue, sealCredentialValue } from "../../worker/crypto";
-import * as store from "../../worker/db/credentials";
-import { VaultError } from "../../worker/errors";
-import { newId } from "../../worker/ids";
+import { openCredentialValue, sealCredentialValue } from "../../worker/core/crypto";
+import * as store from "../../worker/core/db/credentials";
+import { VaultError } from "../../worker/contract/errors";
+import { newId } from "../../worker/core/ids";
 import type {
   CreateCredentialInput,
   Credential,
@@ -9,14 +9,14 @@ import type {
   CredentialVersion,
   ListCredentialsQuery,
   UpdateCredentialInput,
-} from "../../worker/schemas/credentials";
+} from "../../worker/contract/schemas/credentials";
 import { credentialTarget } from "../audit/record";
 import { applyPending, commitD1Change, settle } from "../outbox/outbox";
 import { activeKekVersion } from "../kek/rotation";
 import { DEFAULT_KEEP_VERSIONS, getHead, keepVersionsOf, markHeadDeleted, setHeadKeepVersions, setHeadVersion } from "../storage/credential-heads";
 import { verifyCurrentVersion } from "./credential-integrity";
 import { getMeta } from "../storage/meta";
-import { DEFAULT_ACL } from "../../worker/schemas/acl";
+import { DEFAULT_ACL } from "../../worker/contract/schemas/acl";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 
 const DEFAULT_TTL_SECONDS = 3600;

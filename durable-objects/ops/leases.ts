@@ -1,9 +1,9 @@
-import { roleAtLeast } from "../../worker/auth/roles";
-import { utf8Decode } from "../../worker/crypto";
-import { openCredentialValue } from "../../worker/crypto";
-import { VaultError } from "../../worker/errors";
-import { newId } from "../../worker/ids";
-import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/schemas/leases";
+import { roleAtLeast } from "../../worker/contract/roles";
+import { utf8Decode } from "../../worker/core/crypto";
+import { openCredentialValue } from "../../worker/core/crypto";
+import { VaultError } from "../../worker/contract/errors";
+import { newId } from "../../worker/core/ids";
+import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/contract/schemas/leases";
 import { credentialTarget, record, refuse } from "../audit/record";
 import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";

@@ -1,10 +1,10 @@
-import { matchConditions, renderIdentity } from "../../worker/federation/claims";
-import type { JwkSet } from "../../worker/federation/jwks";
-import { verifyJwt, type JwtClaims } from "../../worker/federation/jwt";
-import { boundDetail, checkOutboundUrl } from "../../worker/federation/outbound";
-import { VaultError } from "../../worker/errors";
-import { newId } from "../../worker/ids";
-import type { CreateTrustInput, OidcLeaseRequest, OidcRevokeRequest, Trust } from "../../worker/schemas/federation";
+import { matchConditions, renderIdentity } from "../../worker/core/federation/claims";
+import type { JwkSet } from "../../worker/core/federation/jwks";
+import { verifyJwt, type JwtClaims } from "../../worker/core/federation/jwt";
+import { boundDetail, checkOutboundUrl } from "../../worker/core/federation/outbound";
+import { VaultError } from "../../worker/contract/errors";
+import { newId } from "../../worker/core/ids";
+import type { CreateTrustInput, OidcLeaseRequest, OidcRevokeRequest, Trust } from "../../worker/contract/schemas/federation";
 import { sha256HexSync } from "../audit/append";
 import { record } from "../audit/record";
 import { deleteTrust, findTrust, insertTrust, listTrusts, rememberOidcToken, trustsForIssuer, type StoredTrust } from "../storage/federation";

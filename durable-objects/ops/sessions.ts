@@ -1,9 +1,9 @@
-import { roleAtLeast } from "../../worker/auth/roles";
-import { hashToken, mintToken } from "../../worker/auth/tokens";
-import { VaultError } from "../../worker/errors";
-import { newId } from "../../worker/ids";
-import type { CreateSessionInput } from "../../worker/schemas/sessions";
-import type { CreatedToken } from "../../worker/schemas/tokens";
+import { roleAtLeast } from "../../worker/contract/roles";
+import { hashToken, mintToken } from "../../worker/core/auth/tokens";
+import { VaultError } from "../../worker/contract/errors";
+import { newId } from "../../worker/core/ids";
+import type { CreateSessionInput } from "../../worker/contract/schemas/sessions";
+import type { CreatedToken } from "../../worker/contract/schemas/tokens";
 import { record } from "../audit/record";
 import { findTokenById, insertToken, revokeToken, type TokenRow } from "../storage/tokens";
 import { isoOrNull, type Actor, type VaultContext } from "../vault-context";

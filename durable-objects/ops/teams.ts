@@ -1,7 +1,7 @@
-import { evaluateAcl, type AclDecision } from "../../worker/auth/acl";
-import { VaultError } from "../../worker/errors";
-import type { AclPermission } from "../../worker/schemas/acl";
-import type { Team } from "../../worker/schemas/teams";
+import { evaluateAcl, type AclDecision } from "../access/acl";
+import { VaultError } from "../../worker/contract/errors";
+import type { AclPermission } from "../../worker/contract/schemas/acl";
+import type { Team } from "../../worker/contract/schemas/teams";
 import { record } from "../audit/record";
 import { deleteTeam, listTeams, putTeam } from "../storage/use";
 import { iso, type Actor, type VaultContext } from "../vault-context";

@@ -1,6 +1,6 @@
-import { insertTenant } from "../../worker/db/keks";
-import { VaultError } from "../../worker/errors";
-import type { BootstrapInput, BootstrapResult } from "../../worker/schemas/tenants";
+import { insertTenant } from "../../worker/core/db/keks";
+import { VaultError } from "../../worker/contract/errors";
+import type { BootstrapInput, BootstrapResult } from "../../worker/contract/schemas/tenants";
 import { getMeta, setMeta } from "../storage/meta";
 import { iso, type VaultContext } from "../vault-context";
 import { record } from "../audit/record";

@@ -1,7 +1,7 @@
-import { mintToken, hashToken } from "../../worker/auth/tokens";
-import { VaultError } from "../../worker/errors";
-import { newId } from "../../worker/ids";
-import type { CreatedToken, CreateTokenInput, ListTokensQuery, Token, TokenPage, Whoami } from "../../worker/schemas/tokens";
+import { mintToken, hashToken } from "../../worker/core/auth/tokens";
+import { VaultError } from "../../worker/contract/errors";
+import { newId } from "../../worker/core/ids";
+import type { CreatedToken, CreateTokenInput, ListTokensQuery, Token, TokenPage, Whoami } from "../../worker/contract/schemas/tokens";
 import { findTokenById, insertToken, listTokens, revokeToken, type TokenRow } from "../storage/tokens";
 import { record } from "../audit/record";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";

@@ -3,9 +3,9 @@
  * request with the value injected, fetches it with a timeout and byte caps, and scrubs the value
  * out of what comes back. Plain functions over bytes and headers; authorisation is in ops/use.ts.
  */
-import { VaultError } from "../../worker/errors";
-import { readBounded } from "../../worker/federation/document-fetch";
-import type { Inject, UsePolicy } from "../../worker/schemas/use";
+import { VaultError } from "../../worker/contract/errors";
+import { readBounded } from "../../worker/core/federation/document-fetch";
+import type { Inject, UsePolicy } from "../../worker/contract/schemas/use";
 
 /**
  * Request headers never forwarded: hop-by-hop ones (RFC 9110 §7.6.1), ones the runtime sets, and
@@ -114,7 +114,7 @@ export interface UpstreamReply {
 /**
  * Fetches once, never following a redirect (`redirect: "manual"`: a 3xx comes back to the caller,
  * so the value is never sent to an origin the policy did not name). The timeout is raced rather
- * than trusted to the signal alone, as in worker/kms/http.ts: a service binding may not stop on it.
+ * than trusted to the signal alone, as in worker/core/kms/http.ts: a service binding may not stop on it.
  */
 export async function fetchUpstream(send: (req: Request) => Promise<Response>, req: Request, policy: UsePolicy): Promise<UpstreamReply> {
   const controller = new AbortController();

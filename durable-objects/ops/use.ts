@@ -5,10 +5,10 @@
  * `use` permission and the credential's use policy (403 `use_denied`). A role refusal is recorded
  * as `access.denied` like every other; the rest as `credential.use_denied`; every call as `credential.used`.
  */
-import { openCredentialValue, utf8Decode } from "../../worker/crypto";
-import { VaultError } from "../../worker/errors";
-import { checkOutboundUrl, OutboundBudget } from "../../worker/federation/outbound";
-import type { UsePolicy, UseRequest, UseResponse } from "../../worker/schemas/use";
+import { openCredentialValue, utf8Decode } from "../../worker/core/crypto";
+import { VaultError } from "../../worker/contract/errors";
+import { checkOutboundUrl, OutboundBudget } from "../../worker/core/federation/outbound";
+import type { UsePolicy, UseRequest, UseResponse } from "../../worker/contract/schemas/use";
 import { credentialTarget, record, refuse } from "../audit/record";
 import { deleteUsePolicy, findUsePolicy, putUsePolicy } from "../storage/use";
 import type { Actor, VaultContext } from "../vault-context";

@@ -1,10 +1,10 @@
 import { createHmac } from "node:crypto";
-import { webhookIdentity } from "../../worker/auth/identity";
-import { verifyWebhookSignature } from "../../worker/federation/webhook-signature";
-import { describeZodError, VaultError } from "../../worker/errors";
-import { newId } from "../../worker/ids";
-import { findIllFormed, illFormedMessage } from "../../worker/well-formed";
-import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/schemas/federation";
+import { webhookIdentity } from "../../worker/core/auth/identity";
+import { verifyWebhookSignature } from "../../worker/core/federation/webhook-signature";
+import { describeZodError, VaultError } from "../../worker/contract/errors";
+import { newId } from "../../worker/core/ids";
+import { findIllFormed, illFormedMessage } from "../../worker/core/well-formed";
+import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/contract/schemas/federation";
 import { record } from "../audit/record";
 import { recordAnonymousRefusal } from "../audit/refusals";
 import { deleteWebhook, findWebhook, insertWebhook, listWebhooks, rememberReplayKey, type StoredWebhook } from "../storage/federation";

@@ -3,7 +3,7 @@ import { z } from "zod";
 /**
  * Test-only fault injection (issue 18 §2). A TenantVault holds one FaultHook; it does nothing
  * until a test arms it through `TenantVault.setFaultsForTest`, which is refused unless the
- * configuration allows test hooks (worker/config.ts `allowsTestHooks`, never in production).
+ * configuration allows test hooks (worker/contract/config.ts `allowsTestHooks`, never in production).
  * Production pays one property check at each named point, and its D1 binding is never wrapped.
  */
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { base64ToBytes, bytesToBase64 } from "../../worker/crypto/encoding";
-import * as store from "../../worker/db/credentials";
-import { applyActivateKek } from "../../worker/db/keks";
-import type { TenantDb } from "../../worker/db/tenant-db";
+import { base64ToBytes, bytesToBase64 } from "../../worker/core/crypto/encoding";
+import * as store from "../../worker/core/db/credentials";
+import { applyActivateKek } from "../../worker/core/db/keks";
+import type { TenantDb } from "../../worker/core/db/tenant-db";
 
 /**
  * The D1 mutations the outbox carries, in idempotent form (issue 18 §1): each can be applied

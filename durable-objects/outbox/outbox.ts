@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { d1Message } from "../../worker/db/tenant-db";
-import { VaultError } from "../../worker/errors";
+import { d1Message } from "../../worker/core/db/tenant-db";
+import { VaultError } from "../../worker/contract/errors";
 import { credentialTarget, record, type Recorded } from "../audit/record";
 import type { Actor, VaultContext } from "../vault-context";
 import { applyMutation, encodeMutation, MutationSchema, type Mutation } from "./mutations";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CreateTrustSchema } from "../../worker/schemas/federation";
+import { CreateTrustSchema } from "../../worker/contract/schemas/federation";
 
 const TrustRow = z.object({ id: z.string(), name: z.string(), issuer: z.string(), policy: z.string(), created_at: z.number().int(), created_by: z.string() });
 const WebhookRow = z.object({

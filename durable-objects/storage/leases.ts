@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentSchema } from "../../worker/schemas/leases";
+import { AgentSchema } from "../../worker/contract/schemas/leases";
 
 /** A lease row as stored in the TenantVault. */
 export const LeaseRowSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RoleSchema } from "../../worker/schemas/common";
+import { RoleSchema } from "../../worker/contract/schemas/common";
 
 /** A token row as stored in the TenantVault (the hash, never the token). */
 export const TokenRowSchema = z.object({

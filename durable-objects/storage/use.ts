@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { SetTeamSchema } from "../../worker/schemas/teams";
-import { UsePolicySchema, type UsePolicy } from "../../worker/schemas/use";
-import type { TeamMembers } from "../../worker/schemas/teams";
+import { SetTeamSchema } from "../../worker/contract/schemas/teams";
+import { UsePolicySchema, type UsePolicy } from "../../worker/contract/schemas/use";
+import type { TeamMembers } from "../../worker/contract/schemas/teams";
 
 /** The stored use policy of a credential, validated on the way out of storage. */
 export function findUsePolicy(sql: SqlStorage, credentialId: string): UsePolicy | undefined {

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
-import type { Role } from "../../worker/auth/roles";
+import type { Role } from "../../worker/contract/roles";
 import worker from "../../worker/index";
 
 /** Base URL used for requests to the Worker under test. */
@@ -45,7 +45,7 @@ export async function bootstrap(name = "acme"): Promise<{ tenantId: string; admi
   return { tenantId: body.tenant.id, adminToken: body.admin_token.token };
 }
 
-/** The error body every failing response carries, as tests read it (worker/errors.ts `ErrorBody`). */
+/** The error body every failing response carries, as tests read it (worker/contract/errors.ts `ErrorBody`). */
 export type ErrorBody = { error: { code: string; message: string; request_id: string } };
 
 /** What POST /v1/tokens takes; role and identity default to an admin acting as `user:<role>@acme.test`. */

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { loadConfig } from "../config";
-import { VaultError } from "../errors";
+import { loadConfig } from "../contract/config";
+import { VaultError } from "../contract/errors";
 
 /**
  * First middleware: gives the request its id and the parsed config, and sets the headers every

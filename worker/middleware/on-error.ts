@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app-env";
-import { VaultError, type ErrorBody } from "../errors";
+import { VaultError, type ErrorBody } from "../contract/errors";
 
 /** Writes the error body for a VaultError. */
 export function errorResponse(c: Context<AppEnv>, error: VaultError): Response {

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { VaultError } from "../errors";
+import { VaultError } from "../contract/errors";
 
 /** The part of the Workers rate-limiting binding this middleware uses. */
 export interface Limiter {

@@ -1,4 +1,4 @@
-import { KekRotateResultSchema, KekStatusSchema } from "../schemas/admin";
+import { KekRotateResultSchema, KekStatusSchema } from "../contract/schemas/admin";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const tag = "admin";

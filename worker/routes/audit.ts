@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { auditPublicKey } from "../../durable-objects/audit/checkpoints";
-import { bytesToBase64 } from "../crypto";
-import { unwrapOutcome } from "../rpc";
-import { AuditPageSchema, AuditPublicKeySchema, AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, AuditVerifySchema, CheckpointListSchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ConsistencyProofSchema, ImpactQuerySchema, ImpactReportSchema, InclusionProofQuerySchema, InclusionProofSchema, type ExportPage } from "../schemas/audit";
+import { auditPublicKey } from "../core/audit/signing-key";
+import { bytesToBase64 } from "../core/crypto";
+import { unwrapOutcome } from "../contract/rpc";
+import { AuditPageSchema, AuditPublicKeySchema, AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, AuditVerifySchema, CheckpointListSchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ConsistencyProofSchema, ImpactQuerySchema, ImpactReportSchema, InclusionProofQuerySchema, InclusionProofSchema, type ExportPage } from "../contract/schemas/audit";
 import { bearer, readInputAsCaller, respond, vaultCall, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
 
 const tag = "audit";

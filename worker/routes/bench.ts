@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { describeZodError, VaultError } from "../errors";
-import { ID_PATTERNS } from "../ids";
-import { unwrapOutcome } from "../rpc";
+import { describeZodError, VaultError } from "../contract/errors";
+import { ID_PATTERNS } from "../core/ids";
+import { unwrapOutcome } from "../contract/rpc";
 import { bearer, vaultStub } from "./define";
 
 /**

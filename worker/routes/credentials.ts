@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { CredentialRefSchema, CredentialPageSchema, CredentialSchema, CredentialVersionListSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../schemas/credentials";
-import { AclSchema } from "../schemas/acl";
+import { CredentialRefSchema, CredentialPageSchema, CredentialSchema, CredentialVersionListSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../contract/schemas/credentials";
+import { AclSchema } from "../contract/schemas/acl";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ByRef = z.object({ ref: CredentialRefSchema });

@@ -1,12 +1,12 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import type { Operation } from "../auth/roles";
-import { parseToken } from "../auth/tokens";
-import { describeZodError, VaultError } from "../errors";
-import { findIllFormed, illFormedMessage } from "../well-formed";
-import { IdempotencyKeySchema, unwrapOutcome, type Call, type Outcome } from "../rpc";
-import { isJsonMediaType } from "./media-type";
+import type { Operation } from "../contract/roles";
+import { parseToken } from "../core/auth/tokens";
+import { describeZodError, VaultError } from "../contract/errors";
+import { findIllFormed, illFormedMessage } from "../core/well-formed";
+import { IdempotencyKeySchema, unwrapOutcome, type Call, type Outcome } from "../contract/rpc";
+import { isJsonMediaType } from "../contract/media-type";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
 
 /** A route as data: enough to validate a request, call the tenant's vault and describe it in OpenAPI. */

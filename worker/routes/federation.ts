@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { VaultError } from "../errors";
-import { ID_PATTERNS } from "../ids";
-import { unwrapOutcome } from "../rpc";
-import { CiLeasesSchema, CiRevokedSchema, CreatedWebhookSchema, CreateTrustSchema, CreateWebhookSchema, ListTrustsSchema, ListWebhooksSchema, OidcLeaseRequestSchema, OidcRevokeRequestSchema, TrustSchema, WebhookLeaseRequestSchema } from "../schemas/federation";
+import { VaultError } from "../contract/errors";
+import { ID_PATTERNS } from "../core/ids";
+import { unwrapOutcome } from "../contract/rpc";
+import { CiLeasesSchema, CiRevokedSchema, CreatedWebhookSchema, CreateTrustSchema, CreateWebhookSchema, ListTrustsSchema, ListWebhooksSchema, OidcLeaseRequestSchema, OidcRevokeRequestSchema, TrustSchema, WebhookLeaseRequestSchema } from "../contract/schemas/federation";
 import { limitCiTenant } from "../middleware/rate-limit";
 import { readInput, respond, vaultRouter, vaultStub, type RouteDef, type VaultRoute } from "./define";
 

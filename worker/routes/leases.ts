@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { LeaseIdSchema } from "../schemas/common";
-import { CreateLeaseSchema, LeasePageSchema, LeaseSchema, LeaseWithValueSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingResultSchema, RevokeMatchingSchema } from "../schemas/leases";
+import { LeaseIdSchema } from "../contract/schemas/common";
+import { CreateLeaseSchema, LeasePageSchema, LeaseSchema, LeaseWithValueSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingResultSchema, RevokeMatchingSchema } from "../contract/schemas/leases";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ById = z.object({ id: LeaseIdSchema });

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { OPERATIONS } from "../auth/roles";
-import { ERROR_STATUS } from "../errors";
-import { IdempotencyKeySchema } from "../rpc";
-import { ErrorBodySchema } from "../schemas/common";
+import { OPERATIONS } from "../contract/roles";
+import { ERROR_STATUS } from "../contract/errors";
+import { IdempotencyKeySchema } from "../contract/rpc";
+import { ErrorBodySchema } from "../contract/schemas/common";
 import type { RouteDef } from "./define";
 
 const jsonSchema = (schema: z.ZodType, io: "input" | "output") => z.toJSONSchema(schema, { io, unrepresentable: "any" });

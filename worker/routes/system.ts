@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { VaultError } from "../errors";
-import { newTenantId } from "../ids";
-import { unwrapOutcome } from "../rpc";
-import { BootstrapResultSchema, BootstrapSchema } from "../schemas/tenants";
+import { VaultError } from "../contract/errors";
+import { newTenantId } from "../core/ids";
+import { unwrapOutcome } from "../contract/rpc";
+import { BootstrapResultSchema, BootstrapSchema } from "../contract/schemas/tenants";
 import { readInput, respond, vaultStub, type RouteDef } from "./define";
 
 const tag = "system";

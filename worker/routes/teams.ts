@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { SetTeamSchema, TeamListSchema, TeamNameSchema, TeamSchema } from "../schemas/teams";
+import { SetTeamSchema, TeamListSchema, TeamNameSchema, TeamSchema } from "../contract/schemas/teams";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ByName = z.object({ name: TeamNameSchema });

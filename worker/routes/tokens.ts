@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { TokenIdSchema } from "../schemas/common";
-import { CreatedTokenSchema, CreateTokenSchema, ListTokensQuerySchema, TokenPageSchema, TokenSchema, WhoamiSchema } from "../schemas/tokens";
-import { CreateSessionSchema } from "../schemas/sessions";
+import { TokenIdSchema } from "../contract/schemas/common";
+import { CreatedTokenSchema, CreateTokenSchema, ListTokensQuerySchema, TokenPageSchema, TokenSchema, WhoamiSchema } from "../contract/schemas/tokens";
+import { CreateSessionSchema } from "../contract/schemas/sessions";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ById = z.object({ id: TokenIdSchema });

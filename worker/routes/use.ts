@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { unwrapOutcome } from "../rpc";
-import { AclCheckQuerySchema, AclCheckSchema } from "../schemas/acl";
-import { CredentialRefSchema } from "../schemas/credentials";
-import { UsePolicySchema, UseRequestSchema, UseResponseSchema, type UseResponse } from "../schemas/use";
+import { unwrapOutcome } from "../contract/rpc";
+import { AclCheckQuerySchema, AclCheckSchema } from "../contract/schemas/acl";
+import { CredentialRefSchema } from "../contract/schemas/credentials";
+import { UsePolicySchema, UseRequestSchema, UseResponseSchema, type UseResponse } from "../contract/schemas/use";
 import { bearer, readInputAsCaller, vaultCall, vaultRouter, vaultStub, type VaultRoute } from "./define";
 
 const ByRef = z.object({ ref: CredentialRefSchema });

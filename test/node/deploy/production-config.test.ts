@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { unstable_readConfig } from "wrangler";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../../worker/config";
+import { loadConfig } from "../../../worker/contract/config";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import { CryptographyClient, type CryptographyClientOptions } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AzureKeyVaultClient, AzureKeyVaultProvider } from "../../../worker/kms/azure";
+import { AzureKeyVaultClient, AzureKeyVaultProvider } from "../../../worker/core/kms/azure";
 import { makeAzureTestSettings } from "../../kms-providers.ts";
 import { startEmulator, type RunningEmulator } from "./start-emulator.ts";
 

@@ -2,9 +2,9 @@ import { createSign } from "node:crypto";
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import { OAuth2Client } from "google-auth-library";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crc32c } from "../../../worker/kms/crc32c";
-import { GcpKmsClient, GcpKmsProvider } from "../../../worker/kms/gcp";
-import { kekContextBytes } from "../../../worker/kms/provider";
+import { crc32c } from "../../../worker/core/kms/crc32c";
+import { GcpKmsClient, GcpKmsProvider } from "../../../worker/core/kms/gcp";
+import { kekContextBytes } from "../../../worker/core/kms/provider";
 import { makeGcpTestSettings } from "../../kms-providers.ts";
 import { startEmulator, type RunningEmulator } from "./start-emulator.ts";
 

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitLines, verifyAuditExport, VaultClient, type AuditPublicKey } from "../../../sdk/index";
-import { hashEntry } from "../../../worker/audit/chain";
-import type { AuditEntry } from "../../../worker/audit/entry";
-import { createSigner, verifierKey } from "../../../worker/audit/signed-note";
+import { hashEntry } from "../../../worker/core/audit/chain";
+import type { AuditEntry } from "../../../worker/core/audit/entry";
+import { createSigner, verifierKey } from "../../../worker/core/audit/signed-note";
 import { startLocalVault, type LocalVault } from "../support/vault";
 
 /** Offline verification of a real export from a local Vault, and of tampered copies of it. */

@@ -1,13 +1,13 @@
 /**
- * Synthetic audit exports for offline-verification tests: a real chain (worker/audit/chain.ts),
+ * Synthetic audit exports for offline-verification tests: a real chain (worker/core/audit/chain.ts),
  * real signed checkpoints (C2SP signed notes) under a key made here, in the
  * `ghostvault-audit-export/v1` line format. No vault needed, so each attack is cheap to build.
  */
 
-import { genesisHash, hashEntry, nextEntry, type ChainHead } from "../../../worker/audit/chain";
-import { signCheckpoint } from "../../../worker/audit/checkpoint";
-import type { AuditEntry } from "../../../worker/audit/entry";
-import { createSigner, verifierKey, type NoteSigner } from "../../../worker/audit/signed-note";
+import { genesisHash, hashEntry, nextEntry, type ChainHead } from "../../../worker/core/audit/chain";
+import { signCheckpoint } from "../../../worker/core/audit/checkpoint";
+import type { AuditEntry } from "../../../worker/core/audit/entry";
+import { createSigner, verifierKey, type NoteSigner } from "../../../worker/core/audit/signed-note";
 
 /** The key name a vault at `vault.test` signs under; origins are `<key name>/<tenant>`. */
 export const KEY_NAME = "vault.test/audit";

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_startWorker } from "wrangler";
-import { BootstrapResultSchema } from "../../../worker/schemas/tenants";
+import { BootstrapResultSchema } from "../../../worker/contract/schemas/tenants";
 import { TEST_BINDINGS, TEST_KMS } from "../../test-env";
 import { runInGroup } from "./processes";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { globMatches } from "../../../worker/auth/glob";
+import { globMatches } from "../../../worker/core/auth/glob";
 
 /** Reference matcher, written independently: plain backtracking over the glob's characters. */
 function reference(glob: string, text: string): boolean {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { VAULT_ROUTES } from "../../../worker/routes/all";
 import { vaultStub } from "../../../worker/routes/define";
 import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixtures";

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { OPERATIONS, ROLES, type Role } from "../../../worker/auth/roles";
+import { OPERATIONS, ROLES, type Role } from "../../../worker/contract/roles";
 import app from "../../../worker/index";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import { vaultStub, type RouteDef } from "../../../worker/routes/define";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { OPERATIONS } from "../../../worker/auth/roles";
+import { OPERATIONS } from "../../../worker/contract/roles";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import type { RouteDef } from "../../../worker/routes/define";
 import { bodyOf, label, send } from "./route-fixtures";

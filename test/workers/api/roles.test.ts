@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OPERATIONS, ROLES, type Operation, type Role } from "../../../worker/auth/roles";
+import { OPERATIONS, ROLES, type Operation, type Role } from "../../../worker/contract/roles";
 import { VAULT_ROUTES } from "../../../worker/routes/all";
 import type { RouteDef } from "../../../worker/routes/define";
 import {

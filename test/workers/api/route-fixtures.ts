@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { ROLES, type Operation, type Role } from "../../../worker/auth/roles";
+import { ROLES, type Operation, type Role } from "../../../worker/contract/roles";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import type { RouteDef } from "../../../worker/routes/define";
 import { api, BASE, bootstrap, createCredential, expectStatus, makeToken, tokenWithRole, workerFetch } from "../helpers";

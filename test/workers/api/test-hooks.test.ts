@@ -2,7 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import type { VaultContext } from "../../../durable-objects/vault-context";
 import { requireTestHooks, seedLeases } from "../../../durable-objects/test-hooks";
-import { VaultError } from "../../../worker/errors";
+import { VaultError } from "../../../worker/contract/errors";
 import worker from "../../../worker/index";
 import { BASE } from "../helpers";
 

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import type { RouteDef } from "../../../worker/routes/define";
 import { callRoute, expectError, fillPath, fixtureOf, label, makeToken, MEMBER, send, setupWorld, uid, type Reply, type RequestParts, type World } from "./route-fixtures";

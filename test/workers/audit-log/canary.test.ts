@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { ALL_ROUTES } from "../../../worker/routes/all";
 import { vaultStub } from "../../../worker/routes/define";
 import { NOW, NOW_MS, publicJwk, RSA, signToken } from "../federation/jwt-fixtures";

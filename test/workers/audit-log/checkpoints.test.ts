@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
-import { genesisHash, verifyChain, type ChainHead } from "../../../worker/audit/chain";
-import { verifyCheckpoint } from "../../../worker/audit/checkpoint";
+import { genesisHash, verifyChain, type ChainHead } from "../../../worker/core/audit/chain";
+import { verifyCheckpoint } from "../../../worker/core/audit/checkpoint";
 import { api, expectStatus } from "../helpers";
 import { auditRows, smallChain } from "./helpers";
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyConsistencyProof, verifyInclusionProof } from "../../../sdk/audit-proof";
 import { merkleRoot } from "../../../durable-objects/audit/merkle-store";
-import { toBase64 } from "../../../worker/audit/encoding";
-import type { ConsistencyProof, InclusionProof } from "../../../worker/schemas/audit";
+import { toBase64 } from "../../../worker/core/audit/encoding";
+import type { ConsistencyProof, InclusionProof } from "../../../worker/contract/schemas/audit";
 import { api, expectStatus, tokenWithRole } from "../helpers";
 import { auditRows, smallChain, withSql, type AuditRow } from "./helpers";
 

@@ -2,7 +2,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { AuditForkError, MemoryCheckpointMemory } from "../../../sdk/audit-memory";
 import { verifyAuditExport } from "../../../sdk/audit-verify";
-import { canonicalize, type JsonValue } from "../../../worker/audit/canonical-json";
+import { canonicalize, type JsonValue } from "../../../worker/core/audit/canonical-json";
 import { api, expectStatus } from "../helpers";
 import { auditRows, sha256Hex, smallChain, verify, withSql } from "./helpers";
 

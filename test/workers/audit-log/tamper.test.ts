@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { signCheckpoint } from "../../../worker/audit/checkpoint";
-import { createSigner } from "../../../worker/audit/signed-note";
+import { signCheckpoint } from "../../../worker/core/audit/checkpoint";
+import { createSigner } from "../../../worker/core/audit/signed-note";
 import { api, expectStatus } from "../helpers";
 import { auditRows, scalar, sha256Hex, smallChain, verify, withSql, type AuditRow } from "./helpers";
 

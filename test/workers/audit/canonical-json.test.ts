@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CanonicalJsonError, canonicalBytes, canonicalize } from "../../../worker/audit/canonical-json";
+import { CanonicalJsonError, canonicalBytes, canonicalize } from "../../../worker/core/audit/canonical-json";
 
 /** Reads an IEEE 754 double from its 16 hex digit big-endian bit pattern. */
 function double(hex: string): number {

@@ -10,9 +10,9 @@ import {
   type AuditFields,
   type ChainHead,
   type StoredAuditEntry,
-} from "../../../worker/audit/chain";
-import { fromHex } from "../../../worker/audit/encoding";
-import type { AuditEntry } from "../../../worker/audit/entry";
+} from "../../../worker/core/audit/chain";
+import { fromHex } from "../../../worker/core/audit/encoding";
+import type { AuditEntry } from "../../../worker/core/audit/entry";
 
 const TENANT = "tenant-a";
 

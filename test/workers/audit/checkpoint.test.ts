@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { genesisHash, nextEntry, verifyChain, type ChainHead, type StoredAuditEntry } from "../../../worker/audit/chain";
+import { genesisHash, nextEntry, verifyChain, type ChainHead, type StoredAuditEntry } from "../../../worker/core/audit/chain";
 import {
   checkpointOrigin,
   formatCheckpoint,
@@ -7,15 +7,15 @@ import {
   signCheckpoint,
   verifyCheckpoint,
   type Checkpoint,
-} from "../../../worker/audit/checkpoint";
-import { toBase64 } from "../../../worker/audit/encoding";
+} from "../../../worker/core/audit/checkpoint";
+import { toBase64 } from "../../../worker/core/audit/encoding";
 import {
   createSigner,
   openNote,
   parseSignedNote,
   parseVerifierKey,
   verifierKey,
-} from "../../../worker/audit/signed-note";
+} from "../../../worker/core/audit/signed-note";
 
 const SEED_A = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const SEED_B = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import vectors from "../../../../shared/vectors/wycheproof/ed25519_test.json";
-import { fromHex, toHex } from "../../../worker/audit/encoding";
-import { importSigningKey, importVerifyKey, sign, verify } from "../../../worker/audit/ed25519";
+import { fromHex, toHex } from "../../../worker/core/audit/encoding";
+import { importSigningKey, importVerifyKey, sign, verify } from "../../../worker/core/audit/ed25519";
 
 const hex = (text: string): Uint8Array => {
   const bytes = fromHex(text);

@@ -1,6 +1,6 @@
 // One-time generator of merkle-vectors.json: RFC 6962 Merkle tree heads, inclusion proofs and
 // consistency proofs computed by an independent implementation, Go's golang.org/x/mod/sumdb/tlog
-// (the checksum database's), to check worker/audit/merkle.ts against.
+// (the checksum database's), to check worker/core/audit/merkle.ts against.
 //
 // Leaf i (0-based) is the UTF-8 bytes of "gv-merkle-vector/<i>"; leaf hash = SHA-256(0x00 || leaf)
 // (tlog.RecordHash), node = SHA-256(0x01 || l || r). Hashes are standard padded base64, as in a

@@ -1,12 +1,12 @@
 /**
- * worker/audit/merkle.ts against an independent implementation: merkle-vectors.json was produced
+ * worker/core/audit/merkle.ts against an independent implementation: merkle-vectors.json was produced
  * by merkle-vectors.gen.go with Go's golang.org/x/mod/sumdb/tlog (tree heads for sizes 1…300 and
  * a few large ones, inclusion and consistency proofs). Every proof is generated here and compared
  * byte for byte, then verified (RFC 9162) with a positive control and tampered copies beside it.
  */
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fromBase64, sha256 as webSha256, toBase64 } from "../../../worker/audit/encoding";
+import { fromBase64, sha256 as webSha256, toBase64 } from "../../../worker/core/audit/encoding";
 import {
   consistencyProof,
   inclusionProof,
@@ -17,7 +17,7 @@ import {
   verifyConsistency,
   verifyInclusion,
   type MerkleHash,
-} from "../../../worker/audit/merkle";
+} from "../../../worker/core/audit/merkle";
 import vectors from "./merkle-vectors.json";
 
 const sha256 = (data: Uint8Array): MerkleHash => new Uint8Array(createHash("sha256").update(data).digest());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch, type ErrorBody } from "../helpers";
 
 

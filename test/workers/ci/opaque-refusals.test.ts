@@ -1,6 +1,6 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import worker from "../../../worker/index";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";

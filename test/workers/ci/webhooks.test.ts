@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { signWebhook } from "../../../worker/federation/webhook-signature";
+import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { vaultStub } from "../../../worker/routes/define";
 import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch, type ErrorBody } from "../helpers";
 

@@ -12,7 +12,7 @@ import {
   u32be,
   utf8Decode,
   utf8Encode,
-} from "../../../worker/crypto/encoding";
+} from "../../../worker/core/crypto/encoding";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 

@@ -1,10 +1,10 @@
 /**
  * Frozen format-v1 vectors (golden-v1.json, produced once by golden-v1.gen.py with pyca/cryptography,
- * independently of worker/crypto). A format change must break these tests; never regenerate the
+ * independently of worker/core/crypto). A format change must break these tests; never regenerate the
  * file to make them pass.
  */
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes, utf8Encode } from "../../../worker/crypto/encoding";
+import { bytesToHex, hexToBytes, utf8Encode } from "../../../worker/core/crypto/encoding";
 import {
   encodeContext,
   openCredentialValue,
@@ -14,8 +14,8 @@ import {
   WRAPPED_DEK_BYTES,
   wrappedDekKekVersion,
   type CredentialContext,
-} from "../../../worker/crypto/envelope";
-import { sha256 } from "../../../worker/crypto/primitives";
+} from "../../../worker/core/crypto/envelope";
+import { sha256 } from "../../../worker/core/crypto/primitives";
 import golden from "./golden-v1.json";
 import { CTX, kekFromHex, KEK_A_HEX } from "./helpers";
 

@@ -1,13 +1,13 @@
 /** KEK rotation: rewrapDek changes only the wrapped DEK; the value blob stays byte-identical. */
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes } from "../../../worker/crypto/encoding";
+import { bytesToHex, hexToBytes } from "../../../worker/core/crypto/encoding";
 import {
   openCredentialValue,
   rewrapDek,
   WRAPPED_DEK_BYTES,
   wrappedDekKekVersion,
   type CredentialContext,
-} from "../../../worker/crypto/envelope";
+} from "../../../worker/core/crypto/envelope";
 import golden from "./golden-v1.json";
 import { CTX, kekFromHex, KEK_A_HEX, KEK_B_HEX, outcome, sealedFixture } from "./helpers";
 

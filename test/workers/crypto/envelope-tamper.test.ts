@@ -3,7 +3,7 @@
  * Each test first opens the untouched blob (positive control), so a broken fixture cannot pass.
  */
 import { describe, expect, it } from "vitest";
-import { concatBytes, u32be } from "../../../worker/crypto/encoding";
+import { concatBytes, u32be } from "../../../worker/core/crypto/encoding";
 import {
   DecryptionError,
   importTenantKek,
@@ -14,7 +14,7 @@ import {
   type CredentialContext,
   type SealedCredentialValue,
   type TenantKek,
-} from "../../../worker/crypto/envelope";
+} from "../../../worker/core/crypto/envelope";
 import { CTX, flipBit, kekFromHex, KEK_A_HEX, KEK_B_HEX, outcome, sealedFixture } from "./helpers";
 
 async function expectOpens(sealed: SealedCredentialValue, kek: TenantKek, ctx: CredentialContext, pt: Uint8Array) {

@@ -1,5 +1,5 @@
 /** Shared, stateless fixtures for the crypto tests (no module-level mutable state). */
-import { hexToBytes, utf8Encode } from "../../../worker/crypto/encoding";
+import { hexToBytes, utf8Encode } from "../../../worker/core/crypto/encoding";
 import {
   DECRYPTION_FAILED_MESSAGE,
   DecryptionError,
@@ -8,7 +8,7 @@ import {
   type CredentialContext,
   type SealedCredentialValue,
   type TenantKek,
-} from "../../../worker/crypto/envelope";
+} from "../../../worker/core/crypto/envelope";
 
 /** Fixed KEK bytes; tests re-import them so each test owns its keys. */
 export const KEK_A_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

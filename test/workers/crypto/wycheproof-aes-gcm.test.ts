@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import file from "../../../../shared/vectors/wycheproof/aes_gcm_test.json";
-import { bytesToHex, concatBytes, hexToBytes } from "../../../worker/crypto/encoding";
-import { aesGcmDecrypt, aesGcmEncrypt, importAesKey } from "../../../worker/crypto/primitives";
+import { bytesToHex, concatBytes, hexToBytes } from "../../../worker/core/crypto/encoding";
+import { aesGcmDecrypt, aesGcmEncrypt, importAesKey } from "../../../worker/core/crypto/primitives";
 
 interface AeadCase {
   tcId: number;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import hkdfFile from "../../../../shared/vectors/wycheproof/hkdf_sha256_test.json";
 import hmacFile from "../../../../shared/vectors/wycheproof/hmac_sha256_test.json";
-import { bytesToHex, hexToBytes, utf8Encode } from "../../../worker/crypto/encoding";
+import { bytesToHex, hexToBytes, utf8Encode } from "../../../worker/core/crypto/encoding";
 import {
   hkdfSha256,
   hkdfSha256AesKey,
@@ -15,7 +15,7 @@ import {
   randomBytes,
   sha256,
   timingSafeEqual,
-} from "../../../worker/crypto/primitives";
+} from "../../../worker/core/crypto/primitives";
 
 interface HkdfCase {
   tcId: number;

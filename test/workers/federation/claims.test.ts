@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { identityTemplatePlaceholders, matchConditions, parseRendered, renderIdentity } from "../../../worker/federation/claims";
+import { identityTemplatePlaceholders, matchConditions, parseRendered, renderIdentity } from "../../../worker/core/federation/claims";
 
 /**
  * Reference glob matcher by recursive backtracking over UTF-16 code units: `*` any run (including

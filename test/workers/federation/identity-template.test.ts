@@ -5,9 +5,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { globMatches } from "../../../worker/auth/glob";
-import { parseIdentity } from "../../../worker/auth/identity";
-import { identityTemplateProblem, parseRendered, renderIdentity } from "../../../worker/federation/claims";
+import { globMatches } from "../../../worker/core/auth/glob";
+import { parseIdentity } from "../../../worker/core/auth/identity";
+import { identityTemplateProblem, parseRendered, renderIdentity } from "../../../worker/core/federation/claims";
 
 // Full Unicode (well-formed), plus a small alphabet dense in separators, wildcards, escapes,
 // whitespace and controls so that collisions would be likely if rendering were not injective.

@@ -3,8 +3,8 @@
  * calls) and an injected clock. Each test builds its own issuer and clock.
  */
 import { describe, expect, it } from "vitest";
-import { discoverJwksUri, fetchJwks, JwksCache, type FetchFn, type JwksResult } from "../../../worker/federation/jwks";
-import { verifyJwt } from "../../../worker/federation/jwt";
+import { discoverJwksUri, fetchJwks, JwksCache, type FetchFn, type JwksResult } from "../../../worker/core/federation/jwks";
+import { verifyJwt } from "../../../worker/core/federation/jwt";
 import { AUDIENCE, EC, ISSUER, JWKS_DOC, NOW_MS, githubClaims, publicJwk, signToken } from "./jwt-fixtures";
 
 const JWKS_URI = "https://token.actions.githubusercontent.com/.well-known/jwks";

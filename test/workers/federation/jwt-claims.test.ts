@@ -3,7 +3,7 @@
  * positive control. Default skew is 60 s; the fixtures' "now" is NOW.
  */
 import { describe, expect, it } from "vitest";
-import { verifyJwt } from "../../../worker/federation/jwt";
+import { verifyJwt } from "../../../worker/core/federation/jwt";
 import { AUDIENCE, ISSUER, NOW, NOW_MS, es256, expectAccepted, expectRefused, githubClaims, opts, rs256, signToken, RSA } from "./jwt-fixtures";
 
 describe("issuer and audience", () => {

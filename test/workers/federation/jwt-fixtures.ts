@@ -3,9 +3,9 @@
  * (RSA-2048 and EC P-256) and never change after module load; each test builds its own tokens.
  */
 import { expect } from "vitest";
-import { bytesToBase64url, utf8Encode } from "../../../worker/crypto/encoding";
-import { JwksSchema, type JwkSet } from "../../../worker/federation/jwks";
-import { verifyJwt, type JwtFailure, type VerifyJwtOptions } from "../../../worker/federation/jwt";
+import { bytesToBase64url, utf8Encode } from "../../../worker/core/crypto/encoding";
+import { JwksSchema, type JwkSet } from "../../../worker/core/federation/jwks";
+import { verifyJwt, type JwtFailure, type VerifyJwtOptions } from "../../../worker/core/federation/jwt";
 
 /** A fixed "now": 2025-10-09T08:53:20Z, in ms. */
 export const NOW_MS = 1_760_000_000_000;

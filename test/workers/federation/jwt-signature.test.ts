@@ -4,8 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bytesToBase64, bytesToBase64url, utf8Encode } from "../../../worker/crypto/encoding";
-import { verifyJwt } from "../../../worker/federation/jwt";
+import { bytesToBase64, bytesToBase64url, utf8Encode } from "../../../worker/core/crypto/encoding";
+import { verifyJwt } from "../../../worker/core/federation/jwt";
 import {
   ATTACKER_EC,
   ATTACKER_RSA,

@@ -5,10 +5,10 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../../worker/config";
-import { fetchJsonDocument, MAX_REDIRECTS, type FetchFn } from "../../../worker/federation/document-fetch";
-import { JwksCache } from "../../../worker/federation/jwks";
-import { boundDetail, checkOutboundUrl, MAX_DETAIL_CHARS, OutboundBudget } from "../../../worker/federation/outbound";
+import { loadConfig } from "../../../worker/contract/config";
+import { fetchJsonDocument, MAX_REDIRECTS, type FetchFn } from "../../../worker/core/federation/document-fetch";
+import { JwksCache } from "../../../worker/core/federation/jwks";
+import { boundDetail, checkOutboundUrl, MAX_DETAIL_CHARS, OutboundBudget } from "../../../worker/core/federation/outbound";
 import { JWKS_DOC, NOW_MS } from "./jwt-fixtures";
 import { productionEnv } from "../support/production-env";
 

@@ -1,7 +1,7 @@
 /** Duplicate-member detection for JOSE JSON, checked against JSON.parse on generated documents. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findDuplicateMemberName, parseStrictJsonObject } from "../../../worker/federation/strict-json";
+import { findDuplicateMemberName, parseStrictJsonObject } from "../../../worker/core/federation/strict-json";
 
 describe("parseStrictJsonObject", () => {
   it("accepts what JSON.stringify writes, at any depth (property)", () => {

@@ -4,8 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bytesToHex, utf8Encode } from "../../../worker/crypto/encoding";
-import { signWebhook, verifyWebhookSignature, type VerifyWebhookOptions } from "../../../worker/federation/webhook-signature";
+import { bytesToHex, utf8Encode } from "../../../worker/core/crypto/encoding";
+import { signWebhook, verifyWebhookSignature, type VerifyWebhookOptions } from "../../../worker/core/federation/webhook-signature";
 
 const SECRET = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const TS = 1_700_000_000;

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { importTenantKek, openCredentialValue, utf8Decode } from "../../../worker/crypto";
+import { importTenantKek, openCredentialValue, utf8Decode } from "../../../worker/core/crypto";
 import { emulatorProvider } from "../kms/helpers";
 
 /** A credential_versions row as D1 stores it. */

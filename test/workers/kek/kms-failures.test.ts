@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { newTenantId } from "../../../worker/ids";
+import { newTenantId } from "../../../worker/core/ids";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, bootstrap, createCredential, expectStatus } from "../helpers";
 import { control } from "../kms/helpers";

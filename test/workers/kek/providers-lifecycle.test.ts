@@ -6,7 +6,7 @@ import { rotateKek, sweepStep } from "../../../durable-objects/kek/rotation";
 import { createCredential, openVersion } from "../../../durable-objects/ops/credentials";
 import { bootstrapTenant } from "../../../durable-objects/ops/tenant";
 import type { Actor, VaultContext } from "../../../durable-objects/vault-context";
-import { utf8Decode } from "../../../worker/crypto";
+import { utf8Decode } from "../../../worker/core/crypto";
 import { vaultStub } from "../../../worker/routes/define";
 import { HARNESSES, PROVIDERS, fault, stats, type ProviderHarness, type Scoped } from "../kms/providers";
 import { storedKeks, storedVersions } from "./inspect";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import { encodeBase64 } from "../../../worker/kms/base64";
+import { encodeBase64 } from "../../../worker/core/kms/base64";
 import { freshTenant, kmsSettings } from "./helpers";
 
 /** A signer with the test credentials, or with `overrides`. */

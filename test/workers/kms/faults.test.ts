@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KmsError, type KmsErrorKind } from "../../../worker/kms";
+import { KmsError, type KmsErrorKind } from "../../../worker/core/kms";
 import { callStats, emulatorProvider, freshTenant, kmsSettings, setFault, type FaultSpec } from "./helpers";
 
 /** The kind of KmsError `promise` rejects with. */

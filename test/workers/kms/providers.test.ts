@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createKmsProvider, type KmsErrorKind } from "../../../worker/kms";
+import { createKmsProvider, type KmsErrorKind } from "../../../worker/core/kms";
 import { kmsFailure } from "./helpers";
 import { HARNESSES, PROVIDERS, azureTest, fault, gcpTest, otherPrivateKeyPem, stats } from "./providers";
 

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { createKmsProvider, type KmsProvider, type KmsSettings } from "../../../worker/kms";
+import { createKmsProvider, type KmsProvider, type KmsSettings } from "../../../worker/core/kms";
 import type { AzureTestSettings, GcpTestSettings } from "../../kms-providers";
 import { control, freshTenant, kmsSettings } from "./helpers";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../../worker/config";
-import { KMS_SECRET_BINDINGS } from "../../../worker/kms";
+import { loadConfig } from "../../../worker/contract/config";
+import { KMS_SECRET_BINDINGS } from "../../../worker/core/kms";
 import { gcpTest } from "./providers";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KmsError } from "../../../worker/kms";
-import { AccessTokenCache, type AccessToken } from "../../../worker/kms/token-cache";
+import { KmsError } from "../../../worker/core/kms";
+import { AccessTokenCache, type AccessToken } from "../../../worker/core/kms/token-cache";
 
 /** A token source that counts mints and can be held open, with a hand-driven clock. */
 function harness(lifetimeMs = 3_600_000, marginMs = 300_000) {

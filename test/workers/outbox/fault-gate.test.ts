@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { FaultsSchema } from "../../../durable-objects/outbox/faults";
 import { TenantVault } from "../../../durable-objects/tenant-vault";
-import { allowsTestHooks, loadConfig } from "../../../worker/config";
+import { allowsTestHooks, loadConfig } from "../../../worker/contract/config";
 import { vaultStub } from "../../../worker/routes/define";
 import { productionEnv } from "../support/production-env";
 import { arm, tenant } from "./outbox-helpers";

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateAcl } from "../../../worker/auth/acl";
-import { roleAtLeast, ROLES } from "../../../worker/auth/roles";
-import type { Acl } from "../../../worker/schemas/acl";
+import { evaluateAcl } from "../../../durable-objects/access/acl";
+import { roleAtLeast, ROLES } from "../../../worker/contract/roles";
+import type { Acl } from "../../../worker/contract/schemas/acl";
 import { api, expectStatus, tokenWithRole } from "../helpers";
 import { auditOfType } from "../leases/lease-helpers";
 import { encodingsOf } from "../support/use-upstream";

@@ -3,7 +3,7 @@ import { AZURE_WRAP_ALGORITHMS, parseAzureKeyId } from "./azure";
 import { GcpServiceAccountSchema, type GcpServiceAccount } from "./gcp";
 
 /**
- * The KMS part of the Worker's configuration (worker/config.ts), one shape per `KMS_PROVIDER`.
+ * The KMS part of the Worker's configuration (worker/contract/config.ts), one shape per `KMS_PROVIDER`.
  * Binding names are flat SCREAMING_SNAKE like every other setting; this module turns them into
  * the `KmsSettings` that `createKmsProvider` takes.
  */

@@ -28,7 +28,7 @@ export function claimAsString(claims: Readonly<Record<string, unknown>>, name: s
 /**
  * True when every condition holds: the claim named by each key exists and its value matches the
  * pattern, exactly or as a glob (`*` any run including none and including `/`, `:` and `@`; `?`
- * one UTF-16 code unit; all else literal; whole string; case-sensitive; see worker/auth/glob.ts).
+ * one UTF-16 code unit; all else literal; whole string; case-sensitive; see worker/core/auth/glob.ts).
  *
  * A claim value longer than {@link MAX_CLAIM_LENGTH} matches nothing. An empty condition set matches nothing. For a shared issuer such as GitHub Actions, "no
  * conditions" would trust every repository on github.com; the policy must pin at least its owner.
@@ -141,7 +141,7 @@ function decodeValue(text: string, keeps: (ch: string) => boolean): string | nul
  * Returns null, refusing to mint an identity (audited as `claim_not_representable`), when the
  * template is unusable (see {@link identityTemplateProblem}), a placeholder's claim is absent,
  * empty, not a string or not well-formed UTF-16, or the result breaks the identity grammar
- * (worker/auth/identity.ts: at most 240 characters after the kind).
+ * (worker/core/auth/identity.ts: at most 240 characters after the kind).
  */
 export function renderIdentity(template: string, claims: Readonly<Record<string, unknown>>): string | null {
   const parts = templateParts(template);

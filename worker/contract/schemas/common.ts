@@ -1,13 +1,13 @@
 import { z } from "zod";
-import { MAX_GLOB_LENGTH } from "../auth/glob";
-import { ROLES } from "../auth/roles";
-import { ID_PATTERNS } from "../ids";
+import { MAX_GLOB_LENGTH } from "../../core/auth/glob";
+import { ROLES } from "../roles";
+import { ID_PATTERNS } from "../../core/ids";
 
 /** A role name. */
 export const RoleSchema = z.enum(ROLES);
 
-/** Who acts; the grammar and its one parser are in worker/auth/identity.ts (README "Identities"). */
-export { IdentitySchema } from "../auth/identity";
+/** Who acts; the grammar and its one parser are in worker/core/auth/identity.ts (README "Identities"). */
+export { IdentitySchema } from "../../core/auth/identity";
 
 const DURATION = /^(\d{1,7})(s|m|h|d)$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;

@@ -1,6 +1,6 @@
-import type { Acl, AclPermission, AclRule } from "../schemas/acl";
-import type { TeamMembers } from "../schemas/teams";
-import { globMatches } from "./glob";
+import type { Acl, AclPermission, AclRule } from "../../worker/contract/schemas/acl";
+import type { TeamMembers } from "../../worker/contract/schemas/teams";
+import { globMatches } from "../../worker/core/auth/glob";
 
 /** Why a lease or use was allowed or refused: the deciding rule and, if it named a team, the team. */
 export type AclDecision = { allowed: boolean; rule: number | null; team: string | null };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { VaultError } from "./errors";
-import { KMS_EMULATOR_BINDINGS, KMS_SECRET_BINDINGS, KmsConfigSchema, productionKmsProblems } from "./kms";
+import { KMS_EMULATOR_BINDINGS, KMS_SECRET_BINDINGS, KmsConfigSchema, productionKmsProblems } from "../core/kms";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 const seconds = z.coerce.number().int().positive();
@@ -11,7 +11,7 @@ const ConfigSchema = z
     ENVIRONMENT: z.enum(["development", "test", "production"]),
     TOKEN_PEPPER: hex64,
     BOOTSTRAP_SECRET: z.string().min(32, "must be at least 32 characters"),
-    /** The KMS provider and its settings, parsed from the flat `KMS_*` bindings (worker/kms/settings.ts). */
+    /** The KMS provider and its settings, parsed from the flat `KMS_*` bindings (worker/core/kms/settings.ts). */
     kms: KmsConfigSchema,
     /** How long an unwrapped tenant KEK may stay in a Durable Object's memory. */
     KEK_CACHE_TTL_SECONDS: seconds.max(3600).default(300),
@@ -58,7 +58,7 @@ const ConfigSchema = z
     TEST_HOOKS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     /**
      * Lets OIDC discovery and JWKS fetches use http, ports, IP literals and local names, for a
-     * local test issuer. Off unless set; production refuses it (worker/federation/outbound.ts).
+     * local test issuer. Off unless set; production refuses it (worker/core/federation/outbound.ts).
      */
     OUTBOUND_ALLOW_INSECURE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
     HAS_KMS_EMULATOR: z.boolean(),

@@ -1,6 +1,6 @@
 /**
  * Base64 as the AWS KMS JSON protocol encodes blobs: the project's strict codec
- * (worker/crypto/encoding.ts), because `atob` alone skips whitespace and accepts missing padding,
+ * (worker/core/crypto/encoding.ts), because `atob` alone skips whitespace and accepts missing padding,
  * so a reply that is not canonical base64 would slip through as some other byte string.
  */
 import { base64ToBytes, bytesToBase64 } from "../crypto/encoding";

@@ -23,7 +23,7 @@ export const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".home.arp
 export interface OutboundUrlOptions {
   /**
    * Also allow `http:`, ports, IP literals and local names: only for tests and local development,
-   * set from a configuration value that production refuses (see worker/config.ts).
+   * set from a configuration value that production refuses (see worker/contract/config.ts).
    */
   allowInsecureForTests?: boolean;
 }

@@ -5,7 +5,7 @@ import { IdentityGlobSchema, IdentitySchema } from "./common";
 export const AclPermissionSchema = z.enum(["lease", "use"]);
 
 /**
- * One ACL rule: allow or deny identities matching a glob (worker/auth/glob.ts), or the members of
+ * One ACL rule: allow or deny identities matching a glob (worker/core/auth/glob.ts), or the members of
  * a team (`team:<name>`), for the permissions listed (absent: both, so rules written before
  * permissions existed keep their meaning).
  */
@@ -16,7 +16,7 @@ export const AclRuleSchema = z.strictObject({
 });
 
 /**
- * A credential's access policy. `rules` are evaluated by worker/auth/acl.ts (deny wins; with no
+ * A credential's access policy. `rules` are evaluated by durable-objects/access/acl.ts (deny wins; with no
  * allow rule any identity not denied may lease). `agent_visible` lets the MCP server reveal the
  * value to a model when it was also started with --allow-reveal.
  */

@@ -45,7 +45,7 @@ export const credentials = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     createdBy: text("created_by").notNull(),
-    /** JSON access policy: `{rules: [{effect, identity}], agent_visible}` (worker/schemas/acl.ts). */
+    /** JSON access policy: `{rules: [{effect, identity}], agent_visible}` (worker/contract/schemas/acl.ts). */
     acl: text("acl").notNull().default('{"rules":[],"agent_visible":false}'),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex("credentials_tenant_name").on(t.tenantId, t.name)],

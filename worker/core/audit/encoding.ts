@@ -1,6 +1,6 @@
 /**
  * Byte encodings for the audit log, as the C2SP note formats and entry hashes need them: the
- * project's strict codecs (worker/crypto/encoding.ts) with a null-returning face, because note
+ * project's strict codecs (worker/core/crypto/encoding.ts) with a null-returning face, because note
  * and checkpoint parsing treat bad input as a verdict, not an exception. Hex is lowercase only
  * here, so a hash has exactly one spelling and compares as a string.
  */

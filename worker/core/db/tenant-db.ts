@@ -2,7 +2,7 @@ import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
 /**
- * A D1 handle bound to one tenant. Every query function in worker/db takes this instead of a
+ * A D1 handle bound to one tenant. Every query function in worker/core/db takes this instead of a
  * bare database, so a query cannot be written without the tenant it belongs to.
  */
 export interface TenantDb {

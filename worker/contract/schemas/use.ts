@@ -13,7 +13,7 @@ const HeaderNameSchema = z.string().min(1).max(128).regex(/^[!#$%&'*+.^_`|~0-9A-
  * An allowed upstream origin: `https://host[:port]` where host is an exact DNS name or `*.` plus a
  * name (the wildcard stands for one label or more). No path, query or user info. `http://` origins
  * are accepted by the schema but refused when the policy is set unless the deployment allows
- * insecure outbound URLs (tests and local development only; see worker/federation/outbound.ts).
+ * insecure outbound URLs (tests and local development only; see worker/core/federation/outbound.ts).
  */
 export const UseOriginSchema = z
   .string()

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { JwksSchema } from "../federation/jwks";
-import { IdentitySchema } from "../auth/identity";
-import { identityTemplateProblem } from "../federation/claims";
+import { JwksSchema } from "../../core/federation/jwks";
+import { IdentitySchema } from "../../core/auth/identity";
+import { identityTemplateProblem } from "../../core/federation/claims";
 import { DurationSchema, TimestampSchema } from "./common";
 import { CredentialNameSchema, CredentialValueSchema } from "./credentials";
 import { AgentSchema, LeaseSchema } from "./leases";
