@@ -8,7 +8,9 @@ import type { CreatedToken, TokenPage } from "../../contract/schemas/tokens";
 import type { Team } from "../../contract/schemas/teams";
 import { ROLES } from "../../contract/roles";
 import { Field, PostForm, Select, ShownOnce, Table, TextArea, doneRedirect, render } from "../layout";
-import { call, durationField, jsonField, listField, may, present, type DashContext, type DashEnv } from "../vault";
+import { VaultError } from "../../contract/errors";
+import { parseToken } from "../../core/auth/tokens";
+import { call, callAs, durationField, requireRole, jsonField, listField, may, present, type DashContext, type DashEnv } from "../vault";
 
 async function tokensPage(c: DashContext, created?: CreatedToken) {
   const viewer = c.get("viewer");
@@ -40,6 +42,7 @@ async function tokensPage(c: DashContext, created?: CreatedToken) {
         <Select label="Role" name="role" options={ROLES} value="viewer" />
         <Field label="Identity" name="identity" required placeholder="agent:deploy-bot" />
         <Field label="Expires in" name="expires_in" placeholder="30d" />
+        <Field label="Your admin API token (a session cannot create tokens; it is used for this request only)" name="api_token" type="password" required />
         <button type="submit">Create token</button>
       </PostForm>
     </>,
@@ -199,7 +202,15 @@ export function accessPages(ui: Hono<DashEnv>): void {
   ui.get("/tokens", (c) => tokensPage(c));
   ui.post("/tokens", async (c) => {
     const f = c.get("form");
-    const created = await call<CreatedToken>(c, "tokens.create", { ...present(f, ["name", "role", "identity"]), expires_in: durationField(f.expires_in) });
+    requireRole(c, "tokens.create");
+    // The vault lets only API tokens mint tokens (ops/tokens.ts), so a session cannot be turned into
+    // a long-lived credential: the admin presents an API token of this tenant for this one request.
+    const apiToken = parseToken((f.api_token ?? "").trim());
+    if (!apiToken || apiToken.kind !== "api" || apiToken.tenantId !== c.get("viewer").tenant_id) {
+      throw new VaultError("validation_failed", "api_token: paste an API token of this tenant to create a token");
+    }
+    const input = { ...present(f, ["name", "role", "identity"]), expires_in: durationField(f.expires_in) };
+    const created = await callAs<CreatedToken>(c, apiToken.raw, apiToken.tenantId, "tokens.create", input);
     // Rendered directly, not redirected: the token must not travel in a URL, and is shown this once.
     return tokensPage(c, created);
   });

@@ -10,7 +10,7 @@ import type { KekStatus } from "../../contract/schemas/admin";
 import type { z } from "zod";
 import type { ImpactReportSchema } from "../../contract/schemas/audit";
 import { Field, PostForm, Table, doneRedirect, render } from "../layout";
-import { call, present, type DashContext, type DashEnv } from "../vault";
+import { call, present, requireRole, type DashContext, type DashEnv } from "../vault";
 
 type ImpactReport = z.output<typeof ImpactReportSchema>;
 
@@ -45,6 +45,7 @@ function impactWindow(c: DashContext): { from: string; to: string } | null {
 }
 
 async function incidentPage(c: DashContext) {
+  requireRole(c, "incident.impact");
   const window = impactWindow(c);
   const report = window ? await call<ImpactReport>(c, "incident.impact", window) : null;
   return render(
