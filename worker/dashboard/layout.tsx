@@ -51,6 +51,7 @@ export const Layout: FC<{ title: string; viewer?: Viewer | null; done?: string |
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>{`${title} · Vault`}</title>
+      <link rel="icon" href="/ui/assets/favicon.svg" type="image/svg+xml" />
       <link rel="stylesheet" href="/ui/assets/app.css" />
       <script src="/ui/assets/app.js" defer></script>
     </head>

@@ -98,10 +98,16 @@ export async function csrfMatches(pepperHex: string, sessionToken: string, prese
 }
 
 /**
- * True when the request's Origin is this Worker's own. A browser sends Origin on every POST; a
- * missing one is refused too, since the dashboard's forms are only ever posted by a browser.
+ * True when a form post comes from this Worker's own pages. The Origin header must be this origin,
+ * except that with `Referrer-Policy: no-referrer` (which every page sends) browsers serialise a
+ * form post's Origin as "null" (Fetch §3.2.5); then Fetch Metadata must say `Sec-Fetch-Site:
+ * same-origin`. A missing Origin, another origin, or "null" without that header is refused: the
+ * dashboard's forms are only ever posted by a browser, and every current browser sends both.
  */
 export function sameOrigin(c: Context): boolean {
   const origin = c.req.header("origin");
-  return origin !== undefined && origin === new URL(c.req.url).origin;
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin") return false;
+  if (origin === new URL(c.req.url).origin) return true;
+  return origin === "null" && site === "same-origin";
 }

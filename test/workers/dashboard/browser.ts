@@ -6,7 +6,7 @@ export interface Browser {
   cookie: string | null;
   get(path: string): Promise<Response>;
   /** A form post with this origin's Origin header and the CSRF token of the last page, unless overridden. */
-  post(path: string, fields: Record<string, string>, opts?: { origin?: string | null; csrf?: string | null }): Promise<Response>;
+  post(path: string, fields: Record<string, string>, opts?: { origin?: string | null; csrf?: string | null; secFetchSite?: string }): Promise<Response>;
   /** The CSRF token rendered into the last page fetched. */
   csrf: string | null;
 }
@@ -38,6 +38,7 @@ export function browser(): Browser {
       const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
       const origin = opts.origin === undefined ? BASE : opts.origin;
       if (origin !== null) headers.origin = origin;
+      if (opts.secFetchSite !== undefined) headers["sec-fetch-site"] = opts.secFetchSite;
       if (b.cookie) headers.cookie = `${COOKIE}=${b.cookie}`;
       const csrf = opts.csrf === undefined ? b.csrf : opts.csrf;
       const body = new URLSearchParams(csrf === null ? fields : { ...fields, _csrf: csrf });

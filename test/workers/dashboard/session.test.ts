@@ -134,6 +134,9 @@ describe("CSRF", () => {
   const cases = [
     ["no Origin header", { origin: null }],
     ["another Origin", { origin: "https://evil.test" }],
+    ["Origin null (a sandboxed frame) and no Fetch Metadata", { origin: "null" }],
+    ["Origin null and Sec-Fetch-Site cross-site", { origin: "null", secFetchSite: "cross-site" }],
+    ["its own Origin but Sec-Fetch-Site same-site (a sibling subdomain)", { secFetchSite: "same-site" }],
     ["no CSRF token", { csrf: null }],
     ["a wrong CSRF token", { csrf: "A".repeat(43) }],
   ] as const;
@@ -148,6 +151,14 @@ describe("CSRF", () => {
     const accepted = await b.post("/ui/credentials", { name: "csrf-target", value: "v" });
     expect(accepted.status).toBe(303);
     await expectStatus(await api(adminToken, "GET", "/v1/credentials/csrf-target"), 200);
+  });
+
+  it("Origin null with Sec-Fetch-Site same-origin is what a browser sends under Referrer-Policy no-referrer: accepted with the CSRF token", async () => {
+    const { adminToken } = await bootstrap();
+    const b = await signedIn(adminToken);
+    expect((await b.post("/ui/credentials", { name: "null-origin", value: "v" }, { origin: "null", secFetchSite: "same-origin" })).status).toBe(303);
+    await expectStatus(await api(adminToken, "GET", "/v1/credentials/null-origin"), 200);
+    expect((await b.post("/ui/credentials", { name: "null-origin-2", value: "v" }, { origin: "null", secFetchSite: "same-origin", csrf: null })).status).toBe(403);
   });
 
   it("the CSRF token of another session (same tenant, same identity) is refused", async () => {
