@@ -103,7 +103,9 @@ describe("dashboard in Chromium", () => {
     const replay = await fetch(`${url}/ui/credentials`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` }, redirect: "manual" });
     expect(replay.status).toBe(303);
     expect(replay.headers.get("location")).toMatch(/^\/ui\/login/);
-    const whoami = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${cookie!.value.split(".")[0]}` } });
+    // The cookie's first field (base64url JSON) is the session token (worker/dashboard/session.ts).
+    const sessionToken = (JSON.parse(Buffer.from(cookie!.value.split(".")[0]!, "base64url").toString("utf8")) as string[])[0];
+    const whoami = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${sessionToken}` } });
     expect(whoami.status).toBe(401);
 
     expect(await problems()).toEqual([]);

@@ -4,18 +4,17 @@
  *
  * Sign-in exchanges a pasted API token for a session (POST /v1/sessions' operation); only the
  * session token goes into the cookie, and the API token is never stored or echoed. Every later
- * request: cookie mac → idle timeout → whoami in the vault (revoked, expired, parent revoked: 401)
- * → for a POST, Origin and the CSRF token. Sign-out revokes the session in the vault.
+ * request: cookie mac → absolute and idle timeouts → for a POST, Origin and the CSRF token → the
+ * page's call, where the vault refuses a revoked session (401 ends it here). Sign-out revokes the
+ * session in the vault.
  */
 import type { MiddlewareHandler } from "hono";
 import { VaultError } from "../contract/errors";
-import type { CreatedToken, Whoami } from "../contract/schemas/tokens";
+import type { CreatedToken } from "../contract/schemas/tokens";
 import { parseToken } from "../core/auth/tokens";
-import type { AppEnv } from "../app-env";
 import { Layout } from "./layout";
-import { CSRF_FIELD, IDLE_SECONDS, csrfMatches, csrfToken, openSession, sameOrigin, sealSession, sessionCookie } from "./session";
-import { callAs, readForm, type DashContext, type DashEnv } from "./vault";
-import type { Context } from "hono";
+import { CSRF_FIELD, IDLE_SECONDS, csrfMatches, csrfToken, openSession, sameOrigin, sealSession, sessionCookie, type CookieSession } from "./session";
+import { callAs, readForm, type DashContext, type DashEnv, type Viewer } from "./vault";
 
 /** Why the sign-in page is shown again: a closed set, so the query string cannot put text on it. */
 const SIGN_IN_REASONS: Record<string, string> = {
@@ -46,12 +45,12 @@ function nowSeconds(): number {
 }
 
 /** GET /ui/login */
-export function signInPage(c: Context<AppEnv>, status: 200 | 401 | 403 = 200, message?: string): Response | Promise<Response> {
+export function signInPage(c: DashContext, status: 200 | 401 | 403 = 200, message?: string): Response | Promise<Response> {
   return c.html(<SignInPage message={message ?? SIGN_IN_REASONS[c.req.query("reason") ?? ""]} />, status);
 }
 
 /** POST /ui/login: the API token in the form, a session in the cookie. */
-export async function signIn(c: Context<AppEnv>): Promise<Response> {
+export async function signIn(c: DashContext): Promise<Response> {
   if (!sameOrigin(c)) throw new VaultError("forbidden", "cross-origin or Origin-less form posts are refused");
   const form = await readForm(c);
   const token = parseToken((form.token ?? "").trim());
@@ -64,49 +63,52 @@ export async function signIn(c: Context<AppEnv>): Promise<Response> {
     if (error instanceof VaultError && (error.status === 401 || error.status === 403)) return signInPage(c, error.status, "The vault refused this token (unknown, expired or revoked).");
     throw error;
   }
-  const lifetime = session.expires_at === null ? c.get("config").SESSION_MAX_TTL_SECONDS : (Date.parse(session.expires_at) - Date.now()) / 1000;
-  c.header("set-cookie", sessionCookie(c.req.url, await sealSession(c.get("config").TOKEN_PEPPER, session.token, nowSeconds()), lifetime));
+  // Sessions always end (ops/sessions.ts caps them at SESSION_MAX_TTL_SECONDS).
+  const expiresAt = Math.floor(Date.parse(session.expires_at ?? "") / 1000) || nowSeconds() + c.get("config").SESSION_MAX_TTL_SECONDS;
+  const cookie: CookieSession = { token: session.token, lastSeen: nowSeconds(), tokenId: session.id, tenantId: token.tenantId, role: session.role, identity: session.identity, expiresAt };
+  c.header("set-cookie", sessionCookie(c.req.url, await sealSession(c.get("config").TOKEN_PEPPER, cookie), expiresAt - nowSeconds()));
   return c.redirect("/ui/credentials", 303);
 }
 
 /** Clears the cookie and sends the browser to sign in (a page load) or answers 401 (anything else). */
-function signedOut(c: Context<DashEnv>, reason: string): Response {
+export function signedOut(c: DashContext, reason: "expired" | "idle"): Response {
   c.header("set-cookie", sessionCookie(c.req.url, "", 0));
   if (c.req.method === "GET") return c.redirect(`/ui/login?reason=${reason}`, 303);
   throw new VaultError("unauthorized", "sign in again: the session has ended");
 }
 
-/** Every dashboard route behind sign-in: loads the viewer, enforces timeouts, checks CSRF on POST. */
+/**
+ * Every dashboard route behind sign-in: loads the viewer from the cookie, enforces the idle and
+ * absolute timeouts, checks Origin and CSRF on POST. Whether the session is still alive (not
+ * revoked, its API token not revoked) the vault decides on the page's own call; a 401 from it ends
+ * the session here too (../index.tsx errorPage).
+ */
 export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   const pepper = c.get("config").TOKEN_PEPPER;
-  const opened = await openSession(c, pepper);
-  if (!opened) return signedOut(c, "expired");
-  const token = parseToken(opened.token);
-  if (!token || token.kind !== "session") return signedOut(c, "expired");
-  let whoami: Whoami;
-  try {
-    whoami = await callAs<Whoami>(c, opened.token, token.tenantId, "whoami");
-  } catch (error) {
-    if (error instanceof VaultError && error.status === 401) return signedOut(c, "expired");
-    throw error;
-  }
-  if (nowSeconds() - opened.lastSeen > IDLE_SECONDS) {
+  const session = await openSession(c, pepper);
+  if (!session) return signedOut(c, "expired");
+  const now = nowSeconds();
+  if (now >= session.expiresAt) return signedOut(c, "expired");
+  if (now - session.lastSeen > IDLE_SECONDS) {
     // Idle: the session is revoked in the vault, not only forgotten by this browser.
-    await callAs(c, opened.token, token.tenantId, "sessions.revoke", { id: whoami.token_id }).catch(() => undefined);
+    await callAs(c, session.token, session.tenantId, "sessions.revoke", { id: session.tokenId }).catch(() => undefined);
     return signedOut(c, "idle");
   }
-  c.set("viewer", { ...whoami, token: opened.token, csrf: await csrfToken(pepper, opened.token) });
+  const viewer: Viewer = {
+    tenant_id: session.tenantId, token_id: session.tokenId, kind: "session", identity: session.identity, role: session.role,
+    expires_at: new Date(session.expiresAt * 1000).toISOString(), token: session.token, csrf: await csrfToken(pepper, session.token),
+  };
+  c.set("viewer", viewer);
   if (c.req.method === "POST") {
     if (!sameOrigin(c)) throw new VaultError("forbidden", "cross-origin or Origin-less form posts are refused");
     const form = await readForm(c);
-    if (!(await csrfMatches(pepper, opened.token, form[CSRF_FIELD]))) throw new VaultError("forbidden", "the form's CSRF token is missing or wrong; reload the page and try again");
+    if (!(await csrfMatches(pepper, session.token, form[CSRF_FIELD]))) throw new VaultError("forbidden", "the form's CSRF token is missing or wrong; reload the page and try again");
     c.set("form", form);
   }
   await next();
-  // Sliding idle window: each request renews last-seen; the absolute end stays the session's own.
-  if (!c.res.headers.has("set-cookie") && whoami.expires_at !== null) {
-    const lifetime = (Date.parse(whoami.expires_at) - Date.now()) / 1000;
-    c.res.headers.append("set-cookie", sessionCookie(c.req.url, await sealSession(pepper, opened.token, nowSeconds()), lifetime));
+  // Sliding idle window: each answered request renews last-seen; the absolute end stays the session's own.
+  if (!c.res.headers.has("set-cookie") && c.res.status !== 401) {
+    c.res.headers.append("set-cookie", sessionCookie(c.req.url, await sealSession(pepper, { ...session, lastSeen: nowSeconds() }), session.expiresAt - nowSeconds()));
   }
 };
 

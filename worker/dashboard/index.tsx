@@ -10,8 +10,9 @@ import { HTTPException } from "hono/http-exception";
 import { VaultError } from "../contract/errors";
 import type { AppEnv } from "../app-env";
 import { APP_CSS, APP_JS, FAVICON_SVG } from "./assets";
-import { requireSession, signIn, signInPage, signOut } from "./auth";
+import { requireSession, signedOut, signIn, signInPage, signOut } from "./auth";
 import { ErrorPage } from "./layout";
+import { sessionCookie } from "./session";
 import { adminPages } from "./pages/admin";
 import { accessPages } from "./pages/access";
 import { auditPages } from "./pages/audit";
@@ -50,6 +51,8 @@ const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** VaultErrors become an HTML page with their status; anything else a bland 500 page, logged. */
 function errorPage(error: Error, c: Context<DashEnv>): Response | Promise<Response> {
+  // The vault no longer knows the session (revoked, expired, its API token revoked): sign out.
+  if (error instanceof VaultError && error.status === 401 && c.req.method === "GET") return signedOut(c, "expired");
   let status: number;
   let message: string;
   if (error instanceof VaultError) [status, message] = [error.status, error.message];
@@ -58,6 +61,7 @@ function errorPage(error: Error, c: Context<DashEnv>): Response | Promise<Respon
     console.error("unhandled dashboard error", { request_id: c.get("requestId"), error: `${error.name}: ${error.message}` });
     [status, message] = [500, "internal error"];
   }
+  if (status === 401) c.header("set-cookie", sessionCookie(c.req.url, "", 0));
   const viewer = status === 401 ? null : (c.get("viewer") ?? null);
   return c.html(<ErrorPage status={status} message={message} viewer={viewer} />, status as 400);
 }
@@ -84,7 +88,7 @@ dashboard.use(securityHeaders);
 dashboard.get("/assets/app.js", asset(APP_JS, "text/javascript; charset=utf-8"));
 dashboard.get("/assets/app.css", asset(APP_CSS, "text/css; charset=utf-8"));
 dashboard.get("/assets/favicon.svg", asset(FAVICON_SVG, "image/svg+xml"));
-dashboard.get("/login", (c) => signInPage(c as unknown as Context<AppEnv>));
-dashboard.post("/login", (c) => signIn(c as unknown as Context<AppEnv>));
+dashboard.get("/login", (c) => signInPage(c));
+dashboard.post("/login", signIn);
 dashboard.route("/", signedIn);
 dashboard.onError(errorPage);

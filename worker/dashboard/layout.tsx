@@ -18,7 +18,9 @@ export interface NavItem {
 
 /**
  * The navigation, in order. To add a page (the access-requests queue goes after Leases): add an
- * entry here naming the operation that gates it, and a handler in pages/ like pages/health.tsx.
+ * entry here naming the operation that gates it, a `xxxPages(ui)` file in pages/ (kekPage in
+ * pages/admin.tsx is the pattern: `call()` checks the role and calls the vault, `render()` frames it,
+ * a POST handler reads `c.get("form")` and ends in `doneRedirect`), and mount it in index.tsx.
  */
 export const NAV: NavItem[] = [
   { href: "/ui/credentials", label: "Credentials", op: "credentials.list" },

@@ -1,12 +1,13 @@
 /**
  * The dashboard's session cookie and CSRF tokens.
  *
- * A signed-in browser holds one cookie: `<session token>.<last seen, unix s>.<mac>`, where the mac is
- * HMAC-SHA256 under a key derived from TOKEN_PEPPER. The session token is an ordinary session of
- * durable-objects/ops/sessions.ts (≤ SESSION_MAX_TTL_SECONDS, dies with its API token), so the vault
- * stays the authority: revoked or expired sessions are refused there. The mac only binds the
- * last-seen time, which the Worker checks for the idle timeout: a stolen cookie cannot be made
- * "fresh" again without the pepper.
+ * A signed-in browser holds one cookie: the session token, its last-seen time and what the vault
+ * said about the session (CookieSession), with an HMAC-SHA256 under a key derived from TOKEN_PEPPER.
+ * The session token is an ordinary session of durable-objects/ops/sessions.ts (≤
+ * SESSION_MAX_TTL_SECONDS, dies with its API token), so the vault stays the authority: revoked or
+ * expired sessions are refused there on every page's call. The mac binds the last-seen time, which
+ * the Worker checks for the idle timeout: a stolen cookie cannot be made "fresh" again without the
+ * pepper, nor its role raised.
  *
  * Cookie name: `__Host-gv_session` over https (the prefix forces Secure, Path=/ and no Domain, so a
  * sibling subdomain cannot plant one). Browsers refuse `Secure` cookies from http origins, so local
@@ -15,6 +16,8 @@
  */
 import { getCookie } from "hono/cookie";
 import type { Context } from "hono";
+import { z } from "zod";
+import { ROLES, type Role } from "../contract/roles";
 
 /** A session unused this long is ended (and revoked) on its next request. */
 export const IDLE_SECONDS = 30 * 60;
@@ -65,26 +68,72 @@ export function sessionCookie(url: string, value: string, maxAge: number): strin
   return `${cookieName(url)}=${value}; Path=/; HttpOnly${secure}; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAge))}`;
 }
 
-/** The cookie value for a session token last seen at `nowSeconds`. */
-export async function sealSession(pepperHex: string, token: string, nowSeconds: number): Promise<string> {
-  const body = `${token}.${nowSeconds}`;
+/**
+ * What the cookie carries: the session token, when it was last used, and what the vault said about
+ * the session when it was created (id, role, identity, end; none of which a session can change), so
+ * a page needs no extra call to draw its navigation. The vault still authenticates the token on the
+ * page's own call; this is never taken as proof that the session is alive.
+ */
+export interface CookieSession {
+  token: string;
+  lastSeen: number;
+  tokenId: string;
+  tenantId: string;
+  role: Role;
+  identity: string;
+  /** The session's absolute end, unix seconds. */
+  expiresAt: number;
+}
+
+const CookieSessionSchema = z.tuple([
+  z.string().regex(/^[\x21-\x7e]{1,256}$/),
+  z.number().int().nonnegative(),
+  z.string().max(64),
+  z.string().max(64),
+  z.enum(ROLES),
+  z.string().max(512),
+  z.number().int().nonnegative(),
+]);
+
+function toBase64url(text: string): string {
+  return base64url(encoder.encode(text).buffer as ArrayBuffer);
+}
+
+function fromBase64url(text: string): string | null {
+  try {
+    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+}
+
+/** The cookie value: base64url(JSON of the fields) "." HMAC over it. */
+export async function sealSession(pepperHex: string, s: CookieSession): Promise<string> {
+  const body = toBase64url(JSON.stringify([s.token, s.lastSeen, s.tokenId, s.tenantId, s.role, s.identity, s.expiresAt]));
   return `${body}.${await mac(pepperHex, "session", body)}`;
 }
 
-/** What a valid cookie says: the session token and when it was last used. */
-export interface OpenedSession {
-  token: string;
-  lastSeen: number;
+/** A cookie value's session, or null when it is malformed or its mac is wrong. */
+export async function openSessionValue(pepperHex: string, raw: string | undefined): Promise<CookieSession | null> {
+  const m = raw === undefined ? null : /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/.exec(raw);
+  if (!m || !same(await mac(pepperHex, "session", m[1]!), m[2]!)) return null;
+  const text = fromBase64url(m[1]!);
+  let parsed: unknown;
+  try {
+    parsed = text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const fields = CookieSessionSchema.safeParse(parsed);
+  if (!fields.success) return null;
+  const [token, lastSeen, tokenId, tenantId, role, identity, expiresAt] = fields.data;
+  return { token, lastSeen, tokenId, tenantId, role, identity, expiresAt };
 }
 
 /** The session in this request's cookie, or null when there is none or its mac is wrong. */
-export async function openSession(c: Context, pepperHex: string): Promise<OpenedSession | null> {
-  const raw = getCookie(c, cookieName(c.req.url));
-  const m = raw === undefined ? null : /^([\x21-\x7e]{1,256})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(raw);
-  if (!m) return null;
-  const body = `${m[1]}.${m[2]}`;
-  if (!same(await mac(pepperHex, "session", body), m[3]!)) return null;
-  return { token: m[1]!, lastSeen: Number(m[2]) };
+export function openSession(c: Context, pepperHex: string): Promise<CookieSession | null> {
+  return openSessionValue(pepperHex, getCookie(c, cookieName(c.req.url)));
 }
 
 /** The CSRF token of a session: derived from it, so nothing is stored and it dies with the session. */

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sealSession } from "../../../worker/dashboard/session";
+import { openSessionValue, sealSession, type CookieSession } from "../../../worker/dashboard/session";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, BASE, bootstrap, expectStatus, makeToken, tokenWithRole, workerFetch } from "../helpers";
 import { browser, COOKIE, signedIn } from "./browser";
@@ -10,8 +10,12 @@ import { browser, COOKIE, signedIn } from "./browser";
  * Every refusal has its positive control beside it.
  */
 
-/** The session token inside a dashboard cookie (`<token>.<last seen>.<mac>`). */
-const sessionTokenOf = (cookie: string) => cookie.split(".")[0]!;
+/** What a dashboard cookie carries, its mac checked. */
+async function opened(cookie: string): Promise<CookieSession> {
+  const session = await openSessionValue(env.TOKEN_PEPPER, cookie);
+  expect(session).not.toBeNull();
+  return session!;
+}
 
 function expectPageHeaders(res: Response): void {
   const csp = res.headers.get("content-security-policy") ?? "";
@@ -80,7 +84,7 @@ describe("sign-in", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/ui/credentials");
     const [line] = res.headers.getSetCookie();
-    expect(line).toMatch(new RegExp(`^${COOKIE}=gv_(ses|session)_`));
+    expect(line).toMatch(new RegExp(`^${COOKIE}=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{43};`));
     expect(line).toMatch(/; HttpOnly/);
     expect(line).toMatch(/; Secure/);
     expect(line).toMatch(/; SameSite=Strict/);
@@ -91,7 +95,7 @@ describe("sign-in", () => {
     expect(maxAge).toBeLessThanOrEqual(12 * 3600);
     expect(line).not.toContain(adminToken);
     // The cookie holds a session of the same identity, not the API token.
-    const who = await expectStatus<{ kind: string; identity: string }>(await api(sessionTokenOf(b.cookie!), "GET", "/v1/whoami"), 200);
+    const who = await expectStatus<{ kind: string; identity: string }>(await api((await opened(b.cookie!)).token, "GET", "/v1/whoami"), 200);
     expect(who).toMatchObject({ kind: "session", identity: "user:admin@acme.test" });
   });
 
@@ -182,25 +186,46 @@ describe("session lifetime", () => {
   it("idle: a cookie last used more than 30 minutes ago ends the session and revokes it in the vault; a recent one works", async () => {
     const { adminToken } = await bootstrap();
     const b = await signedIn(adminToken);
-    const token = sessionTokenOf(b.cookie!);
+    const session = await opened(b.cookie!);
+    const token = session.token;
     const now = Math.floor(Date.now() / 1000);
-    b.cookie = await sealSession(env.TOKEN_PEPPER, token, now - 29 * 60);
+    b.cookie = await sealSession(env.TOKEN_PEPPER, { ...session, lastSeen: now - 29 * 60 });
     expect((await b.get("/ui/credentials")).status).toBe(200);
-    b.cookie = await sealSession(env.TOKEN_PEPPER, token, now - 31 * 60);
+    b.cookie = await sealSession(env.TOKEN_PEPPER, { ...session, lastSeen: now - 31 * 60 });
     const idle = await b.get("/ui/credentials");
     expect(idle.status).toBe(303);
     expect(idle.headers.get("location")).toBe("/ui/login?reason=idle");
     await expectStatus(await api(token, "GET", "/v1/whoami"), 401);
   });
 
-  it("a cookie whose last-seen time was changed without the key is not a session", async () => {
+  it("a cookie whose last-seen time or role was changed without the key is not a session", async () => {
     const { adminToken } = await bootstrap();
-    const b = await signedIn(adminToken);
-    const [token, seen, mac] = b.cookie!.split(".");
-    b.cookie = `${token}.${Number(seen) + 600}.${mac}`;
+    const b = await signedIn((await makeToken(adminToken, { role: "viewer" })).token);
+    const original = b.cookie!;
+    const [body, mac] = original.split(".");
+    const fields = JSON.parse(atob(body!.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
+    const forge = (i: number, value: unknown) => {
+      const copy = [...fields];
+      copy[i] = value;
+      return `${btoa(JSON.stringify(copy)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}.${mac}`;
+    };
+    b.cookie = forge(1, Number(fields[1]) + 1);
     expect((await b.get("/ui/credentials")).status).toBe(303);
-    b.cookie = `${token}.${seen}.${mac}`;
+    b.cookie = forge(4, "admin");
+    expect((await b.get("/ui/tokens")).status).toBe(303);
+    // Control: the untouched cookie still works.
+    b.cookie = original;
     expect((await b.get("/ui/credentials")).status).toBe(200);
+  });
+
+  it("the cookie's role only draws the page: a viewer session sealed as admin (with the key) is still refused by the vault", async () => {
+    const { adminToken } = await bootstrap();
+    const b = await signedIn((await makeToken(adminToken, { role: "viewer" })).token);
+    b.cookie = await sealSession(env.TOKEN_PEPPER, { ...(await opened(b.cookie!)), role: "admin" });
+    const res = await b.get("/ui/tokens");
+    expect(res.status).toBe(403);
+    // Control: a real admin session gets the page.
+    expect((await (await signedIn(adminToken)).get("/ui/tokens")).status).toBe(200);
   });
 
   it("absolute: past the session's end (12 h at most) the cookie gets the sign-in page", async () => {
@@ -229,7 +254,7 @@ describe("session lifetime", () => {
     expect(res.headers.getSetCookie()[0]).toMatch(/Max-Age=0/);
     b.cookie = oldCookie;
     expect((await b.get("/ui/credentials")).status).toBe(303);
-    await expectStatus(await api(sessionTokenOf(oldCookie), "GET", "/v1/whoami"), 401);
+    await expectStatus(await api((await opened(oldCookie)).token, "GET", "/v1/whoami"), 401);
     // Control: the API token that signed in still works.
     await expectStatus(await api(adminToken, "GET", "/v1/whoami"), 200);
   });

@@ -1,8 +1,7 @@
 /** @jsxImportSource hono/jsx */
 /**
  * Operations pages: KEK status and rotation, the incident impact report (table and JSON download),
- * and health. pages/health-style handlers are the pattern for a new page: gate with `call()` (or
- * `requireRole`), render with `render()`, add a NAV entry in ../layout.tsx.
+ * and health. kekPage and its rotate POST are the pattern for a new page (see NAV in ../layout.tsx).
  */
 import type { Hono } from "hono";
 import { VaultError } from "../../contract/errors";
@@ -79,6 +78,8 @@ async function incidentPage(c: DashContext) {
 }
 
 async function healthPage(c: DashContext) {
+  // The one call of this page: the vault confirms the session is still alive.
+  await call(c, "whoami");
   let d1 = "ok";
   try {
     await c.env.DB.prepare("SELECT 1").first();
