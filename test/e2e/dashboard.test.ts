@@ -95,6 +95,36 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("#audit-table tbody tr").count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator("#audit-table").textContent()).toContain("lease.revoked");
 
+    // No console error or CSP violation so far; the refusals below log their 403s.
+    expect(await problems()).toEqual([]);
+
+    // Another origin posts a dashboard form, even with this session's real CSRF token: refused
+    // (SameSite=Strict keeps the cookie off, and the Origin check would refuse it anyway).
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+    const attacker = await context.newPage();
+    await attacker.setContent(`<form method="post" action="${url}/ui/credentials"><input name="name" value="planted"><input name="value" value="x"><input name="_csrf" value="${csrf}"><button>go</button></form>`);
+    const [forged] = await Promise.all([attacker.waitForResponse(`${url}/ui/credentials`), attacker.getByRole("button", { name: "go" }).click()]);
+    expect(forged.status()).toBeGreaterThanOrEqual(400);
+    expect((await api("GET", "/v1/credentials/planted")).status).toBe(404);
+    await attacker.close();
+    // A same-origin script post without the CSRF token is refused too; with it (control) it works.
+    const statuses = await page.evaluate(async (token) => {
+      const post = (body: Record<string, string>) => fetch("/ui/credentials", { method: "POST", body: new URLSearchParams(body), redirect: "manual" }).then((r) => r.status);
+      return [await post({ name: "no-token", value: "x" }), await post({ name: "with-token", value: "x", _csrf: token })];
+    }, csrf);
+    expect(statuses[0]).toBe(403);
+    expect((await api("GET", "/v1/credentials/no-token")).status).toBe(404);
+    expect((await api("GET", "/v1/credentials/with-token")).status).toBe(200);
+
+    // Every form field has a label, on every page an admin has.
+    for (const p of ["/ui/credentials", "/ui/leases", "/ui/audit", "/ui/tokens", "/ui/teams", "/ui/oidc", "/ui/webhooks", "/ui/kek", "/ui/incident", "/ui/sessions"]) {
+      await page.goto(`${url}${p}`);
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute("aria-label")).map((el) => el.outerHTML),
+      );
+      expect(unlabelled, p).toEqual([]);
+    }
+
     // Sign out: the session is revoked in the vault, so the old cookie gets the sign-in page.
     const [cookie] = await context.cookies();
     expect(cookie).toMatchObject({ name: "gv_session", httpOnly: true, sameSite: "Strict" });
@@ -108,7 +138,25 @@ describe("dashboard in Chromium", () => {
     const whoami = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${sessionToken}` } });
     expect(whoami.status).toBe(401);
 
-    expect(await problems()).toEqual([]);
+    expect((await problems()).filter((p) => !p.includes("status of 403"))).toEqual([]);
+    await context.close();
+  });
+
+  it("keyboard only: skip link first, then sign in with Tab and Enter", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${banner.url}/ui/login`);
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("name"))).toBe("token");
+    await page.keyboard.type(banner.token);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${banner.url}/ui/credentials`);
+    // The first Tab after the skip link reaches the navigation.
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Credentials");
     await context.close();
   });
 

@@ -9,11 +9,12 @@
  * session in the vault.
  */
 import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import { VaultError } from "../contract/errors";
 import type { CreatedToken } from "../contract/schemas/tokens";
 import { parseToken } from "../core/auth/tokens";
 import { Layout } from "./layout";
-import { CSRF_FIELD, IDLE_SECONDS, csrfMatches, csrfToken, openSession, sameOrigin, sealSession, sessionCookie, type CookieSession } from "./session";
+import { CSRF_FIELD, IDLE_SECONDS, cookieName, csrfMatches, csrfToken, openSession, sameOrigin, sealSession, sessionCookie, type CookieSession } from "./session";
 import { callAs, readForm, type DashContext, type DashEnv, type Viewer } from "./vault";
 
 /** Why the sign-in page is shown again: a closed set, so the query string cannot put text on it. */
@@ -70,11 +71,16 @@ export async function signIn(c: DashContext): Promise<Response> {
   return c.redirect("/ui/credentials", 303);
 }
 
-/** Clears the cookie and sends the browser to sign in (a page load) or answers 401 (anything else). */
-export function signedOut(c: DashContext, reason: "expired" | "idle"): Response {
+/**
+ * Sends a page load to sign in, clearing the cookie it presented; anything else is a 401. Only a GET
+ * that carried the cookie clears it: a cross-site request arrives without it (SameSite=Strict), and
+ * must not be able to sign the user out by provoking a clearing Set-Cookie.
+ */
+export function signedOut(c: DashContext, reason: "expired" | "idle" | null): Response {
+  if (c.req.method !== "GET") throw new VaultError("unauthorized", "sign in again: the session has ended");
+  if (reason === null) return c.redirect("/ui/login", 303);
   c.header("set-cookie", sessionCookie(c.req.url, "", 0));
-  if (c.req.method === "GET") return c.redirect(`/ui/login?reason=${reason}`, 303);
-  throw new VaultError("unauthorized", "sign in again: the session has ended");
+  return c.redirect(`/ui/login?reason=${reason}`, 303);
 }
 
 /**
@@ -86,7 +92,7 @@ export function signedOut(c: DashContext, reason: "expired" | "idle"): Response 
 export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   const pepper = c.get("config").TOKEN_PEPPER;
   const session = await openSession(c, pepper);
-  if (!session) return signedOut(c, "expired");
+  if (!session) return signedOut(c, getCookie(c, cookieName(c.req.url)) === undefined ? null : "expired");
   const now = nowSeconds();
   if (now >= session.expiresAt) return signedOut(c, "expired");
   if (now - session.lastSeen > IDLE_SECONDS) {

@@ -12,7 +12,6 @@ import type { AppEnv } from "../app-env";
 import { APP_CSS, APP_JS, FAVICON_SVG } from "./assets";
 import { requireSession, signedOut, signIn, signInPage, signOut } from "./auth";
 import { ErrorPage } from "./layout";
-import { sessionCookie } from "./session";
 import { adminPages } from "./pages/admin";
 import { accessPages } from "./pages/access";
 import { auditPages } from "./pages/audit";
@@ -61,7 +60,6 @@ function errorPage(error: Error, c: Context<DashEnv>): Response | Promise<Respon
     console.error("unhandled dashboard error", { request_id: c.get("requestId"), error: `${error.name}: ${error.message}` });
     [status, message] = [500, "internal error"];
   }
-  if (status === 401) c.header("set-cookie", sessionCookie(c.req.url, "", 0));
   const viewer = status === 401 ? null : (c.get("viewer") ?? null);
   return c.html(<ErrorPage status={status} message={message} viewer={viewer} />, status as 400);
 }

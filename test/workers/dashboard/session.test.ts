@@ -115,12 +115,20 @@ describe("sign-in", () => {
     expect((await browser().post("/ui/login", { token: adminToken })).status).toBe(303);
   });
 
-  it("a page without a session redirects to sign-in; a form post without one is 401", async () => {
+  it("a page without a session redirects to sign-in; a form post without one is 401; neither clears a cookie (a cross-site request, sent without it, cannot sign the user out)", async () => {
     const b = browser();
     const page = await b.get("/ui/credentials");
     expect(page.status).toBe(303);
-    expect(page.headers.get("location")).toMatch(/^\/ui\/login/);
-    expect((await b.post("/ui/credentials", { name: "x", value: "y" }, { csrf: "nope" })).status).toBe(401);
+    expect(page.headers.get("location")).toBe("/ui/login");
+    expect(page.headers.getSetCookie()).toEqual([]);
+    const post = await b.post("/ui/credentials", { name: "x", value: "y" }, { csrf: "nope" });
+    expect(post.status).toBe(401);
+    expect(post.headers.getSetCookie()).toEqual([]);
+    // Control: a page load with a dead cookie does clear it.
+    b.cookie = "dead.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const dead = await b.get("/ui/credentials");
+    expect(dead.headers.get("location")).toBe("/ui/login?reason=expired");
+    expect(dead.headers.getSetCookie()[0]).toMatch(/Max-Age=0/);
   });
 
   it("a malformed form body is a 4xx page, never a 500; a file where text belongs is a 400", async () => {
