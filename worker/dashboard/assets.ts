@@ -2,7 +2,8 @@
  * The dashboard's only stylesheet and script, served by the Worker itself (no CDN; the CSP allows
  * 'self' only). The script is progressive enhancement: every page and form works without it.
  *  - `[data-refresh]`: re-fetches the page every N ms (while visible) and swaps in the element with
- *    the same id, so the active-lease table stays current.
+ *    the same id, so the active-lease table stays current. These fetches say `x-gv-background: 1`,
+ *    so an open page does not keep its session from going idle.
  *  - `form[data-live]`: a GET form whose result (element `data-target`) updates as the user types.
  *  - `form[data-confirm-word]`: the submit button stays disabled until the typed confirmation matches
  *    (the server checks the word too).
@@ -11,8 +12,10 @@
 /** GET /ui/assets/app.js */
 export const APP_JS = `"use strict";
 (function () {
-  function swap(url, ids) {
-    return fetch(url, { credentials: "same-origin", headers: { accept: "text/html" } })
+  function swap(url, ids, background) {
+    var headers = { accept: "text/html" };
+    if (background) headers["x-gv-background"] = "1";
+    return fetch(url, { credentials: "same-origin", headers: headers })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null) return;
@@ -27,7 +30,7 @@ export const APP_JS = `"use strict";
   document.querySelectorAll("[data-refresh]").forEach(function (el) {
     var ms = Math.max(1000, Number(el.getAttribute("data-refresh")) || 5000);
     setInterval(function () {
-      if (!document.hidden && document.getElementById(el.id)) swap(location.href, [el.id]);
+      if (!document.hidden && document.getElementById(el.id)) swap(location.href, [el.id], true);
     }, ms);
   });
   document.querySelectorAll("form[data-live]").forEach(function (form) {

@@ -112,8 +112,9 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
     c.set("form", form);
   }
   await next();
-  // Sliding idle window: each answered request renews last-seen; the absolute end stays the session's own.
-  if (!c.res.headers.has("set-cookie") && c.res.status !== 401) {
+  // Sliding idle window: each request the user makes renews last-seen (the script's background
+  // refreshes do not); the absolute end stays the session's own.
+  if (!c.res.headers.has("set-cookie") && c.res.status !== 401 && c.req.header("x-gv-background") !== "1") {
     c.res.headers.append("set-cookie", sessionCookie(c.req.url, await sealSession(pepper, { ...session, lastSeen: nowSeconds() }), session.expiresAt - nowSeconds()));
   }
 };

@@ -206,6 +206,15 @@ describe("session lifetime", () => {
     await expectStatus(await api(token, "GET", "/v1/whoami"), 401);
   });
 
+  it("the lease list's background refresh does not renew the idle window; a page load does", async () => {
+    const { adminToken } = await bootstrap();
+    const b = await signedIn(adminToken);
+    const res = await workerFetch(`${BASE}/ui/leases`, { headers: { cookie: `${COOKIE}=${b.cookie}`, "x-gv-background": "1" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect((await b.get("/ui/leases")).headers.getSetCookie()[0]).toMatch(new RegExp(`^${COOKIE}=`));
+  });
+
   it("a cookie whose last-seen time or role was changed without the key is not a session", async () => {
     const { adminToken } = await bootstrap();
     const b = await signedIn((await makeToken(adminToken, { role: "viewer" })).token);
