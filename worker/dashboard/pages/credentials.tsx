@@ -18,7 +18,9 @@ type AclCheck = z.output<typeof AclCheckSchema>;
 const Tags = ({ tags }: { tags: string[] }) => (
   <>
     {tags.map((t) => (
-      <span class="tag">{t}</span>
+      <a class="tag" href={`/ui/credentials?${new URLSearchParams({ tag: t })}`}>
+        {t}
+      </a>
     ))}
   </>
 );
