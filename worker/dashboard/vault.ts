@@ -9,7 +9,7 @@ import { OPERATIONS, roleAtLeast, type Operation, type Role } from "../contract/
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome } from "../contract/rpc";
 import type { Whoami } from "../contract/schemas/tokens";
-import { findIllFormed, illFormedMessage } from "../core/well-formed";
+import { findIllFormed, illFormedMessage, isWellFormed } from "../core/well-formed";
 import { VAULT_ROUTES } from "../routes/all";
 import { vaultCall, vaultStub, type VaultRoute } from "../routes/define";
 import type { AppEnv } from "../app-env";
@@ -73,23 +73,36 @@ export async function readForm(c: Context): Promise<Record<string, string>> {
   return form;
 }
 
-/** The non-empty entries of a query or form, minus the CSRF field: what an RPC input is built from. */
+/**
+ * The named non-empty entries of a query or form, trimmed: what an RPC input is built from. Like
+ * readInput for the API, an ill-formed string (a lone surrogate) is a 400 here and never reaches the
+ * vault's storage or audit log.
+ */
 export function present(fields: Record<string, string | undefined>, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = fields[name]?.trim();
-    if (value) out[name] = value;
+    if (!value) continue;
+    if (!isWellFormed(value)) throw new VaultError("validation_failed", `${name}: must be well-formed Unicode`);
+    out[name] = value;
   }
   return out;
 }
 
-/** Parses a JSON text field (ACL, use policy, trust); invalid JSON is a 400 naming the field. */
+/**
+ * Parses a JSON text field (ACL, use policy, trust); invalid JSON is a 400 naming the field, and so
+ * is a `\ud800`-style escape that decodes to an ill-formed string.
+ */
 export function jsonField(form: Record<string, string>, name: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(form[name] ?? "");
+    value = JSON.parse(form[name] ?? "");
   } catch {
     throw new VaultError("invalid_json", `${name}: not valid JSON`);
   }
+  const illFormed = findIllFormed(value, name);
+  if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage(name, illFormed));
+  return value;
 }
 
 /** Splits a comma, space or newline separated list field. */
