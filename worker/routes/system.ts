@@ -1,26 +1,14 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { VaultError } from "../contract/errors";
 import { newTenantId } from "../core/ids";
 import { unwrapOutcome } from "../contract/rpc";
-import { BootstrapResultSchema, BootstrapSchema } from "../contract/schemas/tenants";
-import { readInput, respond, vaultStub, type RouteDef } from "./define";
+import { OPERATION_TABLE } from "../contract/operations";
+import { readPublicInput, respond, vaultStub } from "./define";
 
-const tag = "system";
-const Health = z.object({ ok: z.literal(true) });
-const Ready = z.object({ ok: z.literal(true), d1: z.literal("ok") });
-
-const health: RouteDef = { method: "get", path: "/v1/health", tag, summary: "Liveness", operation: null, response: Health, status: 200 };
-const ready: RouteDef = { method: "get", path: "/v1/ready", tag, summary: "Readiness: configuration valid and D1 reachable", operation: null, response: Ready, status: 200 };
-const bootstrap: RouteDef = {
-  method: "post", path: "/v1/bootstrap", tag, operation: null, status: 201,
-  summary: "Create a tenant and its first admin token; needs the X-Bootstrap-Secret header",
-  body: BootstrapSchema, response: BootstrapResultSchema,
-};
-
-/** Public routes' definitions, for the OpenAPI document. */
-export const systemRoutes: RouteDef[] = [health, ready, bootstrap];
+const health = OPERATION_TABLE["system.health"];
+const ready = OPERATION_TABLE["system.ready"];
+const bootstrap = OPERATION_TABLE["system.bootstrap"];
 
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -32,7 +20,7 @@ async function bootstrapSecretMatches(presented: string | undefined, expected: s
   return crypto.subtle.timingSafeEqual(await sha256(presented), await sha256(expected));
 }
 
-/** Health, readiness and bootstrap. */
+/** Health, readiness and bootstrap: public, so hand-written (no token, no tenant to route by). */
 export const system = new Hono<AppEnv>()
   .get(health.path, (c) => respond(c, health, { ok: true }))
   .get(ready.path, async (c) => {
@@ -47,7 +35,7 @@ export const system = new Hono<AppEnv>()
     if (!(await bootstrapSecretMatches(c.req.header("x-bootstrap-secret"), c.get("config").BOOTSTRAP_SECRET))) {
       throw new VaultError("unauthorized", "send the bootstrap secret as X-Bootstrap-Secret");
     }
-    const input = await readInput(c, bootstrap);
+    const input = await readPublicInput(c, bootstrap);
     const tenantId = newTenantId();
     const result = unwrapOutcome(await vaultStub(c.env, tenantId).bootstrap(tenantId, c.get("requestId"), input.body));
     return respond(c, bootstrap, result);

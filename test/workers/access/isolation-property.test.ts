@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/core/federation/webhook-signature";
-import { VAULT_ROUTES } from "../../../worker/routes/all";
+import { AUTH_ROUTES as VAULT_ROUTES } from "../../../worker/contract/operations";
 import { vaultStub } from "../../../worker/routes/define";
 import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixtures";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { OPERATIONS, ROLES, type Operation, type Role } from "../../../worker/contract/roles";
-import { VAULT_ROUTES } from "../../../worker/routes/all";
-import type { RouteDef } from "../../../worker/routes/define";
+import { OPERATIONS, type Operation } from "../../../worker/contract/operations";
+import { ROLES, type Role } from "../../../worker/contract/roles";
+import { AUTH_ROUTES as VAULT_ROUTES } from "../../../worker/contract/operations";
+import type { RouteDef } from "../../../worker/contract/operations";
 import {
   AUTH_ROUTES,
   callRoute,

@@ -1,7 +1,8 @@
 import { expect } from "vitest";
-import { ROLES, type Operation, type Role } from "../../../worker/contract/roles";
-import { ALL_ROUTES } from "../../../worker/routes/all";
-import type { RouteDef } from "../../../worker/routes/define";
+import type { Operation } from "../../../worker/contract/operations";
+import { ROLES, type Role } from "../../../worker/contract/roles";
+import { ALL_ROUTES } from "../../../worker/contract/operations";
+import type { RouteDef } from "../../../worker/contract/operations";
 import { api, BASE, bootstrap, createCredential, expectStatus, makeToken, tokenWithRole, workerFetch } from "../helpers";
 
 export { makeToken };
