@@ -1,7 +1,6 @@
 import type { z } from "zod";
-import { AclCheckSchema } from "../worker/contract/schemas/acl";
-import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import { UsePolicySchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
+import type { CallOptions, HttpClient, OpParts } from "./http";
 
 /** What `use.setPolicy` takes: origins, methods, path prefixes, injection, limits (defaults filled by the vault). */
 export type SetUsePolicy = z.input<typeof UsePolicySchema>;
@@ -51,7 +50,8 @@ export class CredentialUse {
       ...(purpose !== undefined ? { purpose } : {}),
       ...(agent !== undefined ? { agent } : {}),
     };
-    return this.#http.json({ ...call, signal: init?.signal ?? call.signal, method: "POST", path: `/v1/credentials/${segment(this.#ref)}/use`, body }, UseResponseSchema);
+    // The method and agent are passed on as the caller gave them; the vault validates them.
+    return this.#http.op("use.request", { params: { ref: this.#ref }, body: body as OpParts<"use.request">["body"] }, { ...call, signal: init?.signal ?? call.signal });
   }
 
   /**
@@ -80,21 +80,21 @@ export class UseApi {
 
   /** A credential's use policy; VaultError `not_found` when it has none. */
   getPolicy(ref: string, options: CallOptions = {}): Promise<UsePolicy> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/use` }, UsePolicySchema);
+    return this.#http.op("use.get", { params: { ref } }, options);
   }
 
   /** Sets (replaces) a credential's use policy. */
   setPolicy(ref: string, policy: SetUsePolicy, options: CallOptions = {}): Promise<UsePolicy> {
-    return this.#http.json({ ...options, method: "PUT", path: `/v1/credentials/${segment(ref)}/use`, body: policy }, UsePolicySchema);
+    return this.#http.op("use.set", { params: { ref }, body: policy }, options);
   }
 
   /** Removes a credential's use policy: it can no longer be used through the vault. */
   deletePolicy(ref: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/credentials/${segment(ref)}/use` });
+    return this.#http.op("use.delete", { params: { ref } }, options);
   }
 
   /** What the ACL answers for an identity and permission, and which rule and team decide. */
   check(ref: string, identity: string, permission: "lease" | "use" = "lease", options: CallOptions = {}) {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/acl/check`, query: { identity, permission } }, AclCheckSchema);
+    return this.#http.op("acl.check", { params: { ref }, query: { identity, permission } }, options);
   }
 }
