@@ -4,7 +4,7 @@ import { parseToken } from "../core/auth/tokens";
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome, type Call } from "../contract/rpc";
 import { isJsonMediaType } from "../contract/media-type";
-import { OPERATION_TABLE, parseOperationInput, type Operation, type OperationSpec, type RawInput } from "../contract/operations";
+import { OPERATION_TABLE, parseOperationInput, type Operation, type OperationInput, type OperationSpec, type RawInput } from "../contract/operations";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
 
 /** The bearer token of a request, checked only for shape; the tenant's vault decides if it is valid. */
@@ -87,11 +87,10 @@ export function operationRouter(): Hono<AppEnv> {
 /**
  * Reads and validates a public operation's request (bootstrap, CI entry points): with no token
  * there is no one to authorise first, and the Worker needs the tenant they name to route the
- * call. Bad input of any kind is a 4xx, never a 500. Returns the parts as received: the vault
- * parses them into its own types.
+ * call. Bad input of any kind is a 4xx, never a 500. Returns the parts as received (`raw`, what the
+ * vault's RPC method takes and parses into its own types) and as parsed (`input`, for routing).
  */
-export async function readPublicInput(c: Context<AppEnv>, def: OperationSpec): Promise<RawInput> {
+export async function readPublicInput<S extends OperationSpec>(c: Context<AppEnv>, def: S): Promise<{ raw: RawInput; input: OperationInput<S> }> {
   const raw = await readRaw(c, def);
-  parseOperationInput(def, raw);
-  return raw;
+  return { raw, input: parseOperationInput(def, raw) };
 }

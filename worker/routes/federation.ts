@@ -4,7 +4,6 @@ import { VaultError } from "../contract/errors";
 import { unwrapOutcome } from "../contract/rpc";
 import { OPERATION_TABLE } from "../contract/operations";
 import { WebhookParamsSchema } from "../contract/operations/federation";
-import { OidcLeaseRequestSchema, OidcRevokeRequestSchema } from "../contract/schemas/federation";
 import { limitCiTenant } from "../middleware/rate-limit";
 import { readPublicInput, respond, vaultStub } from "./define";
 
@@ -19,16 +18,16 @@ const webhookLease = OPERATION_TABLE["ci.webhook_lease"];
  */
 export const federation = new Hono<AppEnv>()
   .post(oidcLease.path, async (c) => {
-    const { body } = await readPublicInput(c, oidcLease);
-    const { tenant_id } = OidcLeaseRequestSchema.parse(body);
+    const { raw, input } = await readPublicInput(c, oidcLease);
+    const { tenant_id } = input.body;
     await limitCiTenant(c, tenant_id);
-    return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), body, c.req.header("cf-connecting-ip") ?? null)));
+    return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), raw.body, c.req.header("cf-connecting-ip") ?? null)));
   })
   .post(oidcRevoke.path, async (c) => {
-    const { body } = await readPublicInput(c, oidcRevoke);
-    const { tenant_id } = OidcRevokeRequestSchema.parse(body);
+    const { raw, input } = await readPublicInput(c, oidcRevoke);
+    const { tenant_id } = input.body;
     await limitCiTenant(c, tenant_id);
-    return respond(c, oidcRevoke, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcRevokeLeases(c.get("requestId"), body, c.req.header("cf-connecting-ip") ?? null)));
+    return respond(c, oidcRevoke, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcRevokeLeases(c.get("requestId"), raw.body, c.req.header("cf-connecting-ip") ?? null)));
   })
   .post(webhookLease.path, async (c) => {
     const params = WebhookParamsSchema.safeParse(c.req.param());

@@ -35,8 +35,8 @@ export const system = new Hono<AppEnv>()
     if (!(await bootstrapSecretMatches(c.req.header("x-bootstrap-secret"), c.get("config").BOOTSTRAP_SECRET))) {
       throw new VaultError("unauthorized", "send the bootstrap secret as X-Bootstrap-Secret");
     }
-    const input = await readPublicInput(c, bootstrap);
+    const { raw } = await readPublicInput(c, bootstrap);
     const tenantId = newTenantId();
-    const result = unwrapOutcome(await vaultStub(c.env, tenantId).bootstrap(tenantId, c.get("requestId"), input.body));
+    const result = unwrapOutcome(await vaultStub(c.env, tenantId).bootstrap(tenantId, c.get("requestId"), raw.body));
     return respond(c, bootstrap, result);
   });
