@@ -5,7 +5,7 @@ import { boundDetail, checkOutboundUrl } from "../../worker/core/federation/outb
 import { VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
 import type { CreateTrustInput, OidcLeaseRequest, OidcRevokeRequest, Trust } from "../../worker/contract/schemas/federation";
-import { sha256HexSync } from "../audit/append";
+import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { record } from "../audit/record";
 import { deleteTrust, findTrust, insertTrust, listTrusts, rememberOidcToken, trustsForIssuer, type StoredTrust } from "../storage/federation";
 import { iso, type Actor, type VaultContext } from "../vault-context";
