@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { bytesToBase64 } from "../worker/core/crypto/encoding";
 import { AclCheckSchema } from "../worker/contract/schemas/acl";
 import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
 import { segment, type CallOptions, type HttpClient } from "./http";
@@ -14,12 +15,6 @@ export interface UseOptions extends CallOptions {
 
 /** Statuses whose response has no body (the Fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
 
 /**
  * A credential used without possession: `fetch` sends the request through the vault, which
@@ -47,7 +42,7 @@ export class CredentialUse {
       method: request.method,
       url: request.url,
       headers,
-      ...(bytes.byteLength > 0 ? { body_base64: toBase64(bytes) } : {}),
+      ...(bytes.byteLength > 0 ? { body_base64: bytesToBase64(bytes) } : {}),
       ...(purpose !== undefined ? { purpose } : {}),
       ...(agent !== undefined ? { agent } : {}),
     };

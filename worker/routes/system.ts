@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { VaultError } from "../contract/errors";
+import { timingSafeEqual } from "../core/crypto/primitives";
+import { sha256 } from "../core/crypto/sha256";
 import { newTenantId } from "../core/ids";
 import { unwrapOutcome } from "../contract/rpc";
 import { BootstrapResultSchema, BootstrapSchema } from "../contract/schemas/tenants";
@@ -22,14 +24,10 @@ const bootstrap: RouteDef = {
 /** Public routes' definitions, for the OpenAPI document. */
 export const systemRoutes: RouteDef[] = [health, ready, bootstrap];
 
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
 /** Compares the presented bootstrap secret in constant time (digests first, so lengths match). */
 async function bootstrapSecretMatches(presented: string | undefined, expected: string): Promise<boolean> {
   if (!presented) return false;
-  return crypto.subtle.timingSafeEqual(await sha256(presented), await sha256(expected));
+  return timingSafeEqual(await sha256(presented), await sha256(expected));
 }
 
 /** Health, readiness and bootstrap. */

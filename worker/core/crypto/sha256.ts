@@ -8,9 +8,9 @@ import { bytesToHex } from "./encoding";
 
 const encoder = new TextEncoder();
 
-/** SHA-256 digest of `bytes`. */
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+/** SHA-256 digest of `data`; a string is hashed as its UTF-8 (see {@link sha256Hex}). */
+export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", typeof data === "string" ? encoder.encode(data) : data));
 }
 
 /**
@@ -18,5 +18,5 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
  * lone surrogate becomes U+FFFD exactly as node:crypto's `update(text, "utf8")` does).
  */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  return bytesToHex(await sha256(typeof data === "string" ? encoder.encode(data) : data));
+  return bytesToHex(await sha256(data));
 }
