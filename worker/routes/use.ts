@@ -1,6 +1,5 @@
-import { Hono } from "hono";
+
 import { z } from "zod";
-import type { AppEnv } from "../app-env";
 import { unwrapOutcome } from "../contract/rpc";
 import { AclCheckQuerySchema, AclCheckSchema } from "../contract/schemas/acl";
 import { CredentialRefSchema } from "../contract/schemas/credentials";
