@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { bytesToBase64 } from "../worker/core/crypto/encoding";
+import { base64ToBytes, bytesToBase64 } from "../worker/core/crypto/encoding";
 import { AclCheckSchema } from "../worker/contract/schemas/acl";
 import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
 import { segment, type CallOptions, type HttpClient } from "./http";
@@ -59,7 +59,7 @@ export class CredentialUse {
     const answer = await this.call(input, init);
     const headers = new Headers(answer.headers);
     headers.set("x-vault-scrubbed", String(answer.scrubbed));
-    const body = NULL_BODY.has(answer.status) ? null : Uint8Array.from(atob(answer.body_base64), (c) => c.charCodeAt(0));
+    const body = NULL_BODY.has(answer.status) ? null : base64ToBytes(answer.body_base64);
     return new Response(body, { status: answer.status, headers });
   }
 }

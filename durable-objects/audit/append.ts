@@ -1,8 +1,8 @@
-import { createHmac } from "node:crypto";
 import { z } from "zod";
 import { type AuditFields, hmacField, nextEntrySync } from "../../worker/core/audit/codec";
 import { type AuditEntry, auditTimestamp } from "../../worker/core/audit/entry";
-import { hmacSha256HexSync, sha256HexSync } from "../../worker/core/crypto/sha256-sync";
+import { hexToBytes } from "../../worker/core/crypto/encoding";
+import { hmacSha256HexSync, hmacSha256Sync, sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { appendMerkleLeaf } from "./merkle-store";
 
 /**
@@ -59,5 +59,5 @@ export function auditFingerprint(auditKey: Uint8Array, value: string): string {
 
 /** Derives the tenant's audit HMAC key from the pepper, so no extra secret is needed. */
 export function deriveAuditKey(pepperHex: string, tenantId: string): Uint8Array {
-  return new Uint8Array(createHmac("sha256", Buffer.from(pepperHex, "hex")).update(`gv/audit-hmac/v1|${tenantId}`).digest());
+  return hmacSha256Sync(hexToBytes(pepperHex), `gv/audit-hmac/v1|${tenantId}`);
 }

@@ -7,9 +7,19 @@
  */
 import { createHash, createHmac } from "node:crypto";
 
+/** SHA-256 digest of `data` (a string as UTF-8, lone surrogates as U+FFFD). */
+export function sha256Sync(data: Uint8Array | string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(data).digest());
+}
+
 /** Lowercase hex SHA-256 of `data` (a string as UTF-8). */
 export function sha256HexSync(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** HMAC-SHA-256 (RFC 2104) of `data` (a string as UTF-8) under `key`. */
+export function hmacSha256Sync(key: Uint8Array, data: Uint8Array | string): Uint8Array {
+  return new Uint8Array(createHmac("sha256", key).update(data).digest());
 }
 
 /** Lowercase hex HMAC-SHA-256 (RFC 2104) of `data` (a string as UTF-8) under `key`. */
