@@ -18,7 +18,7 @@
 import { z } from "zod";
 import { bytesToHex } from "../crypto/encoding";
 import { sha256Hex } from "../crypto/sha256";
-import { canonicalize } from "./canonical-json";
+import { canonicalBytes, canonicalize } from "./canonical-json";
 import { AUDIT_ENTRY_VERSION, type AuditEntry, auditEntrySchema } from "./entry";
 
 /** A synchronous lowercase-hex SHA-256, for callers inside `transactionSync`. */
@@ -86,7 +86,7 @@ export function genesisHash(tenantId: string, sha: SyncSha256Hex | typeof sha256
  * @throws CanonicalJsonError if the entry holds a value JSON cannot represent.
  */
 export function entryBytes(entry: AuditEntry): Uint8Array {
-  return encoder.encode(canonicalize(entry));
+  return canonicalBytes(entry);
 }
 
 /** Lowercase hex SHA-256 of {@link entryBytes}. */
