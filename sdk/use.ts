@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { base64ToBytes, bytesToBase64 } from "../worker/core/crypto/encoding";
 import { UsePolicySchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
 import type { CallOptions, HttpClient, OpParts } from "./http";
 
@@ -13,12 +14,6 @@ export interface UseOptions extends CallOptions {
 
 /** Statuses whose response has no body (the Fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
 
 /**
  * A credential used without possession: `fetch` sends the request through the vault, which
@@ -46,7 +41,7 @@ export class CredentialUse {
       method: request.method,
       url: request.url,
       headers,
-      ...(bytes.byteLength > 0 ? { body_base64: toBase64(bytes) } : {}),
+      ...(bytes.byteLength > 0 ? { body_base64: bytesToBase64(bytes) } : {}),
       ...(purpose !== undefined ? { purpose } : {}),
       ...(agent !== undefined ? { agent } : {}),
     };
@@ -64,7 +59,7 @@ export class CredentialUse {
     const answer = await this.call(input, init);
     const headers = new Headers(answer.headers);
     headers.set("x-vault-scrubbed", String(answer.scrubbed));
-    const body = NULL_BODY.has(answer.status) ? null : Uint8Array.from(atob(answer.body_base64), (c) => c.charCodeAt(0));
+    const body = NULL_BODY.has(answer.status) ? null : base64ToBytes(answer.body_base64);
     return new Response(body, { status: answer.status, headers });
   }
 }

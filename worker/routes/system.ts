@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { VaultError } from "../contract/errors";
+import { timingSafeEqual } from "../core/crypto/primitives";
+import { sha256 } from "../core/crypto/sha256";
 import { newTenantId } from "../core/ids";
 import { unwrapOutcome } from "../contract/rpc";
 import { OPERATION_TABLE } from "../contract/operations";
@@ -10,14 +12,10 @@ const health = OPERATION_TABLE["system.health"];
 const ready = OPERATION_TABLE["system.ready"];
 const bootstrap = OPERATION_TABLE["system.bootstrap"];
 
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
 /** Compares the presented bootstrap secret in constant time (digests first, so lengths match). */
 async function bootstrapSecretMatches(presented: string | undefined, expected: string): Promise<boolean> {
   if (!presented) return false;
-  return crypto.subtle.timingSafeEqual(await sha256(presented), await sha256(expected));
+  return timingSafeEqual(await sha256(presented), await sha256(expected));
 }
 
 /** Health, readiness and bootstrap: public, so hand-written (no token, no tenant to route by). */
