@@ -1,17 +1,18 @@
 /**
- * How dashboard pages reach the tenant's vault: by operation name, through the same route table and
- * RPC the JSON API uses (worker/routes/all.ts), with the browser's session token. The vault checks
- * the session, the role and the input exactly as for an API call, so a page can never do what its
- * session could not do through the API.
+ * How dashboard pages reach the tenant's vault: by operation name, through the same operation table
+ * and RPC the JSON API uses (worker/contract/operations, `TenantVault.op`), with the browser's
+ * session token and the request's parts as the API would send them. The vault checks the session,
+ * the role and the input exactly as for an API call, so a page can never do what its session could
+ * not do through the API.
  */
 import type { Context } from "hono";
-import { OPERATIONS, roleAtLeast, type Operation, type Role } from "../contract/roles";
+import { OPERATIONS, type Operation, type RawInput } from "../contract/operations";
+import { roleAtLeast } from "../contract/roles";
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome } from "../contract/rpc";
 import type { Whoami } from "../contract/schemas/tokens";
 import { findIllFormed, illFormedMessage, isWellFormed } from "../core/well-formed";
-import { VAULT_ROUTES } from "../routes/all";
-import { vaultCall, vaultStub, type VaultRoute } from "../routes/define";
+import { vaultCall, vaultStub } from "../routes/define";
 import type { AppEnv } from "../app-env";
 
 /** Who is signed in, as the vault reported it for this request. */
@@ -28,8 +29,6 @@ export type DashEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variabl
 /** A dashboard request context. */
 export type DashContext = Context<DashEnv>;
 
-const BY_OPERATION = new Map<Operation, VaultRoute>(VAULT_ROUTES.map((r) => [r.operation, r]));
-
 /** True when the viewer's role is at least the least role of every operation named. */
 export function may(viewer: Pick<Viewer, "role">, ...ops: Operation[]): boolean {
   return ops.every((op) => roleAtLeast(viewer.role, OPERATIONS[op]));
@@ -40,15 +39,13 @@ export function requireRole(c: DashContext, op: Operation): void {
   if (!may(c.get("viewer"), op)) throw new VaultError("forbidden", `this page needs the ${OPERATIONS[op]} role`);
 }
 
-/** Calls `op` with `token` and the RPC input the route's method expects; a refusal throws its VaultError. */
-export async function callAs<T>(c: Context<DashEnv> | Context<AppEnv>, token: string, tenantId: string, op: Operation, input: unknown = null): Promise<T> {
-  const route = BY_OPERATION.get(op);
-  if (!route) throw new Error(`no route serves ${op}`);
-  return unwrapOutcome(await route.rpc(vaultStub(c.env, tenantId), vaultCall(c as Context<AppEnv>, { raw: token }, input))) as T;
+/** Calls `op` with `token` and the request parts (params, query, body) its route takes; a refusal throws its VaultError. */
+export async function callAs<T>(c: Context<DashEnv> | Context<AppEnv>, token: string, tenantId: string, op: Operation, input: RawInput = {}): Promise<T> {
+  return unwrapOutcome(await vaultStub(c.env, tenantId).op(op, vaultCall(c as Context<AppEnv>, { raw: token }, input))) as T;
 }
 
 /** Calls `op` as the signed-in viewer, after the role check. */
-export function call<T>(c: DashContext, op: Operation, input: unknown = null): Promise<T> {
+export function call<T>(c: DashContext, op: Operation, input: RawInput = {}): Promise<T> {
   requireRole(c, op);
   const viewer = c.get("viewer");
   return callAs<T>(c, viewer.token, viewer.tenant_id, op, input);
