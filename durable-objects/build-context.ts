@@ -4,7 +4,7 @@ import { getKek } from "../worker/core/db/keks";
 import { tenantDb } from "../worker/core/db/tenant-db";
 import { createKmsProvider, KMS_EMULATOR_BINDINGS } from "../worker/core/kms";
 import { deriveAuditKey } from "./audit/append";
-import { auditSigner } from "../worker/core/audit/signing-key";
+import { auditSigners } from "../worker/core/audit/signing-key";
 import { KekCache } from "./kek/cache";
 import { CredentialCache } from "./credential-cache";
 import { JwksCache } from "../worker/core/federation/jwks";
@@ -59,7 +59,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     outbox: new OutboxState(),
     faults,
     pepper: importPepper(config.TOKEN_PEPPER),
-    signer: auditSigner(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
+    signer: auditSigners(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
     auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),
     now,
     scheduleAlarm: deps.scheduleAlarm,

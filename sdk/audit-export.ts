@@ -22,6 +22,13 @@ export const AuditExportHeaderSchema = z.object({
   start_prev_hash: z.string().nullable(),
   /** Last seq asked for, or null for an export to the head (absent in older exports). */
   to_seq: z.number().int().nullable().optional(),
+  /**
+   * Base64 hashes of the complete Merkle subtrees covering entries 1..from_seq-1, largest first,
+   * so a window's Merkle checkpoints can be checked (null from seq 1; absent in older exports).
+   */
+  start_subtrees: z.array(z.string()).nullable().optional(),
+  /** Log size at the tenant's Merkle cut-over (informational; absent in older exports). */
+  merkle_cutover: z.number().int().nullable().optional(),
 });
 
 /** One chain entry and the hash stored beside it. */

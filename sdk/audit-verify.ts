@@ -1,13 +1,18 @@
 /**
  * Offline verification of an audit export with only the signing key: the same chain and
  * checkpoint code the server runs (worker/core/audit), over the JSON Lines of `audit.exportLines()`.
+ * Both checkpoint formats verify (worker/core/audit/log-checkpoint.ts): a hash-chain checkpoint's
+ * hash against the recomputed chain head, a Merkle checkpoint's root against the RFC 6962 root
+ * recomputed from the entries with a compact range (O(log n) memory).
  * Pure WebCrypto: runs in Node >= 20, Workers and browsers.
  */
 
+import { canonicalBytes } from "../worker/core/audit/canonical-json";
 import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/chain";
-import { verifyCheckpoint } from "../worker/core/audit/checkpoint";
-import { parseVerifierKey } from "../worker/core/audit/signed-note";
-import { AuditForkError, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
+import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
+import { auditLogVerifiers, auditOrigins, openAuditCheckpoint, type CheckpointFormat } from "../worker/core/audit/log-checkpoint";
+import { CompactRange, leafHash } from "../worker/core/audit/merkle";
+import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type TextSource } from "./audit-export";
 
 /** The outcome of {@link verifyAuditExport}: what was verified, or the first bad seq and why. */
@@ -50,6 +55,22 @@ export interface VerifyAuditExportOptions {
   memory?: CheckpointMemory;
 }
 
+/**
+ * The compact range the export's Merkle roots are recomputed with: empty from seq 1, else seeded
+ * with the header's `start_subtrees` (untrusted: a wrong one only makes every root mismatch).
+ * A string says why there is none; it only matters if the export holds a Merkle checkpoint.
+ */
+function startTree(fromSeq: number, start: readonly string[] | null): CompactRange | string {
+  if (fromSeq === 1) return new CompactRange(sha256);
+  const hashes = (start ?? []).map(fromBase64);
+  if (start === null || hashes.some((h) => h?.length !== 32)) return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
+  try {
+    return new CompactRange(sha256, fromSeq - 1, hashes as Uint8Array[]);
+  } catch (error) {
+    return `the header's start_subtrees: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 /** The signing key as a C2SP verifier key string, or the answer of `audit.publicKey()`. */
 export type AuditVerifierKey = string | { verifier_key: string };
 
@@ -75,8 +96,8 @@ function parseJson(line: string): unknown {
  */
 export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
   const fail = (seq: number, reason: string) => ({ ok: false, seq, reason }) as const;
-  const verifier = await parseVerifierKey(typeof key === "string" ? key : key.verifier_key);
-  if (verifier === null) return fail(0, "the verifier key is not a valid Ed25519 signed-note key");
+  const verifiers = await auditLogVerifiers(typeof key === "string" ? key : key.verifier_key);
+  if (verifiers === null) return fail(0, "the verifier key is not a valid Ed25519 signed-note key");
   const batchSize = Math.max(1, options.batchSize ?? 1000);
   const source = sourceLines(lines);
 
@@ -87,8 +108,9 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (options.tenant !== undefined && tenant !== options.tenant) return fail(0, `the export is of tenant ${tenant}, not ${options.tenant}`);
   // The origin a checkpoint must carry follows from the caller's key and the tenant, never from
   // the file: the key name is the origin's prefix (tlog-checkpoint: key name SHOULD be the origin).
-  const expectedOrigin = `${verifier.name}/${tenant}`;
-  if (origin !== expectedOrigin) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(expectedOrigin)}, the log this key signs for tenant ${tenant}`);
+  const origins = auditOrigins(verifiers, tenant);
+  if (origin !== origins.merkle && origin !== origins.chain) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(origins.merkle)}, the log this key signs for tenant ${tenant}`);
+  const tree = startTree(fromSeq, header.data.start_subtrees ?? null);
   let prevHash: string;
   if (fromSeq === 1) {
     prevHash = await genesisHash(tenant);
@@ -100,17 +122,12 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     prevHash = header.data.start_prev_hash;
   }
 
-  const remembered = await options.memory?.get(expectedOrigin);
-  const forked = (found: { size: number; hash: string | null }, what: string) =>
-    new AuditForkError(`audit log fork or rollback: ${what} (remembered checkpoint of size ${remembered!.size})`, remembered!, found);
-  let newest: RememberedCheckpoint | null = null;
-  /** The verified hash of entry `remembered.size`, once the chain reaches it. */
-  let seenAtRemembered: string | null = null;
-
+  const memory = await MemoryCheck.load(options.memory, origins);
   let batch: StoredAuditEntry[] = [];
   let batchStart = fromSeq;
   let pending: ChainHead[] = [];
   let checkpoints = 0;
+  const newest: Partial<Record<CheckpointFormat, RememberedCheckpoint>> = {};
   let signedThrough = 0;
   // The seq the last entry line claims (checked by the chain); a checkpoint must follow its entry.
   let lastEntrySeq = fromSeq - 1;
@@ -119,7 +136,13 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending });
     if (!result.ok) return result;
     // The chain is verified here, so the stored hash at the remembered size is the recomputed one.
-    if (remembered && remembered.size >= batchStart && remembered.size <= result.head.seq) seenAtRemembered = batch[remembered.size - batchStart]!.hash;
+    memory.seeChain(batchStart, batch);
+    if (typeof tree !== "string") {
+      for (const row of batch) {
+        await tree.append(await leafHash(sha256, canonicalBytes(row.entry)));
+        await memory.seeRoot(tree);
+      }
+    }
     prevHash = result.head.hash;
     batchStart = result.head.seq + 1;
     pending = pending.filter((a) => a.seq >= batchStart);
@@ -143,7 +166,7 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     }
     const cp = AuditExportCheckpointSchema.safeParse(json);
     if (!cp.success) return fail(nextSeq, `a line after seq ${nextSeq - 1} is neither an entry nor a checkpoint`);
-    const opened = await verifyCheckpoint(cp.data.note, verifier, { origin: expectedOrigin });
+    const opened = await openAuditCheckpoint(cp.data.note, verifiers, tenant);
     if (!opened.ok) return fail(cp.data.size, `checkpoint ${cp.data.size}: ${opened.reason}`);
     const { size, hash } = opened.checkpoint;
     if (size !== cp.data.size) return fail(cp.data.size, "the checkpoint line's size differs from its signed size");
@@ -154,9 +177,16 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
       const bad = await flush();
       return bad ?? fail(size, `checkpoint ${size} is out of place (after seq ${lastEntrySeq})`);
     }
-    if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
-    if (size >= batchStart) pending.push({ seq: size, hash });
-    newest = { origin: expectedOrigin, size, hash, note: cp.data.note };
+    if (opened.format === "chain") {
+      if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
+      if (size >= batchStart) pending.push({ seq: size, hash });
+    } else {
+      const bad = await flush();
+      if (bad) return bad;
+      if (typeof tree === "string") return fail(size, tree);
+      if (toHex(await tree.root()) !== hash) return fail(size, `entries 1..${size} do not have the Merkle root signed in the checkpoint of size ${size}`);
+    }
+    newest[opened.format] = { origin: origins[opened.format], size, hash, note: cp.data.note };
     checkpoints++;
     signedThrough = Math.max(signedThrough, size);
   }
@@ -171,13 +201,7 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
     return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
   }
-  // Only data the key vouches for can contradict memory: an unsigned tail proves nothing either way.
-  if (remembered && seenAtRemembered !== null && remembered.size <= signedThrough && seenAtRemembered !== remembered.hash) {
-    throw forked({ size: remembered.size, hash: seenAtRemembered }, `entry ${remembered.size} has another hash than the one signed before`);
-  }
-  if (remembered && header.data.to_seq === null && remembered.size > toSeq) {
-    throw forked({ size: toSeq, hash: null }, `an export to the head ends at seq ${toSeq}, before the ${remembered.size} entries seen earlier`);
-  }
-  if (options.memory && newest && (!remembered || newest.size > remembered.size)) await options.memory.set(newest);
+  await memory.check(signedThrough, toSeq, header.data.to_seq === null);
+  await memory.update(newest);
   return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail };
 }

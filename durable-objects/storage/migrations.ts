@@ -112,6 +112,9 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX d1_outbox_credential ON d1_outbox (credential_id);
    CREATE INDEX d1_outbox_name ON d1_outbox (credential_name);`,
+  // 13 (issue 10): the audit log's Merkle cut-over: entries in the log when the first Merkle
+  // checkpoint was signed (durable-objects/audit/checkpoints.ts); hash-chain checkpoints stop there.
+  `CREATE TABLE audit_cutover (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, ts INTEGER NOT NULL);`,
 ];
 
 /**

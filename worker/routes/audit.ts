@@ -61,8 +61,8 @@ export const auditExtraRoutes: RouteDef[] = [exportRoute, publicKeyRoute];
 /** The audit router. */
 export const audit = new Hono<AppEnv>()
   .get(publicKeyRoute.path, async (c) => {
-    const { keyName, publicKey, vkey } = await auditPublicKey(c.get("config").AUDIT_SIGNING_KEY, c.get("config").AUDIT_HOST);
-    return respond(c, publicKeyRoute, { key_name: keyName, public_key: bytesToBase64(publicKey), verifier_key: vkey, algorithm: "ed25519" });
+    const { keyName, publicKey, vkey, legacyKeyName, legacyVkey } = await auditPublicKey(c.get("config").AUDIT_SIGNING_KEY, c.get("config").AUDIT_HOST);
+    return respond(c, publicKeyRoute, { key_name: keyName, public_key: bytesToBase64(publicKey), verifier_key: vkey, legacy_key_name: legacyKeyName, legacy_verifier_key: legacyVkey, algorithm: "ed25519" });
   })
   .get(exportRoute.path, async (c) => {
     const token = bearer(c);
