@@ -44,11 +44,12 @@ export async function parseWitnessPolicy(policy: WitnessPolicy): Promise<ParsedW
 export type WitnessCheck = { ok: true; cosignedBy: string[] } | { ok: false; reason: string; cosignedBy: string[] };
 
 /**
- * Checks the cosignatures on a Merkle checkpoint note of the log of `origin`. A note with only the
+ * Checks the cosignatures on a Merkle checkpoint note of the log of `origin` (any origin if
+ * undefined: only to pick a candidate, which full verification checks again). A note with only the
  * log's own signature line is answered without any cryptography (0 cosignatures), so checking
  * every checkpoint of a long export stays cheap.
  */
-export async function checkWitnesses(note: string, verifiers: AuditLogVerifiers, origin: string, policy: ParsedWitnessPolicy): Promise<WitnessCheck> {
+export async function checkWitnesses(note: string, verifiers: AuditLogVerifiers, origin: string | undefined, policy: ParsedWitnessPolicy): Promise<WitnessCheck> {
   const parsed = parseSignedNote(note);
   if (parsed.ok && parsed.note.signatures.length < 2) {
     return { ok: false, reason: `checkpoint has 0 of the ${policy.quorum} witness cosignatures required`, cosignedBy: [] };

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyAuditExport } from "../../../sdk/node";
-import { cosign, cosignerVerifierKey, createCosigner, type Cosigner } from "../../../worker/core/audit/cosignature";
-import { buildExport, entryIndex, MERKLE_KEY_NAME, testKey, type TestKey } from "../support/audit-export-fixture";
+import { cosignerVerifierKey, createCosigner, type Cosigner } from "../../../worker/core/audit/cosignature";
+import { buildExport, cosignCheckpoint, MERKLE_KEY_NAME, testKey, type TestKey } from "../support/audit-export-fixture";
 
 /**
  * Witness quorum in offline verification (issue 10 §3–4): with `witnesses`, an export verifies
@@ -24,14 +24,7 @@ beforeAll(async () => {
 
 /** A Merkle export of 20 entries whose checkpoint of `size` carries cosignature lines by `by`. */
 async function cosigned(by: Cosigner[], size = 20, options: { body?: (b: string) => string } = {}): Promise<string[]> {
-  const lines = await buildExport({ size: 20, checkpoints: [10, 20], key, merkleFrom: 1 });
-  const at = entryIndex(lines, size) + 1;
-  const cp = JSON.parse(lines[at]!) as { kind: string; size: number; note: string };
-  const body = cp.note.slice(0, cp.note.indexOf("\n\n") + 1);
-  let extra = "";
-  for (const c of by) extra += await cosign(c, options.body ? options.body(body) : body, 1_767_225_600);
-  lines[at] = JSON.stringify({ ...cp, note: cp.note + extra });
-  return lines;
+  return cosignCheckpoint(await buildExport({ size: 20, checkpoints: [10, 20], key, merkleFrom: 1 }), size, by, options.body);
 }
 
 const policy = (keys: string[], quorum: number) => ({ witnesses: { keys, quorum } });

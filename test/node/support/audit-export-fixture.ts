@@ -12,6 +12,7 @@ import { toBase64, toHex } from "../../../worker/core/audit/encoding";
 import { leafHash, prefixSubtrees, storedHashesForLeaf, treeHash, type MerkleHash } from "../../../worker/core/audit/merkle";
 import type { AuditEntry } from "../../../worker/core/audit/entry";
 import { createSigner, verifierKey, type NoteSigner } from "../../../worker/core/audit/signed-note";
+import { cosign, type Cosigner } from "../../../worker/core/audit/cosignature";
 
 /** The key name a vault at `vault.test` signs hash-chain checkpoints under; origins are `<key name>/<tenant>`. */
 export const KEY_NAME = "vault.test/audit";
@@ -150,5 +151,20 @@ export async function rewriteFrom(lines: readonly string[], fromSeq: number, edi
     prev = e.hash;
     copy[i] = JSON.stringify(e);
   }
+  return copy;
+}
+
+/**
+ * Appends cosignature/v1 lines by `cosigners` to the checkpoint line of `size` (as a witness's
+ * answer is appended to the note); `body` can swap the body they sign, to forge one.
+ */
+export async function cosignCheckpoint(lines: readonly string[], size: number, cosigners: readonly Cosigner[], body?: (b: string) => string): Promise<string[]> {
+  const copy = [...lines];
+  const at = entryIndex(copy, size) + 1;
+  const cp = JSON.parse(copy[at]!) as { kind: string; size: number; note: string };
+  const text = cp.note.slice(0, cp.note.indexOf("\n\n") + 1);
+  let extra = "";
+  for (const c of cosigners) extra += await cosign(c, body ? body(text) : text, 1_767_225_600);
+  copy[at] = JSON.stringify({ ...cp, note: cp.note + extra });
   return copy;
 }
