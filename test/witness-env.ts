@@ -30,18 +30,21 @@ export function vkeyOf(name: string, seedHex: string, type: number): string {
 export const TEST_WITNESS_VKEY = vkeyOf(TEST_WITNESS.name, TEST_WITNESS.seed, 0x04);
 
 /**
- * The vault's audit key name for AUDIT_HOST `host`: signingKeyName() of
- * worker/core/audit/signing-key.ts, written out so vitest.config.ts imports no Worker module
- * (test/workers/witness/witness.test.ts checks the two agree).
+ * The key name of the vault's Merkle checkpoints for AUDIT_HOST `host` (origins
+ * `<host>/audit/v2/<tenant>`): merkleKeyName() of worker/core/audit/signing-key.ts, written out so
+ * vitest.config.ts imports no Worker module (test/workers/witness/witness.test.ts checks they agree).
  */
 export function vaultKeyName(host: string): string {
-  return `${host}/audit`;
+  return `${host}/audit/v2`;
 }
+
+/** The test vault's AUDIT_WITNESSES: the auxiliary witness, reached through the TEST_WITNESS binding. */
+export const TEST_AUDIT_WITNESSES = JSON.stringify([{ name: TEST_WITNESS.name, vkey: TEST_WITNESS_VKEY, binding: "TEST_WITNESS" }]);
 
 /** The auxiliary witness Worker's bindings: it witnesses the test vault and the tests' toy log. */
 export function witnessBindings(vault: { AUDIT_HOST: string; AUDIT_SIGNING_KEY: string }): Record<string, string> {
   const logs = [
-    { prefix: `${vault.AUDIT_HOST}/`, vkey: vkeyOf(vaultKeyName(vault.AUDIT_HOST), vault.AUDIT_SIGNING_KEY, 0x01) },
+    { prefix: `${vaultKeyName(vault.AUDIT_HOST)}/`, vkey: vkeyOf(vaultKeyName(vault.AUDIT_HOST), vault.AUDIT_SIGNING_KEY, 0x01) },
     { prefix: TEST_WITNESS.protocolLog.prefix, vkey: vkeyOf(TEST_WITNESS.protocolLog.keyName, TEST_WITNESS.protocolLog.seed, 0x01) },
   ];
   return { WITNESS_NAME: TEST_WITNESS.name, WITNESS_SIGNING_KEY: TEST_WITNESS.seed, WITNESS_LOGS: JSON.stringify(logs) };
