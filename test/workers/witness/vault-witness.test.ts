@@ -5,9 +5,11 @@
  * vault re-signs the forged head, but the witness refuses to cosign it, verification with the
  * witness quorum fails, and a client that remembered an earlier checkpoint reports a fork.
  */
-import { abortAllDurableObjects, env } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { backfillMerkle } from "../../../durable-objects/audit/merkle-store";
+import { MAX_FAILURES } from "../../../durable-objects/audit/witnesses";
+import { vaultStub } from "../../../worker/routes/define";
 import { AuditForkError, MemoryCheckpointMemory } from "../../../sdk/audit-memory";
 import { verifyAuditExport } from "../../../sdk/audit-verify";
 import { verifyWitnessQuorum } from "../../../worker/core/audit/cosignature";
@@ -58,6 +60,29 @@ describe("checkpoints carry the witness's cosignature", () => {
     // The export carries the same cosigned notes.
     const exported = (await exportText(adminToken)).includes(second.note.split("\n\n")[1]!.split("\n")[1]!);
     expect(exported).toBe(true);
+  });
+
+  it("a failed submission is retried by the alarm when due, and no longer after MAX_FAILURES", async () => {
+    const { tenantId, adminToken } = await smallChain();
+    const { size, note } = await freshCheckpoint(adminToken);
+    const logOnly = note.slice(0, note.lastIndexOf("\n\u2014 ") + 1);
+    expect(logOnly.length).toBeLessThan(note.length);
+    // As if the first submission had failed MAX_FAILURES times: no retry is scheduled, the alarm leaves it.
+    const failed = (failures: number, retryAt: number | null) =>
+      withSql(tenantId, (sql) => {
+        sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", logOnly, size);
+        sql.exec("UPDATE witness_state SET size = 0, cosigned = 0, failures = ?, retry_at = ?, last_error = 'witness unreachable'", failures, retryAt);
+      });
+    await failed(MAX_FAILURES, null);
+    await runDurableObjectAlarm(vaultStub(env, tenantId));
+    expect(await withSql(tenantId, (sql) => sql.exec<{ note: string }>("SELECT note FROM checkpoints WHERE size = ?", size).one().note)).toBe(logOnly);
+    // Control: one failure with its retry due; the alarm resubmits (409 from old 0, then from the
+    // witness's size) and the cosignature is stored.
+    await failed(1, Date.now() - 1);
+    await runDurableObjectAlarm(vaultStub(env, tenantId));
+    const [retried] = await expectStatus<Checkpoints>(await api(adminToken, "GET", `/v1/audit/checkpoints?from_seq=${size}&to_seq=${size}`), 200).then((b) => b.items);
+    expect(await quorum(retried!.note, tenantId)).toMatchObject({ ok: true });
+    expect(await witnessState(tenantId)).toMatchObject([{ cosigned: size, failures: 0, retry_at: null }]);
   });
 
   it("answers the witness's 409 by resending a proof from the size it names (the vault lost track)", async () => {
