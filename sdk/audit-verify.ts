@@ -13,6 +13,7 @@ import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
 import { auditLogVerifiers, auditOrigins, openAuditCheckpoint, type CheckpointFormat } from "../worker/core/audit/log-checkpoint";
 import { CompactRange, leafHash } from "../worker/core/audit/merkle";
 import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
+import { checkWitnesses, parseWitnessPolicy, type WitnessPolicy } from "./audit-witness";
 import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type TextSource } from "./audit-export";
 
 /** The outcome of {@link verifyAuditExport}: what was verified, or the first bad seq and why. */
@@ -32,6 +33,9 @@ export type AuditExportVerification =
       signedThrough: number;
       /** Entries after `signedThrough`: nonzero only when `allowUnsignedTail` was given. */
       unsignedTail: number;
+      /** With `witnesses`: the largest checkpoint size cosigned by a quorum, and by whom. */
+      witnessedThrough?: number;
+      cosignedBy?: string[];
     }
   | { ok: false; seq: number; reason: string; unsignedTail?: number };
 
@@ -53,6 +57,13 @@ export interface VerifyAuditExportOptions {
    * with this export's newest checkpoint when it verifies.
    */
   memory?: CheckpointMemory;
+  /**
+   * Require a witness quorum: the export must end with a Merkle checkpoint cosigned by at least
+   * `quorum` distinct witnesses of `keys` (entries after the last such checkpoint fail like an
+   * unsigned tail, and pass with `allowUnsignedTail`, reported as `unsignedTail`, only if some
+   * checkpoint of the export has the quorum).
+   */
+  witnesses?: WitnessPolicy;
 }
 
 /**
@@ -111,6 +122,10 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   const origins = auditOrigins(verifiers, tenant);
   if (origin !== origins.merkle && origin !== origins.chain) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(origins.merkle)}, the log this key signs for tenant ${tenant}`);
   const tree = startTree(fromSeq, header.data.start_subtrees ?? null);
+  const witnessPolicy = options.witnesses && (await parseWitnessPolicy(options.witnesses));
+  if (typeof witnessPolicy === "string") return fail(0, witnessPolicy);
+  let witnessed: { size: number; cosignedBy: string[] } | null = null;
+  let witnessMiss = "no checkpoint in the export";
   let prevHash: string;
   if (fromSeq === 1) {
     prevHash = await genesisHash(tenant);
@@ -185,6 +200,11 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
       if (bad) return bad;
       if (typeof tree === "string") return fail(size, tree);
       if (toHex(await tree.root()) !== hash) return fail(size, `entries 1..${size} do not have the Merkle root signed in the checkpoint of size ${size}`);
+      if (witnessPolicy) {
+        const check = await checkWitnesses(cp.data.note, verifiers, origins.merkle, witnessPolicy);
+        if (check.ok) witnessed = { size, cosignedBy: check.cosignedBy };
+        else witnessMiss = `checkpoint ${size}: ${check.reason}`;
+      }
     }
     newest[opened.format] = { origin: origins[opened.format], size, hash, note: cp.data.note };
     checkpoints++;
@@ -201,7 +221,17 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
     return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
   }
+  if (witnessPolicy) {
+    const through = witnessed?.size ?? fromSeq - 1;
+    const unwitnessed = toSeq - Math.max(through, fromSeq - 1);
+    if (witnessed === null && toSeq >= fromSeq) return { ok: false, seq: fromSeq, reason: `no checkpoint is cosigned by ${witnessPolicy.quorum} of the ${witnessPolicy.keys.length} trusted witnesses (${witnessMiss})`, unsignedTail: unwitnessed };
+    if (unwitnessed > 0 && options.allowUnsignedTail !== true) {
+      return { ok: false, seq: through + 1, reason: `the last ${unwitnessed} entries (from seq ${through + 1}) are not covered by a checkpoint cosigned by ${witnessPolicy.quorum} trusted witnesses (${witnessMiss})`, unsignedTail: unwitnessed };
+    }
+  }
   await memory.check(signedThrough, toSeq, header.data.to_seq === null);
   await memory.update(newest);
-  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail };
+  const witnessReport = witnessPolicy ? { witnessedThrough: witnessed?.size ?? 0, cosignedBy: witnessed?.cosignedBy ?? [] } : {};
+  const tail = witnessPolicy ? Math.max(unsignedTail, toSeq - Math.max(witnessed?.size ?? 0, fromSeq - 1)) : unsignedTail;
+  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail: tail, ...witnessReport };
 }

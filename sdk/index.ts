@@ -155,6 +155,7 @@ export type { Acl, AclRule } from "../worker/contract/schemas/acl";
 export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
 export { verifyConsistencyProof, verifyInclusionProof } from "./audit-proof";
 export { AuditForkError, MemoryCheckpointMemory, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
+export { checkWitnesses, parseWitnessPolicy, type ParsedWitnessPolicy, type WitnessCheck, type WitnessPolicy } from "./audit-witness";
 export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
 export type { Credential, CredentialPage, CredentialVersion } from "../worker/contract/schemas/credentials";
 export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/contract/schemas/leases";

@@ -1,37 +1,16 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
-import path from "node:path";
-import { AuditForkError, FileCheckpointMemory, splitLines, verifyAuditExport, verifyConsistencyProof, verifyInclusionProof, type AuditPage, type VaultClient } from "../../sdk/node";
+import { verifyConsistencyProof, verifyInclusionProof, type AuditPage } from "../../sdk/node";
 import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
-import { configDir } from "../config";
 import { action, CliError, nonNegativeInt, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
+import { headSeq } from "./audit-seq";
+import { registerAuditVerify } from "./audit-verify";
 import { printAuditRecords } from "../audit-table";
 import { note, printExportLine, printFields, printJson, printJsonLine, printLine } from "../output";
 
 type AuditRecord = AuditPage["items"][number];
-
-/**
- * The seq of the newest entry, by exponential then binary search over `from_seq` (one entry per
- * request): O(log n) small reads instead of paging through the whole log.
- */
-async function headSeq(vault: VaultClient): Promise<number> {
-  const exists = async (seq: number) => (await vault.audit.query({ from_seq: seq, limit: 1 })).items.length > 0;
-  if (!(await exists(1))) return 0;
-  let low = 1;
-  let high = 2;
-  while (await exists(high)) {
-    low = high;
-    high *= 2;
-  }
-  while (high - low > 1) {
-    const mid = Math.floor((low + high) / 2);
-    if (await exists(mid)) low = mid;
-    else high = mid;
-  }
-  return low;
-}
 
 /** `audit tail|query|verify|export|public-key`. */
 export function registerAudit(program: Command): void {
@@ -93,45 +72,7 @@ export function registerAudit(program: Command): void {
     }),
   );
 
-  withJson(
-    audit
-      .command("verify")
-      .description("verify the chain and signed checkpoints: on the server, or offline on an export file; fails unless every entry is covered by a signed checkpoint")
-      .option("--file <path>", "an export (JSON Lines) to verify offline, without the server")
-      .option("--public-key <vkey>", "the signing key (C2SP verifier key, from `audit public-key`, or GHOSTVAULT_AUDIT_KEY); required with --file")
-      .option("--tenant <id>", "with --file: refuse an export of another tenant")
-      .option("--allow-unsigned-tail", "accept entries after the last signed checkpoint (still reported)")
-      .option("--from-seq <n>", "online: first seq", positiveInt)
-      .option("--to-seq <n>", "online: last seq", positiveInt),
-  ).action(
-    action(async (options: JsonOption & { file?: string; publicKey?: string; tenant?: string; allowUnsignedTail?: boolean; fromSeq?: number; toSeq?: number }) => {
-      const allowUnsignedTail = options.allowUnsignedTail === true;
-      if (options.file !== undefined) {
-        // The key comes from the caller (flag or environment), never from the file being checked.
-        const publicKey = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined);
-        if (publicKey === undefined) throw new CliError("--file needs --public-key (or GHOSTVAULT_AUDIT_KEY): offline verification trusts only the key you give, never the one in the file", 2);
-        const text = createReadStream(options.file, { encoding: "utf8" }) as AsyncIterable<string>;
-        // The newest checkpoint verified before is remembered per log origin under the config
-        // directory; an export that contradicts it is a fork or rollback: exit code 3.
-        const memory = new FileCheckpointMemory(path.join(configDir(), "audit-checkpoints.json"));
-        let result: Awaited<ReturnType<typeof verifyAuditExport>>;
-        try {
-          result = await verifyAuditExport(splitLines(text), publicKey, { tenant: options.tenant, allowUnsignedTail, memory });
-        } catch (error) {
-          if (error instanceof AuditForkError) throw new CliError(`${error.message}; the remembered note is in ${path.join(configDir(), "audit-checkpoints.json")}`, 3);
-          throw error;
-        }
-        if (options.json) printJson(result);
-        else if (result.ok) printFields([["ok", "yes (offline)"], ["tenant", result.tenant], ["entries", `${result.entries} (seq ${result.fromSeq}-${result.toSeq})`], ["checkpoints", result.checkpoints], ["signed through", result.signedThrough], ["unsigned tail", result.unsignedTail], ["head", result.head]]);
-        if (!result.ok) throw new CliError(`audit export does not verify at seq ${result.seq}: ${result.reason}`);
-        return;
-      }
-      const result = await (await vaultClient()).audit.verify({ from_seq: options.fromSeq, to_seq: options.toSeq, allow_unsigned_tail: allowUnsignedTail || undefined });
-      if (options.json) printJson(result);
-      else if (result.ok) printFields([["ok", "yes (server)"], ["entries", `${result.checked} (seq ${result.from_seq}-${result.to_seq})`], ["checkpoints", result.checkpoints], ["signed through", result.signed_through], ["unsigned tail", result.unsigned_tail], ["head", result.head]]);
-      if (!result.ok) throw new CliError(`audit chain does not verify at seq ${result.seq}: ${result.reason}`);
-    }),
-  );
+  registerAuditVerify(audit);
 
   withJson(
     audit
