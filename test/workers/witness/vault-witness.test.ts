@@ -16,7 +16,7 @@ import { verifyWitnessQuorum } from "../../../worker/core/audit/cosignature";
 import { parseSignedNote } from "../../../worker/core/audit/signed-note";
 import { api, expectStatus } from "../helpers";
 import { auditRows, rewriteChain, smallChain, withSql } from "../audit-log/helpers";
-import { TEST_WITNESS } from "../../witness-env";
+import { TEST_WITNESS, TEST_WITNESS_VKEY } from "../../witness-env";
 import { witnessKey } from "./helpers";
 
 type Checkpoints = { items: { size: number; note: string }[] };
@@ -105,6 +105,9 @@ describe("issue 10 §5: a history rewritten in the vault's storage", () => {
     const honest = await freshCheckpoint(adminToken);
     expect(await quorum(honest.note, tenantId)).toMatchObject({ ok: true });
     expect(await verifyAuditExport(await exportLines(), vkey, { tenant: tenantId, memory })).toMatchObject({ ok: true });
+    // The SDK's witness-quorum verify of an export passes on the real history (control).
+    const witnesses = { keys: [TEST_WITNESS_VKEY], quorum: 1 };
+    expect(await verifyAuditExport(await exportLines(), vkey, { tenant: tenantId, witnesses })).toMatchObject({ ok: true });
     // The export signed (and the witness cosigned) a newer checkpoint: the last honest one.
     const lastHonest = (await expectStatus<Checkpoints>(await api(adminToken, "GET", "/v1/audit/checkpoints"), 200)).items.at(-1)!;
     expect(await quorum(lastHonest.note, tenantId)).toMatchObject({ ok: true });
@@ -132,6 +135,8 @@ describe("issue 10 §5: a history rewritten in the vault's storage", () => {
     expect(state!.last_error).toMatch(/^witness answered 422: consistency proof from size \d+ to \d+ does not verify/);
     expect(state!.retry_at).toBeGreaterThan(Date.now());
     expect(await quorum(forged.note, tenantId)).toEqual({ ok: false, reason: "checkpoint has 0 of the 1 witness cosignatures required", cosignedBy: [] });
+    // The SDK's export verify with the witness quorum fails too (the forged export alone is valid under the key).
+    expect(await verifyAuditExport(await exportLines(), vkey, { tenant: tenantId, witnesses })).toMatchObject({ ok: false, reason: expect.stringMatching(/cosigned by 1/) });
     // The witness still holds the honest checkpoint as its latest for this log.
     const held = await env.TEST_WITNESS.fetch(`https://witness.test/checkpoint?origin=${encodeURIComponent(`vault.test/audit/v2/${tenantId}`)}`);
     expect(parseSignedNote(await held.text())).toMatchObject({ ok: true, note: { text: lastHonest.note.slice(0, lastHonest.note.indexOf("\n\n") + 1) } });
