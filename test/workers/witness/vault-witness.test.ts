@@ -5,10 +5,11 @@
  * vault re-signs the forged head, but the witness refuses to cosign it, verification with the
  * witness quorum fails, and a client that remembered an earlier checkpoint reports a fork.
  */
-import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { backfillMerkle } from "../../../durable-objects/audit/merkle-store";
-import { MAX_FAILURES } from "../../../durable-objects/audit/witnesses";
+import { MAX_FAILURES, submitToWitnesses } from "../../../durable-objects/audit/witnesses";
+import { buildContext } from "../../../durable-objects/build-context";
 import { vaultStub } from "../../../worker/routes/define";
 import { AuditForkError, MemoryCheckpointMemory } from "../../../sdk/audit-memory";
 import { verifyAuditExport } from "../../../sdk/audit-verify";
@@ -16,7 +17,7 @@ import { verifyWitnessQuorum } from "../../../worker/core/audit/cosignature";
 import { parseSignedNote } from "../../../worker/core/audit/signed-note";
 import { api, expectStatus } from "../helpers";
 import { auditRows, rewriteChain, smallChain, withSql } from "../audit-log/helpers";
-import { TEST_WITNESS, TEST_WITNESS_VKEY } from "../../witness-env";
+import { TEST_WITNESS, TEST_WITNESS_VKEY, vkeyOf } from "../../witness-env";
 import { witnessKey } from "./helpers";
 
 type Checkpoints = { items: { size: number; note: string }[] };
@@ -83,6 +84,41 @@ describe("checkpoints carry the witness's cosignature", () => {
     const [retried] = await expectStatus<Checkpoints>(await api(adminToken, "GET", `/v1/audit/checkpoints?from_seq=${size}&to_seq=${size}`), 200).then((b) => b.items);
     expect(await quorum(retried!.note, tenantId)).toMatchObject({ ok: true });
     expect(await witnessState(tenantId)).toMatchObject([{ cosigned: size, failures: 0, retry_at: null }]);
+  });
+
+  it("an unreachable or unbound witness is recorded and scheduled for retry; the log and its checkpoint are untouched", async () => {
+    const { tenantId, adminToken, user } = await smallChain();
+    const { size, note } = await freshCheckpoint(adminToken);
+    const down = [
+      { name: "witness.test/down", vkey: vkeyOf("witness.test/down", "77".repeat(32), 0x04), url: "https://witness.invalid" },
+      { name: "witness.test/unbound", vkey: vkeyOf("witness.test/unbound", "78".repeat(32), 0x04), binding: "NO_SUCH_WITNESS" },
+    ];
+    const alarms: number[] = [];
+    const before = Date.now();
+    await runInDurableObject(vaultStub(env, tenantId), (_instance, state) =>
+      submitToWitnesses(
+        buildContext({
+          env: { ...env, AUDIT_WITNESSES: JSON.stringify(down), AUDIT_WITNESS_TIMEOUT_MS: "2000" } as unknown as Env,
+          storage: state.storage,
+          tenantId,
+          now: () => Date.now(),
+          scheduleAlarm: async (at) => void alarms.push(at),
+        }),
+      ),
+    );
+    const rows = (await witnessState(tenantId)) as { witness: string; failures: number; retry_at: number; last_error: string }[];
+    const byName = Object.fromEntries(rows.map((r) => [r.witness, r]));
+    // One failure each, retried by the alarm in 30 s.
+    for (const name of ["witness.test/down", "witness.test/unbound"]) {
+      expect(byName[name], name).toMatchObject({ failures: 1, last_error: expect.stringMatching(/^witness unreachable: /) });
+      expect(byName[name]!.retry_at).toBeGreaterThanOrEqual(before + 30_000);
+    }
+    expect(byName["witness.test/unbound"]!.last_error).toBe("witness unreachable: witness binding NO_SUCH_WITNESS is not bound");
+    expect(alarms.length).toBe(1);
+    // The real witness's row and the stored note (with its cosignature) are unchanged, and appends go on.
+    expect(byName[TEST_WITNESS.name]).toMatchObject({ cosigned: size, failures: 0 });
+    expect(await withSql(tenantId, (sql) => sql.exec<{ note: string }>("SELECT note FROM checkpoints WHERE size = ?", size).one().note)).toBe(note);
+    await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: "still-works" }), 201);
   });
 
   it("answers the witness's 409 by resending a proof from the size it names (the vault lost track)", async () => {
