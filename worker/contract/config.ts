@@ -103,6 +103,7 @@ const ConfigSchema = z
     KMS_SECRETS_SET: z.array(z.string()),
     HAS_OIDC_TEST_ISSUER: z.boolean(),
     HAS_USE_TEST_UPSTREAM: z.boolean(),
+    HAS_DEV_WITNESS: z.boolean(),
   })
   .superRefine((c, ctx) => {
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.TEST_HOOKS) {
@@ -118,6 +119,7 @@ const ConfigSchema = z
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
     }
+    if (c.HAS_DEV_WITNESS) ctx.addIssue({ code: "custom", message: "production must not bind AUDIT_WITNESS_DEV (the development witness)" });
     // A witness the vault's own operator runs beside it proves nothing: production wants one in
     // another account, reached over https, never a service binding (which only reaches this account).
     for (const w of c.AUDIT_WITNESSES) {
@@ -151,6 +153,7 @@ export function loadConfig(env: Env): Config {
     HAS_KMS_EMULATOR: hasEmulator,
     HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined,
     HAS_USE_TEST_UPSTREAM: raw.USE_TEST_UPSTREAM !== undefined,
+    HAS_DEV_WITNESS: raw.AUDIT_WITNESS_DEV !== undefined,
   });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];

@@ -17,6 +17,7 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     KMS_AZURE_CLIENT_SECRET: _cs,
     // The test witness is reached through a service binding, which production refuses.
     AUDIT_WITNESSES: _witnesses,
+    AUDIT_WITNESS_DEV: _devWitness,
     ...rest
   } = env as unknown as Record<string, unknown>;
   return { ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com", ...overrides } as unknown as Env;

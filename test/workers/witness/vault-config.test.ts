@@ -24,6 +24,8 @@ describe("AUDIT_WITNESSES", () => {
       viaUrl("https://witness.local/"),
     ];
     for (const w of bad) expect(() => loadConfig(productionEnv(witnesses(w))), JSON.stringify(w)).toThrow(/misconfigured/);
+    // The development witness's binding itself, even unused, as for the KMS emulators.
+    expect(() => loadConfig(productionEnv({ AUDIT_WITNESS_DEV: env.TEST_WITNESS }))).toThrow(/misconfigured/);
     // The same binding is fine outside production (how the tests and `npm run dev` reach theirs).
     expect(loadConfig(test(witnesses(bad[0]))).AUDIT_WITNESSES).toHaveLength(1);
   });
