@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 import { ensureProxyPatch } from "./test/support/vpw-proxy-patch.ts";
 import { TEST_BINDINGS, TEST_KMS } from "./test/test-env.ts";
 import { kmsProviderTestWorkers } from "./test/kms-providers.ts";
-import { witnessBindings } from "./test/witness-env.ts";
+import { TEST_AUDIT_WITNESSES, witnessBindings } from "./test/witness-env.ts";
 
 // One workerd for all workers test files is only safe to use when Durable Object construction
 // costs the same for the last file as for the first (test/support/vpw-proxy-patch.ts).
@@ -38,7 +38,8 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { ...TEST_BINDINGS, ...kmsProviders.bindings, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+              // Every tenant's Merkle checkpoints go to the auxiliary witness, as a configured vault's do.
+              bindings: { ...TEST_BINDINGS, AUDIT_WITNESSES: TEST_AUDIT_WITNESSES, ...kmsProviders.bindings, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
               // Low enough for a test to reach quickly; tests that send more than 300 requests spread them over tokens.
               ratelimits: {
                 TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },

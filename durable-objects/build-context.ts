@@ -11,6 +11,7 @@ import { JwksCache } from "../worker/core/federation/jwks";
 import { FaultHook, faultyD1 } from "./outbox/faults";
 import { OutboxState } from "./outbox/outbox";
 import type { VaultContext } from "./vault-context";
+import { witnessClient } from "./audit/witnesses";
 
 /** What the TenantVault supplies to build its context. */
 export interface ContextDeps {
@@ -60,6 +61,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     faults,
     pepper: importPepper(config.TOKEN_PEPPER),
     signer: auditSigners(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
+    witnesses: config.AUDIT_WITNESSES.map((w) => witnessClient(w, env, config.AUDIT_WITNESS_TIMEOUT_MS)),
     auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),
     now,
     scheduleAlarm: deps.scheduleAlarm,

@@ -18,6 +18,7 @@ import { isJsonMediaType } from "../worker/contract/media-type";
 import { BootstrapSchema, type BootstrapResult } from "../worker/contract/schemas/tenants";
 import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/contract/schemas/tokens";
 import { checkpointIfDue } from "./audit/checkpoints";
+import { submitToWitnesses } from "./audit/witnesses";
 import { backfillMerkle, MERKLE_BENCH_SKIP } from "./audit/merkle-store";
 import { proveConsistency, proveInclusion } from "./audit/proofs";
 import * as audit from "./audit/query";
@@ -296,6 +297,8 @@ export class TenantVault extends DurableObject<Env> {
     const sweep = await step("kek-sweep", () => sweepStep(ctx));
     const idempotency = await step("idempotency", () => purgeExpiredIdempotency(ctx));
     await step("checkpoint", () => checkpointIfDue(ctx));
+    // Retries of witness submissions that failed (a new checkpoint is submitted as it is signed).
+    await step("witness", () => submitToWitnesses(ctx));
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
     // (Not while the TEST_HOOKS-only bench switch holds this tenant's tree still: bench/merkle.mjs.)
     if ((await step("merkle", () => (MERKLE_BENCH_SKIP.has(tenantId) ? "done" : backfillMerkle(ctx.storage)))) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);

@@ -9,6 +9,7 @@ import type { FaultHook } from "./outbox/faults";
 import type { OutboxState } from "./outbox/outbox";
 import type { AuditSigners } from "../worker/core/audit/signing-key";
 import type { JwksCache } from "../worker/core/federation/jwks";
+import type { WitnessClient } from "./audit/witnesses";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {
@@ -43,6 +44,8 @@ export interface VaultContext {
   readonly pepper: Promise<CryptoKey>;
   /** Signs audit checkpoints. */
   readonly signer: Promise<AuditSigners>;
+  /** The configured audit witnesses (AUDIT_WITNESSES), each Merkle checkpoint is submitted to. */
+  readonly witnesses: readonly WitnessClient[];
   /** Per-tenant key for `hmac-sha256:` fingerprints in audit entries. */
   readonly auditKey: Uint8Array;
   /** OIDC discovery and signing keys, cached, with a rate-limited refetch and a per-tenant fetch budget; the only way this object fetches from outside. */

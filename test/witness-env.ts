@@ -1,9 +1,9 @@
 /**
  * Test settings of the audit witness (dev/witness) run as an auxiliary Worker by the workers
  * project, and what the test vault needs to know about it. Fixed seeds: nothing here is a real
- * secret. Computed with node:crypto because vitest.config.ts runs in Node.
+ * secret. Verifier keys come from dev/witness/vkey.mjs (node:crypto), as `npm run dev` makes them.
  */
-import { createHash, createPrivateKey } from "node:crypto";
+import { vkeyOf } from "../dev/witness/vkey.mjs";
 
 /** The witness's key (an RFC 8032 seed), name, and a second log only the witness tests sign for. */
 export const TEST_WITNESS = {
@@ -13,35 +13,27 @@ export const TEST_WITNESS = {
   protocolLog: { prefix: "witness-test.example/", keyName: "witness-test.example/log", seed: "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90" },
 } as const;
 
-function publicKeyOf(seedHex: string): Buffer {
-  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(seedHex, "hex")]);
-  const jwk = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }).export({ format: "jwk" });
-  return Buffer.from(jwk.x!, "base64url");
-}
-
-/** A C2SP vkey (`name+hex(keyID)+base64(type‖key)`) for signature type `type` (0x01 log, 0x04 witness). */
-export function vkeyOf(name: string, seedHex: string, type: number): string {
-  const pub = publicKeyOf(seedHex);
-  const id = createHash("sha256").update(Buffer.concat([Buffer.from(name), Buffer.from([0x0a, type]), pub])).digest().subarray(0, 4);
-  return `${name}+${id.toString("hex")}+${Buffer.concat([Buffer.from([type]), pub]).toString("base64")}`;
-}
+export { vkeyOf };
 
 /** The witness's verifier key, as the vault is configured with it. */
 export const TEST_WITNESS_VKEY = vkeyOf(TEST_WITNESS.name, TEST_WITNESS.seed, 0x04);
 
 /**
- * The vault's audit key name for AUDIT_HOST `host`: signingKeyName() of
- * worker/core/audit/signing-key.ts, written out so vitest.config.ts imports no Worker module
- * (test/workers/witness/witness.test.ts checks the two agree).
+ * The key name of the vault's Merkle checkpoints for AUDIT_HOST `host` (origins
+ * `<host>/audit/v2/<tenant>`): merkleKeyName() of worker/core/audit/signing-key.ts, written out so
+ * vitest.config.ts imports no Worker module (test/workers/witness/witness.test.ts checks they agree).
  */
 export function vaultKeyName(host: string): string {
-  return `${host}/audit`;
+  return `${host}/audit/v2`;
 }
+
+/** The test vault's AUDIT_WITNESSES: the auxiliary witness, reached through the TEST_WITNESS binding. */
+export const TEST_AUDIT_WITNESSES = JSON.stringify([{ name: TEST_WITNESS.name, vkey: TEST_WITNESS_VKEY, binding: "TEST_WITNESS" }]);
 
 /** The auxiliary witness Worker's bindings: it witnesses the test vault and the tests' toy log. */
 export function witnessBindings(vault: { AUDIT_HOST: string; AUDIT_SIGNING_KEY: string }): Record<string, string> {
   const logs = [
-    { prefix: `${vault.AUDIT_HOST}/`, vkey: vkeyOf(vaultKeyName(vault.AUDIT_HOST), vault.AUDIT_SIGNING_KEY, 0x01) },
+    { prefix: `${vaultKeyName(vault.AUDIT_HOST)}/`, vkey: vkeyOf(vaultKeyName(vault.AUDIT_HOST), vault.AUDIT_SIGNING_KEY, 0x01) },
     { prefix: TEST_WITNESS.protocolLog.prefix, vkey: vkeyOf(TEST_WITNESS.protocolLog.keyName, TEST_WITNESS.protocolLog.seed, 0x01) },
   ];
   return { WITNESS_NAME: TEST_WITNESS.name, WITNESS_SIGNING_KEY: TEST_WITNESS.seed, WITNESS_LOGS: JSON.stringify(logs) };

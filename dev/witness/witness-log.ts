@@ -21,11 +21,6 @@ export class WitnessLog extends DurableObject<WitnessEnv> {
   constructor(ctx: DurableObjectState, env: WitnessEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.#sql.exec(
-        "CREATE TABLE IF NOT EXISTS witnessed (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL, ts INTEGER NOT NULL)",
-      );
-    });
   }
 
   /**
@@ -36,6 +31,11 @@ export class WitnessLog extends DurableObject<WitnessEnv> {
     const args = AddInput.safeParse(input);
     if (!args.success) return { status: 400, reason: "malformed witness request" };
     const { oldSize, size, body, note } = args.data;
+    // Created on the first submission, not in the constructor: a GET /checkpoint for a made-up
+    // origin under a trusted prefix then leaves no storage behind.
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS witnessed (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL, ts INTEGER NOT NULL)",
+    );
     const root = fromBase64(args.data.root);
     const proof = args.data.proof.map((p) => fromBase64(p));
     if (root?.length !== 32 || proof.some((p) => p?.length !== 32)) return { status: 400, reason: "hashes must be base64 of 32 bytes" };
@@ -79,6 +79,7 @@ export class WitnessLog extends DurableObject<WitnessEnv> {
 
   /** The last cosigned checkpoint note and size, for operators (GET /checkpoint). */
   async latest(): Promise<{ size: number; note: string | null }> {
+    if (this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'witnessed'").toArray().length === 0) return { size: 0, note: null };
     const row = this.#sql.exec<{ size: number; note: string }>("SELECT size, note FROM witnessed WHERE id = 1").toArray()[0];
     return row ? { size: row.size, note: row.note } : { size: 0, note: null };
   }

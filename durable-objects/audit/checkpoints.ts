@@ -6,6 +6,7 @@ import { VaultError } from "../../worker/contract/errors";
 import type { VaultContext } from "../vault-context";
 import { auditHead } from "./append";
 import { merkleRoot, merkleSize } from "./merkle-store";
+import { submitToWitnesses } from "./witnesses";
 
 const CheckpointRow = z.object({ size: z.number().int(), ts: z.number().int(), note: z.string() });
 
@@ -73,6 +74,8 @@ export async function checkpointAt(ctx: VaultContext, size: number): Promise<Che
   const existing = checkpointsBetween(ctx.sql, size, size)[0];
   if (existing) return existing;
   store(ctx, size, await signAt(ctx, size));
+  // Cosignatures before the note is served; a failing witness is retried by the alarm, never thrown.
+  await submitToWitnesses(ctx);
   // Re-read: a concurrent request may have stored its own note at this size while we signed.
   return checkpointsBetween(ctx.sql, size, size)[0]!;
 }
@@ -116,4 +119,5 @@ export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
   // Test-only crash point (outbox/faults.ts): signed, not yet stored.
   await ctx.faults.point("mid-checkpoint");
   store(ctx, head.seq, signed);
+  await submitToWitnesses(ctx);
 }

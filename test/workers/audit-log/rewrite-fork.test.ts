@@ -2,10 +2,9 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { AuditForkError, MemoryCheckpointMemory } from "../../../sdk/audit-memory";
 import { verifyAuditExport } from "../../../sdk/audit-verify";
-import { canonicalize, type JsonValue } from "../../../worker/core/audit/canonical-json";
 import { api, expectStatus } from "../helpers";
 import { backfillMerkle } from "../../../durable-objects/audit/merkle-store";
-import { auditRows, sha256Hex, smallChain, verify, withSql, type AuditRow } from "./helpers";
+import { auditRows, rewriteChain, smallChain, verify, withSql } from "./helpers";
 
 /**
  * Issue 10 §5, the part that is built here: someone with write access to a tenant's Durable
@@ -15,20 +14,6 @@ import { auditRows, sha256Hex, smallChain, verify, withSql, type AuditRow } from
  * tree too is signed by the vault, and only a client that remembered an earlier checkpoint (or a
  * witness, test/workers/witness) can tell: it reports a fork.
  */
-
-/** Entry 3's actor changed, every later link and hash recomputed, checkpoints deleted. */
-function rewriteChain(sql: SqlStorage, rows: readonly AuditRow[]): void {
-  let prev = rows[1]!.hash;
-  for (const row of rows.slice(2)) {
-    const entry = JSON.parse(row.entry) as { prev_hash: string; actor: { identity: string }; seq: number };
-    entry.prev_hash = prev;
-    if (entry.seq === 3) entry.actor = { identity: "user:nobody@test" };
-    const text = canonicalize(entry as unknown as JsonValue);
-    prev = sha256Hex(text);
-    sql.exec("UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = ?", text, prev, entry.actor.identity, row.seq);
-  }
-  sql.exec("DELETE FROM checkpoints");
-}
 
 async function exportLines(token: string): Promise<string[]> {
   return (await (await api(token, "GET", "/v1/audit/export")).text()).trim().split("\n");

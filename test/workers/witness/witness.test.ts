@@ -9,7 +9,7 @@ import { verifyWitnessQuorum } from "../../../worker/core/audit/cosignature";
 import { verifierKey } from "../../../worker/core/audit/signed-note";
 import { formatAddCheckpoint, parseAddCheckpoint } from "../../../dev/witness/protocol";
 import { env } from "cloudflare:test";
-import { signingKeyName } from "../../../worker/core/audit/signing-key";
+import { merkleKeyName } from "../../../worker/core/audit/signing-key";
 import { TEST_WITNESS, TEST_WITNESS_VKEY, vaultKeyName } from "../../witness-env";
 import { freshOrigin, postWitness, submit, ToyLog, witnessKey } from "./helpers";
 
@@ -156,7 +156,7 @@ describe("test configuration", () => {
   it("trusts the test vault under the key name the vault signs with", async () => {
     const host = env.AUDIT_HOST ?? "";
     expect(host).toBe("vault.test");
-    expect(vaultKeyName(host)).toBe(signingKeyName(host));
+    expect(vaultKeyName(host)).toBe(merkleKeyName(host));
   });
 });
 
