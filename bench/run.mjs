@@ -15,6 +15,9 @@
 //   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
 //   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
 //                      to try a setting; results then say which vars were set
+//   --check            compare every ratio with the committed results of the same mode
+//                      (results/quick.json with --quick) and exit 1 if any regressed by more
+//                      than 20% (bench/lib/check.mjs); the reference file is left as it is
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, } from "node:fs";
@@ -22,6 +25,7 @@ import os from "node:os";
 import path from "node:path";
 import { BenchVault, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";
 import { writeReport } from "./lib/report.mjs";
+import { compareRatios, formatComparison } from "./lib/check.mjs";
 import { auditVerify, kmsColdMiss, prepareColdTenants } from "./scenarios/audit-kms.mjs";
 import { activeLeaseScaling, expiryStorm } from "./scenarios/leases.mjs";
 import { credentialWrites, leaseOpenLoop, leaseVsBaselines, manyTenants } from "./scenarios/throughput.mjs";
@@ -63,6 +67,7 @@ if (!["head", "tree"].includes(source)) throw new Error("--source must be head o
 const only = flag("only", "") === "" ? null : new Set(["1", ...String(flag("only")).split(",")]);
 const extraVars = args.filter((a) => a.startsWith("--var=")).map((a) => a.slice("--var=".length));
 if (extraVars.some((v) => !/^[A-Z_]+:[^\s]+$/.test(v))) throw new Error("--var takes KEY:VALUE");
+const check = flag("check", false) === true;
 const wanted = (n) => only === null || only.has(String(n));
 
 /** Sizes and durations; every loop is bounded by these in time and in count. */
@@ -102,8 +107,19 @@ function expiryBatch(root) {
   return m ? Number(m[1]) : 500; // worker/contract/config.ts default
 }
 
+/** The committed results of this mode (HEAD's copy, so an uncommitted run is never the reference). */
+function referenceResults() {
+  const rel = `bench/results/${quick ? "quick" : "latest"}.json`;
+  try {
+    return JSON.parse(execFileSync("git", ["show", `HEAD:${rel}`], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 }));
+  } catch {
+    throw new Error(`--check needs a committed ${rel} to compare with; run without --check and commit it first`);
+  }
+}
+
 async function main() {
   const started = Date.now();
+  const reference = check ? referenceResults() : null;
   const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const pinned = pinSelf(0);
   const info = { ...machine(), pinned: pinned ? { loadGenerator: 0, workerd: 1 } : null };
@@ -156,8 +172,14 @@ async function main() {
   results.machine.loadAvgAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   for (const s of Object.values(results.scenarios)) delete s.tenant;
   // A partial or experimental run must not replace the published results.
-  const file = writeReport(results, { publish: only === null && extraVars.length === 0 });
+  // A --check run is judged against the committed results and must not replace them either.
+  const file = writeReport(results, { publish: !check && only === null && extraVars.length === 0 });
   log(`done in ${results.totalSeconds} s; wrote ${path.relative(process.cwd(), file)}`);
+  if (reference) {
+    const verdict = compareRatios(reference, results);
+    for (const line of formatComparison(verdict)) console.log(line);
+    if (!verdict.ok) process.exit(1);
+  }
   process.exit(results.error ? 1 : 0);
 }
 
