@@ -29,7 +29,7 @@ import { UseLimiter } from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
-import { benchInsert, benchMerkleSkip, benchSeedAudit, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
+import { benchAuditScan, benchInsert, benchMerkleSkip, benchSeedAudit, type AuditScan, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
 import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
 import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
 import { d1Message } from "../worker/core/db/tenant-db";
@@ -155,6 +155,12 @@ export class TenantVault extends DurableObject<Env> {
   async benchSeedAudit(count: number): Promise<{ size: number }> {
     requireTestHooks(loadConfig(this.env), "benchSeedAudit");
     return benchSeedAudit(this.ctx.storage, count);
+  }
+
+  /** Bench hook (bench audit verification): reads and SHA-256s audit rows from..to, the verify floor. */
+  async benchAuditScan(fromSeq: number, toSeq: number): Promise<AuditScan> {
+    requireTestHooks(loadConfig(this.env), "benchAuditScan");
+    return benchAuditScan(this.ctx.storage.sql, fromSeq, toSeq);
   }
 
     /** Test hook: fixes this object's clock (null = real time). */

@@ -7,6 +7,7 @@ import { CredentialRefSchema } from "../worker/contract/schemas/credentials";
 import { credentialTarget, record } from "./audit/record";
 import { sha256HexSync } from "../worker/core/crypto/sha256-sync";
 import { auditHead } from "./audit/append";
+import { VERIFY_PAGE } from "./audit/query";
 import { appendMerkleLeaf, MERKLE_BENCH_SKIP } from "./audit/merkle-store";
 import { insertLease } from "./storage/leases";
 import { iso, type Actor, type VaultContext } from "./vault-context";
@@ -60,6 +61,37 @@ export function benchSeedAudit(storage: DurableObjectStorage, count: number): { 
     }
     return { size: head + count };
   });
+}
+
+/** What {@link benchAuditScan} read and hashed. */
+export interface AuditScan {
+  /** Rows read. */
+  rows: number;
+  /** UTF-16 code units of stored entry text hashed (the entries are ASCII-escaped JSON, so bytes in practice). */
+  chars: number;
+  /** Rows whose stored hash differs from SHA-256 of their stored bytes (0 on an intact log). */
+  mismatches: number;
+}
+
+/**
+ * Bench hook, the floor of `GET /v1/audit/verify` (issue 16 goal 3): reads the same audit rows
+ * from the object's SQLite, in the same pages and with the same query as the verify loop, and
+ * SHA-256s each stored entry against its stored hash, with nothing else (no JSON parse, no link,
+ * checkpoint or Merkle check). Verify ÷ this is what the checks cost over reading and hashing.
+ */
+export function benchAuditScan(sql: SqlStorage, fromSeq: number, toSeq: number): AuditScan {
+  if (!Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq) || fromSeq < 1 || toSeq < fromSeq) throw new VaultError("validation_failed", "from_seq and to_seq must be integers with 1 ≤ from_seq ≤ to_seq");
+  const out: AuditScan = { rows: 0, chars: 0, mismatches: 0 };
+  // Clamped to the head, as verify does, so a huge to_seq does not loop over empty pages.
+  const end = Math.min(toSeq, auditHead(sql)?.seq ?? 0);
+  for (let at = fromSeq; at <= end; at += VERIFY_PAGE) {
+    for (const r of sql.exec<{ entry: string; hash: string }>("SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(end, at + VERIFY_PAGE - 1))) {
+      out.rows++;
+      out.chars += r.entry.length;
+      if (sha256HexSync(r.entry) !== r.hash) out.mismatches++;
+    }
+  }
+  return out;
 }
 
 /** The input of {@link seedLeases}, checked at the RPC boundary. */

@@ -126,7 +126,7 @@ function markdown(r, charts) {
   }
   if (s.auditVerify) {
     const v = s.auditVerify;
-    L.push(`## 6. Audit verification (${f(v.entries, 0)} entries, ${f(v.bytes / 1e6, 1)} MB)`, "", `GET /v1/audit/verify: ${f(v.median.verifyMs, 0)} ms (${f(v.median.entriesPerS, 0)} entries/s). Plain SHA-256 loop over the same stored bytes in Node: ${f(v.median.shaMs, 1)} ms.`, "", "Where the verify time goes, replayed in Node with the same chain code (ms over all entries):", "", "| phase | ms |", "|---|---|");
+    L.push(`## 6. Audit verification (${f(v.entries, 0)} entries, ${f(v.bytes / 1e6, 1)} MB)`, "", `GET /v1/audit/verify: ${f(v.median.verifyMs, 0)} ms (${f(v.median.entriesPerS, 0)} entries/s).${v.median.scanMs === undefined ? "" : ` The same rows read from the object's SQLite and SHA-256'd there (\`/v1/bench/audit-scan\`, the goal's baseline, same Worker hop): ${f(v.median.scanMs, 0)} ms.`} Plain SHA-256 loop over the same stored bytes in Node's memory: ${f(v.median.shaMs, 1)} ms${v.info ? ` (${Object.entries(v.info).map(([k, x]) => `${k}: ${f(x, 2)}`).join("; ")})` : ""}.`, "", "Where the verify time goes, replayed in Node with the same chain code (ms over all entries):", "", "| phase | ms |", "|---|---|");
     for (const [k, x] of Object.entries(v.phasesInNode ?? {})) if (k !== "entries") L.push(`| ${k} | ${f(x, 1)} |`);
     L.push("");
   }

@@ -21,27 +21,43 @@ async function exportedEntries(ctx, token, n) {
   return out;
 }
 
-/** 6: GET /v1/audit/verify over the first N entries ÷ a SHA-256 loop over the same bytes in Node. */
+/**
+ * 6: GET /v1/audit/verify over the first N entries ÷ the bench-only floor that reads the same rows
+ * from the object's SQLite and SHA-256s them (`/v1/bench/audit-scan`, issue 16 goal 3), both
+ * through the same Worker hop. The old comparison with a SHA-256 loop over the bytes already in
+ * the bench process's memory stays as information.
+ */
 export async function auditVerify(ctx, tenant) {
   const n = ctx.verifyEntries;
   const entries = await exportedEntries(ctx, tenant.token, n);
   if (entries.length !== n) throw new Error(`export gave ${entries.length} entries, expected ${n}`);
   const bytes = entries.map((e) => Buffer.from(e.text, "utf8"));
   const totalBytes = bytes.reduce((a, b) => a + b.length, 0);
-  const runs = [];
-  for (let r = 0; r < ctx.runs; r++) {
+  const verify = async () => {
     const t0 = performance.now();
     const v = await json(ctx.url, setupAgent, "GET", `/v1/audit/verify?from_seq=1&to_seq=${n}`, { token: tenant.token });
-    const verifyMs = performance.now() - t0;
     if (!v.ok || v.checked !== n) throw new Error(`verify answered ${JSON.stringify(v)}`);
+    return { ms: performance.now() - t0, checkpoints: v.checkpoints };
+  };
+  const scan = async () => {
+    const t0 = performance.now();
+    const s = await json(ctx.url, setupAgent, "GET", `/v1/bench/audit-scan/${tenant.tenant}?from_seq=1&to_seq=${n}`);
+    if (s.rows !== n || s.mismatches !== 0) throw new Error(`audit-scan answered ${JSON.stringify(s)}`);
+    return performance.now() - t0;
+  };
+  const runs = [];
+  for (let r = 0; r < ctx.runs; r++) {
+    // Alternate which goes first, so a slowly changing outside load does not favour one of them.
+    let v, scanMs;
+    if (r % 2 === 0) { v = await verify(); scanMs = await scan(); } else { scanMs = await scan(); v = await verify(); }
     // The plain loop: one SHA-256 per entry over its stored bytes, hex-encoded (what a chain walk must at least do).
     const s0 = performance.now();
     let mismatches = 0;
     for (let i = 0; i < n; i++) if (createHash("sha256").update(bytes[i]).digest("hex") !== entries[i].hash) mismatches++;
     const shaMs = performance.now() - s0;
     if (mismatches) throw new Error(`${mismatches} exported entries do not hash to their stored hash`);
-    runs.push({ verifyMs: round(verifyMs, 1), shaMs: round(shaMs, 1), ratio: verifyMs / shaMs, checkpoints: v.checkpoints });
-    ctx.log(`  run ${r + 1}: verify ${n} entries ${verifyMs.toFixed(0)} ms (${(n / verifyMs * 1000).toFixed(0)}/s), SHA-256 loop ${shaMs.toFixed(1)} ms`);
+    runs.push({ verifyMs: round(v.ms, 1), scanMs: round(scanMs, 1), shaMs: round(shaMs, 1), ratio: v.ms / scanMs, inMemoryRatio: v.ms / shaMs, checkpoints: v.checkpoints });
+    ctx.log(`  run ${r + 1}: verify ${n} entries ${v.ms.toFixed(0)} ms (${(n / v.ms * 1000).toFixed(0)}/s), SQLite read + SHA-256 in the object ${scanMs.toFixed(0)} ms, SHA-256 loop in Node ${shaMs.toFixed(1)} ms`);
   }
   // The phase split is replayed on a prefix (it is a proportion, and a full replay would cost the time budget).
   const phases = await profileVerify(entries.slice(0, ctx.profileEntries).map((e) => e.text), tenant.tenant);
@@ -49,9 +65,10 @@ export async function auditVerify(ctx, tenant) {
     entries: n,
     bytes: totalBytes,
     runs,
-    median: { verifyMs: med(runs, (x) => x.verifyMs), shaMs: med(runs, (x) => x.shaMs), entriesPerS: n / (med(runs, (x) => x.verifyMs) / 1000) },
+    median: { verifyMs: med(runs, (x) => x.verifyMs), scanMs: med(runs, (x) => x.scanMs), shaMs: med(runs, (x) => x.shaMs), entriesPerS: n / (med(runs, (x) => x.verifyMs) / 1000) },
     phasesInNode: phases,
-    goals: { "verify cost ÷ SHA-256 loop over the same bytes": goal(med(runs, (x) => x.ratio), "≤", 2) },
+    goals: { "verify ÷ reading the same rows from the object's SQLite and SHA-256ing them": goal(med(runs, (x) => x.ratio), "≤", 1.3) },
+    info: { "verify ÷ SHA-256 loop over the same bytes in Node's memory (was the goal, ≤ 2)": round(med(runs, (x) => x.inMemoryRatio), 3) },
   };
 }
 

@@ -15,7 +15,8 @@ import { witnessStatus } from "./witness-status";
 const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
 type Row = z.output<typeof Row>;
 
-const VERIFY_PAGE = 2000;
+/** Rows per SQLite read of the verify loop (shared with the bench baseline `benchAuditScan`). */
+export const VERIFY_PAGE = 2000;
 const encoder = new TextEncoder();
 
 function rows(sql: SqlStorage, query: string, ...args: SqlStorageValue[]): Row[] {

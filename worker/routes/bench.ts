@@ -62,6 +62,14 @@ bench.post("/v1/bench/seed-audit/:tenant", async (c) => {
   return c.json(await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchSeedAudit(body.data.count));
 });
 
+// audit-scan (bench audit verification, issue 16 goal 3): the floor of GET /v1/audit/verify, the
+// same audit rows read from the object's SQLite and SHA-256'd, nothing else checked.
+bench.get("/v1/bench/audit-scan/:tenant", async (c) => {
+  const q = z.strictObject({ from_seq: z.coerce.number().int().min(1), to_seq: z.coerce.number().int().min(1) }).refine((x) => x.to_seq >= x.from_seq, { message: "to_seq must not be below from_seq", path: ["to_seq"] }).safeParse(c.req.query());
+  if (!q.success) throw new VaultError("validation_failed", describeZodError(q.error, "query"));
+  return c.json(await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchAuditScan(q.data.from_seq, q.data.to_seq));
+});
+
 /** Body of POST /v1/bench/seed-leases: as the TenantVault's `seedLeases` RPC takes it. */
 const SeedBody = z.strictObject({ credential: z.string().min(1), count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
 
