@@ -1,5 +1,6 @@
 import { roleAtLeast } from "../../worker/contract/roles";
 import { utf8Decode } from "../../worker/core/crypto";
+import { openCredentialValue } from "../../worker/core/crypto";
 import { VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
 import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/contract/schemas/leases";
@@ -59,8 +60,7 @@ export async function createLease(ctx: VaultContext, actor: Actor, input: Create
     }
     ttl = cap;
   }
-  // The KEK is fetched even when the DEK is cached: the KekCache refuses a destroyed version.
-  const plaintext = await ctx.credentials.openValue(current, await ctx.keks.get(current.kekVersion), {
+  const plaintext = await openCredentialValue(current, await ctx.keks.get(current.kekVersion), {
     tenantId: ctx.tenantId,
     credentialId: credential.id,
     version: current.version,
