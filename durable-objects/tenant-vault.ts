@@ -9,7 +9,8 @@ import { SetTeamSchema, TeamNameSchema } from "../worker/contract/schemas/teams"
 import { UsePolicySchema, UseRequestSchema } from "../worker/contract/schemas/use";
 import { KekStatusSchema } from "../worker/contract/schemas/admin";
 import { AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ImpactQuerySchema, InclusionProofQuerySchema } from "../worker/contract/schemas/audit";
-import { LeaseIdSchema, TokenIdSchema } from "../worker/contract/schemas/common";
+import { AccessRequestIdSchema, LeaseIdSchema, TokenIdSchema } from "../worker/contract/schemas/common";
+import { ApproveAccessRequestSchema, DenyAccessRequestSchema, ListAccessRequestsQuerySchema } from "../worker/contract/schemas/access-requests";
 import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/contract/schemas/credentials";
 import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/contract/schemas/leases";
 import { CreateSessionSchema } from "../worker/contract/schemas/sessions";
@@ -30,6 +31,7 @@ import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
 import { impactReport, revokeMatching } from "./ops/break-glass";
 import * as acl from "./ops/acl";
+import * as access from "./ops/access-requests";
 import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
 import { idempotent, purgeExpiredIdempotency } from "./idempotency";
@@ -43,6 +45,7 @@ import * as tokens from "./ops/tokens";
 import * as teams from "./ops/teams";
 import * as use from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
+import { earliestRequestExpiry } from "./storage/access-requests";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
 import { benchInsert, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
@@ -55,6 +58,7 @@ const Empty = z.unknown();
 const ByRef = z.strictObject({ ref: CredentialRefSchema });
 const ById = z.strictObject({ id: TokenIdSchema });
 const ByLease = z.strictObject({ id: LeaseIdSchema });
+const ByRequest = z.strictObject({ id: AccessRequestIdSchema });
 const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
 const ByName = z.strictObject({ ref: z.string().min(1).max(128) });
 const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
@@ -62,6 +66,12 @@ const ByTeam = z.strictObject({ name: TeamNameSchema });
 const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
+/** The next deadline the alarm must meet: a lease's or an access request's. */
+function earliestDeadline(sql: SqlStorage): number | null {
+  const times = [earliestExpiry(sql), earliestRequestExpiry(sql)].filter((t) => t !== null);
+  return times.length === 0 ? null : Math.min(...times);
+}
+
 const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "lease.denied" };
 
 /**
@@ -144,6 +154,12 @@ export class TenantVault extends DurableObject<Env> {
   renewLease(call: Call<unknown>) { return this.#call(call, "leases.renew", WithBody({ id: LeaseIdSchema }, RenewLeaseSchema), (ctx, a, { id, body }) => leases.renewLease(ctx, a, id, body.ttl)); }
   revokeLease(call: Call<unknown>) { return this.#call(call, "leases.revoke", ByLease, (ctx, a, { id }) => leases.revokeLease(ctx, a, id)); }
   revokeMatchingLeases(call: Call<unknown>) { return this.#call(call, "leases.revoke_matching", RevokeMatchingSchema, (ctx, a, f) => revokeMatching(ctx, a, f)); }
+
+  listAccessRequests(call: Call<unknown>) { return this.#call(call, "access_requests.list", ListAccessRequestsQuerySchema, (ctx, a, q) => access.listRequestViews(ctx, a, q)); }
+  getAccessRequest(call: Call<unknown>) { return this.#call(call, "access_requests.get", ByRequest, (ctx, a, { id }) => access.getRequestView(ctx, a, id)); }
+  approveAccessRequest(call: Call<unknown>) { return this.#call(call, "access_requests.approve", WithBody({ id: AccessRequestIdSchema }, ApproveAccessRequestSchema), (ctx, a, { id, body }) => access.decideRequest(ctx, a, id, "approved", body.reason ?? null)); }
+  denyAccessRequest(call: Call<unknown>) { return this.#call(call, "access_requests.deny", WithBody({ id: AccessRequestIdSchema }, DenyAccessRequestSchema), (ctx, a, { id, body }) => access.decideRequest(ctx, a, id, "denied", body.reason)); }
+  collectAccessRequest(call: Call<unknown>) { return this.#call(call, "access_requests.collect", ByRequest, (ctx, a, { id }) => access.collectAccessRequest(ctx, a, id)); }
 
   listTokens(call: Call<unknown>) { return this.#call(call, "tokens.list", ListTokensQuerySchema, (ctx, _a, q) => tokens.listTokenPage(ctx, q)); }
   getToken(call: Call<unknown>) { return this.#call(call, "tokens.get", ById, (ctx, _a, { id }) => tokens.getToken(ctx, id)); }
@@ -231,7 +247,7 @@ export class TenantVault extends DurableObject<Env> {
   async #onStart(): Promise<void> {
     const sql = this.ctx.storage.sql;
     // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
-    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestExpiry(sql);
+    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestDeadline(sql);
     if (next !== null && getMeta(sql, "tenant_id") !== undefined && this.#alarmAt === null) {
       await this.ctx.storage.setAlarm(next);
       this.#alarmAt = next;
@@ -273,12 +289,13 @@ export class TenantVault extends DurableObject<Env> {
     await step("outbox", () => this.#drainOutbox());
     const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
     const expiry = await step("expiry", () => expireDueLeases(ctx));
+    const requests = await step("access-expiry", () => access.expireDueRequests(ctx));
     const sweep = await step("kek-sweep", () => sweepStep(ctx));
     const idempotency = await step("idempotency", () => purgeExpiredIdempotency(ctx));
     await step("checkpoint", () => checkpointIfDue(ctx));
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
     if ((await step("merkle", () => backfillMerkle(ctx.storage))) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-    if (expiry?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
+    if (expiry?.more || requests?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // A purge backlog pauses like an expiry backlog, so it never starves requests.
     if (idempotency !== null && idempotency !== undefined) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
@@ -288,7 +305,7 @@ export class TenantVault extends DurableObject<Env> {
     // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
     this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
     if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
-    const next = earliestExpiry(ctx.sql);
+    const next = earliestDeadline(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
   }
 

@@ -112,6 +112,31 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX d1_outbox_credential ON d1_outbox (credential_id);
    CREATE INDEX d1_outbox_name ON d1_outbox (credential_name);`,
+  // 13 (issue 14 §3): access requests held by an approve ACL rule (durable-objects/ops/access-requests.ts).
+  `CREATE TABLE access_requests (
+     n INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     credential_id TEXT NOT NULL,
+     credential_name TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     token_id TEXT NOT NULL,
+     token_root TEXT NOT NULL,
+     agent TEXT,
+     purpose TEXT,
+     ttl INTEGER NOT NULL,
+     approvers TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     decided_at INTEGER,
+     decided_by TEXT,
+     decided_token TEXT,
+     reason TEXT,
+     lease_id TEXT
+   );
+   CREATE INDEX access_requests_open ON access_requests (expires_at) WHERE status IN ('pending', 'approved');
+   CREATE INDEX access_requests_identity ON access_requests (identity, status);
+   CREATE INDEX access_requests_status ON access_requests (status, n);`,
 ];
 
 /**

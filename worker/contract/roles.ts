@@ -45,6 +45,12 @@ export const OPERATIONS = {
   "leases.renew": "user",
   "leases.revoke": "user",
   "leases.revoke_matching": "manager",
+  "access_requests.list": "viewer",
+  "access_requests.get": "viewer",
+  /** Approvers also need the role or team the approve rule names (ops/access-requests.ts). */
+  "access_requests.approve": "user",
+  "access_requests.deny": "user",
+  "access_requests.collect": "user",
   "audit.query": "manager",
   "audit.verify": "manager",
   "audit.checkpoints": "manager",

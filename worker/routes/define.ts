@@ -24,6 +24,8 @@ export interface RouteDef {
   /** The success body, or null for 204. */
   response: z.ZodType | null;
   status: 200 | 201 | 202 | 204;
+  /** A second success answer: 202 with this body when `is(value)` (a lease held for approval). */
+  accepted?: { status: 202; response: z.ZodType; is: (value: unknown) => boolean };
 }
 
 /** An authenticated route: its definition plus the RPC that serves it. */
@@ -106,6 +108,7 @@ export function vaultStub(env: Env, tenantId: string): DurableObjectStub<TenantV
 /** Sends a handler's result with the route's status. */
 export function respond(c: Context<AppEnv>, def: RouteDef, value: unknown): Response {
   if (def.status === 204) return c.body(null, 204);
+  if (def.accepted?.is(value)) return c.json(value as object, def.accepted.status);
   return c.json(value as object, def.status);
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LeaseIdSchema } from "../contract/schemas/common";
 import { CreateLeaseSchema, LeasePageSchema, LeaseSchema, LeaseWithValueSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingResultSchema, RevokeMatchingSchema } from "../contract/schemas/leases";
+import { PENDING_LEASE } from "./access-requests";
 import { vaultRouter, type VaultRoute } from "./define";
 
 const ById = z.object({ id: LeaseIdSchema });
@@ -9,8 +10,8 @@ const tag = "leases";
 /** Leases: the only way to a credential value, each attributed and time-limited. */
 export const leaseRoutes: VaultRoute[] = [
   {
-    method: "post", path: "/v1/leases", tag, summary: "Lease a credential: returns the lease and the value (the only endpoint that returns a value)",
-    operation: "leases.create", body: CreateLeaseSchema, response: LeaseWithValueSchema, status: 201,
+    method: "post", path: "/v1/leases", tag, summary: "Lease a credential: returns the lease and the value (the only endpoint that returns a value); 202 with an access request when an approve rule holds it",
+    operation: "leases.create", body: CreateLeaseSchema, response: LeaseWithValueSchema, status: 201, accepted: PENDING_LEASE,
     rpc: (v, call) => v.createLease(call),
   },
   {
