@@ -21,7 +21,7 @@ import {
   findAccessRequest,
   insertAccessRequest,
   listAccessRequests,
-  pendingRequestFor,
+  openRequestFor,
   type AccessRequestRow,
 } from "../storage/access-requests";
 import { findTokenById } from "../storage/tokens";
@@ -91,10 +91,12 @@ export interface HeldLease {
 
 /**
  * A lease request an approve rule held: answers the identity's pending request for the credential
- * if it has one (a retry adds nothing to the queue), else records a new one (`access.requested`)
- * and arms the alarm for its expiry. Bounded per identity and per tenant.
+ * if it has one (a retry adds nothing to the queue), collects its approved one if it has that (so
+ * a plain retry after approval gets the lease, as the retry with the request id does), else
+ * records a new request (`access.requested`) and arms the alarm for its expiry. Bounded per
+ * identity and per tenant.
  */
-export async function requestAccess(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, held: HeldLease): Promise<PendingLease> {
+export async function requestAccess(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, held: HeldLease): Promise<LeaseWithValue | PendingLease> {
   const { credential } = held;
   const target = credentialTarget(credential.id);
   const refuseRequest = (error: VaultError): never =>
@@ -102,7 +104,8 @@ export async function requestAccess(ctx: VaultContext, actor: Actor, input: Crea
   // A CI job has no one to wait for it and no way to collect: refuse it like any other ACL refusal.
   if (actor.kind === "oidc" || actor.kind === "webhook") refuseRequest(new VaultError("acl_denied", `credential "${credential.name}" needs an approved access request; CI callers cannot request approval`));
   const now = ctx.now();
-  const existing = pendingRequestFor(ctx.sql, actor.identity, credential.id, now);
+  const existing = openRequestFor(ctx.sql, actor.identity, credential.id, now);
+  if (existing?.status === "approved") return collectAccessRequest(ctx, actor, existing.id);
   if (existing) return { request: requestView(existing, now) };
   if (countPending(ctx.sql, now, actor.identity) >= MAX_PENDING_PER_IDENTITY) {
     refuseRequest(new VaultError("rate_limited", `${actor.identity} already has ${MAX_PENDING_PER_IDENTITY} pending access requests; wait for a decision or for them to expire`));

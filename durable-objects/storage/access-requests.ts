@@ -49,9 +49,9 @@ export function findAccessRequest(sql: SqlStorage, id: string): AccessRequestRow
   return parse(sql.exec("SELECT * FROM access_requests WHERE id = ?", id))[0];
 }
 
-/** The identity's pending request for a credential that has not lapsed by `now`, if any (index access_requests_identity). */
-export function pendingRequestFor(sql: SqlStorage, identity: string, credentialId: string, now: number): AccessRequestRow | undefined {
-  return parse(sql.exec("SELECT * FROM access_requests WHERE identity = ? AND status = 'pending' AND credential_id = ? AND expires_at > ? LIMIT 1", identity, credentialId, now))[0];
+/** The identity's open (pending or approved) request for a credential that has not lapsed by `now`, if any (index access_requests_identity). */
+export function openRequestFor(sql: SqlStorage, identity: string, credentialId: string, now: number): AccessRequestRow | undefined {
+  return parse(sql.exec("SELECT * FROM access_requests WHERE identity = ? AND status IN ('pending', 'approved') AND credential_id = ? AND expires_at > ? ORDER BY n DESC LIMIT 1", identity, credentialId, now))[0];
 }
 
 /** Pending requests not lapsed by `now`: of one identity, or of the whole tenant. */

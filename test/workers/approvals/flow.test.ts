@@ -57,6 +57,19 @@ describe("access requests: request, approve, collect", () => {
     expect(audit).not.toContain(w.value);
   });
 
+  it("lets a plain retry of the lease request collect the approved request's one lease (as the CLI and MCP tools retry)", async () => {
+    const w = await approvalWorld();
+    const request = await requestLease(w.agent, { credential: w.credential.name, ttl: "3m" });
+    await expectStatus(await decide(w.alice, request.id, "approve"), 200);
+    const collected = await expectStatus<Collected>(await api(w.agent, "POST", "/v1/leases", { credential: w.credential.name }), 201);
+    expect(collected.value).toBe(w.value);
+    expect((Date.parse(collected.lease.expires_at) - Date.parse(collected.lease.issued_at)) / 1000).toBe(180);
+    expect((await expectStatus<RequestBody>(await api(w.agent, "GET", `/v1/access-requests/${request.id}`), 200)).lease_id).toBe(collected.lease.id);
+    // The next retry is a new request, not a second lease.
+    expect((await requestLease(w.agent, { credential: w.credential.name })).id).not.toBe(request.id);
+    expect(await listAll(w.agent)).toHaveLength(1);
+  });
+
   it("gives two racing collections exactly one lease", async () => {
     const w = await approvalWorld();
     const request = await requestLease(w.agent, { credential: w.credential.name });
