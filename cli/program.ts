@@ -13,6 +13,7 @@ import { registerFederation } from "./commands/federation";
 import { registerHttp } from "./commands/http";
 import { registerLeases } from "./commands/leases";
 import { registerMcp } from "./commands/mcp";
+import { registerRequests } from "./commands/requests";
 import { registerRun } from "./commands/run";
 import { registerTokens } from "./commands/tokens";
 import { jsonRequested, reportUsageError } from "./errors";
@@ -47,6 +48,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerCreds(program);
   registerLeases(program);
   registerRun(program);
+  registerRequests(program);
   registerHttp(program);
   registerAudit(program);
   registerTokens(program);

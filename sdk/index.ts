@@ -126,8 +126,10 @@ export class VaultClient {
     } catch (error) {
       if (!(error instanceof ApprovalPendingError)) throw error;
       wait.onPending?.(error);
-      const approved = await this.requests.waitForApproval(error.accessRequest.id, wait);
-      return this.requests.collect(approved.id, wait);
+      // The lease request's Idempotency-Key belongs to it alone: reused on the collection it would be refused.
+      const { idempotencyKey: _key, ...rest } = wait;
+      const approved = await this.requests.waitForApproval(error.accessRequest.id, rest);
+      return this.requests.collect(approved.id, rest);
     }
   }
 
