@@ -1,12 +1,11 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { writeConfig } from "../../../cli/config";
 import { ApprovalPendingError, VaultClient, VaultError } from "../../../sdk/index";
-import { buildCli, cliEnv, collect, runCli, spawnCli, type CliFixture } from "../cli/helpers";
+import { buildCli, cliEnv, collect, mcpServerEnv, runCli, spawnCli, type CliFixture } from "../cli/helpers";
 import { ROOT, startLocalVault, type LocalVault } from "../support/vault";
 
 /**
@@ -171,16 +170,9 @@ describe("CLI", () => {
 });
 
 describe("MCP", () => {
-  async function serverEnv(token: string): Promise<Record<string, string>> {
-    const profile = `t${createHash("sha256").update(token).digest("hex").slice(0, 16)}`;
-    const env = cliEnv(cli, { GHOSTVAULT_PROFILE: profile });
-    await writeConfig({ url: vault.url, token }, env);
-    return env;
-  }
-
   it("lease_credential answers a pending approval as a message (not an error) naming the approvers and request; after approval the same call leases", async () => {
     const cred = await heldCredential();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [cli.bin, "mcp"], env: await serverEnv(agentToken), cwd: ROOT, stderr: "pipe" });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cli.bin, "mcp"], env: await mcpServerEnv(cli, vault.url, agentToken), cwd: ROOT, stderr: "pipe" });
     const client = new Client({ name: "vitest-approvals", version: "1.0.0" });
     await client.connect(transport, { timeout: 20_000 });
     clients.push(client);
