@@ -63,9 +63,12 @@ function tokenRoot(ctx: VaultContext, tokenId: string): string {
   return findTokenById(ctx.sql, tokenId)?.parent_id ?? tokenId;
 }
 
-/** Why `actor` may not decide `row`, or null when it may: not the requester, and named by the approvers now. */
-function approverRefusal(ctx: VaultContext, actor: Actor, row: AccessRequestRow): "own_request" | "not_approver" | null {
-  if (actor.identity === row.identity || actor.tokenId === row.token_id || tokenRoot(ctx, actor.tokenId) === row.token_root) return "own_request";
+/**
+ * Why `actor` may not decide `row`, or null when it may: not the requester, and named by the
+ * approvers now. `root` is the actor's token lineage (passed in when checking many rows).
+ */
+function approverRefusal(ctx: VaultContext, actor: Actor, row: AccessRequestRow, root = tokenRoot(ctx, actor.tokenId)): "own_request" | "not_approver" | null {
+  if (actor.identity === row.identity || actor.tokenId === row.token_id || root === row.token_root) return "own_request";
   return qualifies(ctx, actor, row.approvers) ? null : "not_approver";
 }
 
@@ -154,7 +157,8 @@ export function listRequestViews(ctx: VaultContext, actor: Actor, q: ListAccessR
   if (q.view === "mine") return { items: listAccessRequests(ctx.sql, { identity: actor.identity, limit: q.limit }).map((r) => requestView(r, now)) };
   // The tenant's pending requests are bounded (MAX_PENDING_PER_TENANT), so filtering them here stays cheap.
   const pending = listAccessRequests(ctx.sql, { pendingAfter: now, limit: MAX_PENDING_PER_TENANT });
-  return { items: pending.filter((r) => approverRefusal(ctx, actor, r) === null).slice(0, q.limit).map((r) => requestView(r, now)) };
+  const root = tokenRoot(ctx, actor.tokenId);
+  return { items: pending.filter((r) => approverRefusal(ctx, actor, r, root) === null).slice(0, q.limit).map((r) => requestView(r, now)) };
 }
 
 /** GET /v1/access-requests/{id}: another identity's request answers like a missing one unless the caller could approve it. */
