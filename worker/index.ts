@@ -13,6 +13,7 @@ import { leases } from "./routes/leases";
 import { federation } from "./routes/federation";
 import { ALL_ROUTES } from "./routes/all";
 import { credentials } from "./routes/credentials";
+import { dashboard } from "./dashboard/index";
 import { openApiRouter } from "./routes/openapi";
 import { system } from "./routes/system";
 import { tokens } from "./routes/tokens";
@@ -52,6 +53,8 @@ app.route("/", federation);
 app.route("/", admin);
 app.route("/", bench);
 app.route("/", openApiRouter(ALL_ROUTES));
+// The web console: HTML pages with their own error pages and headers (worker/dashboard).
+app.route("/ui", dashboard);
 app.onError(onError);
 app.notFound(notFound);
 
