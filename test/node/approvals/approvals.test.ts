@@ -169,6 +169,28 @@ describe("CLI", () => {
   });
 });
 
+describe("CLI run", () => {
+  const as = (token: string) => cliEnv(cli, { GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: token });
+
+  it("run --no-wait leases nothing and exits 1 naming the request; run (waiting) starts the command once approved", async () => {
+    const cred = await heldCredential();
+    const print = ["--", process.execPath, "-e", "process.stdout.write('len=' + process.env.SECRET.length)"];
+    const refused = await runCli(cli, ["run", "--no-wait", "--env", `SECRET=${cred.name}`, ...print], { env: as(agentToken) });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
+    const id = /request (areq_[0-9a-f]{24})/.exec(refused.stderr)?.[1];
+    expect(id, refused.stderr).toBeDefined();
+    const child = spawnCli(cli, ["run", "--env", `SECRET=${cred.name}`, ...print], { env: as(agentToken) });
+    child.stdin!.end();
+    const done = collect(child, 60_000);
+    await new Promise<void>((resolve) => child.stderr!.on("data", (c: Buffer | string) => c.toString().includes("waiting") && resolve()));
+    await alice.requests.approve(id!);
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`len=${cred.value.length}`);
+  });
+});
+
 describe("MCP", () => {
   it("lease_credential answers a pending approval as a message (not an error) naming the approvers and request; after approval the same call leases", async () => {
     const cred = await heldCredential();
