@@ -1,14 +1,7 @@
 import type { z } from "zod";
-import {
-  AccessRequestListSchema,
-  AccessRequestSchema,
-  PendingLeaseSchema,
-  type AccessRequest,
-  type ListAccessRequestsQuerySchema,
-} from "../worker/contract/schemas/access-requests";
-import { LeaseWithValueSchema } from "../worker/contract/schemas/leases";
+import type { AccessRequest, ListAccessRequestsQuerySchema } from "../worker/contract/schemas/access-requests";
 import { VaultError } from "./errors";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import type { CallOptions, HttpClient } from "./http";
 import { Lease } from "./lease";
 import type { LeasesApi } from "./leases";
 
@@ -76,22 +69,22 @@ export class AccessRequestsApi {
 
   /** Pending requests you may approve (`view: "queue"`, default) or your own (`view: "mine"`), newest first. */
   async list(query: ListAccessRequests = {}, options: CallOptions = {}): Promise<AccessRequest[]> {
-    return (await this.#http.json({ ...options, method: "GET", path: "/v1/access-requests", query }, AccessRequestListSchema)).items;
+    return (await this.#http.op("access_requests.list", { query }, options)).items;
   }
 
   /** One request: yours, or one you may approve (managers see all). */
   get(id: string, options: CallOptions = {}): Promise<AccessRequest> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/access-requests/${segment(id)}` }, AccessRequestSchema);
+    return this.#http.op("access_requests.get", { params: { id } }, options);
   }
 
   /** Approves a pending request (you must be among its approvers and not its requester). */
   approve(id: string, reason?: string, options: CallOptions = {}): Promise<AccessRequest> {
-    return this.#http.json({ ...options, method: "POST", path: `/v1/access-requests/${segment(id)}/approve`, body: reason === undefined ? {} : { reason } }, AccessRequestSchema);
+    return this.#http.op("access_requests.approve", { params: { id }, body: reason === undefined ? {} : { reason } }, options);
   }
 
   /** Denies a pending request; the requester sees the reason. */
   deny(id: string, reason: string, options: CallOptions = {}): Promise<AccessRequest> {
-    return this.#http.json({ ...options, method: "POST", path: `/v1/access-requests/${segment(id)}/deny`, body: { reason } }, AccessRequestSchema);
+    return this.#http.op("access_requests.deny", { params: { id }, body: { reason } }, options);
   }
 
   /**
@@ -99,7 +92,7 @@ export class AccessRequestsApi {
    * it is still pending, and with 409 `conflict` once it was collected, denied or has expired.
    */
   async collect(id: string, options: CallOptions = {}): Promise<Lease> {
-    const answer = await this.#http.json({ ...options, method: "POST", path: `/v1/access-requests/${segment(id)}/lease` }, LeaseWithValueSchema.or(PendingLeaseSchema));
+    const answer = await this.#http.op("access_requests.collect", { params: { id } }, options);
     if ("request" in answer) throw new ApprovalPendingError(answer.request);
     return new Lease(this.#leases, answer);
   }

@@ -5,7 +5,7 @@
  * is shown as text. No inline script or style anywhere: the CSP allows neither.
  */
 import type { Child, FC } from "hono/jsx";
-import type { Operation } from "../contract/roles";
+import type { Operation } from "../contract/operations";
 import { CSRF_FIELD } from "./session";
 import { may, type DashContext, type Viewer } from "./vault";
 

@@ -1,17 +1,17 @@
 /**
  * How dashboard pages reach the tenant's vault: by operation name, through the same route table and
- * RPC the JSON API uses (worker/routes/all.ts), with the browser's session token. The vault checks
+ * RPC the JSON API uses (worker/contract/operations, TenantVault.op), with the browser's session token. The vault checks
  * the session, the role and the input exactly as for an API call, so a page can never do what its
  * session could not do through the API.
  */
 import type { Context } from "hono";
-import { OPERATIONS, roleAtLeast, type Operation, type Role } from "../contract/roles";
+import { roleAtLeast, type Role } from "../contract/roles";
+import { OPERATION_TABLE, OPERATIONS, type Operation, type OperationSpec, type RawInput } from "../contract/operations";
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome } from "../contract/rpc";
 import type { Whoami } from "../contract/schemas/tokens";
 import { findIllFormed, illFormedMessage } from "../core/well-formed";
-import { VAULT_ROUTES } from "../routes/all";
-import { vaultCall, vaultStub, type VaultRoute } from "../routes/define";
+import { vaultCall, vaultStub } from "../routes/define";
 import type { AppEnv } from "../app-env";
 
 /** Who is signed in, as the vault reported it for this request. */
@@ -28,7 +28,17 @@ export type DashEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variabl
 /** A dashboard request context. */
 export type DashContext = Context<DashEnv>;
 
-const BY_OPERATION = new Map<Operation, VaultRoute>(VAULT_ROUTES.map((r) => [r.operation, r]));
+/**
+ * A page's input in the form pages pass it (path params at the top level, with the body or query
+ * under `body`; or the body or query alone) as the request parts the operation declares.
+ */
+function rawInputFor(spec: OperationSpec, input: unknown): RawInput {
+  const obj = (input ?? {}) as Record<string, unknown>;
+  if (!spec.params) return spec.body ? { body: input } : spec.query ? { query: obj as Record<string, string> } : {};
+  const params = Object.fromEntries(Object.keys(spec.params.shape).flatMap((k) => (obj[k] === undefined ? [] : [[k, String(obj[k])]])));
+  if (spec.body) return { params, body: obj.body };
+  return spec.query ? { params, query: (obj.body ?? {}) as Record<string, string> } : { params };
+}
 
 /** True when the viewer's role is at least the least role of every operation named. */
 export function may(viewer: Pick<Viewer, "role">, ...ops: Operation[]): boolean {
@@ -42,9 +52,8 @@ export function requireRole(c: DashContext, op: Operation): void {
 
 /** Calls `op` with `token` and the RPC input the route's method expects; a refusal throws its VaultError. */
 export async function callAs<T>(c: Context<DashEnv> | Context<AppEnv>, token: string, tenantId: string, op: Operation, input: unknown = null): Promise<T> {
-  const route = BY_OPERATION.get(op);
-  if (!route) throw new Error(`no route serves ${op}`);
-  return unwrapOutcome(await route.rpc(vaultStub(c.env, tenantId), vaultCall(c as Context<AppEnv>, { raw: token }, input))) as T;
+  const raw = rawInputFor(OPERATION_TABLE[op], input);
+  return unwrapOutcome(await vaultStub(c.env, tenantId).op(op, vaultCall(c as Context<AppEnv>, { raw: token }, raw))) as T;
 }
 
 /** Calls `op` as the signed-in viewer, after the role check. */
