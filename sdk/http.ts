@@ -52,7 +52,7 @@ export interface OpParts<K extends OperationName> {
 
 /** What operation `K` answers, checked against its response schema; nothing for a 204. */
 export type OpAnswer<K extends OperationName> =
-  | (SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : void)
+  | (SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : undefined)
   // The second success answer some operations have (a lease held for approval: 202 with the request).
   | (SpecOf<K> extends { accepted: { response: infer A extends z.ZodType } } ? z.output<A> : never);
 

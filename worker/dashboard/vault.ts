@@ -5,7 +5,7 @@
  * session could not do through the API.
  */
 import type { Context } from "hono";
-import { roleAtLeast, type Role } from "../contract/roles";
+import { roleAtLeast } from "../contract/roles";
 import { OPERATION_TABLE, OPERATIONS, type Operation, type OperationSpec, type RawInput } from "../contract/operations";
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome } from "../contract/rpc";
