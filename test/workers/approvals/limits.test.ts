@@ -80,6 +80,25 @@ describe("access requests: expiry, isolation, bounds, bad input", () => {
     expect(refused.map((e) => e.entry.details.code)).toEqual(["rate_limited"]);
   });
 
+  it("caps pending requests per tenant (429 for a new identity once 200 are pending); a slot freed lets the next one in", async () => {
+    const w = await approvalWorld();
+    // 200 pending requests of 200 other identities, written straight into storage (making them through the API costs 200 tokens).
+    await runInDurableObject(vaultStub(env, w.tenantId), (_o, state) => {
+      const now = Date.now();
+      for (let i = 0; i < 200; i++) {
+        state.storage.sql.exec(
+          `INSERT INTO access_requests (id, credential_id, credential_name, identity, token_id, token_root, ttl, approvers, status, created_at, expires_at)
+           VALUES (?, ?, ?, ?, 'tok_x', 'tok_x', 60, '{"role":"admin"}', 'pending', ?, ?)`,
+          `areq_${i.toString(16).padStart(24, "0")}`, w.credential.id, w.credential.name, `agent:flood-${i}@host`, now, now + 10 * MINUTE,
+        );
+      }
+    });
+    expect(await expectError(await api(w.agent, "POST", "/v1/leases", { credential: w.credential.name }), 429, "rate_limited")).toContain("too many pending");
+    await runInDurableObject(vaultStub(env, w.tenantId), (_o, state) => state.storage.sql.exec("UPDATE access_requests SET status = 'denied' WHERE id = ?", `areq_${"0".repeat(24)}`));
+    // Positive control: with one slot free the agent's request is queued.
+    expect((await requestLease(w.agent, { credential: w.credential.name })).status).toBe("pending");
+  });
+
   it("refuses malformed ids, unknown fields, bad views and oversized reasons with 400, unknown ids with 404; nothing changes", async () => {
     const w = await approvalWorld();
     const request = await requestLease(w.agent, { credential: w.credential.name });
