@@ -59,7 +59,7 @@ export async function signIn(c: DashContext): Promise<Response> {
   if (token.kind !== "api") return signInPage(c, 403, "Sign in with an API token; a session token cannot start another session.");
   let session: CreatedToken;
   try {
-    session = await callAs<CreatedToken>(c, token.raw, token.tenantId, "sessions.create", { name: "dashboard", ttl: c.get("config").SESSION_MAX_TTL_SECONDS });
+    session = await callAs<CreatedToken>(c, token.raw, token.tenantId, "sessions.create", { body: { name: "dashboard", ttl: c.get("config").SESSION_MAX_TTL_SECONDS } });
   } catch (error) {
     if (error instanceof VaultError && (error.status === 401 || error.status === 403)) return signInPage(c, error.status, "The vault refused this token (unknown, expired or revoked).");
     throw error;
@@ -97,7 +97,7 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   if (now >= session.expiresAt) return signedOut(c, "expired");
   if (now - session.lastSeen > IDLE_SECONDS) {
     // Idle: the session is revoked in the vault, not only forgotten by this browser.
-    await callAs(c, session.token, session.tenantId, "sessions.revoke", { id: session.tokenId }).catch(() => undefined);
+    await callAs(c, session.token, session.tenantId, "sessions.revoke", { params: { id: session.tokenId } }).catch(() => undefined);
     return signedOut(c, "idle");
   }
   const viewer: Viewer = {
@@ -122,7 +122,7 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
 /** POST /ui/logout: revokes the session in the vault, then clears the cookie. */
 export async function signOut(c: DashContext): Promise<Response> {
   const viewer = c.get("viewer");
-  await callAs(c, viewer.token, viewer.tenant_id, "sessions.revoke", { id: viewer.token_id });
+  await callAs(c, viewer.token, viewer.tenant_id, "sessions.revoke", { params: { id: viewer.token_id } });
   c.header("set-cookie", sessionCookie(c.req.url, "", 0));
   return c.redirect("/ui/login?reason=out", 303);
 }

@@ -1,16 +1,17 @@
 /**
- * How dashboard pages reach the tenant's vault: by operation name, through the same route table and
- * RPC the JSON API uses (worker/contract/operations, TenantVault.op), with the browser's session token. The vault checks
- * the session, the role and the input exactly as for an API call, so a page can never do what its
- * session could not do through the API.
+ * How dashboard pages reach the tenant's vault: by operation name, through the same operation table
+ * and RPC the JSON API uses (worker/contract/operations, `TenantVault.op`), with the browser's
+ * session token and the request's parts as the API would send them. The vault checks the session,
+ * the role and the input exactly as for an API call, so a page can never do what its session could
+ * not do through the API.
  */
 import type { Context } from "hono";
+import { OPERATIONS, type Operation, type RawInput } from "../contract/operations";
 import { roleAtLeast } from "../contract/roles";
-import { OPERATION_TABLE, OPERATIONS, type Operation, type OperationSpec, type RawInput } from "../contract/operations";
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome } from "../contract/rpc";
 import type { Whoami } from "../contract/schemas/tokens";
-import { findIllFormed, illFormedMessage } from "../core/well-formed";
+import { findIllFormed, illFormedMessage, isWellFormed } from "../core/well-formed";
 import { vaultCall, vaultStub } from "../routes/define";
 import type { AppEnv } from "../app-env";
 
@@ -28,18 +29,6 @@ export type DashEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variabl
 /** A dashboard request context. */
 export type DashContext = Context<DashEnv>;
 
-/**
- * A page's input in the form pages pass it (path params at the top level, with the body or query
- * under `body`; or the body or query alone) as the request parts the operation declares.
- */
-function rawInputFor(spec: OperationSpec, input: unknown): RawInput {
-  const obj = (input ?? {}) as Record<string, unknown>;
-  if (!spec.params) return spec.body ? { body: input } : spec.query ? { query: obj as Record<string, string> } : {};
-  const params = Object.fromEntries(Object.keys(spec.params.shape).flatMap((k) => (obj[k] === undefined ? [] : [[k, String(obj[k])]])));
-  if (spec.body) return { params, body: obj.body };
-  return spec.query ? { params, query: (obj.body ?? {}) as Record<string, string> } : { params };
-}
-
 /** True when the viewer's role is at least the least role of every operation named. */
 export function may(viewer: Pick<Viewer, "role">, ...ops: Operation[]): boolean {
   return ops.every((op) => roleAtLeast(viewer.role, OPERATIONS[op]));
@@ -50,14 +39,13 @@ export function requireRole(c: DashContext, op: Operation): void {
   if (!may(c.get("viewer"), op)) throw new VaultError("forbidden", `this page needs the ${OPERATIONS[op]} role`);
 }
 
-/** Calls `op` with `token` and the RPC input the route's method expects; a refusal throws its VaultError. */
-export async function callAs<T>(c: Context<DashEnv> | Context<AppEnv>, token: string, tenantId: string, op: Operation, input: unknown = null): Promise<T> {
-  const raw = rawInputFor(OPERATION_TABLE[op], input);
-  return unwrapOutcome(await vaultStub(c.env, tenantId).op(op, vaultCall(c as Context<AppEnv>, { raw: token }, raw))) as T;
+/** Calls `op` with `token` and the request parts (params, query, body) its route takes; a refusal throws its VaultError. */
+export async function callAs<T>(c: Context<DashEnv> | Context<AppEnv>, token: string, tenantId: string, op: Operation, input: RawInput = {}): Promise<T> {
+  return unwrapOutcome(await vaultStub(c.env, tenantId).op(op, vaultCall(c as Context<AppEnv>, { raw: token }, input))) as T;
 }
 
 /** Calls `op` as the signed-in viewer, after the role check. */
-export function call<T>(c: DashContext, op: Operation, input: unknown = null): Promise<T> {
+export function call<T>(c: DashContext, op: Operation, input: RawInput = {}): Promise<T> {
   requireRole(c, op);
   const viewer = c.get("viewer");
   return callAs<T>(c, viewer.token, viewer.tenant_id, op, input);
@@ -82,23 +70,36 @@ export async function readForm(c: Context): Promise<Record<string, string>> {
   return form;
 }
 
-/** The non-empty entries of a query or form, minus the CSRF field: what an RPC input is built from. */
+/**
+ * The named non-empty entries of a query or form, trimmed: what an RPC input is built from. Like
+ * readInput for the API, an ill-formed string (a lone surrogate) is a 400 here and never reaches the
+ * vault's storage or audit log.
+ */
 export function present(fields: Record<string, string | undefined>, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = fields[name]?.trim();
-    if (value) out[name] = value;
+    if (!value) continue;
+    if (!isWellFormed(value)) throw new VaultError("validation_failed", `${name}: must be well-formed Unicode`);
+    out[name] = value;
   }
   return out;
 }
 
-/** Parses a JSON text field (ACL, use policy, trust); invalid JSON is a 400 naming the field. */
+/**
+ * Parses a JSON text field (ACL, use policy, trust); invalid JSON is a 400 naming the field, and so
+ * is a `\ud800`-style escape that decodes to an ill-formed string.
+ */
 export function jsonField(form: Record<string, string>, name: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(form[name] ?? "");
+    value = JSON.parse(form[name] ?? "");
   } catch {
     throw new VaultError("invalid_json", `${name}: not valid JSON`);
   }
+  const illFormed = findIllFormed(value, name);
+  if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage(name, illFormed));
+  return value;
 }
 
 /** Splits a comma, space or newline separated list field. */

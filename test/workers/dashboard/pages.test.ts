@@ -135,6 +135,10 @@ describe("pages", () => {
     const badRule = await b.post(`${detail}/acl`, { acl: JSON.stringify({ rules: [{ effect: "maybe", identity: "x" }] }) });
     expect(badRule.status).toBe(400);
     expect(await badRule.text()).toContain("effect");
+    // A JSON escape that decodes to a lone surrogate is refused before the vault, as the API does.
+    const lone = await b.post(`${detail}/acl`, { acl: '{"rules":[{"effect":"allow","identity":"agent:\\ud800"}]}' });
+    expect(lone.status).toBe(400);
+    expect(await lone.text()).toContain("acl");
     expect(await (await b.get(`${detail}?identity=agent:ci-1`)).text()).toMatch(/class="ok">Allowed/);
   });
 

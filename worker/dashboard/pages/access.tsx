@@ -14,7 +14,7 @@ import { call, callAs, durationField, requireRole, jsonField, listField, may, pr
 
 async function tokensPage(c: DashContext, created?: CreatedToken) {
   const viewer = c.get("viewer");
-  const page = await call<TokenPage>(c, "tokens.list", { limit: "100", ...present(c.req.query(), ["cursor"]) });
+  const page = await call<TokenPage>(c, "tokens.list", { query: { limit: "100", ...present(c.req.query(), ["cursor"]) } });
   return render(
     c,
     "API tokens",
@@ -52,7 +52,7 @@ async function tokensPage(c: DashContext, created?: CreatedToken) {
 async function sessionsPage(c: DashContext) {
   const viewer = c.get("viewer");
   // Admins list every session; anyone else's page still asks the vault whether this one is alive.
-  const all = may(viewer, "tokens.list") ? (await call<TokenPage>(c, "tokens.list", { limit: "100" })).items.filter((t) => t.kind === "session") : await call(c, "whoami").then(() => []);
+  const all = may(viewer, "tokens.list") ? (await call<TokenPage>(c, "tokens.list", { query: { limit: "100" } })).items.filter((t) => t.kind === "session") : await call(c, "whoami").then(() => []);
   return render(
     c,
     "Sessions",
@@ -211,46 +211,46 @@ export function accessPages(ui: Hono<DashEnv>): void {
       throw new VaultError("validation_failed", "api_token: paste an API token of this tenant to create a token");
     }
     const input = { ...present(f, ["name", "role", "identity"]), expires_in: durationField(f.expires_in) };
-    const created = await callAs<CreatedToken>(c, apiToken.raw, apiToken.tenantId, "tokens.create", input);
+    const created = await callAs<CreatedToken>(c, apiToken.raw, apiToken.tenantId, "tokens.create", { body: input });
     // Rendered directly, not redirected: the token must not travel in a URL, and is shown this once.
     return tokensPage(c, created);
   });
   ui.post("/tokens/:id/revoke", async (c) => {
-    await call(c, "tokens.revoke", { id: c.req.param("id") });
+    await call(c, "tokens.revoke", { params: { id: c.req.param("id") } });
     return doneRedirect(c, "/ui/tokens", "revoked");
   });
   ui.get("/sessions", sessionsPage);
   ui.post("/sessions/:id/revoke", async (c) => {
-    await call(c, "sessions.revoke", { id: c.req.param("id") });
+    await call(c, "sessions.revoke", { params: { id: c.req.param("id") } });
     return doneRedirect(c, "/ui/sessions", "revoked");
   });
   ui.get("/teams", teamsPage);
   ui.post("/teams", async (c) => {
     const f = c.get("form");
-    await call(c, "teams.set", { name: (f.name ?? "").trim(), body: { members: listField(f.members) } });
+    await call(c, "teams.set", { params: { name: (f.name ?? "").trim() }, body: { members: listField(f.members) } });
     return doneRedirect(c, "/ui/teams", "saved");
   });
   ui.post("/teams/:name/delete", async (c) => {
-    await call(c, "teams.delete", { name: c.req.param("name") });
+    await call(c, "teams.delete", { params: { name: c.req.param("name") } });
     return doneRedirect(c, "/ui/teams", "deleted");
   });
   ui.get("/oidc", oidcPage);
   ui.post("/oidc", async (c) => {
-    await call(c, "oidc.create", jsonField(c.get("form"), "trust"));
+    await call(c, "oidc.create", { body: jsonField(c.get("form"), "trust") });
     return doneRedirect(c, "/ui/oidc", "created");
   });
   ui.post("/oidc/:ref/delete", async (c) => {
-    await call(c, "oidc.delete", { ref: c.req.param("ref") });
+    await call(c, "oidc.delete", { params: { ref: c.req.param("ref") } });
     return doneRedirect(c, "/ui/oidc", "deleted");
   });
   ui.get("/webhooks", (c) => webhooksPage(c));
   ui.post("/webhooks", async (c) => {
     const f = c.get("form");
-    const created = await call<{ webhook: Webhook; secret: string }>(c, "webhooks.create", { ...present(f, ["name"]), credentials: listField(f.credentials), max_ttl: durationField(f.max_ttl) });
+    const created = await call<{ webhook: Webhook; secret: string }>(c, "webhooks.create", { body: { ...present(f, ["name"]), credentials: listField(f.credentials), max_ttl: durationField(f.max_ttl) } });
     return webhooksPage(c, created);
   });
   ui.post("/webhooks/:ref/delete", async (c) => {
-    await call(c, "webhooks.delete", { ref: c.req.param("ref") });
+    await call(c, "webhooks.delete", { params: { ref: c.req.param("ref") } });
     return doneRedirect(c, "/ui/webhooks", "deleted");
   });
 }

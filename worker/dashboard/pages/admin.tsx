@@ -46,7 +46,7 @@ function impactWindow(c: DashContext): { from: string; to: string } | null {
 async function incidentPage(c: DashContext) {
   requireRole(c, "incident.impact");
   const window = impactWindow(c);
-  const report = window ? await call<ImpactReport>(c, "incident.impact", window) : null;
+  const report = window ? await call<ImpactReport>(c, "incident.impact", { query: window }) : null;
   return render(
     c,
     "Incident impact",
@@ -116,7 +116,7 @@ export function adminPages(ui: Hono<DashEnv>): void {
   ui.get("/incident.json", async (c) => {
     const window = impactWindow(c);
     if (!window) throw new VaultError("validation_failed", "query: give from and to");
-    const report = await call<ImpactReport>(c, "incident.impact", window);
+    const report = await call<ImpactReport>(c, "incident.impact", { query: window });
     return c.body(JSON.stringify(report, null, 2), 200, { "content-type": "application/json", "content-disposition": 'attachment; filename="impact.json"' });
   });
   ui.get("/health", healthPage);

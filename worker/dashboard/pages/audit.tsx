@@ -23,7 +23,7 @@ type Entry = { ts?: string; type?: string; outcome?: string; actor?: { identity?
 async function list(c: DashContext) {
   const query = present(c.req.query(), ["type", "identity", "credential", "since", "until", "from_seq"]);
   const input = { ...query, since: asTimestamp(query.since), until: asTimestamp(query.until), limit: String(AUDIT_PAGE_SIZE) };
-  const page = await call<AuditPage>(c, "audit.query", Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
+  const page = await call<AuditPage>(c, "audit.query", { query: Object.fromEntries(Object.entries(input).filter((e): e is [string, string] => e[1] !== undefined)) });
   const next = page.next_from_seq === null ? null : `/ui/audit?${new URLSearchParams({ ...query, from_seq: String(page.next_from_seq) })}`;
   return render(
     c,
@@ -32,7 +32,7 @@ async function list(c: DashContext) {
       <p>
         <a href="/ui/audit/chain">Chain status and checkpoints</a>
       </p>
-      <form method="get" action="/ui/audit" class="row" role="search">
+      <form method="get" action="/ui/audit" class="row">
         <Field label="Type" name="type" value={query.type} placeholder="lease.created" />
         <Field label="Identity" name="identity" value={query.identity} />
         <Field label="Credential id" name="credential" value={query.credential} placeholder="cred_…" />
@@ -58,7 +58,7 @@ async function list(c: DashContext) {
 async function entry(c: DashContext) {
   const seq = c.req.param("seq")!;
   if (!/^\d{1,15}$/.test(seq)) throw new VaultError("validation_failed", "path: seq must be a positive whole number");
-  const page = await call<AuditPage>(c, "audit.query", { from_seq: seq, to_seq: seq, limit: "1" });
+  const page = await call<AuditPage>(c, "audit.query", { query: { from_seq: seq, to_seq: seq, limit: "1" } });
   const found = page.items[0];
   if (!found) throw new VaultError("not_found", `no audit entry ${seq}`);
   return render(
@@ -81,8 +81,8 @@ async function entry(c: DashContext) {
 
 async function chain(c: DashContext) {
   const [verify, checkpoints] = await Promise.all([
-    call<AuditVerify>(c, "audit.verify", { allow_unsigned_tail: "true" }),
-    call<{ items: { size: number; created_at: string; note: string }[] }>(c, "audit.checkpoints", {}),
+    call<AuditVerify>(c, "audit.verify", { query: { allow_unsigned_tail: "true" } }),
+    call<{ items: { size: number; created_at: string; note: string }[] }>(c, "audit.checkpoints", { query: {} }),
   ]);
   const newest = checkpoints.items.at(-1) ?? null;
   return render(

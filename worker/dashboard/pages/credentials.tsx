@@ -18,21 +18,23 @@ type AclCheck = z.output<typeof AclCheckSchema>;
 const Tags = ({ tags }: { tags: string[] }) => (
   <>
     {tags.map((t) => (
-      <span class="tag">{t}</span>
+      <a class="tag" href={`/ui/credentials?${new URLSearchParams({ tag: t })}`}>
+        {t}
+      </a>
     ))}
   </>
 );
 
 async function list(c: DashContext) {
   const query = present(c.req.query(), ["prefix", "tag", "cursor"]);
-  const page = await call<CredentialPage>(c, "credentials.list", { ...query, limit: "50" });
+  const page = await call<CredentialPage>(c, "credentials.list", { query: { ...query, limit: "50" } });
   const viewer = c.get("viewer");
   const next = page.next_cursor === null ? null : `/ui/credentials?${new URLSearchParams({ ...query, cursor: page.next_cursor })}`;
   return render(
     c,
     "Credentials",
     <>
-      <form method="get" action="/ui/credentials" class="row" role="search" data-live data-target="cred-table">
+      <form method="get" action="/ui/credentials" class="row" data-live data-target="cred-table">
         <Field label="Name prefix" name="prefix" value={query.prefix} />
         <Field label="Tag" name="tag" value={query.tag} />
         <button type="submit">Search</button>
@@ -80,13 +82,13 @@ const CheckResult = ({ check, identity, permission }: { check: AclCheck | null; 
 async function detail(c: DashContext) {
   const ref = c.req.param("ref")!;
   const viewer = c.get("viewer");
-  const [cred, versions] = await Promise.all([call<Credential>(c, "credentials.get", { ref }), call<{ items: CredentialVersion[] }>(c, "credentials.versions", { ref })]);
+  const [cred, versions] = await Promise.all([call<Credential>(c, "credentials.get", { params: { ref } }), call<{ items: CredentialVersion[] }>(c, "credentials.versions", { params: { ref } })]);
   const manager = may(viewer, "acl.get");
-  const acl = manager ? await call<Acl>(c, "acl.get", { ref }) : null;
-  const use = await call<UsePolicy>(c, "use.get", { ref }).catch((e) => (e instanceof VaultError && e.status === 404 ? null : Promise.reject(e)));
+  const acl = manager ? await call<Acl>(c, "acl.get", { params: { ref } }) : null;
+  const use = await call<UsePolicy>(c, "use.get", { params: { ref } }).catch((e) => (e instanceof VaultError && e.status === 404 ? null : Promise.reject(e)));
   const identity = c.req.query("identity")?.trim() ?? "";
   const permission = c.req.query("permission") === "use" ? "use" : "lease";
-  const check = manager && identity ? await call<AclCheck>(c, "acl.check", { ref, body: { identity, permission } }) : null;
+  const check = manager && identity ? await call<AclCheck>(c, "acl.check", { params: { ref }, query: { identity, permission } }) : null;
   const base = `/ui/credentials/${cred.id}`;
   return render(
     c,
@@ -187,41 +189,41 @@ export function credentialPages(ui: Hono<DashEnv>): void {
     const f = c.get("form");
     // The value is sent exactly as typed (no trimming: that would change the secret).
     const body = { ...present(f, ["name", "description"]), value: f.value ?? "", tags: listField(f.tags), default_ttl: durationField(f.default_ttl), max_ttl: durationField(f.max_ttl) };
-    const created = await call<Credential>(c, "credentials.create", body);
+    const created = await call<Credential>(c, "credentials.create", { body });
     return doneRedirect(c, `/ui/credentials/${created.id}`, "created");
   });
   ui.get("/credentials/:ref", detail);
   ui.post("/credentials/:ref/rotate", async (c) => {
     const ref = c.req.param("ref");
-    await call(c, "credentials.rotate", { ref, body: { value: c.get("form").value ?? "" } });
+    await call(c, "credentials.rotate", { params: { ref }, body: { value: c.get("form").value ?? "" } });
     return doneRedirect(c, `/ui/credentials/${ref}`, "rotated");
   });
   ui.post("/credentials/:ref/update", async (c) => {
     const ref = c.req.param("ref");
     const f = c.get("form");
-    await call(c, "credentials.update", { ref, body: { description: f.description ?? "", tags: listField(f.tags) } });
+    await call(c, "credentials.update", { params: { ref }, body: { description: f.description ?? "", tags: listField(f.tags) } });
     return doneRedirect(c, `/ui/credentials/${ref}`, "saved");
   });
   ui.post("/credentials/:ref/acl", async (c) => {
     const ref = c.req.param("ref");
-    await call(c, "acl.set", { ref, body: jsonField(c.get("form"), "acl") });
+    await call(c, "acl.set", { params: { ref }, body: jsonField(c.get("form"), "acl") });
     return doneRedirect(c, `/ui/credentials/${ref}`, "saved");
   });
   ui.post("/credentials/:ref/use", async (c) => {
     const ref = c.req.param("ref");
     const f = c.get("form");
     if ((f.policy ?? "").trim() === "") {
-      await call(c, "use.delete", { ref }).catch((e) => (e instanceof VaultError && e.status === 404 ? null : Promise.reject(e)));
+      await call(c, "use.delete", { params: { ref } }).catch((e) => (e instanceof VaultError && e.status === 404 ? null : Promise.reject(e)));
     } else {
-      await call(c, "use.set", { ref, body: jsonField(f, "policy") });
+      await call(c, "use.set", { params: { ref }, body: jsonField(f, "policy") });
     }
     return doneRedirect(c, `/ui/credentials/${ref}`, "saved");
   });
   ui.post("/credentials/:ref/delete", async (c) => {
     const ref = c.req.param("ref");
-    const cred = await call<Credential>(c, "credentials.get", { ref });
+    const cred = await call<Credential>(c, "credentials.get", { params: { ref } });
     if (c.get("form").confirm !== cred.name) throw new VaultError("validation_failed", "confirm: type the credential's name exactly to delete it");
-    await call(c, "credentials.delete", { ref });
+    await call(c, "credentials.delete", { params: { ref } });
     return doneRedirect(c, "/ui/credentials", "deleted");
   });
 }

@@ -16,7 +16,7 @@ export const BREAK_GLASS_WORD = "REVOKE";
 async function list(c: DashContext) {
   const query = present(c.req.query(), ["state", "credential", "identity", "cursor"]);
   const state = query.state ?? "active";
-  const page = await call<LeasePage>(c, "leases.list", { ...query, state, limit: "100" });
+  const page = await call<LeasePage>(c, "leases.list", { query: { ...query, state, limit: "100" } });
   const viewer = c.get("viewer");
   const mayRevoke = may(viewer, "leases.revoke");
   const next = page.next_cursor === null ? null : `/ui/leases?${new URLSearchParams({ ...query, state, cursor: page.next_cursor })}`;
@@ -83,11 +83,11 @@ export function leasePages(ui: Hono<DashEnv>): void {
     const f = c.get("form");
     if (f.confirm !== BREAK_GLASS_WORD) throw new VaultError("validation_failed", `confirm: type ${BREAK_GLASS_WORD} to revoke leases`);
     const filter = f.all === "all" ? { all: true, ...present(f, ["reason"]) } : present(f, ["credential", "identity", "reason"]);
-    await call(c, "leases.revoke_matching", filter);
+    await call(c, "leases.revoke_matching", { body: filter });
     return doneRedirect(c, "/ui/leases", "revoked");
   });
   ui.post("/leases/:id/revoke", async (c) => {
-    await call(c, "leases.revoke", { id: c.req.param("id") });
+    await call(c, "leases.revoke", { params: { id: c.req.param("id") } });
     return doneRedirect(c, "/ui/leases", "revoked");
   });
 }

@@ -17,8 +17,8 @@ function approversText(a: AccessRequest["approvers"]): string {
 
 async function queue(c: DashContext) {
   const viewer = c.get("viewer");
-  const pending = await call<{ items: AccessRequest[] }>(c, "access_requests.list", { view: "queue", limit: "100" });
-  const mine = await call<{ items: AccessRequest[] }>(c, "access_requests.list", { view: "mine", limit: "20" });
+  const pending = await call<{ items: AccessRequest[] }>(c, "access_requests.list", { query: { view: "queue", limit: "100" } });
+  const mine = await call<{ items: AccessRequest[] }>(c, "access_requests.list", { query: { view: "mine", limit: "20" } });
   const mayDecide = may(viewer, "access_requests.approve");
   return render(
     c,
@@ -75,12 +75,12 @@ async function queue(c: DashContext) {
 export function requestPages(ui: Hono<DashEnv>): void {
   ui.get("/requests", queue);
   ui.post("/requests/:id/approve", async (c) => {
-    await call(c, "access_requests.approve", { id: c.req.param("id"), body: present(c.get("form"), ["reason"]) });
+    await call(c, "access_requests.approve", { params: { id: c.req.param("id") }, body: present(c.get("form"), ["reason"]) });
     return doneRedirect(c, "/ui/requests", "approved");
   });
   ui.post("/requests/:id/deny", async (c) => {
     // An empty reason reaches the vault as a missing one: its 400 names the field.
-    await call(c, "access_requests.deny", { id: c.req.param("id"), body: present(c.get("form"), ["reason"]) });
+    await call(c, "access_requests.deny", { params: { id: c.req.param("id") }, body: present(c.get("form"), ["reason"]) });
     return doneRedirect(c, "/ui/requests", "denied");
   });
 }
