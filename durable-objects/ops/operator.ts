@@ -55,18 +55,45 @@ export async function runOperatorAction(ctx: VaultContext, actor: Actor, action:
       return rotateKek(ctx, actor);
     case "revoke_leases":
       return revokeMatching(ctx, actor, { all: true, reason: action.reason });
-    case "impact": {
-      const impact = impactReport(ctx, actor, Date.parse(action.from), Date.parse(action.to));
-      const kek = await kekStatus(ctx);
-      return {
-        tenant: { id: ctx.tenantId, name: getMeta(ctx.sql, "tenant_name") ?? "" },
-        impact,
-        kek: { active_version: kek.active_version, versions: kek.versions.map((v) => ({ version: v.version, state: v.state, created_at: v.created_at })) },
-      };
-    }
+    case "impact":
+      return impactSummary(ctx, actor, action.from, action.to);
     case "rewrap_root":
       return rewrapRoot(ctx, actor);
   }
+}
+
+/** Identities listed per credential in an operator's impact summary; the tenant's own report has them all. */
+const IDENTITIES_PER_CREDENTIAL = 100;
+
+/**
+ * The tenant's impact report for a window, summarised per credential (lease counts, how many are
+ * still active, up to 100 identities) for the job row and the disclosure draft: a report with
+ * thousands of leases must not exceed what one stored row may hold. The tenant's admin sees every
+ * lease in `GET /v1/incident/impact`. Plus the KEK versions, for "what was rotated".
+ */
+async function impactSummary(ctx: VaultContext, actor: Actor, from: string, to: string) {
+  const report = impactReport(ctx, actor, Date.parse(from), Date.parse(to));
+  const kek = await kekStatus(ctx);
+  return {
+    tenant: { id: ctx.tenantId, name: getMeta(ctx.sql, "tenant_name") ?? "" },
+    impact: {
+      from: report.from,
+      to: report.to,
+      truncated: report.truncated,
+      credentials: report.credentials.map((c) => {
+        const leases = c.leases as { end: string }[];
+        return {
+          credential_id: c.credential_id,
+          credential_name: c.credential_name,
+          identities: c.identities.slice(0, IDENTITIES_PER_CREDENTIAL),
+          identities_total: c.identities.length,
+          leases: leases.length,
+          still_active: leases.filter((l) => l.end === "active").length,
+        };
+      }),
+    },
+    kek: { active_version: kek.active_version, versions: kek.versions.map((v) => ({ version: v.version, state: v.state, created_at: v.created_at })) },
+  };
 }
 
 /**
