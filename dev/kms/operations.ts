@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { decodeBase64Strict, encodeBase64 } from "../../worker/core/kms/base64";
+import { base64ToBytes, bytesToBase64, decodeOrNull } from "../../worker/core/crypto/encoding";
 import { contextAad, openBlob, sealBlob } from "./blob";
 import type { EmulatorConfig, EmulatorKey } from "./config";
 import { KmsApiError } from "./errors";
@@ -22,8 +22,8 @@ const ACCOUNT_ID = "000000000000";
 
 function blob(min: number, max: number) {
   return z.string().transform((text, ctx) => {
-    const bytes = decodeBase64Strict(text);
-    if (bytes === undefined || bytes.length < min || bytes.length > max) {
+    const bytes = decodeOrNull(base64ToBytes, text);
+    if (bytes === null || bytes.length < min || bytes.length > max) {
       ctx.addIssue({ code: "custom", message: `must be base64 of ${min} to ${max} bytes` });
       return z.NEVER;
     }
@@ -67,12 +67,12 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const i = parse(EncryptInput, input);
       const key = resolveKey(i.KeyId, ctx);
       const blob = await sealBlob(key.rootKey, i.Plaintext, contextAad(key.keyId, i.EncryptionContext));
-      return { CiphertextBlob: encodeBase64(blob), KeyId: keyArn(ctx, key), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      return { CiphertextBlob: bytesToBase64(blob), KeyId: keyArn(ctx, key), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     }
     case "Decrypt": {
       const i = parse(DecryptInput, input);
       const { key, plaintext } = await openWithAny(i.KeyId, i.CiphertextBlob, i.EncryptionContext, ctx);
-      return { Plaintext: encodeBase64(plaintext), KeyId: keyArn(ctx, key), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      return { Plaintext: bytesToBase64(plaintext), KeyId: keyArn(ctx, key), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     }
     case "GenerateDataKey": {
       const i = parse(GenerateDataKeyInput, input);
@@ -80,7 +80,7 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const size = i.NumberOfBytes ?? (i.KeySpec === "AES_128" ? 16 : 32);
       const plaintext = crypto.getRandomValues(new Uint8Array(size));
       const blob = await sealBlob(key.rootKey, plaintext, contextAad(key.keyId, i.EncryptionContext));
-      return { CiphertextBlob: encodeBase64(blob), Plaintext: encodeBase64(plaintext), KeyId: keyArn(ctx, key) };
+      return { CiphertextBlob: bytesToBase64(blob), Plaintext: bytesToBase64(plaintext), KeyId: keyArn(ctx, key) };
     }
     case "ReEncrypt": {
       const i = parse(ReEncryptInput, input);
@@ -88,7 +88,7 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const source = await openWithAny(i.SourceKeyId, i.CiphertextBlob, i.SourceEncryptionContext, ctx);
       const blob = await sealBlob(destination.rootKey, source.plaintext, contextAad(destination.keyId, i.DestinationEncryptionContext));
       return {
-        CiphertextBlob: encodeBase64(blob),
+        CiphertextBlob: bytesToBase64(blob),
         SourceKeyId: keyArn(ctx, source.key),
         KeyId: keyArn(ctx, destination),
         SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",

@@ -14,9 +14,6 @@ import { authenticateNamed, listNamed, mintNamed, operatorUnauthorized, revokeNa
 
 const ActorSchema = z.strictObject({ name: z.string().regex(OPERATOR_NAME), tokenId: z.string().regex(/^(root|[0-9a-f]{20})$/), requestId: z.string().min(1).max(128) });
 
-/** The name of the one OperatorPlane object (`idFromName`). */
-export const OPERATOR_PLANE_NAME = "operator-plane";
-
 /**
  * The operator plane's authority (issue 13 §3): named operator tokens, the hash-chained operator
  * log and fleet jobs, in one object for the whole deployment (operator traffic is small). Only the

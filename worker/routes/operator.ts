@@ -9,13 +9,20 @@ import {
 import { listTenants } from "../core/db/registry";
 import { operatorIdentity, type OperatorActor } from "../core/operator/tokens";
 import { operatorAuth, operatorPlane, type OperatorEnv } from "../middleware/operator-auth";
-import { readInput, respond, type RouteDef } from "./define";
+import type { OperationSpec, RawInput } from "../contract/operations";
+import { readPublicInput, respond } from "./define";
 
 const tag = "operator";
 
-/** An operator route: its definition and what serves it, given the operator and the validated input. */
-export interface OperatorRoute extends RouteDef {
-  serve: (c: Context<OperatorEnv>, operator: OperatorActor, input: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown }) => Promise<unknown>;
+/**
+ * An operator route: declared like an operation (worker/contract/operations/spec.ts) with no tenant
+ * role, since operator tokens are not tenant tokens, and served here with the operator and the
+ * request's parts (already validated by the Worker; the OperatorPlane validates them again at its
+ * RPC boundary).
+ */
+export interface OperatorRoute extends OperationSpec {
+  role: null;
+  serve: (c: Context<OperatorEnv>, operator: OperatorActor, input: RawInput) => Promise<unknown>;
 }
 
 /** Runs an OperatorPlane RPC and unwraps its outcome. */
@@ -32,25 +39,25 @@ const LogPage = z.object({ items: z.array(z.object({ seq: z.number().int(), hash
 /** The operator plane's own routes (issue 13 §3). Others add theirs to OPERATOR_ROUTES' callers. */
 export const operatorCoreRoutes: OperatorRoute[] = [
   {
-    method: "get", path: "/v1/operator/whoami", tag, summary: "The authenticated operator", operation: null, response: Whoami, status: 200,
+    method: "get", path: "/v1/operator/whoami", tag, summary: "The authenticated operator", role: null, response: Whoami, status: 200,
     serve: async (_c, op) => ({ operator: operatorIdentity(op.name), token_id: op.tokenId }),
   },
   {
-    method: "post", path: "/v1/operator/tokens", tag, summary: "Mint a named operator token (root operator only)", operation: null,
+    method: "post", path: "/v1/operator/tokens", tag, summary: "Mint a named operator token (root operator only)", role: null,
     body: MintOperatorTokenSchema, response: MintedOperatorTokenSchema, status: 201,
     serve: (c, op, input) => plane(c, (s) => s.mintToken(op, input.body)),
   },
   {
-    method: "get", path: "/v1/operator/tokens", tag, summary: "Named operator tokens", operation: null, response: TokenList, status: 200,
+    method: "get", path: "/v1/operator/tokens", tag, summary: "Named operator tokens", role: null, response: TokenList, status: 200,
     serve: (c, op) => plane(c, (s) => s.listTokens(op)),
   },
   {
-    method: "delete", path: "/v1/operator/tokens/:id", tag, summary: "Revoke a named operator token (root operator only)", operation: null,
+    method: "delete", path: "/v1/operator/tokens/:id", tag, summary: "Revoke a named operator token (root operator only)", role: null,
     params: OperatorTokenIdParamsSchema, response: OperatorTokenSchema, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.revokeToken(op, input.params)),
   },
   {
-    method: "get", path: "/v1/operator/tenants", tag, summary: "The tenant registry, paged by id, optionally one status", operation: null,
+    method: "get", path: "/v1/operator/tenants", tag, summary: "The tenant registry, paged by id, optionally one status", role: null,
     query: TenantListQuerySchema, response: TenantListSchema, status: 200,
     serve: async (c, _op, input) => {
       const q = TenantListQuerySchema.parse(input.query);
@@ -59,26 +66,26 @@ export const operatorCoreRoutes: OperatorRoute[] = [
     },
   },
   {
-    method: "post", path: "/v1/operator/jobs", tag, summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)", operation: null,
+    method: "post", path: "/v1/operator/jobs", tag, summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)", role: null,
     body: StartJobSchema, response: JobSchema, status: 202,
     serve: (c, op, input) => plane(c, (s) => s.startJob(op, input.body)),
   },
   {
-    method: "get", path: "/v1/operator/jobs", tag, summary: "Recent fleet jobs", operation: null, response: JobList, status: 200,
+    method: "get", path: "/v1/operator/jobs", tag, summary: "Recent fleet jobs", role: null, response: JobList, status: 200,
     serve: (c, op) => plane(c, (s) => s.listJobs(op)),
   },
   {
-    method: "get", path: "/v1/operator/jobs/:id", tag, summary: "A job's progress and per-tenant results", operation: null,
+    method: "get", path: "/v1/operator/jobs/:id", tag, summary: "A job's progress and per-tenant results", role: null,
     params: JobIdParamsSchema, query: JobQuerySchema, response: JobSchema, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.getJob(op, input.params!.id!, input.query)),
   },
   {
-    method: "get", path: "/v1/operator/jobs/:id/disclosures", tag, summary: "Disclosure drafts from a finished impact job", operation: null,
+    method: "get", path: "/v1/operator/jobs/:id/disclosures", tag, summary: "Disclosure drafts from a finished impact job", role: null,
     params: JobIdParamsSchema, response: Disclosures, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.disclosures(op, input.params!.id!)),
   },
   {
-    method: "get", path: "/v1/operator/log", tag, summary: "The hash-chained operator log", operation: null,
+    method: "get", path: "/v1/operator/log", tag, summary: "The hash-chained operator log", role: null,
     query: OperatorLogQuerySchema, response: LogPage, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.readLog(op, input.query)),
   },
@@ -95,8 +102,8 @@ export function operatorRouter(routes: readonly OperatorRoute[]): Hono<OperatorE
     router.on(def.method.toUpperCase(), def.path, async (c) => {
       // OperatorEnv only adds a variable to AppEnv; Hono's Context is invariant in its env.
       const app = c as unknown as Context<AppEnv>;
-      const input = await readInput(app, def);
-      return respond(app, def, await def.serve(c, c.get("operator"), input));
+      const { raw } = await readPublicInput(app, def);
+      return respond(app, def, await def.serve(c, c.get("operator"), raw));
     });
   }
   return router;
