@@ -51,7 +51,7 @@ export interface OpParts<K extends OperationName> {
 }
 
 /** What operation `K` answers, checked against its response schema; nothing for a 204. */
-export type OpAnswer<K extends OperationName> = SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : void;
+export type OpAnswer<K extends OperationName> = SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : undefined;
 
 /**
  * The request of operation `name`: method and path from the operation table (the server's own
