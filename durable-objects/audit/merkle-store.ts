@@ -18,6 +18,9 @@ export function sha256Sync(data: Uint8Array): MerkleHash {
 
 const encoder = new TextEncoder();
 
+/** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
+export const MERKLE_BENCH_SKIP = new Set<string>();
+
 /** Leaves the alarm adds per run while building an existing tenant's tree. */
 export const MERKLE_BACKFILL_BATCH = 2000;
 
