@@ -8,7 +8,7 @@
  */
 
 import { canonicalBytes } from "../worker/core/audit/canonical-json";
-import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/chain";
+import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/codec";
 import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
 import { auditLogVerifiers, auditOrigins, openAuditCheckpoint, type CheckpointFormat } from "../worker/core/audit/log-checkpoint";
 import { CompactRange, leafHash } from "../worker/core/audit/merkle";

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import { canonicalBytes } from "../../../worker/core/audit/canonical-json";
-import { genesisHash, verifyChain } from "../../../worker/core/audit/chain";
+import { genesisHash, verifyChain } from "../../../worker/core/audit/codec";
 import { verifyCheckpoint } from "../../../worker/core/audit/checkpoint";
 import { sha256, toHex } from "../../../worker/core/audit/encoding";
 import { CompactRange, leafHash } from "../../../worker/core/audit/merkle";
