@@ -14,7 +14,7 @@ import { backfillMerkle, MERKLE_BENCH_SKIP } from "./audit/merkle-store";
 import { record } from "./audit/record";
 import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
 import { buildContext } from "./build-context";
-import { toWireError } from "./errors";
+import { guard, parseInput } from "./errors";
 import { sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
@@ -25,6 +25,8 @@ import * as oidc from "./ops/oidc";
 import * as webhooks from "./ops/webhooks";
 import type { SignedRequest } from "./ops/webhooks";
 import { bootstrapTenant } from "./ops/tenant";
+import { actForOperator } from "./ops/operator";
+import type { OperatorProof } from "../worker/core/operator/proof";
 import { UseLimiter } from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
@@ -126,6 +128,21 @@ export class TenantVault extends DurableObject<Env> {
       return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.refuseMediaType(ctx, requestId, parsed.data), webhooks.mediaTypeRefusal);
     }
     return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
+  }
+
+  /**
+   * An operator's fleet action on this tenant (issue 13 §3). Not reachable with any tenant token:
+   * only the OperatorPlane object calls it, with a proof it signed for this tenant, this action and
+   * a job, minutes old at most (worker/core/operator/proof.ts). The proof is checked before the
+   * action is even parsed, so a forged call learns nothing from validation errors.
+   */
+  operatorAction(proof: OperatorProof, input: unknown) {
+    const requestId = typeof proof?.payload?.job_id === "string" ? proof.payload.job_id.slice(0, 64) : "operator";
+    return this.#guard(requestId, async () => {
+      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
+      return actForOperator(this.#contextFor(tenantId), proof, input);
+    });
   }
 
   // Test and benchmark hooks (durable-objects/test-hooks.ts). Each checks the one gate, TEST_HOOKS,
@@ -311,18 +328,12 @@ export class TenantVault extends DurableObject<Env> {
     return outcome;
   }
 
-  async #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
-    try {
-      return { ok: true, value: await fn() };
-    } catch (error) {
-      return { ok: false, error: toWireError(error, requestId) };
-    }
+  #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+    return guard(requestId, fn);
   }
 
   #parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-    const parsed = schema.safeParse(input);
-    if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "request"));
-    return parsed.data;
+    return parseInput(schema, input);
   }
 
   #contextFor(tenantId: string): VaultContext {

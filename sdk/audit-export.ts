@@ -39,6 +39,9 @@ export const AuditExportEntrySchema = z.object({
   entry: z.record(z.string(), z.unknown()),
 });
 
+/** A parsed entry line. */
+export type AuditExportEntry = z.output<typeof AuditExportEntrySchema>;
+
 /** A signed checkpoint (C2SP signed note) covering entries 1..size. */
 export const AuditExportCheckpointSchema = z.object({ kind: z.literal("checkpoint"), size: z.number().int(), note: z.string() });
 
@@ -54,6 +57,11 @@ export type AuditExportLine = z.output<typeof AuditExportLineSchema>;
 export type TextSource = AsyncIterable<string> | Iterable<string> | string;
 
 function* linesOfText(text: string): Generator<string, void, undefined> {
+  // Most items are one line already (exportLines yields lines): no split, no copies.
+  if (!text.includes("\n")) {
+    if (/\S/.test(text)) yield text.endsWith("\r") ? text.slice(0, -1) : text;
+    return;
+  }
   for (const line of text.split("\n")) if (line.trim() !== "") yield line.replace(/\r$/, "");
 }
 

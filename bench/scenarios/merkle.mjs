@@ -11,7 +11,7 @@ export function merkleSection(r) {
   const row = (name, g) => g && L.push(`| ${name} | ${g.value} | ${g.goal} | ${g.met ? "met" : "**missed**"} |`);
   row("lease server CPU/lease without the Merkle update ÷ with it (concurrency 16)", r.lease?.goal);
   row(`inclusion proof p50 (ms), tree of ${r.proof?.treeSize} entries, concurrency 1`, r.proof?.goal);
-  row(`offline verifyAuditExport of ${r.offlineVerify?.entries} entries, checkpoint every ${r.offlineVerify?.checkpointEvery} (s)`, r.offlineVerify?.goal);
+  row(`offline verifyAuditExport of ${r.offlineVerify?.entries} entries, checkpoint every ${r.offlineVerify?.checkpointEvery} (s of CPU; wall ${f(r.offlineVerify?.wallSeconds)} s)`, r.offlineVerify?.goal);
   L.push("");
   if (r.lease) L.push(`Leases: with the update ${r.lease.runs.map((x) => `${f(x.with.serverCpuMsPerReq, 3)}`).join(" / ")} ms CPU/lease, without ${r.lease.runs.map((x) => `${f(x.without.serverCpuMsPerReq, 3)}`).join(" / ")} (runs 1–3; the baseline is a tenant whose appends skip the tree through the TEST_HOOKS-only \`/v1/bench/merkle-skip\`, with no checkpoint due in either, so the pair differs only by the tree update and the backfill check).`, "");
   if (r.proof) L.push(`Proofs: ${r.proof.proofHashes} hashes per proof; proof server CPU ${f(r.proof.reference["proof server CPU ms/req"])} ms/req; proof p50 − one-entry \`GET /v1/audit\` p50 = ${f(r.proof.reference["proof p50 − one-entry query p50 (ms)"])} ms (the p50 includes the Worker hop and token check).`, "");

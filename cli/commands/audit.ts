@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
-import { verifyConsistencyProof, verifyInclusionProof, type AuditPage } from "../../sdk/node";
+import { verifyConsistencyProof, verifyInclusionProof, verifyProofCheckpoint, type ConsistencyProof, type InclusionProof, type AuditPage } from "../../sdk/node";
 import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
 import { action, CliError, nonNegativeInt, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
 import { headSeq } from "./audit-seq";
@@ -80,16 +80,25 @@ export function registerAudit(program: Command): void {
       .description("fetch an RFC 6962 proof from the audit Merkle tree and check it here: --seq (inclusion) or --old (consistency)")
       .option("--seq <n>", "inclusion: the entry to prove", positiveInt)
       .option("--old <n>", "consistency: the older tree size", nonNegativeInt)
-      .option("--size <n>", "the tree size to prove against (default: the whole tree)", positiveInt),
+      .option("--size <n>", "the tree size to prove against (default: the whole tree)", positiveInt)
+      .option("--public-key <vkey>", "also check the proof's root against the vault's signed Merkle checkpoint of that size (or GHOSTVAULT_AUDIT_KEY)"),
   ).action(
-    action(async (options: JsonOption & { seq?: number; old?: number; size?: number }) => {
+    action(async (options: JsonOption & { seq?: number; old?: number; size?: number; publicKey?: string }) => {
       if ((options.seq === undefined) === (options.old === undefined)) throw new CliError("give exactly one of --seq (inclusion) or --old (consistency)", 2);
       const vault = await vaultClient();
+      // With a key, the root must be the one the vault signed for that size, not only self-consistent.
+      const key = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined);
+      const signed = async (proof: InclusionProof | ConsistencyProof) => {
+        if (key === undefined) return;
+        const bound = await verifyProofCheckpoint(proof, key);
+        if (!bound.ok) throw new CliError(`the proof's root is not vouched for by a signed checkpoint: ${bound.reason}`);
+      };
       if (options.seq !== undefined) {
         const proof = await vault.audit.inclusionProof({ seq: options.seq, size: options.size });
         // Check the leaf against the entry itself, not only the path to the root.
         const entry = (await vault.audit.query({ from_seq: options.seq, to_seq: options.seq, limit: 1 })).items[0];
         const ok = entry !== undefined && (await verifyInclusionProof(proof, canonicalize(entry.entry as JsonValue)));
+        if (ok) await signed(proof);
         if (options.json) printJson({ ok, ...proof });
         else if (ok) printFields([["ok", `entry ${proof.seq} is in the tree of ${proof.size}`], ["root", proof.root]]);
         if (!ok) throw new CliError(`the inclusion proof of entry ${options.seq} does not verify`);
@@ -97,6 +106,7 @@ export function registerAudit(program: Command): void {
       }
       const proof = await vault.audit.consistencyProof({ old: options.old!, new: options.size });
       const ok = await verifyConsistencyProof(proof);
+      if (ok) await signed(proof);
       if (options.json) printJson({ ok, ...proof });
       else if (ok) printFields([["ok", `the tree of ${proof.old} is a prefix of the tree of ${proof.new}`], ["old root", proof.old_root], ["new root", proof.new_root]]);
       if (!ok) throw new CliError(`the consistency proof from ${proof.old} to ${proof.new} does not verify`);

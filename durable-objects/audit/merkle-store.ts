@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Sync } from "../../worker/core/crypto/sha256-sync";
 import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHash, type HashReader, type MerkleHash } from "../../worker/core/audit/merkle";
 
 /**
@@ -11,10 +11,8 @@ import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHa
  * batches ({@link backfillMerkle}); until then appends leave the tree alone.
  */
 
-/** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`. */
-export function sha256Sync(data: Uint8Array): MerkleHash {
-  return new Uint8Array(createHash("sha256").update(data).digest());
-}
+/** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`: the project's one copy. */
+export { sha256Sync };
 
 const encoder = new TextEncoder();
 

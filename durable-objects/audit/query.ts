@@ -10,6 +10,7 @@ import { auditHead } from "./append";
 import { auditPublicKey } from "../../worker/core/audit/signing-key";
 import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint, merkleCutover } from "./checkpoints";
 import { hashReader, merkleSize, sha256Sync } from "./merkle-store";
+import { witnessStatus } from "./witness-status";
 
 const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
 type Row = z.output<typeof Row>;
@@ -122,7 +123,9 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
     else anchors.push({ seq: cp.size, hash: opened.checkpoint.hash });
   }
   const signedThrough = checkpoints.at(-1)?.size ?? 0;
-  const summary = { checkpoints: checkpoints.length, signed_through: signedThrough, merkle_cutover: cutover };
+  // Witness status (informational) on the checkpoint that covers the range, when witnesses are configured.
+  const witnesses = ctx.config.AUDIT_WITNESSES.length === 0 ? {} : { witnesses: await witnessStatus(ctx, verifiers, merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId), checkpoints.at(-1)) };
+  const summary = { checkpoints: checkpoints.length, signed_through: signedThrough, merkle_cutover: cutover, ...witnesses };
   if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, head: head?.hash ?? null, unsigned_tail: 0, ...summary };
   // Recompute through the covering checkpoint, so the signature vouches for every entry of the range.
   const end = Math.max(to, signedThrough);

@@ -67,4 +67,18 @@ describe("audit verify --from --to", () => {
     expect(noWitness.code).toBe(1);
     expect(noWitness.stderr).toMatch(/no checkpoint at or after seq \d+ is cosigned by 1/);
   });
+
+  it("audit prove --public-key checks the proof's root against the signed checkpoint of its size", async () => {
+    const size = (await admin.audit.checkpoints({ fresh: true })).items.at(-1)!.size;
+    const prove = (args: string[]) => runCli(cli, ["audit", "prove", ...args], { env });
+    const ok = await prove(["--seq", "1", "--size", String(size), "--public-key", vkey, "--json"]);
+    expect(ok.stderr).toBe("");
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, size });
+    expect((await prove(["--old", "1", "--size", String(size), "--public-key", vkey])).code).toBe(0);
+    // Denials: another key; a size with no signed checkpoint.
+    const other = await prove(["--seq", "1", "--size", String(size), "--public-key", (await testKey(7, "vault.test/audit/v2")).vkey]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/not vouched for/);
+    expect((await prove(["--seq", "1", "--size", "2", "--public-key", vkey])).code).toBe(1);
+  });
 });

@@ -36,13 +36,17 @@ export const AuditVerifyQuerySchema = AuditRangeSchema.extend({ allow_unsigned_t
 /** GET /v1/audit/checkpoints query: a size range, and `fresh=true` to have the head signed now (rate-bounded). */
 export const CheckpointQuerySchema = AuditRangeSchema.extend({ fresh: flag.optional() });
 
+/** When witnesses are configured: their cosignatures on the checkpoint covering the verified range. */
+const WitnessStatusSchema = z.object({ configured: z.number().int(), checkpoint: z.number().int().nullable(), cosigned_by: z.array(z.string()) });
+
 /**
  * The answer to verify: ok with what was checked, or the first bad seq and why. `signed_through`
  * is the largest verified checkpoint size; `unsigned_tail` counts entries of the range after it;
- * `merkle_cutover` is the log size at the tenant's first Merkle checkpoint (null before it).
+ * `merkle_cutover` is the log size at the tenant's first Merkle checkpoint (null before it);
+ * `witnesses` (only when the vault has witnesses configured) who cosigned the covering checkpoint.
  */
 export const AuditVerifySchema = z.union([
-  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable(), signed_through: z.number().int(), unsigned_tail: z.number().int(), merkle_cutover: z.number().int().nullable().optional() }),
+  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable(), signed_through: z.number().int(), unsigned_tail: z.number().int(), merkle_cutover: z.number().int().nullable().optional(), witnesses: WitnessStatusSchema.optional() }),
   z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string(), unsigned_tail: z.number().int().optional() }),
 ]);
 
