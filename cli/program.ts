@@ -14,6 +14,7 @@ import { registerHttp } from "./commands/http";
 import { registerLeases } from "./commands/leases";
 import { registerMcp } from "./commands/mcp";
 import { registerOperator } from "./commands/operator";
+import { registerRequests } from "./commands/requests";
 import { registerRun } from "./commands/run";
 import { registerTokens } from "./commands/tokens";
 import { jsonRequested, reportUsageError } from "./errors";
@@ -48,6 +49,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerCreds(program);
   registerLeases(program);
   registerRun(program);
+  registerRequests(program);
   registerHttp(program);
   registerAudit(program);
   registerTokens(program);

@@ -19,6 +19,7 @@ import { sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
 import { expireDueLeases } from "./ops/expiry";
+import { expireDueRequests } from "./ops/access-requests";
 import { idempotent, purgeExpiredIdempotency } from "./idempotency";
 import { HANDLERS, type Handler, type OpResult } from "./ops";
 import * as oidc from "./ops/oidc";
@@ -29,6 +30,7 @@ import { actForOperator } from "./ops/operator";
 import type { OperatorProof } from "../worker/core/operator/proof";
 import { UseLimiter } from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
+import { earliestRequestExpiry } from "./storage/access-requests";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
 import { benchInsert, benchMerkleSkip, benchSeedAudit, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
@@ -38,6 +40,12 @@ import { d1Message } from "../worker/core/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
 
 const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
+
+/** The next deadline the alarm must meet: a lease's or an access request's. */
+function earliestDeadline(sql: SqlStorage): number | null {
+  const times = [earliestExpiry(sql), earliestRequestExpiry(sql)].filter((t) => t !== null);
+  return times.length === 0 ? null : Math.min(...times);
+}
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
 const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "lease.denied" };
@@ -195,7 +203,7 @@ export class TenantVault extends DurableObject<Env> {
   async #onStart(): Promise<void> {
     const sql = this.ctx.storage.sql;
     // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
-    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestExpiry(sql);
+    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestDeadline(sql);
     if (next !== null && getMeta(sql, "tenant_id") !== undefined && this.#alarmAt === null) {
       await this.ctx.storage.setAlarm(next);
       this.#alarmAt = next;
@@ -237,6 +245,7 @@ export class TenantVault extends DurableObject<Env> {
     await step("outbox", () => this.#drainOutbox());
     const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
     const expiry = await step("expiry", () => expireDueLeases(ctx));
+    const requests = await step("access-expiry", () => expireDueRequests(ctx));
     const sweep = await step("kek-sweep", () => sweepStep(ctx));
     const idempotency = await step("idempotency", () => purgeExpiredIdempotency(ctx));
     await step("checkpoint", () => checkpointIfDue(ctx));
@@ -245,7 +254,7 @@ export class TenantVault extends DurableObject<Env> {
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
     // (Not while the TEST_HOOKS-only bench switch holds this tenant's tree still: bench/merkle.mjs.)
     if ((await step("merkle", () => (MERKLE_BENCH_SKIP.has(tenantId) ? "done" : backfillMerkle(ctx.storage)))) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-    if (expiry?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
+    if (expiry?.more || requests?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // A purge backlog pauses like an expiry backlog, so it never starves requests.
     if (idempotency !== null && idempotency !== undefined) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
@@ -255,7 +264,7 @@ export class TenantVault extends DurableObject<Env> {
     // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
     this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
     if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
-    const next = earliestExpiry(ctx.sql);
+    const next = earliestDeadline(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
   }
 
