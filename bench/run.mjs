@@ -72,8 +72,8 @@ const wanted = (n) => only === null || only.has(String(n));
 
 /** Sizes and durations; every loop is bounded by these in time and in count. */
 const SETTINGS = quick
-  ? { runs: 3, closed: { concurrency: 16, durationMs: 1000, warmupMs: 100, maxRequests: 100_000 }, openMs: 1200, levels: [1_000, 10_000], stormSize: 3_000, stormBeforeMs: 1000, stormMaxMs: 20_000, verifyEntries: 5_000, profileEntries: 5_000, coldBursts: 1, coldGapMs: 500, tenants: 20, maxSeedSeconds: 0 }
-  : { runs: 3, closed: { concurrency: 16, durationMs: 2500, warmupMs: 400, maxRequests: 500_000 }, openMs: 4000, levels: [1_000, 10_000, 100_000, 1_000_000], stormSize: 100_000, stormBeforeMs: 3000, stormMaxMs: 150_000, verifyEntries: 100_000, profileEntries: 20_000, coldBursts: 2, coldGapMs: 1000, tenants: 1000, maxSeedSeconds: Number(flag("max-seed-seconds", 240)) };
+  ? { runs: 3, closed: { concurrency: 16, durationMs: 1000, warmupMs: 100, maxRequests: 100_000 }, openMs: 1200, levels: [1_000, 10_000], stormSize: 3_000, stormBeforeMs: 1000, stormMaxMs: 20_000, verifyEntries: 5_000, verifyPairs: 5, profileEntries: 5_000, coldBursts: 1, coldGapMs: 500, tenants: 20, maxSeedSeconds: 0 }
+  : { runs: 3, closed: { concurrency: 16, durationMs: 2500, warmupMs: 400, maxRequests: 500_000 }, openMs: 4000, levels: [1_000, 10_000, 100_000, 1_000_000], stormSize: 100_000, stormBeforeMs: 3000, stormMaxMs: 150_000, verifyEntries: 100_000, verifyPairs: 3, profileEntries: 20_000, coldBursts: 2, coldGapMs: 1000, tenants: 1000, maxSeedSeconds: Number(flag("max-seed-seconds", 240)) };
 
 function pinSelf(core) {
   try {

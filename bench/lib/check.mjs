@@ -70,7 +70,8 @@ export function compareRatios(reference, current, tolerance = TOLERANCE) {
 /** The comparison as lines for the console. */
 export function formatComparison({ ok, rows }, tolerance = TOLERANCE) {
   const pct = (x) => (x === null ? "" : ` (${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%)`);
-  const lines = rows.map((x) => `${x.status === "regressed" ? "REGRESSED" : x.status === "missing" ? "missing  " : "ok       "} ${x.key} [${x.direction} is better]: ${x.reference ?? "–"} → ${x.current ?? "–"}${pct(x.change)}`);
+  const show = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? String(Math.round(v * 1000) / 1000) : String(v));
+  const lines = rows.map((x) => `${x.status === "regressed" ? "REGRESSED" : x.status === "missing" ? "missing  " : "ok       "} ${x.key} [${x.direction} is better]: ${show(x.reference)} → ${show(x.current)}${pct(x.change)}`);
   lines.push(ok ? `check passed: no ratio regressed by more than ${tolerance * 100}%` : `check FAILED: ${rows.filter((x) => x.status === "regressed").length} ratio(s) regressed by more than ${tolerance * 100}%`);
   return lines;
 }
