@@ -1,3 +1,4 @@
+import { openCredentialValueWithDek, unwrapDekKey, type CredentialContext, type SealedCredentialValue, type TenantKek } from "../worker/core/crypto";
 import type { CredentialRow, CredentialVersionRow } from "../worker/core/db/credentials";
 
 /** A credential and its current version's ciphertext, as the lease path needs them. */
@@ -19,6 +20,14 @@ const TTL_MS = 60_000;
 export class CredentialCache {
   #entries = new Map<string, { value: CachedCredential; expiresAt: number }>();
   #generation = 0;
+  /**
+   * Unwrapped DEKs as non-extractable, decrypt-only CryptoKeys, one per credential version and
+   * KEK version (the same exposure class as the KEKs the KekCache holds), each with the exact
+   * wrapped DEK it came from: a rewrapped or replaced row never meets an old key. Cleared with
+   * the credential entries by `invalidate()`, which every credential write (rotation, purge,
+   * delete), every KEK-sweep batch and every KEK destruction calls.
+   */
+  #deks = new Map<string, { wrappedDek: Uint8Array; key: CryptoKey; expiresAt: number }>();
 
   constructor(private readonly now: () => number) {}
 
@@ -58,9 +67,42 @@ export class CredentialCache {
     return this.#writing.has(credentialId);
   }
 
-  /** Forgets everything; call after every write of the tenant's credential rows. */
+  /**
+   * Decrypts a version's value, unwrapping its DEK under `kek` only on a miss. The caller still
+   * fetches `kek` first (from the KekCache, which refuses a destroyed version), so a cached DEK
+   * never outlives its KEK's availability. As for rows, a DEK unwrapped across an invalidation is
+   * used once and not kept.
+   * @throws DecryptionError as `openCredentialValue` does.
+   */
+  async openValue(version: SealedCredentialValue, kek: TenantKek, aad: CredentialContext): Promise<Uint8Array> {
+    const id = `${aad.credentialId}/${aad.version}/${kek.version}`;
+    const hit = this.#deks.get(id);
+    if (hit && hit.expiresAt > this.now() && sameBytes(hit.wrappedDek, version.wrappedDek)) return openCredentialValueWithDek(version.valueBlob, hit.key, aad);
+    const generation = this.#generation;
+    const key = await unwrapDekKey(version.wrappedDek, kek, aad);
+    const plaintext = await openCredentialValueWithDek(version.valueBlob, key, aad);
+    if (generation === this.#generation) {
+      if (this.#deks.size >= MAX_ENTRIES) this.#deks.delete(this.#deks.keys().next().value!);
+      this.#deks.set(id, { wrappedDek: version.wrappedDek.slice(), key, expiresAt: this.now() + TTL_MS });
+    }
+    return plaintext;
+  }
+
+  /** How many unwrapped DEKs are held (tests check eviction with it; no key material). */
+  get dekCount(): number {
+    return this.#deks.size;
+  }
+
+  /** Forgets everything, unwrapped DEKs included; call after every write of the tenant's credential rows or KEKs. */
   invalidate(): void {
     this.#generation++;
     this.#entries.clear();
+    this.#deks.clear();
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -119,6 +119,8 @@ async function finishDestroy(ctx: VaultContext): Promise<void> {
   await destroyKeks(ctx.db, pending, ctx.now());
   await ctx.faults.point("after-d1-write");
   for (const version of pending) ctx.keks.forget(version);
+  // Unwrapped DEKs of those versions go with them (the sweep's invalidations normally got them first).
+  ctx.credentials.invalidate();
   deleteMeta(ctx.sql, "kek_destroy_pending");
 }
 

@@ -1,4 +1,4 @@
-import { utf8Decode, openCredentialValue } from "../../worker/core/crypto";
+import { utf8Decode } from "../../worker/core/crypto";
 import { newId } from "../../worker/core/ids";
 import type { JsonValue } from "../../worker/core/audit/canonical-json";
 import type { Agent, Lease, LeaseWithValue } from "../../worker/contract/schemas/leases";
@@ -56,7 +56,7 @@ export interface LeaseTerms {
  */
 export async function issueLease(ctx: VaultContext, actor: Actor, found: CachedCredential, terms: LeaseTerms): Promise<LeaseWithValue> {
   const { credential, current } = found;
-  const plaintext = await openCredentialValue(current, await ctx.keks.get(current.kekVersion), {
+  const plaintext = await ctx.credentials.openValue(current, await ctx.keks.get(current.kekVersion), {
     tenantId: ctx.tenantId,
     credentialId: credential.id,
     version: current.version,

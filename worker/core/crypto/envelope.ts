@@ -227,19 +227,53 @@ export async function openCredentialValue(
   ctx: CredentialContext,
 ): Promise<Uint8Array> {
   const ctxBytes = encodeContext(ctx);
-  const { valueBlob, wrappedDek } = sealed;
-  if (valueBlob.length < VALUE_BLOB_OVERHEAD_BYTES || !hasHeader(valueBlob, VALUE_MAGIC)) {
-    throw new DecryptionError();
-  }
+  checkValueBlob(sealed.valueBlob);
+  return openValueBlob(sealed.valueBlob, await dekKey(sealed.wrappedDek, kek, ctxBytes), ctxBytes);
+}
+
+/**
+ * Unwraps one credential version's DEK as a non-extractable AES-GCM key that can only decrypt,
+ * so a caller may keep it in memory (the same exposure class as the cached KEK, which is also a
+ * non-extractable CryptoKey) and skip the HKDF and unwrap on later opens of that version.
+ * @throws DecryptionError on every failure to unwrap, with the same message.
+ */
+export async function unwrapDekKey(wrappedDek: Uint8Array, kek: TenantKek, ctx: CredentialContext): Promise<CryptoKey> {
+  return dekKey(wrappedDek, kek, encodeContext(ctx));
+}
+
+/**
+ * Decrypts a value blob with a DEK from {@link unwrapDekKey} unwrapped for exactly this context:
+ * the value's AAD binds the context too, so a DEK of another credential or version fails here.
+ * @throws DecryptionError on every failure to open, with the same message.
+ */
+export async function openCredentialValueWithDek(valueBlob: Uint8Array, dek: CryptoKey, ctx: CredentialContext): Promise<Uint8Array> {
+  const ctxBytes = encodeContext(ctx);
+  checkValueBlob(valueBlob);
+  return openValueBlob(valueBlob, dek, ctxBytes);
+}
+
+function checkValueBlob(valueBlob: Uint8Array): void {
+  if (valueBlob.length < VALUE_BLOB_OVERHEAD_BYTES || !hasHeader(valueBlob, VALUE_MAGIC)) throw new DecryptionError();
+}
+
+/** The raw DEK unwrapped, imported as a non-extractable decrypt-only key and zeroed. */
+async function dekKey(wrappedDek: Uint8Array, kek: TenantKek, ctxBytes: Uint8Array): Promise<CryptoKey> {
   const dek = await unwrapDek(wrappedDek, kek, ctxBytes);
   try {
-    const dekKey = await importAesKey(dek, ["decrypt"]);
-    const iv = valueBlob.subarray(HEADER_BYTES, HEADER_BYTES + AES_GCM_IV_BYTES);
-    return await aesGcmDecrypt(dekKey, iv, valueAad(ctxBytes), valueBlob.subarray(HEADER_BYTES + AES_GCM_IV_BYTES));
+    return await importAesKey(dek, ["decrypt"]);
   } catch {
     throw new DecryptionError();
   } finally {
     dek.fill(0);
+  }
+}
+
+async function openValueBlob(valueBlob: Uint8Array, dek: CryptoKey, ctxBytes: Uint8Array): Promise<Uint8Array> {
+  try {
+    const iv = valueBlob.subarray(HEADER_BYTES, HEADER_BYTES + AES_GCM_IV_BYTES);
+    return await aesGcmDecrypt(dek, iv, valueAad(ctxBytes), valueBlob.subarray(HEADER_BYTES + AES_GCM_IV_BYTES));
+  } catch {
+    throw new DecryptionError();
   }
 }
 
