@@ -19,6 +19,8 @@ function bundle(entry: string): string {
     format: "esm",
     platform: "neutral",
     target: "es2022",
+    // Provided by workerd itself (the metrics sink's WorkerEntrypoint).
+    external: ["cloudflare:*"],
     write: false,
   });
   return out.outputFiles[0]!.text;
@@ -68,11 +70,22 @@ export default defineConfig({
                   script: bundle("test/workers/support/use-upstream.ts"),
                   compatibilityDate: "2026-04-20",
                 },
+                {
+                  name: "ghostvault-metrics-sink",
+                  modules: true,
+                  script: bundle("test/workers/support/metrics-sink.ts"),
+                  compatibilityDate: "2026-04-20",
+                },
                 ...kmsProviders.workers,
               ],
               // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker, credential
-              // proxy calls to the test upstream API.
-              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", USE_TEST_UPSTREAM: "ghostvault-use-upstream", ...kmsProviders.serviceBindings },
+              // proxy calls to the test upstream API, metrics data points to the Analytics Engine stand-in.
+              serviceBindings: {
+                OIDC_TEST_ISSUER: "ghostvault-oidc-test",
+                USE_TEST_UPSTREAM: "ghostvault-use-upstream",
+                METRICS_TEST_SINK: "ghostvault-metrics-sink",
+                ...kmsProviders.serviceBindings,
+              },
             },
           })),
         ],

@@ -9,7 +9,7 @@ import { gcpTest } from "./providers";
  * secret of any provider (a developer's .dev.vars may add the gcp/azure ones), then `extra`.
  */
 function production(extra: Record<string, unknown>): Env {
-  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, ...rest } = env as unknown as Record<string, unknown>;
+  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, METRICS_TEST_SINK: _m, ...rest } = env as unknown as Record<string, unknown>;
   for (const name of KMS_SECRET_BINDINGS) delete rest[name];
   return { ...rest, ENVIRONMENT: "production", ...extra } as unknown as Env;
 }
