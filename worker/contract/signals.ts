@@ -24,8 +24,8 @@ export interface SignalsReport {
   at: string;
   window_minutes: number;
   tenants_checked: number;
-  /** Tenants past the scrape's cap, not checked this time (see the runbook). */
-  tenants_skipped: number;
+  /** Whether more tenants are registered than one call reads (see the runbook). */
+  tenants_truncated: boolean;
   firing: string[];
   signals: Signal[];
   /** Window sums over every checked tenant. */
@@ -53,9 +53,10 @@ function kmsFailingNow(t: TenantMetrics): boolean {
 
 /**
  * Evaluates every signal over `tenants`. `unreachable` are tenants whose object did not answer
- * (their counters are unknown, so that is a signal of its own); `skipped` those past the cap.
+ * (their counters are unknown, so that is a signal of its own); `truncated` that more tenants
+ * exist than were read.
  */
-export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, unreachable: readonly string[] = [], skipped = 0): SignalsReport {
+export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, unreachable: readonly string[] = [], truncated = false): SignalsReport {
   const w = sumWindows(tenants);
   const attempts = w.leases_issued + w.leases_failed;
   // Denials are the vault working as told; the rate is of allowed requests it could not serve.
@@ -113,7 +114,7 @@ export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, 
     at: new Date(now).toISOString(),
     window_minutes: SIGNAL_WINDOW_MINUTES,
     tenants_checked: tenants.length,
-    tenants_skipped: skipped,
+    tenants_truncated: truncated,
     firing: signals.filter((s) => s.firing).map((s) => s.name),
     signals,
     window: w,

@@ -17,6 +17,7 @@ function label(value: string): string {
 }
 
 function labels(pairs: Record<string, string>): string {
+  if (Object.keys(pairs).length === 0) return "";
   return `{${Object.entries(pairs).map(([k, v]) => `${k}="${label(v)}"`).join(",")}}`;
 }
 
@@ -73,9 +74,10 @@ export function formatPrometheus(tenants: readonly TenantMetrics[], report: Sign
   }
   out.family("ghostvault_signal_firing", "gauge", `Whether a P0/P1 signal of GET /v1/operator/signals fires now (1) or not (0), over the last ${report.window_minutes} minutes.`);
   for (const s of report.signals) out.sample("ghostvault_signal_firing", { signal: s.name, severity: s.severity }, s.firing ? 1 : 0);
-  out.family("ghostvault_metrics_tenants", "gauge", "Tenants in this scrape: checked, unreachable (their object did not answer), skipped (past the scrape's cap).");
+  out.family("ghostvault_metrics_tenants", "gauge", "Tenants in this scrape: checked, and unreachable (their object did not answer).");
   out.sample("ghostvault_metrics_tenants", { state: "checked" }, tenants.length);
   out.sample("ghostvault_metrics_tenants", { state: "unreachable" }, unreachable);
-  out.sample("ghostvault_metrics_tenants", { state: "skipped" }, report.tenants_skipped);
+  out.family("ghostvault_metrics_truncated", "gauge", "1 if more tenants are registered than one scrape reads (see the Analytics Engine dataset for the rest).");
+  out.sample("ghostvault_metrics_truncated", {}, report.tenants_truncated ? 1 : 0);
   return out.text();
 }

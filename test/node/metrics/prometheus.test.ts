@@ -71,6 +71,8 @@ describe("Prometheus exposition", () => {
     expect(byName.get("ghostvault_kms_last_success_timestamp_seconds")!.metrics).toEqual([{ labels: { tenant: "aaaa0000aaaa0000aaaa" }, value: String((NOW - 1000) / 1000) }]);
     // A tenant whose KMS never failed has no failure timestamp sample (absent, not 0).
     expect(byName.get("ghostvault_kms_last_failure_timestamp_seconds")!.metrics).toEqual([]);
+    expect(byName.get("ghostvault_metrics_truncated")!.metrics).toEqual([{ value: "0" }]);
+    expect(byName.get("ghostvault_metrics_tenants")!.metrics.map((m) => [m.labels!.state, m.value])).toEqual([["checked", "2"], ["unreachable", "0"]]);
   });
 
   it("declares each family once, HELP then TYPE, before its samples, and ends with a newline", () => {
@@ -89,7 +91,7 @@ describe("Prometheus exposition", () => {
         return;
       }
       if (line.startsWith("# TYPE ")) return;
-      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\} (\S+)$/.exec(line);
+      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
       expect(sample, `line ${i + 1}: ${line}`).not.toBeNull();
       const suffixes = current!.type === "histogram" ? ["_bucket", "_sum", "_count"] : [""];
       expect(suffixes.map((s) => current!.name + s), line).toContain(sample![1]);
@@ -123,10 +125,10 @@ describe("signals", () => {
     expect(report.signals.find((s) => s.name === "lease_issuance_failure_rate")).toMatchObject({ firing: false, numbers: { rate: 0.01 }, tenants: [{ tenant_id: "eeee0000eeee0000eeee", failed: 1 }] });
   });
 
-  it("report tenants whose object did not answer, and those past the cap", () => {
-    const report = evaluateSignals([], NOW, ["abab0000abab0000abab"], 7);
+  it("report tenants whose object did not answer, and a truncated scrape", () => {
+    const report = evaluateSignals([], NOW, ["abab0000abab0000abab"], true);
     expect(report.firing).toEqual(["tenants_unreachable"]);
-    expect(report.tenants_skipped).toBe(7);
+    expect(report.tenants_truncated).toBe(true);
   });
 
   it("KMS: a failure followed by a success does not fire; a failure after the last success does", () => {
