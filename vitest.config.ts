@@ -43,6 +43,7 @@ export default defineConfig({
                 TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },
                 IP_RATE_LIMITER: { simple: { limit: 30, period: 60 } },
                 CI_RATE_LIMITER: { simple: { limit: 60, period: 60 } },
+                OPERATOR_AUTH_LIMITER: { simple: { limit: 10, period: 60 } },
               },
               workers: [
                 {

@@ -24,7 +24,7 @@ import * as audit from "./audit/query";
 import { record } from "./audit/record";
 import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
 import { buildContext } from "./build-context";
-import { toWireError } from "./errors";
+import { guard, parseInput } from "./errors";
 import { kekStatus, rotateKek, sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
@@ -39,6 +39,9 @@ import * as webhooks from "./ops/webhooks";
 import type { SignedRequest } from "./ops/webhooks";
 import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
+import { runOperatorAction } from "./ops/operator";
+import { OperatorProofSchema, TenantActionSchema } from "../worker/contract/schemas/operator";
+import { checkOperatorProof, type OperatorProof } from "../worker/core/operator/proof";
 import * as tokens from "./ops/tokens";
 import * as teams from "./ops/teams";
 import * as use from "./ops/use";
@@ -212,6 +215,29 @@ export class TenantVault extends DurableObject<Env> {
   }
   impactReport(call: Call<unknown>) { return this.#call(call, "incident.impact", ImpactQuerySchema, (ctx, a, q) => impactReport(ctx, a, Date.parse(q.from), Date.parse(q.to))); }
 
+  /**
+   * An operator's fleet action on this tenant (issue 13 §3). Not reachable with any tenant token:
+   * only the OperatorPlane object calls it, with a proof it signed for this tenant, this action and
+   * a job, minutes old at most (worker/core/operator/proof.ts). The proof is checked before the
+   * action is even parsed, so a forged call learns nothing from validation errors.
+   */
+  operatorAction(proof: OperatorProof, input: unknown) {
+    const requestId = typeof proof?.payload?.job_id === "string" ? proof.payload.job_id.slice(0, 64) : "operator";
+    return this.#guard(requestId, async () => {
+      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
+      const ctx = this.#contextFor(tenantId);
+      const parsed = OperatorProofSchema.safeParse(proof);
+      const refused = parsed.success ? await checkOperatorProof(ctx.config.TOKEN_PEPPER, parsed.data, { tenantId, action: JSON.stringify(input), now: Date.now() }) : "malformed proof";
+      if (refused !== null || !parsed.success) throw new VaultError("unauthorized", `operator proof refused: ${refused}`);
+      const p = parsed.data.payload;
+      const actor: Actor = { tokenId: p.token_id, kind: "operator", role: "admin", identity: p.operator, expiresAt: null, requestId: p.job_id };
+      const result = await runOperatorAction(ctx, actor, this.#parse(TenantActionSchema, input));
+      await checkpointIfDue(ctx).catch((error: unknown) => console.error("checkpoint failed", { request_id: p.job_id, error: String(error) }));
+      return result;
+    });
+  }
+
   kekStatus(call: Call<unknown>) { return this.#call(call, "kek.status", Empty, async (ctx) => KekStatusSchema.parse(await kekStatus(ctx))); }
   rotateKek(call: Call<unknown>) { return this.#call(call, "kek.rotate", Empty, (ctx, a) => rotateKek(ctx, a)); }
 
@@ -380,12 +406,8 @@ export class TenantVault extends DurableObject<Env> {
     return outcome;
   }
 
-  async #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
-    try {
-      return { ok: true, value: await fn() };
-    } catch (error) {
-      return { ok: false, error: toWireError(error, requestId) };
-    }
+  #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+    return guard(requestId, fn);
   }
 
   /**
@@ -405,9 +427,7 @@ export class TenantVault extends DurableObject<Env> {
   }
 
   #parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-    const parsed = schema.safeParse(input);
-    if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "request"));
-    return parsed.data;
+    return parseInput(schema, input);
   }
 
   #contextFor(tenantId: string): VaultContext {

@@ -140,11 +140,16 @@ const MIGRATIONS: readonly string[] = [
  * no request sees a half-migrated database; each migration runs in its own transaction.
  */
 export function migrate(storage: DurableObjectStorage): void {
+  applyMigrations(storage, MIGRATIONS);
+}
+
+/** Applies the numbered `migrations` not yet recorded in `_schema_migrations` (also the OperatorPlane's schema). */
+export function applyMigrations(storage: DurableObjectStorage, migrations: readonly string[]): void {
   const sql = storage.sql;
   sql.exec("CREATE TABLE IF NOT EXISTS _schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const row = sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM _schema_migrations").one();
   const applied = row.v ?? 0;
-  MIGRATIONS.forEach((statements, index) => {
+  migrations.forEach((statements, index) => {
     const version = index + 1;
     if (version <= applied) return;
     storage.transactionSync(() => {
