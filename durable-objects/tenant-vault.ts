@@ -115,9 +115,11 @@ export class TenantVault extends DurableObject<Env> {
    * The operator's view of this tenant's counters (issue 13 §4), or null for a tenant never
    * bootstrapped. Counts and times only; the Worker has authenticated the operator.
    */
-  async metricsSnapshot(): Promise<TenantMetrics | null> {
-    const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
-    return tenantId === undefined ? null : readMetrics(this.ctx.storage.sql, tenantId, this.#fixedNow ?? Date.now());
+  metricsSnapshot(): Promise<Outcome<TenantMetrics | null>> {
+    return this.#guard("metrics", async () => {
+      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      return tenantId === undefined ? null : readMetrics(this.ctx.storage.sql, tenantId, this.#fixedNow ?? Date.now());
+    });
   }
 
   /** Authenticates and authorises `op` without running it (the Worker asks before reporting bad input). */

@@ -10,6 +10,7 @@ import { listTenants } from "../core/db/registry";
 import { operatorIdentity, type OperatorActor } from "../core/operator/tokens";
 import { operatorAuth, operatorPlane, type OperatorEnv } from "../middleware/operator-auth";
 import { readInput, respond, type RouteDef } from "./define";
+import { operatorMetricsRoutes } from "./operator-metrics";
 
 const tag = "operator";
 
@@ -96,14 +97,16 @@ export function operatorRouter(routes: readonly OperatorRoute[]): Hono<OperatorE
       // OperatorEnv only adds a variable to AppEnv; Hono's Context is invariant in its env.
       const app = c as unknown as Context<AppEnv>;
       const input = await readInput(app, def);
-      return respond(app, def, await def.serve(c, c.get("operator"), input));
+      const value = await def.serve(c, c.get("operator"), input);
+      // A route that answers something other than JSON (the Prometheus text) builds its own Response.
+      return value instanceof Response ? value : respond(app, def, value);
     });
   }
   return router;
 }
 
 /** Every operator route; wt-signals' metrics and signals routes join this list. */
-export const OPERATOR_ROUTES: readonly OperatorRoute[] = [...operatorCoreRoutes];
+export const OPERATOR_ROUTES: readonly OperatorRoute[] = [...operatorCoreRoutes, ...operatorMetricsRoutes];
 
 /** The operator router, mounted by worker/index.ts. */
 export const operator = operatorRouter(OPERATOR_ROUTES);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { COUNTER_NAMES, TenantMetricsSchema, type TenantMetrics } from "../../../worker/contract/metrics";
+import { unwrapOutcome } from "../../../worker/contract/rpc";
 import { evaluateSignals } from "../../../worker/contract/signals";
 import { newTenantId } from "../../../worker/core/ids";
 import { vaultStub } from "../../../worker/routes/define";
@@ -19,7 +20,7 @@ import { control } from "../kms/helpers";
 const AUDIT_TRIGGER = "CREATE TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END;";
 
 async function snapshot(tenantId: string): Promise<TenantMetrics> {
-  return TenantMetricsSchema.parse(await vaultStub(env, tenantId).metricsSnapshot());
+  return TenantMetricsSchema.parse(unwrapOutcome(await vaultStub(env, tenantId).metricsSnapshot()));
 }
 
 /** The signals of one tenant at its own clock: other files' tenants share this runtime. */
@@ -101,7 +102,7 @@ describe("per-tenant counters", () => {
     const stray = adminToken.replace(/^(gv_[a-z]+_)[^_]+_/, `$1${tenantId}_`);
     expect(stray).toContain(tenantId);
     expect((await api(stray, "GET", "/v1/whoami")).status).toBe(401);
-    expect(await vaultStub(env, tenantId).metricsSnapshot()).toBeNull();
+    expect(await vaultStub(env, tenantId).metricsSnapshot()).toEqual({ ok: true, value: null });
     expect(await withSql(tenantId, (sql) => sql.exec("SELECT count(*) AS n FROM metrics_minutes").one().n)).toBe(0);
   });
 
