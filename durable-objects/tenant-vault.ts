@@ -125,7 +125,8 @@ export class TenantVault extends DurableObject<Env> {
   /** Authenticates and authorises `op` without running it (the Worker asks before reporting bad input). */
   checkAccess(call: Call<unknown>, op: Operation) {
     if (!Object.hasOwn(OPERATIONS, op)) return Promise.resolve({ ok: false as const, error: { code: "bad_request" as const, message: "unknown operation" } });
-    return this.#call(call, op, Empty, () => null);
+    // Counted as its own operation: a check that the caller may is not a lease issued.
+    return this.#call(call, op, Empty, () => null, "access.check");
   }
 
   whoami(call: Call<unknown>) { return this.#call(call, "whoami", Empty, (ctx, a) => tokens.whoami(ctx, a)); }
@@ -345,6 +346,7 @@ export class TenantVault extends DurableObject<Env> {
     op: Operation,
     schema: S,
     fn: (ctx: VaultContext, actor: Actor, input: z.output<S>) => T | Promise<T>,
+    metric: string = op,
   ): Promise<Outcome<T>> {
     let actor: Actor | undefined;
     let ctx: VaultContext | undefined;
@@ -365,7 +367,7 @@ export class TenantVault extends DurableObject<Env> {
       return idempotent(context, caller, { key, token: call.token, operation: op, input: call.input }, async () => fn(context, caller, input));
     }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
-    this.#observe(op, outcome, started);
+    this.#observe(metric, outcome, started);
     return outcome;
   }
 

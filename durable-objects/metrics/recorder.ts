@@ -8,8 +8,8 @@ import { addToMinute, foldOldMinutes, minuteOf, type MetricsDelta } from "./stor
  * The object's counters between flushes (issue 13 §4). Ops and the KMS wrapper count into memory;
  * the object flushes once per request, after the response's outcome is known and outside the
  * operation's transaction (so an audit write that rolled the operation back is still counted):
- * one UPSERT on the minute's row, which the output gate commits with the request's own writes,
- * and one Analytics Engine data point. Nothing here may fail a request: a flush that throws is
+ * one UPSERT on the minute's row (no await since the operation's last write, so the output gate
+ * usually commits it in the same batch) and one Analytics Engine data point. Nothing here may fail a request: a flush that throws is
  * logged and its deltas dropped.
  */
 
