@@ -6,7 +6,7 @@ import { evaluateSignals } from "../../../worker/contract/signals";
 import { newTenantId } from "../../../worker/core/ids";
 import { vaultStub } from "../../../worker/routes/define";
 import { RETENTION_MINUTES } from "../../../durable-objects/metrics/store";
-import { withSql } from "../audit-log/helpers";
+import { auditRows, verify, withSql } from "../audit-log/helpers";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
 import { control } from "../kms/helpers";
 
@@ -50,6 +50,19 @@ async function withAuditFailing<T>(tenantId: string, fn: () => Promise<T>): Prom
   }
 }
 
+/**
+ * The stand-in's points for the tenant once `ready` holds (or after ~1 s): the object calls it
+ * without waiting, as it calls Analytics Engine, so a point may land just after the response.
+ */
+async function pointsUntil(tenantId: string, ready: (points: AnalyticsEngineDataPoint[]) => boolean): Promise<AnalyticsEngineDataPoint[]> {
+  let points = await env.METRICS_TEST_SINK.pointsFor(tenantId);
+  for (let i = 0; i < 50 && !ready(points); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    points = await env.METRICS_TEST_SINK.pointsFor(tenantId);
+  }
+  return points;
+}
+
 async function leases(token: string, n: number, credential = "db"): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < n; i++) statuses.push((await api(token, "POST", "/v1/leases", { credential, ttl: "5m" })).status);
@@ -82,12 +95,7 @@ describe("per-tenant counters", () => {
   it("write one Analytics Engine data point per request, indexed by tenant", async () => {
     const { tenantId, user } = await world();
     expect(await leases(user, 2)).toEqual([201, 201]);
-    // The stand-in is called without waiting (as Analytics Engine is); give its calls a moment to land.
-    let points: AnalyticsEngineDataPoint[] = [];
-    for (let i = 0; i < 50 && points.filter((p) => p.blobs?.[0] === "leases.create").length < 2; i++) {
-      points = await env.METRICS_TEST_SINK.pointsFor(tenantId);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    let points = await pointsUntil(tenantId, (all) => all.filter((p) => p.blobs?.[0] === "leases.create").length >= 2);
     const leasePoints = points.filter((p) => p.blobs?.[0] === "leases.create");
     expect(leasePoints).toHaveLength(2);
     const issued = 1 + COUNTER_NAMES.indexOf("leases_issued");
@@ -95,6 +103,11 @@ describe("per-tenant counters", () => {
       [[tenantId], ["leases.create", "ok"], 1],
       [[tenantId], ["leases.create", "ok"], 1],
     ]);
+    // A refusal is labelled with its code and counted as a denial in its own point.
+    expect(await leases(user, 1, "no-such-credential")).toEqual([404]);
+    const denied = 1 + COUNTER_NAMES.indexOf("leases_denied");
+    points = await pointsUntil(tenantId, (all) => all.some((p) => p.blobs?.[1] === "not_found"));
+    expect(points.filter((p) => p.blobs?.[1] === "not_found").map((p) => [p.blobs, p.doubles?.[denied]])).toEqual([[["leases.create", "not_found"], 1]]);
     expect(JSON.stringify(points)).not.toContain("metrics-secret-value");
   });
 
@@ -191,6 +204,19 @@ describe("signals from injected faults", () => {
     expect(recovered.m.window.counts.kms_failures).toBe(1);
     expect(recovered.m.kms_last_success_at).toBeGreaterThanOrEqual(recovered.m.kms_last_failure_at!);
     expect(recovered.fires("kms_unavailable")).toBe(false);
+  });
+
+  it("integrity violation: an audit verification that finds a broken chain fires integrity_violations (P0)", async () => {
+    const { tenantId, adminToken } = await world();
+    // Control: a verification of the intact chain (entries not yet signed included) counts nothing.
+    expect(await verify(adminToken)).toMatchObject({ ok: true });
+    expect((await signalsOf(tenantId)).m.window.counts.integrity_violations).toBe(0);
+    const row = (await auditRows(tenantId))[1]!;
+    await withSql(tenantId, (sql) => sql.exec("UPDATE audit SET entry = ? WHERE seq = ?", row.entry.replace(/"type":"[^"]+"/, '"type":"forged.entry"'), row.seq));
+    expect(await verify(adminToken)).toMatchObject({ ok: false, seq: row.seq });
+    const { m, fires } = await signalsOf(tenantId);
+    expect(m.window.counts.integrity_violations).toBe(1);
+    expect(fires("integrity_violations")).toBe(true);
   });
 
   it("integrity violation: D1 rolled back behind the object fires integrity_violations (P0)", async () => {
