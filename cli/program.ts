@@ -13,6 +13,7 @@ import { registerFederation } from "./commands/federation";
 import { registerHttp } from "./commands/http";
 import { registerLeases } from "./commands/leases";
 import { registerMcp } from "./commands/mcp";
+import { registerOperator } from "./commands/operator";
 import { registerRun } from "./commands/run";
 import { registerTokens } from "./commands/tokens";
 import { jsonRequested, reportUsageError } from "./errors";
@@ -53,6 +54,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerFederation(program);
   registerCi(program);
   registerAdmin(program);
+  registerOperator(program);
   registerMcp(program, pkg.version);
   registerCompletion(program);
   return program;

@@ -114,7 +114,7 @@ export function readJob(sql: SqlStorage, id: string, page: { after?: string; lim
     finished_at: isoOrNull(job.finished_at),
     progress: counts,
     tenants: items.map((r) => ({ tenant_id: r.tenant_id, state: r.state, attempts: r.attempts, result: r.result === null ? null : (JSON.parse(r.result) as unknown), error: r.error })),
-    next_after: rows.length > page.limit ? items.at(-1)!.tenant_id : null,
+    next_after: rows.length > page.limit ? (items.at(-1)?.tenant_id ?? "") : null,
   };
 }
 
