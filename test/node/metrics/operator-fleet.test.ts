@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_OPERATOR_TOKEN } from "../../test-env";
 import { startLocalVault, type LocalVault } from "../support/vault";
+import { buildCli, cliEnv, runCli, type CliFixture } from "../cli/helpers";
 
 /**
  * The operator's fleet-wide scrape (issue 13 §4) on a vault of its own under wrangler
@@ -10,6 +11,7 @@ import { startLocalVault, type LocalVault } from "../support/vault";
  */
 
 let vault: LocalVault;
+let cli: CliFixture;
 const tenants: { id: string; token: string }[] = [];
 
 async function call(path: string, token: string, init: RequestInit = {}): Promise<Response> {
@@ -17,7 +19,7 @@ async function call(path: string, token: string, init: RequestInit = {}): Promis
 }
 
 beforeAll(async () => {
-  vault = await startLocalVault({ tenantName: "fleet-0" });
+  [vault, cli] = await Promise.all([startLocalVault({ tenantName: "fleet-0" }), buildCli()]);
   tenants.push({ id: vault.tenantId, token: vault.adminToken });
   for (const name of ["fleet-1", "fleet-2"]) {
     const res = await fetch(`${vault.url}/v1/bootstrap`, {
@@ -34,10 +36,11 @@ beforeAll(async () => {
     expect((await call("/v1/credentials", t.token, { method: "POST", body: JSON.stringify({ name: "db", value: `fleet-value-${i}` }) })).status).toBe(201);
     for (let n = 0; n <= i; n++) expect((await call("/v1/leases", t.token, { method: "POST", body: JSON.stringify({ credential: "db", ttl: "5m" }) })).status).toBe(201);
   }
-});
+}, 180_000);
 
 afterAll(async () => {
   await vault?.stop();
+  await cli?.cleanup();
 });
 
 describe("fleet-wide operator metrics", () => {
@@ -58,5 +61,18 @@ describe("fleet-wide operator metrics", () => {
     expect(res.status).toBe(200);
     expect(report).toMatchObject({ tenants_checked: 3, firing: [], window: { leases_issued: 6 } });
     expect((await call("/v1/operator/signals", tenants[0]!.token)).status).toBe(401);
+  });
+
+  it("ghostvault operator signals: exit 0 and every signal ok on a healthy fleet; a tenant token is refused", async () => {
+    const env = cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: vault.url, GHOSTVAULT_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN });
+    const table = await runCli(cli, ["operator", "signals"], { env });
+    expect(table.code, table.stderr).toBe(0);
+    for (const name of ["lease_issuance_failure_rate", "audit_write_failures", "integrity_violations", "kms_unavailable"]) expect(table.stdout).toMatch(new RegExp(`${name}\\s+P[01]\\s+ok`));
+    const one = await runCli(cli, ["operator", "signals", "--tenant", tenants[1]!.id, "--json"], { env });
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ tenants_checked: 1, firing: [], window: { leases_issued: 2 } });
+    const refused = await runCli(cli, ["operator", "signals"], { env: cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: vault.url, GHOSTVAULT_OPERATOR_TOKEN: tenants[0]!.token }) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("unauthorized");
   });
 });
