@@ -118,7 +118,11 @@ export class TenantVault extends DurableObject<Env> {
   metricsSnapshot(): Promise<Outcome<TenantMetrics | null>> {
     return this.#guard("metrics", async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
-      return tenantId === undefined ? null : readMetrics(this.ctx.storage.sql, tenantId, this.#fixedNow ?? Date.now());
+      if (tenantId === undefined) return null;
+      const now = this.#fixedNow ?? Date.now();
+      // Counts no request has flushed yet (an operator's fleet action, say) are stored first.
+      this.#metrics.flush(this.ctx.storage, tenantId, now, this.#sink(), { operation: "metrics.read", code: "ok" });
+      return readMetrics(this.ctx.storage.sql, tenantId, now);
     });
   }
 

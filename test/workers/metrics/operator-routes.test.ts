@@ -5,7 +5,8 @@ import { vaultStub } from "../../../worker/routes/define";
 import type { SignalsReport } from "../../../worker/contract/signals";
 import { withSql } from "../audit-log/helpers";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole, type ErrorBody } from "../helpers";
-import { op } from "../operator/helpers";
+import { control } from "../kms/helpers";
+import { op, runJob, startJob } from "../operator/helpers";
 
 /**
  * GET /v1/operator/metrics and /v1/operator/signals (issue 13 §4) through the Worker: operator
@@ -115,5 +116,24 @@ describe("operator metrics and signals", () => {
     }
     expect(await vaultStub(env, broken.tenantId).metricsSnapshot()).toMatchObject({ ok: true, value: { tenant_id: broken.tenantId } });
     expect((await signals(`?tenants=${ok.tenantId},${broken.tenantId}`)).firing).toEqual([]);
+  });
+
+  it("count the KMS calls of an operator's fleet action: a P0 KEK rotation meeting a failing KMS fires kms_unavailable", async () => {
+    const { tenantId } = await tenantWithLeases(0);
+    await control("faults", { method: "POST", body: JSON.stringify({ tenantId, mode: "error" }) });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const job = await runJob((await startJob({ kind: "rotate_kek", tenants: [tenantId] })).id);
+      expect(job.tenants.map((t) => t.state)).not.toContain("done");
+      const report = await signals(`?tenants=${tenantId}`);
+      expect(report.firing).toContain("kms_unavailable");
+    } finally {
+      await control(`reset?tenantId=${tenantId}`, { method: "POST" });
+      warn.mockRestore();
+    }
+    // Control: with the KMS back, the same rotation succeeds and the signal clears.
+    const again = await runJob((await startJob({ kind: "rotate_kek", tenants: [tenantId] })).id);
+    expect(again.tenants.map((t) => t.state)).toEqual(["done"]);
+    expect((await signals(`?tenants=${tenantId}`)).firing).toEqual([]);
   });
 });
