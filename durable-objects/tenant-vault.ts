@@ -39,9 +39,8 @@ import * as webhooks from "./ops/webhooks";
 import type { SignedRequest } from "./ops/webhooks";
 import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
-import { runOperatorAction } from "./ops/operator";
-import { OperatorProofSchema, TenantActionSchema } from "../worker/contract/schemas/operator";
-import { checkOperatorProof, type OperatorProof } from "../worker/core/operator/proof";
+import { actForOperator } from "./ops/operator";
+import type { OperatorProof } from "../worker/core/operator/proof";
 import * as tokens from "./ops/tokens";
 import * as teams from "./ops/teams";
 import * as use from "./ops/use";
@@ -233,15 +232,7 @@ export class TenantVault extends DurableObject<Env> {
     return this.#guard(requestId, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
-      const ctx = this.#contextFor(tenantId);
-      const parsed = OperatorProofSchema.safeParse(proof);
-      const refused = parsed.success ? await checkOperatorProof(ctx.config.TOKEN_PEPPER, parsed.data, { tenantId, action: JSON.stringify(input), now: Date.now() }) : "malformed proof";
-      if (refused !== null || !parsed.success) throw new VaultError("unauthorized", `operator proof refused: ${refused}`);
-      const p = parsed.data.payload;
-      const actor: Actor = { tokenId: p.token_id, kind: "operator", role: "admin", identity: p.operator, expiresAt: null, requestId: p.job_id };
-      const result = await runOperatorAction(ctx, actor, this.#parse(TenantActionSchema, input));
-      await checkpointIfDue(ctx).catch((error: unknown) => console.error("checkpoint failed", { request_id: p.job_id, error: String(error) }));
-      return result;
+      return actForOperator(this.#contextFor(tenantId), proof, input);
     });
   }
 

@@ -14,7 +14,7 @@ interface TenantImpact {
     from: string;
     to: string;
     truncated: boolean;
-    credentials: { credential_id: string; credential_name: string; identities: string[]; leases: { end: string; agent?: unknown }[] }[];
+    credentials: { credential_id: string; credential_name: string; identities: string[]; identities_total: number; leases: number; still_active: number }[];
   };
   kek: { active_version: number; versions: { version: number; state: string; created_at: string }[] };
 }
@@ -38,8 +38,9 @@ function draft(jobId: string, t: TenantImpact) {
     credential_id: c.credential_id,
     credential_name: c.credential_name,
     identities: c.identities,
-    leases: c.leases.length,
-    still_active: c.leases.filter((l) => l.end === "active").length,
+    identities_total: c.identities_total,
+    leases: c.leases,
+    still_active: c.still_active,
   }));
   const actions = [
     "Rotate the value of every credential listed under \"Accessed\" at its upstream provider, then in the vault (ghostvault creds rotate).",
@@ -57,7 +58,7 @@ function draft(jobId: string, t: TenantImpact) {
     "",
     "| Credential | Leases | Still active | Identities |",
     "| --- | --- | --- | --- |",
-    ...accessed.map((a) => `| ${md(a.credential_name)} | ${a.leases} | ${a.still_active} | ${a.identities.map(md).join(", ")} |`),
+    ...accessed.map((a) => `| ${md(a.credential_name)} | ${a.leases} | ${a.still_active} | ${a.identities.map(md).join(", ")}${a.identities_total > a.identities.length ? ` and ${a.identities_total - a.identities.length} more` : ""} |`),
     "",
     "## Rotated by the operator",
     "",

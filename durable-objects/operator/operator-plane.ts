@@ -67,7 +67,17 @@ export class OperatorPlane extends DurableObject<Env> {
 
   /** Disclosure drafts (Markdown and JSON) for every affected tenant of a finished impact job. */
   disclosures(actor: OperatorActor, id: string) {
-    return this.#act(actor, async () => disclosureDrafts(readJob(this.ctx.storage.sql, id, { limit: 1000 })));
+    return this.#act(actor, async () => {
+      // Every tenant of the job, page by page: a fleet-wide incident may touch thousands.
+      const first = readJob(this.ctx.storage.sql, id, { limit: 500 });
+      const tenants = [...first.tenants];
+      for (let after = first.next_after; after !== null; ) {
+        const page = readJob(this.ctx.storage.sql, id, { after, limit: 500 });
+        tenants.push(...page.tenants);
+        after = page.next_after;
+      }
+      return disclosureDrafts({ ...first, tenants });
+    });
   }
 
   /** A page of the operator log and whether the whole chain verifies. */

@@ -1,5 +1,9 @@
 import type { KmsSettings } from "../../worker/core/kms";
-import type { TenantAction } from "../../worker/contract/schemas/operator";
+import { VaultError } from "../../worker/contract/errors";
+import { OperatorProofSchema, TenantActionSchema, type TenantAction } from "../../worker/contract/schemas/operator";
+import { checkOperatorProof } from "../../worker/core/operator/proof";
+import { checkpointIfDue } from "../audit/checkpoints";
+import { parseInput, toWireError } from "../errors";
 import { liveKekRows, replaceWrappedKek } from "../../worker/core/db/registry";
 import { verifyAudit } from "../audit/query";
 import { record } from "../audit/record";
@@ -9,9 +13,38 @@ import { getMeta } from "../storage/meta";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { impactReport, revokeMatching } from "./break-glass";
 
+/** Failures of an operator action recorded in the tenant's chain, as for tenant callers (#afterCall). */
+const RECORDED_FAILURES = new Set(["kms_unavailable", "unavailable", "internal"]);
+
 /**
- * Operator actions on one tenant (issue 13 §3), run by the tenant's object once the OperatorPlane's
- * proof is checked (TenantVault.operatorAction). Each reuses the tenant's own operation and lands
+ * The tenant side of an operator action (TenantVault.operatorAction): checks the OperatorPlane's
+ * proof first (signature, this tenant, this exact action, at most minutes old; worker/core/operator/proof.ts),
+ * so a forged call learns nothing from validation; then parses and runs the action as
+ * `operator:<name>`. A server-side failure is recorded as `operation.failed` and answered as data;
+ * a refused proof is not recorded (whoever sent it proved nothing).
+ */
+export async function actForOperator(ctx: VaultContext, proof: unknown, input: unknown): Promise<unknown> {
+  const parsed = OperatorProofSchema.safeParse(proof);
+  const refused = parsed.success ? await checkOperatorProof(ctx.config.TOKEN_PEPPER, parsed.data, { tenantId: ctx.tenantId, action: JSON.stringify(input), now: Date.now() }) : "malformed proof";
+  if (refused !== null || !parsed.success) throw new VaultError("unauthorized", `operator proof refused: ${refused}`);
+  const p = parsed.data.payload;
+  const actor: Actor = { tokenId: p.token_id, kind: "operator", role: "admin", identity: p.operator, expiresAt: null, requestId: p.job_id };
+  const action = parseInput(TenantActionSchema, input);
+  try {
+    const result = await runOperatorAction(ctx, actor, action);
+    await checkpointIfDue(ctx).catch((error: unknown) => console.error("checkpoint failed", { request_id: p.job_id, error: String(error) }));
+    return result;
+  } catch (error) {
+    const wire = toWireError(error, p.job_id);
+    if (RECORDED_FAILURES.has(wire.code)) {
+      ctx.storage.transactionSync(() => record(ctx, actor, { type: "operation.failed", target: null, outcome: "error", details: { operation: `operator.${action.action}`, code: wire.code } }));
+    }
+    throw VaultError.fromWire(wire);
+  }
+}
+
+/**
+ * Operator actions on one tenant (issue 13 §3). Each reuses the tenant's own operation and lands
  * in the tenant's chain with actor `operator:<name>` and the job id as request id.
  */
 export async function runOperatorAction(ctx: VaultContext, actor: Actor, action: TenantAction): Promise<unknown> {
@@ -22,18 +55,45 @@ export async function runOperatorAction(ctx: VaultContext, actor: Actor, action:
       return rotateKek(ctx, actor);
     case "revoke_leases":
       return revokeMatching(ctx, actor, { all: true, reason: action.reason });
-    case "impact": {
-      const impact = impactReport(ctx, actor, Date.parse(action.from), Date.parse(action.to));
-      const kek = await kekStatus(ctx);
-      return {
-        tenant: { id: ctx.tenantId, name: getMeta(ctx.sql, "tenant_name") ?? "" },
-        impact,
-        kek: { active_version: kek.active_version, versions: kek.versions.map((v) => ({ version: v.version, state: v.state, created_at: v.created_at })) },
-      };
-    }
+    case "impact":
+      return impactSummary(ctx, actor, action.from, action.to);
     case "rewrap_root":
       return rewrapRoot(ctx, actor);
   }
+}
+
+/** Identities listed per credential in an operator's impact summary; the tenant's own report has them all. */
+const IDENTITIES_PER_CREDENTIAL = 100;
+
+/**
+ * The tenant's impact report for a window, summarised per credential (lease counts, how many are
+ * still active, up to 100 identities) for the job row and the disclosure draft: a report with
+ * thousands of leases must not exceed what one stored row may hold. The tenant's admin sees every
+ * lease in `GET /v1/incident/impact`. Plus the KEK versions, for "what was rotated".
+ */
+async function impactSummary(ctx: VaultContext, actor: Actor, from: string, to: string) {
+  const report = impactReport(ctx, actor, Date.parse(from), Date.parse(to));
+  const kek = await kekStatus(ctx);
+  return {
+    tenant: { id: ctx.tenantId, name: getMeta(ctx.sql, "tenant_name") ?? "" },
+    impact: {
+      from: report.from,
+      to: report.to,
+      truncated: report.truncated,
+      credentials: report.credentials.map((c) => {
+        const leases = c.leases as { end: string }[];
+        return {
+          credential_id: c.credential_id,
+          credential_name: c.credential_name,
+          identities: c.identities.slice(0, IDENTITIES_PER_CREDENTIAL),
+          identities_total: c.identities.length,
+          leases: leases.length,
+          still_active: leases.filter((l) => l.end === "active").length,
+        };
+      }),
+    },
+    kek: { active_version: kek.active_version, versions: kek.versions.map((v) => ({ version: v.version, state: v.state, created_at: v.created_at })) },
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import { vaultStub } from "../../../worker/routes/define";
 import { api, createCredential, expectStatus, type ErrorBody } from "../helpers";
 import { auditRows, verify, withSql } from "../audit-log/helpers";
 import { lease } from "../leases/lease-helpers";
+import { setFault } from "../kms/helpers";
 import { job, namedOperator, op, runJob, startJob, tenants } from "./helpers";
 
 /**
@@ -158,6 +159,26 @@ describe("fleet jobs", () => {
     expect(await stub.operatorAction(good, { action: "rotate_kek" })).toMatchObject({ ok: false, error: { code: "unauthorized" } });
     expect(await stub.operatorAction({ nonsense: true } as never, { bogus: 1 })).toMatchObject({ ok: false, error: { code: "unauthorized" } });
     expect((await expectStatus<{ active_version: number }>(await api(a!.adminToken, "GET", "/v1/admin/kek"), 200)).active_version).toBe(1);
+  });
+
+  it("a tenant whose KMS keeps failing is retried, then marked failed with the reason and recorded in its chain; the others finish; once the KMS is back it succeeds", async () => {
+    const [sick, well] = await tenants(2, "kms-sick");
+    await setFault({ tenantId: sick!.tenantId, mode: "error" });
+    try {
+      const done = await runJob((await startJob({ kind: "rotate_kek", tenants: [sick!.tenantId, well!.tenantId] })).id);
+      const byTenant = new Map(done.tenants.map((t) => [t.tenant_id, t]));
+      expect(done.progress).toMatchObject({ done: 1, failed: 1 });
+      expect(byTenant.get(sick!.tenantId)).toMatchObject({ state: "failed", attempts: 3, error: expect.stringMatching(/^kms_unavailable: /) });
+      expect(byTenant.get(well!.tenantId)).toMatchObject({ state: "done", attempts: 1 });
+      const failures = (await entries(sick!.tenantId)).filter((e) => e.type === "operation.failed");
+      expect(failures.map((e) => [e.actor.identity, e.details.operation, e.details.code])).toEqual(Array(3).fill(["operator:root", "operator.rotate_kek", "kms_unavailable"]));
+      expect((await expectStatus<{ active_version: number }>(await api(sick!.adminToken, "GET", "/v1/admin/kek"), 200)).active_version).toBe(1);
+    } finally {
+      await setFault({ tenantId: sick!.tenantId, mode: "none" });
+    }
+    const retried = await runJob((await startJob({ kind: "rotate_kek", tenants: [sick!.tenantId] })).id);
+    expect(retried.progress).toMatchObject({ done: 1, failed: 0 });
+    expect((await expectStatus<{ active_version: number }>(await api(sick!.adminToken, "GET", "/v1/admin/kek"), 200)).active_version).toBe(2);
   });
 
   it("jobs land in the operator log with who started them, and the log's chain verifies", async () => {
