@@ -15,7 +15,7 @@
 //                      to try a setting; results then say which vars were set
 
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BenchVault, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";

@@ -1,49 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import { OPERATIONS, roleAtLeast, type Operation } from "../worker/contract/roles";
+import { roleAtLeast, type Role } from "../worker/contract/roles";
+import { isOperation, OPERATION_TABLE, OPERATIONS, parseOperationInput, type InputOf, type Operation, type OperationSpec, type RawInput } from "../worker/contract/operations";
 import { loadConfig } from "../worker/contract/config";
 import { describeZodError, VaultError } from "../worker/contract/errors";
 import { IdempotencyKeySchema, type Call, type Outcome } from "../worker/contract/rpc";
-import { AclCheckQuerySchema, AclSchema } from "../worker/contract/schemas/acl";
-import { SetTeamSchema, TeamNameSchema } from "../worker/contract/schemas/teams";
-import { UsePolicySchema, UseRequestSchema } from "../worker/contract/schemas/use";
-import { KekStatusSchema } from "../worker/contract/schemas/admin";
-import { AuditQuerySchema, AuditRangeSchema, AuditVerifyQuerySchema, CheckpointQuerySchema, ConsistencyProofQuerySchema, ImpactQuerySchema, InclusionProofQuerySchema } from "../worker/contract/schemas/audit";
-import { LeaseIdSchema, TokenIdSchema } from "../worker/contract/schemas/common";
-import { CredentialRefSchema, CreateCredentialSchema, ListCredentialsQuerySchema, RotateCredentialSchema, UpdateCredentialSchema } from "../worker/contract/schemas/credentials";
-import { CreateLeaseSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingSchema } from "../worker/contract/schemas/leases";
-import { CreateSessionSchema } from "../worker/contract/schemas/sessions";
-import { CreateTrustSchema, CreateWebhookSchema, OidcLeaseRequestSchema, OidcRevokeRequestSchema } from "../worker/contract/schemas/federation";
+import { OidcLeaseRequestSchema, OidcRevokeRequestSchema } from "../worker/contract/schemas/federation";
 import { isJsonMediaType } from "../worker/contract/media-type";
 import { BootstrapSchema, type BootstrapResult } from "../worker/contract/schemas/tenants";
-import { CreateTokenSchema, ListTokensQuerySchema } from "../worker/contract/schemas/tokens";
 import { checkpointIfDue } from "./audit/checkpoints";
 import { backfillMerkle } from "./audit/merkle-store";
-import { proveConsistency, proveInclusion } from "./audit/proofs";
-import * as audit from "./audit/query";
 import { record } from "./audit/record";
 import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
 import { buildContext } from "./build-context";
 import { guard, parseInput } from "./errors";
-import { kekStatus, rotateKek, sweepStep } from "./kek/rotation";
+import { sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
-import { impactReport, revokeMatching } from "./ops/break-glass";
-import * as acl from "./ops/acl";
-import * as creds from "./ops/credentials";
 import { expireDueLeases } from "./ops/expiry";
 import { idempotent, purgeExpiredIdempotency } from "./idempotency";
-import * as leases from "./ops/leases";
+import { HANDLERS, type Handler, type OpResult } from "./ops";
 import * as oidc from "./ops/oidc";
 import * as webhooks from "./ops/webhooks";
 import type { SignedRequest } from "./ops/webhooks";
-import * as sessions from "./ops/sessions";
 import { bootstrapTenant } from "./ops/tenant";
 import { actForOperator } from "./ops/operator";
 import type { OperatorProof } from "../worker/core/operator/proof";
-import * as tokens from "./ops/tokens";
-import * as teams from "./ops/teams";
-import * as use from "./ops/use";
+import { UseLimiter } from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
@@ -56,15 +39,7 @@ import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
 import { d1Message } from "../worker/core/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
 
-const Empty = z.unknown();
-const ByRef = z.strictObject({ ref: CredentialRefSchema });
-const ById = z.strictObject({ id: TokenIdSchema });
-const ByLease = z.strictObject({ id: LeaseIdSchema });
-const WithBody = <P extends z.ZodRawShape, T extends z.ZodType>(params: P, body: T) => z.strictObject({ ...params, body });
-const ByName = z.strictObject({ ref: z.string().min(1).max(128) });
 const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
-const ByTeam = z.strictObject({ name: TeamNameSchema });
-const ExportPageSchema = AuditRangeSchema.extend({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
 const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "lease.denied" };
@@ -82,7 +57,7 @@ export class TenantVault extends DurableObject<Env> {
   /** Set only through the TEST_HOOKS-gated `setClockForTest`: a fixed clock, so expiry is tested without waiting. */
   #fixedNow: number | null = null;
   /** Per-minute budgets of proxied calls (ops/use.ts). */
-  readonly #useLimiter = new use.UseLimiter();
+  readonly #useLimiter = new UseLimiter();
   /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
   /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
   #alarmFailures = 0;
@@ -125,66 +100,30 @@ export class TenantVault extends DurableObject<Env> {
     });
   }
 
-  /** Authenticates and authorises `op` without running it (the Worker asks before reporting bad input). */
-  checkAccess(call: Call<unknown>, op: Operation) {
-    if (!Object.hasOwn(OPERATIONS, op)) return Promise.resolve({ ok: false as const, error: { code: "bad_request" as const, message: "unknown operation" } });
-    // Counted as its own operation: a check that the caller may is not a lease issued.
-    return this.#call(call, op, Empty, () => null, "access.check");
+  /**
+   * The one RPC entry of every authenticated operation (worker/contract/operations): authenticates
+   * the token, checks the operation's least role, then validates the request's parts against the
+   * operation's schemas (the only place they are validated, so 401/403 always come before 400) and
+   * runs its handler (durable-objects/ops/index.ts).
+   */
+  op<K extends Operation>(name: K, call: Call<RawInput | null>): Promise<Outcome<OpResult<K>>> {
+    // The name comes over RPC: an unknown one is refused before anything runs or is recorded.
+    if (!isOperation(name)) return Promise.resolve({ ok: false as const, error: { code: "bad_request" as const, message: "unknown operation" } });
+    const spec: OperationSpec = OPERATION_TABLE[name];
+    const handler = HANDLERS[name] as Handler<K>;
+    const send = this.#send;
+    return this.#call(call, name, OPERATIONS[name], (ctx, actor) => {
+      const raw = call.input ?? {};
+      const input = parseOperationInput(spec, raw) as InputOf<K>;
+      return () => handler(ctx, actor, input, { send, limiter: this.#useLimiter }, raw) as OpResult<K>;
+    });
   }
 
-  whoami(call: Call<unknown>) { return this.#call(call, "whoami", Empty, (ctx, a) => tokens.whoami(ctx, a)); }
-
-  listCredentials(call: Call<unknown>) { return this.#call(call, "credentials.list", ListCredentialsQuerySchema, (ctx, _a, q) => creds.listCredentialPage(ctx, q)); }
-  getCredential(call: Call<unknown>) { return this.#call(call, "credentials.get", ByRef, (ctx, a, { ref }) => creds.getCredential(ctx, a, ref)); }
-  createCredential(call: Call<unknown>) { return this.#call(call, "credentials.create", CreateCredentialSchema, (ctx, a, input) => creds.createCredential(ctx, a, input)); }
-  updateCredential(call: Call<unknown>) { return this.#call(call, "credentials.update", WithBody({ ref: CredentialRefSchema }, UpdateCredentialSchema), (ctx, a, { ref, body }) => creds.updateCredential(ctx, a, ref, body)); }
-  rotateCredential(call: Call<unknown>) { return this.#call(call, "credentials.rotate", WithBody({ ref: CredentialRefSchema }, RotateCredentialSchema), (ctx, a, { ref, body }) => creds.rotateCredentialValue(ctx, a, ref, body.value)); }
-  listCredentialVersions(call: Call<unknown>) { return this.#call(call, "credentials.versions", ByRef, (ctx, _a, { ref }) => creds.listCredentialVersions(ctx, ref)); }
-  deleteCredential(call: Call<unknown>) { return this.#call(call, "credentials.delete", ByRef, (ctx, a, { ref }) => creds.deleteCredential(ctx, a, ref)); }
-
-  getAcl(call: Call<unknown>) { return this.#call(call, "acl.get", ByRef, (ctx, _a, { ref }) => acl.getAcl(ctx, ref)); }
-  setAcl(call: Call<unknown>) { return this.#call(call, "acl.set", WithBody({ ref: CredentialRefSchema }, AclSchema), (ctx, a, { ref, body }) => acl.setAcl(ctx, a, ref, body)); }
-
-  checkAcl(call: Call<unknown>) {
-    return this.#call(call, "acl.check", WithBody({ ref: CredentialRefSchema }, AclCheckQuerySchema), (ctx, _a, { ref, body }) => teams.checkAcl(ctx, ref, body.identity, body.permission));
-  }
-
-  getUsePolicy(call: Call<unknown>) { return this.#call(call, "use.get", ByRef, (ctx, _a, { ref }) => use.getUsePolicy(ctx, ref)); }
-  setUsePolicy(call: Call<unknown>) { return this.#call(call, "use.set", WithBody({ ref: CredentialRefSchema }, UsePolicySchema), (ctx, a, { ref, body }) => use.setUsePolicy(ctx, a, ref, body)); }
-  deleteUsePolicy(call: Call<unknown>) { return this.#call(call, "use.delete", ByRef, (ctx, a, { ref }) => use.removeUsePolicy(ctx, a, ref)); }
-  /** The credential proxy: the object authorises, decrypts, fetches and scrubs (docs/security-model.md "Use without possession"). */
-  useCredential(call: Call<unknown>) {
-    // Tests send upstream calls to a local Worker through this binding; config.ts refuses it in production.
+  /** The proxy's fetch. Tests send upstream calls to a local Worker through this binding; config.ts refuses it in production. */
+  get #send(): (r: Request) => Promise<Response> {
     const upstream = (this.env as { USE_TEST_UPSTREAM?: Fetcher }).USE_TEST_UPSTREAM;
-    const send = upstream ? (r: Request) => upstream.fetch(r) : (r: Request) => fetch(r);
-    return this.#call(call, "use.request", WithBody({ ref: CredentialRefSchema }, UseRequestSchema), (ctx, a, { ref, body }) => use.useCredential(ctx, a, ref, body, { send, limiter: this.#useLimiter }));
+    return upstream ? (r: Request) => upstream.fetch(r) : (r: Request) => fetch(r);
   }
-
-  listTeams(call: Call<unknown>) { return this.#call(call, "teams.list", Empty, (ctx) => teams.listTeamViews(ctx)); }
-  setTeam(call: Call<unknown>) { return this.#call(call, "teams.set", WithBody({ name: TeamNameSchema }, SetTeamSchema), (ctx, a, { name, body }) => teams.setTeam(ctx, a, name, body.members)); }
-  deleteTeam(call: Call<unknown>) { return this.#call(call, "teams.delete", ByTeam, (ctx, a, { name }) => teams.removeTeam(ctx, a, name)); }
-
-  createLease(call: Call<unknown>) { return this.#call(call, "leases.create", CreateLeaseSchema, (ctx, a, input) => leases.createLease(ctx, a, input)); }
-  listLeases(call: Call<unknown>) { return this.#call(call, "leases.list", ListLeasesQuerySchema, (ctx, a, q) => leases.listLeasePage(ctx, a, q)); }
-  getLease(call: Call<unknown>) { return this.#call(call, "leases.get", ByLease, (ctx, a, { id }) => leases.getLease(ctx, a, id)); }
-  renewLease(call: Call<unknown>) { return this.#call(call, "leases.renew", WithBody({ id: LeaseIdSchema }, RenewLeaseSchema), (ctx, a, { id, body }) => leases.renewLease(ctx, a, id, body.ttl)); }
-  revokeLease(call: Call<unknown>) { return this.#call(call, "leases.revoke", ByLease, (ctx, a, { id }) => leases.revokeLease(ctx, a, id)); }
-  revokeMatchingLeases(call: Call<unknown>) { return this.#call(call, "leases.revoke_matching", RevokeMatchingSchema, (ctx, a, f) => revokeMatching(ctx, a, f)); }
-
-  listTokens(call: Call<unknown>) { return this.#call(call, "tokens.list", ListTokensQuerySchema, (ctx, _a, q) => tokens.listTokenPage(ctx, q)); }
-  getToken(call: Call<unknown>) { return this.#call(call, "tokens.get", ById, (ctx, _a, { id }) => tokens.getToken(ctx, id)); }
-  createToken(call: Call<unknown>) { return this.#call(call, "tokens.create", CreateTokenSchema, (ctx, a, input) => tokens.createToken(ctx, a, input)); }
-  revokeToken(call: Call<unknown>) { return this.#call(call, "tokens.revoke", ById, (ctx, a, { id }) => tokens.revokeTokenById(ctx, a, id)); }
-
-  createSession(call: Call<unknown>) { return this.#call(call, "sessions.create", CreateSessionSchema, (ctx, a, input) => sessions.createSession(ctx, a, input)); }
-  revokeSession(call: Call<unknown>) { return this.#call(call, "sessions.revoke", ById, (ctx, a, { id }) => sessions.revokeSession(ctx, a, id)); }
-
-  listTrusts(call: Call<unknown>) { return this.#call(call, "oidc.list", Empty, (ctx) => oidc.listTrustViews(ctx)); }
-  createTrust(call: Call<unknown>) { return this.#call(call, "oidc.create", CreateTrustSchema, (ctx, a, input) => oidc.createTrust(ctx, a, input)); }
-  deleteTrust(call: Call<unknown>) { return this.#call(call, "oidc.delete", ByName, (ctx, a, { ref }) => oidc.removeTrust(ctx, a, ref)); }
-  listWebhooks(call: Call<unknown>) { return this.#call(call, "webhooks.list", Empty, (ctx) => webhooks.listWebhookViews(ctx)); }
-  createWebhook(call: Call<unknown>) { return this.#call(call, "webhooks.create", CreateWebhookSchema, (ctx, a, input) => webhooks.createWebhook(ctx, a, input)); }
-  deleteWebhook(call: Call<unknown>) { return this.#call(call, "webhooks.delete", ByName, (ctx, a, { ref }) => webhooks.removeWebhook(ctx, a, ref)); }
 
   /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
   oidcLeases(requestId: string, input: unknown, ip?: string | null) {
@@ -207,20 +146,6 @@ export class TenantVault extends DurableObject<Env> {
     return this.#unauthenticated(requestId, { ip, route: "ci.webhook", metric: "ci.webhook.leases" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
   }
 
-  queryAudit(call: Call<unknown>) { return this.#call(call, "audit.query", AuditQuerySchema, (ctx, _a, q) => audit.queryAudit(ctx, q)); }
-  verifyAudit(call: Call<unknown>) { return this.#call(call, "audit.verify", AuditVerifyQuerySchema, (ctx, _a, r) => audit.verifyAudit(ctx, r)); }
-  inclusionProof(call: Call<unknown>) { return this.#call(call, "audit.inclusion_proof", InclusionProofQuerySchema, (ctx, _a, q) => proveInclusion(ctx, q)); }
-  consistencyProof(call: Call<unknown>) { return this.#call(call, "audit.consistency_proof", ConsistencyProofQuerySchema, (ctx, _a, q) => proveConsistency(ctx, q)); }
-  listCheckpoints(call: Call<unknown>) { return this.#call(call, "audit.checkpoints", CheckpointQuerySchema, (ctx, _a, r) => audit.listCheckpoints(ctx, r)); }
-  exportAudit(call: Call<unknown>) {
-    return this.#call(call, "audit.export", ExportPageSchema, (ctx, a, p) => {
-      // The first page of an export is the admin action to record; later pages continue it.
-      if (p.after === null) ctx.storage.transactionSync(() => record(ctx, a, { type: "audit.exported", target: null, details: { from_seq: p.from_seq ?? 1, to_seq: p.to_seq ?? null } }));
-      return audit.exportAuditPage(ctx, p, p.after, p.limit);
-    });
-  }
-  impactReport(call: Call<unknown>) { return this.#call(call, "incident.impact", ImpactQuerySchema, (ctx, a, q) => impactReport(ctx, a, Date.parse(q.from), Date.parse(q.to))); }
-
   /**
    * An operator's fleet action on this tenant (issue 13 §3). Not reachable with any tenant token:
    * only the OperatorPlane object calls it, with a proof it signed for this tenant, this action and
@@ -236,14 +161,14 @@ export class TenantVault extends DurableObject<Env> {
     });
   }
 
-  kekStatus(call: Call<unknown>) { return this.#call(call, "kek.status", Empty, async (ctx) => KekStatusSchema.parse(await kekStatus(ctx))); }
-  rotateKek(call: Call<unknown>) { return this.#call(call, "kek.rotate", Empty, (ctx, a) => rotateKek(ctx, a)); }
-
   // Test and benchmark hooks (durable-objects/test-hooks.ts). Each checks the one gate, TEST_HOOKS,
   // first thing; production configuration refuses TEST_HOOKS, so there they refuse every call.
 
   /** Test hook: bulk-creates leases (see test-hooks.ts); needs an admin token. */
-  seedLeases(call: Call<unknown>) { return this.#call(call, "leases.seed", SeedSchema, (ctx, a, s) => seedLeases(ctx, a, s)); }
+  seedLeases(call: Call<unknown>) { return this.#call(call, "leases.seed", "admin", (ctx, a) => {
+    const input = this.#parse(SeedSchema, call.input);
+    return () => seedLeases(ctx, a, input);
+  }); }
 
   /** Bench hook, baseline `do-insert`: one SQLite insert, nothing else. */
   async benchInsert(): Promise<number> {
@@ -335,14 +260,11 @@ export class TenantVault extends DurableObject<Env> {
     this.#metrics.flush(this.ctx.storage, tenantId, ctx.now(), this.#sink(), { operation: "alarm", code: failed ? "failed" : "ok" });
   }
 
-  /** Authenticates, authorises by the operation's least role, validates input, runs `fn`, audits refusals. */
-  async #call<S extends z.ZodType, T>(
-    call: Call<unknown>,
-    op: Operation,
-    schema: S,
-    fn: (ctx: VaultContext, actor: Actor, input: z.output<S>) => T | Promise<T>,
-    metric: string = op,
-  ): Promise<Outcome<T>> {
+  /**
+   * Authenticates, authorises by the least role `need`, then `prepare` validates the input and
+   * returns the operation to run (at most once per Idempotency-Key); audits refusals.
+   */
+  async #call<T>(call: Call<unknown>, op: string, need: Role, prepare: (ctx: VaultContext, actor: Actor) => () => T | Promise<T>): Promise<Outcome<T>> {
     let actor: Actor | undefined;
     let ctx: VaultContext | undefined;
     const started = Date.now();
@@ -353,27 +275,29 @@ export class TenantVault extends DurableObject<Env> {
       if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
       ctx = this.#contextFor(tenantId);
       actor = await authenticate(ctx, call.token, call.requestId);
-      const need = OPERATIONS[op];
       if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
-      const [context, caller, input] = [ctx, actor, this.#parse(schema, call.input)];
-      if (call.idempotencyKey === undefined) return fn(context, caller, input);
-      // Checked here too: the RPC boundary trusts no caller's shape, the Worker's included.
-      const key = this.#parse(IdempotencyKeySchema, call.idempotencyKey);
-      return idempotent(context, caller, { key, token: call.token, operation: op, input: call.input }, async () => fn(context, caller, input));
+      const [context, caller] = [ctx, actor];
+      // The key first, then the input, as the Worker read them before it stopped validating; both
+      // before the idempotency row, so bad input is never matched against (or stored as) an outcome.
+      const key = call.idempotencyKey === undefined ? undefined : IdempotencyKeySchema.safeParse(call.idempotencyKey);
+      if (key && !key.success) throw new VaultError("validation_failed", "Idempotency-Key header: must be 1 to 128 printable ASCII characters");
+      const run = prepare(context, caller);
+      if (key === undefined) return run();
+      return idempotent(context, caller, { key: key.data, token: call.token, operation: op, input: call.input }, async () => run());
     }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
-    this.#observe(metric, outcome, started);
+    this.#observe(op, outcome, started);
     return outcome;
   }
 
   /** Records role refusals and server-side failures (other refusals record themselves), then checkpoints if due. */
-  async #afterCall(ctx: VaultContext, actor: Actor, op: Operation, outcome: Outcome<unknown>): Promise<void> {
+  async #afterCall(ctx: VaultContext, actor: Actor, op: string, outcome: Outcome<unknown>): Promise<void> {
     try {
       if (!outcome.ok && (outcome.error.code === "forbidden" || outcome.error.code === "internal" || outcome.error.code === "kms_unavailable")) {
         const denied = outcome.error.code === "forbidden";
         ctx.storage.transactionSync(() =>
           record(ctx, actor!, {
-            type: denied ? (DENIAL_TYPE[op] ?? "access.denied") : "operation.failed",
+            type: denied ? ((isOperation(op) ? DENIAL_TYPE[op] : undefined) ?? "access.denied") : "operation.failed",
             target: null,
             outcome: denied ? "denied" : "error",
             details: { operation: op, code: outcome.error.code },
@@ -405,10 +329,6 @@ export class TenantVault extends DurableObject<Env> {
     return outcome;
   }
 
-  #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
-    return guard(requestId, fn);
-  }
-
   /**
    * Counts one request and flushes (metrics/recorder.ts). Latency is real time, not the test clock.
    * Nothing is stored for a tenant never bootstrapped: probes with made-up tenant ids leave no rows.
@@ -423,6 +343,10 @@ export class TenantVault extends DurableObject<Env> {
   /** Analytics Engine, or the in-repo stand-in tests bind (config.ts refuses it in production). */
   #sink(): DataPointSink | undefined {
     return (this.env as { METRICS_TEST_SINK?: DataPointSink }).METRICS_TEST_SINK ?? this.env.METRICS;
+  }
+
+  #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+    return guard(requestId, fn);
   }
 
   #parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { base64ToBytes } from "../worker/core/crypto/encoding";
 import type { VaultClient } from "../sdk/node";
 import type { AgentFor } from "./server";
 import { guarded, jsonResult } from "./tool-result";
@@ -33,7 +34,7 @@ export function registerUseTool(server: McpServer, vault: VaultClient, agentFor:
     ({ credential, method, url, headers, body, purpose }) =>
       guarded(async () => {
         const answer = await vault.use(credential, { purpose, agent: agentFor("http_request_with_credential") }).call(url, { method, headers, body });
-        const text = new TextDecoder().decode(Uint8Array.from(atob(answer.body_base64), (c) => c.charCodeAt(0)));
+        const text = new TextDecoder().decode(base64ToBytes(answer.body_base64));
         const cut = text.length > MAX_TOOL_BODY_CHARS;
         return jsonResult({
           status: answer.status,

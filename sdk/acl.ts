@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { AclSchema, type Acl } from "../worker/contract/schemas/acl";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import { type CallOptions, type HttpClient } from "./http";
 
 /** What `acl.set` takes: ordered allow/deny rules on identity globs, and agent visibility. */
 export type SetAcl = z.input<typeof AclSchema>;
@@ -16,11 +16,11 @@ export class AclApi {
 
   /** A credential's policy; one never set is `{ rules: [], agent_visible: false }`. */
   get(ref: string, options: CallOptions = {}): Promise<Acl> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/acl` }, AclSchema);
+    return this.#http.op("acl.get", { params: { ref } }, options);
   }
 
   /** Replaces a credential's policy (a PUT: retried on 429/503 like any idempotent call). */
   set(ref: string, acl: SetAcl, options: CallOptions = {}): Promise<Acl> {
-    return this.#http.json({ ...options, method: "PUT", path: `/v1/credentials/${segment(ref)}/acl`, body: acl }, AclSchema);
+    return this.#http.op("acl.set", { params: { ref }, body: acl }, options);
   }
 }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { KekRotateResultSchema, KekStatusSchema, type KekRotateResult, type KekStatus } from "../worker/contract/schemas/admin";
+import { type KekRotateResult, type KekStatus } from "../worker/contract/schemas/admin";
 import { ImpactReportSchema, type ImpactQuerySchema } from "../worker/contract/schemas/audit";
 import type { CallOptions, HttpClient } from "./http";
 
@@ -19,12 +19,12 @@ export class AdminApi {
 
   /** KEK versions and the progress of any rewrap sweep. */
   kekStatus(options: CallOptions = {}): Promise<KekStatus> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/admin/kek" }, KekStatusSchema);
+    return this.#http.op("kek.status", {}, options);
   }
 
   /** Rotates the tenant KEK; wrapped DEKs are rewrapped in the background. Never retried without an idempotency key. */
   rotateKek(options: CallOptions = {}): Promise<KekRotateResult> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/admin/kek/rotate" }, KekRotateResultSchema);
+    return this.#http.op("kek.rotate", {}, options);
   }
 }
 
@@ -39,6 +39,6 @@ export class IncidentApi {
 
   /** The impact report for a time window. */
   impact(query: ImpactQuery, options: CallOptions = {}): Promise<ImpactReport> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/incident/impact", query }, ImpactReportSchema);
+    return this.#http.op("incident.impact", { query }, options);
   }
 }

@@ -4,7 +4,7 @@
  * Pure WebCrypto: runs in Node >= 20, Workers and browsers.
  */
 
-import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/chain";
+import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/codec";
 import { verifyCheckpoint } from "../worker/core/audit/checkpoint";
 import { parseVerifierKey } from "../worker/core/audit/signed-note";
 import { AuditForkError, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";

@@ -1,10 +1,6 @@
 import {
-  AuditPageSchema,
   AuditPublicKeySchema,
-  AuditVerifySchema,
   CheckpointListSchema,
-  ConsistencyProofSchema,
-  InclusionProofSchema,
   type ConsistencyProof,
   type ConsistencyProofQuery,
   type InclusionProof,
@@ -19,7 +15,7 @@ import {
 import type { z } from "zod";
 import { AuditExportLineSchema, decodeStream, splitLines, type AuditExportLine } from "./audit-export";
 import { VaultError } from "./errors";
-import type { CallOptions, HttpClient } from "./http";
+import { opRequest, type CallOptions, type HttpClient } from "./http";
 
 /** Filters of `audit.query`: seq range, time window, type, identity, credential id, page size. */
 export type AuditQuery = Partial<AuditQueryOutput>;
@@ -39,7 +35,7 @@ export class AuditApi {
 
   /** One page of entries, oldest first; pass `next_from_seq` back as `from_seq` for the next. */
   query(query: AuditQuery = {}, options: CallOptions = {}): Promise<AuditPage> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/audit", query }, AuditPageSchema);
+    return this.#http.op("audit.query", { query }, options);
   }
 
   /**
@@ -47,22 +43,22 @@ export class AuditApi {
    * `ok: false` unless every entry is covered by a checkpoint, unless `allow_unsigned_tail`.
    */
   verify(range: Partial<AuditVerifyQuery> = {}, options: CallOptions = {}): Promise<AuditVerify> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/verify", query: range }, AuditVerifySchema);
+    return this.#http.op("audit.verify", { query: range }, options);
   }
 
   /** Signed checkpoints whose size falls in the range; `fresh: true` has the current head signed first. */
   checkpoints(range: Partial<CheckpointQuery> = {}, options: CallOptions = {}): Promise<CheckpointList> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/checkpoints", query: range }, CheckpointListSchema);
+    return this.#http.op("audit.checkpoints", { query: range }, options);
   }
 
   /** RFC 6962 inclusion proof of entry `seq` in the tree of `size` entries (default: all); check it with `verifyInclusionProof`. */
   inclusionProof(query: Pick<InclusionProofQuery, "seq"> & Partial<InclusionProofQuery>, options: CallOptions = {}): Promise<InclusionProof> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/proof/inclusion", query }, InclusionProofSchema);
+    return this.#http.op("audit.inclusion_proof", { query }, options);
   }
 
   /** RFC 6962 consistency proof from size `old` to `new` (default: all); check it with `verifyConsistencyProof`. */
   consistencyProof(query: Pick<ConsistencyProofQuery, "old"> & Partial<ConsistencyProofQuery>, options: CallOptions = {}): Promise<ConsistencyProof> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/proof/consistency", query }, ConsistencyProofSchema);
+    return this.#http.op("audit.consistency_proof", { query }, options);
   }
 
   /**
@@ -70,7 +66,7 @@ export class AuditApi {
    * The request is sent when iteration starts; a refused token fails the first `next()`.
    */
   async *exportLines(range: Partial<AuditRange> = {}, options: CallOptions = {}): AsyncGenerator<string, void, undefined> {
-    const res = await this.#http.stream({ ...options, method: "GET", path: "/v1/audit/export", query: range });
+    const res = await this.#http.stream(opRequest("audit.export", { query: range }, options));
     if (res.body === null) return;
     yield* splitLines(decodeStream(res.body));
   }
@@ -92,6 +88,6 @@ export class AuditApi {
 
   /** The Ed25519 key that signs checkpoints (public; no token needed). */
   publicKey(options: CallOptions = {}): Promise<AuditPublicKey> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/audit/public-key" }, AuditPublicKeySchema);
+    return this.#http.op("audit.public_key", {}, options);
   }
 }

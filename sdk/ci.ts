@@ -26,11 +26,11 @@ export class CiApi {
 
   /** Exchanges an ID token for leases. Not retried (the token is consumed by the first attempt). */
   lease(request: CiLeaseRequest, options: CallOptions = {}): Promise<CiLeases> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/ci/leases", body: request }, CiLeasesSchema);
+    return this.#http.op("ci.oidc_lease", { body: request }, options);
   }
 
   /** Revokes the job's own leases with a fresh ID token; already ended ones come back as they are. */
   revoke(request: { tenant_id: string; token: string; lease_ids: string[] }, options: CallOptions = {}): Promise<CiRevoked> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/ci/leases/revoke", body: request }, CiRevokedSchema);
+    return this.#http.op("ci.oidc_revoke", { body: request }, options);
   }
 }

@@ -1,8 +1,5 @@
 import type { z } from "zod";
 import {
-  CredentialPageSchema,
-  CredentialSchema,
-  CredentialVersionListSchema,
   type Credential,
   type CredentialPage,
   type CredentialVersion,
@@ -10,7 +7,7 @@ import {
   type ListCredentialsQuerySchema,
   type UpdateCredentialSchema,
 } from "../worker/contract/schemas/credentials";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import { type CallOptions, type HttpClient } from "./http";
 
 /** What `credentials.create` takes: name, value and optional metadata; TTLs as seconds or "10m". */
 export type CreateCredential = z.input<typeof CreateCredentialSchema>;
@@ -30,7 +27,7 @@ export class CredentialsApi {
 
   /** One page of credentials; pass `next_cursor` back as `cursor` for the next. */
   list(query: ListCredentials = {}, options: CallOptions = {}): Promise<CredentialPage> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/credentials", query }, CredentialPageSchema);
+    return this.#http.op("credentials.list", { query }, options);
   }
 
   /** Every credential matching `query`, page after page. */
@@ -45,31 +42,31 @@ export class CredentialsApi {
 
   /** A credential's metadata, by id (`cred_...`) or name. */
   get(ref: string, options: CallOptions = {}): Promise<Credential> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}` }, CredentialSchema);
+    return this.#http.op("credentials.get", { params: { ref } }, options);
   }
 
   /** Creates a credential (version 1). Not retried unless `options.idempotencyKey` is given. */
   create(input: CreateCredential, options: CallOptions = {}): Promise<Credential> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/credentials", body: input }, CredentialSchema);
+    return this.#http.op("credentials.create", { body: input }, options);
   }
 
   /** Changes description, tags or TTLs. */
   update(ref: string, input: UpdateCredential, options: CallOptions = {}): Promise<Credential> {
-    return this.#http.json({ ...options, method: "PATCH", path: `/v1/credentials/${segment(ref)}`, body: input }, CredentialSchema);
+    return this.#http.op("credentials.update", { params: { ref }, body: input }, options);
   }
 
   /** Stores a new value as a new version under a fresh data key. */
   rotate(ref: string, value: string, options: CallOptions = {}): Promise<Credential> {
-    return this.#http.json({ ...options, method: "POST", path: `/v1/credentials/${segment(ref)}/rotate`, body: { value } }, CredentialSchema);
+    return this.#http.op("credentials.rotate", { params: { ref }, body: { value } }, options);
   }
 
   /** The credential's versions (metadata only). */
   versions(ref: string, options: CallOptions = {}): Promise<{ items: CredentialVersion[] }> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/versions` }, CredentialVersionListSchema);
+    return this.#http.op("credentials.versions", { params: { ref } }, options);
   }
 
   /** Deletes the credential and every stored version. */
   delete(ref: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/credentials/${segment(ref)}` });
+    return this.#http.op("credentials.delete", { params: { ref } }, options);
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import type { z } from "zod";
+import { OPERATION_TABLE, type OperationName, type OperationSpec, type SpecOf } from "../worker/contract/operations";
 import { ErrorBodySchema } from "../worker/contract/schemas/common";
 import { VaultError } from "./errors";
 import { backoffDelay, parseRetryAfter, retryPolicy, type RetryOptions, type RetryPolicy } from "./retry";
@@ -35,6 +36,40 @@ export interface ApiRequest extends CallOptions {
   query?: Record<string, string | number | boolean | null | undefined>;
   /** JSON body. */
   body?: unknown;
+}
+
+type Part<S, K extends "params" | "body"> = K extends keyof S ? (S[K] extends z.ZodType ? z.input<S[K]> : never) : never;
+
+/**
+ * The parts of a call of operation `K`, typed from the operation table: its path parameters and
+ * body as the server's schemas take them (a query is loose: its values are sent as strings).
+ */
+export interface OpParts<K extends OperationName> {
+  params?: Part<SpecOf<K>, "params">;
+  query?: ApiRequest["query"];
+  body?: Part<SpecOf<K>, "body">;
+}
+
+/** What operation `K` answers, checked against its response schema; nothing for a 204. */
+export type OpAnswer<K extends OperationName> = SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : void;
+
+/**
+ * The request of operation `name`: method and path from the operation table (the server's own
+ * declaration), each path parameter encoded as one segment.
+ * @throws TypeError if a path parameter is missing.
+ */
+export function opRequest<K extends OperationName>(name: K, parts: OpParts<K>, options: CallOptions = {}): ApiRequest {
+  const spec: OperationSpec = OPERATION_TABLE[name];
+  const params = (parts.params ?? {}) as Record<string, string | undefined>;
+  const path = spec.path.replace(/:(\w+)/g, (_m, param: string) => {
+    const value = params[param];
+    if (value === undefined) throw new TypeError(`${name}: no value for :${param}`);
+    return segment(value);
+  });
+  const req: ApiRequest = { ...options, method: spec.method.toUpperCase() as Method, path };
+  if (parts.query !== undefined) req.query = parts.query;
+  if (parts.body !== undefined) req.body = parts.body;
+  return req;
 }
 
 /** Settings of the HTTP core. */
@@ -71,6 +106,13 @@ export class HttpClient {
     // Bound so a platform fetch is not called with the client as `this` (browsers refuse that).
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#retry = retryPolicy(options.retry);
+  }
+
+  /** Calls operation `name` of the operation table and returns its answer, checked against the table's response schema. */
+  op<K extends OperationName>(name: K, parts: OpParts<K>, options: CallOptions = {}): Promise<OpAnswer<K>> {
+    const spec: OperationSpec = OPERATION_TABLE[name];
+    const req = opRequest(name, parts, options);
+    return (spec.response === null ? this.empty(req) : this.json(req, spec.response)) as Promise<OpAnswer<K>>;
   }
 
   /** Sends `req` and returns the answer parsed with `schema`. */

@@ -27,6 +27,7 @@ import { SessionsApi } from "./sessions";
 import { SystemApi } from "./system";
 import { TokensApi } from "./tokens";
 import { WebhooksApi } from "./webhooks";
+import { TeamsApi } from "./teams";
 import { CredentialUse, UseApi, type UseOptions } from "./use";
 import type { Whoami } from "../worker/contract/schemas/tokens";
 
@@ -64,6 +65,8 @@ export class VaultClient {
   readonly system: SystemApi;
   /** Use policies and the ACL check. */
   readonly usePolicies: UseApi;
+  /** Teams for ACL rules: list (manager), set, delete (admin). */
+  readonly teams: TeamsApi;
   /** The HTTP core, for calls this SDK does not wrap yet. */
   readonly http: HttpClient;
 
@@ -83,6 +86,7 @@ export class VaultClient {
     this.incident = new IncidentApi(this.http);
     this.system = new SystemApi(this.http);
     this.usePolicies = new UseApi(this.http);
+    this.teams = new TeamsApi(this.http);
   }
 
   /**
@@ -135,7 +139,7 @@ export class VaultClient {
 }
 
 export { VaultError, isVaultError, type ClientErrorCode, type VaultErrorCode, type VaultErrorOptions } from "./errors";
-export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type HttpClient, type Method } from "./http";
+export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type HttpClient, type Method, type OpAnswer, type OpParts } from "./http";
 export { parseRetryAfter, type RetryOptions } from "./retry";
 export { Lease } from "./lease";
 export { CredentialUse, type SetUsePolicy, type UseApi, type UseOptions } from "./use";
@@ -146,6 +150,8 @@ export type { CreateToken, ListTokens, TokensApi } from "./tokens";
 export type { AuditApi, AuditPublicKey, AuditQuery, CheckpointList } from "./audit";
 export type { AdminApi, ImpactQuery, ImpactReport, IncidentApi } from "./admin";
 export type { SystemApi } from "./system";
+export type { SetTeam, TeamsApi } from "./teams";
+export type { Team } from "../worker/contract/schemas/teams";
 export type { AclApi, SetAcl } from "./acl";
 export type { CreateSession, SessionsApi } from "./sessions";
 export type { CreateOidcTrust, OidcApi, OidcTrust } from "./oidc";

@@ -1,9 +1,5 @@
 import type { z } from "zod";
 import {
-  LeasePageSchema,
-  LeaseSchema,
-  LeaseWithValueSchema,
-  RevokeMatchingResultSchema,
   type CreateLeaseSchema,
   type Lease as LeaseInfo,
   type LeasePage,
@@ -37,33 +33,33 @@ export class LeasesApi {
    * unless `options.idempotencyKey` is given, since a retry could issue a second lease.
    */
   async create(input: CreateLease, options: CallOptions = {}): Promise<Lease> {
-    const created = await this.#http.json({ ...options, method: "POST", path: "/v1/leases", body: input }, LeaseWithValueSchema);
+    const created = await this.#http.op("leases.create", { body: input }, options);
     return new Lease(this, created);
   }
 
   /** One page of leases (viewers and users see their own identity's, managers all). */
   list(query: ListLeases = {}, options: CallOptions = {}): Promise<LeasePage> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/leases", query }, LeasePageSchema);
+    return this.#http.op("leases.list", { query }, options);
   }
 
   /** A lease's metadata (never its value). */
   get(id: string, options: CallOptions = {}): Promise<LeaseInfo> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/leases/${encodeURIComponent(id)}` }, LeaseSchema);
+    return this.#http.op("leases.get", { params: { id } }, options);
   }
 
   /** Renews a lease by `ttl` (default: its original TTL) from now, never past its maximum lifetime. */
   renew(id: string, ttl?: Duration, options: CallOptions = {}): Promise<LeaseInfo> {
     const body = ttl === undefined ? {} : { ttl };
-    return this.#http.json({ ...options, method: "POST", path: `/v1/leases/${encodeURIComponent(id)}/renew`, body }, LeaseSchema);
+    return this.#http.op("leases.renew", { params: { id }, body }, options);
   }
 
   /** Revokes a lease now; answers 409 `conflict` if it has already ended. */
   revoke(id: string, options: CallOptions = {}): Promise<LeaseInfo> {
-    return this.#http.json({ ...options, method: "DELETE", path: `/v1/leases/${encodeURIComponent(id)}` }, LeaseSchema);
+    return this.#http.op("leases.revoke", { params: { id } }, options);
   }
 
   /** Break glass: revokes every active lease matching the filter; returns how many. */
   revokeMatching(filter: RevokeMatching, options: CallOptions = {}): Promise<{ revoked: number }> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/leases/revoke", body: filter }, RevokeMatchingResultSchema);
+    return this.#http.op("leases.revoke_matching", { body: filter }, options);
   }
 }

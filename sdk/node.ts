@@ -8,10 +8,12 @@
  * AND any certificate of the presented chain (leaf, intermediate or root) matches a pin.
  */
 
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import https from "node:https";
 import { Readable } from "node:stream";
 import tls, { type DetailedPeerCertificate, type PeerCertificate } from "node:tls";
+import { bytesToBase64 } from "../worker/core/crypto/encoding";
+import { sha256Sync } from "../worker/core/crypto/sha256-sync";
 import { VaultError } from "./errors";
 import type { FetchLike } from "./http";
 import { VaultClient, type VaultClientOptions } from "./index";
@@ -33,7 +35,7 @@ export function spkiPin(cert: PeerCertificate): string | undefined {
   if (!cert.raw) return undefined;
   try {
     const spki = new X509Certificate(cert.raw).publicKey.export({ type: "spki", format: "der" });
-    return createHash("sha256").update(spki).digest("base64");
+    return bytesToBase64(sha256Sync(spki));
   } catch {
     return undefined; // an unparseable certificate matches no pin
   }

@@ -1,8 +1,8 @@
 /** OIDC trusts (admin): which CI identity providers may exchange their ID tokens for leases. */
 
 import type { z } from "zod";
-import { ListTrustsSchema, TrustSchema, type CreateTrustSchema, type Trust } from "../worker/contract/schemas/federation";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import { type CreateTrustSchema, type Trust } from "../worker/contract/schemas/federation";
+import { type CallOptions, type HttpClient } from "./http";
 import type { Duration } from "./leases";
 
 /** An OIDC trust as the API shows it. */
@@ -26,16 +26,16 @@ export class OidcApi {
 
   /** Every trust of the tenant. */
   list(options: CallOptions = {}): Promise<{ items: OidcTrust[] }> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/oidc/trusts" }, ListTrustsSchema);
+    return this.#http.op("oidc.list", {}, options);
   }
 
   /** Creates a trust. Not retried unless given an idempotency key. */
   create(input: CreateOidcTrust, options: CallOptions = {}): Promise<OidcTrust> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/oidc/trusts", body: input }, TrustSchema);
+    return this.#http.op("oidc.create", { body: input }, options);
   }
 
   /** Deletes a trust (by id or name); leases it already granted run until they end. */
   delete(ref: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/oidc/trusts/${segment(ref)}` });
+    return this.#http.op("oidc.delete", { params: { ref } }, options);
   }
 }

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { CreateSessionSchema } from "../worker/contract/schemas/sessions";
-import { CreatedTokenSchema, type CreatedToken } from "../worker/contract/schemas/tokens";
+import { type CreatedToken } from "../worker/contract/schemas/tokens";
 import type { CallOptions, HttpClient } from "./http";
 import type { Duration } from "./leases";
 
@@ -18,11 +18,11 @@ export class SessionsApi {
 
   /** Creates a session token (shown this once, in `token`). Not retried unless given an idempotency key. */
   create(input: CreateSession = {}, options: CallOptions = {}): Promise<CreatedToken> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/sessions", body: input }, CreatedTokenSchema);
+    return this.#http.op("sessions.create", { body: input }, options);
   }
 
   /** Ends a session, effective on its next use. */
   revoke(id: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/sessions/${encodeURIComponent(id)}` });
+    return this.#http.op("sessions.revoke", { params: { id } }, options);
   }
 }

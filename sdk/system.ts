@@ -1,9 +1,4 @@
-import { z } from "zod";
 import type { CallOptions, HttpClient } from "./http";
-
-// worker/routes/system.ts keeps these two inline; mirrored here until they move to worker/contract/schemas.
-const HealthSchema = z.object({ ok: z.literal(true) });
-const ReadySchema = z.object({ ok: z.literal(true), d1: z.literal("ok") });
 
 /** Liveness and readiness (public). */
 export class SystemApi {
@@ -16,11 +11,11 @@ export class SystemApi {
 
   /** Liveness: the Worker answers. */
   health(options: CallOptions = {}): Promise<{ ok: true }> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/health" }, HealthSchema);
+    return this.#http.op("system.health", {}, options);
   }
 
   /** Readiness: configuration valid and D1 reachable. */
   ready(options: CallOptions = {}): Promise<{ ok: true; d1: "ok" }> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/ready" }, ReadySchema);
+    return this.#http.op("system.ready", {}, options);
   }
 }

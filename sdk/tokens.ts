@@ -1,9 +1,5 @@
 import type { z } from "zod";
 import {
-  CreatedTokenSchema,
-  TokenPageSchema,
-  TokenSchema,
-  WhoamiSchema,
   type CreatedToken,
   type CreateTokenSchema,
   type ListTokensQuerySchema,
@@ -30,26 +26,26 @@ export class TokensApi {
 
   /** Who the client's token is: tenant, identity, role. */
   whoami(options: CallOptions = {}): Promise<Whoami> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/whoami" }, WhoamiSchema);
+    return this.#http.op("whoami", {}, options);
   }
 
   /** One page of token metadata (never the tokens themselves). */
   list(query: ListTokens = {}, options: CallOptions = {}): Promise<TokenPage> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/tokens", query }, TokenPageSchema);
+    return this.#http.op("tokens.list", { query }, options);
   }
 
   /** A token's metadata. */
   get(id: string, options: CallOptions = {}): Promise<Token> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/tokens/${encodeURIComponent(id)}` }, TokenSchema);
+    return this.#http.op("tokens.get", { params: { id } }, options);
   }
 
   /** Creates an API token; `token` in the answer is shown this once. */
   create(input: CreateToken, options: CallOptions = {}): Promise<CreatedToken> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/tokens", body: input }, CreatedTokenSchema);
+    return this.#http.op("tokens.create", { body: input }, options);
   }
 
   /** Revokes a token, effective on its next use. */
   revoke(id: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/tokens/${encodeURIComponent(id)}` });
+    return this.#http.op("tokens.revoke", { params: { id } }, options);
   }
 }

@@ -1,7 +1,7 @@
 import type { z } from "zod";
-import { AclCheckSchema } from "../worker/contract/schemas/acl";
-import { UsePolicySchema, UseResponseSchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import { base64ToBytes, bytesToBase64 } from "../worker/core/crypto/encoding";
+import { UsePolicySchema, type UsePolicy, type UseResponse } from "../worker/contract/schemas/use";
+import type { CallOptions, HttpClient, OpParts } from "./http";
 
 /** What `use.setPolicy` takes: origins, methods, path prefixes, injection, limits (defaults filled by the vault). */
 export type SetUsePolicy = z.input<typeof UsePolicySchema>;
@@ -14,12 +14,6 @@ export interface UseOptions extends CallOptions {
 
 /** Statuses whose response has no body (the Fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
 
 /**
  * A credential used without possession: `fetch` sends the request through the vault, which
@@ -47,11 +41,12 @@ export class CredentialUse {
       method: request.method,
       url: request.url,
       headers,
-      ...(bytes.byteLength > 0 ? { body_base64: toBase64(bytes) } : {}),
+      ...(bytes.byteLength > 0 ? { body_base64: bytesToBase64(bytes) } : {}),
       ...(purpose !== undefined ? { purpose } : {}),
       ...(agent !== undefined ? { agent } : {}),
     };
-    return this.#http.json({ ...call, signal: init?.signal ?? call.signal, method: "POST", path: `/v1/credentials/${segment(this.#ref)}/use`, body }, UseResponseSchema);
+    // The method and agent are passed on as the caller gave them; the vault validates them.
+    return this.#http.op("use.request", { params: { ref: this.#ref }, body: body as OpParts<"use.request">["body"] }, { ...call, signal: init?.signal ?? call.signal });
   }
 
   /**
@@ -64,7 +59,7 @@ export class CredentialUse {
     const answer = await this.call(input, init);
     const headers = new Headers(answer.headers);
     headers.set("x-vault-scrubbed", String(answer.scrubbed));
-    const body = NULL_BODY.has(answer.status) ? null : Uint8Array.from(atob(answer.body_base64), (c) => c.charCodeAt(0));
+    const body = NULL_BODY.has(answer.status) ? null : base64ToBytes(answer.body_base64);
     return new Response(body, { status: answer.status, headers });
   }
 }
@@ -80,21 +75,21 @@ export class UseApi {
 
   /** A credential's use policy; VaultError `not_found` when it has none. */
   getPolicy(ref: string, options: CallOptions = {}): Promise<UsePolicy> {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/use` }, UsePolicySchema);
+    return this.#http.op("use.get", { params: { ref } }, options);
   }
 
   /** Sets (replaces) a credential's use policy. */
   setPolicy(ref: string, policy: SetUsePolicy, options: CallOptions = {}): Promise<UsePolicy> {
-    return this.#http.json({ ...options, method: "PUT", path: `/v1/credentials/${segment(ref)}/use`, body: policy }, UsePolicySchema);
+    return this.#http.op("use.set", { params: { ref }, body: policy }, options);
   }
 
   /** Removes a credential's use policy: it can no longer be used through the vault. */
   deletePolicy(ref: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/credentials/${segment(ref)}/use` });
+    return this.#http.op("use.delete", { params: { ref } }, options);
   }
 
   /** What the ACL answers for an identity and permission, and which rule and team decide. */
   check(ref: string, identity: string, permission: "lease" | "use" = "lease", options: CallOptions = {}) {
-    return this.#http.json({ ...options, method: "GET", path: `/v1/credentials/${segment(ref)}/acl/check`, query: { identity, permission } }, AclCheckSchema);
+    return this.#http.op("acl.check", { params: { ref }, query: { identity, permission } }, options);
   }
 }

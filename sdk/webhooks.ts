@@ -1,8 +1,8 @@
 /** Webhook lease sources (admin): CI systems without OIDC that sign lease requests with an HMAC secret. */
 
 import type { z } from "zod";
-import { CreatedWebhookSchema, ListWebhooksSchema, type CreateWebhookSchema, type Webhook } from "../worker/contract/schemas/federation";
-import { segment, type CallOptions, type HttpClient } from "./http";
+import { CreatedWebhookSchema, type CreateWebhookSchema, type Webhook } from "../worker/contract/schemas/federation";
+import { type CallOptions, type HttpClient } from "./http";
 import type { Duration } from "./leases";
 
 export type { Webhook } from "../worker/contract/schemas/federation";
@@ -22,16 +22,16 @@ export class WebhooksApi {
 
   /** Every webhook of the tenant (never their secrets). */
   list(options: CallOptions = {}): Promise<{ items: Webhook[] }> {
-    return this.#http.json({ ...options, method: "GET", path: "/v1/webhooks" }, ListWebhooksSchema);
+    return this.#http.op("webhooks.list", {}, options);
   }
 
   /** Creates a webhook; `secret` in the answer is shown this once. Not retried unless given an idempotency key. */
   create(input: CreateWebhook, options: CallOptions = {}): Promise<CreatedWebhook> {
-    return this.#http.json({ ...options, method: "POST", path: "/v1/webhooks", body: input }, CreatedWebhookSchema);
+    return this.#http.op("webhooks.create", { body: input }, options);
   }
 
   /** Deletes a webhook (by id or name): its signed requests are refused from then on. */
   delete(ref: string, options: CallOptions = {}): Promise<void> {
-    return this.#http.empty({ ...options, method: "DELETE", path: `/v1/webhooks/${segment(ref)}` });
+    return this.#http.op("webhooks.delete", { params: { ref } }, options);
   }
 }

@@ -5,18 +5,14 @@ import { VaultError } from "./contract/errors";
 import { basics } from "./middleware/basics";
 import { notFound, onError } from "./middleware/on-error";
 import { rateLimit } from "./middleware/rate-limit";
-import { admin } from "./routes/admin";
+import { ALL_ROUTES } from "./contract/operations";
 import { audit } from "./routes/audit";
 import { bench } from "./routes/bench";
-import { leases } from "./routes/leases";
+import { operationRouter } from "./routes/define";
 import { federation } from "./routes/federation";
-import { ALL_ROUTES } from "./routes/all";
-import { credentials } from "./routes/credentials";
 import { openApiRouter } from "./routes/openapi";
 import { operator } from "./routes/operator";
 import { system } from "./routes/system";
-import { tokens } from "./routes/tokens";
-import { teams } from "./routes/teams";
 import { use } from "./routes/use";
 
 /** Largest request body: a 64 KiB value JSON-escaped at worst (\uXXXX) plus the rest. */
@@ -41,14 +37,11 @@ app.use("/v1/*", async (c, next) => {
   return limit(c, next);
 });
 app.route("/", system);
-app.route("/", tokens);
-app.route("/", credentials);
-app.route("/", leases);
+// Every authenticated operation of the table (worker/contract/operations), then the hand-written ones.
+app.route("/", operationRouter());
 app.route("/", use);
-app.route("/", teams);
 app.route("/", audit);
 app.route("/", federation);
-app.route("/", admin);
 app.route("/", bench);
 app.route("/", operator);
 app.route("/", openApiRouter(ALL_ROUTES));

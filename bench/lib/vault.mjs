@@ -149,15 +149,6 @@ export class BenchVault {
   }
 }
 
-/** Bytes under a directory (the DO's SQLite files live under the persist dir). */
-export function duBytes(dir) {
-  try {
-    return Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split(/\s+/)[0]);
-  } catch {
-    return null;
-  }
-}
-
 /**
  * A snapshot of the committed tree (git HEAD) plus the bench overlay, in a temp dir with the
  * repository's node_modules and dev secrets. Used with `--source=head` so a benchmark measures a

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Command } from "commander";
+import { base64ToBytes } from "../../worker/core/crypto/encoding";
 import { action, collect, CliError, vaultClient, withJson, type JsonOption } from "../context";
 import { aboutCredential } from "../errors";
 import { readAll } from "../input";
@@ -53,7 +54,7 @@ export function registerHttp(program: Command): void {
       const use = vault.use(credential, { purpose: options.purpose, agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) } });
       const answer = await use.call(url, { method: method.toUpperCase(), headers, body }).catch(aboutCredential(credential));
       if (options.json) return printJson(answer);
-      const bytes = Buffer.from(answer.body_base64, "base64");
+      const bytes = base64ToBytes(answer.body_base64);
       note(`${answer.status} in ${answer.upstream_ms} ms${answer.scrubbed ? "; the credential was scrubbed from the answer" : ""}`);
       if (options.include) {
         printLine(`HTTP ${answer.status}`);

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { bytesToHex } from "../../worker/core/crypto/encoding";
-import { decodeBase64Strict, encodeBase64 } from "../../worker/core/kms/base64";
+import { base64ToBytes, bytesToBase64, bytesToHex, decodeOrNull } from "../../worker/core/crypto/encoding";
 import { crc32c } from "../../worker/core/kms/crc32c";
 import { contextAad, openBlob, sealBlob } from "../kms/blob";
 import { IssuedTokens, faultResponse, handleControl, recordCall, takeFault } from "../kms/control";
@@ -33,8 +32,8 @@ const Bytes = (required: boolean) =>
         if (required) ctx.addIssue({ code: "custom", message: "is required" });
         return new Uint8Array();
       }
-      const bytes = decodeBase64Strict(text);
-      if (bytes === undefined || bytes.length > MAX_FIELD_BYTES) {
+      const bytes = decodeOrNull(base64ToBytes, text);
+      if (bytes === null || bytes.length > MAX_FIELD_BYTES) {
         ctx.addIssue({ code: "custom", message: "must be base64 of at most 64 KiB" });
         return z.NEVER;
       }
@@ -124,7 +123,7 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
     const ciphertext = await sealBlob(config.rootKey, plaintext, bound);
     return Response.json({
       name: `${config.keyName}/cryptoKeyVersions/1`,
-      ciphertext: encodeBase64(ciphertext),
+      ciphertext: bytesToBase64(ciphertext),
       ciphertextCrc32c: String(crc32c(ciphertext)),
       verifiedPlaintextCrc32c: plaintextCrc32c !== undefined,
       verifiedAdditionalAuthenticatedDataCrc32c: aadCrc !== undefined,
@@ -139,7 +138,7 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   } catch {
     return rpcError(400, "INVALID_ARGUMENT", "Decryption failed: the ciphertext is invalid.");
   }
-  return Response.json({ plaintext: encodeBase64(plaintext), plaintextCrc32c: String(crc32c(plaintext)), usedPrimary: true, protectionLevel });
+  return Response.json({ plaintext: bytesToBase64(plaintext), plaintextCrc32c: String(crc32c(plaintext)), usedPrimary: true, protectionLevel });
 }
 
 function checksumMismatch(field: string): Response {

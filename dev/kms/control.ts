@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { timingSafeEqual } from "../../worker/core/crypto/primitives";
+import { sha256 } from "../../worker/core/crypto/sha256";
 
 /**
  * Test controls of the development emulator: injected faults and per-tenant call counts.
@@ -107,12 +109,8 @@ function countsFor(tenantId: string | null): Map<string, number> {
 
 /** Constant-time comparison; hashing first gives equal lengths, which timingSafeEqual requires. */
 export async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const encoder = new TextEncoder();
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  return timingSafeEqual(a, b);
 }
 
 function json(body: unknown, status = 200): Response {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { decodeBase64Strict, encodeBase64 } from "../../worker/core/kms/base64";
+import { base64ToBytes, bytesToBase64, decodeOrNull } from "../../worker/core/crypto/encoding";
 import { contextAad, openBlob, sealBlob } from "./blob";
 import type { EmulatorConfig } from "./config";
 import { KmsApiError } from "./errors";
@@ -22,8 +22,8 @@ const ACCOUNT_ID = "000000000000";
 
 function blob(min: number, max: number) {
   return z.string().transform((text, ctx) => {
-    const bytes = decodeBase64Strict(text);
-    if (bytes === undefined || bytes.length < min || bytes.length > max) {
+    const bytes = decodeOrNull(base64ToBytes, text);
+    if (bytes === null || bytes.length < min || bytes.length > max) {
       ctx.addIssue({ code: "custom", message: `must be base64 of ${min} to ${max} bytes` });
       return z.NEVER;
     }
@@ -69,13 +69,13 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const i = parse(EncryptInput, input);
       resolveKey(i.KeyId, ctx);
       const blob = await sealBlob(config.rootKey, i.Plaintext, contextAad(config.keyId, i.EncryptionContext));
-      return { CiphertextBlob: encodeBase64(blob), KeyId: arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      return { CiphertextBlob: bytesToBase64(blob), KeyId: arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     }
     case "Decrypt": {
       const i = parse(DecryptInput, input);
       if (i.KeyId !== undefined) resolveKey(i.KeyId, ctx);
       const plaintext = await openBlob(config.rootKey, i.CiphertextBlob, contextAad(config.keyId, i.EncryptionContext));
-      return { Plaintext: encodeBase64(plaintext), KeyId: arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      return { Plaintext: bytesToBase64(plaintext), KeyId: arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     }
     case "GenerateDataKey": {
       const i = parse(GenerateDataKeyInput, input);
@@ -83,7 +83,7 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const size = i.NumberOfBytes ?? (i.KeySpec === "AES_128" ? 16 : 32);
       const plaintext = crypto.getRandomValues(new Uint8Array(size));
       const blob = await sealBlob(config.rootKey, plaintext, contextAad(config.keyId, i.EncryptionContext));
-      return { CiphertextBlob: encodeBase64(blob), Plaintext: encodeBase64(plaintext), KeyId: arn };
+      return { CiphertextBlob: bytesToBase64(blob), Plaintext: bytesToBase64(plaintext), KeyId: arn };
     }
     case "ReEncrypt": {
       const i = parse(ReEncryptInput, input);
@@ -92,7 +92,7 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const plaintext = await openBlob(config.rootKey, i.CiphertextBlob, contextAad(config.keyId, i.SourceEncryptionContext));
       const blob = await sealBlob(config.rootKey, plaintext, contextAad(config.keyId, i.DestinationEncryptionContext));
       return {
-        CiphertextBlob: encodeBase64(blob),
+        CiphertextBlob: bytesToBase64(blob),
         SourceKeyId: arn,
         KeyId: arn,
         SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",

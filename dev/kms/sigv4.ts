@@ -1,5 +1,7 @@
 import { AwsV4Signer } from "aws4fetch";
 import type { EmulatorConfig } from "./config";
+import { timingSafeEqual } from "../../worker/core/crypto/primitives";
+import { sha256Hex } from "../../worker/core/crypto/sha256";
 import { KmsApiError } from "./errors";
 
 /** What a verified request was signed for. */
@@ -49,7 +51,7 @@ export async function verifySignature(
   // A client may send the payload hash as a header; the signer would trust it, so check it
   // against the body we actually got, or a tampered body would pass.
   const claimedHash = request.headers.get("x-amz-content-sha256");
-  if (claimedHash !== null && claimedHash !== (await sha256Hex(body))) throw signatureMismatch();
+  if (claimedHash !== null && claimedHash !== (await sha256Hex(new Uint8Array(body)))) throw signatureMismatch();
 
   const headers = new Headers();
   for (const name of names) {
@@ -74,7 +76,7 @@ export async function verifySignature(
   });
   if (signer.signedHeaders !== signedHeaders) throw signatureMismatch();
   const expected = new TextEncoder().encode(await signer.signature());
-  if (!crypto.subtle.timingSafeEqual(expected, new TextEncoder().encode(signature))) throw signatureMismatch();
+  if (!timingSafeEqual(expected, new TextEncoder().encode(signature))) throw signatureMismatch();
   return { region };
 }
 
@@ -96,11 +98,6 @@ function parseAmzDate(value: string): number | undefined {
   const [, y, mo, d, h, mi, s] = m.map(Number);
   const ms = Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, s);
   return Number.isNaN(ms) ? undefined : ms;
-}
-
-async function sha256Hex(body: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function signatureMismatch(): KmsApiError {

@@ -1,16 +1,16 @@
-import { createHash, createHmac } from "node:crypto";
 import { z } from "zod";
-import { canonicalize } from "../../worker/core/audit/canonical-json";
-import type { AuditFields } from "../../worker/core/audit/chain";
-import { AUDIT_ENTRY_VERSION, auditEntrySchema, auditTimestamp, type AuditEntry } from "../../worker/core/audit/entry";
+import { type AuditFields, hmacField, nextEntrySync } from "../../worker/core/audit/codec";
+import { type AuditEntry, auditTimestamp } from "../../worker/core/audit/entry";
+import { hexToBytes } from "../../worker/core/crypto/encoding";
+import { hmacSha256HexSync, hmacSha256Sync, sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { appendMerkleLeaf } from "./merkle-store";
 
 /**
- * Appending to the tenant's audit chain, synchronously. node:crypto's SHA-256 is synchronous,
- * which lets an entry be built, hashed and inserted inside `transactionSync` together with the
- * state change it records: one SQLite transaction, no window in which another request could
- * take the same seq, and nothing written if either insert fails (fail closed).
- * The bytes and hashes are exactly worker/core/audit/chain.ts's (a test holds the two together).
+ * Appending to the tenant's audit chain, synchronously. The entry is built, canonicalised and
+ * hashed by the one audit codec (worker/core/audit/codec.ts) with node:crypto's synchronous
+ * SHA-256, which lets it be inserted inside `transactionSync` together with the state change it
+ * records: one SQLite transaction, no window in which another request could take the same seq,
+ * and nothing written if either insert fails (fail closed).
  */
 
 /** The chain's last entry. */
@@ -24,24 +24,10 @@ export type AuditEvent = Omit<AuditFields, "tenant" | "ts"> & { at: number };
 
 const HeadRow = z.object({ seq: z.number().int(), hash: z.string() });
 
-/** SHA-256 as lowercase hex, synchronously. */
-export function sha256HexSync(data: string): string {
-  return createHash("sha256").update(data, "utf8").digest("hex");
-}
-
-/** The tenant's genesis hash: SHA-256("gv-audit-genesis:" | tenant id). */
-export function genesisHashSync(tenantId: string): string {
-  return sha256HexSync(`gv-audit-genesis:${tenantId}`);
-}
-
 /** The last entry, read from storage (never cached: a rolled-back transaction must not leave a stale head). */
 export function auditHead(sql: SqlStorage): AuditHead | null {
   const rows = sql.exec("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray();
   return rows.length === 0 ? null : HeadRow.parse(rows[0]);
-}
-
-function dropUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**
@@ -50,24 +36,8 @@ function dropUndefined<T extends object>(value: T): T {
  * if the entry is invalid or cannot be written.
  */
 export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent): { entry: AuditEntry; hash: string } {
-  const head = auditHead(sql);
   const { at, ...fields } = event;
-  const candidate = {
-    v: AUDIT_ENTRY_VERSION,
-    tenant: tenantId,
-    seq: head ? head.seq + 1 : 1,
-    ts: auditTimestamp(at),
-    type: fields.type,
-    actor: dropUndefined({ ...fields.actor, agent: fields.actor.agent && dropUndefined(fields.actor.agent) }),
-    target: fields.target && dropUndefined(fields.target),
-    outcome: fields.outcome,
-    request_id: fields.request_id,
-    details: fields.details,
-    prev_hash: head ? head.hash : genesisHashSync(tenantId),
-  };
-  const entry = auditEntrySchema.parse(candidate);
-  const text = canonicalize(entry);
-  const hash = sha256HexSync(text);
+  const { entry, text, hash } = nextEntrySync(auditHead(sql), { ...fields, tenant: tenantId, ts: auditTimestamp(at) }, sha256HexSync);
   const credentialId = entry.target?.kind === "credential" ? entry.target.id : typeof entry.details.credential_id === "string" ? entry.details.credential_id : null;
   sql.exec(
     "INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -80,13 +50,14 @@ export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent
 
 /**
  * Keyed fingerprint of a sensitive string (DESIGN.md: `hmac-sha256:<hex>` under a per-tenant
- * audit key), so entries can be correlated without ever holding the string.
+ * audit key), so entries can be correlated without ever holding the string: the codec's
+ * `hmacField` with the synchronous HMAC.
  */
 export function auditFingerprint(auditKey: Uint8Array, value: string): string {
-  return `hmac-sha256:${createHmac("sha256", auditKey).update(value, "utf8").digest("hex")}`;
+  return hmacField(auditKey, value, hmacSha256HexSync);
 }
 
 /** Derives the tenant's audit HMAC key from the pepper, so no extra secret is needed. */
 export function deriveAuditKey(pepperHex: string, tenantId: string): Uint8Array {
-  return new Uint8Array(createHmac("sha256", Buffer.from(pepperHex, "hex")).update(`gv/audit-hmac/v1|${tenantId}`).digest());
+  return hmacSha256Sync(hexToBytes(pepperHex), `gv/audit-hmac/v1|${tenantId}`);
 }

@@ -1,9 +1,10 @@
 import { z } from "zod";
-import type { ChainHead } from "../../worker/core/audit/chain";
+import { type ChainHead, genesisHash, linkFault } from "../../worker/core/audit/codec";
 import { checkpointOrigin, verifyCheckpoint } from "../../worker/core/audit/checkpoint";
 import type { AuditPage, AuditQuery, AuditRange, AuditVerify, AuditVerifyQuery, CheckpointQuery, ExportPage } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
-import { auditHead, genesisHashSync, sha256HexSync } from "./append";
+import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
+import { auditHead } from "./append";
 import { auditPublicKey } from "../../worker/core/audit/signing-key";
 import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint } from "./checkpoints";
 
@@ -35,33 +36,33 @@ export function queryAudit(ctx: VaultContext, q: AuditQuery): AuditPage {
 
 /** The hash the entry at `fromSeq` must point at: genesis for 1, else the stored hash before it. */
 function startHash(ctx: VaultContext, fromSeq: number): string | null {
-  if (fromSeq === 1) return genesisHashSync(ctx.tenantId);
+  if (fromSeq === 1) return genesisHash(ctx.tenantId, sha256HexSync);
   const prev = rows(ctx.sql, "SELECT * FROM audit WHERE seq = ?", fromSeq - 1)[0];
   return prev ? prev.hash : null;
 }
 
 /**
- * Checks one stored row against the chain: its hash is SHA-256 of the stored entry bytes (which
- * are the canonical bytes that were hashed at append time), it sits at the expected seq, belongs
- * to the tenant, points at the previous hash, agrees with any signed checkpoint at its seq, and
- * its indexed columns agree with the entry. Hashing the stored bytes directly, instead of
- * re-validating and re-canonicalising each entry, keeps verification near the cost of SHA-256
- * itself; the offline verifier (sdk/audit-verify.ts) does the full re-canonicalising check.
+ * Checks one stored row against the chain: it sits at the expected seq, is a v1 entry whose seq
+ * matches the row, then the codec's link check (tenant, prev_hash, stored hash against SHA-256 of
+ * the stored bytes, signed checkpoint at its seq), and its indexed columns agree with the entry.
+ * Hashing the stored bytes directly, which are the canonical bytes hashed at append time, instead
+ * of re-validating and re-canonicalising each entry, keeps verification near the cost of SHA-256
+ * itself; the offline verifier (sdk/audit-verify.ts, the codec's `verifyChain`) does the full
+ * re-canonicalising check.
  */
-function checkRow(tenantId: string, r: Row, seq: number, prevHash: string, anchor: string | undefined): string | null {
+function checkRow(tenantId: string, r: Row, seq: number, first: boolean, prevHash: string, anchor: string | undefined): string | null {
   if (typeof r.entry !== "string" || typeof r.hash !== "string") return "row is not an audit row";
   if (r.seq !== seq) return r.seq > seq ? "entry missing" : "entry out of order";
-  if (sha256HexSync(r.entry) !== r.hash) return "stored hash does not match the entry";
   let e: { v?: unknown; tenant?: unknown; seq?: unknown; type?: unknown; actor?: { identity?: unknown }; ts?: unknown; prev_hash?: unknown };
   try {
     e = JSON.parse(r.entry) as typeof e;
   } catch {
     return "entry is not JSON";
   }
-  if (e.v !== 1 || e.tenant !== tenantId) return "entry is not a v1 entry of this tenant";
+  if (e.v !== 1) return "entry is not a v1 entry";
   if (e.seq !== seq) return "row seq differs from the entry's seq";
-  if (e.prev_hash !== prevHash) return `prev_hash does not match the hash of entry ${seq - 1} (edited, deleted or reordered)`;
-  if (anchor !== undefined && anchor !== r.hash) return "entry differs from the one a signed checkpoint covers";
+  const fault = linkFault({ tenant: e.tenant, prev_hash: e.prev_hash }, { seq, prevHash, tenant: tenantId, first }, { recomputed: sha256HexSync(r.entry), stored: r.hash, anchor });
+  if (fault) return fault;
   if (e.type !== r.type || e.actor?.identity !== r.identity) return "indexed columns differ from the entry";
   if (typeof e.ts !== "string" || Date.parse(e.ts) !== r.ts) return "indexed timestamp differs from the entry";
   return null;
@@ -109,7 +110,7 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
     const page = ctx.sql.exec<Row>("SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(end, at + VERIFY_PAGE - 1));
     for (const r of page) {
       const expected = from + checked;
-      const bad = checkRow(ctx.tenantId, r, expected, prevHash, anchorAt.get(expected));
+      const bad = checkRow(ctx.tenantId, r, expected, checked === 0, prevHash, anchorAt.get(expected));
       if (bad) return { ok: false, seq: expected, reason: bad };
       prevHash = r.hash;
       if (expected === to) rangeHead = r.hash;

@@ -3,7 +3,8 @@ import type { JsonValue } from "../../worker/core/audit/canonical-json";
 import type { Agent } from "../../worker/contract/schemas/leases";
 import type { VaultError } from "../../worker/contract/errors";
 import type { Actor, VaultContext } from "../vault-context";
-import { appendAudit, sha256HexSync } from "./append";
+import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
+import { appendAudit } from "./append";
 
 /** The actor of events no request caused (alarm-driven expiry, sweeps). */
 export const SYSTEM_ACTOR: AuditActor = { identity: "system" };

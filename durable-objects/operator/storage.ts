@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
-import { sha256HexSync } from "../audit/append";
+import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 
 /**
  * The OperatorPlane object's SQLite schema (durable-objects/STORAGE.md "OperatorPlane"):

@@ -15,7 +15,6 @@ import { applyPending, commitD1Change, settle } from "../outbox/outbox";
 import { activeKekVersion } from "../kek/rotation";
 import { DEFAULT_KEEP_VERSIONS, getHead, keepVersionsOf, markHeadDeleted, setHeadKeepVersions, setHeadVersion } from "../storage/credential-heads";
 import { verifyCurrentVersion } from "./credential-integrity";
-import { getMeta } from "../storage/meta";
 import { DEFAULT_ACL } from "../../worker/contract/schemas/acl";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 

@@ -5,7 +5,8 @@ import { boundDetail, checkOutboundUrl } from "../../worker/core/federation/outb
 import { VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
 import type { CreateTrustInput, OidcLeaseRequest, OidcRevokeRequest, Trust } from "../../worker/contract/schemas/federation";
-import { sha256HexSync } from "../audit/append";
+import { base64urlToBytes, utf8Decode } from "../../worker/core/crypto/encoding";
+import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { record } from "../audit/record";
 import { deleteTrust, findTrust, insertTrust, listTrusts, rememberOidcToken, trustsForIssuer, type StoredTrust } from "../storage/federation";
 import { iso, type Actor, type VaultContext } from "../vault-context";
@@ -64,7 +65,7 @@ function unverifiedIssuer(token: string): string | null {
   try {
     const payload = token.split(".")[1];
     if (!payload) return null;
-    const json = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)))) as { iss?: unknown };
+    const json = JSON.parse(utf8Decode(base64urlToBytes(payload))) as { iss?: unknown };
     return typeof json.iss === "string" ? json.iss : null;
   } catch {
     return null;

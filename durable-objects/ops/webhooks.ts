@@ -1,5 +1,6 @@
-import { createHmac } from "node:crypto";
 import { webhookIdentity } from "../../worker/core/auth/identity";
+import { bytesToHex, hexToBytes } from "../../worker/core/crypto/encoding";
+import { hmacSha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { verifyWebhookSignature } from "../../worker/core/federation/webhook-signature";
 import { describeZodError, VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
@@ -27,7 +28,7 @@ export interface SignedRequest {
  * invalidates every webhook secret (documented in the runbook).
  */
 function webhookSecret(ctx: VaultContext, hook: { id: string; salt: string }): string {
-  return createHmac("sha256", Buffer.from(ctx.config.TOKEN_PEPPER, "hex")).update(`gv/webhook/v1|${ctx.tenantId}|${hook.id}|${hook.salt}`).digest("hex");
+  return hmacSha256HexSync(hexToBytes(ctx.config.TOKEN_PEPPER), `gv/webhook/v1|${ctx.tenantId}|${hook.id}|${hook.salt}`);
 }
 
 function view(h: StoredWebhook): Webhook {
@@ -36,7 +37,7 @@ function view(h: StoredWebhook): Webhook {
 
 /** POST /v1/webhooks: the secret is returned once. */
 export function createWebhook(ctx: VaultContext, actor: Actor, input: CreateWebhookInput): { webhook: Webhook; secret: string } {
-  const row = { id: newId("hook"), name: input.name, salt: crypto.getRandomValues(new Uint8Array(16)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), ""), credentials: input.credentials, max_ttl: input.max_ttl, created_at: ctx.now(), created_by: actor.tokenId };
+  const row = { id: newId("hook"), name: input.name, salt: bytesToHex(crypto.getRandomValues(new Uint8Array(16))), credentials: input.credentials, max_ttl: input.max_ttl, created_at: ctx.now(), created_by: actor.tokenId };
   ctx.storage.transactionSync(() => {
     if (!insertWebhook(ctx.sql, row)) throw new VaultError("conflict", `a webhook named "${input.name}" already exists`);
     record(ctx, actor, { type: "webhook.created", target: { kind: "webhook", id: row.id }, details: { name: row.name, credentials: row.credentials, max_ttl: row.max_ttl } });

@@ -4,7 +4,8 @@ import { VaultError, type WireError } from "./errors";
 /**
  * What the Worker sends the TenantVault for an authenticated operation: the raw token (the DO
  * authenticates it against its own storage, so revocation is immediate), the request id for
- * logs and audit, and the already-validated input.
+ * logs and audit, and the input (for an operation, its request's parts as received: the vault
+ * validates them after authorising the caller, worker/contract/operations/spec.ts).
  */
 export interface Call<I> {
   token: string;
@@ -12,7 +13,7 @@ export interface Call<I> {
   input: I;
   /** The client's IP (CF-Connecting-IP), so refusals of bad tokens are limited and summarised per IP. */
   ip?: string | null;
-  /** The request's Idempotency-Key (POST only, already checked for shape); the vault replays its first outcome. */
+  /** The request's Idempotency-Key (POST only, as sent; the vault checks its shape); the vault replays its first outcome. */
   idempotencyKey?: string;
 }
 

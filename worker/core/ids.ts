@@ -4,11 +4,12 @@
  * between underscores (`gv_<kind>_<tenantId>_<secret>`).
  */
 
+import { bytesToHex } from "./crypto/encoding";
+
 const ID_BYTES = 12;
 
 function randomHex(bytes: number): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /** The prefixes of the ids the vault issues. */

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { VaultError } from "../contract/errors";
+import { sha256Hex } from "../core/crypto/sha256";
 
 /** The part of the Workers rate-limiting binding this middleware uses. */
 export interface Limiter {
@@ -16,8 +17,7 @@ export interface Limiters {
 
 async function tokenKey(authorization: string): Promise<string> {
   // A digest, so the raw token is never a limiter key (keys may surface in platform tooling).
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(authorization)));
-  return `tok:${Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `tok:${(await sha256Hex(authorization)).slice(0, 24)}`;
 }
 
 /**

@@ -10,6 +10,8 @@ import { bearer, vaultStub } from "./define";
  * Benchmark baselines (bench/), measured in the same build and run as the lease path so results
  * are ratios, not absolute numbers on a noisy machine. They exist only when TEST_HOOKS is
  * "true", which production configuration refuses; otherwise every path here is a plain 404.
+ * Not in the operation table (worker/contract/operations): they are no part of the API, so they
+ * have no role, no OpenAPI entry and no SDK call, and most never reach a tenant's vault.
  */
 export const bench = new Hono<AppEnv>();
 

@@ -1,92 +1,11 @@
 import { Hono, type Context } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import type { Operation } from "../contract/roles";
 import { parseToken } from "../core/auth/tokens";
-import { describeZodError, VaultError } from "../contract/errors";
-import { findIllFormed, illFormedMessage } from "../core/well-formed";
-import { IdempotencyKeySchema, unwrapOutcome, type Call, type Outcome } from "../contract/rpc";
+import { VaultError } from "../contract/errors";
+import { unwrapOutcome, type Call } from "../contract/rpc";
 import { isJsonMediaType } from "../contract/media-type";
+import { OPERATION_TABLE, parseOperationInput, type Operation, type OperationInput, type OperationSpec, type RawInput } from "../contract/operations";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
-
-/** A route as data: enough to validate a request, call the tenant's vault and describe it in OpenAPI. */
-export interface RouteDef {
-  method: "get" | "post" | "put" | "patch" | "delete";
-  /** Hono path, e.g. `/v1/credentials/:ref`. */
-  path: string;
-  summary: string;
-  tag: string;
-  /** The authenticated operation (its least role is in OPERATIONS), or null for a public route. */
-  operation: Operation | null;
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  body?: z.ZodType;
-  /** The success body, or null for 204. */
-  response: z.ZodType | null;
-  status: 200 | 201 | 202 | 204;
-}
-
-/** An authenticated route: its definition plus the RPC that serves it. */
-export interface VaultRoute extends RouteDef {
-  operation: Operation;
-  rpc: (vault: DurableObjectStub<TenantVault>, call: Call<unknown>) => Promise<Outcome<unknown>>;
-}
-
-/** Validated parts of a request, in their raw (pre-transform) JSON form for the RPC. */
-interface RawInput {
-  params?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: unknown;
-  /** The Idempotency-Key header of a POST, checked for shape. */
-  idempotencyKey?: string;
-}
-
-function check(schema: z.ZodType | undefined, value: unknown, where: string): void {
-  if (!schema) return;
-  // Before the schema: an ill-formed string must never reach storage or the audit canonicaliser.
-  const illFormed = findIllFormed(value, where);
-  if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage(where, illFormed));
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, where));
-}
-
-/**
- * Reads and validates params, query and JSON body. Bad input of any kind is a 4xx here, never a 500;
- * every string in them, member names included, must be well-formed Unicode.
- */
-export async function readInput(c: Context<AppEnv>, def: RouteDef): Promise<RawInput> {
-  const input: RawInput = {};
-  // Only an authenticated POST creates or acts (PUT, PATCH and DELETE here are idempotent by
-  // themselves; public and CI routes have no token to scope a key to, and ignore it). A bad key is
-  // refused before anything runs rather than ignored, so a client never believes it is protected.
-  const key = def.method === "post" && def.operation !== null ? c.req.header("idempotency-key") : undefined;
-  if (key !== undefined) {
-    const parsed = IdempotencyKeySchema.safeParse(key);
-    if (!parsed.success) throw new VaultError("validation_failed", "Idempotency-Key header: must be 1 to 128 printable ASCII characters");
-    input.idempotencyKey = parsed.data;
-  }
-  // Copied into plain objects: Hono's may have a null prototype, which RPC cannot serialise.
-  if (def.params) check(def.params, (input.params = { ...(c.req.param() as Record<string, string>) }), "path");
-  if (def.query) check(def.query, (input.query = { ...c.req.query() }), "query");
-  if (def.body) {
-    if (!isJsonMediaType(c.req.header("content-type"))) throw new VaultError("unsupported_media_type", "send the body as application/json");
-    const text = await c.req.text();
-    try {
-      input.body = JSON.parse(text);
-    } catch {
-      throw new VaultError("invalid_json", "request body is not valid JSON");
-    }
-    check(def.body, input.body, "body");
-  }
-  return input;
-}
-
-/** The RPC input: params merged with the body (or the query) under `body`, or the body, or the query. */
-function callInput(input: RawInput): unknown {
-  if (input.params && input.body !== undefined) return { ...input.params, body: input.body };
-  if (input.params && input.query) return { ...input.params, body: input.query };
-  return input.params ?? input.body ?? input.query ?? null;
-}
 
 /** The bearer token of a request, checked only for shape; the tenant's vault decides if it is valid. */
 export function bearer(c: Context<AppEnv>): { raw: string; tenantId: string } {
@@ -103,13 +22,38 @@ export function vaultStub(env: Env, tenantId: string): DurableObjectStub<TenantV
   return env.TENANT_VAULT.get(env.TENANT_VAULT.idFromName(tenantId));
 }
 
-/** Sends a handler's result with the route's status. */
-export function respond(c: Context<AppEnv>, def: RouteDef, value: unknown): Response {
+/** Sends a handler's result with the operation's status. */
+export function respond(c: Context<AppEnv>, def: OperationSpec, value: unknown): Response {
   if (def.status === 204) return c.body(null, 204);
   return c.json(value as object, def.status);
 }
 
-/** The RPC call of an authenticated request: its token, request id and client IP (for refusal limits). */
+/**
+ * The parts of an authenticated request as received, for the vault to validate after it has
+ * authenticated and authorised the caller (worker/contract/operations/spec.ts). Only what cannot
+ * cross RPC as is gets read here: the body's JSON. A body that cannot be read travels as its
+ * error, so it too is reported only to a caller who may call the operation.
+ */
+async function readRaw(c: Context<AppEnv>, def: OperationSpec): Promise<RawInput> {
+  // Copied into plain objects: Hono's may have a null prototype, which RPC cannot serialise.
+  const raw: RawInput = {};
+  if (def.params) raw.params = { ...(c.req.param() as Record<string, string>) };
+  if (def.query) raw.query = { ...c.req.query() };
+  if (def.body) {
+    if (!isJsonMediaType(c.req.header("content-type"))) raw.bodyError = "unsupported_media_type";
+    else {
+      const text = await c.req.text();
+      try {
+        raw.body = JSON.parse(text);
+      } catch {
+        raw.bodyError = "invalid_json";
+      }
+    }
+  }
+  return raw;
+}
+
+/** The RPC call of an authenticated request: its token, request id, client IP (for refusal limits) and input. */
 export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: I, idempotencyKey?: string): Call<I> {
   const call: Call<I> = { token: token.raw, requestId: c.get("requestId"), input, ip: c.req.header("cf-connecting-ip") ?? null };
   if (idempotencyKey !== undefined) call.idempotencyKey = idempotencyKey;
@@ -117,30 +61,36 @@ export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: 
 }
 
 /**
- * readInput for an authenticated route, every one of them (hand-written ones too): bad input
- * from someone who may not call the route learns 401/403, not the schema. The vault is asked only
- * when the input is bad, so a good request still costs one RPC.
+ * One authenticated request, end to end except the answer: token shape, the request's parts, one
+ * RPC `op(name, call)`. `extra` adds to the raw input (the audit export's page cursor).
  */
-export async function readInputAsCaller(c: Context<AppEnv>, def: RouteDef & { operation: Operation }, vault: DurableObjectStub<TenantVault>, token: { raw: string }): Promise<RawInput> {
-  try {
-    return await readInput(c, def);
-  } catch (error) {
-    if (error instanceof VaultError && error.status < 500) unwrapOutcome(await vault.checkAccess(vaultCall(c, token, null), def.operation));
-    throw error;
-  }
+export async function callOperation(c: Context<AppEnv>, name: Operation, extra: Partial<RawInput> = {}): Promise<unknown> {
+  const def: OperationSpec = OPERATION_TABLE[name];
+  const token = bearer(c);
+  // Only an authenticated POST creates or acts (PUT, PATCH and DELETE here are idempotent by
+  // themselves). The vault checks the key's shape, after authorisation, like any input.
+  const key = def.method === "post" ? c.req.header("idempotency-key") : undefined;
+  const raw = { ...(await readRaw(c, def)), ...extra };
+  return unwrapOutcome(await vaultStub(c.env, token.tenantId).op(name, vaultCall(c, token, raw, key)));
 }
 
-/** Builds a Hono router from authenticated route definitions. */
-export function vaultRouter(routes: readonly VaultRoute[]): Hono<AppEnv> {
+/** The router serving every authenticated operation that is not `custom`, one generic handler each. */
+export function operationRouter(): Hono<AppEnv> {
   const router = new Hono<AppEnv>();
-  for (const def of routes) {
-    router.on(def.method.toUpperCase(), def.path, async (c) => {
-      const token = bearer(c);
-      const vault = vaultStub(c.env, token.tenantId);
-      const input = await readInputAsCaller(c, def, vault, token);
-      const value = unwrapOutcome(await def.rpc(vault, vaultCall(c, token, callInput(input), input.idempotencyKey)));
-      return respond(c, def, value);
-    });
+  for (const [name, def] of Object.entries(OPERATION_TABLE) as [Operation, OperationSpec][]) {
+    if (def.role === null || def.custom) continue;
+    router.on(def.method.toUpperCase(), def.path, async (c) => respond(c, def, await callOperation(c, name)));
   }
   return router;
+}
+
+/**
+ * Reads and validates a public operation's request (bootstrap, CI entry points): with no token
+ * there is no one to authorise first, and the Worker needs the tenant they name to route the
+ * call. Bad input of any kind is a 4xx, never a 500. Returns the parts as received (`raw`, what the
+ * vault's RPC method takes and parses into its own types) and as parsed (`input`, for routing).
+ */
+export async function readPublicInput<S extends OperationSpec>(c: Context<AppEnv>, def: S): Promise<{ raw: RawInput; input: OperationInput<S> }> {
+  const raw = await readRaw(c, def);
+  return { raw, input: parseOperationInput(def, raw) };
 }

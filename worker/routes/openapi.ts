@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { OPERATIONS } from "../contract/roles";
 import { ERROR_STATUS } from "../contract/errors";
 import { IdempotencyKeySchema } from "../contract/rpc";
 import { ErrorBodySchema } from "../contract/schemas/common";
-import type { RouteDef } from "./define";
+import type { RouteDef } from "../contract/operations";
 
 const jsonSchema = (schema: z.ZodType, io: "input" | "output") => z.toJSONSchema(schema, { io, unrepresentable: "any" });
 
@@ -18,7 +17,7 @@ function operation(def: RouteDef) {
     ...Object.entries(def.query?.shape ?? {}).map(([name, schema]) => ({
       name, in: "query", required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType, "input"),
     })),
-    // Honoured on every authenticated POST (worker/routes/define.ts readInput, durable-objects/idempotency.ts).
+    // Honoured on every authenticated POST (worker/routes/define.ts callOperation, durable-objects/idempotency.ts).
     ...(def.operation && def.method === "post"
       ? [{ name: "Idempotency-Key", in: "header", required: false, description: "retries with the same key and body act once (24 h, per token)", schema: jsonSchema(IdempotencyKeySchema, "input") }]
       : []),
@@ -27,7 +26,7 @@ function operation(def: RouteDef) {
     summary: def.summary,
     tags: [def.tag],
     operationId: def.operation ?? `${def.method}${def.path.replace(/[/:]+(\w)/g, (_m, ch: string) => ch.toUpperCase())}`,
-    ...(def.operation ? { security: [{ bearer: [] }], "x-min-role": OPERATIONS[def.operation] } : { security: [] }),
+    ...(def.operation ? { security: [{ bearer: [] }], "x-min-role": def.role } : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(def.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(def.body, "input") } } } } : {}),
     responses: {
@@ -40,7 +39,7 @@ function operation(def: RouteDef) {
   };
 }
 
-/** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
+/** The OpenAPI 3.1 document, generated from the operation table and the zod schemas the vault validates with. */
 export function openApiDocument(routes: readonly RouteDef[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const def of routes) {

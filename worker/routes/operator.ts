@@ -9,13 +9,16 @@ import {
 import { listTenants } from "../core/db/registry";
 import { operatorIdentity, type OperatorActor } from "../core/operator/tokens";
 import { operatorAuth, operatorPlane, type OperatorEnv } from "../middleware/operator-auth";
-import { readInput, respond, type RouteDef } from "./define";
+import type { OperationSpec } from "../contract/operations";
+import { readPublicInput, respond } from "./define";
 import { operatorMetricsRoutes } from "./operator-metrics";
 
 const tag = "operator";
 
 /** An operator route: its definition and what serves it, given the operator and the validated input. */
-export interface OperatorRoute extends RouteDef {
+export interface OperatorRoute extends Omit<OperationSpec, "role"> {
+  /** Not a tenant operation: operator routes authenticate with an operator token (operatorAuth). */
+  operation: null;
   serve: (c: Context<OperatorEnv>, operator: OperatorActor, input: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown }) => Promise<unknown>;
 }
 
@@ -96,10 +99,13 @@ export function operatorRouter(routes: readonly OperatorRoute[]): Hono<OperatorE
     router.on(def.method.toUpperCase(), def.path, async (c) => {
       // OperatorEnv only adds a variable to AppEnv; Hono's Context is invariant in its env.
       const app = c as unknown as Context<AppEnv>;
-      const input = await readInput(app, def);
-      const value = await def.serve(c, c.get("operator"), input);
+      // Validated as a public operation's input (after operatorAuth, so 401 comes before 400); the
+      // handlers take the parts as received, checked, like the vault's RPC methods do.
+      const spec: OperationSpec = { ...def, role: null };
+      const { raw } = await readPublicInput(app, spec);
+      const value = await def.serve(c, c.get("operator"), { params: raw.params, query: raw.query, body: raw.body });
       // A route that answers something other than JSON (the Prometheus text) builds its own Response.
-      return value instanceof Response ? value : respond(app, def, value);
+      return value instanceof Response ? value : respond(app, spec, value);
     });
   }
   return router;

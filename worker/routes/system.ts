@@ -1,38 +1,24 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { VaultError } from "../contract/errors";
+import { timingSafeEqual } from "../core/crypto/primitives";
+import { sha256 } from "../core/crypto/sha256";
 import { newTenantId } from "../core/ids";
 import { unwrapOutcome } from "../contract/rpc";
-import { BootstrapResultSchema, BootstrapSchema } from "../contract/schemas/tenants";
-import { readInput, respond, vaultStub, type RouteDef } from "./define";
+import { OPERATION_TABLE } from "../contract/operations";
+import { readPublicInput, respond, vaultStub } from "./define";
 
-const tag = "system";
-const Health = z.object({ ok: z.literal(true) });
-const Ready = z.object({ ok: z.literal(true), d1: z.literal("ok") });
-
-const health: RouteDef = { method: "get", path: "/v1/health", tag, summary: "Liveness", operation: null, response: Health, status: 200 };
-const ready: RouteDef = { method: "get", path: "/v1/ready", tag, summary: "Readiness: configuration valid and D1 reachable", operation: null, response: Ready, status: 200 };
-const bootstrap: RouteDef = {
-  method: "post", path: "/v1/bootstrap", tag, operation: null, status: 201,
-  summary: "Create a tenant and its first admin token; needs the X-Bootstrap-Secret header",
-  body: BootstrapSchema, response: BootstrapResultSchema,
-};
-
-/** Public routes' definitions, for the OpenAPI document. */
-export const systemRoutes: RouteDef[] = [health, ready, bootstrap];
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
+const health = OPERATION_TABLE["system.health"];
+const ready = OPERATION_TABLE["system.ready"];
+const bootstrap = OPERATION_TABLE["system.bootstrap"];
 
 /** Compares the presented bootstrap secret in constant time (digests first, so lengths match). */
 async function bootstrapSecretMatches(presented: string | undefined, expected: string): Promise<boolean> {
   if (!presented) return false;
-  return crypto.subtle.timingSafeEqual(await sha256(presented), await sha256(expected));
+  return timingSafeEqual(await sha256(presented), await sha256(expected));
 }
 
-/** Health, readiness and bootstrap. */
+/** Health, readiness and bootstrap: public, so hand-written (no token, no tenant to route by). */
 export const system = new Hono<AppEnv>()
   .get(health.path, (c) => respond(c, health, { ok: true }))
   .get(ready.path, async (c) => {
@@ -47,8 +33,8 @@ export const system = new Hono<AppEnv>()
     if (!(await bootstrapSecretMatches(c.req.header("x-bootstrap-secret"), c.get("config").BOOTSTRAP_SECRET))) {
       throw new VaultError("unauthorized", "send the bootstrap secret as X-Bootstrap-Secret");
     }
-    const input = await readInput(c, bootstrap);
+    const { raw } = await readPublicInput(c, bootstrap);
     const tenantId = newTenantId();
-    const result = unwrapOutcome(await vaultStub(c.env, tenantId).bootstrap(tenantId, c.get("requestId"), input.body));
+    const result = unwrapOutcome(await vaultStub(c.env, tenantId).bootstrap(tenantId, c.get("requestId"), raw.body));
     return respond(c, bootstrap, result);
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitLines, verifyAuditExport, VaultClient, type AuditPublicKey } from "../../../sdk/index";
-import { hashEntry } from "../../../worker/core/audit/chain";
+import { hashEntry } from "../../../worker/core/audit/codec";
 import type { AuditEntry } from "../../../worker/core/audit/entry";
 import { createSigner, verifierKey } from "../../../worker/core/audit/signed-note";
 import { startLocalVault, type LocalVault } from "../support/vault";

@@ -1,10 +1,10 @@
 /**
- * Synthetic audit exports for offline-verification tests: a real chain (worker/core/audit/chain.ts),
+ * Synthetic audit exports for offline-verification tests: a real chain (worker/core/audit/codec.ts),
  * real signed checkpoints (C2SP signed notes) under a key made here, in the
  * `ghostvault-audit-export/v1` line format. No vault needed, so each attack is cheap to build.
  */
 
-import { genesisHash, hashEntry, nextEntry, type ChainHead } from "../../../worker/core/audit/chain";
+import { genesisHash, hashEntry, nextEntry, type ChainHead } from "../../../worker/core/audit/codec";
 import { signCheckpoint } from "../../../worker/core/audit/checkpoint";
 import type { AuditEntry } from "../../../worker/core/audit/entry";
 import { createSigner, verifierKey, type NoteSigner } from "../../../worker/core/audit/signed-note";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/core/federation/webhook-signature";
-import { VAULT_ROUTES } from "../../../worker/routes/all";
+import { AUTH_ROUTES } from "../../../worker/contract/operations";
 import { vaultStub } from "../../../worker/routes/define";
 import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixtures";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
@@ -51,7 +51,7 @@ const QUERIES: Record<string, string> = { "acl.check": "?identity=agent:x" };
  * it creates or replaces A's own team of that name, which is not reaching B (api/isolation.test.ts
  * checks that B is unchanged by every route).
  */
-const ADDRESSING_ROUTES = VAULT_ROUTES.filter((r) => r.path.includes(":") && r.operation !== "teams.set");
+const ADDRESSING_ROUTES = AUTH_ROUTES.filter((r) => r.path.includes(":") && r.operation !== "teams.set");
 
 describe("tenant isolation as a property", () => {
   it("a tenant's API and session tokens never reach another tenant's resources, and 'exists there' looks exactly like 'exists nowhere'", { timeout: 120_000 }, async () => {

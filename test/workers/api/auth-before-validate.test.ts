@@ -1,9 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { OPERATIONS, ROLES, type Role } from "../../../worker/contract/roles";
+import { OPERATIONS } from "../../../worker/contract/operations";
+import { ROLES, type Role } from "../../../worker/contract/roles";
 import app from "../../../worker/index";
-import { ALL_ROUTES } from "../../../worker/routes/all";
-import { vaultStub, type RouteDef } from "../../../worker/routes/define";
+import { ALL_ROUTES } from "../../../worker/contract/operations";
+import type { RouteDef } from "../../../worker/contract/operations";
+import { vaultStub } from "../../../worker/routes/define";
 import { AUTH_ROUTES, callRoute, expectError, fixtureOf, label, setupWorld, type RequestParts, type World } from "./route-fixtures";
 
 /**

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { ALL_ROUTES } from "../../../worker/routes/all";
-import type { RouteDef } from "../../../worker/routes/define";
+import { ALL_ROUTES } from "../../../worker/contract/operations";
+import type { RouteDef } from "../../../worker/contract/operations";
 import {
   AUTH_ROUTES,
   callRoute,

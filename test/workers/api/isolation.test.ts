@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RouteDef } from "../../../worker/routes/define";
+import type { RouteDef } from "../../../worker/contract/operations";
 import { api, expectStatus } from "../helpers";
 import {
   AUTH_ROUTES,

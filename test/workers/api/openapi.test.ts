@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { OPERATIONS } from "../../../worker/contract/roles";
-import { ALL_ROUTES } from "../../../worker/routes/all";
-import type { RouteDef } from "../../../worker/routes/define";
+import { OPERATIONS } from "../../../worker/contract/operations";
+import { ALL_ROUTES } from "../../../worker/contract/operations";
+import type { RouteDef } from "../../../worker/contract/operations";
 import { bodyOf, label, send } from "./route-fixtures";
 
 interface JsonSchema {

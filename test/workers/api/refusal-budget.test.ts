@@ -59,17 +59,17 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
       const ip = `198.51.100.${i % 200}`;
       if (i % 4 === 1) return vault.oidcLeases(`r${i}`, { tenant_id: tenantId, token: `x.${hex(8)}.y`, credentials: ["a"] }, ip);
       if (i % 4 === 2) return vault.webhookLeases(`r${i}`, { name: `hook-${hex(20)}`, contentType: "application/json", timestamp: "1", signature: `sha256=${hex(32)}`, body: "{}" }, ip);
-      return vault.whoami({ token: `gv_api_${tenantId}_${hex(32)}`, requestId: `r${i}`, input: null, ip });
+      return vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: `r${i}`, input: null, ip });
     });
 
     // Positive control: a caller who authenticated and lacks the role is recorded every time.
     for (let i = 0; i < 100; i++) {
-      expect(await vault.createCredential({ token: viewer, requestId: `v${i}`, input: { name: `x/${i}`, value: "v" } })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+      expect(await vault.op("credentials.create", { token: viewer, requestId: `v${i}`, input: { body: { name: `x/${i}`, value: "v" } } })).toMatchObject({ ok: false, error: { code: "forbidden" } });
     }
 
     // The minute closes: the next refusal (a minute later) writes its summary first.
     await vault.setClockForTest(T0 + MINUTE);
-    await vault.whoami({ token: `gv_api_${tenantId}_${hex(32)}`, requestId: "late", input: null, ip: "198.51.100.7" });
+    await vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: "late", input: null, ip: "198.51.100.7" });
 
     const rows = (await auditRows(vault)).slice(before);
     const anonymous = rows.filter((e) => e.actor.identity === "anonymous" && e.type !== "auth.denied_summary");
@@ -95,14 +95,14 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
 
     expect((await databaseSize(vault)) - sizeBefore).toBeLessThanOrEqual(1024 * 1024);
     // The newest entries may not be under a checkpoint yet; strict verify would (rightly) refuse them.
-    const verified = await vault.verifyAudit({ token: adminToken, requestId: "verify", input: { allow_unsigned_tail: "true" } });
+    const verified = await vault.op("audit.verify", { token: adminToken, requestId: "verify", input: { query: { allow_unsigned_tail: "true" } } });
     expect(verified).toMatchObject({ ok: true, value: { ok: true } });
   });
 
   it("a quiet minute's summary is written by the alarm; an alarm inside the minute writes none and re-arms", async () => {
     const start = T0 + 10 * MINUTE;
     await vault.setClockForTest(start);
-    await flood(BUDGET + 5, 20, (i) => vault.whoami({ token: `gv_api_${tenantId}_${hex(32)}`, requestId: `q${i}`, input: null, ip: "192.0.2.9" }));
+    await flood(BUDGET + 5, 20, (i) => vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: `q${i}`, input: null, ip: "192.0.2.9" }));
     const count = async () => (await auditRows(vault)).filter((e) => e.type === "auth.denied_summary").length;
     const summariesBefore = await count();
     await vault.setClockForTest(start + 30_000);
@@ -122,10 +122,10 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
     await vault.setClockForTest(T0 + 20 * MINUTE);
     const limit = 600; // ANON_REFUSALS_PER_IP_PER_MINUTE's default
     const forged = () => `gv_api_${tenantId}_${hex(32)}`;
-    await flood(limit, 100, (i) => vault.whoami({ token: forged(), requestId: `ip${i}`, input: null, ip: "192.0.2.66" }));
-    expect(await vault.whoami({ token: forged(), requestId: "over", input: null, ip: "192.0.2.66" })).toMatchObject({ ok: false, error: { code: "rate_limited" } });
+    await flood(limit, 100, (i) => vault.op("whoami", { token: forged(), requestId: `ip${i}`, input: null, ip: "192.0.2.66" }));
+    expect(await vault.op("whoami", { token: forged(), requestId: "over", input: null, ip: "192.0.2.66" })).toMatchObject({ ok: false, error: { code: "rate_limited" } });
     // Positive controls: another address is still told 401, and a valid token works from the flooding one.
-    expect(await vault.whoami({ token: forged(), requestId: "other", input: null, ip: "192.0.2.67" })).toMatchObject({ ok: false, error: { code: "unauthorized" } });
-    expect(await vault.whoami({ token: adminToken, requestId: "valid", input: null, ip: "192.0.2.66" })).toMatchObject({ ok: true });
+    expect(await vault.op("whoami", { token: forged(), requestId: "other", input: null, ip: "192.0.2.67" })).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    expect(await vault.op("whoami", { token: adminToken, requestId: "valid", input: null, ip: "192.0.2.66" })).toMatchObject({ ok: true });
   });
 });

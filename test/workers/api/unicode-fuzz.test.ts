@@ -9,8 +9,8 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { signWebhook } from "../../../worker/core/federation/webhook-signature";
-import { ALL_ROUTES } from "../../../worker/routes/all";
-import type { RouteDef } from "../../../worker/routes/define";
+import { ALL_ROUTES } from "../../../worker/contract/operations";
+import type { RouteDef } from "../../../worker/contract/operations";
 import { callRoute, expectError, fillPath, fixtureOf, label, makeToken, MEMBER, send, setupWorld, uid, type Reply, type RequestParts, type World } from "./route-fixtures";
 
 const NASTY = ["\ud800", "\udfff", "\udc00\ud800", "\u0000", "\u001b[2J", "\u0085", "\u202e", "\ufeff", "\uffff", "😀", "\u{10ffff}", "%ED%A0%80", "\\ud800"];

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { signWebhook } from "../../../worker/core/federation/webhook-signature";
-import { ALL_ROUTES } from "../../../worker/routes/all";
+import { ALL_ROUTES } from "../../../worker/contract/operations";
 import { vaultStub } from "../../../worker/routes/define";
 import { NOW, NOW_MS, publicJwk, RSA, signToken } from "../federation/jwt-fixtures";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { genesisHash, verifyChain, type ChainHead } from "../../../worker/core/audit/chain";
+import { genesisHash, verifyChain, type ChainHead } from "../../../worker/core/audit/codec";
 import { verifyCheckpoint } from "../../../worker/core/audit/checkpoint";
 import { api, expectStatus } from "../helpers";
 import { auditRows, smallChain } from "./helpers";

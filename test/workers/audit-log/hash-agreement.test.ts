@@ -1,10 +1,10 @@
 import { expect, it } from "vitest";
-import { genesisHash, hashEntry, nextEntry } from "../../../worker/core/audit/chain";
+import { genesisHash, hashEntry, nextEntry } from "../../../worker/core/audit/codec";
 import { auditEntrySchema } from "../../../worker/core/audit/entry";
 import { api, expectStatus } from "../helpers";
 import { auditRows, smallChain } from "./helpers";
 
-it("every stored entry's seq, prev_hash and hash agree with worker/core/audit/chain's async hashEntry and nextEntry", async () => {
+it("every stored entry's seq, prev_hash and hash agree with worker/core/audit/codec's async hashEntry and nextEntry", async () => {
   const { tenantId, adminToken, user } = await smallChain(2);
   // Varied entries: unicode and escapes in strings, agents, numbers, denials, an auth failure.
   await expectStatus(await api(adminToken, "POST", "/v1/credentials", { name: "unicode-cred", value: "v", description: "naïve \"quoted\" \\ tab\t line\n 😀 \u2028", tags: ["t.1", "k=v"], default_ttl: 90, max_ttl: "2h" }), 201);

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { createHash } from "node:crypto";
 import { expect } from "vitest";
+import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
 
@@ -58,9 +58,7 @@ export async function allEntries(token: string, filter = ""): Promise<{ seq: num
 }
 
 /** SHA-256 hex, as the append path computes it. */
-export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
+export const sha256Hex = sha256HexSync;
 
 /**
  * A tenant whose chain has exactly `leases + 3` entries (bootstrap, token, credential, leases)

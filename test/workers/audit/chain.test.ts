@@ -6,12 +6,14 @@ import {
   hashEntry,
   hmacField,
   nextEntry,
+  nextEntrySync,
   verifyChain,
   type AuditFields,
   type ChainHead,
   type StoredAuditEntry,
-} from "../../../worker/core/audit/chain";
+} from "../../../worker/core/audit/codec";
 import { fromHex } from "../../../worker/core/audit/encoding";
+import { hmacSha256HexSync, sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
 import type { AuditEntry } from "../../../worker/core/audit/entry";
 
 const TENANT = "tenant-a";
@@ -63,6 +65,18 @@ describe("genesis, bytes and hash", () => {
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(expected)));
     expect(fromHex(hash)).toEqual(digest);
     expect(await hashEntry(entry)).toBe(hash);
+  });
+
+  it("the synchronous path (node:crypto, as the Durable Object appends) gives the same genesis, entries, bytes and hashes", async () => {
+    expect(genesisHash(TENANT, sha256HexSync)).toBe(await genesisHash(TENANT));
+    let head: ChainHead | null = null;
+    for (let n = 1; n <= 3; n++) {
+      const sync = nextEntrySync(head, fields(n), sha256HexSync);
+      const viaWebCrypto = await nextEntry(head, fields(n));
+      expect(sync).toEqual(viaWebCrypto);
+      head = { seq: sync.entry.seq, hash: sync.hash };
+    }
+    expect(() => nextEntrySync(null, fields(1, { type: "Not An Event" }), sha256HexSync)).toThrow(/invalid audit entry/);
   });
 });
 
@@ -263,5 +277,8 @@ describe("hmacField", () => {
     const key = await crypto.subtle.importKey("raw", k1, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     expect(await hmacField(key, "alice@example.com")).toBe(a);
     await expect(hmacField(new Uint8Array(16), "x")).rejects.toThrow(/32 bytes/);
+    // The synchronous HMAC (the Durable Object's token fingerprints) gives the same field.
+    expect(hmacField(k1, "alice@example.com", hmacSha256HexSync)).toBe(a);
+    expect(() => hmacField(new Uint8Array(16), "x", hmacSha256HexSync)).toThrow(/32 bytes/);
   });
 });

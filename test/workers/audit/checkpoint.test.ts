@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { genesisHash, nextEntry, verifyChain, type ChainHead, type StoredAuditEntry } from "../../../worker/core/audit/chain";
+import { genesisHash, nextEntry, verifyChain, type ChainHead, type StoredAuditEntry } from "../../../worker/core/audit/codec";
 import {
   checkpointOrigin,
   formatCheckpoint,

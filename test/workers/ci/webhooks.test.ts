@@ -77,6 +77,6 @@ describe("signed webhook leases", () => {
     await expectStatus(await w.send(body()), 201);
     await expectStatus(await api(w.adminToken, "DELETE", "/v1/webhooks/jenkins"), 204);
     await expectStatus(await w.send(body()), 401);
-    expect(await vaultStub(env, w.tenantId).whoami({ token: w.adminToken, requestId: "r", input: null })).toMatchObject({ ok: true });
+    expect(await vaultStub(env, w.tenantId).op("whoami", { token: w.adminToken, requestId: "r", input: null })).toMatchObject({ ok: true });
   });
 });

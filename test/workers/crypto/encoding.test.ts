@@ -7,12 +7,15 @@ import {
   bytesToBase64url,
   bytesToHex,
   concatBytes,
+  decodeOrNull,
   hexToBytes,
   readU32be,
   u32be,
   utf8Decode,
   utf8Encode,
 } from "../../../worker/core/crypto/encoding";
+import { sha256Hex } from "../../../worker/core/crypto/sha256";
+import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -106,5 +109,23 @@ describe("concatBytes, u32be, readU32be", () => {
 
   it.for([-1, 2 ** 32, 1.5, Number.NaN, Number.POSITIVE_INFINITY])("u32be refuses %s", (n) => {
     expect(() => u32be(n)).toThrow("u32 out of range");
+  });
+});
+
+describe("decodeOrNull and the two SHA-256 helpers", () => {
+  it("decodeOrNull gives the strict decoder's bytes for canonical input and null for every alias it refuses", () => {
+    expect(decodeOrNull(base64ToBytes, "Zm9vYg==")).toEqual(ascii("foob"));
+    expect(decodeOrNull(base64urlToBytes, "-_8")).toEqual(Uint8Array.of(0xfb, 0xff));
+    for (const alias of ["Zm9vYg", "Zm9vYh==", "Zm9v\nYg==", " Zm9vYg=="]) expect(decodeOrNull(base64ToBytes, alias)).toBeNull();
+    for (const alias of ["-_8=", "+/8", "-_9"]) expect(decodeOrNull(base64urlToBytes, alias)).toBeNull();
+    expect(decodeOrNull(hexToBytes, "0g")).toBeNull();
+  });
+
+  it("WebCrypto sha256Hex and node:crypto sha256HexSync agree on bytes and strings, lone surrogates included", async () => {
+    // FIPS 180-4 example "abc".
+    const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    expect(await sha256Hex("abc")).toBe(abc);
+    expect(sha256HexSync(ascii("abc"))).toBe(abc);
+    for (const text of ["", "naïve 😀", "\uD800 lone", "x\uDC00"]) expect(await sha256Hex(text)).toBe(sha256HexSync(text));
   });
 });

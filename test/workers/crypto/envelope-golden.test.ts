@@ -15,7 +15,7 @@ import {
   wrappedDekKekVersion,
   type CredentialContext,
 } from "../../../worker/core/crypto/envelope";
-import { sha256 } from "../../../worker/core/crypto/primitives";
+import { sha256 } from "../../../worker/core/crypto/sha256";
 import golden from "./golden-v1.json";
 import { CTX, kekFromHex, KEK_A_HEX } from "./helpers";
 

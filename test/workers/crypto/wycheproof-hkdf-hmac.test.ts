@@ -13,9 +13,9 @@ import {
   importHkdfKey,
   importHmacKey,
   randomBytes,
-  sha256,
   timingSafeEqual,
 } from "../../../worker/core/crypto/primitives";
+import { sha256 } from "../../../worker/core/crypto/sha256";
 
 interface HkdfCase {
   tcId: number;

@@ -43,6 +43,15 @@ describe("valid tokens", () => {
     expect(Array.from(token.split(".")[2]!).length).toBe(86); // 64 bytes in unpadded base64url
     await expectAccepted(token);
   });
+
+  it("two keys under one kid (a careless rotation): a token signed by either verifies, one signed by neither does not", async () => {
+    const keys = jwksOf(await publicJwk(ATTACKER_RSA, "rsa-1", { alg: "RS256" }), await publicJwk(RSA, "rsa-1", { alg: "RS256" }));
+    // Control: the second key of the two signs; then the first; then a key in neither.
+    await expectAccepted(await rs256(), opts({ keys }));
+    await expectAccepted(await signToken("RS256", ATTACKER_RSA.privateKey, { kid: "rsa-1" }, githubClaims()), opts({ keys }));
+    const other = jwksOf(await publicJwk(ATTACKER_RSA, "rsa-1", { alg: "RS256" }), await publicJwk(ATTACKER_EC, "rsa-1"));
+    await expectRefused(await rs256(), "bad_signature", opts({ keys: other }));
+  });
 });
 
 describe("alg_not_allowed", () => {

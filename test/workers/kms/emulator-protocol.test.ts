@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import { encodeBase64 } from "../../../worker/core/kms/base64";
+import { bytesToBase64 } from "../../../worker/core/crypto/encoding";
 import { freshTenant, kmsSettings } from "./helpers";
 
 /** A signer with the test credentials, or with `overrides`. */
@@ -112,7 +112,7 @@ describe("KMS emulator: protocol", () => {
     const bad = [
       { KeyId: keyId, Plaintext: "not base64!" },
       { KeyId: keyId, Plaintext: "" },
-      { KeyId: keyId, Plaintext: encodeBase64(new Uint8Array(4097)) },
+      { KeyId: keyId, Plaintext: bytesToBase64(new Uint8Array(4097)) },
     ];
     for (const payload of bad) {
       expect(await call("TrentService.Encrypt", payload)).toEqual({ status: 400, type: "ValidationException" });
@@ -121,7 +121,7 @@ describe("KMS emulator: protocol", () => {
       status: 400,
       type: "ValidationException",
     });
-    expect(await call("TrentService.Encrypt", { KeyId: keyId, Plaintext: encodeBase64(new Uint8Array(4096)) })).toEqual({
+    expect(await call("TrentService.Encrypt", { KeyId: keyId, Plaintext: bytesToBase64(new Uint8Array(4096)) })).toEqual({
       status: 200,
       type: undefined,
     });
@@ -129,7 +129,7 @@ describe("KMS emulator: protocol", () => {
 
   it("answers a garbled ciphertext with InvalidCiphertextException", async () => {
     const { keyId } = kmsSettings();
-    const blob = encodeBase64(new Uint8Array(60).fill(1));
+    const blob = bytesToBase64(new Uint8Array(60).fill(1));
     expect(await call("TrentService.Decrypt", { KeyId: keyId, CiphertextBlob: blob })).toEqual({
       status: 400,
       type: "InvalidCiphertextException",

@@ -75,8 +75,7 @@ describe("per-tenant counters", () => {
     const before = await snapshot(tenantId);
     expect(await leases(user, 3)).toEqual([201, 201, 201]);
     expect(await leases(user, 1, "no-such-credential")).toEqual([404]);
-    // Bad input: the Worker asks the object whether the caller may (401/403 before 400), then answers
-    // 400 itself. That check is not a lease issued.
+    // Bad input: validated in the object after authorisation, a 400; a lease refused, never one issued.
     expect((await api(user, "POST", "/v1/leases", { credential: "db", ttl: "forever" })).status).toBe(400);
     // A well-formed token of this tenant that is not one of its tokens reaches the object, and is denied there.
     const forged = user.slice(0, -1) + (user.endsWith("0") ? "1" : "0");
@@ -84,7 +83,7 @@ describe("per-tenant counters", () => {
     await expectStatus(await api(adminToken, "GET", "/v1/credentials"), 200);
     const after = await snapshot(tenantId);
     const delta = Object.fromEntries(COUNTER_NAMES.map((n) => [n, after.totals[n] - before.totals[n]]));
-    expect(delta).toEqual({ requests: 7, errors: 0, leases_issued: 3, leases_denied: 2, leases_failed: 0, audit_append_failures: 0, kms_calls: 0, kms_failures: 0, integrity_violations: 0 });
+    expect(delta).toEqual({ requests: 7, errors: 0, leases_issued: 3, leases_denied: 3, leases_failed: 0, audit_append_failures: 0, kms_calls: 0, kms_failures: 0, integrity_violations: 0 });
     expect(after.window.counts.leases_issued).toBeGreaterThanOrEqual(3);
     expect(after.latency.count - before.latency.count).toBe(7);
     expect(JSON.stringify(after)).not.toContain("metrics-secret-value");

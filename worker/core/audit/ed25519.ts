@@ -6,7 +6,8 @@
  * wrapped in the fixed PKCS#8 header from RFC 8410 §7.
  */
 
-import { concatBytes, fromBase64, fromHex } from "./encoding";
+import { base64urlToBytes, decodeOrNull } from "../crypto/encoding";
+import { concatBytes, fromHex } from "./encoding";
 
 /** Length of an RFC 8032 Ed25519 private seed and of a public key, in bytes. */
 export const ED25519_KEY_BYTES = 32;
@@ -84,6 +85,5 @@ export async function verify(
 
 /** base64url without padding (RFC 7515 §2, as used by JWK) to bytes, via the strict decoder. */
 function fromBase64Url(text: string): Uint8Array | null {
-  const std = text.replace(/-/g, "+").replace(/_/g, "/");
-  return fromBase64(std + "=".repeat((4 - (std.length % 4)) % 4));
+  return decodeOrNull(base64urlToBytes, text);
 }

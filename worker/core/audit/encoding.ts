@@ -4,9 +4,10 @@
  * and checkpoint parsing treat bad input as a verdict, not an exception. Hex is lowercase only
  * here, so a hash has exactly one spelling and compares as a string.
  */
-import { base64ToBytes, bytesToBase64, bytesToHex, concatBytes, hexToBytes } from "../crypto/encoding";
+import { base64ToBytes, bytesToBase64, bytesToHex, concatBytes, decodeOrNull, hexToBytes } from "../crypto/encoding";
 
 export { concatBytes };
+export { sha256 } from "../crypto/sha256";
 
 /** Lowercase hex of `bytes`. */
 export const toHex = bytesToHex;
@@ -16,29 +17,15 @@ export const toBase64 = bytesToBase64;
 
 /** Decodes lowercase hex of even length; null on anything else (uppercase included). */
 export function fromHex(hex: string): Uint8Array | null {
-  if (/[A-F]/.test(hex)) return null;
-  try {
-    return hexToBytes(hex);
-  } catch {
-    return null;
-  }
+  return /[A-F]/.test(hex) ? null : decodeOrNull(hexToBytes, hex);
 }
 
 /** Decodes canonical padded base64 (RFC 4648 §3.5: zero pad bits); null on anything else. */
 export function fromBase64(text: string): Uint8Array | null {
-  try {
-    return base64ToBytes(text);
-  } catch {
-    return null;
-  }
+  return decodeOrNull(base64ToBytes, text);
 }
 
 /** Equality of two byte strings (not constant-time: only for public values such as key IDs). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-/** SHA-256 of `bytes` (FIPS 180-4) through WebCrypto. */
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }

@@ -1,3 +1,5 @@
+import { bytesToHex } from "../crypto/encoding";
+import { hmacSha256, timingSafeEqual } from "../crypto/primitives";
 import { newTokenSecret } from "../ids";
 
 /** Token kinds: long-lived API tokens and short-lived session tokens. */
@@ -39,15 +41,11 @@ export async function importPepper(pepperHex: string): Promise<CryptoKey> {
  * not yield usable tokens, and the pepper never leaves the Worker's secrets.
  */
 export async function hashToken(pepper: CryptoKey, raw: string): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", pepper, new TextEncoder().encode(raw)));
-  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(await hmacSha256(pepper, new TextEncoder().encode(raw)));
 }
 
 /** Constant-time comparison of two equal-length hex digests. */
 export function digestsEqual(a: string, b: string): boolean {
   const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  if (x.byteLength !== y.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(x, y);
+  return timingSafeEqual(enc.encode(a), enc.encode(b));
 }

@@ -104,6 +104,19 @@ export function base64urlToBytes(text: string): Uint8Array {
   return decodeBase64With(text, BASE64URL_ALPHABET, false, "base64url");
 }
 
+/**
+ * Runs one of the strict decoders above, returning null instead of throwing: for parsers that
+ * treat bad input as a verdict (a note that does not verify, a KMS reply that fails its schema)
+ * rather than an exception.
+ */
+export function decodeOrNull(decode: (text: string) => Uint8Array, text: string): Uint8Array | null {
+  try {
+    return decode(text);
+  } catch {
+    return null;
+  }
+}
+
 // Unpaired UTF-16 surrogates: TextEncoder silently turns each into U+FFFD (WHATWG Encoding §9.1),
 // so two different strings would encode to the same bytes. No `u` flag, so it sees code units.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -9,6 +9,7 @@ export {
   bytesToBase64url,
   bytesToHex,
   concatBytes,
+  decodeOrNull,
   hexToBytes,
   readU32be,
   u32be,
@@ -29,11 +30,11 @@ export {
   importHkdfKey,
   importHmacKey,
   randomBytes,
-  sha256,
   SHA256_BYTES,
   timingSafeEqual,
 } from "./primitives";
 export type { AesKeyUsage, HmacKeyUsage } from "./primitives";
+export { sha256, sha256Hex } from "./sha256";
 export {
   DECRYPTION_FAILED_MESSAGE,
   DecryptionError,

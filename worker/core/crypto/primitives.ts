@@ -163,11 +163,6 @@ export async function hmacSha256(key: Uint8Array | CryptoKey, data: Uint8Array):
   return new Uint8Array(await crypto.subtle.sign("HMAC", k, data));
 }
 
-/** SHA-256 (FIPS 180-4) digest of `bytes`. */
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-}
-
 /**
  * Constant-time equality of two byte strings, via workerd's `crypto.subtle.timingSafeEqual`.
  * Lengths are not secret here (tags and hashes have fixed sizes), so a length mismatch returns

@@ -15,12 +15,6 @@ export function tenantDb(d1: D1Database, tenantId: string): TenantDb {
   return { db: drizzle(d1, { schema }), tenantId };
 }
 
-/** True when a D1 error is a UNIQUE or PRIMARY KEY violation (SQLite's constraint message). */
-export function isUniqueViolation(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-  return /UNIQUE constraint failed|SQLITE_CONSTRAINT/.test(text);
-}
-
 /**
  * True when an error is D1 failing (unreachable, overloaded, timed out, reset) rather than a
  * query the database refused: the caller answers 503 `unavailable`, never a 500. drizzle wraps the

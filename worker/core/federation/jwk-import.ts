@@ -1,7 +1,7 @@
 /**
- * Turning a JWK from an issuer's JWKS into a WebCrypto verification key for one JWS algorithm,
- * after checking the key is meant for that algorithm (RFC 8725 §3.1: the key decides which
- * algorithm may be used with it, the token header only has to agree).
+ * Which JWKs of an issuer's JWKS may verify a JWS with a given algorithm (RFC 8725 §3.1: the key
+ * decides which algorithm may be used with it, the token header only has to agree). `jose`
+ * (jwt.ts) then imports the accepted keys and checks the signature.
  */
 import { base64urlToBytes } from "../crypto/encoding";
 import type { Jwk } from "./jwks";
@@ -68,39 +68,4 @@ export function keyMismatch(jwk: Jwk, alg: AllowedAlg): string | null {
   // RFC 7518 §6.2.1.2/§6.2.1.3: P-256 coordinates are exactly 32 octets, leading zeros kept.
   if (decodedLength(jwk.x) !== 32 || decodedLength(jwk.y) !== 32) return `${name} has malformed x or y`;
   return null;
-}
-
-/**
- * Imports `jwk` (already accepted by {@link keyMismatch} for `alg`) as a non-extractable verify
- * key: RS256 is RSASSA-PKCS1-v1_5 with SHA-256, ES256 is ECDSA on P-256 with SHA-256 (RFC 7518
- * §3.3, §3.4). Returns null when WebCrypto refuses the key (for example a point not on the curve).
- */
-export async function importVerifyKey(jwk: Jwk, alg: AllowedAlg): Promise<CryptoKey | null> {
-  try {
-    if (alg === "RS256") {
-      return await crypto.subtle.importKey(
-        "jwk",
-        { kty: "RSA", n: jwk.n, e: jwk.e, alg: "RS256", ext: true },
-        { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-        false,
-        ["verify"],
-      );
-    }
-    return await crypto.subtle.importKey(
-      "jwk",
-      { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, ext: true },
-      { name: "ECDSA", namedCurve: "P-256" },
-      false,
-      ["verify"],
-    );
-  } catch {
-    return null;
-  }
-}
-
-/** WebCrypto algorithm parameters for `crypto.subtle.verify` under `alg`. */
-export function verifyParams(alg: AllowedAlg): SubtleCryptoSignAlgorithm {
-  // RFC 7518 §3.4: the JWS ES256 signature is R || S, 32 octets each, which is also WebCrypto's
-  // ECDSA signature format (not DER), so no conversion is needed.
-  return alg === "RS256" ? { name: "RSASSA-PKCS1-v1_5" } : { name: "ECDSA", hash: "SHA-256" };
 }

@@ -1,15 +1,25 @@
 /**
  * Verification of OIDC ID tokens from CI systems: JWS Compact Serialization (RFC 7515 §7.1)
  * carrying a JWT claim set (RFC 7519), signed with RS256 or ES256, following the JWT Best Current
- * Practices (RFC 8725). WebCrypto only.
+ * Practices (RFC 8725).
+ *
+ * The JWS itself (decoding, the algorithm, key import and the signature) is checked by `jose`
+ * (`compactVerify` over a `createLocalJWKSet` of the keys our policy allows); this module adds
+ * what `jose` leaves open or decides differently: canonical base64url and duplicate-free JSON,
+ * the RS256/ES256 allow-list, no `crit`, a required `kid`, the key policy of jwk-import.ts, and
+ * the claim rules for CI tokens (`iat` required, fractional NumericDates, a lifetime bound), so
+ * every refusal keeps its closed reason. Keys come from JwksCache (jwks.ts), fetched under our
+ * outbound rules, never by `jose`'s `createRemoteJWKSet` (which has no URL guard on redirects,
+ * size cap, negative cache or per-tenant budget).
  *
  * Order matters: structure, then the algorithm allow-list, then key selection and the signature,
  * and only then the claims, so nothing about an unauthenticated payload influences the answer
  * beyond "malformed".
  */
-import { base64urlToBytes, utf8Decode } from "../crypto/encoding";
-import { importVerifyKey, isAllowedAlg, keyMismatch, verifyParams, type AllowedAlg } from "./jwk-import";
-import type { JwkSet } from "./jwks";
+import { compactVerify, createLocalJWKSet, errors as joseErrors, type JSONWebKeySet } from "jose";
+import { base64urlToBytes, decodeOrNull, utf8Decode } from "../crypto/encoding";
+import { isAllowedAlg, keyMismatch, type AllowedAlg } from "./jwk-import";
+import type { Jwk, JwkSet } from "./jwks";
 import { parseStrictJsonObject } from "./strict-json";
 
 /** Closed set of reasons a token is refused. */
@@ -72,7 +82,7 @@ export const MAX_TOKEN_LENGTH = 16 * 1024;
 
 const refuse = (reason: JwtFailure, message: string): VerifyJwtResult => ({ ok: false, reason, message });
 
-type Decoded = { header: Record<string, unknown>; claims: Record<string, unknown>; signature: Uint8Array; signingInput: Uint8Array };
+type Decoded = { header: Record<string, unknown>; claims: Record<string, unknown> };
 
 function decodeSegmentJson(segment: string): Record<string, unknown> | string {
   let text: string;
@@ -97,14 +107,9 @@ function decode(token: unknown): Decoded | string {
   if (typeof header === "string") return `header: ${header}`;
   const claims = decodeSegmentJson(p);
   if (typeof claims === "string") return `payload: ${claims}`;
-  let signature: Uint8Array;
-  try {
-    signature = base64urlToBytes(s);
-  } catch {
-    return "signature: not canonical base64url";
-  }
-  // The segments are ASCII (checked above), so their UTF-8 bytes are the JWS Signing Input.
-  return { header, claims, signature, signingInput: new TextEncoder().encode(`${h}.${p}`) };
+  // `jose` decodes the signature itself, leniently; an alias of a valid one is refused here.
+  if (decodeOrNull(base64urlToBytes, s) === null) return "signature: not canonical base64url";
+  return { header, claims };
 }
 
 /** A NumericDate (RFC 7519 §2): a finite JSON number of seconds, fractions allowed. */
@@ -167,7 +172,7 @@ async function verifyUnsafe(token: unknown, opts: VerifyJwtOptions): Promise<Ver
 
   const decoded = decode(token);
   if (typeof decoded === "string") return refuse("malformed", decoded);
-  const { header, claims, signature, signingInput } = decoded;
+  const { header, claims } = decoded;
 
   // RFC 8725 §3.1 / §2.1: an allow-list, checked before any key is touched. This refuses "none"
   // and every HS* (the RSA-public-key-as-HMAC-secret confusion), as well as RS384, PS256, ...
@@ -185,22 +190,33 @@ async function verifyUnsafe(token: unknown, opts: VerifyJwtOptions): Promise<Ver
   const usable = candidates.filter((k) => keyMismatch(k, alg) === null);
   if (usable.length === 0) return refuse("alg_not_allowed", keyMismatch(candidates[0]!, alg) ?? "key unusable");
 
-  // RFC 7518 §3.4: an ES256 signature is exactly 64 octets (R || S), never DER.
-  if (alg === "ES256" && signature.length !== 64) return refuse("bad_signature", "ES256 signature is not 64 octets");
-  let verified = false;
-  // Several keys may share a kid during a careless rotation; each is the issuer's, so any may sign.
-  for (const jwk of usable) {
-    const key = await importVerifyKey(jwk, alg);
-    if (key && (await crypto.subtle.verify(verifyParams(alg), key, signature, signingInput))) {
-      verified = true;
-      break;
-    }
+  if (!(await signatureVerifies(token as string, usable, alg))) {
+    return refuse("bad_signature", `signature does not verify under kid ${JSON.stringify(kid)}`);
   }
-  if (!verified) return refuse("bad_signature", `signature does not verify under kid ${JSON.stringify(kid)}`);
 
   const refusal = checkClaims(claims, opts, opts.skewSeconds ?? 60);
   if (refusal !== null) return refusal;
   return { ok: true, header: header as JwtHeader, claims: claims as JwtClaims };
+}
+
+/**
+ * True when `token`'s signature verifies under one of `keys` (all for `alg`, already accepted by
+ * keyMismatch) by `jose`. Several keys may share a kid during a careless rotation; each is the
+ * issuer's, so any may sign: `jose` reports that as JWKSMultipleMatchingKeys, which iterates them.
+ * A key WebCrypto refuses to import (a point not on the curve) is simply not one that verifies.
+ */
+async function signatureVerifies(token: string, keys: readonly Jwk[], alg: AllowedAlg): Promise<boolean> {
+  const options = { algorithms: [alg] };
+  try {
+    await compactVerify(token, createLocalJWKSet({ keys } as JSONWebKeySet), options);
+    return true;
+  } catch (err) {
+    if (!(err instanceof joseErrors.JWKSMultipleMatchingKeys)) return false;
+    for await (const key of err) {
+      if (await compactVerify(token, key, options).then(() => true, () => false)) return true;
+    }
+    return false;
+  }
 }
 
 /**

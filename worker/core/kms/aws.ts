@@ -1,6 +1,6 @@
 import { AwsClient } from "aws4fetch";
 import { z } from "zod";
-import { decodeBase64Strict, encodeBase64 } from "./base64";
+import { base64ToBytes, bytesToBase64, decodeOrNull } from "../crypto/encoding";
 import { classifyFailure, parseSuccess, safeErrorCode, timedExchange, type KmsFetch } from "./http";
 import { KmsError, kekEncryptionContext, type KekContext, type KmsProvider } from "./provider";
 
@@ -25,8 +25,8 @@ export interface AwsKmsClientOptions {
 export type KmsOperation = "Encrypt" | "Decrypt" | "GenerateDataKey" | "ReEncrypt";
 
 const blob = z.string().transform((text, ctx) => {
-  const bytes = decodeBase64Strict(text);
-  if (bytes === undefined || bytes.length === 0) {
+  const bytes = decodeOrNull(base64ToBytes, text);
+  if (bytes === null || bytes.length === 0) {
     ctx.addIssue({ code: "custom", message: "not a non-empty canonical base64 blob" });
     return z.NEVER;
   }
@@ -77,7 +77,7 @@ export class AwsKmsClient {
   async encrypt(input: { keyId: string; plaintext: Uint8Array; context: EncryptionContext }) {
     const reply = await this.#call("Encrypt", EncryptReply, {
       KeyId: input.keyId,
-      Plaintext: encodeBase64(input.plaintext),
+      Plaintext: bytesToBase64(input.plaintext),
       EncryptionContext: input.context,
     });
     return { ciphertext: reply.CiphertextBlob, keyId: reply.KeyId };
@@ -87,7 +87,7 @@ export class AwsKmsClient {
   async decrypt(input: { keyId: string; ciphertext: Uint8Array; context: EncryptionContext }) {
     const reply = await this.#call("Decrypt", DecryptReply, {
       KeyId: input.keyId,
-      CiphertextBlob: encodeBase64(input.ciphertext),
+      CiphertextBlob: bytesToBase64(input.ciphertext),
       EncryptionContext: input.context,
     });
     return { plaintext: reply.Plaintext, keyId: reply.KeyId };
@@ -112,7 +112,7 @@ export class AwsKmsClient {
     destinationContext: EncryptionContext;
   }) {
     const reply = await this.#call("ReEncrypt", EncryptReply, {
-      CiphertextBlob: encodeBase64(input.ciphertext),
+      CiphertextBlob: bytesToBase64(input.ciphertext),
       SourceKeyId: input.sourceKeyId,
       SourceEncryptionContext: input.sourceContext,
       DestinationKeyId: input.destinationKeyId,

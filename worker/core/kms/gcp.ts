@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { base64urlToBytes, bytesToBase64url } from "../crypto/encoding";
-import { decodeBase64Strict, encodeBase64 } from "./base64";
+import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url, decodeOrNull } from "../crypto/encoding";
 import { crc32c } from "./crc32c";
 import { classifyFailure, parseSuccess, safeErrorCode, timedExchange, type KmsFetch } from "./http";
 import { KmsError, kekContextBytes, type KekContext, type KmsProvider } from "./provider";
@@ -48,8 +47,8 @@ const TOKEN_MARGIN_MS = 5 * 60 * 1000;
 /** Int64Value on the wire: a decimal string (proto3 JSON), though a number is tolerated. */
 const Crc = z.union([z.string().regex(/^\d{1,10}$/), z.number().int().nonnegative()]).transform(Number);
 const Bytes = z.string().transform((text, ctx) => {
-  const bytes = decodeBase64Strict(text);
-  if (bytes === undefined || bytes.length === 0) {
+  const bytes = decodeOrNull(base64ToBytes, text);
+  if (bytes === null || bytes.length === 0) {
     ctx.addIssue({ code: "custom", message: "not a non-empty canonical base64 field" });
     return z.NEVER;
   }
@@ -154,7 +153,7 @@ async function importPkcs8(pem: string): Promise<CryptoKey> {
 
 /** A bytes field and its CRC32C (`<name>Crc32c`, an Int64Value string), as Cloud KMS takes them. */
 function withCrc(name: string, bytes: Uint8Array): Record<string, string> {
-  return { [name]: encodeBase64(bytes), [`${name}Crc32c`]: String(crc32c(bytes)) };
+  return { [name]: bytesToBase64(bytes), [`${name}Crc32c`]: String(crc32c(bytes)) };
 }
 
 function corrupted(method: string): KmsError {
