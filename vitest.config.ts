@@ -55,6 +55,8 @@ export default defineConfig({
                   bindings: {
                     KMS_KEY_ID: TEST_KMS.keyId,
                     ROOT_KEY: TEST_KMS.rootKey,
+                    SECOND_KEY_ID: TEST_KMS.secondKeyId,
+                    SECOND_ROOT_KEY: TEST_KMS.secondRootKey,
                     ACCESS_KEY_ID: TEST_KMS.accessKeyId,
                     SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
                   },

@@ -9,6 +9,9 @@ export const TEST_KMS = {
   secretAccessKey: "test-secret-access-key-not-a-real-one-000",
   // 32 bytes, hex: the emulator's root key in tests.
   rootKey: "5f1c0a7e3b9d2c4e6a8b0d1f3e5c7a9b1d3f5e7c9a0b2d4f6e8a1c3e5a7c9e0b",
+  // A second key in the same emulator: the target of a root-key move (issue 13 §2).
+  secondKeyId: "alias/ghostvault-test-2",
+  secondRootKey: "2b188d89a35e1b18cdef42efa12b5b401b03ee34bea03c011c89aa291cfaa9d5",
 } as const;
 
 /**

@@ -14,9 +14,6 @@ import { authenticateNamed, listNamed, mintNamed, operatorUnauthorized, revokeNa
 
 const ActorSchema = z.strictObject({ name: z.string().regex(OPERATOR_NAME), tokenId: z.string().regex(/^(root|[0-9a-f]{20})$/), requestId: z.string().min(1).max(128) });
 
-/** The name of the one OperatorPlane object (`idFromName`). */
-export const OPERATOR_PLANE_NAME = "operator-plane";
-
 /**
  * The operator plane's authority (issue 13 §3): named operator tokens, the hash-chained operator
  * log and fleet jobs, in one object for the whole deployment (operator traffic is small). Only the
@@ -27,8 +24,8 @@ export const OPERATOR_PLANE_NAME = "operator-plane";
 export class OperatorPlane extends DurableObject<Env> {
   /** The batch in progress, so a test's alarm call and the runtime's never run two at once. */
   #running: Promise<void> | null = null;
-  /** Test runs only: abort the object after this many batches' tenant calls, before saving results. */
-  #crashAfterCalls: number | null = null;
+  /** Test runs only (TEST_HOOKS): abort the object after the next batch's tenant calls, before saving results. */
+  #crashAfterCalls = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,7 +88,7 @@ export class OperatorPlane extends DurableObject<Env> {
   /** Test hook: abort the object after the tenant calls of the next batch, before their results are saved. */
   async crashAfterCallsForTest(): Promise<void> {
     requireTestHooks(this.#config(), "crashAfterCallsForTest");
-    this.#crashAfterCalls = 1;
+    this.#crashAfterCalls = true;
   }
 
   /** Runs one batch of the oldest running job, then re-arms while work is left. */
@@ -110,8 +107,8 @@ export class OperatorPlane extends DurableObject<Env> {
       now: () => Date.now(),
       call: (tenantId, proof, action) => this.env.TENANT_VAULT.get(this.env.TENANT_VAULT.idFromName(tenantId)).operatorAction(proof, action),
       afterCalls: async () => {
-        if (this.#crashAfterCalls === null) return;
-        this.#crashAfterCalls = null;
+        if (!this.#crashAfterCalls) return;
+        this.#crashAfterCalls = false;
         this.ctx.abort("test: crash after tenant calls");
       },
     });

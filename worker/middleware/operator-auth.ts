@@ -8,9 +8,12 @@ import type { OperatorPlane } from "../../durable-objects/operator/operator-plan
 /** The Hono environment of `/v1/operator/*`: the app's, plus the authenticated operator. */
 export type OperatorEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { operator: OperatorActor } };
 
-/** The one OperatorPlane object (its name is fixed: one per deployment). */
+/** The name of the one OperatorPlane object of a deployment. */
+const OPERATOR_PLANE_NAME = "operator-plane";
+
+/** The one OperatorPlane object. */
 export function operatorPlane(env: Env): DurableObjectStub<OperatorPlane> {
-  return env.OPERATOR_PLANE.get(env.OPERATOR_PLANE.idFromName("operator-plane"));
+  return env.OPERATOR_PLANE.get(env.OPERATOR_PLANE.idFromName(OPERATOR_PLANE_NAME));
 }
 
 /** The same answer for every failure: a wrong, unknown, expired or revoked token, or a disabled plane. */

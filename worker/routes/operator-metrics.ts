@@ -99,7 +99,7 @@ const tag = "operator";
 /** The metrics and signals routes, added to the operator router's table (worker/routes/operator.ts). */
 export const operatorMetricsRoutes: OperatorRoute[] = [
   {
-    method: "get", path: "/v1/operator/metrics", tag, operation: null, status: 200, query: FleetQuerySchema, response: z.string(),
+    method: "get", path: "/v1/operator/metrics", tag, role: null, status: 200, query: FleetQuerySchema, response: z.string(),
     summary: "Per-tenant counters and the P0/P1 signals as Prometheus text (version 0.0.4)",
     serve: async (c, _op, input) => {
       const { metrics, unreachable, report } = await readFleet(c, input.query);
@@ -107,7 +107,7 @@ export const operatorMetricsRoutes: OperatorRoute[] = [
     },
   },
   {
-    method: "get", path: "/v1/operator/signals", tag, operation: null, status: 200, query: FleetQuerySchema, response: z.record(z.string(), z.unknown()),
+    method: "get", path: "/v1/operator/signals", tag, role: null, status: 200, query: FleetQuerySchema, response: z.record(z.string(), z.unknown()),
     summary: "Which P0/P1 conditions fire now (last 5 minutes), with the numbers and tenants behind each",
     serve: async (c, _op, input) => (await readFleet(c, input.query)).report,
   },

@@ -9,17 +9,21 @@ import {
 import { listTenants } from "../core/db/registry";
 import { operatorIdentity, type OperatorActor } from "../core/operator/tokens";
 import { operatorAuth, operatorPlane, type OperatorEnv } from "../middleware/operator-auth";
-import type { OperationSpec } from "../contract/operations";
+import type { OperationSpec, RawInput } from "../contract/operations";
 import { readPublicInput, respond } from "./define";
 import { operatorMetricsRoutes } from "./operator-metrics";
 
 const tag = "operator";
 
-/** An operator route: its definition and what serves it, given the operator and the validated input. */
-export interface OperatorRoute extends Omit<OperationSpec, "role"> {
-  /** Not a tenant operation: operator routes authenticate with an operator token (operatorAuth). */
-  operation: null;
-  serve: (c: Context<OperatorEnv>, operator: OperatorActor, input: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown }) => Promise<unknown>;
+/**
+ * An operator route: declared like an operation (worker/contract/operations/spec.ts) with no tenant
+ * role, since operator tokens are not tenant tokens, and served here with the operator and the
+ * request's parts (already validated by the Worker; the OperatorPlane validates them again at its
+ * RPC boundary).
+ */
+export interface OperatorRoute extends OperationSpec {
+  role: null;
+  serve: (c: Context<OperatorEnv>, operator: OperatorActor, input: RawInput) => Promise<unknown>;
 }
 
 /** Runs an OperatorPlane RPC and unwraps its outcome. */
@@ -36,25 +40,25 @@ const LogPage = z.object({ items: z.array(z.object({ seq: z.number().int(), hash
 /** The operator plane's own routes (issue 13 §3). Others add theirs to OPERATOR_ROUTES' callers. */
 export const operatorCoreRoutes: OperatorRoute[] = [
   {
-    method: "get", path: "/v1/operator/whoami", tag, summary: "The authenticated operator", operation: null, response: Whoami, status: 200,
+    method: "get", path: "/v1/operator/whoami", tag, summary: "The authenticated operator", role: null, response: Whoami, status: 200,
     serve: async (_c, op) => ({ operator: operatorIdentity(op.name), token_id: op.tokenId }),
   },
   {
-    method: "post", path: "/v1/operator/tokens", tag, summary: "Mint a named operator token (root operator only)", operation: null,
+    method: "post", path: "/v1/operator/tokens", tag, summary: "Mint a named operator token (root operator only)", role: null,
     body: MintOperatorTokenSchema, response: MintedOperatorTokenSchema, status: 201,
     serve: (c, op, input) => plane(c, (s) => s.mintToken(op, input.body)),
   },
   {
-    method: "get", path: "/v1/operator/tokens", tag, summary: "Named operator tokens", operation: null, response: TokenList, status: 200,
+    method: "get", path: "/v1/operator/tokens", tag, summary: "Named operator tokens", role: null, response: TokenList, status: 200,
     serve: (c, op) => plane(c, (s) => s.listTokens(op)),
   },
   {
-    method: "delete", path: "/v1/operator/tokens/:id", tag, summary: "Revoke a named operator token (root operator only)", operation: null,
+    method: "delete", path: "/v1/operator/tokens/:id", tag, summary: "Revoke a named operator token (root operator only)", role: null,
     params: OperatorTokenIdParamsSchema, response: OperatorTokenSchema, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.revokeToken(op, input.params)),
   },
   {
-    method: "get", path: "/v1/operator/tenants", tag, summary: "The tenant registry, paged by id, optionally one status", operation: null,
+    method: "get", path: "/v1/operator/tenants", tag, summary: "The tenant registry, paged by id, optionally one status", role: null,
     query: TenantListQuerySchema, response: TenantListSchema, status: 200,
     serve: async (c, _op, input) => {
       const q = TenantListQuerySchema.parse(input.query);
@@ -63,26 +67,26 @@ export const operatorCoreRoutes: OperatorRoute[] = [
     },
   },
   {
-    method: "post", path: "/v1/operator/jobs", tag, summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)", operation: null,
+    method: "post", path: "/v1/operator/jobs", tag, summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)", role: null,
     body: StartJobSchema, response: JobSchema, status: 202,
     serve: (c, op, input) => plane(c, (s) => s.startJob(op, input.body)),
   },
   {
-    method: "get", path: "/v1/operator/jobs", tag, summary: "Recent fleet jobs", operation: null, response: JobList, status: 200,
+    method: "get", path: "/v1/operator/jobs", tag, summary: "Recent fleet jobs", role: null, response: JobList, status: 200,
     serve: (c, op) => plane(c, (s) => s.listJobs(op)),
   },
   {
-    method: "get", path: "/v1/operator/jobs/:id", tag, summary: "A job's progress and per-tenant results", operation: null,
+    method: "get", path: "/v1/operator/jobs/:id", tag, summary: "A job's progress and per-tenant results", role: null,
     params: JobIdParamsSchema, query: JobQuerySchema, response: JobSchema, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.getJob(op, input.params!.id!, input.query)),
   },
   {
-    method: "get", path: "/v1/operator/jobs/:id/disclosures", tag, summary: "Disclosure drafts from a finished impact job", operation: null,
+    method: "get", path: "/v1/operator/jobs/:id/disclosures", tag, summary: "Disclosure drafts from a finished impact job", role: null,
     params: JobIdParamsSchema, response: Disclosures, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.disclosures(op, input.params!.id!)),
   },
   {
-    method: "get", path: "/v1/operator/log", tag, summary: "The hash-chained operator log", operation: null,
+    method: "get", path: "/v1/operator/log", tag, summary: "The hash-chained operator log", role: null,
     query: OperatorLogQuerySchema, response: LogPage, status: 200,
     serve: (c, op, input) => plane(c, (s) => s.readLog(op, input.query)),
   },
@@ -99,13 +103,10 @@ export function operatorRouter(routes: readonly OperatorRoute[]): Hono<OperatorE
     router.on(def.method.toUpperCase(), def.path, async (c) => {
       // OperatorEnv only adds a variable to AppEnv; Hono's Context is invariant in its env.
       const app = c as unknown as Context<AppEnv>;
-      // Validated as a public operation's input (after operatorAuth, so 401 comes before 400); the
-      // handlers take the parts as received, checked, like the vault's RPC methods do.
-      const spec: OperationSpec = { ...def, role: null };
-      const { raw } = await readPublicInput(app, spec);
-      const value = await def.serve(c, c.get("operator"), { params: raw.params, query: raw.query, body: raw.body });
+      const { raw } = await readPublicInput(app, def);
+      const value = await def.serve(c, c.get("operator"), raw);
       // A route that answers something other than JSON (the Prometheus text) builds its own Response.
-      return value instanceof Response ? value : respond(app, spec, value);
+      return value instanceof Response ? value : respond(app, def, value);
     });
   }
   return router;

@@ -1,4 +1,5 @@
 import { digestsEqual, importPepper } from "../auth/tokens";
+import { bytesToHex } from "../crypto/encoding";
 
 /**
  * Proof of operator authority for a tenant's Durable Object (issue 13 §3). The OperatorPlane
@@ -42,8 +43,7 @@ async function mac(pepperHex: string, payload: OperatorProofPayload): Promise<st
   // Fixed field order, so signer and verifier serialise the same bytes whatever order they received.
   const p = payload;
   const text = JSON.stringify([p.v, p.operator, p.token_id, p.tenant_id, p.job_id, p.action, p.issued_at]);
-  const bytes = new Uint8Array(await crypto.subtle.sign("HMAC", await proofKey(pepperHex), new TextEncoder().encode(text)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(new Uint8Array(await crypto.subtle.sign("HMAC", await proofKey(pepperHex), new TextEncoder().encode(text))));
 }
 
 /** Signs a proof for one tenant and one action. */

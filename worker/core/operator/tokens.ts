@@ -1,4 +1,5 @@
 import { digestsEqual, hashToken } from "../auth/tokens";
+import { sha256Hex } from "../crypto/sha256";
 import { newTokenSecret } from "../ids";
 
 /**
@@ -35,18 +36,13 @@ export function mintOperatorToken(id: string): string {
   return `gvop_${id}_${newTokenSecret()}`;
 }
 
-/** SHA-256 of a string as lowercase hex: the form of `OPERATOR_TOKEN_HASH`. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * True when `raw` is the root operator token configured by its SHA-256. Unkeyed on purpose: the
  * deployer computes the hash offline (`printf %s "$TOKEN" | sha256sum`); the token carries 256
  * random bits, so the hash alone does not help guess it.
  */
 export async function isRootOperatorToken(raw: string, configuredHash: string): Promise<boolean> {
+  // OPERATOR_TOKEN_HASH is SHA-256 of the token as lowercase hex.
   return digestsEqual(await sha256Hex(raw), configuredHash);
 }
 
