@@ -9,6 +9,8 @@ declare global {
       OIDC_TEST_ISSUER: Fetcher;
       /** The credential proxy's test upstream API (test/workers/support/use-upstream.ts). */
       USE_TEST_UPSTREAM: Fetcher;
+      /** The audit witness Worker (dev/witness), an auxiliary Worker of the workers project. */
+      TEST_WITNESS: Fetcher;
       /** The Analytics Engine stand-in (test/workers/support/metrics-sink.ts). */
       METRICS_TEST_SINK: Service<import("./support/metrics-sink").default>;
       /** Settings of the gcp and azure KMS emulators (test/kms-providers.ts), JSON. */
