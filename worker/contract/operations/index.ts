@@ -1,4 +1,3 @@
-import type { z } from "zod";
 import type { Role } from "../roles";
 import { adminOperations } from "./admin";
 import { auditOperations } from "./audit";
@@ -43,9 +42,6 @@ export type SpecOf<K extends OperationName> = Table[K];
 
 /** The parsed input an operation's handler receives. */
 export type InputOf<K extends OperationName> = OperationInput<Table[K]>;
-
-/** The success body of an operation as sent (the response schema's input side), or undefined for none. */
-export type ResponseOf<K extends OperationName> = Table[K]["response"] extends z.ZodType ? z.input<Table[K]["response"]> : undefined;
 
 /** An operation with its name, as the route walkers (OpenAPI, test suites) see it. */
 export interface RouteDef extends OperationSpec {
