@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 import { ensureProxyPatch } from "./test/support/vpw-proxy-patch.ts";
 import { TEST_BINDINGS, TEST_KMS } from "./test/test-env.ts";
 import { kmsProviderTestWorkers } from "./test/kms-providers.ts";
+import { TEST_AUDIT_WITNESSES, witnessBindings } from "./test/witness-env.ts";
 
 // One workerd for all workers test files is only safe to use when Durable Object construction
 // costs the same for the last file as for the first (test/support/vpw-proxy-patch.ts).
@@ -19,6 +20,8 @@ function bundle(entry: string): string {
     format: "esm",
     platform: "neutral",
     target: "es2022",
+    // Runtime modules (the witness's Durable Object base class) stay imports.
+    external: ["cloudflare:*", "node:*"],
     write: false,
   });
   return out.outputFiles[0]!.text;
@@ -35,7 +38,8 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { ...TEST_BINDINGS, ...kmsProviders.bindings, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+              // Every tenant's Merkle checkpoints go to the auxiliary witness, as a configured vault's do.
+              bindings: { ...TEST_BINDINGS, AUDIT_WITNESSES: TEST_AUDIT_WITNESSES, ...kmsProviders.bindings, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
               // Low enough for a test to reach quickly; tests that send more than 300 requests spread them over tokens.
               ratelimits: {
                 TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },
@@ -68,11 +72,21 @@ export default defineConfig({
                   script: bundle("test/workers/support/use-upstream.ts"),
                   compatibilityDate: "2026-04-20",
                 },
+                {
+                  // The audit witness (dev/witness), with its own SQLite Durable Object, trusting the test vault's key.
+                  name: "ghostvault-witness",
+                  modules: true,
+                  script: bundle("dev/witness/index.ts"),
+                  compatibilityDate: "2026-04-20",
+                  compatibilityFlags: ["nodejs_compat"],
+                  bindings: witnessBindings(TEST_BINDINGS),
+                  durableObjects: { WITNESS_LOG: { className: "WitnessLog", useSQLite: true } },
+                },
                 ...kmsProviders.workers,
               ],
               // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker, credential
               // proxy calls to the test upstream API.
-              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", USE_TEST_UPSTREAM: "ghostvault-use-upstream", ...kmsProviders.serviceBindings },
+              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", USE_TEST_UPSTREAM: "ghostvault-use-upstream", TEST_WITNESS: "ghostvault-witness", ...kmsProviders.serviceBindings },
             },
           })),
         ],

@@ -10,6 +10,8 @@
 //   --only=glob        only the glob matcher scenario (bench/glob.mjs, in Node, no Vault)
 //   --only=proxy       only the credential proxy vs pass-through scenario (bench/proxy.mjs)
 //   --only=testvault   only the test vault start-up scenario (bench/testvault.mjs, issue 17)
+//   --only=dashboard   only the dashboard render-time scenario (bench/dashboard.mjs, issue 14)
+//   --only=merkle      only the audit Merkle tree scenario (bench/merkle.mjs, issue 10)
 //   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
 //   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
 //                      to try a setting; results then say which vars were set
@@ -38,6 +40,16 @@ if (args.includes("--only=proxy") || (args.includes("--only") && args[args.index
 // `--only testvault`: start-up time of the test vault package (issue 17), no wrangler vault.
 if (args.includes("--only=testvault") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "testvault")) {
   await import("./testvault.mjs").then((m) => m.main());
+  process.exit(0);
+}
+// `--only dashboard`: dashboard pages against the JSON API's same pages (issue 14), on its own vault.
+if (args.includes("--only=dashboard") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "dashboard")) {
+  await import("./dashboard.mjs");
+  process.exit(0);
+}
+// `--only merkle`: the audit Merkle tree goals of issue 10 (bench/merkle.mjs), on its own vault.
+if (args.includes("--only=merkle") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "merkle")) {
+  await import("./merkle.mjs");
   process.exit(0);
 }
 const flag = (name, fallback) => {

@@ -2,7 +2,8 @@
 //
 // 1. generates git-ignored `.dev.vars` secrets on first start (dev/dev-vars.mjs);
 // 2. applies the D1 migrations to the local database;
-// 3. runs `wrangler dev` with the vault and the KMS emulator in one process group;
+// 3. runs `wrangler dev` with the vault, the KMS emulator and an audit witness (dev/witness) in one
+//    process group, the vault configured to submit its checkpoints to the witness;
 // 4. waits for /v1/health;
 // 5. reuses the token in .ghostvault/dev.json, or bootstraps a "dev" tenant and saves it;
 // 6. prints how to use it, then forwards wrangler's output until Ctrl-C.
@@ -15,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { EMULATOR_CONFIGS, PROVIDER_VARS, ensureDevVars, ensureProviderDevVars } from "./dev-vars.mjs";
+import { EMULATOR_CONFIGS, PROVIDER_VARS, ensureDevVars, ensureProviderDevVars, ensureWitnessDevVars } from "./dev-vars.mjs";
 import { killGroupNow, spawnGroup, stopGroup } from "./process-group.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -145,7 +146,7 @@ async function ensureTenant(bootstrapSecret) {
   return { ...state, reused: false };
 }
 
-function printBanner({ tenant_id, token, reused }) {
+function printBanner({ tenant_id, token, reused }, witnessVkey) {
   const stateFile = path.relative(process.cwd(), STATE_FILE) || STATE_FILE;
   console.log(`
 ==> Vault dev server is running (${reused ? "reusing saved tenant" : "new tenant bootstrapped"})
@@ -162,6 +163,8 @@ function printBanner({ tenant_id, token, reused }) {
 
     The token is also stored in ${stateFile}.
     KMS provider: ${KMS} (GHOSTVAULT_KMS=aws|gcp|azure), against its local emulator.
+    Audit witness (dev/witness) cosigns the vault's checkpoints; its verifier key:
+      ${witnessVkey}
     DEVELOPMENT MODE: the KMS is an emulator with its root key on disk. Do not store real secrets.
     Press Ctrl-C to stop. Wrangler's log follows.
 `);
@@ -181,6 +184,8 @@ async function main() {
   if (!Object.hasOwn(PROVIDER_VARS, KMS)) fail(`GHOSTVAULT_KMS must be aws, gcp or azure, not ${KMS}`);
   const { vars, created } = ensureDevVars(ROOT);
   created.push(...ensureProviderDevVars(ROOT, KMS));
+  const witness = ensureWitnessDevVars(ROOT, vars);
+  created.push(...witness.created);
   for (const file of created) console.log(`Generated ${path.relative(ROOT, file)} (mode 0600, git-ignored)`);
 
   await checkPortFree();
@@ -192,8 +197,9 @@ async function main() {
 
   console.log(`Starting wrangler dev on ${URL_BASE} ...`);
   console.log(`KMS provider: ${KMS} (emulator ${EMULATOR_CONFIGS[KMS]})`);
-  const args = ["dev", "-c", "wrangler.toml", "-c", EMULATOR_CONFIGS[KMS], "--ip", HOST, "--port", String(PORT)];
+  const args = ["dev", "-c", "wrangler.toml", "-c", EMULATOR_CONFIGS[KMS], "-c", "dev/witness/wrangler.toml", "--ip", HOST, "--port", String(PORT)];
   for (const [key, value] of Object.entries(PROVIDER_VARS[KMS])) args.push("--var", `${key}:${value}`);
+  args.push("--var", `AUDIT_WITNESSES:${witness.auditWitnesses}`);
   args.push(...persist, "--show-interactive-dev-session=false");
   wrangler = spawnGroup(process.execPath, [WRANGLER_BIN, ...args], { cwd: ROOT, env: CHILD_ENV });
   collect(wrangler.stdout, process.stdout);
@@ -206,7 +212,7 @@ async function main() {
 
   await waitForHealth();
   const tenant = await ensureTenant(vars.BOOTSTRAP_SECRET);
-  printBanner(tenant);
+  printBanner(tenant, witness.vkey);
   forwarding = true;
 }
 

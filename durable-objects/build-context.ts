@@ -4,13 +4,14 @@ import { getKek } from "../worker/core/db/keks";
 import { tenantDb } from "../worker/core/db/tenant-db";
 import { createKmsProvider, KMS_EMULATOR_BINDINGS } from "../worker/core/kms";
 import { deriveAuditKey } from "./audit/append";
-import { auditSigner } from "../worker/core/audit/signing-key";
+import { auditSigners } from "../worker/core/audit/signing-key";
 import { KekCache } from "./kek/cache";
 import { CredentialCache } from "./credential-cache";
 import { JwksCache } from "../worker/core/federation/jwks";
 import { FaultHook, faultyD1 } from "./outbox/faults";
 import { OutboxState } from "./outbox/outbox";
 import type { VaultContext } from "./vault-context";
+import { witnessClient } from "./audit/witnesses";
 
 /** What the TenantVault supplies to build its context. */
 export interface ContextDeps {
@@ -59,7 +60,8 @@ export function buildContext(deps: ContextDeps): VaultContext {
     outbox: new OutboxState(),
     faults,
     pepper: importPepper(config.TOKEN_PEPPER),
-    signer: auditSigner(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
+    signer: auditSigners(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
+    witnesses: config.AUDIT_WITNESSES.map((w) => witnessClient(w, env, config.AUDIT_WITNESS_TIMEOUT_MS)),
     auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),
     now,
     scheduleAlarm: deps.scheduleAlarm,

@@ -5,6 +5,9 @@ import { VaultError } from "../worker/contract/errors";
 import { newId } from "../worker/core/ids";
 import { CredentialRefSchema } from "../worker/contract/schemas/credentials";
 import { credentialTarget, record } from "./audit/record";
+import { sha256HexSync } from "../worker/core/crypto/sha256-sync";
+import { auditHead } from "./audit/append";
+import { appendMerkleLeaf, MERKLE_BENCH_SKIP } from "./audit/merkle-store";
 import { insertLease } from "./storage/leases";
 import { iso, type Actor, type VaultContext } from "./vault-context";
 
@@ -29,6 +32,34 @@ export const ClockSchema = z.number().int().nonnegative().nullable();
 /** Benchmark baseline `do-insert`: one SQLite insert into `bench_rows`, nothing else. */
 export function benchInsert(sql: SqlStorage): number {
   return sql.exec("INSERT INTO bench_rows (at) VALUES (?)", Date.now()).rowsWritten;
+}
+
+/**
+ * Bench hook (bench/merkle.mjs): the lease baseline without the Merkle update. While on, this
+ * tenant's appends skip the tree (which the alarm later rebuilds from the entries).
+ */
+export function benchMerkleSkip(tenantId: string, skip: boolean): void {
+  if (skip) MERKLE_BENCH_SKIP.add(tenantId);
+  else MERKLE_BENCH_SKIP.delete(tenantId);
+}
+
+/**
+ * Bench hook (bench/merkle.mjs): appends `count` small synthetic rows to the audit table and their
+ * leaves to the Merkle tree with the append path's own tree code, in one transaction, so a tree of
+ * a million entries is seeded in seconds. The rows are not valid audit entries: bench tenants only.
+ */
+export function benchSeedAudit(storage: DurableObjectStorage, count: number): { size: number } {
+  if (!Number.isSafeInteger(count) || count < 1 || count > 200_000) throw new VaultError("validation_failed", "count must be 1 to 200000");
+  return storage.transactionSync(() => {
+    const sql = storage.sql;
+    const head = auditHead(sql)?.seq ?? 0;
+    for (let seq = head + 1; seq <= head + count; seq++) {
+      const text = `{"bench":${seq}}`;
+      sql.exec("INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, 0, 'bench.seed', 'bench', NULL, ?, ?)", seq, text, sha256HexSync(text));
+      appendMerkleLeaf(sql, seq, text);
+    }
+    return { size: head + count };
+  });
 }
 
 /** The input of {@link seedLeases}, checked at the RPC boundary. */

@@ -7,8 +7,9 @@ import type { KekCache } from "./kek/cache";
 import type { CredentialCache } from "./credential-cache";
 import type { FaultHook } from "./outbox/faults";
 import type { OutboxState } from "./outbox/outbox";
-import type { NoteSigner } from "../worker/core/audit/signed-note";
+import type { AuditSigners } from "../worker/core/audit/signing-key";
 import type { JwksCache } from "../worker/core/federation/jwks";
+import type { WitnessClient } from "./audit/witnesses";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {
@@ -42,7 +43,9 @@ export interface VaultContext {
   readonly faults: FaultHook;
   readonly pepper: Promise<CryptoKey>;
   /** Signs audit checkpoints. */
-  readonly signer: Promise<NoteSigner>;
+  readonly signer: Promise<AuditSigners>;
+  /** The configured audit witnesses (AUDIT_WITNESSES), each Merkle checkpoint is submitted to. */
+  readonly witnesses: readonly WitnessClient[];
   /** Per-tenant key for `hmac-sha256:` fingerprints in audit entries. */
   readonly auditKey: Uint8Array;
   /** OIDC discovery and signing keys, cached, with a rate-limited refetch and a per-tenant fetch budget; the only way this object fetches from outside. */

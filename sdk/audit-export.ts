@@ -22,6 +22,13 @@ export const AuditExportHeaderSchema = z.object({
   start_prev_hash: z.string().nullable(),
   /** Last seq asked for, or null for an export to the head (absent in older exports). */
   to_seq: z.number().int().nullable().optional(),
+  /**
+   * Base64 hashes of the complete Merkle subtrees covering entries 1..from_seq-1, largest first,
+   * so a window's Merkle checkpoints can be checked (null from seq 1; absent in older exports).
+   */
+  start_subtrees: z.array(z.string()).nullable().optional(),
+  /** Log size at the tenant's Merkle cut-over (informational; absent in older exports). */
+  merkle_cutover: z.number().int().nullable().optional(),
 });
 
 /** One chain entry and the hash stored beside it. */
@@ -31,6 +38,9 @@ export const AuditExportEntrySchema = z.object({
   hash: z.string(),
   entry: z.record(z.string(), z.unknown()),
 });
+
+/** A parsed entry line. */
+export type AuditExportEntry = z.output<typeof AuditExportEntrySchema>;
 
 /** A signed checkpoint (C2SP signed note) covering entries 1..size. */
 export const AuditExportCheckpointSchema = z.object({ kind: z.literal("checkpoint"), size: z.number().int(), note: z.string() });
@@ -47,6 +57,11 @@ export type AuditExportLine = z.output<typeof AuditExportLineSchema>;
 export type TextSource = AsyncIterable<string> | Iterable<string> | string;
 
 function* linesOfText(text: string): Generator<string, void, undefined> {
+  // Most items are one line already (exportLines yields lines): no split, no copies.
+  if (!text.includes("\n")) {
+    if (/\S/.test(text)) yield text.endsWith("\r") ? text.slice(0, -1) : text;
+    return;
+  }
   for (const line of text.split("\n")) if (line.trim() !== "") yield line.replace(/\r$/, "");
 }
 

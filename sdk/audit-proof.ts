@@ -1,11 +1,14 @@
 /**
  * Client-side checks of the audit log's RFC 6962 proofs (`GET /v1/audit/proof/*`), with the
  * RFC 9162 verification algorithms of worker/core/audit/merkle.ts over WebCrypto: any runtime.
- * A proof only ties an entry or an older tree to the root it names; compare that root with one
- * you trust (a checkpoint you verified and kept).
+ * A proof only ties an entry or an older tree to the root it names; `verifyProofCheckpoint` ties
+ * that root to the vault's signed Merkle checkpoint served with it (or compare it with one you kept).
  */
 
-import { fromBase64, sha256 } from "../worker/core/audit/encoding";
+import { parseCheckpoint } from "../worker/core/audit/checkpoint";
+import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
+import { auditLogVerifiers, openAuditCheckpoint } from "../worker/core/audit/log-checkpoint";
+import { parseSignedNote } from "../worker/core/audit/signed-note";
 import { leafHash, verifyConsistency, verifyInclusion } from "../worker/core/audit/merkle";
 import type { ConsistencyProof, InclusionProof } from "../worker/contract/schemas/audit";
 
@@ -38,4 +41,31 @@ export async function verifyConsistencyProof(proof: ConsistencyProof): Promise<b
   const path = hashes(proof.proof);
   if (oldRoot?.length !== 32 || newRoot?.length !== 32 || path === null) return false;
   return verifyConsistency(sha256, proof.old, proof.new, oldRoot, newRoot, path);
+}
+
+/** What {@link verifyProofCheckpoint} found. */
+export type ProofCheckpointResult = { ok: true; size: number } | { ok: false; reason: string };
+
+/**
+ * Ties a proof's root to the vault's signature: the proof answer's `checkpoint` must be a Merkle
+ * checkpoint signed by `key` (either verifier key string of the audit key), for `tenant`'s log
+ * (any tenant of that key if omitted), of the proof's (new) tree size, and carry the proof's
+ * (new) root. Check the proof itself with `verifyInclusionProof` / `verifyConsistencyProof`.
+ */
+export async function verifyProofCheckpoint(proof: InclusionProof | ConsistencyProof, key: string, tenant?: string): Promise<ProofCheckpointResult> {
+  const [size, root] = "seq" in proof ? [proof.size, proof.root] : [proof.new, proof.new_root];
+  if (proof.checkpoint === undefined || proof.checkpoint === null) return { ok: false, reason: `the vault has no signed checkpoint of size ${size} stored (ask for the size of one it has)` };
+  const verifiers = await auditLogVerifiers(key);
+  if (verifiers === null) return { ok: false, reason: "the verifier key is not a valid Ed25519 signed-note key" };
+  const origin = parseSignedNote(proof.checkpoint);
+  const body = origin.ok ? parseCheckpoint(origin.note.text) : origin;
+  if (!body.ok) return body;
+  const owner = tenant ?? body.checkpoint.origin.slice(verifiers.merkle.name.length + 1);
+  const opened = await openAuditCheckpoint(proof.checkpoint, verifiers, owner);
+  if (!opened.ok) return opened;
+  if (opened.format !== "merkle") return { ok: false, reason: "the checkpoint is a hash-chain checkpoint: it signs no Merkle root" };
+  if (opened.checkpoint.size !== size) return { ok: false, reason: `the checkpoint is of size ${opened.checkpoint.size}, the proof of size ${size}` };
+  const rootBytes = fromBase64(root);
+  if (rootBytes === null || toHex(rootBytes) !== opened.checkpoint.hash) return { ok: false, reason: "the proof's root is not the root the checkpoint signs" };
+  return { ok: true, size };
 }

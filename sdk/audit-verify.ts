@@ -1,14 +1,19 @@
 /**
  * Offline verification of an audit export with only the signing key: the same chain and
  * checkpoint code the server runs (worker/core/audit), over the JSON Lines of `audit.exportLines()`.
+ * Both checkpoint formats verify (worker/core/audit/log-checkpoint.ts): a hash-chain checkpoint's
+ * hash against the recomputed chain head, a Merkle checkpoint's root against the RFC 6962 root
+ * recomputed from the entries with a compact range (O(log n) memory).
  * Pure WebCrypto: runs in Node >= 20, Workers and browsers.
  */
 
 import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/codec";
-import { verifyCheckpoint } from "../worker/core/audit/checkpoint";
-import { parseVerifierKey } from "../worker/core/audit/signed-note";
-import { AuditForkError, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
-import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type TextSource } from "./audit-export";
+import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
+import { auditLogVerifiers, auditOrigins, openAuditCheckpoint, type CheckpointFormat } from "../worker/core/audit/log-checkpoint";
+import { CompactRange, leafHash } from "../worker/core/audit/merkle";
+import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
+import { checkWitnesses, parseWitnessPolicy, type WitnessPolicy } from "./audit-witness";
+import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type AuditExportEntry, type TextSource } from "./audit-export";
 
 /** The outcome of {@link verifyAuditExport}: what was verified, or the first bad seq and why. */
 export type AuditExportVerification =
@@ -27,6 +32,9 @@ export type AuditExportVerification =
       signedThrough: number;
       /** Entries after `signedThrough`: nonzero only when `allowUnsignedTail` was given. */
       unsignedTail: number;
+      /** With `witnesses`: the largest checkpoint size cosigned by a quorum, and by whom. */
+      witnessedThrough?: number;
+      cosignedBy?: string[];
     }
   | { ok: false; seq: number; reason: string; unsignedTail?: number };
 
@@ -48,6 +56,44 @@ export interface VerifyAuditExportOptions {
    * with this export's newest checkpoint when it verifies.
    */
   memory?: CheckpointMemory;
+  /**
+   * Require a witness quorum: the export must end with a Merkle checkpoint cosigned by at least
+   * `quorum` distinct witnesses of `keys` (entries after the last such checkpoint fail like an
+   * unsigned tail, and pass with `allowUnsignedTail`, reported as `unsignedTail`, only if some
+   * checkpoint of the export has the quorum).
+   */
+  witnesses?: WitnessPolicy;
+}
+
+/**
+ * The compact range the export's Merkle roots are recomputed with: empty from seq 1, else seeded
+ * with the header's `start_subtrees` (untrusted: a wrong one only makes every root mismatch).
+ * A string says why there is none; it only matters if the export holds a Merkle checkpoint.
+ */
+function startTree(fromSeq: number, start: readonly string[] | null): CompactRange | string {
+  if (fromSeq === 1) return new CompactRange(sha256);
+  const hashes = (start ?? []).map(fromBase64);
+  if (start === null || hashes.some((h) => h?.length !== 32)) return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
+  try {
+    return new CompactRange(sha256, fromSeq - 1, hashes as Uint8Array[]);
+  } catch (error) {
+    return `the header's start_subtrees: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
+ * An entry line, checked as {@link AuditExportEntrySchema} would, by hand: it is the one line
+ * kind of which an export has 100,000s, and the entry itself is validated in full by the chain.
+ */
+function entryLine(json: unknown): { success: true; data: AuditExportEntry } | { success: false } {
+  if (typeof json !== "object" || json === null) return { success: false };
+  const line = json as Record<string, unknown>;
+  const { entry } = line;
+  if (line.kind !== "entry" || !Number.isInteger(line.seq) || typeof line.hash !== "string" || typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    return AuditExportEntrySchema.safeParse(json);
+  }
+  for (const key in line) if (key !== "kind" && key !== "seq" && key !== "hash" && key !== "entry") return AuditExportEntrySchema.safeParse(json);
+  return { success: true, data: line as AuditExportEntry };
 }
 
 /** The signing key as a C2SP verifier key string, or the answer of `audit.publicKey()`. */
@@ -75,8 +121,8 @@ function parseJson(line: string): unknown {
  */
 export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
   const fail = (seq: number, reason: string) => ({ ok: false, seq, reason }) as const;
-  const verifier = await parseVerifierKey(typeof key === "string" ? key : key.verifier_key);
-  if (verifier === null) return fail(0, "the verifier key is not a valid Ed25519 signed-note key");
+  const verifiers = await auditLogVerifiers(typeof key === "string" ? key : key.verifier_key);
+  if (verifiers === null) return fail(0, "the verifier key is not a valid Ed25519 signed-note key");
   const batchSize = Math.max(1, options.batchSize ?? 1000);
   const source = sourceLines(lines);
 
@@ -87,8 +133,13 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (options.tenant !== undefined && tenant !== options.tenant) return fail(0, `the export is of tenant ${tenant}, not ${options.tenant}`);
   // The origin a checkpoint must carry follows from the caller's key and the tenant, never from
   // the file: the key name is the origin's prefix (tlog-checkpoint: key name SHOULD be the origin).
-  const expectedOrigin = `${verifier.name}/${tenant}`;
-  if (origin !== expectedOrigin) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(expectedOrigin)}, the log this key signs for tenant ${tenant}`);
+  const origins = auditOrigins(verifiers, tenant);
+  if (origin !== origins.merkle && origin !== origins.chain) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(origins.merkle)}, the log this key signs for tenant ${tenant}`);
+  const tree = startTree(fromSeq, header.data.start_subtrees ?? null);
+  const witnessPolicy = options.witnesses && (await parseWitnessPolicy(options.witnesses));
+  if (typeof witnessPolicy === "string") return fail(0, witnessPolicy);
+  let witnessed: { size: number; cosignedBy: string[] } | null = null;
+  let witnessMiss = "no checkpoint in the export";
   let prevHash: string;
   if (fromSeq === 1) {
     prevHash = await genesisHash(tenant);
@@ -100,26 +151,26 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     prevHash = header.data.start_prev_hash;
   }
 
-  const remembered = await options.memory?.get(expectedOrigin);
-  const forked = (found: { size: number; hash: string | null }, what: string) =>
-    new AuditForkError(`audit log fork or rollback: ${what} (remembered checkpoint of size ${remembered!.size})`, remembered!, found);
-  let newest: RememberedCheckpoint | null = null;
-  /** The verified hash of entry `remembered.size`, once the chain reaches it. */
-  let seenAtRemembered: string | null = null;
-
+  const memory = await MemoryCheck.load(options.memory, origins);
   let batch: StoredAuditEntry[] = [];
   let batchStart = fromSeq;
   let pending: ChainHead[] = [];
   let checkpoints = 0;
+  const newest: Partial<Record<CheckpointFormat, RememberedCheckpoint>> = {};
   let signedThrough = 0;
   // The seq the last entry line claims (checked by the chain); a checkpoint must follow its entry.
   let lastEntrySeq = fromSeq - 1;
   const flush = async () => {
     if (batch.length === 0) return null;
-    const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending });
+    // Each verified entry's canonical bytes become its Merkle leaf (the chain hashed the same bytes).
+    const onVerified = typeof tree === "string" ? undefined : async (bytes: Uint8Array) => {
+      await tree.append(await leafHash(sha256, bytes));
+      await memory.seeRoot(tree);
+    };
+    const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending, onVerified });
     if (!result.ok) return result;
     // The chain is verified here, so the stored hash at the remembered size is the recomputed one.
-    if (remembered && remembered.size >= batchStart && remembered.size <= result.head.seq) seenAtRemembered = batch[remembered.size - batchStart]!.hash;
+    memory.seeChain(batchStart, batch);
     prevHash = result.head.hash;
     batchStart = result.head.seq + 1;
     pending = pending.filter((a) => a.seq >= batchStart);
@@ -130,7 +181,7 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   for await (const line of source) {
     const json = parseJson(line);
     const nextSeq = batchStart + batch.length;
-    const entry = AuditExportEntrySchema.safeParse(json);
+    const entry = entryLine(json);
     if (entry.success) {
       if (entry.data.seq !== entry.data.entry.seq) return fail(entry.data.seq, "the line's seq differs from its entry's seq");
       if (batch.length >= batchSize) {
@@ -143,7 +194,7 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     }
     const cp = AuditExportCheckpointSchema.safeParse(json);
     if (!cp.success) return fail(nextSeq, `a line after seq ${nextSeq - 1} is neither an entry nor a checkpoint`);
-    const opened = await verifyCheckpoint(cp.data.note, verifier, { origin: expectedOrigin });
+    const opened = await openAuditCheckpoint(cp.data.note, verifiers, tenant);
     if (!opened.ok) return fail(cp.data.size, `checkpoint ${cp.data.size}: ${opened.reason}`);
     const { size, hash } = opened.checkpoint;
     if (size !== cp.data.size) return fail(cp.data.size, "the checkpoint line's size differs from its signed size");
@@ -154,9 +205,21 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
       const bad = await flush();
       return bad ?? fail(size, `checkpoint ${size} is out of place (after seq ${lastEntrySeq})`);
     }
-    if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
-    if (size >= batchStart) pending.push({ seq: size, hash });
-    newest = { origin: expectedOrigin, size, hash, note: cp.data.note };
+    if (opened.format === "chain") {
+      if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
+      if (size >= batchStart) pending.push({ seq: size, hash });
+    } else {
+      const bad = await flush();
+      if (bad) return bad;
+      if (typeof tree === "string") return fail(size, tree);
+      if (toHex(await tree.root()) !== hash) return fail(size, `entries 1..${size} do not have the Merkle root signed in the checkpoint of size ${size}`);
+      if (witnessPolicy) {
+        const check = await checkWitnesses(cp.data.note, verifiers, origins.merkle, witnessPolicy);
+        if (check.ok) witnessed = { size, cosignedBy: check.cosignedBy };
+        else witnessMiss = `checkpoint ${size}: ${check.reason}`;
+      }
+    }
+    newest[opened.format] = { origin: origins[opened.format], size, hash, note: cp.data.note };
     checkpoints++;
     signedThrough = Math.max(signedThrough, size);
   }
@@ -171,13 +234,17 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
     return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
   }
-  // Only data the key vouches for can contradict memory: an unsigned tail proves nothing either way.
-  if (remembered && seenAtRemembered !== null && remembered.size <= signedThrough && seenAtRemembered !== remembered.hash) {
-    throw forked({ size: remembered.size, hash: seenAtRemembered }, `entry ${remembered.size} has another hash than the one signed before`);
+  if (witnessPolicy) {
+    const through = witnessed?.size ?? fromSeq - 1;
+    const unwitnessed = toSeq - Math.max(through, fromSeq - 1);
+    if (witnessed === null && toSeq >= fromSeq) return { ok: false, seq: fromSeq, reason: `no checkpoint is cosigned by ${witnessPolicy.quorum} of the ${witnessPolicy.keys.length} trusted witnesses (${witnessMiss})`, unsignedTail: unwitnessed };
+    if (unwitnessed > 0 && options.allowUnsignedTail !== true) {
+      return { ok: false, seq: through + 1, reason: `the last ${unwitnessed} entries (from seq ${through + 1}) are not covered by a checkpoint cosigned by ${witnessPolicy.quorum} trusted witnesses (${witnessMiss})`, unsignedTail: unwitnessed };
+    }
   }
-  if (remembered && header.data.to_seq === null && remembered.size > toSeq) {
-    throw forked({ size: toSeq, hash: null }, `an export to the head ends at seq ${toSeq}, before the ${remembered.size} entries seen earlier`);
-  }
-  if (options.memory && newest && (!remembered || newest.size > remembered.size)) await options.memory.set(newest);
-  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail };
+  await memory.check(signedThrough, toSeq, header.data.to_seq === null);
+  await memory.update(newest);
+  const witnessReport = witnessPolicy ? { witnessedThrough: witnessed?.size ?? 0, cosignedBy: witnessed?.cosignedBy ?? [] } : {};
+  const tail = witnessPolicy ? Math.max(unsignedTail, toSeq - Math.max(witnessed?.size ?? 0, fromSeq - 1)) : unsignedTail;
+  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail: tail, ...witnessReport };
 }

@@ -159,11 +159,12 @@ export type { CreatedWebhook, CreateWebhook, Webhook, WebhooksApi } from "./webh
 export type { CiApi, CiLeaseRequest, CiLeases, CiRevoked } from "./ci";
 export type { Acl, AclRule } from "../worker/contract/schemas/acl";
 export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
-export { verifyConsistencyProof, verifyInclusionProof } from "./audit-proof";
+export { verifyConsistencyProof, verifyInclusionProof, verifyProofCheckpoint, type ProofCheckpointResult } from "./audit-proof";
 export { AuditForkError, MemoryCheckpointMemory, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
+export { checkWitnesses, parseWitnessPolicy, type ParsedWitnessPolicy, type WitnessCheck, type WitnessPolicy } from "./audit-witness";
 export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
 export type { Credential, CredentialPage, CredentialVersion } from "../worker/contract/schemas/credentials";
 export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/contract/schemas/leases";
 export type { CreatedToken, Token, TokenPage, Whoami } from "../worker/contract/schemas/tokens";
-export type { AuditPage, AuditVerify } from "../worker/contract/schemas/audit";
+export type { AuditPage, AuditVerify, ConsistencyProof, InclusionProof } from "../worker/contract/schemas/audit";
 export type { KekRotateResult, KekStatus } from "../worker/contract/schemas/admin";

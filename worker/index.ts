@@ -10,6 +10,7 @@ import { audit } from "./routes/audit";
 import { bench } from "./routes/bench";
 import { operationRouter } from "./routes/define";
 import { federation } from "./routes/federation";
+import { dashboard } from "./dashboard/index";
 import { openApiRouter } from "./routes/openapi";
 import { system } from "./routes/system";
 import { use } from "./routes/use";
@@ -43,6 +44,8 @@ app.route("/", audit);
 app.route("/", federation);
 app.route("/", bench);
 app.route("/", openApiRouter(ALL_ROUTES));
+// The web console: HTML pages with their own error pages and headers (worker/dashboard).
+app.route("/ui", dashboard);
 app.onError(onError);
 app.notFound(notFound);
 

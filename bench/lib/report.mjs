@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { proxySection } from "../scenarios/proxy.mjs";
 import { testVaultSection } from "../scenarios/testvault.mjs";
+import { merkleSection } from "../scenarios/merkle.mjs";
 
 const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = path.join(BENCH, "results");
@@ -145,6 +146,9 @@ function markdown(r, charts) {
   // The test-vault start-up scenario (issue 17) also runs on its own (`--only testvault`).
   const testVault = path.join(RESULTS, "testvault.json");
   if (existsSync(testVault)) L.push(testVaultSection(JSON.parse(readFileSync(testVault, "utf8"))));
+  // The audit Merkle scenario (issue 10) runs on its own (`--only merkle`).
+  const merkle = path.join(RESULTS, "merkle.json");
+  if (existsSync(merkle)) L.push(merkleSection(JSON.parse(readFileSync(merkle, "utf8"))));
   L.push("## Published reference figures", "", "Different machines, setups and semantics (a lease here also writes an audit entry and decrypts under a per-version key); context, not a comparison.", "", "| system | figure | source |", "|---|---|---|", ...REFERENCES.map((x) => `| ${x.what} | ${x.figure} | ${x.source} |`), "");
   // Hand-written analysis of the published run, kept beside the results.
   const notes = path.join(RESULTS, "notes.md");

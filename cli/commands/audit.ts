@@ -1,37 +1,16 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
-import path from "node:path";
-import { AuditForkError, FileCheckpointMemory, splitLines, verifyAuditExport, verifyConsistencyProof, verifyInclusionProof, type AuditPage, type VaultClient } from "../../sdk/node";
+import { verifyConsistencyProof, verifyInclusionProof, verifyProofCheckpoint, type ConsistencyProof, type InclusionProof, type AuditPage } from "../../sdk/node";
 import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
-import { configDir } from "../config";
 import { action, CliError, nonNegativeInt, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
+import { headSeq } from "./audit-seq";
+import { registerAuditVerify } from "./audit-verify";
 import { printAuditRecords } from "../audit-table";
 import { note, printExportLine, printFields, printJson, printJsonLine, printLine } from "../output";
 
 type AuditRecord = AuditPage["items"][number];
-
-/**
- * The seq of the newest entry, by exponential then binary search over `from_seq` (one entry per
- * request): O(log n) small reads instead of paging through the whole log.
- */
-async function headSeq(vault: VaultClient): Promise<number> {
-  const exists = async (seq: number) => (await vault.audit.query({ from_seq: seq, limit: 1 })).items.length > 0;
-  if (!(await exists(1))) return 0;
-  let low = 1;
-  let high = 2;
-  while (await exists(high)) {
-    low = high;
-    high *= 2;
-  }
-  while (high - low > 1) {
-    const mid = Math.floor((low + high) / 2);
-    if (await exists(mid)) low = mid;
-    else high = mid;
-  }
-  return low;
-}
 
 /** `audit tail|query|verify|export|public-key`. */
 export function registerAudit(program: Command): void {
@@ -93,45 +72,7 @@ export function registerAudit(program: Command): void {
     }),
   );
 
-  withJson(
-    audit
-      .command("verify")
-      .description("verify the chain and signed checkpoints: on the server, or offline on an export file; fails unless every entry is covered by a signed checkpoint")
-      .option("--file <path>", "an export (JSON Lines) to verify offline, without the server")
-      .option("--public-key <vkey>", "the signing key (C2SP verifier key, from `audit public-key`, or GHOSTVAULT_AUDIT_KEY); required with --file")
-      .option("--tenant <id>", "with --file: refuse an export of another tenant")
-      .option("--allow-unsigned-tail", "accept entries after the last signed checkpoint (still reported)")
-      .option("--from-seq <n>", "online: first seq", positiveInt)
-      .option("--to-seq <n>", "online: last seq", positiveInt),
-  ).action(
-    action(async (options: JsonOption & { file?: string; publicKey?: string; tenant?: string; allowUnsignedTail?: boolean; fromSeq?: number; toSeq?: number }) => {
-      const allowUnsignedTail = options.allowUnsignedTail === true;
-      if (options.file !== undefined) {
-        // The key comes from the caller (flag or environment), never from the file being checked.
-        const publicKey = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined);
-        if (publicKey === undefined) throw new CliError("--file needs --public-key (or GHOSTVAULT_AUDIT_KEY): offline verification trusts only the key you give, never the one in the file", 2);
-        const text = createReadStream(options.file, { encoding: "utf8" }) as AsyncIterable<string>;
-        // The newest checkpoint verified before is remembered per log origin under the config
-        // directory; an export that contradicts it is a fork or rollback: exit code 3.
-        const memory = new FileCheckpointMemory(path.join(configDir(), "audit-checkpoints.json"));
-        let result: Awaited<ReturnType<typeof verifyAuditExport>>;
-        try {
-          result = await verifyAuditExport(splitLines(text), publicKey, { tenant: options.tenant, allowUnsignedTail, memory });
-        } catch (error) {
-          if (error instanceof AuditForkError) throw new CliError(`${error.message}; the remembered note is in ${path.join(configDir(), "audit-checkpoints.json")}`, 3);
-          throw error;
-        }
-        if (options.json) printJson(result);
-        else if (result.ok) printFields([["ok", "yes (offline)"], ["tenant", result.tenant], ["entries", `${result.entries} (seq ${result.fromSeq}-${result.toSeq})`], ["checkpoints", result.checkpoints], ["signed through", result.signedThrough], ["unsigned tail", result.unsignedTail], ["head", result.head]]);
-        if (!result.ok) throw new CliError(`audit export does not verify at seq ${result.seq}: ${result.reason}`);
-        return;
-      }
-      const result = await (await vaultClient()).audit.verify({ from_seq: options.fromSeq, to_seq: options.toSeq, allow_unsigned_tail: allowUnsignedTail || undefined });
-      if (options.json) printJson(result);
-      else if (result.ok) printFields([["ok", "yes (server)"], ["entries", `${result.checked} (seq ${result.from_seq}-${result.to_seq})`], ["checkpoints", result.checkpoints], ["signed through", result.signed_through], ["unsigned tail", result.unsigned_tail], ["head", result.head]]);
-      if (!result.ok) throw new CliError(`audit chain does not verify at seq ${result.seq}: ${result.reason}`);
-    }),
-  );
+  registerAuditVerify(audit);
 
   withJson(
     audit
@@ -139,16 +80,25 @@ export function registerAudit(program: Command): void {
       .description("fetch an RFC 6962 proof from the audit Merkle tree and check it here: --seq (inclusion) or --old (consistency)")
       .option("--seq <n>", "inclusion: the entry to prove", positiveInt)
       .option("--old <n>", "consistency: the older tree size", nonNegativeInt)
-      .option("--size <n>", "the tree size to prove against (default: the whole tree)", positiveInt),
+      .option("--size <n>", "the tree size to prove against (default: the whole tree)", positiveInt)
+      .option("--public-key <vkey>", "also check the proof's root against the vault's signed Merkle checkpoint of that size (or GHOSTVAULT_AUDIT_KEY)"),
   ).action(
-    action(async (options: JsonOption & { seq?: number; old?: number; size?: number }) => {
+    action(async (options: JsonOption & { seq?: number; old?: number; size?: number; publicKey?: string }) => {
       if ((options.seq === undefined) === (options.old === undefined)) throw new CliError("give exactly one of --seq (inclusion) or --old (consistency)", 2);
       const vault = await vaultClient();
+      // With a key, the root must be the one the vault signed for that size, not only self-consistent.
+      const key = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined);
+      const signed = async (proof: InclusionProof | ConsistencyProof) => {
+        if (key === undefined) return;
+        const bound = await verifyProofCheckpoint(proof, key);
+        if (!bound.ok) throw new CliError(`the proof's root is not vouched for by a signed checkpoint: ${bound.reason}`);
+      };
       if (options.seq !== undefined) {
         const proof = await vault.audit.inclusionProof({ seq: options.seq, size: options.size });
         // Check the leaf against the entry itself, not only the path to the root.
         const entry = (await vault.audit.query({ from_seq: options.seq, to_seq: options.seq, limit: 1 })).items[0];
         const ok = entry !== undefined && (await verifyInclusionProof(proof, canonicalize(entry.entry as JsonValue)));
+        if (ok) await signed(proof);
         if (options.json) printJson({ ok, ...proof });
         else if (ok) printFields([["ok", `entry ${proof.seq} is in the tree of ${proof.size}`], ["root", proof.root]]);
         if (!ok) throw new CliError(`the inclusion proof of entry ${options.seq} does not verify`);
@@ -156,6 +106,7 @@ export function registerAudit(program: Command): void {
       }
       const proof = await vault.audit.consistencyProof({ old: options.old!, new: options.size });
       const ok = await verifyConsistencyProof(proof);
+      if (ok) await signed(proof);
       if (options.json) printJson({ ok, ...proof });
       else if (ok) printFields([["ok", `the tree of ${proof.old} is a prefix of the tree of ${proof.new}`], ["old root", proof.old_root], ["new root", proof.new_root]]);
       if (!ok) throw new CliError(`the consistency proof from ${proof.old} to ${proof.new} does not verify`);

@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { checkpointOrigin, signCheckpoint } from "../../worker/core/audit/checkpoint";
+import { toHex } from "../../worker/core/audit/encoding";
+import { merkleCheckpointOrigin, type CheckpointFormat } from "../../worker/core/audit/log-checkpoint";
+import { VaultError } from "../../worker/contract/errors";
 import type { VaultContext } from "../vault-context";
 import { auditHead } from "./append";
+import { merkleRoot, merkleSize } from "./merkle-store";
+import { submitToWitnesses } from "./witnesses";
 
 const CheckpointRow = z.object({ size: z.number().int(), ts: z.number().int(), note: z.string() });
 
@@ -21,6 +26,46 @@ export function checkpointAtOrAfter(sql: SqlStorage, size: number): CheckpointRo
 }
 
 /**
+ * The tenant's Merkle cut-over (docs/audit-events.md "Checkpoints"): how many entries the log had
+ * when the vault signed its first Merkle checkpoint, or null while it still signs hash-chain
+ * checkpoints. Every hash-chain checkpoint has a size at or below it; none is signed after it.
+ */
+export function merkleCutover(sql: SqlStorage): number | null {
+  const rows = sql.exec<{ size: number }>("SELECT size FROM audit_cutover WHERE id = 1").toArray();
+  return rows.length === 0 ? null : rows[0]!.size;
+}
+
+/**
+ * Signs the checkpoint of entries 1..`size`: a Merkle checkpoint (RFC 6962 root from the stored
+ * tree) once the tree holds every entry, else, for a log whose tree the alarm is still building
+ * and that was never cut over, a hash-chain checkpoint. After the cut-over a missing tree is an
+ * integrity fault, not a reason to go back to the old format: signing fails instead.
+ */
+async function signAt(ctx: VaultContext, size: number): Promise<{ note: string; format: CheckpointFormat }> {
+  const signers = await ctx.signer;
+  const head = auditHead(ctx.sql)?.seq ?? 0;
+  if (merkleSize(ctx.sql) >= head) {
+    const origin = merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+    const hash = toHex(merkleRoot(ctx.sql, size));
+    return { note: await signCheckpoint(signers.merkle, { origin, size, hash }), format: "merkle" };
+  }
+  if (merkleCutover(ctx.sql) !== null) throw new VaultError("integrity_error", "the audit Merkle tree is incomplete after the cut-over; no checkpoint is signed until it is rebuilt");
+  const { hash } = ctx.sql.exec<{ hash: string }>("SELECT hash FROM audit WHERE seq = ?", size).one();
+  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+  return { note: await signCheckpoint(signers.chain, { origin, size, hash }), format: "chain" };
+}
+
+/** Stores a signed note (first one per size wins) and, with the first Merkle note, the cut-over. */
+function store(ctx: VaultContext, size: number, signed: { note: string; format: CheckpointFormat }): void {
+  ctx.storage.transactionSync(() => {
+    ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", size, ctx.now(), signed.note);
+    if (signed.format === "merkle") {
+      ctx.sql.exec("INSERT OR IGNORE INTO audit_cutover (id, size, ts) VALUES (1, ?, ?)", auditHead(ctx.sql)?.seq ?? size, ctx.now());
+    }
+  });
+}
+
+/**
  * Signs and stores the checkpoint of entries 1..`size`, or returns the one already stored at that
  * size (one note per size, so repeated exports of the same range do not pile up rows). The hash
  * is read from storage: the caller names a size, never a hash.
@@ -28,10 +73,9 @@ export function checkpointAtOrAfter(sql: SqlStorage, size: number): CheckpointRo
 export async function checkpointAt(ctx: VaultContext, size: number): Promise<CheckpointRow> {
   const existing = checkpointsBetween(ctx.sql, size, size)[0];
   if (existing) return existing;
-  const { hash } = ctx.sql.exec<{ hash: string }>("SELECT hash FROM audit WHERE seq = ?", size).one();
-  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
-  const note = await signCheckpoint(await ctx.signer, { origin, size, hash });
-  ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", size, ctx.now(), note);
+  store(ctx, size, await signAt(ctx, size));
+  // Cosignatures before the note is served; a failing witness is retried by the alarm, never thrown.
+  await submitToWitnesses(ctx);
   // Re-read: a concurrent request may have stored its own note at this size while we signed.
   return checkpointsBetween(ctx.sql, size, size)[0]!;
 }
@@ -71,9 +115,9 @@ export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
     await ctx.scheduleAlarm(dueAt);
     return;
   }
-  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
-  const note = await signCheckpoint(await ctx.signer, { origin, size: head.seq, hash: head.hash });
+  const signed = await signAt(ctx, head.seq);
   // Test-only crash point (outbox/faults.ts): signed, not yet stored.
   await ctx.faults.point("mid-checkpoint");
-  ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", head.seq, ctx.now(), note);
+  store(ctx, head.seq, signed);
+  await submitToWitnesses(ctx);
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256Sync } from "../../worker/core/crypto/sha256-sync";
 import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHash, type HashReader, type MerkleHash } from "../../worker/core/audit/merkle";
 
 /**
@@ -11,12 +11,13 @@ import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHa
  * batches ({@link backfillMerkle}); until then appends leave the tree alone.
  */
 
-/** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`. */
-export function sha256Sync(data: Uint8Array): MerkleHash {
-  return new Uint8Array(createHash("sha256").update(data).digest());
-}
+/** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`: the project's one copy. */
+export { sha256Sync };
 
 const encoder = new TextEncoder();
+
+/** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
+export const MERKLE_BENCH_SKIP = new Set<string>();
 
 /** Leaves the alarm adds per run while building an existing tenant's tree. */
 export const MERKLE_BACKFILL_BATCH = 2000;

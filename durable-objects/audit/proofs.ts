@@ -3,12 +3,21 @@ import { consistencyProof, inclusionProof, leafHash } from "../../worker/core/au
 import { VaultError } from "../../worker/contract/errors";
 import type { ConsistencyProof, ConsistencyProofQuery, InclusionProof, InclusionProofQuery } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
+import { checkpointsBetween } from "./checkpoints";
 import { hashReader, merkleRoot, merkleSize, sha256Sync } from "./merkle-store";
 
 /**
  * GET /v1/audit/proof/*: RFC 6962 proofs over the tenant's audit Merkle tree (merkle-store.ts),
- * read from the stored subtree hashes with one query each: O(log n), no recomputation.
+ * read from the stored subtree hashes with one query each: O(log n), no recomputation. Each
+ * answer carries the signed Merkle checkpoint of its tree size when one is stored, so the client
+ * can tie the proof's root to the key (sdk/audit-proof.ts `verifyProofCheckpoint`).
  */
+
+/** The stored Merkle checkpoint note of `size` entries, or null (none, or a hash-chain one). */
+function merkleNoteAt(ctx: VaultContext, size: number): string | null {
+  const note = checkpointsBetween(ctx.sql, size, size)[0]?.note;
+  return note !== undefined && note.startsWith(`${ctx.config.AUDIT_HOST}/audit/v2/`) ? note : null;
+}
 
 /** The tree size a proof may name: at most the entries in the tree; a log still being built says so. */
 function treeSizeFor(ctx: VaultContext, wanted: number | undefined): number {
@@ -34,6 +43,7 @@ export function proveInclusion(ctx: VaultContext, q: InclusionProofQuery): Inclu
     leaf_hash: toBase64(leafHash(sha256Sync, new TextEncoder().encode(entry))),
     root: toBase64(merkleRoot(ctx.sql, size)),
     proof: proof.map(toBase64),
+    checkpoint: merkleNoteAt(ctx, size),
   };
 }
 
@@ -47,5 +57,6 @@ export function proveConsistency(ctx: VaultContext, q: ConsistencyProofQuery): C
     old_root: toBase64(merkleRoot(ctx.sql, q.old)),
     new_root: toBase64(merkleRoot(ctx.sql, size)),
     proof: consistencyProof(sha256Sync, size, q.old, hashReader(ctx.sql)).map(toBase64),
+    checkpoint: merkleNoteAt(ctx, size),
   };
 }

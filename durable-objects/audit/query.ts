@@ -1,17 +1,22 @@
 import { z } from "zod";
 import { type ChainHead, genesisHash, linkFault } from "../../worker/core/audit/codec";
-import { checkpointOrigin, verifyCheckpoint } from "../../worker/core/audit/checkpoint";
+import { toBase64, toHex } from "../../worker/core/audit/encoding";
+import { auditLogVerifiers, merkleCheckpointOrigin, openAuditCheckpoint } from "../../worker/core/audit/log-checkpoint";
+import { CompactRange, leafHash, prefixSubtrees } from "../../worker/core/audit/merkle";
 import type { AuditPage, AuditQuery, AuditRange, AuditVerify, AuditVerifyQuery, CheckpointQuery, ExportPage } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { auditHead } from "./append";
 import { auditPublicKey } from "../../worker/core/audit/signing-key";
-import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint } from "./checkpoints";
+import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint, merkleCutover } from "./checkpoints";
+import { hashReader, merkleSize, sha256Sync } from "./merkle-store";
+import { witnessStatus } from "./witness-status";
 
 const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
 type Row = z.output<typeof Row>;
 
 const VERIFY_PAGE = 2000;
+const encoder = new TextEncoder();
 
 function rows(sql: SqlStorage, query: string, ...args: SqlStorageValue[]): Row[] {
   return sql.exec(query, ...args).toArray().map((r) => Row.parse(r));
@@ -69,12 +74,29 @@ function checkRow(tenantId: string, r: Row, seq: number, first: boolean, prevHas
 }
 
 /**
+ * The recomputed Merkle root of entries 1..n while verifying from `from`: the complete subtrees
+ * before `from` come from the stored tree, every leaf from `from` on is hashed from the entry.
+ * A rewritten stored prefix cannot make a rewritten range match a signed root (that would need a
+ * SHA-256 collision), so the signed root vouches for the range.
+ */
+function rangeFrom(sql: SqlStorage, from: number): CompactRange | string {
+  if (merkleSize(sql) < from - 1) return `the audit Merkle tree holds fewer than the ${from - 1} entries before the range`;
+  try {
+    return new CompactRange(sha256Sync, from - 1, prefixSubtrees(from - 1, hashReader(sql)));
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/**
  * GET /v1/audit/verify: verifies every checkpoint signature in the range, then recomputes the
- * chain page by page with the checkpoints as anchors, and checks that no checkpoint claims more
- * entries than exist (truncation). Strict: the range must be covered by a verified checkpoint
- * (when it ends before the head, the chain is recomputed up to the first checkpoint past its
- * end); entries after the last one are an unsigned tail, refused unless `allow_unsigned_tail`,
- * and always counted in the answer.
+ * chain page by page with the checkpoints as anchors (a hash-chain checkpoint's head, a Merkle
+ * checkpoint's RFC 6962 root recomputed from the entries), and checks that no checkpoint claims
+ * more entries than exist (truncation) and that no hash-chain checkpoint lies past the tenant's
+ * Merkle cut-over. Strict: the range must be covered by a verified checkpoint (when it ends
+ * before the head, the chain is recomputed up to the first checkpoint past its end); entries
+ * after the last one are an unsigned tail, refused unless `allow_unsigned_tail`, and always
+ * counted in the answer.
  */
 export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): Promise<AuditVerify> {
   const head = auditHead(ctx.sql);
@@ -82,26 +104,35 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
   const from = range.from_seq ?? 1;
   const to = Math.min(range.to_seq ?? Number.MAX_SAFE_INTEGER, headSeq);
   const { vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
-  const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+  const verifiers = (await auditLogVerifiers(vkey))!;
+  const cutover = merkleCutover(ctx.sql);
   const anchors: ChainHead[] = [];
+  const roots = new Map<number, string>();
   const checkpoints = checkpointsBetween(ctx.sql, from, range.to_seq ?? Number.MAX_SAFE_INTEGER);
   if (to >= from && (checkpoints.at(-1)?.size ?? 0) < to) {
     const cover = checkpointAtOrAfter(ctx.sql, to + 1);
     if (cover) checkpoints.push(cover);
   }
   for (const cp of checkpoints) {
-    const opened = await verifyCheckpoint(cp.note, vkey, { origin });
+    const opened = await openAuditCheckpoint(cp.note, verifiers, ctx.tenantId);
     if (!opened.ok) return { ok: false, seq: cp.size, reason: `checkpoint ${cp.size}: ${opened.reason}` };
     if (opened.checkpoint.size !== cp.size) return { ok: false, seq: cp.size, reason: "checkpoint row size differs from its signed size" };
     if (cp.size > headSeq) return { ok: false, seq: headSeq + 1, reason: `a signed checkpoint covers ${cp.size} entries but the log ends at ${headSeq}` };
-    anchors.push({ seq: cp.size, hash: opened.checkpoint.hash });
+    if (opened.format === "chain" && cutover !== null && cp.size > cutover) return { ok: false, seq: cp.size, reason: `a hash-chain checkpoint of size ${cp.size} lies past the Merkle cut-over at ${cutover}` };
+    if (opened.format === "merkle") roots.set(cp.size, opened.checkpoint.hash);
+    else anchors.push({ seq: cp.size, hash: opened.checkpoint.hash });
   }
-  const signedThrough = anchors.at(-1)?.seq ?? 0;
-  if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, checkpoints: checkpoints.length, head: head?.hash ?? null, signed_through: signedThrough, unsigned_tail: 0 };
+  const signedThrough = checkpoints.at(-1)?.size ?? 0;
+  // Witness status (informational) on the checkpoint that covers the range, when witnesses are configured.
+  const witnesses = ctx.config.AUDIT_WITNESSES.length === 0 ? {} : { witnesses: await witnessStatus(ctx, verifiers, merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId), checkpoints.at(-1)) };
+  const summary = { checkpoints: checkpoints.length, signed_through: signedThrough, merkle_cutover: cutover, ...witnesses };
+  if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, head: head?.hash ?? null, unsigned_tail: 0, ...summary };
   // Recompute through the covering checkpoint, so the signature vouches for every entry of the range.
   const end = Math.max(to, signedThrough);
   let prevHash = startHash(ctx, from);
   if (prevHash === null) return { ok: false, seq: from - 1, reason: "the entry before the range is missing" };
+  const tree = roots.size === 0 ? null : rangeFrom(ctx.sql, from);
+  if (typeof tree === "string") return { ok: false, seq: from, reason: tree };
   const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash] as const));
   let checked = 0;
   let rangeHead = prevHash;
@@ -112,6 +143,11 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
       const expected = from + checked;
       const bad = checkRow(ctx.tenantId, r, expected, checked === 0, prevHash, anchorAt.get(expected));
       if (bad) return { ok: false, seq: expected, reason: bad };
+      if (tree) {
+        await tree.append(leafHash(sha256Sync, encoder.encode(r.entry)));
+        const root = roots.get(expected);
+        if (root !== undefined && toHex(await tree.root()) !== root) return { ok: false, seq: expected, reason: `entries 1..${expected} do not have the Merkle root the signed checkpoint of size ${expected} carries` };
+      }
       prevHash = r.hash;
       if (expected === to) rangeHead = r.hash;
       checked++;
@@ -123,7 +159,7 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
     return { ok: false, seq: to - unsignedTail + 1, reason: `the last ${unsignedTail} entries of the range (from seq ${to - unsignedTail + 1}) are not covered by a signed checkpoint`, unsigned_tail: unsignedTail };
   }
   // `checked` counts the range's entries; those recomputed past it, up to its checkpoint, are not reported.
-  return { ok: true, from_seq: from, to_seq: to, checked: Math.min(checked, to - from + 1), checkpoints: checkpoints.length, head: rangeHead, signed_through: signedThrough, unsigned_tail: Math.max(0, unsignedTail) };
+  return { ok: true, from_seq: from, to_seq: to, checked: Math.min(checked, to - from + 1), head: rangeHead, unsigned_tail: Math.max(0, unsignedTail), ...summary };
 }
 
 /**
@@ -137,8 +173,11 @@ export async function exportAuditPage(ctx: VaultContext, range: AuditRange, afte
   const lines: string[] = [];
   if (after === null) {
     const { keyName, vkey } = await auditPublicKey(ctx.config.AUDIT_SIGNING_KEY, ctx.config.AUDIT_HOST);
-    const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
-    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, to_seq: range.to_seq ?? null, start_prev_hash: startHash(ctx, from) }));
+    const origin = merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
+    // A window's Merkle roots need the complete subtrees before it (untrusted, like every hash
+    // here: a wrong one cannot make the window match a signed root).
+    const start = from > 1 && merkleSize(ctx.sql) >= from - 1 ? prefixSubtrees(from - 1, hashReader(ctx.sql)).map(toBase64) : null;
+    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, to_seq: range.to_seq ?? null, start_prev_hash: startHash(ctx, from), start_subtrees: start, merkle_cutover: merkleCutover(ctx.sql) }));
   }
   const start = after === null ? from : after + 1;
   const page = rows(ctx.sql, "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?", start, to, limit);

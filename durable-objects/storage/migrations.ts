@@ -112,6 +112,22 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX d1_outbox_credential ON d1_outbox (credential_id);
    CREATE INDEX d1_outbox_name ON d1_outbox (credential_name);`,
+  // 13 (issue 10): the audit log's Merkle cut-over: entries in the log when the first Merkle
+  // checkpoint was signed (durable-objects/audit/checkpoints.ts); hash-chain checkpoints stop there.
+  `CREATE TABLE audit_cutover (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, ts INTEGER NOT NULL);`,
+  // 14 (issue 10 §3): per configured witness, what it has seen of this tenant's Merkle log and the
+  // retry state of submissions (durable-objects/audit/witnesses.ts). Cosignatures themselves are
+  // appended to the checkpoint's note in \`checkpoints\`.
+  `CREATE TABLE witness_state (
+     witness TEXT PRIMARY KEY,
+     size INTEGER NOT NULL,
+     cosigned INTEGER NOT NULL,
+     attempted INTEGER NOT NULL,
+     failures INTEGER NOT NULL,
+     retry_at INTEGER,
+     last_error TEXT,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /**

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseCosignerKey, verifyWitnessQuorum } from "../../worker/core/audit/cosignature";
 import {
   freePort,
   groupMembers,
@@ -60,6 +61,15 @@ describe("npm run dev", () => {
     expect(JSON.parse(text)).toMatchObject({ name: "demo/api-key", current_version: 1 });
     expect(JSON.parse(text)).not.toHaveProperty("value");
     expect(text).not.toContain(value);
+
+    // The dev witness runs beside the vault and cosigns its checkpoints under the vkey the banner printed.
+    const witnessVkey = /Audit witness .*\n\s+(\S+\+[0-9a-f]{8}\+\S+)/.exec(server.output())?.[1];
+    expect(witnessVkey, server.output()).toMatch(/^witness\.localhost\/dev\+/);
+    const { verifier_key } = (await (await fetch(`${banner.url}/v1/audit/public-key`)).json()) as { verifier_key: string };
+    const checkpoints = (await (await fetch(`${banner.url}/v1/audit/checkpoints?fresh=true`, { headers: auth })).json()) as { items: { note: string }[] };
+    const note = checkpoints.items.at(-1)!.note;
+    const witness = (await parseCosignerKey(witnessVkey!))!;
+    expect(await verifyWitnessQuorum(note, verifier_key, [witness], 1)).toMatchObject({ ok: true, cosignedBy: ["witness.localhost/dev"] });
 
     await stopAndCheckClean(server, "SIGINT", banner.url);
   });

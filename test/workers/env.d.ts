@@ -9,6 +9,8 @@ declare global {
       OIDC_TEST_ISSUER: Fetcher;
       /** The credential proxy's test upstream API (test/workers/support/use-upstream.ts). */
       USE_TEST_UPSTREAM: Fetcher;
+      /** The audit witness Worker (dev/witness), an auxiliary Worker of the workers project. */
+      TEST_WITNESS: Fetcher;
       /** Settings of the gcp and azure KMS emulators (test/kms-providers.ts), JSON. */
       TEST_GCP_KMS: string;
       TEST_AZURE_KV: string;

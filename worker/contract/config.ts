@@ -5,6 +5,39 @@ import { KMS_EMULATOR_BINDINGS, KMS_SECRET_BINDINGS, KmsConfigSchema, production
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 const seconds = z.coerce.number().int().positive();
 
+/**
+ * One audit witness (dev/witness, C2SP tlog-witness) the vault submits its Merkle checkpoints to:
+ * its key name, its cosigner vkey (type 0x04), and either an https `url` (production: a witness
+ * in another Cloudflare account) or a service `binding` name (development and tests only).
+ */
+const WitnessSetting = z
+  .strictObject({
+    name: z.string().regex(/^[^\s+]+$/, "witness name must have no spaces or '+'"),
+    vkey: z.string().regex(/^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/, "witness vkey must be <name>+<hex key ID>+<base64 key>"),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    binding: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "binding must be a binding name").optional(),
+  })
+  .refine((w) => (w.url === undefined) !== (w.binding === undefined), "a witness has exactly one of url and binding")
+  .refine((w) => w.vkey.startsWith(`${w.name}+`), "a witness vkey must carry the witness's name");
+
+/** A configured witness (AUDIT_WITNESSES). */
+export type WitnessSetting = z.output<typeof WitnessSetting>;
+
+/** AUDIT_WITNESSES: a JSON array of witnesses, at most 16, distinct names. */
+const Witnesses = z
+  .string()
+  .default("[]")
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "AUDIT_WITNESSES is not JSON" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(WitnessSetting).max(16))
+  .refine((list) => new Set(list.map((w) => w.name)).size === list.length, "AUDIT_WITNESSES names must be distinct");
+
 /** The Worker's configuration, parsed from its bindings once per isolate and env object. */
 const ConfigSchema = z
   .object({
@@ -39,6 +72,10 @@ const ConfigSchema = z
     AUDIT_CHECKPOINT_EVERY: seconds.max(100_000).default(256),
     /** ...or this long after the last one, whichever comes first. */
     AUDIT_CHECKPOINT_SECONDS: seconds.max(86_400).default(60),
+    /** Witnesses that cosign the audit log's Merkle checkpoints (docs/security-model.md "Witnesses"). */
+    AUDIT_WITNESSES: Witnesses,
+    /** How long one submission to a witness may take before it counts as failed and is retried. */
+    AUDIT_WITNESS_TIMEOUT_MS: seconds.max(30_000).default(3000),
     /** The longest a session token may live. */
     SESSION_MAX_TTL_SECONDS: seconds.max(7 * 86_400).default(12 * 3600),
     /**
@@ -66,6 +103,7 @@ const ConfigSchema = z
     KMS_SECRETS_SET: z.array(z.string()),
     HAS_OIDC_TEST_ISSUER: z.boolean(),
     HAS_USE_TEST_UPSTREAM: z.boolean(),
+    HAS_DEV_WITNESS: z.boolean(),
   })
   .superRefine((c, ctx) => {
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.TEST_HOOKS) {
@@ -80,6 +118,16 @@ const ConfigSchema = z
     if (c.HAS_USE_TEST_UPSTREAM) ctx.addIssue({ code: "custom", message: "production must not bind USE_TEST_UPSTREAM" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
+    }
+    if (c.HAS_DEV_WITNESS) ctx.addIssue({ code: "custom", message: "production must not bind AUDIT_WITNESS_DEV (the development witness)" });
+    // A witness the vault's own operator runs beside it proves nothing: production wants one in
+    // another account, reached over https, never a service binding (which only reaches this account).
+    for (const w of c.AUDIT_WITNESSES) {
+      if (w.binding !== undefined) ctx.addIssue({ code: "custom", path: ["AUDIT_WITNESSES"], message: `production must not reach witness ${w.name} through a service binding` });
+      if (w.url !== undefined && !w.url.startsWith("https://")) ctx.addIssue({ code: "custom", path: ["AUDIT_WITNESSES"], message: `production witness ${w.name} must use https` });
+      if (w.url !== undefined && /^https:\/\/(localhost|127\.|\[::1\]|[^/]*\.local(?:[:/]|$))/i.test(w.url)) {
+        ctx.addIssue({ code: "custom", path: ["AUDIT_WITNESSES"], message: `production witness ${w.name} must not be a local address` });
+      }
     }
     for (const message of productionKmsProblems(c.kms, c.KMS_SECRETS_SET)) ctx.addIssue({ code: "custom", path: ["kms"], message });
   });
@@ -105,6 +153,7 @@ export function loadConfig(env: Env): Config {
     HAS_KMS_EMULATOR: hasEmulator,
     HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined,
     HAS_USE_TEST_UPSTREAM: raw.USE_TEST_UPSTREAM !== undefined,
+    HAS_DEV_WITNESS: raw.AUDIT_WITNESS_DEV !== undefined,
   });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];

@@ -17,8 +17,8 @@ const publicKeyOp = OPERATION_TABLE["audit.public_key"];
  */
 export const audit = new Hono<AppEnv>()
   .get(publicKeyOp.path, async (c) => {
-    const { keyName, publicKey, vkey } = await auditPublicKey(c.get("config").AUDIT_SIGNING_KEY, c.get("config").AUDIT_HOST);
-    return respond(c, publicKeyOp, { key_name: keyName, public_key: bytesToBase64(publicKey), verifier_key: vkey, algorithm: "ed25519" });
+    const { keyName, publicKey, vkey, legacyKeyName, legacyVkey } = await auditPublicKey(c.get("config").AUDIT_SIGNING_KEY, c.get("config").AUDIT_HOST);
+    return respond(c, publicKeyOp, { key_name: keyName, public_key: bytesToBase64(publicKey), verifier_key: vkey, legacy_key_name: legacyKeyName, legacy_verifier_key: legacyVkey, algorithm: "ed25519" });
   })
   .get(exportOp.path, async (c) => {
     const page = async (after: number | null) => (await callOperation(c, "audit.export", { page: { after, limit: EXPORT_PAGE } })) as ExportPage;

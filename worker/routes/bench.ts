@@ -47,6 +47,21 @@ bench.get("/v1/bench/passthrough/:port", async (c) => {
   return new Response(res.body, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/octet-stream" } });
 });
 
+// merkle-skip / seed-audit (bench/merkle.mjs): the lease baseline without the Merkle update, and a
+// large audit tree seeded fast for the inclusion-proof scenario. Both name a bench tenant.
+bench.post("/v1/bench/merkle-skip/:tenant", async (c) => {
+  const body = z.strictObject({ skip: z.boolean() }).safeParse(await c.req.json().catch(() => undefined));
+  if (!body.success) throw new VaultError("validation_failed", describeZodError(body.error, "body"));
+  await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchMerkleSkip(body.data.skip);
+  return c.json({ skip: body.data.skip });
+});
+
+bench.post("/v1/bench/seed-audit/:tenant", async (c) => {
+  const body = z.strictObject({ count: z.number().int().min(1).max(200_000) }).safeParse(await c.req.json().catch(() => undefined));
+  if (!body.success) throw new VaultError("validation_failed", describeZodError(body.error, "body"));
+  return c.json(await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchSeedAudit(body.data.count));
+});
+
 /** Body of POST /v1/bench/seed-leases: as the TenantVault's `seedLeases` RPC takes it. */
 const SeedBody = z.strictObject({ credential: z.string().min(1), count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
 

@@ -1,7 +1,8 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildExport, testKey, type TestKey } from "../support/audit-export-fixture";
+import { cosignerVerifierKey, createCosigner } from "../../../worker/core/audit/cosignature";
+import { buildExport, cosignCheckpoint, testKey, type TestKey } from "../support/audit-export-fixture";
 import { buildCli, cliEnv, runCli, type CliFixture } from "./helpers";
 
 /**
@@ -12,7 +13,8 @@ import { buildCli, cliEnv, runCli, type CliFixture } from "./helpers";
 
 let cli: CliFixture;
 let key: TestKey;
-let files: { genuine: string; fabricated: string; tailed: string; forked: string };
+let files: { genuine: string; fabricated: string; tailed: string; forked: string; witnessed: string };
+let witness: { a: string; b: string };
 
 beforeAll(async () => {
   [cli, key] = await Promise.all([buildCli(), testKey(1)]);
@@ -26,7 +28,12 @@ beforeAll(async () => {
     fabricated: await write("fabricated", await buildExport({ size: 8, checkpoints: [], key })),
     tailed: await write("tailed", await buildExport({ size: 8, checkpoints: [4], key })),
     forked: await write("forked", await buildExport({ size: 8, checkpoints: [4, 8], key, forkAt: 6 })),
+    witnessed: "",
   };
+  // A Merkle export whose last checkpoint witness A cosigned (witness B did not).
+  const [a, b] = await Promise.all([createCosigner("a1".repeat(32), "witness-a.test"), createCosigner("b2".repeat(32), "witness-b.test")]);
+  witness = { a: await cosignerVerifierKey(a.name, a.publicKey), b: await cosignerVerifierKey(b.name, b.publicKey) };
+  files.witnessed = await write("witnessed", await cosignCheckpoint(await buildExport({ size: 8, checkpoints: [4, 8], key, merkleFrom: 1 }), 8, [a]));
 }, 120_000);
 afterAll(() => cli?.cleanup());
 
@@ -68,5 +75,32 @@ describe("audit verify --file", () => {
     const fork = await verify(["--file", files.forked, "--public-key", key.vkey], own);
     expect(fork.code).toBe(3);
     expect(fork.stderr).toMatch(/fork or rollback/);
+  });
+
+  it("with --witness-key the covering checkpoint needs the quorum of cosignatures; keys also come from audit-trust.json", async () => {
+    const base = ["--file", files.witnessed, "--public-key", key.vkey];
+    const home = (name: string) => ({ XDG_CONFIG_HOME: path.join(cli.home, name) });
+    // Positive controls: witness A cosigned, so a quorum of A (or 1 of A and B) passes.
+    const ok = await verify([...base, "--witness-key", witness.a, "--json"], home("w1"));
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, witnessedThrough: 8, cosignedBy: ["witness-a.test"] });
+    expect((await verify([...base, "--witness-key", witness.a, "--witness-key", witness.b, "--witness-quorum", "1"], home("w2"))).code).toBe(0);
+    // Both required (the default quorum is every key given): B did not cosign.
+    const both = await verify([...base, "--witness-key", witness.a, "--witness-key", witness.b], home("w3"));
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/1 of the 2 witness cosignatures/);
+    expect((await verify([...base, "--witness-key", witness.b], home("w4"))).code).toBe(1);
+    // A malformed policy is a usage error.
+    expect((await verify([...base, "--witness-key", key.vkey], home("w5"))).code).toBe(2);
+    expect((await verify([...base, "--witness-key", witness.a, "--witness-quorum", "2"], home("w5"))).code).toBe(2);
+    // The same policy from the config directory's audit-trust.json (no flags).
+    const dir = path.join(cli.home, "trust", "ghostvault");
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "audit-trust.json"), JSON.stringify({ public_key: key.vkey, witness_keys: [witness.a, witness.b], witness_quorum: 2 }));
+    const fromFile = await verify(["--file", files.witnessed], home("trust"));
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stderr).toMatch(/1 of the 2 witness cosignatures/);
+    await writeFile(path.join(dir, "audit-trust.json"), JSON.stringify({ public_key: key.vkey, witness_keys: [witness.a], witness_quorum: 1 }));
+    expect((await verify(["--file", files.witnessed], home("trust"))).code).toBe(0);
   });
 });

@@ -1,15 +1,27 @@
 import { expect, it } from "vitest";
-import { genesisHash, verifyChain, type ChainHead } from "../../../worker/core/audit/codec";
+import { canonicalBytes } from "../../../worker/core/audit/canonical-json";
+import { genesisHash, verifyChain } from "../../../worker/core/audit/codec";
 import { verifyCheckpoint } from "../../../worker/core/audit/checkpoint";
+import { sha256, toHex } from "../../../worker/core/audit/encoding";
+import { CompactRange, leafHash } from "../../../worker/core/audit/merkle";
+import { merkleRoot } from "../../../durable-objects/audit/merkle-store";
 import { api, expectStatus } from "../helpers";
-import { auditRows, smallChain } from "./helpers";
+import { auditRows, smallChain, withSql } from "./helpers";
+
+/** RFC 6962 root (hex) of the first `size` entries, recomputed from the entries themselves. */
+async function rootOf(entries: readonly { entry: unknown }[], size: number): Promise<string> {
+  const range = new CompactRange(sha256);
+  for (const e of entries.slice(0, size)) await range.append(await leafHash(sha256, canonicalBytes(e.entry)));
+  return toHex(await range.root());
+}
 
 type Offline = { ok: true; size: number; checkpoints: number } | { ok: false; reason: string };
 
 /**
  * Offline verification of a JSON Lines export with only the public key (fetched separately) and
  * the tenant whose log it claims to be: every checkpoint signature, the chain from the tenant's
- * genesis with the checkpoints as anchors, and no checkpoint beyond the last entry.
+ * genesis, each Merkle checkpoint's root recomputed from the entries, and no checkpoint beyond
+ * the last entry. (Since the Merkle cut-over, a new tenant's checkpoints are all Merkle ones.)
  */
 async function verifyExport(text: string, vkey: string, tenantId: string): Promise<Offline> {
   let lines: { kind: string; [k: string]: any }[];
@@ -19,22 +31,23 @@ async function verifyExport(text: string, vkey: string, tenantId: string): Promi
     return { ok: false, reason: "not JSON Lines" };
   }
   const [header, ...rest] = lines;
-  const origin = `vault.test/audit/${tenantId}`;
+  const origin = `vault.test/audit/v2/${tenantId}`;
   if (header?.kind !== "header" || header.tenant !== tenantId || header.origin !== origin || header.from_seq !== 1) return { ok: false, reason: "bad header" };
   if (header.start_prev_hash !== (await genesisHash(tenantId))) return { ok: false, reason: "start hash is not the tenant's genesis" };
   const entries = rest.filter((l) => l.kind === "entry").map((l) => ({ entry: l.entry, hash: l.hash as string }));
-  const anchors: ChainHead[] = [];
+  const sizes: number[] = [];
   for (const cp of rest.filter((l) => l.kind === "checkpoint")) {
     const opened = await verifyCheckpoint(cp.note, vkey, { origin });
     if (!opened.ok) return { ok: false, reason: `checkpoint: ${opened.reason}` };
     if (opened.checkpoint.size !== cp.size) return { ok: false, reason: "checkpoint line size differs from the signed size" };
-    anchors.push({ seq: opened.checkpoint.size, hash: opened.checkpoint.hash });
+    if (opened.checkpoint.size > entries.length) return { ok: false, reason: "truncated: a checkpoint covers more entries than the export holds" };
+    if (opened.checkpoint.hash !== (await rootOf(entries, opened.checkpoint.size))) return { ok: false, reason: `checkpoint ${cp.size}: Merkle root differs` };
+    sizes.push(opened.checkpoint.size);
   }
   if (rest.some((l) => l.kind !== "entry" && l.kind !== "checkpoint")) return { ok: false, reason: "unknown line" };
-  const chain = await verifyChain(entries, header.start_prev_hash, 1, { tenant: tenantId, anchors });
+  const chain = await verifyChain(entries, header.start_prev_hash, 1, { tenant: tenantId });
   if (!chain.ok) return { ok: false, reason: `seq ${chain.seq}: ${chain.reason}` };
-  if (anchors.some((a) => a.seq > chain.head.seq)) return { ok: false, reason: "truncated: a checkpoint covers more entries than the export holds" };
-  return { ok: true, size: chain.head.seq, checkpoints: anchors.length };
+  return { ok: true, size: chain.head.seq, checkpoints: sizes.length };
 }
 
 /** A tenant with 25+ entries (so at least two checkpoints), the public key, and its export. */
@@ -50,15 +63,21 @@ async function exportedTenant() {
 it("checkpoints are signed notes that verify with the published key, for this tenant's origin", async () => {
   const { tenantId, adminToken, size } = await smallChain(22);
   const pub = await expectStatus<{ key_name: string; verifier_key: string; algorithm: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
-  expect(pub).toMatchObject({ key_name: "vault.test/audit", algorithm: "ed25519" });
+  expect(pub).toMatchObject({ key_name: "vault.test/audit/v2", legacy_key_name: "vault.test/audit", algorithm: "ed25519" });
   const { items } = await expectStatus<{ items: { size: number; note: string }[] }>(await api(adminToken, "GET", "/v1/audit/checkpoints"), 200);
   expect(items.length).toBeGreaterThanOrEqual(Math.floor(size / 10));
   const rows = await auditRows(tenantId);
+  const origin = `vault.test/audit/v2/${tenantId}`;
   for (const cp of items) {
-    const opened = await verifyCheckpoint(cp.note, pub.verifier_key, { origin: `vault.test/audit/${tenantId}` });
-    expect(opened).toEqual({ ok: true, checkpoint: { origin: `vault.test/audit/${tenantId}`, size: cp.size, hash: rows[cp.size - 1]!.hash } });
-    // Denial beside it: the same note does not pass for another tenant's log.
-    expect(await verifyCheckpoint(cp.note, pub.verifier_key, { origin: "vault.test/audit/other-tenant" })).toMatchObject({ ok: false });
+    // Merkle checkpoints: the root line is the RFC 6962 root of entries 1..size, recomputed here
+    // from the entries and equal to the stored tree's.
+    const opened = await verifyCheckpoint(cp.note, pub.verifier_key, { origin });
+    const root = await rootOf(rows.map((r) => ({ entry: JSON.parse(r.entry) as unknown })), cp.size);
+    expect(opened).toEqual({ ok: true, checkpoint: { origin, size: cp.size, hash: root } });
+    expect(await withSql(tenantId, (sql) => toHex(merkleRoot(sql, cp.size)))).toBe(root);
+    // Denials beside it: not for another tenant's log, and not under the legacy (hash-chain) key name.
+    expect(await verifyCheckpoint(cp.note, pub.verifier_key, { origin: "vault.test/audit/v2/other-tenant" })).toMatchObject({ ok: false });
+    expect(await verifyCheckpoint(cp.note, (pub as { legacy_verifier_key?: string }).legacy_verifier_key!, { origin })).toMatchObject({ ok: false, reason: "no signature by a trusted key" });
   }
   // Checkpoints come at least every AUDIT_CHECKPOINT_EVERY=10 entries.
   const sizes = [0, ...items.map((c) => c.size)];

@@ -1,3 +1,4 @@
+import { canonicalize, type JsonValue } from "../../../worker/core/audit/canonical-json";
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
@@ -75,4 +76,21 @@ export async function smallChain(leases = 4): Promise<{ tenantId: string; adminT
   if (size < 10) expect(await scalar(tenantId, "SELECT count(*) AS n FROM checkpoints")).toBe(0);
   expect(await verify(adminToken)).toMatchObject({ ok: true, checked: size });
   return { tenantId, adminToken, user, size };
+}
+
+/**
+ * The storage attack of issue 10 §5: entry 3's actor changed, every later link and hash
+ * recomputed, checkpoints deleted. The caller decides what else to rewrite (the Merkle tree).
+ */
+export function rewriteChain(sql: SqlStorage, rows: readonly AuditRow[]): void {
+  let prev = rows[1]!.hash;
+  for (const row of rows.slice(2)) {
+    const entry = JSON.parse(row.entry) as { prev_hash: string; actor: { identity: string }; seq: number };
+    entry.prev_hash = prev;
+    if (entry.seq === 3) entry.actor = { identity: "user:nobody@test" };
+    const text = canonicalize(entry as unknown as JsonValue);
+    prev = sha256Hex(text);
+    sql.exec("UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = ?", text, prev, entry.actor.identity, row.seq);
+  }
+  sql.exec("DELETE FROM checkpoints");
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { signCheckpoint } from "../../../worker/core/audit/checkpoint";
+import { toHex } from "../../../worker/core/audit/encoding";
+import { merkleRoot } from "../../../durable-objects/audit/merkle-store";
 import { createSigner } from "../../../worker/core/audit/signed-note";
 import { api, expectStatus } from "../helpers";
 import { auditRows, scalar, sha256Hex, smallChain, verify, withSql, type AuditRow } from "./helpers";
@@ -145,10 +147,11 @@ describe("checkpoints catch what the chain alone cannot", () => {
 
   it("a checkpoint signed by another Ed25519 key under the same key name is rejected; the real one verifies", async () => {
     const { tenantId, adminToken, cp } = await checkpointed();
-    const rows = await auditRows(tenantId);
-    const origin = `vault.test/audit/${tenantId}`;
-    const impostor = await createSigner("11".repeat(32), "vault.test/audit");
-    const forged = await signCheckpoint(impostor, { origin, size: cp.size, hash: rows[cp.size - 1]!.hash });
+    // A Merkle checkpoint (origin <host>/audit/v2/<tenant>, key name <host>/audit/v2) since the cut-over.
+    const root = await withSql(tenantId, (sql) => toHex(merkleRoot(sql, cp.size)));
+    const origin = `vault.test/audit/v2/${tenantId}`;
+    const impostor = await createSigner("11".repeat(32), "vault.test/audit/v2");
+    const forged = await signCheckpoint(impostor, { origin, size: cp.size, hash: root });
     expect(forged.split("\n\n")[0]).toBe(cp.note.split("\n\n")[0]); // same body, only the signature differs
     await withSql(tenantId, (sql) => sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", forged, cp.size));
     expect(await verify(adminToken)).toMatchObject({ ok: false, seq: cp.size, reason: expect.stringMatching(/no signature by a trusted key/) });

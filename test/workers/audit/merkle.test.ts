@@ -8,9 +8,11 @@ import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fromBase64, sha256 as webSha256, toBase64 } from "../../../worker/core/audit/encoding";
 import {
+  CompactRange,
   consistencyProof,
   inclusionProof,
   leafHash,
+  prefixSubtrees,
   storedHashCount,
   storedHashesForLeaf,
   treeHash,
@@ -48,6 +50,34 @@ describe("Merkle tree hashes and storage match Go's sumdb/tlog", () => {
     }
     // The empty tree is SHA-256("") (RFC 9162 §2.1.1; tlog v0.7.0 answers zeros, so not in the file).
     expect(toBase64(treeHash(sha256, 0, read))).toBe("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  });
+});
+
+describe("compact ranges (what verifiers stream an export through)", () => {
+  it("give every tree head of the Go vectors, from leaf 0 or seeded with the stored subtrees before any start", async () => {
+    const sizes = Object.keys(vectors.heads).map(Number).filter((n) => n <= 1100).sort((a, b) => a - b);
+    const whole = new CompactRange(sha256);
+    for (const size of sizes) {
+      while (whole.size < size) await whole.append(leafHash(sha256, leafData(whole.size)));
+      expect(toBase64(await whole.root()), `size ${size}`).toBe(vectors.heads[String(size) as keyof typeof vectors.heads]);
+    }
+    // A window from start: the subtrees before it come from the stored tree (prefixSubtrees).
+    for (const start of [1, 5, 64, 299, 777]) {
+      const window = new CompactRange(webSha256, start, prefixSubtrees(start, read));
+      while (window.size < 1000) await window.append(leafHash(sha256, leafData(window.size)));
+      expect(toBase64(await window.root()), `from ${start}`).toBe(vectors.heads["1000"]);
+    }
+    expect(toBase64(await new CompactRange(sha256).root())).toBe("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  });
+
+  it("refuse a start that does not match its size; a wrong start hash gives another root (denial beside the control)", async () => {
+    expect(() => new CompactRange(sha256, 5, prefixSubtrees(4, read))).toThrow(/does not match/);
+    const start = prefixSubtrees(300, read);
+    const good = new CompactRange(sha256, 300, start);
+    const bad = new CompactRange(sha256, 300, flipped(start, 1));
+    for (const r of [good, bad]) while (r.size < 1000) await r.append(leafHash(sha256, leafData(r.size)));
+    expect(toBase64(await good.root())).toBe(vectors.heads["1000"]);
+    expect(toBase64(await bad.root())).not.toBe(vectors.heads["1000"]);
   });
 });
 

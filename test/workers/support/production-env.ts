@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 
 /**
  * The test pool's bindings as a valid production configuration: production refuses every
- * development-only binding (the KMS emulators, the test OIDC issuer, the TEST_HOOKS gate), and a developer's .dev.vars
+ * development-only binding (the KMS emulators, the test OIDC issuer, the TEST_HOOKS gate, a witness behind a service binding), and a developer's .dev.vars
  * may hold the gcp/azure dev secrets (GHOSTVAULT_KMS), which production with aws refuses too.
  */
 export function productionEnv(overrides: Record<string, unknown> = {}): Env {
@@ -15,6 +15,9 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     USE_TEST_UPSTREAM: _upstream,
     KMS_GCP_SERVICE_ACCOUNT: _sa,
     KMS_AZURE_CLIENT_SECRET: _cs,
+    // The test witness is reached through a service binding, which production refuses.
+    AUDIT_WITNESSES: _witnesses,
+    AUDIT_WITNESS_DEV: _devWitness,
     ...rest
   } = env as unknown as Record<string, unknown>;
   return { ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com", ...overrides } as unknown as Env;

@@ -68,6 +68,11 @@ export interface VerifyChainOptions {
    * recomputed every later hash.
    */
   readonly anchors?: readonly ChainHead[];
+  /**
+   * Called with each entry's canonical bytes once the entry has verified, in order: what an RFC
+   * 6962 leaf is hashed over, so a verifier building the Merkle tree need not canonicalise twice.
+   */
+  readonly onVerified?: (bytes: Uint8Array) => void | Promise<void>;
 }
 
 const GENESIS_PREFIX = "gv-audit-genesis:";
@@ -219,15 +224,17 @@ export async function verifyChain(
       return fail(entry.seq, `seq ${entry.seq} appears again after seq ${expected - 1} (inserted or reordered entry)`);
     }
     tenant ??= entry.tenant;
-    let recomputed: string;
+    let bytes: Uint8Array;
     try {
-      recomputed = await hashEntry(entry);
+      bytes = entryBytes(entry);
     } catch (err) {
       return fail(expected, `entry cannot be canonicalised: ${err instanceof Error ? err.message : String(err)}`);
     }
+    const recomputed = await sha256Hex(bytes);
     const at = { seq: expected, prevHash, tenant, first: i === 0 };
     const fault = linkFault(entry, at, { recomputed, stored: row.hash, anchor: anchors.get(expected) });
     if (fault) return fail(expected, fault);
+    await options.onVerified?.(bytes);
     prevHash = recomputed;
     expected++;
   }

@@ -233,3 +233,67 @@ export async function verifyConsistency(
   }
   return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
 }
+
+/**
+ * The complete subtrees covering leaves [0, size): one hash per one bit of `size`, largest
+ * (leftmost) first, read from the stored tree. With {@link CompactRange} this lets a verifier
+ * start at any leaf and still compute roots of the whole tree.
+ */
+export function prefixSubtrees(size: number, read: HashReader): MerkleHash[] {
+  const need: number[] = [];
+  subtreeIndexes(0, size, need);
+  return need.length === 0 ? [] : read(need);
+}
+
+/**
+ * A compact range over leaves [0, size) (transparency-dev/merkle's compact range): the hashes of
+ * the complete subtrees for the one bits of `size`, largest first. Appending a leaf merges equal
+ * subtrees (O(log n) hashing, amortised under 2 per leaf); the root folds them right to left,
+ * which is RFC 6962's split at the largest power of two. Enough to recompute the root at every
+ * checkpoint while streaming through an export, without storing the tree.
+ */
+export class CompactRange {
+  readonly #sha256: Sha256<MerkleHash | Promise<MerkleHash>>;
+  /** Subtree hashes with their leaf counts, largest first. */
+  readonly #stack: { size: number; hash: MerkleHash }[] = [];
+  #size = 0;
+
+  /**
+   * @param start the subtrees of leaves [0, startSize) as {@link prefixSubtrees} returns them
+   *   (untrusted is fine: a wrong one only makes every later root wrong, never a root match).
+   * @throws Error if `start` does not have one hash per one bit of `startSize`.
+   */
+  constructor(sha256: Sha256<MerkleHash | Promise<MerkleHash>>, startSize = 0, start: readonly MerkleHash[] = []) {
+    this.#sha256 = sha256;
+    let rest = startSize;
+    const sizes: number[] = [];
+    for (let bit = 2 ** Math.floor(Math.log2(Math.max(1, rest))); rest > 0; bit /= 2) if (rest >= bit) sizes.push(bit), (rest -= bit);
+    if (sizes.length !== start.length || start.some((h) => h.length !== 32)) throw new Error("merkle: the start of a compact range does not match its size");
+    sizes.forEach((size, i) => this.#stack.push({ size, hash: start[i]! }));
+    this.#size = startSize;
+  }
+
+  /** Leaves covered so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends one leaf hash. */
+  async append(leaf: MerkleHash): Promise<void> {
+    let node = { size: 1, hash: leaf };
+    for (let top = this.#stack.at(-1); top !== undefined && top.size === node.size; top = this.#stack.at(-1)) {
+      this.#stack.pop();
+      node = { size: node.size * 2, hash: await nodeHash(this.#sha256, top.hash, node.hash) };
+    }
+    this.#stack.push(node);
+    this.#size++;
+  }
+
+  /** RFC 6962 root of leaves [0, size); SHA-256("") when empty. */
+  async root(): Promise<MerkleHash> {
+    if (this.#stack.length === 0) return this.#sha256(new Uint8Array(0));
+    let h = this.#stack.at(-1)!.hash;
+    for (let i = this.#stack.length - 2; i >= 0; i--) h = await nodeHash(this.#sha256, this.#stack[i]!.hash, h);
+    return h;
+  }
+}

@@ -61,10 +61,17 @@ export function isValidKeyName(name: string): boolean {
   return name.length > 0 && !/[\s+]/u.test(name) && !/\p{Cc}|\p{Cs}/u.test(name);
 }
 
-/** Ed25519 key ID per C2SP signed-note: SHA-256(key name || 0x0A || 0x01 || public key)[:4]. */
+/** Ed25519 key ID per C2SP signed-note: SHA-256(name || 0x0A || 0x01 || public key)[:4]. */
 export async function keyId(name: string, publicKey: Uint8Array): Promise<Uint8Array> {
-  const hashed = concatBytes(encoder.encode(name), Uint8Array.of(0x0a, SIGNATURE_TYPE_ED25519), publicKey);
-  return (await sha256(hashed)).slice(0, 4);
+  return typedKeyId(name, SIGNATURE_TYPE_ED25519, publicKey);
+}
+
+/**
+ * Key ID of a key of signature type `type` (0x01 note signatures, 0x04 cosignature/v1):
+ * SHA-256(name || 0x0A || type || public key)[:4] (C2SP signed-note, "Signatures").
+ */
+export async function typedKeyId(name: string, type: number, publicKey: Uint8Array): Promise<Uint8Array> {
+  return (await sha256(concatBytes(encoder.encode(name), Uint8Array.of(0x0a, type), publicKey))).slice(0, 4);
 }
 
 /**
@@ -85,10 +92,7 @@ export async function createSigner(privateKey: Uint8Array | string, keyName: str
 
 /** The C2SP verifier key string `<name>+<hex key ID>+<base64(0x01 || public key)>`. */
 export async function verifierKey(name: string, publicKey: Uint8Array): Promise<string> {
-  if (!isValidKeyName(name)) throw new Error(`invalid signed-note key name: ${JSON.stringify(name)}`);
-  if (publicKey.length !== ED25519_KEY_BYTES) throw new Error("Ed25519 public key must be 32 bytes");
-  const id = toHex(await keyId(name, publicKey));
-  return `${name}+${id}+${toBase64(concatBytes(Uint8Array.of(SIGNATURE_TYPE_ED25519), publicKey))}`;
+  return typedVerifierKey(name, SIGNATURE_TYPE_ED25519, publicKey);
 }
 
 /**
@@ -96,15 +100,31 @@ export async function verifierKey(name: string, publicKey: Uint8Array): Promise<
  * its name and public key (as Go's note.NewVerifier checks).
  */
 export async function parseVerifierKey(vkey: string): Promise<NoteVerifier | null> {
+  return parseTypedVerifierKey(vkey, SIGNATURE_TYPE_ED25519);
+}
+
+/** A vkey `<name>+<hex key ID>+<base64(type || public key)>` for an Ed25519 key of type `type`. */
+export async function typedVerifierKey(name: string, type: number, publicKey: Uint8Array): Promise<string> {
+  if (!isValidKeyName(name)) throw new Error(`invalid signed-note key name: ${JSON.stringify(name)}`);
+  if (publicKey.length !== ED25519_KEY_BYTES) throw new Error("Ed25519 public key must be 32 bytes");
+  const id = toHex(await typedKeyId(name, type, publicKey));
+  return `${name}+${id}+${toBase64(concatBytes(Uint8Array.of(type), publicKey))}`;
+}
+
+/**
+ * Parses a vkey of an Ed25519 key of signature type `type`; null for any other type, a bad name,
+ * or a key ID that does not match name, type and key.
+ */
+export async function parseTypedVerifierKey(vkey: string, type: number): Promise<NoteVerifier | null> {
   // Split at the first two "+" only: names and hex IDs cannot contain one, base64 can.
   const match = /^([^+]*)\+([^+]*)\+(.*)$/su.exec(vkey);
   if (match === null) return null;
   const [, name, idHex, keyB64] = match as unknown as [string, string, string, string];
   const typed = fromBase64(keyB64);
   if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex) || typed === null) return null;
-  if (typed.length !== 1 + ED25519_KEY_BYTES || typed[0] !== SIGNATURE_TYPE_ED25519) return null;
+  if (typed.length !== 1 + ED25519_KEY_BYTES || typed[0] !== type) return null;
   const publicKey = typed.slice(1);
-  const id = await keyId(name, publicKey);
+  const id = await typedKeyId(name, type, publicKey);
   return toHex(id) === idHex ? { name, keyId: id, publicKey } : null;
 }
 

@@ -51,8 +51,8 @@ export function checkUrl(uri: string, allowInsecure: boolean): URL | JwksError {
   return checked.ok ? checked.url : { code: "insecure_uri", message: `${checked.problem}: ${JSON.stringify(uri)}` };
 }
 
-/** Reads at most `max` bytes of a body, cancelling the stream beyond that. */
-export async function readBounded(res: Response, max: number): Promise<Uint8Array | null> {
+/** Reads at most `max` bytes of a body (a Response's or a Request's), cancelling the stream beyond that. */
+export async function readBounded(res: { readonly body: ReadableStream<Uint8Array> | null }, max: number): Promise<Uint8Array | null> {
   if (!res.body) return new Uint8Array();
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
