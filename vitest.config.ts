@@ -45,6 +45,7 @@ export default defineConfig({
                 TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },
                 IP_RATE_LIMITER: { simple: { limit: 30, period: 60 } },
                 CI_RATE_LIMITER: { simple: { limit: 60, period: 60 } },
+                OPERATOR_AUTH_LIMITER: { simple: { limit: 10, period: 60 } },
               },
               workers: [
                 {
@@ -56,6 +57,8 @@ export default defineConfig({
                   bindings: {
                     KMS_KEY_ID: TEST_KMS.keyId,
                     ROOT_KEY: TEST_KMS.rootKey,
+                    SECOND_KEY_ID: TEST_KMS.secondKeyId,
+                    SECOND_ROOT_KEY: TEST_KMS.secondRootKey,
                     ACCESS_KEY_ID: TEST_KMS.accessKeyId,
                     SECRET_ACCESS_KEY: TEST_KMS.secretAccessKey,
                   },

@@ -51,9 +51,16 @@ export function configPath(env: EnvVars = process.env): string {
   return profile === undefined ? path.join(configDir(env), "config.json") : path.join(configDir(env), "profiles", `${profile}.json`);
 }
 
+/**
+ * Where `ghostvault operator login` keeps the operator login: a file of its own beside the tenant
+ * logins, never mixed with them, so an operator token is never sent to tenant routes by mistake.
+ */
+export function operatorConfigPath(env: EnvVars = process.env): string {
+  return path.join(configDir(env), "operator.json");
+}
+
 /** The stored login, or undefined when there is none. A file that exists but is not a login is an error. */
-export async function readConfig(env: EnvVars = process.env): Promise<StoredConfig | undefined> {
-  const file = configPath(env);
+export async function readConfig(env: EnvVars = process.env, file = configPath(env)): Promise<StoredConfig | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -77,8 +84,7 @@ export async function readConfig(env: EnvVars = process.env): Promise<StoredConf
  * into place, so the token is never readable by others, not even for a moment, and a crash
  * leaves the old file intact. chmod afterwards because the umask may have narrowed `mkdir`.
  */
-export async function writeConfig(config: StoredConfig, env: EnvVars = process.env): Promise<string> {
-  const file = configPath(env);
+export async function writeConfig(config: StoredConfig, env: EnvVars = process.env, file = configPath(env)): Promise<string> {
   for (const dir of new Set([configDir(env), path.dirname(file)])) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);

@@ -1,5 +1,7 @@
 import { DecryptionError } from "../worker/core/crypto";
-import { VaultError, type WireError } from "../worker/contract/errors";
+import type { z } from "zod";
+import { describeZodError, VaultError, type WireError } from "../worker/contract/errors";
+import type { Outcome } from "../worker/contract/rpc";
 import { KmsError } from "../worker/core/kms";
 import { d1Message, isD1Unavailable } from "../worker/core/db/tenant-db";
 
@@ -26,4 +28,20 @@ export function toWireError(error: unknown, requestId: string): WireError {
   }
   console.error("unexpected error", { request_id: requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
   return { code: "internal", message: "internal error" };
+}
+
+/** Runs an RPC entry point's work and turns whatever it threw into an Outcome (errors as data). */
+export async function guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (error) {
+    return { ok: false, error: toWireError(error, requestId) };
+  }
+}
+
+/** Parses RPC input: a zod failure is a 400 `validation_failed` naming the fields, never a 500. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "request"));
+  return parsed.data;
 }

@@ -14,19 +14,23 @@ import { backfillMerkle, MERKLE_BENCH_SKIP } from "./audit/merkle-store";
 import { record } from "./audit/record";
 import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
 import { buildContext } from "./build-context";
-import { toWireError } from "./errors";
+import { guard, parseInput } from "./errors";
 import { sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
 import { expireDueLeases } from "./ops/expiry";
+import { expireDueRequests } from "./ops/access-requests";
 import { idempotent, purgeExpiredIdempotency } from "./idempotency";
 import { HANDLERS, type Handler, type OpResult } from "./ops";
 import * as oidc from "./ops/oidc";
 import * as webhooks from "./ops/webhooks";
 import type { SignedRequest } from "./ops/webhooks";
 import { bootstrapTenant } from "./ops/tenant";
+import { actForOperator } from "./ops/operator";
+import type { OperatorProof } from "../worker/core/operator/proof";
 import { UseLimiter } from "./ops/use";
 import { earliestExpiry } from "./storage/leases";
+import { earliestRequestExpiry } from "./storage/access-requests";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
 import { benchInsert, benchMerkleSkip, benchSeedAudit, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
@@ -36,6 +40,12 @@ import { d1Message } from "../worker/core/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
 
 const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
+
+/** The next deadline the alarm must meet: a lease's or an access request's. */
+function earliestDeadline(sql: SqlStorage): number | null {
+  const times = [earliestExpiry(sql), earliestRequestExpiry(sql)].filter((t) => t !== null);
+  return times.length === 0 ? null : Math.min(...times);
+}
 
 /** Where a refused or failed operation is recorded; lease refusals have their own type. */
 const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "lease.denied" };
@@ -128,6 +138,21 @@ export class TenantVault extends DurableObject<Env> {
     return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
   }
 
+  /**
+   * An operator's fleet action on this tenant (issue 13 §3). Not reachable with any tenant token:
+   * only the OperatorPlane object calls it, with a proof it signed for this tenant, this action and
+   * a job, minutes old at most (worker/core/operator/proof.ts). The proof is checked before the
+   * action is even parsed, so a forged call learns nothing from validation errors.
+   */
+  operatorAction(proof: OperatorProof, input: unknown) {
+    const requestId = typeof proof?.payload?.job_id === "string" ? proof.payload.job_id.slice(0, 64) : "operator";
+    return this.#guard(requestId, async () => {
+      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
+      return actForOperator(this.#contextFor(tenantId), proof, input);
+    });
+  }
+
   // Test and benchmark hooks (durable-objects/test-hooks.ts). Each checks the one gate, TEST_HOOKS,
   // first thing; production configuration refuses TEST_HOOKS, so there they refuse every call.
 
@@ -178,7 +203,7 @@ export class TenantVault extends DurableObject<Env> {
   async #onStart(): Promise<void> {
     const sql = this.ctx.storage.sql;
     // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
-    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestExpiry(sql);
+    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestDeadline(sql);
     if (next !== null && getMeta(sql, "tenant_id") !== undefined && this.#alarmAt === null) {
       await this.ctx.storage.setAlarm(next);
       this.#alarmAt = next;
@@ -220,6 +245,7 @@ export class TenantVault extends DurableObject<Env> {
     await step("outbox", () => this.#drainOutbox());
     const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
     const expiry = await step("expiry", () => expireDueLeases(ctx));
+    const requests = await step("access-expiry", () => expireDueRequests(ctx));
     const sweep = await step("kek-sweep", () => sweepStep(ctx));
     const idempotency = await step("idempotency", () => purgeExpiredIdempotency(ctx));
     await step("checkpoint", () => checkpointIfDue(ctx));
@@ -228,7 +254,7 @@ export class TenantVault extends DurableObject<Env> {
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
     // (Not while the TEST_HOOKS-only bench switch holds this tenant's tree still: bench/merkle.mjs.)
     if ((await step("merkle", () => (MERKLE_BENCH_SKIP.has(tenantId) ? "done" : backfillMerkle(ctx.storage)))) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-    if (expiry?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
+    if (expiry?.more || requests?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // A purge backlog pauses like an expiry backlog, so it never starves requests.
     if (idempotency !== null && idempotency !== undefined) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
@@ -238,7 +264,7 @@ export class TenantVault extends DurableObject<Env> {
     // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
     this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
     if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
-    const next = earliestExpiry(ctx.sql);
+    const next = earliestDeadline(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
   }
 
@@ -311,18 +337,12 @@ export class TenantVault extends DurableObject<Env> {
     return outcome;
   }
 
-  async #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
-    try {
-      return { ok: true, value: await fn() };
-    } catch (error) {
-      return { ok: false, error: toWireError(error, requestId) };
-    }
+  #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
+    return guard(requestId, fn);
   }
 
   #parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-    const parsed = schema.safeParse(input);
-    if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "request"));
-    return parsed.data;
+    return parseInput(schema, input);
   }
 
   #contextFor(tenantId: string): VaultContext {

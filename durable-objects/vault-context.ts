@@ -13,9 +13,9 @@ import type { WitnessClient } from "./audit/witnesses";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {
-  /** The token's id, or `oidc:<trust id>` / `webhook:<id>` for CI callers. */
+  /** The token's id, or `oidc:<trust id>` / `webhook:<id>` for CI callers, or the operator token's id. */
   tokenId: string;
-  kind: TokenKind | "oidc" | "webhook";
+  kind: TokenKind | "oidc" | "webhook" | "operator";
   role: Role;
   identity: string;
   expiresAt: number | null;

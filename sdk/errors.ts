@@ -6,8 +6,18 @@ import type { ErrorCode } from "../worker/contract/errors";
  * - `pin_mismatch`: the server's certificate chain matched no pin (sdk/node.ts); status 0.
  * - `invalid_response`: an answer that is not what the API's schema says; status as received.
  * - `http_error`: a failing status without the API's error body (a proxy's 502 page, say).
+ * - `approval_pending`: an approve rule holds the lease (202); an `ApprovalPendingError` (sdk/requests.ts).
+ * - `approval_denied`, `approval_expired`, `approval_timeout`: how waiting for an approval ended without one.
  */
-export type ClientErrorCode = "network_error" | "pin_mismatch" | "invalid_response" | "http_error";
+export type ClientErrorCode =
+  | "network_error"
+  | "pin_mismatch"
+  | "invalid_response"
+  | "http_error"
+  | "approval_pending"
+  | "approval_denied"
+  | "approval_expired"
+  | "approval_timeout";
 
 /** Every code a {@link VaultError} can carry. */
 export type VaultErrorCode = ErrorCode | ClientErrorCode;

@@ -51,7 +51,10 @@ export interface OpParts<K extends OperationName> {
 }
 
 /** What operation `K` answers, checked against its response schema; nothing for a 204. */
-export type OpAnswer<K extends OperationName> = SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : void;
+export type OpAnswer<K extends OperationName> =
+  | (SpecOf<K>["response"] extends z.ZodType ? z.output<SpecOf<K>["response"]> : undefined)
+  // The second success answer some operations have (a lease held for approval: 202 with the request).
+  | (SpecOf<K> extends { accepted: { response: infer A extends z.ZodType } } ? z.output<A> : never);
 
 /**
  * The request of operation `name`: method and path from the operation table (the server's own
@@ -112,7 +115,8 @@ export class HttpClient {
   op<K extends OperationName>(name: K, parts: OpParts<K>, options: CallOptions = {}): Promise<OpAnswer<K>> {
     const spec: OperationSpec = OPERATION_TABLE[name];
     const req = opRequest(name, parts, options);
-    return (spec.response === null ? this.empty(req) : this.json(req, spec.response)) as Promise<OpAnswer<K>>;
+    if (spec.response === null) return this.empty(req) as Promise<OpAnswer<K>>;
+    return this.json(req, spec.accepted ? spec.response.or(spec.accepted.response) : spec.response) as Promise<OpAnswer<K>>;
   }
 
   /** Sends `req` and returns the answer parsed with `schema`. */

@@ -22,6 +22,7 @@ import { CredentialsApi } from "./credentials";
 import { HttpClient, type CallOptions, type HttpClientOptions } from "./http";
 import type { Lease } from "./lease";
 import { LeasesApi, type CreateLease } from "./leases";
+import { AccessRequestsApi, ApprovalPendingError, type WaitOptions } from "./requests";
 import { OidcApi } from "./oidc";
 import { SessionsApi } from "./sessions";
 import { SystemApi } from "./system";
@@ -67,6 +68,8 @@ export class VaultClient {
   readonly usePolicies: UseApi;
   /** Teams for ACL rules: list (manager), set, delete (admin). */
   readonly teams: TeamsApi;
+  /** Access requests (just-in-time access): list, get, approve, deny, collect, waitForApproval. */
+  readonly requests: AccessRequestsApi;
   /** The HTTP core, for calls this SDK does not wrap yet. */
   readonly http: HttpClient;
 
@@ -87,6 +90,7 @@ export class VaultClient {
     this.system = new SystemApi(this.http);
     this.usePolicies = new UseApi(this.http);
     this.teams = new TeamsApi(this.http);
+    this.requests = new AccessRequestsApi(this.http, this.leases);
   }
 
   /**
@@ -116,6 +120,24 @@ export class VaultClient {
   }
 
   /**
+   * Leases a credential, waiting for approval if an approve rule holds it: `onPending` is told of
+   * the request (say who must approve it), then the request is polled until approved and its one
+   * lease collected. Rejects with `approval_denied`, `approval_expired` or `approval_timeout`.
+   */
+  async leaseWithApproval(credential: string, options: LeaseOptions = {}, wait: WaitOptions & { onPending?: (error: ApprovalPendingError) => void } = {}): Promise<Lease> {
+    try {
+      return await this.lease(credential, options, wait);
+    } catch (error) {
+      if (!(error instanceof ApprovalPendingError)) throw error;
+      wait.onPending?.(error);
+      // The lease request's Idempotency-Key belongs to it alone: reused on the collection it would be refused.
+      const { idempotencyKey: _key, ...rest } = wait;
+      const approved = await this.requests.waitForApproval(error.accessRequest.id, rest);
+      return this.requests.collect(approved.id, rest);
+    }
+  }
+
+  /**
    * Leases a credential, runs `fn` with the lease, and revokes it in `finally`, whether `fn`
    * returns or throws. If both `fn` and the revocation fail, `fn`'s error is thrown and the
    * revocation error is attached as its `cause` when it has none.
@@ -142,6 +164,8 @@ export { VaultError, isVaultError, type ClientErrorCode, type VaultErrorCode, ty
 export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type HttpClient, type Method, type OpAnswer, type OpParts } from "./http";
 export { parseRetryAfter, type RetryOptions } from "./retry";
 export { Lease } from "./lease";
+export { AccessRequestsApi, ApprovalPendingError, describeApprovers, type ListAccessRequests, type WaitOptions } from "./requests";
+export type { AccessRequest } from "../worker/contract/schemas/access-requests";
 export { CredentialUse, type SetUsePolicy, type UseApi, type UseOptions } from "./use";
 export type { UsePolicy, UseResponse } from "../worker/contract/schemas/use";
 export type { CreateLease, Duration, ListLeases, RevokeMatching, LeasesApi } from "./leases";

@@ -8,6 +8,7 @@ import {
 } from "../worker/contract/schemas/leases";
 import type { CallOptions, HttpClient } from "./http";
 import { Lease } from "./lease";
+import { ApprovalPendingError } from "./requests";
 
 /** A duration: whole seconds, or a string such as "90s", "10m", "1h", "7d" (sent as given). */
 export type Duration = number | `${number}${"s" | "m" | "h" | "d"}`;
@@ -30,10 +31,12 @@ export class LeasesApi {
 
   /**
    * Leases a credential and returns the held {@link Lease} (value included). A POST: not retried
-   * unless `options.idempotencyKey` is given, since a retry could issue a second lease.
+   * unless `options.idempotencyKey` is given, since a retry could issue a second lease. When an
+   * approve rule holds the lease, rejects with {@link ApprovalPendingError} carrying the request.
    */
   async create(input: CreateLease, options: CallOptions = {}): Promise<Lease> {
     const created = await this.#http.op("leases.create", { body: input }, options);
+    if ("request" in created) throw new ApprovalPendingError(created.request);
     return new Lease(this, created);
   }
 

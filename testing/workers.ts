@@ -84,8 +84,8 @@ export function vaultWorkers(options: VaultWorkersOptions = {}): VaultWorkers {
     },
     serviceBindings: { KMS_EMULATOR: `${name}-kms` },
     d1Databases: { DB: options.d1Database ?? "ghostvault-test-db" },
-    durableObjects: { TENANT_VAULT: { className: "TenantVault", useSQLite: true } },
-    ratelimits: { TOKEN_RATE_LIMITER: limit, IP_RATE_LIMITER: limit, CI_RATE_LIMITER: limit },
+    durableObjects: { TENANT_VAULT: { className: "TenantVault", useSQLite: true }, OPERATOR_PLANE: { className: "OperatorPlane", useSQLite: true } },
+    ratelimits: { TOKEN_RATE_LIMITER: limit, IP_RATE_LIMITER: limit, CI_RATE_LIMITER: limit, OPERATOR_AUTH_LIMITER: limit },
   };
   const kms = {
     name: `${name}-kms`,

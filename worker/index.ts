@@ -12,6 +12,7 @@ import { operationRouter } from "./routes/define";
 import { federation } from "./routes/federation";
 import { dashboard } from "./dashboard/index";
 import { openApiRouter } from "./routes/openapi";
+import { operator } from "./routes/operator";
 import { system } from "./routes/system";
 import { use } from "./routes/use";
 
@@ -43,6 +44,7 @@ app.route("/", use);
 app.route("/", audit);
 app.route("/", federation);
 app.route("/", bench);
+app.route("/", operator);
 app.route("/", openApiRouter(ALL_ROUTES));
 // The web console: HTML pages with their own error pages and headers (worker/dashboard).
 app.route("/ui", dashboard);
@@ -51,3 +53,4 @@ app.notFound(notFound);
 
 export default app;
 export { TenantVault } from "../durable-objects/tenant-vault";
+export { OperatorPlane } from "../durable-objects/operator/operator-plane";

@@ -3,7 +3,7 @@ import { action, CliError, vaultClient, withJson, type JsonOption } from "../con
 import { note, printFields, printJson, printLine, printTable, when } from "../output";
 
 /** Accepts an ISO 8601 time or a date, and returns it as ISO 8601 with milliseconds. */
-function isoTime(value: string): string {
+export function isoTime(value: string): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new CliError(`not a time: ${value} (use ISO 8601, e.g. 2026-05-01T12:00:00Z)`, 2);
   return new Date(ms).toISOString();

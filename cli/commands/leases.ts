@@ -4,6 +4,7 @@ import type { LeaseInfo, RevokeMatching } from "../../sdk/index";
 import { action, CliError, duration, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
 import { aboutCredential } from "../errors";
 import { note, printFields, printJson, printSecret, printTable, when } from "../output";
+import { leaseWaiting, withWaitOptions, type WaitFlags } from "./requests";
 
 function leaseFields(l: LeaseInfo): [string, string | number | null][] {
   return [
@@ -20,26 +21,26 @@ function leaseFields(l: LeaseInfo): [string, string | number | null][] {
 /** `lease NAME` (value to stdout, metadata to stderr) and `leases ls|renew|revoke|revoke-all`. */
 export function registerLeases(program: Command): void {
   withJson(
-    program
-      .command("lease")
-      .description("lease a credential: the value goes to stdout alone, the lease's metadata to stderr")
-      .argument("<name>", "credential name or id")
-      .option("--ttl <duration>", "lease lifetime, e.g. 10m (default: the credential's)")
-      .option("--clamp", "take the credential's maximum instead of failing when --ttl is over it")
-      .option("--purpose <text>", "why, for the audit log"),
+    withWaitOptions(
+      program
+        .command("lease")
+        .description("lease a credential: the value goes to stdout alone, the lease's metadata to stderr")
+        .argument("<name>", "credential name or id")
+        .option("--ttl <duration>", "lease lifetime, e.g. 10m (default: the credential's)")
+        .option("--clamp", "take the credential's maximum instead of failing when --ttl is over it")
+        .option("--purpose <text>", "why, for the audit log"),
+    ),
   ).action(
-    action(async (name: string, options: JsonOption & { ttl?: string; clamp?: boolean; purpose?: string }) => {
+    action(async (name: string, options: JsonOption & WaitFlags & { ttl?: string; clamp?: boolean; purpose?: string }) => {
       const vault = await vaultClient();
       // One key per invocation: the SDK may then retry a lost or throttled request, and the vault
       // answers the first lease again instead of issuing a second one (README "API").
-      const lease = await vault
-        .lease(name, {
+      const lease = await leaseWaiting(vault, options)(name, {
           ttl: options.ttl === undefined ? undefined : duration(options.ttl),
           clamp: options.clamp,
           purpose: options.purpose,
           agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
-        }, { idempotencyKey: crypto.randomUUID() })
-        .catch(aboutCredential(name));
+        }, { idempotencyKey: crypto.randomUUID() }).catch(aboutCredential(name));
       if (options.json) return printJson({ lease: lease.metadata, value: lease.value });
       note(`lease ${lease.id} of ${lease.metadata.credential_name} v${lease.metadata.version}, expires ${when(lease.metadata.expires_at)}`);
       // No newline when stdout is a pipe: `$(ghostvault lease x)` and `| tool` get the value exactly.

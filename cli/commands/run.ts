@@ -7,8 +7,9 @@ import { action, CliError, collect, duration, positiveInt, vaultClient } from ".
 import { note } from "../output";
 import { parseEnvFile, readEnvFile, REFERENCE_PREFIX, type EnvFile } from "../run/env-file";
 import { CommandRun, parseEnvMapping, type EnvMapping } from "../run/runner";
+import { leaseWaiting, withWaitOptions, type WaitFlags } from "./requests";
 
-interface RunOptions {
+interface RunOptions extends WaitFlags {
   env?: string[];
   envFile?: string;
   ttl?: string;
@@ -25,8 +26,8 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
 
 /** `run --env VAR=credential ... -- command`: the command gets the values, its output gets them masked. */
 export function registerRun(program: Command): void {
-  program
-    .command("run")
+  withWaitOptions(program
+    .command("run"))
     .description(
       "lease credentials, run a command with them as environment variables (no shell), mask their values in its output, renew while it runs, revoke when it ends",
     )
@@ -65,8 +66,10 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
           throw new CliError((error as Error).message, 2);
         }
         if (env.length === 0) throw new CliError(`give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`, 2);
+        const vault = await vaultClient();
         const run = new CommandRun({
-          vault: await vaultClient(),
+          vault,
+          lease: leaseWaiting(vault, options),
           // A same-user command can read the login file: at least its output does not show the token.
           alsoMask: [(await resolveLogin()).token],
           command,

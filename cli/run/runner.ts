@@ -41,6 +41,8 @@ export interface RunRequest {
   purpose?: string;
   /** Attribution stored on every lease. */
   agent: Agent;
+  /** How to lease (default: `vault.lease`); `ghostvault run` passes one that waits for approvals. */
+  lease?: VaultClient["lease"];
   /** "inherit" for a CLI, "ignore" where stdin is taken (the MCP server's stdin is its protocol). */
   stdin: "inherit" | "ignore";
   /** Where the child's masked stdout and stderr go. */
@@ -142,7 +144,8 @@ export class CommandRun {
       if (this.#cancelled !== undefined) break;
       let lease = byCredential.get(credential);
       if (lease === undefined) {
-        lease = await this.#req.vault.lease(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent }).catch(aboutCredential(credential, { clamp: false }));
+        const take = this.#req.lease ?? ((...args: Parameters<VaultClient["lease"]>) => this.#req.vault.lease(...args));
+        lease = await take(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent }).catch(aboutCredential(credential, { clamp: false }));
         this.#leases.push(lease);
         byCredential.set(credential, lease);
         this.#scheduleRenewal(lease);

@@ -7,7 +7,8 @@ import { verifySignature } from "./sigv4";
 
 /**
  * Development KMS: a Worker speaking the AWS KMS JSON 1.1 protocol (Encrypt, Decrypt,
- * GenerateDataKey, ReEncrypt, DescribeKey) with one symmetric key, so the vault runs its real
+ * GenerateDataKey, ReEncrypt, DescribeKey) with one symmetric key (and an optional second, to
+ * rehearse a move of the vault to another key id), so the vault runs its real
  * `aws` provider code in development and tests and never holds a root key itself
  * (DESIGN.md "KMS providers"). Never deploy it: the root key sits in its bindings.
  */

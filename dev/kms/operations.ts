@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { base64ToBytes, bytesToBase64, decodeOrNull } from "../../worker/core/crypto/encoding";
 import { contextAad, openBlob, sealBlob } from "./blob";
-import type { EmulatorConfig } from "./config";
+import type { EmulatorConfig, EmulatorKey } from "./config";
 import { KmsApiError } from "./errors";
 
 /** The operations of `TrentService` the emulator implements. */
@@ -62,48 +62,61 @@ const DescribeKeyInput = z.object({ KeyId });
 
 /** Runs one operation on an already authenticated, JSON-parsed request body. */
 export async function runOperation(op: Operation, input: unknown, ctx: OperationContext): Promise<unknown> {
-  const { config } = ctx;
-  const arn = keyArn(ctx);
   switch (op) {
     case "Encrypt": {
       const i = parse(EncryptInput, input);
-      resolveKey(i.KeyId, ctx);
-      const blob = await sealBlob(config.rootKey, i.Plaintext, contextAad(config.keyId, i.EncryptionContext));
-      return { CiphertextBlob: bytesToBase64(blob), KeyId: arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      const key = resolveKey(i.KeyId, ctx);
+      const blob = await sealBlob(key.rootKey, i.Plaintext, contextAad(key.keyId, i.EncryptionContext));
+      return { CiphertextBlob: bytesToBase64(blob), KeyId: keyArn(ctx, key), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     }
     case "Decrypt": {
       const i = parse(DecryptInput, input);
-      if (i.KeyId !== undefined) resolveKey(i.KeyId, ctx);
-      const plaintext = await openBlob(config.rootKey, i.CiphertextBlob, contextAad(config.keyId, i.EncryptionContext));
-      return { Plaintext: bytesToBase64(plaintext), KeyId: arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      const { key, plaintext } = await openWithAny(i.KeyId, i.CiphertextBlob, i.EncryptionContext, ctx);
+      return { Plaintext: bytesToBase64(plaintext), KeyId: keyArn(ctx, key), EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
     }
     case "GenerateDataKey": {
       const i = parse(GenerateDataKeyInput, input);
-      resolveKey(i.KeyId, ctx);
+      const key = resolveKey(i.KeyId, ctx);
       const size = i.NumberOfBytes ?? (i.KeySpec === "AES_128" ? 16 : 32);
       const plaintext = crypto.getRandomValues(new Uint8Array(size));
-      const blob = await sealBlob(config.rootKey, plaintext, contextAad(config.keyId, i.EncryptionContext));
-      return { CiphertextBlob: bytesToBase64(blob), Plaintext: bytesToBase64(plaintext), KeyId: arn };
+      const blob = await sealBlob(key.rootKey, plaintext, contextAad(key.keyId, i.EncryptionContext));
+      return { CiphertextBlob: bytesToBase64(blob), Plaintext: bytesToBase64(plaintext), KeyId: keyArn(ctx, key) };
     }
     case "ReEncrypt": {
       const i = parse(ReEncryptInput, input);
-      if (i.SourceKeyId !== undefined) resolveKey(i.SourceKeyId, ctx);
-      resolveKey(i.DestinationKeyId, ctx);
-      const plaintext = await openBlob(config.rootKey, i.CiphertextBlob, contextAad(config.keyId, i.SourceEncryptionContext));
-      const blob = await sealBlob(config.rootKey, plaintext, contextAad(config.keyId, i.DestinationEncryptionContext));
+      const destination = resolveKey(i.DestinationKeyId, ctx);
+      const source = await openWithAny(i.SourceKeyId, i.CiphertextBlob, i.SourceEncryptionContext, ctx);
+      const blob = await sealBlob(destination.rootKey, source.plaintext, contextAad(destination.keyId, i.DestinationEncryptionContext));
       return {
         CiphertextBlob: bytesToBase64(blob),
-        SourceKeyId: arn,
-        KeyId: arn,
+        SourceKeyId: keyArn(ctx, source.key),
+        KeyId: keyArn(ctx, destination),
         SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
         DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
       };
     }
     case "DescribeKey": {
-      resolveKey(parse(DescribeKeyInput, input).KeyId, ctx);
-      return { KeyMetadata: keyMetadata(ctx) };
+      const key = resolveKey(parse(DescribeKeyInput, input).KeyId, ctx);
+      return { KeyMetadata: keyMetadata(ctx, key) };
     }
   }
+}
+
+/**
+ * Opens a blob under the named key, or (no key named, as AWS allows for symmetric keys) under
+ * whichever held key made it: the key id is in the AAD, so only that key opens it.
+ */
+async function openWithAny(keyId: string | undefined, blob: Uint8Array, context: Record<string, string>, ctx: OperationContext): Promise<{ key: EmulatorKey; plaintext: Uint8Array }> {
+  const candidates = keyId === undefined ? ctx.config.keys : [resolveKey(keyId, ctx)];
+  let failure: unknown;
+  for (const key of candidates) {
+    try {
+      return { key, plaintext: await openBlob(key.rootKey, blob, contextAad(key.keyId, context)) };
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -114,29 +127,29 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
 }
 
 /**
- * Accepts the configured key id as given (`alias/...`) or in ARN form
+ * Finds a held key by its id as given (`alias/...`) or in ARN form
  * (`arn:aws:kms:<region>:<account>:alias/...`), as AWS accepts both; anything else is unknown.
  */
-function resolveKey(requested: string, ctx: OperationContext): void {
-  const own = ctx.config.keyId;
+function resolveKey(requested: string, ctx: OperationContext): EmulatorKey {
   const arn = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(.+)$/.exec(requested);
   const resource = arn ? arn[1] : requested;
-  if (resource === own || resource === `key/${own}`) return;
+  const key = ctx.config.keys.find((k) => resource === k.keyId || resource === `key/${k.keyId}`);
+  if (key) return key;
   throw new KmsApiError("NotFoundException", "Key does not exist in this KMS emulator.");
 }
 
 /** The ARN replies name the key by. Aliases keep their alias ARN; AWS would give the key ARN. */
-function keyArn(ctx: OperationContext): string {
-  const own = ctx.config.keyId;
+function keyArn(ctx: OperationContext, key: EmulatorKey): string {
+  const own = key.keyId;
   const resource = own.startsWith("alias/") ? own : `key/${own}`;
   return `arn:aws:kms:${ctx.region}:${ACCOUNT_ID}:${resource}`;
 }
 
-function keyMetadata(ctx: OperationContext) {
+function keyMetadata(ctx: OperationContext, key: EmulatorKey) {
   return {
     AWSAccountId: ACCOUNT_ID,
-    KeyId: ctx.config.keyId,
-    Arn: keyArn(ctx),
+    KeyId: key.keyId,
+    Arn: keyArn(ctx, key),
     CreationDate: 0,
     Enabled: true,
     Description: "ghostvault development KMS emulator key",

@@ -1,9 +1,12 @@
-import type { Acl, AclPermission, AclRule } from "../../worker/contract/schemas/acl";
+import type { Acl, AclPermission, AclRule, Approvers } from "../../worker/contract/schemas/acl";
 import type { TeamMembers } from "../../worker/contract/schemas/teams";
 import { globMatches } from "../../worker/core/auth/glob";
 
-/** Why a lease or use was allowed or refused: the deciding rule and, if it named a team, the team. */
-export type AclDecision = { allowed: boolean; rule: number | null; team: string | null };
+/**
+ * Why a lease or use was allowed or refused: the deciding rule and, if it named a team, the team.
+ * `approvers` is set when an approve rule decided: refused now, allowed once approved.
+ */
+export type AclDecision = { allowed: boolean; rule: number | null; team: string | null; approvers?: Approvers };
 
 const TEAM = "team:";
 
@@ -28,9 +31,11 @@ function governs(rule: AclRule, permission: AclPermission): boolean {
 /**
  * Evaluates a credential ACL for an identity and one permission (DESIGN.md "Credential ACL"):
  * 1. any matching `deny` rule governing the permission refuses, wherever it stands (deny wins, per permission);
- * 2. otherwise, if the ACL has at least one `allow` rule (for any permission), the identity must
+ * 2. otherwise any matching `approve` rule governing it (the first) refuses with its approvers: a
+ *    lease needs an approved access request, whatever allow rules also match (approve beats allow);
+ * 3. otherwise, if the ACL has at least one `allow` rule (for any permission), the identity must
  *    match an `allow` rule governing this permission;
- * 3. otherwise (no rules, or only deny rules none of which matched) it is allowed.
+ * 4. otherwise (no rules, or only deny/approve rules none of which matched) it is allowed.
  * `rule` is the index of the deciding rule in the whole ACL, or null when no rule decided; `team`
  * is the team that rule named. Role checks happen before this and are not relaxed by it.
  */
@@ -40,6 +45,8 @@ export function evaluateAcl(acl: Acl, identity: string, permission: AclPermissio
   const applies = (r: AclRule, effect: AclRule["effect"]) => r.effect === effect && governs(r, permission) && principalMatches(r, identity, teams);
   const deny = acl.rules.findIndex((r) => applies(r, "deny"));
   if (deny !== -1) return decide(false, deny);
+  const approve = acl.rules.findIndex((r) => applies(r, "approve"));
+  if (approve !== -1) return { ...decide(false, approve), approvers: acl.rules[approve]!.approvers! };
   // Open only while the ACL has no allow rule at all: writing any allow rule (say, use-only for an
   // agent) closes every permission to identities no allow rule names for it.
   if (!acl.rules.some((r) => r.effect === "allow")) return decide(true, -1);

@@ -7,6 +7,7 @@ import * as audit from "../audit/query";
 import { record } from "../audit/record";
 import { kekStatus, rotateKek } from "../kek/rotation";
 import type { Actor, VaultContext } from "../vault-context";
+import * as access from "./access-requests";
 import * as acl from "./acl";
 import { impactReport, revokeMatching } from "./break-glass";
 import * as creds from "./credentials";
@@ -71,6 +72,12 @@ export const HANDLERS = {
   "leases.renew": (ctx, a, { params, body }) => leases.renewLease(ctx, a, params.id, body.ttl),
   "leases.revoke": (ctx, a, { params }) => leases.revokeLease(ctx, a, params.id),
   "leases.revoke_matching": (ctx, a, { body }) => revokeMatching(ctx, a, body),
+
+  "access_requests.list": (ctx, a, { query }) => access.listRequestViews(ctx, a, query),
+  "access_requests.get": (ctx, a, { params }) => access.getRequestView(ctx, a, params.id),
+  "access_requests.approve": (ctx, a, { params, body }) => access.decideRequest(ctx, a, params.id, "approved", body.reason ?? null),
+  "access_requests.deny": (ctx, a, { params, body }) => access.decideRequest(ctx, a, params.id, "denied", body.reason),
+  "access_requests.collect": (ctx, a, { params }) => access.collectAccessRequest(ctx, a, params.id),
 
   "tokens.list": (ctx, _a, { query }) => tokens.listTokenPage(ctx, query),
   "tokens.get": (ctx, _a, { params }) => tokens.getToken(ctx, params.id),

@@ -1,36 +1,17 @@
 import { roleAtLeast } from "../../worker/contract/roles";
-import { utf8Decode } from "../../worker/core/crypto";
-import { openCredentialValue } from "../../worker/core/crypto";
 import { VaultError } from "../../worker/contract/errors";
-import { newId } from "../../worker/core/ids";
+import type { PendingLease } from "../../worker/contract/schemas/access-requests";
 import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/contract/schemas/leases";
 import { credentialTarget, record, refuse } from "../audit/record";
-import { endLease, findLease, insertLease, listLeases, setLeaseExpiry, type LeaseRow, type NewLease } from "../storage/leases";
-import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
+import { endLease, findLease, listLeases, setLeaseExpiry, type LeaseRow } from "../storage/leases";
+import { iso, type Actor, type VaultContext } from "../vault-context";
+import { collectAccessRequest, requestAccess } from "./access-requests";
 import { loadVerifiedCredential } from "./credential-integrity";
 import { requireCredential } from "./credentials";
+import { issueLease, leaseCap, leaseView } from "./lease-issue";
 import { decideAcl } from "./teams";
 
-/** A stored lease as the API shows it; an active lease past its deadline shows as expired. */
-export function leaseView(row: LeaseRow, now: number): Lease {
-  const lapsed = row.state === "active" && row.expires_at <= now;
-  return {
-    id: row.id,
-    credential_id: row.credential_id,
-    credential_name: row.credential_name,
-    version: row.version,
-    identity: row.identity,
-    token_id: row.token_id,
-    agent: row.agent,
-    purpose: row.purpose,
-    issued_at: iso(row.issued_at),
-    expires_at: iso(row.expires_at),
-    max_expires_at: iso(row.max_expires_at),
-    state: lapsed ? "expired" : row.state,
-    ended_at: lapsed ? iso(row.expires_at) : isoOrNull(row.ended_at),
-    revoked_by: row.revoked_by,
-  };
-}
+export { leaseView };
 
 /** Records a refused lease request (`lease.denied`) and throws the refusal. */
 function refuseLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error: VaultError, credentialId?: string): never {
@@ -38,20 +19,20 @@ function refuseLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, e
 }
 
 /**
- * POST /v1/leases: the only way to a credential value. Authorise, pick the TTL, decrypt, then
- * write the lease and its audit entry in one transaction; the value is returned only after
- * both are stored, so a lease that was not recorded never hands out a value.
+ * POST /v1/leases: the only way to a credential value. Authorise, pick the TTL, then issue
+ * (lease-issue.ts). An approve rule holds the request instead: the answer is the access request
+ * (202, no value, no lease) until it is approved, and the retry with its id collects the one lease.
  */
-export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue> {
+export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue | PendingLease> {
   const found = await loadVerifiedCredential(ctx, actor, input.credential, "leases.create");
   if (!found) refuseLease(ctx, actor, input, new VaultError("not_found", "no such credential"));
-  const { credential, current } = found;
+  const { credential } = found;
   const decision = decideAcl(ctx, credential, actor.identity, "lease");
-  if (!decision.allowed) {
+  if (!decision.allowed && decision.approvers === undefined) {
     // Names the credential, never the rules: a refused caller learns nothing about the policy.
     refuseLease(ctx, actor, input, new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`), credential.id);
   }
-  const cap = Math.min(credential.maxTtl, ctx.config.TENANT_MAX_LEASE_TTL_SECONDS);
+  const cap = leaseCap(ctx, credential);
   let ttl = input.ttl ?? credential.defaultTtl;
   if (ttl > cap) {
     if (!input.clamp) {
@@ -60,37 +41,9 @@ export async function createLease(ctx: VaultContext, actor: Actor, input: Create
     }
     ttl = cap;
   }
-  const plaintext = await openCredentialValue(current, await ctx.keks.get(current.kekVersion), {
-    tenantId: ctx.tenantId,
-    credentialId: credential.id,
-    version: current.version,
-  });
-  const now = ctx.now();
-  const lease: NewLease = {
-    id: newId("lease"),
-    credential_id: credential.id,
-    credential_name: credential.name,
-    version: current.version,
-    identity: actor.identity,
-    token_id: actor.tokenId,
-    agent: input.agent ?? null,
-    purpose: input.purpose ?? null,
-    issued_at: now,
-    expires_at: now + ttl * 1000,
-    max_expires_at: now + cap * 1000,
-    ttl,
-  };
-  ctx.storage.transactionSync(() => {
-    insertLease(ctx.sql, lease);
-    record(ctx, actor, {
-      type: "lease.created",
-      target: credentialTarget(credential.id, current.version),
-      agent: input.agent,
-      details: { lease_id: lease.id, credential_name: credential.name, ttl, expires_at: iso(lease.expires_at), purpose: lease.purpose, rule: decision.rule, team: decision.team },
-    });
-  });
-  await ctx.scheduleAlarm(lease.expires_at);
-  return { lease: leaseView({ ...lease, n: 0, state: "active", ended_at: null, revoked_by: null }, now), value: utf8Decode(plaintext) };
+  if (input.request !== undefined) return collectAccessRequest(ctx, actor, input.request, credential.id);
+  if (decision.approvers !== undefined) return requestAccess(ctx, actor, input, { credential, ttl, approvers: decision.approvers, rule: decision.rule });
+  return issueLease(ctx, actor, found, { ttl, cap, agent: input.agent ?? null, purpose: input.purpose ?? null, details: { rule: decision.rule, team: decision.team } });
 }
 
 /** Finds a lease the actor may see: managers see all, everyone else only their identity's. */

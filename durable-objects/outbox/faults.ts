@@ -13,7 +13,7 @@ export const FAULT_POINTS = ["after-outbox-commit", "after-d1-write", "mid-expir
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 /** The steps of the object's alarm, each of which a test can make throw. */
-export const ALARM_STEPS = ["outbox", "refusals", "expiry", "kek-sweep", "idempotency", "checkpoint", "merkle", "witness"] as const;
+export const ALARM_STEPS = ["outbox", "refusals", "expiry", "access-expiry", "kek-sweep", "idempotency", "checkpoint", "merkle", "witness"] as const;
 /** One alarm step. */
 export type AlarmStep = (typeof ALARM_STEPS)[number];
 

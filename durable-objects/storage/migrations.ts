@@ -128,6 +128,31 @@ const MIGRATIONS: readonly string[] = [
      last_error TEXT,
      updated_at INTEGER NOT NULL
    );`,
+  // 15 (issue 14 §3): access requests held by an approve ACL rule (durable-objects/ops/access-requests.ts).
+  `CREATE TABLE access_requests (
+     n INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     credential_id TEXT NOT NULL,
+     credential_name TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     token_id TEXT NOT NULL,
+     token_root TEXT NOT NULL,
+     agent TEXT,
+     purpose TEXT,
+     ttl INTEGER NOT NULL,
+     approvers TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     decided_at INTEGER,
+     decided_by TEXT,
+     decided_token TEXT,
+     reason TEXT,
+     lease_id TEXT
+   );
+   CREATE INDEX access_requests_open ON access_requests (expires_at) WHERE status IN ('pending', 'approved');
+   CREATE INDEX access_requests_identity ON access_requests (identity, status);
+   CREATE INDEX access_requests_status ON access_requests (status, n);`,
 ];
 
 /**
@@ -135,11 +160,16 @@ const MIGRATIONS: readonly string[] = [
  * no request sees a half-migrated database; each migration runs in its own transaction.
  */
 export function migrate(storage: DurableObjectStorage): void {
+  applyMigrations(storage, MIGRATIONS);
+}
+
+/** Applies the numbered `migrations` not yet recorded in `_schema_migrations` (also the OperatorPlane's schema). */
+export function applyMigrations(storage: DurableObjectStorage, migrations: readonly string[]): void {
   const sql = storage.sql;
   sql.exec("CREATE TABLE IF NOT EXISTS _schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const row = sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM _schema_migrations").one();
   const applied = row.v ?? 0;
-  MIGRATIONS.forEach((statements, index) => {
+  migrations.forEach((statements, index) => {
     const version = index + 1;
     if (version <= applied) return;
     storage.transactionSync(() => {

@@ -38,6 +38,15 @@ const Witnesses = z
   .pipe(z.array(WitnessSetting).max(16))
   .refine((list) => new Set(list.map((w) => w.name)).size === list.length, "AUDIT_WITNESSES names must be distinct");
 
+/**
+ * SHA-256 of operator tokens published in this repository (the test token of test/test-env.ts and
+ * the empty string): production refuses them, since anyone who reads the code holds them.
+ */
+const WEAK_OPERATOR_TOKEN_HASHES = new Set([
+  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  "89a5e3681ebb62bc1ddb5e447aedd42b846bd701e3fae70d962d8983e6928ef0",
+]);
+
 /** The Worker's configuration, parsed from its bindings once per isolate and env object. */
 const ConfigSchema = z
   .object({
@@ -98,6 +107,16 @@ const ConfigSchema = z
      * local test issuer. Off unless set; production refuses it (worker/core/federation/outbound.ts).
      */
     OUTBOUND_ALLOW_INSECURE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    /**
+     * The operator plane (`/v1/operator/*`, issue 13 §3): off unless set. When on, the SHA-256 (hex)
+     * of the root operator token must be configured as the secret OPERATOR_TOKEN_HASH.
+     */
+    OPERATOR_PLANE_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    OPERATOR_TOKEN_HASH: hex64.optional(),
+    /** Tenant objects a fleet job calls at once (bounded fan-out), per alarm run of the OperatorPlane. */
+    OPERATOR_JOB_CONCURRENCY: seconds.max(32).default(8),
+    /** Pause between a fleet job's batches; tests set it high and drive the alarm themselves. */
+    OPERATOR_JOB_PAUSE_MS: z.coerce.number().int().min(0).max(3_600_000).default(0),
     HAS_KMS_EMULATOR: z.boolean(),
     /** Names (never values) of the KMS secret bindings present, to spot another provider's. */
     KMS_SECRETS_SET: z.array(z.string()),
@@ -109,8 +128,15 @@ const ConfigSchema = z
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.TEST_HOOKS) {
       ctx.addIssue({ code: "custom", message: "RATE_LIMITS=off is for tests and benchmarks (TEST_HOOKS) only" });
     }
+    // An enabled plane without its secret would refuse every operator; say so at start-up instead.
+    if (c.OPERATOR_PLANE_ENABLED && c.OPERATOR_TOKEN_HASH === undefined) {
+      ctx.addIssue({ code: "custom", path: ["OPERATOR_TOKEN_HASH"], message: "OPERATOR_PLANE_ENABLED=true needs OPERATOR_TOKEN_HASH (SHA-256 hex of the root operator token)" });
+    }
     // Production never talks to the development KMS emulator: it holds a root key in plain sight.
     if (c.ENVIRONMENT !== "production") return;
+    if (c.OPERATOR_PLANE_ENABLED && c.OPERATOR_TOKEN_HASH !== undefined && WEAK_OPERATOR_TOKEN_HASHES.has(c.OPERATOR_TOKEN_HASH)) {
+      ctx.addIssue({ code: "custom", path: ["OPERATOR_TOKEN_HASH"], message: "production must not use a published development or test operator token" });
+    }
     if (c.RATE_LIMITS === "off") ctx.addIssue({ code: "custom", message: "production must not turn RATE_LIMITS off" });
     if (c.TEST_HOOKS) ctx.addIssue({ code: "custom", message: "production must not enable TEST_HOOKS" });
     if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });

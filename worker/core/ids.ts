@@ -13,7 +13,7 @@ function randomHex(bytes: number): string {
 }
 
 /** The prefixes of the ids the vault issues. */
-export type IdKind = "cred" | "tok" | "lease" | "trust" | "hook";
+export type IdKind = "cred" | "tok" | "lease" | "trust" | "hook" | "areq";
 
 /** A fresh random id such as `cred_4f1c…` (24 hex characters after the prefix). */
 export function newId(kind: IdKind): string {
@@ -33,6 +33,7 @@ export const ID_PATTERNS = {
   lease: /^lease_[0-9a-f]{24}$/,
   trust: /^trust_[0-9a-f]{24}$/,
   hook: /^hook_[0-9a-f]{24}$/,
+  areq: /^areq_[0-9a-f]{24}$/,
 } as const;
 
 /** The secret part of a token: 32 random bytes as hex. */

@@ -17,6 +17,7 @@ import { accessPages } from "./pages/access";
 import { auditPages } from "./pages/audit";
 import { credentialPages } from "./pages/credentials";
 import { leasePages } from "./pages/leases";
+import { requestPages } from "./pages/requests";
 import type { DashEnv } from "./vault";
 
 /**
@@ -72,6 +73,7 @@ signedIn.get("/", (c) => c.redirect("/ui/credentials", 303));
 signedIn.post("/logout", signOut);
 credentialPages(signedIn);
 leasePages(signedIn);
+requestPages(signedIn);
 auditPages(signedIn);
 accessPages(signedIn);
 adminPages(signedIn);

@@ -25,6 +25,7 @@ export interface NavItem {
 export const NAV: NavItem[] = [
   { href: "/ui/credentials", label: "Credentials", op: "credentials.list" },
   { href: "/ui/leases", label: "Leases", op: "leases.list" },
+  { href: "/ui/requests", label: "Approvals", op: "access_requests.list" },
   { href: "/ui/audit", label: "Audit", op: "audit.query" },
   { href: "/ui/tokens", label: "Tokens", op: "tokens.list" },
   { href: "/ui/sessions", label: "Sessions", op: "whoami" },
@@ -43,6 +44,8 @@ export const DONE_MESSAGES: Record<string, string> = {
   rotated: "Rotated: a new version holds the value.",
   deleted: "Deleted.",
   revoked: "Revoked.",
+  approved: "Approved: the requester may now take one lease.",
+  denied: "Denied: the requester sees your reason.",
   kek_rotated: "KEK rotation started; wrapped keys are rewrapped in the background.",
 };
 

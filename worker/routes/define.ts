@@ -25,6 +25,7 @@ export function vaultStub(env: Env, tenantId: string): DurableObjectStub<TenantV
 /** Sends a handler's result with the operation's status. */
 export function respond(c: Context<AppEnv>, def: OperationSpec, value: unknown): Response {
   if (def.status === 204) return c.body(null, 204);
+  if (def.accepted?.is(value)) return c.json(value as object, def.accepted.status);
   return c.json(value as object, def.status);
 }
 

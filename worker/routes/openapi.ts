@@ -33,6 +33,7 @@ function operation(def: RouteDef) {
       [def.status]: def.response
         ? { description: "success", content: { "application/json": { schema: jsonSchema(def.response, "output") } } }
         : { description: "success, no body" },
+      ...(def.accepted ? { [def.accepted.status]: { description: "accepted: held for approval, no value", content: { "application/json": { schema: jsonSchema(def.accepted.response, "output") } } } } : {}),
       "4XX": errorRef,
       "5XX": errorRef,
     },

@@ -5,9 +5,11 @@
  */
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { writeConfig } from "../../../cli/config";
 import { ROOT } from "../support/vault";
 
 /** Environment variables (NodeJS.ProcessEnv carries the Worker's required bindings in this project). */
@@ -122,4 +124,16 @@ export function waitForOutput(child: ChildProcess, text: string, timeoutMs = 20_
     };
     child.stdout!.on("data", onData);
   });
+}
+
+/**
+ * The environment of an MCP server (`ghostvault mcp`): its login is a profile file (one per
+ * token), never GHOSTVAULT_TOKEN, which the server refuses because its children could read it
+ * from /proc/PID/environ.
+ */
+export async function mcpServerEnv(fixture: CliFixture, url: string, token: string): Promise<Record<string, string>> {
+  const profile = `t${createHash("sha256").update(token).digest("hex").slice(0, 16)}`;
+  const env = cliEnv(fixture, { GHOSTVAULT_PROFILE: profile });
+  await writeConfig({ url, token }, env);
+  return env;
 }

@@ -7,11 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VaultClient } from "../../../sdk/index";
 import { descendants } from "../support/processes";
 import { ROOT, startLocalVault, type LocalVault } from "../support/vault";
-import { asProcessEnv, buildCli, cliEnv, collect, type CliFixture } from "../cli/helpers";
+import { asProcessEnv, buildCli, collect, mcpServerEnv, type CliFixture } from "../cli/helpers";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { writeConfig } from "../../../cli/config";
 import { encodedForms } from "../../../cli/run/redactor";
 
 /**
@@ -38,15 +36,9 @@ afterAll(async () => {
   await cli?.cleanup();
 });
 
-/**
- * The server's environment: its login is a profile file (one per token), never GHOSTVAULT_TOKEN,
- * which the server refuses because its children could read it from /proc/PID/environ.
- */
-async function serverEnv(token: string): Promise<Record<string, string>> {
-  const profile = `t${createHash("sha256").update(token).digest("hex").slice(0, 16)}`;
-  const env = cliEnv(cli, { GHOSTVAULT_PROFILE: profile });
-  await writeConfig({ url: vault.url, token }, env);
-  return env;
+/** The server's environment (helpers.ts mcpServerEnv) for this file's vault. */
+function serverEnv(token: string): Promise<Record<string, string>> {
+  return mcpServerEnv(cli, vault.url, token);
 }
 
 async function connectWith(flags: string[], token = vault.adminToken): Promise<{ client: Client; transport: StdioClientTransport }> {

@@ -54,6 +54,11 @@ export interface LocalVaultOptions {
   adminIdentity?: string;
   /** Extra or overriding vault bindings (plain text), e.g. `{ AUDIT_CHECKPOINT_EVERY: "5" }`. */
   vars?: Record<string, string>;
+  /**
+   * A directory for D1 and Durable Object state that outlives this vault (the caller removes it):
+   * a later vault started on it sees the same tenants, e.g. with other KMS settings.
+   */
+  stateDir?: string;
 }
 
 const text = (value: string) => ({ type: "plain_text", value }) as const;
@@ -71,6 +76,8 @@ function vaultBindings(extra: Record<string, string>): Bindings {
 const KMS_BINDINGS: Bindings = {
   KMS_KEY_ID: text(TEST_KMS.keyId),
   ROOT_KEY: text(TEST_KMS.rootKey),
+  SECOND_KEY_ID: text(TEST_KMS.secondKeyId),
+  SECOND_ROOT_KEY: text(TEST_KMS.secondRootKey),
   ACCESS_KEY_ID: text(TEST_KMS.accessKeyId),
   SECRET_ACCESS_KEY: text(TEST_KMS.secretAccessKey),
 };
@@ -109,7 +116,7 @@ async function withDeadline<T>(promise: Promise<T>, deadline: number, what: stri
 export async function startLocalVault(options: LocalVaultOptions = {}): Promise<LocalVault> {
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   const dir = await mkdtemp(path.join(tmpdir(), "ghostvault-node-"));
-  const persist = path.join(dir, "state");
+  const persist = options.stateDir ?? path.join(dir, "state");
   const registry = path.join(dir, "registry");
   const emptyEnv = path.join(dir, "empty.env");
   await writeFile(emptyEnv, "");

@@ -8,7 +8,7 @@ import { EC, NOW, NOW_MS, publicJwk, signToken } from "../federation/jwt-fixture
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch } from "../helpers";
 
 /** Ids of one tenant's resources, by the path parameter that names them. */
-type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook" | "team", string>;
+type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook" | "team" | "areq", string>;
 
 async function tenantWithEverything(label: string) {
   const { tenantId, adminToken } = await bootstrap(label);
@@ -19,18 +19,22 @@ async function tenantWithEverything(label: string) {
   const hook = await expectStatus<{ webhook: { id: string }; secret: string }>(await api(adminToken, "POST", "/v1/webhooks", { name: `hook-${label}`, credentials: ["shared/*"] }), 201);
   // Names differ per tenant: a name-addressed route must not find its own namesake and pass for a leak.
   await expectStatus(await api(adminToken, "PUT", `/v1/teams/team-${label}`, { members: ["agent:*"] }), 200);
-  const ids: Ids = { ref: cred.id, id: token.id, lease: lease.lease.id, trust: `trust-${label}`, hook: `hook-${label}`, team: `team-${label}` };
+  // An access request: an approve rule holds the bootstrap admin's own leases of a second credential.
+  const held = await createCredential(adminToken, `held/${label}`, `held-${label}`);
+  await expectStatus(await api(adminToken, "PUT", `/v1/credentials/${held.id}/acl`, { rules: [{ effect: "approve", identity: "user:admin@acme.test", approvers: { role: "admin" } }] }), 200);
+  const request = await expectStatus<{ request: { id: string } }>(await api(adminToken, "POST", "/v1/leases", { credential: held.id }), 202);
+  const ids: Ids = { ref: cred.id, id: token.id, lease: lease.lease.id, trust: `trust-${label}`, hook: `hook-${label}`, team: `team-${label}`, areq: request.request.id };
   return { tenantId, adminToken, sessionToken: session.token, sessionId: session.id, hookSecret: hook.secret, ids };
 }
 
 /** Well-formed ids that exist nowhere. */
-const MISSING: Ids = { ref: "cred_000000000000000000000000", id: "tok_000000000000000000000000", lease: "lease_000000000000000000000000", trust: "nobody", hook: "nobody", team: "nobody" };
+const MISSING: Ids = { ref: "cred_000000000000000000000000", id: "tok_000000000000000000000000", lease: "lease_000000000000000000000000", trust: "nobody", hook: "nobody", team: "nobody", areq: "areq_000000000000000000000000" };
 
 /** Fills a route's path from a tenant's ids: `:ref` → credential, `:id` → token, session or lease by route. */
 function pathFor(path: string, ids: Ids): string {
   return path
     .replace(":ref", path.startsWith("/v1/oidc") ? ids.trust : path.startsWith("/v1/webhooks") ? ids.hook : ids.ref)
-    .replace(":id", path.startsWith("/v1/leases") ? ids.lease : ids.id)
+    .replace(":id", path.startsWith("/v1/leases") ? ids.lease : path.startsWith("/v1/access-requests") ? ids.areq : ids.id)
     .replace(":name", ids.team);
 }
 
@@ -41,6 +45,8 @@ const BODIES: Record<string, unknown> = {
   "acl.set": { rules: [] },
   "use.set": { origins: ["https://api.example.com"], inject: { type: "query", name: "key" } },
   "use.request": { method: "GET", url: "https://api.example.com/v1/echo" },
+  "access_requests.approve": {},
+  "access_requests.deny": { reason: "no" },
 };
 
 /** Required query strings, so a route reaches its lookup instead of failing validation. */

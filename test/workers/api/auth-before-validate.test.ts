@@ -18,9 +18,14 @@ import { AUTH_ROUTES, callRoute, expectError, fixtureOf, label, setupWorld, type
 const EXEMPT: Record<string, string> = {
   "GET /v1/openapi.json": "public description of ALL_ROUTES",
   "ALL /v1/bench/*": "benchmark routes: 404 unless TEST_HOOKS, which production refuses",
+  "ALL /v1/operator/*": "operator plane: operator tokens, not tenant roles; every route of OPERATOR_ROUTES is checked 401-before-400 in test/workers/operator/auth.test.ts",
   "ALL /ui/*": "HTML dashboard: session cookie, not bearer; its sign-in, CSRF and role gating are tested in test/workers/dashboard/",
 };
-const exempt = (key: string) => key in EXEMPT || (key.includes(" /v1/bench/") && "ALL /v1/bench/*" in EXEMPT) || (key.includes(" /ui") && "ALL /ui/*" in EXEMPT);
+const exempt = (key: string) =>
+  key in EXEMPT ||
+  (key.includes(" /v1/bench/") && "ALL /v1/bench/*" in EXEMPT) ||
+  (key.includes(" /v1/operator/") && "ALL /v1/operator/*" in EXEMPT) ||
+  (key.includes(" /ui") && "ALL /ui/*" in EXEMPT);
 
 describe("the app's routes", () => {
   it("are all in ALL_ROUTES (so the route × role, auth and bad-input suites cover them) or exempt for a stated reason", () => {

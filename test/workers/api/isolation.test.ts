@@ -9,6 +9,7 @@ import {
   expectSuccess,
   fixtureOf,
   label,
+  makeAccessRequest,
   makeLease,
   makeVia,
   paramKind,
@@ -29,7 +30,7 @@ async function twoTenants(): Promise<{ a: World; b: World; bOwn: BOwn }> {
   const b = await setupWorld("b");
   const team = `team-b-${uid()}`;
   await expectStatus(await api(b.adminToken, "PUT", `/v1/teams/${team}`, { members: ["agent:*"] }), 200);
-  const bOwn = { lease: await makeLease(b), trust: await makeVia(b, "oidc.create", "/v1/oidc/trusts"), webhook: await makeVia(b, "webhooks.create", "/v1/webhooks"), team };
+  const bOwn = { lease: await makeLease(b), request: await makeAccessRequest(b), trust: await makeVia(b, "oidc.create", "/v1/oidc/trusts"), webhook: await makeVia(b, "webhooks.create", "/v1/webhooks"), team };
   a.secrets.push(...b.secrets);
   return { a, b, bOwn };
 }
@@ -37,6 +38,7 @@ async function twoTenants(): Promise<{ a: World; b: World; bOwn: BOwn }> {
 /** Things B owns besides its world's credential and tokens. */
 interface BOwn {
   lease: string;
+  request: string;
   trust: { id: string; name: string };
   webhook: { id: string; name: string };
   team: string;
@@ -62,6 +64,8 @@ function foreignAndMissing(kind: ParamKind, b: World, own: BOwn, route: RouteDef
       // Team names are per tenant: PUT with B's team name creates A's own namesake, which is not
       // reaching B (the snapshot below shows B unchanged); a DELETE of it must look like a missing one.
       return route.method === "delete" ? [[own.team, `missing-${uid()}`]] : [];
+    case "access_request":
+      return [[own.request, `areq_${hex24()}`]];
   }
 }
 
@@ -100,7 +104,7 @@ describe("listings across tenants", { timeout: 240_000 }, () => {
   it("no listing as A (every GET without parameters) mentions B's tenant, credentials, tokens or leases", async () => {
     const { a, b, bOwn } = await twoTenants();
     const bNames = [`world/a-${uid()}`, `fixture/${uid()}`];
-    const bIds = [b.tenantId, b.credential.id, b.credential.name, b.spareToken.id, bOwn.lease, bOwn.trust.id, bOwn.trust.name, bOwn.webhook.id, bOwn.webhook.name, bOwn.team];
+    const bIds = [b.tenantId, b.credential.id, b.credential.name, b.spareToken.id, bOwn.lease, bOwn.request, bOwn.trust.id, bOwn.trust.name, bOwn.webhook.id, bOwn.webhook.name, bOwn.team];
     for (const n of bNames) bIds.push(bodyOf<{ id: string }>(await send(b, "post", "/v1/credentials", { token: b.adminToken, body: { name: n, value: `PLANTED-${uid()}`, tags: ["fixture"] } })).id, n);
     expect(LISTS.length).toBeGreaterThan(0);
     for (const route of LISTS) {

@@ -54,6 +54,52 @@ async function withUsePolicy(w: World): Promise<string> {
   return w.credential.id;
 }
 
+/**
+ * Per world: a credential whose approve rules hold `agent:requester@fixture` (approved by a team of
+ * MEMBER and the bootstrap admin's identity) and every `user:*@acme.test` (approved by admins).
+ */
+const approvalSetups = new WeakMap<World, Promise<{ credential: string; requester: string }>>();
+
+function approvalSetup(w: World): Promise<{ credential: string; requester: string }> {
+  let setup = approvalSetups.get(w);
+  if (!setup) {
+    setup = (async () => {
+      const team = `approvers-${uid()}`;
+      await expectStatus(await api(w.adminToken, "PUT", `/v1/teams/${team}`, { members: [MEMBER, "user:admin@acme.test"] }), 200);
+      const credential = await createCredential(w.adminToken, `approval/${uid()}`, plant(w, "approval"));
+      const rules = [
+        { effect: "approve", identity: "agent:requester@fixture", approvers: { team } },
+        { effect: "approve", identity: "user:*@acme.test", approvers: { role: "admin" } },
+      ];
+      await expectStatus(await api(w.adminToken, "PUT", `/v1/credentials/${credential.id}/acl`, { rules }), 200);
+      const requester = await tokenWithRole(w.adminToken, "user", "agent:requester@fixture");
+      return { credential: credential.id, requester };
+    })();
+    approvalSetups.set(w, setup);
+  }
+  return setup;
+}
+
+/**
+ * A pending access request of the world by `agent:requester@fixture`, for the world's tokens to
+ * see and decide; or, with `collector`, one made by that token and approved by an admin of another
+ * identity, for it to collect.
+ */
+export async function makeAccessRequest(w: World, collector?: string): Promise<string> {
+  const { credential, requester } = await approvalSetup(w);
+  const ask = () => api(collector ?? requester, "POST", "/v1/leases", { credential, ttl: "5m", purpose: "fixture" });
+  let res = await ask();
+  // A request approved by an earlier call and not collected is collected by the retry (201): ask again.
+  if (res.status === 201) res = await ask();
+  const id = (await expectStatus<{ request: { id: string } }>(res, 202)).request.id;
+  if (collector === undefined) return id;
+  const { identity } = await expectStatus<{ identity: string }>(await api(collector, "GET", "/v1/whoami"), 200);
+  // Nobody approves their own request: an admin of the other identity does.
+  const approver = identity === MEMBER ? w.adminToken : w.tokens.admin;
+  await expectStatus(await api(approver, "POST", `/v1/access-requests/${id}/approve`, { reason: "fixture" }), 200);
+  return id;
+}
+
 /** Every authenticated operation's route, from the operation table (hand-written ones such as the audit export included). */
 export { AUTH_ROUTES };
 
@@ -138,12 +184,17 @@ export const FIXTURES: { readonly [op in Operation]: Fixture } = {
     await expectStatus(await api(w.adminToken, "PUT", `/v1/teams/${name}`, { members: [MEMBER] }), 200);
     return { params: { name } };
   },
+  "access_requests.list": async () => ({ query: { view: "queue", limit: "10" } }),
+  "access_requests.get": async (w) => ({ params: { id: await makeAccessRequest(w) } }),
+  "access_requests.approve": async (w) => ({ params: { id: await makeAccessRequest(w) }, body: { reason: "fixture" } }),
+  "access_requests.deny": async (w) => ({ params: { id: await makeAccessRequest(w) }, body: { reason: "fixture" } }),
+  "access_requests.collect": async (w, as) => ({ params: { id: await makeAccessRequest(w, as ?? w.tokens.user) } }),
   "kek.status": async () => ({}),
   "kek.rotate": async () => ({}),
 };
 
 /** What a path parameter names, so isolation tests know which foreign ids to try. */
-export type ParamKind = "credential" | "token" | "lease" | "trust" | "webhook" | "team";
+export type ParamKind = "credential" | "token" | "lease" | "trust" | "webhook" | "team" | "access_request";
 
 const PARAM_KINDS: [RegExp, ParamKind][] = [
   [/^\/v1\/credentials\/:ref(\/|$)/, "credential"],
@@ -152,6 +203,7 @@ const PARAM_KINDS: [RegExp, ParamKind][] = [
   [/^\/v1\/oidc\/trusts\/:ref(\/|$)/, "trust"],
   [/^\/v1\/webhooks\/:ref(\/|$)/, "webhook"],
   [/^\/v1\/teams\/:name(\/|$)/, "team"],
+  [/^\/v1\/access-requests\/:id(\/|$)/, "access_request"],
 ];
 
 /** The kind of `route`'s parameter; throws for a route no kind fits (a new one needs a line above). */
@@ -239,7 +291,7 @@ export async function send(w: World | null, method: string, path: string, opts: 
 
 /** Sends a route's request as `token`. */
 export function callRoute(w: World, route: RouteDef, token: string | null, parts: RequestParts, extra: SendOptions = {}): Promise<Reply> {
-  const valueAllowed = route.operation === "leases.create";
+  const valueAllowed = route.operation === "leases.create" || route.operation === "access_requests.collect";
   return send(w, route.method, fillPath(route, parts.params), { token, query: parts.query, body: parts.body, valueAllowed, ...extra });
 }
 

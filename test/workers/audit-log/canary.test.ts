@@ -110,6 +110,20 @@ it("no canary value or raw token reaches a log line or an audit entry; values le
   await call("POST /v1/credentials/:ref/rotate", 400, admin, "/v1/credentials/canary-cred/rotate", { value: canary2, again: canary2 });
   const second = await call("POST /v1/leases", 201, user.token, "/v1/leases", { credential: cred.id });
   expect(second.value).toBe(canary2);
+  // Approvals: a lease an approve rule holds carries no value (202); the one collected after approval does.
+  const agent = await call<{ id: string; token: string }>("POST /v1/tokens", 201, admin, "/v1/tokens", { name: "agent", role: "user", identity: "agent:bot@canary.test" });
+  tokens.push(agent.token);
+  await call("PUT /v1/credentials/:ref/acl", 200, admin, "/v1/credentials/canary-cred/acl", { rules: [{ effect: "allow", identity: "user:*" }, { effect: "allow", identity: "ci:*" }, { effect: "approve", identity: "agent:*", approvers: { role: "admin" } }] });
+  const held = await call("POST /v1/leases", 202, agent.token, "/v1/leases", { credential: "canary-cred", purpose: "canary" });
+  await call("GET /v1/access-requests", 200, admin, "/v1/access-requests");
+  await call("GET /v1/access-requests/:id", 200, agent.token, `/v1/access-requests/${held.request.id}`);
+  await call("POST /v1/access-requests/:id/lease", 202, agent.token, `/v1/access-requests/${held.request.id}/lease`);
+  await call("POST /v1/access-requests/:id/approve", 403, agent.token, `/v1/access-requests/${held.request.id}/approve`, { reason: canary2 });
+  await call("POST /v1/access-requests/:id/approve", 200, admin, `/v1/access-requests/${held.request.id}/approve`, { reason: "canary drill" });
+  expect((await call("POST /v1/access-requests/:id/lease", 201, agent.token, `/v1/access-requests/${held.request.id}/lease`)).value).toBe(canary2);
+  await call("POST /v1/access-requests/:id/lease", 409, agent.token, `/v1/access-requests/${held.request.id}/lease`);
+  const heldAgain = await call("POST /v1/leases", 202, agent.token, "/v1/leases", { credential: "canary-cred" });
+  await call("POST /v1/access-requests/:id/deny", 200, admin, `/v1/access-requests/${heldAgain.request.id}/deny`, { reason: "canary drill" });
   // A KMS failure while leasing the canary: logged (capture works inside this very test), no value.
   await abortAllDurableObjects();
   await control("faults", { method: "POST", body: JSON.stringify({ tenantId, mode: "error" }) });
@@ -205,7 +219,7 @@ it("no canary value or raw token reaches a log line or an audit entry; values le
   // Values appear only in lease answers (and there, as the positive controls show).
   const carrying = responses.filter((r) => r.text.includes(canary) || r.text.includes(canary2));
   expect(carrying.map((r) => `${r.route} ${r.status}`)).toEqual([
-    "POST /v1/leases 201", "POST /v1/leases 201", "POST /v1/ci/leases 201", "POST /v1/ci/webhooks/:tenant/:name/leases 201",
+    "POST /v1/leases 201", "POST /v1/leases 201", "POST /v1/access-requests/:id/lease 201", "POST /v1/ci/leases 201", "POST /v1/ci/webhooks/:tenant/:name/leases 201",
   ]);
 
   // Nothing secret in any audit entry (query API, export, storage) or any captured log line.

@@ -6,10 +6,11 @@ import { gcpTest } from "./providers";
 
 /**
  * The test bindings as production would have them: no development-only bindings (TEST_HOOKS and the witness service binding too) and no KMS
- * secret of any provider (a developer's .dev.vars may add the gcp/azure ones), then `extra`.
+ * secret of any provider (a developer's .dev.vars may add the gcp/azure ones), then `extra`. The operator
+ * plane is off: production refuses the published test operator token's hash.
  */
 function production(extra: Record<string, unknown>): Env {
-  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, AUDIT_WITNESSES: _w, AUDIT_WITNESS_DEV: _dw, ...rest } = env as unknown as Record<string, unknown>;
+  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, AUDIT_WITNESSES: _w, AUDIT_WITNESS_DEV: _dw, OPERATOR_PLANE_ENABLED: _p, OPERATOR_TOKEN_HASH: _h, ...rest } = env as unknown as Record<string, unknown>;
   for (const name of KMS_SECRET_BINDINGS) delete rest[name];
   return { ...rest, ENVIRONMENT: "production", ...extra } as unknown as Env;
 }

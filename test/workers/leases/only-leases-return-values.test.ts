@@ -28,8 +28,10 @@ describe("only a lease returns a credential value", () => {
     expect(inRequests.map((p) => `${p[1]} ${p[2]}`)).toEqual(expect.arrayContaining(["/v1/credentials post", "/v1/credentials/{ref}/rotate post"]));
 
     const elsewhere = hits.filter((p) => !p.includes("requestBody"));
-    // POST /v1/leases, and the two CI entry points (OIDC token, signed webhook) that also create leases.
+    // POST /v1/leases, collecting an approved access request's lease, and the two CI entry points
+    // (OIDC token, signed webhook) that also create leases.
     expect(elsewhere.map((p) => p.slice(0, 5).join(" ")).sort()).toEqual([
+      "paths /v1/access-requests/{id}/lease post responses 201",
       "paths /v1/ci/leases post responses 201",
       "paths /v1/ci/webhooks/{tenant}/{name}/leases post responses 201",
       "paths /v1/leases post responses 201",
@@ -59,12 +61,17 @@ describe("only a lease returns a credential value", () => {
     await expectStatus(await api(manager, "PUT", "/v1/credentials/plant%2Fkey/use", policy), 200);
     await expectStatus(await api(spare.token, "POST", "/v1/credentials/plant%2Fkey/use", { method: "GET", url: "https://api.example.com/v1/leak" }), 200);
 
+    // An access request (issue 14 §3): an approve rule now holds the planter's leases of the other credential.
+    await expectStatus(await api(manager, "PUT", "/v1/credentials/plant%2Fother/acl", { rules: [{ effect: "approve", identity: "agent:planter@host", approvers: { role: "admin" } }] }), 200);
+    const held = await expectStatus<{ request: { id: string } }>(await api(spare.token, "POST", "/v1/leases", { credential: "plant/other" }), 202);
+
     const doc = await expectStatus<OpenApiDoc>(await api(null, "GET", "/v1/openapi.json"), 200);
     const now = Date.now();
     const fill = (path: string, name: string): string => {
       if (name === "ref") return encodeURIComponent(cred.name);
       if (name === "id" && path.startsWith("/v1/leases/")) return first.lease.id;
       if (name === "id" && path.startsWith("/v1/tokens/")) return spare.id;
+      if (name === "id" && path.startsWith("/v1/access-requests/")) return held.request.id;
       throw new Error(`no fixture for path parameter {${name}} of GET ${path}: add one`);
     };
     const requiredQuery = (path: string, name: string): string => {
@@ -96,6 +103,7 @@ describe("only a lease returns a credential value", () => {
     expect(bodies["/v1/credentials/{ref}"]).toContain(cred.id);
     expect(bodies["/v1/audit/export"]).toContain(second.lease.id);
     expect(bodies["/v1/incident/impact"]).toContain(first.lease.id);
+    expect(bodies["/v1/access-requests/{id}"]).toContain(held.request.id);
     // And the only response that carried a value was the lease itself.
     expect(JSON.stringify(first)).toContain(planted[0]);
   });

@@ -1,4 +1,5 @@
 import type { Role } from "../roles";
+import { accessRequestOperations } from "./access-requests";
 import { adminOperations } from "./admin";
 import { auditOperations } from "./audit";
 import { credentialOperations } from "./credentials";
@@ -22,6 +23,7 @@ export const OPERATION_TABLE = {
   ...tokenOperations,
   ...credentialOperations,
   ...leaseOperations,
+  ...accessRequestOperations,
   ...useOperations,
   ...teamOperations,
   ...auditOperations,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LeaseIdSchema } from "../schemas/common";
 import { CreateLeaseSchema, LeasePageSchema, LeaseSchema, LeaseWithValueSchema, ListLeasesQuerySchema, RenewLeaseSchema, RevokeMatchingResultSchema, RevokeMatchingSchema } from "../schemas/leases";
+import { PENDING_LEASE } from "./access-requests";
 import type { OperationTable } from "./spec";
 
 const ById = z.object({ id: LeaseIdSchema });
@@ -9,8 +10,8 @@ const tag = "leases";
 /** Leases: the only way to a credential value, each attributed and time-limited. */
 export const leaseOperations = {
   "leases.create": {
-    role: "user", method: "post", path: "/v1/leases", tag, summary: "Lease a credential: returns the lease and the value (the only endpoint that returns a value)",
-    body: CreateLeaseSchema, response: LeaseWithValueSchema, status: 201,
+    role: "user", method: "post", path: "/v1/leases", tag, summary: "Lease a credential: returns the lease and the value (the only endpoint that returns a value); 202 with an access request when an approve rule holds it",
+    body: CreateLeaseSchema, response: LeaseWithValueSchema, status: 201, accepted: PENDING_LEASE,
   },
   "leases.list": {
     role: "viewer", method: "get", path: "/v1/leases", tag, summary: "List leases (viewers and users see their own identity's, managers all)",

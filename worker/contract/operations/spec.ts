@@ -22,6 +22,8 @@ export interface OperationSpec {
   /** The success body, or null for 204 (and for the streamed audit export). */
   response: z.ZodType | null;
   status: 200 | 201 | 202 | 204;
+  /** A second success answer: 202 with this body when `is(value)` (a lease held for approval, README "Approvals"). */
+  accepted?: { status: 202; response: z.ZodType; is: (value: unknown) => boolean };
   /**
    * Served by a hand-written handler in worker/routes/ instead of the generic one (each says why
    * beside it). Public operations are always hand-written: they have no token to route by.

@@ -31,6 +31,9 @@ export const CredentialIdSchema = z.string().regex(ID_PATTERNS.cred, "must be a 
 /** A token id. */
 export const TokenIdSchema = z.string().regex(ID_PATTERNS.tok, "must be a token id (tok_ + 24 hex)");
 
+/** An access request id (worker/contract/schemas/access-requests.ts). */
+export const AccessRequestIdSchema = z.string().regex(ID_PATTERNS.areq, "must be an access request id (areq_ + 24 hex)");
+
 /** A lease id. */
 export const LeaseIdSchema = z.string().regex(ID_PATTERNS.lease, "must be a lease id (lease_ + 24 hex)");
 

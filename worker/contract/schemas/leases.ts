@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DurationSchema, IdentityGlobSchema, IdentitySchema, LeaseIdSchema, TimestampSchema } from "./common";
+import { AccessRequestIdSchema, DurationSchema, IdentityGlobSchema, IdentitySchema, LeaseIdSchema, TimestampSchema } from "./common";
 import { CredentialRefSchema } from "./credentials";
 
 const short = (max: number) => z.string().min(1).max(max);
@@ -26,6 +26,11 @@ export const CreateLeaseSchema = z.strictObject({
   clamp: z.boolean().default(false),
   purpose: short(256).optional(),
   agent: AgentSchema.optional(),
+  /**
+   * Collect the lease of this approved access request (the retry of a lease request an approve
+   * rule held, README "Approvals"); while it is still pending the answer is 202 again.
+   */
+  request: AccessRequestIdSchema.optional(),
 });
 
 /** POST /v1/leases/{id}/renew */

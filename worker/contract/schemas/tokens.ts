@@ -39,7 +39,7 @@ export const TokenPageSchema = z.object({ items: z.array(TokenSchema), next_curs
 export const WhoamiSchema = z.object({
   tenant_id: z.string(),
   token_id: z.string(),
-  kind: z.enum(["api", "session", "oidc", "webhook"]),
+  kind: z.enum(["api", "session", "oidc", "webhook", "operator"]),
   identity: IdentitySchema,
   role: RoleSchema,
   expires_at: TimestampSchema.nullable(),

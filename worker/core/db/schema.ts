@@ -7,12 +7,24 @@ const bytes = customType<{ data: Uint8Array; driverData: ArrayBuffer | number[] 
   fromDriver: (value) => (value instanceof Uint8Array ? value : new Uint8Array(value)),
 });
 
-/** Tenants. Created by bootstrap; the tenant's Durable Object is the authority over its rows. */
-export const tenants = sqliteTable("tenants", {
-  id: text("id").primaryKey(),
-  name: text("name").notNull(),
-  createdAt: integer("created_at").notNull(),
-});
+/** The states of a tenant in the operator's registry (issue 13 §3). */
+export const TENANT_STATUSES = ["active", "suspended", "closed"] as const;
+
+/**
+ * Tenants: the operator plane's registry. Created by bootstrap; the tenant's Durable Object is the
+ * authority over its rows.
+ */
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    status: text("status", { enum: TENANT_STATUSES }).notNull().default("active"),
+  },
+  // GET /v1/operator/tenants pages by id within a status.
+  (t) => [index("tenants_status_id").on(t.status, t.id)],
+);
 
 /** Tenant KEK versions, stored only as KMS ciphertext. */
 export const tenantKeks = sqliteTable(
@@ -25,6 +37,10 @@ export const tenantKeks = sqliteTable(
     state: text("state", { enum: ["active", "decrypt_only", "destroyed"] }).notNull(),
     createdAt: integer("created_at").notNull(),
     destroyedAt: integer("destroyed_at"),
+    /** The root key that wrapped `wrappedKek` (`<provider>:<key id>`); null for rows older than root-key rotation. */
+    rootKey: text("root_key"),
+    /** The root-key rotation job that last rewrapped this row, so a resumed job skips it. */
+    rootJob: text("root_job"),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.version] })],
 );

@@ -25,7 +25,7 @@ export function createKmsProvider(settings: KmsSettings, fetcher?: Fetcher): Kms
   const send: KmsFetch = fetcher ? (request) => fetcher.fetch(request) : (request) => fetch(request);
   switch (settings.provider) {
     case "aws":
-      return new AwsKmsProvider(new AwsKmsClient({ ...settings, fetch: send }), settings.keyId);
+      return new AwsKmsProvider(new AwsKmsClient({ ...settings, fetch: send }), settings.keyId, settings.previousKeyId);
     case "gcp":
       return new GcpKmsProvider(new GcpKmsClient({ ...settings, fetch: send }));
     case "azure":

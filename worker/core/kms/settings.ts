@@ -13,6 +13,8 @@ export interface AwsKmsSettings {
   provider: "aws";
   region: string;
   keyId: string;
+  /** The key the vault used before moving to `keyId` (KMS_PREVIOUS_KEY_ID), until root-key rotation has rewrapped every KEK. */
+  previousKeyId?: string;
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -77,6 +79,7 @@ export const KmsConfigSchema = z
       KMS_PROVIDER: z.literal("aws"),
       KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region"),
       KMS_KEY_ID: z.string().min(1),
+      KMS_PREVIOUS_KEY_ID: z.string().min(1).optional(),
       KMS_ENDPOINT: z.url(),
       KMS_ACCESS_KEY_ID: z.string().min(1),
       KMS_SECRET_ACCESS_KEY: z.string().min(1),
@@ -107,6 +110,7 @@ export const KmsConfigSchema = z
           provider: "aws",
           region: c.KMS_REGION,
           keyId: c.KMS_KEY_ID,
+          ...(c.KMS_PREVIOUS_KEY_ID !== undefined && c.KMS_PREVIOUS_KEY_ID !== c.KMS_KEY_ID ? { previousKeyId: c.KMS_PREVIOUS_KEY_ID } : {}),
           endpoint: c.KMS_ENDPOINT,
           accessKeyId: c.KMS_ACCESS_KEY_ID,
           secretAccessKey: c.KMS_SECRET_ACCESS_KEY,

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { KmsError } from "../../../worker/core/kms";
+import { TEST_KMS } from "../../test-env";
+import { emulatorProvider, freshTenant } from "../kms/helpers";
+
+/**
+ * Issue 13 §2, a move to another key id (AWS): with KMS_PREVIOUS_KEY_ID the provider still opens
+ * KEKs wrapped under the old key and ReEncrypts them to the new one inside the KMS; once moved, a
+ * provider that knows only the new key opens them and one that knows only the old key cannot.
+ * The emulator holds both keys (dev/kms SECOND_KEY_ID); the whole fleet flow is in
+ * test/node/cli/operator-root-move.test.ts.
+ */
+
+const OLD = TEST_KMS.keyId;
+const NEW = TEST_KMS.secondKeyId;
+
+describe("moving tenant KEKs to another AWS key id", () => {
+  it("unwraps under the previous key during the move, rewraps to the new key, and the new key alone then suffices", async () => {
+    const ctx = { tenantId: freshTenant(), kekVersion: 1 };
+    const { plaintext, wrapped } = await emulatorProvider({ keyId: OLD }).generateKek(ctx);
+    const newOnly = emulatorProvider({ keyId: NEW });
+    const moving = emulatorProvider({ keyId: NEW, previousKeyId: OLD });
+    // Control: before the move, the new key alone cannot open it; with the previous key set, it can.
+    await expect(newOnly.unwrapKek(wrapped, ctx)).rejects.toSatisfy((e) => e instanceof KmsError && e.kind === "refused");
+    expect(await moving.unwrapKek(wrapped, ctx)).toEqual(plaintext);
+    const moved = await moving.rewrapKek(wrapped, ctx);
+    expect(await newOnly.unwrapKek(moved, ctx)).toEqual(plaintext);
+    await expect(emulatorProvider({ keyId: OLD }).unwrapKek(moved, ctx)).rejects.toSatisfy((e) => e instanceof KmsError && e.kind === "refused");
+    // The context still binds: the moved KEK does not open as another tenant's or version's.
+    await expect(newOnly.unwrapKek(moved, { ...ctx, kekVersion: 2 })).rejects.toBeInstanceOf(KmsError);
+    // Rewrapping an already moved KEK again stays on the new key.
+    expect(await newOnly.unwrapKek(await moving.rewrapKek(moved, ctx), ctx)).toEqual(plaintext);
+  });
+});
