@@ -76,6 +76,12 @@ export default defineConfig({
                   compatibilityDate: "2026-04-20",
                 },
                 {
+                  name: "ghostvault-metrics-sink",
+                  modules: true,
+                  script: bundle("test/workers/support/metrics-sink.ts"),
+                  compatibilityDate: "2026-04-20",
+                },
+                {
                   // The audit witness (dev/witness), with its own SQLite Durable Object, trusting the test vault's key.
                   name: "ghostvault-witness",
                   modules: true,
@@ -88,8 +94,14 @@ export default defineConfig({
                 ...kmsProviders.workers,
               ],
               // Test-only: OIDC discovery and JWKS fetches go to the test issuer Worker, credential
-              // proxy calls to the test upstream API.
-              serviceBindings: { OIDC_TEST_ISSUER: "ghostvault-oidc-test", USE_TEST_UPSTREAM: "ghostvault-use-upstream", TEST_WITNESS: "ghostvault-witness", ...kmsProviders.serviceBindings },
+              // proxy calls to the test upstream API, metrics data points to the Analytics Engine stand-in.
+              serviceBindings: {
+                OIDC_TEST_ISSUER: "ghostvault-oidc-test",
+                USE_TEST_UPSTREAM: "ghostvault-use-upstream",
+                TEST_WITNESS: "ghostvault-witness",
+                METRICS_TEST_SINK: "ghostvault-metrics-sink",
+                ...kmsProviders.serviceBindings,
+              },
             },
           })),
         ],

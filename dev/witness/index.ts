@@ -10,9 +10,9 @@ import { MAX_REQUEST_BYTES, parseAddCheckpoint, readBoundedText } from "./protoc
  * account than the vault: whoever controls the vault's storage then cannot also make the witness
  * cosign a rewritten history (docs/security-model.md "Witness").
  *
- *   POST /add-checkpoint   the protocol: 200 cosignature lines, 400, 403, 404, 409 (+ size), 422
- *   GET  /vkey             the witness's verifier key (`<name>+<id>+<base64(0x04‖key)>`)
- *   GET  /checkpoint?origin=<origin>   the last checkpoint it cosigned for that origin
+ *   POST <prefix>/add-checkpoint   the protocol: 200 cosignature lines, 400, 403, 404, 409 (+ size), 422
+ *   GET  <prefix>/vkey             the witness's verifier key (`<name>+<id>+<base64(0x04‖key)>`)
+ *   GET  <prefix>/checkpoint?origin=<origin>   the last checkpoint it cosigned for that origin
  */
 
 export { WitnessLog } from "./witness-log";
@@ -34,14 +34,17 @@ export default {
       return text(503, "witness is not configured");
     }
     const url = new URL(request.url);
-    if (url.pathname === "/vkey" && request.method === "GET") return text(200, config.vkey);
-    if (url.pathname === "/checkpoint" && request.method === "GET") {
+    // tlog-witness names the endpoint `<prefix>/add-checkpoint`: the Worker may sit under a route
+    // prefix (example.com/witness/*), so only the last path segment selects the endpoint.
+    const endpoint = url.pathname.slice(url.pathname.lastIndexOf("/"));
+    if (endpoint === "/vkey" && request.method === "GET") return text(200, config.vkey);
+    if (endpoint === "/checkpoint" && request.method === "GET") {
       const origin = url.searchParams.get("origin") ?? "";
       if (!trustedLogFor(config, origin)) return text(404, "unknown log origin");
       const latest = await env.WITNESS_LOG.get(env.WITNESS_LOG.idFromName(origin)).latest();
       return latest.note === null ? text(404, "no checkpoint cosigned for this origin yet") : text(200, latest.note);
     }
-    if (url.pathname !== "/add-checkpoint") return text(404, "not found");
+    if (endpoint !== "/add-checkpoint") return text(404, "not found");
     if (request.method !== "POST") return new Response("POST only\n", { status: 405, headers: { ...TEXT, allow: "POST" } });
     return addCheckpoint(request, env, config);
   },

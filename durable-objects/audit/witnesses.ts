@@ -91,7 +91,10 @@ export async function submitToWitnesses(ctx: VaultContext): Promise<void> {
     // Real time, not ctx.now(): retries are alarm deadlines (a test's fixed clock never advances).
     const now = Date.now();
     await Promise.all(ctx.witnesses.map((w) => submitOne(ctx, w, row, now)));
-    const next = ctx.sql.exec<{ at: number | null }>("SELECT min(retry_at) AS at FROM witness_state").one().at;
+    // Only witnesses still configured: a removed one's pending retry must not re-arm the alarm forever.
+    const next = witnessStates(ctx.sql)
+      .filter((s) => s.retry_at !== null && ctx.witnesses.some((w) => w.setting.name === s.witness))
+      .reduce<number | null>((at, s) => (at === null || s.retry_at! < at ? s.retry_at : at), null);
     if (next !== null) await ctx.scheduleAlarm(Math.max(next, now));
   } catch (error) {
     console.error("audit witness submission failed", { tenant: ctx.tenantId, error: error instanceof Error ? error.message : "unknown" });

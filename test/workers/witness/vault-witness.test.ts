@@ -94,18 +94,20 @@ describe("checkpoints carry the witness's cosignature", () => {
       { name: "witness.test/unbound", vkey: vkeyOf("witness.test/unbound", "78".repeat(32), 0x04), binding: "NO_SUCH_WITNESS" },
     ];
     const alarms: number[] = [];
+    const submit = (over: Record<string, string>) =>
+      runInDurableObject(vaultStub(env, tenantId), (_instance, state) =>
+        submitToWitnesses(
+          buildContext({
+            env: { ...env, ...over } as unknown as Env,
+            storage: state.storage,
+            tenantId,
+            now: () => Date.now(),
+            scheduleAlarm: async (at) => void alarms.push(at),
+          }),
+        ),
+      );
     const before = Date.now();
-    await runInDurableObject(vaultStub(env, tenantId), (_instance, state) =>
-      submitToWitnesses(
-        buildContext({
-          env: { ...env, AUDIT_WITNESSES: JSON.stringify(down), AUDIT_WITNESS_TIMEOUT_MS: "2000" } as unknown as Env,
-          storage: state.storage,
-          tenantId,
-          now: () => Date.now(),
-          scheduleAlarm: async (at) => void alarms.push(at),
-        }),
-      ),
-    );
+    await submit({ AUDIT_WITNESSES: JSON.stringify(down), AUDIT_WITNESS_TIMEOUT_MS: "2000" });
     const rows = (await witnessState(tenantId)) as { witness: string; failures: number; retry_at: number; last_error: string }[];
     const byName = Object.fromEntries(rows.map((r) => [r.witness, r]));
     // One failure each, retried by the alarm in 30 s.
@@ -114,6 +116,9 @@ describe("checkpoints carry the witness's cosignature", () => {
       expect(byName[name]!.retry_at).toBeGreaterThanOrEqual(before + 30_000);
     }
     expect(byName["witness.test/unbound"]!.last_error).toBe("witness unreachable: witness binding NO_SUCH_WITNESS is not bound");
+    expect(alarms.length).toBe(1);
+    // Once those witnesses are no longer configured, their pending retries arm no alarm.
+    await submit({});
     expect(alarms.length).toBe(1);
     // The real witness's row and the stored note (with its cosignature) are unchanged, and appends go on.
     expect(byName[TEST_WITNESS.name]).toMatchObject({ cosigned: size, failures: 0 });

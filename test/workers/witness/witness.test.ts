@@ -31,13 +31,16 @@ describe("add-checkpoint: the happy path", () => {
     await expectCosigned(await submit(log, 13), log);
   });
 
-  it("publishes its vkey and the last checkpoint it cosigned", async () => {
+  it("publishes its vkey and the last checkpoint it cosigned, also under a route prefix", async () => {
     const vkey = await (await postWitness("", "/vkey", { method: "GET", body: null })).text();
     expect(vkey).toBe(`${TEST_WITNESS_VKEY}\n`);
+    expect(await (await postWitness("", "/witness/vkey", { method: "GET", body: null })).text()).toBe(`${TEST_WITNESS_VKEY}\n`);
+    expect((await postWitness("", "/vkeys", { method: "GET", body: null })).status).toBe(404);
     const log = (await ToyLog.create()).append(3);
     const url = `/checkpoint?origin=${encodeURIComponent(log.origin)}`;
     expect((await postWitness("", url, { method: "GET", body: null })).status).toBe(404);
-    await expectCosigned(await submit(log, 0), log);
+    // Submitted under a route prefix (`<prefix>/add-checkpoint`).
+    await expectCosigned(await postWitness(formatAddCheckpoint(0, [], await log.checkpoint()), "/witness/add-checkpoint"), log);
     expect(await (await postWitness("", url, { method: "GET", body: null })).text()).toBe(await log.checkpoint());
   });
 });
