@@ -8,15 +8,20 @@
 // 5. reuses the token in .ghostvault/dev.json, or bootstraps a "dev" tenant and saves it;
 // 6. prints how to use it, then forwards wrangler's output until Ctrl-C.
 //
+// `npm run dev -- --https` serves TLS instead of plain http (wrangler --local-protocol https) with a
+// local CA and server certificate from dev/dev-tls.mjs, and prints the certificate's SPKI pin.
+//
 // Environment: GHOSTVAULT_PORT (8787), GHOSTVAULT_PERSIST_DIR (.wrangler/state),
 // GHOSTVAULT_STATE_DIR (.ghostvault), GHOSTVAULT_KMS (aws | gcp | azure: which KMS provider the
 // vault uses, each against its local emulator; default aws).
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EMULATOR_CONFIGS, PROVIDER_VARS, ensureDevVars, ensureProviderDevVars, ensureWitnessDevVars } from "./dev-vars.mjs";
+import { ensureDevCertificate } from "./dev-tls.mjs";
 import { killGroupNow, spawnGroup, stopGroup } from "./process-group.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,8 +32,11 @@ const KMS = process.env.GHOSTVAULT_KMS ?? "aws";
 // unwrapped by another, so switching providers must not reuse the same tenant.
 const SUFFIX = KMS === "aws" ? "" : `-${KMS}`;
 const PERSIST_DIR = path.resolve(ROOT, process.env.GHOSTVAULT_PERSIST_DIR ?? `.wrangler/state${SUFFIX}`);
-const STATE_FILE = path.join(path.resolve(ROOT, process.env.GHOSTVAULT_STATE_DIR ?? ".ghostvault"), `dev${SUFFIX}.json`);
-const URL_BASE = `http://${HOST}:${PORT}`;
+const STATE_DIR = path.resolve(ROOT, process.env.GHOSTVAULT_STATE_DIR ?? ".ghostvault");
+const STATE_FILE = path.join(STATE_DIR, `dev${SUFFIX}.json`);
+const ARGS = process.argv.slice(2);
+const HTTPS = ARGS.includes("--https");
+const URL_BASE = `${HTTPS ? "https" : "http"}://${HOST}:${PORT}`;
 // The first start bundles both Workers and boots workerd; on a slow two-core machine that is ~20 s.
 const STARTUP_TIMEOUT_MS = 120_000;
 const WRANGLER_BIN = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -41,6 +49,26 @@ let forwarding = false;
 /** @type {import("node:child_process").ChildProcess | undefined} */
 let wrangler;
 let stopping = false;
+/** With --https: the local certificate (dev-tls.mjs), whose CA this script's own requests trust. */
+let tls;
+
+/**
+ * fetch() to the dev server. Over https it goes through node:https trusting only the local CA
+ * (Node's fetch cannot be given a CA without a dependency); answers as a standard Response.
+ */
+function devFetch(url, init = {}) {
+  if (!HTTPS) return fetch(url, init);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: init.method ?? "GET", headers: init.headers, ca: tls.ca, signal: init.signal }, (res) => {
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
 
 function collect(stream, out) {
   let partial = "";
@@ -99,7 +127,7 @@ async function waitForHealth() {
   while (Date.now() < deadline) {
     if (!wrangler || wrangler.exitCode !== null) fail("wrangler dev exited before the vault came up");
     try {
-      const res = await fetch(`${URL_BASE}/v1/health`, { signal: AbortSignal.timeout(2000) });
+      const res = await devFetch(`${URL_BASE}/v1/health`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
     } catch {
       // Not listening yet.
@@ -126,14 +154,14 @@ function readState() {
 async function ensureTenant(bootstrapSecret) {
   const saved = readState();
   if (saved) {
-    const res = await fetch(`${URL_BASE}/v1/whoami`, { headers: { authorization: `Bearer ${saved.token}` } });
+    const res = await devFetch(`${URL_BASE}/v1/whoami`, { headers: { authorization: `Bearer ${saved.token}` } });
     if (res.ok) return { ...saved, url: URL_BASE, reused: true };
     // 401/403: the local database was wiped or the token revoked; anything else is a real fault
     // that a new tenant would only hide.
     if (res.status !== 401 && res.status !== 403) fail(`GET /v1/whoami answered ${res.status}: ${await res.text()}`);
     console.log(`Saved token in ${STATE_FILE} is no longer valid (${res.status}); bootstrapping a new tenant.`);
   }
-  const res = await fetch(`${URL_BASE}/v1/bootstrap`, {
+  const res = await devFetch(`${URL_BASE}/v1/bootstrap`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-bootstrap-secret": bootstrapSecret },
     body: JSON.stringify({ tenant_name: "dev", admin_identity: "user:dev@localhost" }),
@@ -161,13 +189,29 @@ function printBanner({ tenant_id, token, reused }, witnessVkey) {
       curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "content-type: application/json" \\
         -d '{"name":"demo/api-key","value":"s3cr3t"}' "$VAULT/v1/credentials"
 
-    The token is also stored in ${stateFile}.
+    The token is also stored in ${stateFile}.${tlsBanner()}
     KMS provider: ${KMS} (GHOSTVAULT_KMS=aws|gcp|azure), against its local emulator.
     Audit witness (dev/witness) cosigns the vault's checkpoints; its verifier key:
       ${witnessVkey}
     DEVELOPMENT MODE: the KMS is an emulator with its root key on disk. Do not store real secrets.
     Press Ctrl-C to stop. Wrangler's log follows.
 `);
+}
+
+/** With --https: what a client needs to trust and pin the local certificate. */
+function tlsBanner() {
+  if (!HTTPS) return "";
+  const relative = path.relative(process.cwd(), tls.caPath);
+  const caFile = relative.startsWith("..") ? tls.caPath : relative;
+  return `
+
+    TLS (--https): a local CA signed this server's certificate (valid 30 days, remade when due).
+    CA file:      ${caFile}
+    SPKI pin:     ${tls.pin}
+    CA pin:       ${tls.caPin}
+      export NODE_EXTRA_CA_CERTS=${tls.caPath} GHOSTVAULT_PINS=${tls.pin}
+      curl -s --cacert ${caFile} -H "Authorization: Bearer $TOKEN" "$VAULT/v1/whoami"
+    SDK: vaultClientWithPins({ url, token, pins: ["${tls.pin}"], ca: readFileSync("${caFile}") })`;
 }
 
 /** Stops wrangler's whole process group, then exits. Safe to call more than once. */
@@ -182,6 +226,16 @@ async function main() {
   if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`GHOSTVAULT_PORT must be a TCP port, not ${process.env.GHOSTVAULT_PORT}`);
   if (!existsSync(WRANGLER_BIN)) fail("wrangler is not installed; run `npm ci` first");
   if (!Object.hasOwn(PROVIDER_VARS, KMS)) fail(`GHOSTVAULT_KMS must be aws, gcp or azure, not ${KMS}`);
+  const unknown = ARGS.filter((a) => a !== "--https");
+  if (unknown.length > 0) fail(`unknown argument ${unknown[0]}; the only one is --https`);
+  if (HTTPS) {
+    try {
+      tls = ensureDevCertificate(STATE_DIR);
+    } catch (error) {
+      fail(error.message);
+    }
+    if (tls.created) console.log(`Made a local CA and server certificate in ${path.dirname(tls.caPath)}`);
+  }
   const { vars, created } = ensureDevVars(ROOT);
   created.push(...ensureProviderDevVars(ROOT, KMS));
   const witness = ensureWitnessDevVars(ROOT, vars);
@@ -200,6 +254,8 @@ async function main() {
   const args = ["dev", "-c", "wrangler.toml", "-c", EMULATOR_CONFIGS[KMS], "-c", "dev/witness/wrangler.toml", "--ip", HOST, "--port", String(PORT)];
   for (const [key, value] of Object.entries(PROVIDER_VARS[KMS])) args.push("--var", `${key}:${value}`);
   args.push("--var", `AUDIT_WITNESSES:${witness.auditWitnesses}`);
+  // The KMS emulators and the witness are service bindings inside the same wrangler process: no TLS needed there.
+  if (HTTPS) args.push("--local-protocol", "https", "--https-key-path", tls.keyPath, "--https-cert-path", tls.certPath);
   args.push(...persist, "--show-interactive-dev-session=false");
   wrangler = spawnGroup(process.execPath, [WRANGLER_BIN, ...args], { cwd: ROOT, env: CHILD_ENV });
   collect(wrangler.stdout, process.stdout);

@@ -10,6 +10,7 @@ import { CredentialCache } from "./credential-cache";
 import { JwksCache } from "../worker/core/federation/jwks";
 import { FaultHook, faultyD1 } from "./outbox/faults";
 import { OutboxState } from "./outbox/outbox";
+import { countedKms, MetricsRecorder } from "./metrics/recorder";
 import type { VaultContext } from "./vault-context";
 import { witnessClient } from "./audit/witnesses";
 
@@ -22,6 +23,8 @@ export interface ContextDeps {
   scheduleAlarm: (at: number) => Promise<void>;
   /** The object's fault hook; a context built outside an object gets an inert one. */
   faults?: FaultHook;
+  /** The object's counters; a context built outside an object gets its own, never flushed. */
+  metrics?: MetricsRecorder;
 }
 
 /** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
@@ -33,7 +36,8 @@ export function buildContext(deps: ContextDeps): VaultContext {
   const db = tenantDb(allowsTestHooks(config) ? faultyD1(env.DB, faults) : env.DB, tenantId);
   // The emulator binding is present only in development and tests; config.ts refuses it in production.
   const emulator = (env as unknown as Record<string, Fetcher | undefined>)[KMS_EMULATOR_BINDINGS[config.kms.provider]];
-  const kms = createKmsProvider(config.kms, emulator);
+  const metrics = deps.metrics ?? new MetricsRecorder();
+  const kms = countedKms(createKmsProvider(config.kms, emulator), metrics, now);
   const keks = new KekCache({
     tenantId,
     kms,
@@ -59,6 +63,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     credentials: new CredentialCache(now),
     outbox: new OutboxState(),
     faults,
+    metrics,
     pepper: importPepper(config.TOKEN_PEPPER),
     signer: auditSigners(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
     witnesses: config.AUDIT_WITNESSES.map((w) => witnessClient(w, env, config.AUDIT_WITNESS_TIMEOUT_MS)),

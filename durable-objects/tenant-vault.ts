@@ -35,6 +35,9 @@ import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
 import { benchAuditScan, benchInsert, benchMerkleSkip, benchSeedAudit, type AuditScan, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
 import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
+import { MetricsRecorder, type DataPointSink } from "./metrics/recorder";
+import { readMetrics } from "./metrics/store";
+import type { TenantMetrics } from "../worker/contract/metrics";
 import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
 import { d1Message } from "../worker/core/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
@@ -74,6 +77,8 @@ export class TenantVault extends DurableObject<Env> {
    */
   #merkleBuilt = false;
   #faults = new FaultHook((reason) => this.ctx.abort(reason), () => this.ctx.storage.sync());
+  /** Counters flushed once per request (metrics/recorder.ts). */
+  readonly #metrics = new MetricsRecorder();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,7 +94,25 @@ export class TenantVault extends DurableObject<Env> {
 
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
   async bootstrap(tenantId: string, requestId: string, input: unknown): Promise<Outcome<BootstrapResult>> {
-    return this.#guard(requestId, () => bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId));
+    const started = Date.now();
+    const outcome = await this.#guard(requestId, () => bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId));
+    this.#observe("tenant.bootstrap", outcome, started);
+    return outcome;
+  }
+
+  /**
+   * The operator's view of this tenant's counters (issue 13 §4), or null for a tenant never
+   * bootstrapped. Counts and times only; the Worker has authenticated the operator.
+   */
+  metricsSnapshot(): Promise<Outcome<TenantMetrics | null>> {
+    return this.#guard("metrics", async () => {
+      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      if (tenantId === undefined) return null;
+      const now = this.#fixedNow ?? Date.now();
+      // Counts no request has flushed yet (an operator's fleet action, say) are stored first.
+      this.#metrics.flush(this.ctx.storage, tenantId, now, this.#sink(), { operation: "metrics.read", code: "ok" });
+      return readMetrics(this.ctx.storage.sql, tenantId, now);
+    });
   }
 
   /**
@@ -119,7 +142,7 @@ export class TenantVault extends DurableObject<Env> {
 
   /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
   oidcLeases(requestId: string, input: unknown, ip?: string | null) {
-    return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
+    return this.#unauthenticated(requestId, { ip, route: "ci.oidc", metric: "ci.oidc.leases" }, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
   }
 
   /** CI job's end: revoke its leases, proven by a fresh OIDC ID token. */
@@ -133,9 +156,9 @@ export class TenantVault extends DurableObject<Env> {
     if (!parsed.success) return this.#guard(requestId, () => Promise.reject(new VaultError("validation_failed", describeZodError(parsed.error, "request"))));
     // A wrong media type is answered 415 whether or not the tenant exists, so it reveals nothing.
     if (!isJsonMediaType(parsed.data.contentType)) {
-      return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.refuseMediaType(ctx, requestId, parsed.data), webhooks.mediaTypeRefusal);
+      return this.#unauthenticated(requestId, { ip, route: "ci.webhook", metric: "ci.webhook.leases" }, (ctx) => webhooks.refuseMediaType(ctx, requestId, parsed.data), webhooks.mediaTypeRefusal);
     }
-    return this.#unauthenticated(requestId, { ip, route: "ci.webhook" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
+    return this.#unauthenticated(requestId, { ip, route: "ci.webhook", metric: "ci.webhook.leases" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
   }
 
   /**
@@ -272,6 +295,8 @@ export class TenantVault extends DurableObject<Env> {
     if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
     const next = earliestDeadline(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
+    // KMS calls of a KEK sweep, audit failures of expiry: counted like a request's.
+    this.#metrics.flush(this.ctx.storage, tenantId, ctx.now(), this.#sink(), { operation: "alarm", code: failed ? "failed" : "ok" });
   }
 
   /**
@@ -281,6 +306,7 @@ export class TenantVault extends DurableObject<Env> {
   async #call<T>(call: Call<unknown>, op: string, need: Role, prepare: (ctx: VaultContext, actor: Actor) => () => T | Promise<T>): Promise<Outcome<T>> {
     let actor: Actor | undefined;
     let ctx: VaultContext | undefined;
+    const started = Date.now();
     const source = { ip: SourceIpSchema.parse(call.ip), route: op };
     const outcome = await this.#guard(call.requestId, () => withRequestSource(source, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
@@ -299,6 +325,7 @@ export class TenantVault extends DurableObject<Env> {
       return idempotent(context, caller, { key: key.data, token: call.token, operation: op, input: call.input }, async () => run());
     }));
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
+    this.#observe(op, outcome, started);
     return outcome;
   }
 
@@ -332,7 +359,8 @@ export class TenantVault extends DurableObject<Env> {
    * For CI entry points that authenticate by their own means (OIDC, webhook signature). An unknown
    * tenant gets the refusal every refused CI caller gets (`unknownTenant`), so none can tell it apart.
    */
-  async #unauthenticated<T>(requestId: string, from: { ip?: string | null; route: string }, fn: (ctx: VaultContext) => Promise<T>, unknownTenant: () => VaultError = ciRefusal): Promise<Outcome<T>> {
+  async #unauthenticated<T>(requestId: string, from: { ip?: string | null; route: string; metric?: string }, fn: (ctx: VaultContext) => Promise<T>, unknownTenant: () => VaultError = ciRefusal): Promise<Outcome<T>> {
+    const started = Date.now();
     const source = { ip: SourceIpSchema.parse(from.ip), route: from.route };
     const outcome = await this.#guard(requestId, () => withRequestSource(source, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
@@ -340,7 +368,24 @@ export class TenantVault extends DurableObject<Env> {
       return fn(this.#contextFor(tenantId));
     }));
     if (this.#context) await checkpointIfDue(this.#context).catch((error: unknown) => console.error("checkpoint failed", { request_id: requestId, error: String(error) }));
+    this.#observe(from.metric ?? from.route, outcome, started);
     return outcome;
+  }
+
+  /**
+   * Counts one request and flushes (metrics/recorder.ts). Latency is real time, not the test clock.
+   * Nothing is stored for a tenant never bootstrapped: probes with made-up tenant ids leave no rows.
+   */
+  #observe(operation: string, outcome: Outcome<unknown>, startedAt: number): void {
+    this.#metrics.request(operation, outcome, Date.now() - startedAt);
+    const tenantId = this.#context?.tenantId ?? getMeta(this.ctx.storage.sql, "tenant_id");
+    if (tenantId === undefined) return this.#metrics.discard();
+    this.#metrics.flush(this.ctx.storage, tenantId, this.#fixedNow ?? Date.now(), this.#sink(), { operation, code: outcome.ok ? "ok" : outcome.error.code });
+  }
+
+  /** Analytics Engine, or the in-repo stand-in tests bind (config.ts refuses it in production). */
+  #sink(): DataPointSink | undefined {
+    return (this.env as { METRICS_TEST_SINK?: DataPointSink }).METRICS_TEST_SINK ?? this.env.METRICS;
   }
 
   #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
@@ -359,6 +404,7 @@ export class TenantVault extends DurableObject<Env> {
       tenantId,
       now: () => this.#fixedNow ?? Date.now(),
       faults: this.#faults,
+      metrics: this.#metrics,
       scheduleAlarm: async (requested) => {
         // Under a test's fixed clock, deadlines computed from it can lie in the real past: such an
         // alarm fires at once, finds nothing due by the fixed clock and re-arms, forever. Keep it at

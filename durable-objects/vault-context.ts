@@ -6,6 +6,7 @@ import type { KmsProvider } from "../worker/core/kms/provider";
 import type { KekCache } from "./kek/cache";
 import type { CredentialCache } from "./credential-cache";
 import type { FaultHook } from "./outbox/faults";
+import type { MetricsRecorder } from "./metrics/recorder";
 import type { OutboxState } from "./outbox/outbox";
 import type { AuditSigners } from "../worker/core/audit/signing-key";
 import type { JwksCache } from "../worker/core/federation/jwks";
@@ -41,6 +42,8 @@ export interface VaultContext {
   readonly outbox: OutboxState;
   /** Test-only fault injection; inert unless a test arms it (outbox/faults.ts). */
   readonly faults: FaultHook;
+  /** The object's counters (metrics/recorder.ts): audit append failures and integrity violations count here. */
+  readonly metrics: MetricsRecorder;
   readonly pepper: Promise<CryptoKey>;
   /** Signs audit checkpoints. */
   readonly signer: Promise<AuditSigners>;

@@ -8,6 +8,7 @@ import { note, printFields, printJson, printLine, printTable, when } from "../ou
 import { isoTime } from "./admin";
 import { vaultUrl } from "./auth";
 import { operatorLogin, operatorRequest, waitForJob, type OperatorJob } from "./operator-client";
+import { registerOperatorSignals } from "./operator-signals";
 
 /** Options of the commands that start a fleet job. */
 interface JobOptions extends JsonOption {
@@ -163,6 +164,8 @@ export function registerOperator(program: Command): void {
       printTable(["tenant", "state", "result"], summary(job), "no tenant");
     }),
   );
+
+  registerOperatorSignals(operator);
 
   withJson(operator.command("log").description("the operator log and whether its hash chain verifies")).action(
     action(async (options: JsonOption) => {

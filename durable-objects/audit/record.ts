@@ -57,6 +57,17 @@ function bounded(value: JsonValue): JsonValue {
  * change it records; on its own it is a transaction by itself.
  */
 export function record(ctx: VaultContext, actor: Actor | null | "anonymous", event: Recorded): void {
+  if (event.type === "integrity.violation") ctx.metrics.count("integrity_violations");
+  try {
+    append(ctx, actor, event);
+  } catch (error) {
+    // Counted in memory, so the count survives the rollback of the transaction it failed in.
+    ctx.metrics.count("audit_append_failures");
+    throw error;
+  }
+}
+
+function append(ctx: VaultContext, actor: Actor | null | "anonymous", event: Recorded): void {
   appendAudit(ctx.sql, ctx.tenantId, {
     type: event.type,
     // Identities, agents and details may carry what a caller sent (claims, names, user agents).

@@ -153,6 +153,27 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX access_requests_open ON access_requests (expires_at) WHERE status IN ('pending', 'approved');
    CREATE INDEX access_requests_identity ON access_requests (identity, status);
    CREATE INDEX access_requests_status ON access_requests (status, n);`,
+  // 16 (issue 13 §4): per-minute counters for the operator's metrics and P1 signals
+  // (durable-objects/metrics/store.ts). Minute 0 holds everything older than the retention.
+  `CREATE TABLE metrics_minutes (
+     minute INTEGER PRIMARY KEY,
+     requests INTEGER NOT NULL DEFAULT 0,
+     errors INTEGER NOT NULL DEFAULT 0,
+     leases_issued INTEGER NOT NULL DEFAULT 0,
+     leases_denied INTEGER NOT NULL DEFAULT 0,
+     leases_failed INTEGER NOT NULL DEFAULT 0,
+     audit_append_failures INTEGER NOT NULL DEFAULT 0,
+     kms_calls INTEGER NOT NULL DEFAULT 0,
+     kms_failures INTEGER NOT NULL DEFAULT 0,
+     integrity_violations INTEGER NOT NULL DEFAULT 0,
+     lat_0 INTEGER NOT NULL DEFAULT 0, lat_1 INTEGER NOT NULL DEFAULT 0, lat_2 INTEGER NOT NULL DEFAULT 0,
+     lat_3 INTEGER NOT NULL DEFAULT 0, lat_4 INTEGER NOT NULL DEFAULT 0, lat_5 INTEGER NOT NULL DEFAULT 0,
+     lat_6 INTEGER NOT NULL DEFAULT 0, lat_7 INTEGER NOT NULL DEFAULT 0, lat_8 INTEGER NOT NULL DEFAULT 0,
+     lat_9 INTEGER NOT NULL DEFAULT 0, lat_10 INTEGER NOT NULL DEFAULT 0,
+     latency_sum_ms INTEGER NOT NULL DEFAULT 0,
+     kms_last_failure_at INTEGER,
+     kms_last_success_at INTEGER
+   );`,
 ];
 
 /**

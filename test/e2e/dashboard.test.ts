@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../node/support/vault";
-import { buildCli, cliEnv, runCli, type CliFixture } from "../node/cli/helpers";
-import { launchChromium, signIn, watchProblems } from "./browser";
-import { freePort, killAll, startDev, waitForBanner, type Banner } from "./dev-server-harness";
+import { cliEnv, runCli, type CliFixture } from "../node/cli/helpers";
+import { signIn, watchProblems } from "./browser";
+import { startDashboardFixture, type DashboardFixture } from "./dashboard-fixture";
+import type { Banner } from "./dev-server-harness";
 
 /**
  * Issue 14 §4: the dashboard in a real browser (Debian's Chromium through playwright-core) against
@@ -18,25 +18,17 @@ import { freePort, killAll, startDev, waitForBanner, type Banner } from "./dev-s
 /** axe-core's browser bundle, injected into each page for the accessibility check. */
 const AXE = readFileSync(path.join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 
-let dir: string;
 let banner: Banner;
 let browser: Browser;
 let cli: CliFixture;
+let fixture: DashboardFixture | undefined;
 
 beforeAll(async () => {
-  // buildCli bundles into dist/, which a fresh clone does not have yet.
-  mkdirSync(path.join(ROOT, "dist"), { recursive: true });
-  dir = mkdtempSync(path.join(tmpdir(), "ghostvault-dashboard-e2e-"));
-  const server = startDev({ port: await freePort(), persistDir: path.join(dir, "state"), stateDir: path.join(dir, "ghostvault") });
-  [banner, browser, cli] = await Promise.all([waitForBanner(server), launchChromium(), buildCli()]);
+  fixture = await startDashboardFixture("dashboard");
+  ({ banner, browser, cli } = fixture);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await cli?.cleanup();
-  await killAll();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 async function api(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${banner.url}${path}`, {

@@ -38,8 +38,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `node dev/start.mjs` against private state: the developer's own dirs are never touched. */
-export function startDev(opts: { port: number; persistDir: string; stateDir: string }): DevServer {
-  const child = spawn(process.execPath, ["dev/start.mjs"], {
+export function startDev(opts: { port: number; persistDir: string; stateDir: string; args?: string[] }): DevServer {
+  const child = spawn(process.execPath, ["dev/start.mjs", ...(opts.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -11,6 +11,8 @@ declare global {
       USE_TEST_UPSTREAM: Fetcher;
       /** The audit witness Worker (dev/witness), an auxiliary Worker of the workers project. */
       TEST_WITNESS: Fetcher;
+      /** The Analytics Engine stand-in (test/workers/support/metrics-sink.ts). */
+      METRICS_TEST_SINK: Service<import("./support/metrics-sink").default>;
       /** Settings of the gcp and azure KMS emulators (test/kms-providers.ts), JSON. */
       TEST_GCP_KMS: string;
       TEST_AZURE_KV: string;

@@ -123,6 +123,7 @@ const ConfigSchema = z
     HAS_OIDC_TEST_ISSUER: z.boolean(),
     HAS_USE_TEST_UPSTREAM: z.boolean(),
     HAS_DEV_WITNESS: z.boolean(),
+    HAS_METRICS_TEST_SINK: z.boolean(),
   })
   .superRefine((c, ctx) => {
     if (c.RATE_LIMITS === "off" && c.ENVIRONMENT !== "production" && !c.TEST_HOOKS) {
@@ -142,6 +143,7 @@ const ConfigSchema = z
     if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
     if (c.HAS_USE_TEST_UPSTREAM) ctx.addIssue({ code: "custom", message: "production must not bind USE_TEST_UPSTREAM" });
+    if (c.HAS_METRICS_TEST_SINK) ctx.addIssue({ code: "custom", message: "production must not bind METRICS_TEST_SINK" });
     if (c.HAS_KMS_EMULATOR) {
       ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
     }
@@ -180,6 +182,7 @@ export function loadConfig(env: Env): Config {
     HAS_OIDC_TEST_ISSUER: raw.OIDC_TEST_ISSUER !== undefined,
     HAS_USE_TEST_UPSTREAM: raw.USE_TEST_UPSTREAM !== undefined,
     HAS_DEV_WITNESS: raw.AUDIT_WITNESS_DEV !== undefined,
+    HAS_METRICS_TEST_SINK: raw.METRICS_TEST_SINK !== undefined,
   });
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || i.message))];

@@ -11,6 +11,7 @@ import { operatorIdentity, type OperatorActor } from "../core/operator/tokens";
 import { operatorAuth, operatorPlane, type OperatorEnv } from "../middleware/operator-auth";
 import type { OperationSpec, RawInput } from "../contract/operations";
 import { readPublicInput, respond } from "./define";
+import { operatorMetricsRoutes } from "./operator-metrics";
 
 const tag = "operator";
 
@@ -103,14 +104,16 @@ export function operatorRouter(routes: readonly OperatorRoute[]): Hono<OperatorE
       // OperatorEnv only adds a variable to AppEnv; Hono's Context is invariant in its env.
       const app = c as unknown as Context<AppEnv>;
       const { raw } = await readPublicInput(app, def);
-      return respond(app, def, await def.serve(c, c.get("operator"), raw));
+      const value = await def.serve(c, c.get("operator"), raw);
+      // A route that answers something other than JSON (the Prometheus text) builds its own Response.
+      return value instanceof Response ? value : respond(app, def, value);
     });
   }
   return router;
 }
 
 /** Every operator route; wt-signals' metrics and signals routes join this list. */
-export const OPERATOR_ROUTES: readonly OperatorRoute[] = [...operatorCoreRoutes];
+export const OPERATOR_ROUTES: readonly OperatorRoute[] = [...operatorCoreRoutes, ...operatorMetricsRoutes];
 
 /** The operator router, mounted by worker/index.ts. */
 export const operator = operatorRouter(OPERATOR_ROUTES);

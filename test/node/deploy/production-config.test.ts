@@ -17,6 +17,7 @@ function productionEnv(): Record<string, unknown> {
   for (const s of config.services ?? []) env[s.binding] = {};
   for (const d of config.d1_databases ?? []) env[d.binding] = {};
   for (const d of config.durable_objects.bindings) env[d.name] = {};
+  for (const d of config.analytics_engine_datasets ?? []) env[d.binding] = {};
   // Secrets are set with `wrangler secret put`; any well-formed values will do for the check.
   return {
     ...env,
@@ -33,9 +34,13 @@ describe("the production environment in wrangler.toml", () => {
     const env = productionEnv();
     expect(env.KMS_EMULATOR).toBeUndefined();
     expect(env.OIDC_TEST_ISSUER).toBeUndefined();
+    // The per-tenant counters' Analytics Engine dataset is bound in production (issue 13 §4).
+    expect(env.METRICS).toEqual({});
     expect(loadConfig(env as unknown as Env).ENVIRONMENT).toBe("production");
     // Negative control: the same config with the emulator bound is refused.
     expect(() => loadConfig({ ...env, KMS_EMULATOR: {} } as unknown as Env)).toThrow(/misconfigured/);
+    // Nor may the tests' Analytics Engine stand-in reach production.
+    expect(() => loadConfig({ ...env, METRICS_TEST_SINK: {} } as unknown as Env)).toThrow(/misconfigured/);
   });
 
   it("builds with `wrangler deploy --dry-run --env production` (no network needed)", { timeout: 120_000 }, async () => {

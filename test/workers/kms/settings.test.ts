@@ -10,7 +10,7 @@ import { gcpTest } from "./providers";
  * plane is off: production refuses the published test operator token's hash.
  */
 function production(extra: Record<string, unknown>): Env {
-  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, AUDIT_WITNESSES: _w, AUDIT_WITNESS_DEV: _dw, OPERATOR_PLANE_ENABLED: _p, OPERATOR_TOKEN_HASH: _h, ...rest } = env as unknown as Record<string, unknown>;
+  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, AUDIT_WITNESSES: _w, AUDIT_WITNESS_DEV: _dw, METRICS_TEST_SINK: _m, OPERATOR_PLANE_ENABLED: _p, OPERATOR_TOKEN_HASH: _h, ...rest } = env as unknown as Record<string, unknown>;
   for (const name of KMS_SECRET_BINDINGS) delete rest[name];
   return { ...rest, ENVIRONMENT: "production", ...extra } as unknown as Env;
 }

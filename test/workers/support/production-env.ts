@@ -14,6 +14,7 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     OIDC_TEST_ISSUER: _issuer,
     TEST_HOOKS: _hooks,
     USE_TEST_UPSTREAM: _upstream,
+    METRICS_TEST_SINK: _sink,
     KMS_GCP_SERVICE_ACCOUNT: _sa,
     KMS_AZURE_CLIENT_SECRET: _cs,
     // The test witness is reached through a service binding, which production refuses.

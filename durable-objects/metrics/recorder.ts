@@ -1,0 +1,130 @@
+import { ERROR_STATUS } from "../../worker/contract/errors";
+import { COUNTER_NAMES, LATENCY_BUCKETS_MS, zeroCounts, type CounterName } from "../../worker/contract/metrics";
+import type { Outcome } from "../../worker/contract/rpc";
+import type { KmsProvider } from "../../worker/core/kms/provider";
+import { addToMinute, foldOldMinutes, minuteOf, type MetricsDelta } from "./store";
+
+/**
+ * The object's counters between flushes (issue 13 §4). Ops and the KMS wrapper count into memory;
+ * the object flushes once per request, after the response's outcome is known and outside the
+ * operation's transaction (so an audit write that rolled the operation back is still counted):
+ * one UPSERT on the minute's row (no await since the operation's last write, so the output gate
+ * usually commits it in the same batch) and one Analytics Engine data point. Nothing here may fail a request: a flush that throws is
+ * logged and its deltas dropped.
+ */
+
+/** Where data points go: Workers Analytics Engine, or the in-repo stand-in in tests. */
+export type DataPointSink = Pick<AnalyticsEngineDataset, "writeDataPoint">;
+
+/** Operations whose outcome counts as a lease issuance (issued / denied / failed). */
+const LEASE_OPERATIONS = new Set(["leases.create", "ci.oidc.leases", "ci.webhook.leases"]);
+
+function emptyDelta(): MetricsDelta {
+  return { counts: zeroCounts(), latency: Array(LATENCY_BUCKETS_MS.length + 1).fill(0), latencySumMs: 0, kmsLastFailureAt: null, kmsLastSuccessAt: null };
+}
+
+/** The latency bucket `ms` falls in: the first bound it does not exceed, else the unbounded one. */
+export function latencyBucket(ms: number): number {
+  const i = LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);
+  return i === -1 ? LATENCY_BUCKETS_MS.length : i;
+}
+
+/** Whether a verify answer reports a broken chain (not merely entries still waiting for a checkpoint). */
+function brokenChain(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as { ok?: unknown; unsigned_tail?: unknown };
+  return v.ok === false && v.unsigned_tail === undefined;
+}
+
+/** One object's metrics accumulator. */
+export class MetricsRecorder {
+  #pending = emptyDelta();
+  #foldedAt = -1;
+
+  /** Drops what accumulated (a tenant never bootstrapped has nowhere to keep it). */
+  discard(): void {
+    this.#pending = emptyDelta();
+  }
+
+  /** Adds to a counter (audit append failures, integrity violations). */
+  count(name: CounterName, n = 1): void {
+    this.#pending.counts[name] += n;
+  }
+
+  /** Records one KMS call and how it ended. */
+  kmsCall(ok: boolean, at: number): void {
+    this.#pending.counts.kms_calls++;
+    if (ok) this.#pending.kmsLastSuccessAt = at;
+    else {
+      this.#pending.counts.kms_failures++;
+      this.#pending.kmsLastFailureAt = at;
+    }
+  }
+
+  /** Classifies one request's outcome: request, error, lease issued/denied/failed, latency. */
+  request(operation: string, outcome: Outcome<unknown>, elapsedMs: number): void {
+    const p = this.#pending;
+    p.counts.requests++;
+    const status = outcome.ok ? 200 : ERROR_STATUS[outcome.error.code];
+    if (status >= 500) p.counts.errors++;
+    if (LEASE_OPERATIONS.has(operation)) {
+      if (status >= 500) p.counts.leases_failed++;
+      else if (status >= 400) p.counts.leases_denied++;
+      else p.counts.leases_issued++;
+    }
+    if (operation === "audit.verify" && outcome.ok && brokenChain(outcome.value)) p.counts.integrity_violations++;
+    const ms = Math.max(0, Math.round(elapsedMs));
+    p.latency[latencyBucket(ms)]!++;
+    p.latencySumMs += ms;
+  }
+
+  /**
+   * Writes what accumulated since the last flush: one UPSERT (and, once a minute, the fold of
+   * rows past the retention), then one data point indexed by tenant. `label` names the request.
+   */
+  flush(storage: DurableObjectStorage, tenantId: string, now: number, sink: DataPointSink | undefined, label: { operation: string; code: string }): void {
+    const delta = this.#pending;
+    this.#pending = emptyDelta();
+    if (COUNTER_NAMES.every((n) => delta.counts[n] === 0)) return;
+    try {
+      const minute = minuteOf(now);
+      if (minute !== this.#foldedAt) {
+        foldOldMinutes(storage, minute);
+        this.#foldedAt = minute;
+      }
+      addToMinute(storage.sql, minute, delta);
+    } catch (error) {
+      console.error("metrics flush failed", { error: error instanceof Error ? error.message : String(error) });
+    }
+    try {
+      // index1 = tenant (Analytics Engine samples per index); blob1/2 = operation and outcome code;
+      // double1 = the request's latency, then one double per counter in COUNTER_NAMES order.
+      sink?.writeDataPoint({
+        indexes: [tenantId],
+        blobs: [label.operation, label.code],
+        doubles: [delta.latencySumMs, ...COUNTER_NAMES.map((n) => delta.counts[n])],
+      });
+    } catch (error) {
+      console.error("metrics data point failed", { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+/** The same KMS, with every call counted (success or failure) into `metrics`. */
+export function countedKms(kms: KmsProvider, metrics: MetricsRecorder, now: () => number): KmsProvider {
+  const counted = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await call();
+      metrics.kmsCall(true, now());
+      return result;
+    } catch (error) {
+      metrics.kmsCall(false, now());
+      throw error;
+    }
+  };
+  return {
+    generateKek: (ctx) => counted(() => kms.generateKek(ctx)),
+    unwrapKek: (wrapped, ctx) => counted(() => kms.unwrapKek(wrapped, ctx)),
+    rewrapKek: (wrapped, ctx) => counted(() => kms.rewrapKek(wrapped, ctx)),
+  };
+}
