@@ -11,7 +11,8 @@ import { TEST_AUDIT_WITNESSES, witnessBindings } from "./test/witness-env.ts";
 // One workerd for all workers test files is only safe to use when Durable Object construction
 // costs the same for the last file as for the first (test/support/vpw-proxy-patch.ts).
 const proxyPatch = ensureProxyPatch(fileURLToPath(new URL(".", import.meta.url)));
-if (!proxyPatch.patched) console.warn(`vitest-pool-workers not patched (${proxyPatch.reason}): one workerd per test file, slower`);
+if (!proxyPatch.patched)
+  console.warn(`vitest-pool-workers not patched (${proxyPatch.reason}): one workerd per test file, slower`);
 
 /** Auxiliary workers are TypeScript; miniflare takes JavaScript, so bundle them. */
 function bundle(entry: string): string {
@@ -42,7 +43,12 @@ function workersProject(name: string, include: string[], exclude: string[], isol
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           // Every tenant's Merkle checkpoints go to the auxiliary witness, as a configured vault's do.
-          bindings: { ...TEST_BINDINGS, AUDIT_WITNESSES: TEST_AUDIT_WITNESSES, ...kmsProviders.bindings, TEST_MIGRATIONS: await readD1Migrations("./migrations") },
+          bindings: {
+            ...TEST_BINDINGS,
+            AUDIT_WITNESSES: TEST_AUDIT_WITNESSES,
+            ...kmsProviders.bindings,
+            TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          },
           // Low enough for a test to reach quickly; tests that send more than 300 requests spread them over tokens.
           ratelimits: {
             TOKEN_RATE_LIMITER: { simple: { limit: 300, period: 60 } },

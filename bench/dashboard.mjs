@@ -14,13 +14,23 @@ import { BenchVault, ROOT, treeState } from "./lib/vault.mjs";
 import { createCredential, goal, med, newTenant, parallel, round, seed } from "./scenarios/common.mjs";
 
 const quick = process.argv.includes("--quick");
-const settings = { runs: 3, requests: quick ? 50 : 200, warmup: quick ? 10 : 30, credentials: 1_000, auditEntries: quick ? 10_000 : 100_000 };
+const settings = {
+  runs: 3,
+  requests: quick ? 50 : 200,
+  warmup: quick ? 10 : 30,
+  credentials: 1_000,
+  auditEntries: quick ? 10_000 : 100_000,
+};
 const started = Date.now();
 const log = elapsedLog(started);
 
 const pinned = pinToCore0();
 const vault = new BenchVault({ core: 1 });
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]]) process.on(signal, () => void vault.stop().finally(() => process.exit(code)));
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+])
+  process.on(signal, () => void vault.stop().finally(() => process.exit(code)));
 const ag = agent(1);
 
 /** Signs in to the dashboard with an API token; returns the session cookie header. */
@@ -43,8 +53,10 @@ async function sample(url, target) {
     const t0 = performance.now();
     const res = await request(url, target, i, ag, true);
     const ms = performance.now() - t0;
-    if (res.status !== 200) throw new Error(`${target.path} answered ${res.status}: ${res.body?.slice(0, 200) ?? res.error}`);
-    if (target.mustContain && !res.body.includes(target.mustContain)) throw new Error(`${target.path} did not render ${target.mustContain}`);
+    if (res.status !== 200)
+      throw new Error(`${target.path} answered ${res.status}: ${res.body?.slice(0, 200) ?? res.error}`);
+    if (target.mustContain && !res.body.includes(target.mustContain))
+      throw new Error(`${target.path} did not render ${target.mustContain}`);
     if (i >= settings.warmup) lat.push(ms);
   }
   return summarize(lat);
@@ -56,20 +68,47 @@ async function compare(url, name, page, api) {
   for (let r = 0; r < settings.runs; r++) {
     const p = await sample(url, page);
     const a = await sample(url, api);
-    runs.push({ pageP50: round(p.p50, 2), pageP90: round(p.p90, 2), apiP50: round(a.p50, 2), ratio: round(p.p50 / a.p50, 3) });
-    log(`  ${name} run ${r + 1}: page p50 ${p.p50.toFixed(2)} ms (p90 ${p.p90.toFixed(2)}), API p50 ${a.p50.toFixed(2)} ms`);
+    runs.push({
+      pageP50: round(p.p50, 2),
+      pageP90: round(p.p90, 2),
+      apiP50: round(a.p50, 2),
+      ratio: round(p.p50 / a.p50, 3),
+    });
+    log(
+      `  ${name} run ${r + 1}: page p50 ${p.p50.toFixed(2)} ms (p90 ${p.p90.toFixed(2)}), API p50 ${a.p50.toFixed(2)} ms`,
+    );
   }
-  return { runs, median: { pageP50: med(runs, (x) => x.pageP50), apiP50: med(runs, (x) => x.apiP50), ratio: med(runs, (x) => x.ratio) } };
+  return {
+    runs,
+    median: {
+      pageP50: med(runs, (x) => x.pageP50),
+      apiP50: med(runs, (x) => x.apiP50),
+      ratio: med(runs, (x) => x.ratio),
+    },
+  };
 }
 
-const result = { startedAt: new Date(started).toISOString(), source: treeState(), machine: machineFacts(pinned), settings };
+const result = {
+  startedAt: new Date(started).toISOString(),
+  source: treeState(),
+  machine: machineFacts(pinned),
+  settings,
+};
 const file = path.join(ROOT, "bench", "results", quick ? "dashboard-quick.json" : "dashboard.json");
 await runOnOwnVault({
-  vault, result, started, log, file,
+  vault,
+  result,
+  started,
+  log,
+  file,
   scenario: async () => {
     const ctx = { url: vault.url, vault, log };
     const creds = await newTenant(ctx, "dash-creds", { credential: false });
-    await parallel(Array.from({ length: settings.credentials }, (_, i) => `app/service-${String(i).padStart(4, "0")}`), 8, (name) => createCredential(ctx, creds, name));
+    await parallel(
+      Array.from({ length: settings.credentials }, (_, i) => `app/service-${String(i).padStart(4, "0")}`),
+      8,
+      (name) => createCredential(ctx, creds, name),
+    );
     log(`${settings.credentials} credentials created`);
     const audit = await newTenant(ctx, "dash-audit");
     const seedSeconds = await seed(ctx, audit, settings.auditEntries, Date.now() + 3 * 3600_000);
@@ -91,7 +130,11 @@ await runOnOwnVault({
     );
     result.goals = {
       "credentials list (1,000 credentials) page p50 ms": goal(result.credentialsList.median.pageP50, "≤", 20),
-      [`audit page (${settings.auditEntries.toLocaleString("en")} entries) page p50 ms`]: goal(result.auditPage.median.pageP50, "≤", 20),
+      [`audit page (${settings.auditEntries.toLocaleString("en")} entries) page p50 ms`]: goal(
+        result.auditPage.median.pageP50,
+        "≤",
+        20,
+      ),
     };
     return result.goals;
   },

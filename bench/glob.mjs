@@ -37,18 +37,23 @@ function time(fn, { reps, runs = 7 }) {
 
 /** The replaced implementation, kept here only to show what it cost. */
 function oldRegexMatches(glob, text) {
-  const body = Array.from(glob, (ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"))).join("");
+  const body = Array.from(glob, (ch) =>
+    ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"),
+  ).join("");
   return new RegExp(`^${body}$`, "s").test(text);
 }
 
 const linear = [];
 for (const kb of [1, 10, 100]) {
   const text = "agent:" + "a".repeat(kb * 1024 - 6);
-  if (globMatches(HOSTILE, text) !== false || globMatches(BENIGN, text) !== true) throw new Error("matcher gave a wrong answer");
+  if (globMatches(HOSTILE, text) !== false || globMatches(BENIGN, text) !== true)
+    throw new Error("matcher gave a wrong answer");
   const reps = Math.max(5, Math.round(2000 / kb));
   const hostileUs = time(() => globMatches(HOSTILE, text), { reps });
   const benignUs = time(() => globMatches(BENIGN, text), { reps });
-  const longPieceUs = time(() => globMatches(LONG_PIECE.slice(0, -1) + "b*", text), { reps: Math.max(3, Math.round(reps / 50)) });
+  const longPieceUs = time(() => globMatches(LONG_PIECE.slice(0, -1) + "b*", text), {
+    reps: Math.max(3, Math.round(reps / 50)),
+  });
   const scanUs = time(() => text.includes("b"), { reps });
   linear.push({ kb, hostileUs, benignUs, longPieceUs, scanUs, hostileOverScan: hostileUs / scanUs });
 }
@@ -56,7 +61,11 @@ for (const kb of [1, 10, 100]) {
 const regex = [];
 for (const n of [16, 20, 24]) {
   const text = "a".repeat(n);
-  regex.push({ chars: n, oldRegexUs: time(() => oldRegexMatches(HOSTILE, text), { reps: 1, runs: 3 }), linearUs: time(() => globMatches(HOSTILE, text), { reps: 1000 }) });
+  regex.push({
+    chars: n,
+    oldRegexUs: time(() => oldRegexMatches(HOSTILE, text), { reps: 1, runs: 3 }),
+    linearUs: time(() => globMatches(HOSTILE, text), { reps: 1000 }),
+  });
 }
 
 const at10 = linear.find((r) => r.kb === 10);
@@ -77,6 +86,12 @@ writeFileSync(path.join(ROOT, "bench/results/glob.json"), JSON.stringify(result,
 
 const f = (us) => `${us.toFixed(1)} µs`;
 console.log(`hostile pattern ${HOSTILE}`);
-for (const r of linear) console.log(`  ${String(r.kb).padStart(3)} KB: hostile ${f(r.hostileUs)}, benign ${f(r.benignUs)}, 255-char piece ${f(r.longPieceUs)}, includes() scan ${f(r.scanUs)} (hostile/scan ${r.hostileOverScan.toFixed(1)}x)`);
-for (const r of regex) console.log(`  old regex, ${r.chars} chars: ${f(r.oldRegexUs)} (linear matcher ${f(r.linearUs)})`);
-console.log(`10 KB hostile: ${f(at10.hostileUs)} per match (${result.summary.underOneMillisecond ? "under" : "NOT under"} 1 ms); 1 KB → 100 KB grows ${result.summary.growth1to100kb.toFixed(1)}x`);
+for (const r of linear)
+  console.log(
+    `  ${String(r.kb).padStart(3)} KB: hostile ${f(r.hostileUs)}, benign ${f(r.benignUs)}, 255-char piece ${f(r.longPieceUs)}, includes() scan ${f(r.scanUs)} (hostile/scan ${r.hostileOverScan.toFixed(1)}x)`,
+  );
+for (const r of regex)
+  console.log(`  old regex, ${r.chars} chars: ${f(r.oldRegexUs)} (linear matcher ${f(r.linearUs)})`);
+console.log(
+  `10 KB hostile: ${f(at10.hostileUs)} per match (${result.summary.underOneMillisecond ? "under" : "NOT under"} 1 ms); 1 KB → 100 KB grows ${result.summary.growth1to100kb.toFixed(1)}x`,
+);

@@ -12,19 +12,41 @@ import { BenchVault, ROOT, treeState } from "./lib/vault.mjs";
 import { proxyVsPassthrough } from "./scenarios/proxy.mjs";
 
 const quick = process.argv.includes("--quick");
-const settings = { runs: 3, closed: { concurrency: 16, durationMs: quick ? 1000 : 2500, warmupMs: quick ? 100 : 400, maxRequests: 100_000 } };
+const settings = {
+  runs: 3,
+  closed: { concurrency: 16, durationMs: quick ? 1000 : 2500, warmupMs: quick ? 100 : 400, maxRequests: 100_000 },
+};
 const started = Date.now();
 const log = elapsedLog(started);
 
 const pinned = pinToCore0();
 const vault = new BenchVault({ core: 1, vars: ["OUTBOUND_ALLOW_INSECURE:true"] });
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]]) process.on(signal, () => void vault.stop().finally(() => process.exit(code)));
-const result = { startedAt: new Date(started).toISOString(), source: treeState(), machine: machineFacts(pinned), settings };
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+])
+  process.on(signal, () => void vault.stop().finally(() => process.exit(code)));
+const result = {
+  startedAt: new Date(started).toISOString(),
+  source: treeState(),
+  machine: machineFacts(pinned),
+  settings,
+};
 const file = path.join(ROOT, "bench", "results", quick ? "proxy-quick.json" : "proxy.json");
 await runOnOwnVault({
-  vault, result, started, log, file,
+  vault,
+  result,
+  started,
+  log,
+  file,
   scenario: async () => {
-    result.scenario = await proxyVsPassthrough({ ...settings, vault, url: vault.url, log, closed: { ...settings.closed, serverCpu: () => vault.groupCpuSeconds() } });
+    result.scenario = await proxyVsPassthrough({
+      ...settings,
+      vault,
+      url: vault.url,
+      log,
+      closed: { ...settings.closed, serverCpu: () => vault.groupCpuSeconds() },
+    });
     return result.scenario.goals;
   },
   afterWrite: () => quick || rewriteResultsMd(null),

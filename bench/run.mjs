@@ -20,7 +20,7 @@
 //                      than 20% (bench/lib/check.mjs); the reference file is left as it is
 
 import { execFileSync } from "node:child_process";
-import { readFileSync, } from "node:fs";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BenchVault, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";
@@ -42,12 +42,18 @@ if (args.includes("--only=proxy") || (args.includes("--only") && args[args.index
   process.exit(0);
 }
 // `--only testvault`: start-up time of the test vault package (issue 17), no wrangler vault.
-if (args.includes("--only=testvault") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "testvault")) {
+if (
+  args.includes("--only=testvault") ||
+  (args.includes("--only") && args[args.indexOf("--only") + 1] === "testvault")
+) {
   await import("./testvault.mjs").then((m) => m.main());
   process.exit(0);
 }
 // `--only dashboard`: dashboard pages against the JSON API's same pages (issue 14), on its own vault.
-if (args.includes("--only=dashboard") || (args.includes("--only") && args[args.indexOf("--only") + 1] === "dashboard")) {
+if (
+  args.includes("--only=dashboard") ||
+  (args.includes("--only") && args[args.indexOf("--only") + 1] === "dashboard")
+) {
   await import("./dashboard.mjs");
   process.exit(0);
 }
@@ -72,8 +78,38 @@ const wanted = (n) => only === null || only.has(String(n));
 
 /** Sizes and durations; every loop is bounded by these in time and in count. */
 const SETTINGS = quick
-  ? { runs: 3, closed: { concurrency: 16, durationMs: 1000, warmupMs: 100, maxRequests: 100_000 }, openMs: 1200, levels: [1_000, 10_000], stormSize: 3_000, stormBeforeMs: 1000, stormMaxMs: 20_000, verifyEntries: 5_000, verifyPairs: 5, profileEntries: 5_000, coldBursts: 1, coldGapMs: 500, tenants: 20, maxSeedSeconds: 0 }
-  : { runs: 3, closed: { concurrency: 16, durationMs: 2500, warmupMs: 400, maxRequests: 500_000 }, openMs: 4000, levels: [1_000, 10_000, 100_000, 1_000_000], stormSize: 100_000, stormBeforeMs: 3000, stormMaxMs: 150_000, verifyEntries: 100_000, verifyPairs: 3, profileEntries: 20_000, coldBursts: 2, coldGapMs: 1000, tenants: 1000, maxSeedSeconds: Number(flag("max-seed-seconds", 240)) };
+  ? {
+      runs: 3,
+      closed: { concurrency: 16, durationMs: 1000, warmupMs: 100, maxRequests: 100_000 },
+      openMs: 1200,
+      levels: [1_000, 10_000],
+      stormSize: 3_000,
+      stormBeforeMs: 1000,
+      stormMaxMs: 20_000,
+      verifyEntries: 5_000,
+      verifyPairs: 5,
+      profileEntries: 5_000,
+      coldBursts: 1,
+      coldGapMs: 500,
+      tenants: 20,
+      maxSeedSeconds: 0,
+    }
+  : {
+      runs: 3,
+      closed: { concurrency: 16, durationMs: 2500, warmupMs: 400, maxRequests: 500_000 },
+      openMs: 4000,
+      levels: [1_000, 10_000, 100_000, 1_000_000],
+      stormSize: 100_000,
+      stormBeforeMs: 3000,
+      stormMaxMs: 150_000,
+      verifyEntries: 100_000,
+      verifyPairs: 3,
+      profileEntries: 20_000,
+      coldBursts: 2,
+      coldGapMs: 1000,
+      tenants: 1000,
+      maxSeedSeconds: Number(flag("max-seed-seconds", 240)),
+    };
 
 function pinSelf(core) {
   try {
@@ -111,7 +147,14 @@ function expiryBatch(root) {
 function referenceResults() {
   const rel = `bench/results/${quick ? "quick" : "latest"}.json`;
   try {
-    return JSON.parse(execFileSync("git", ["show", `HEAD:${rel}`], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 }));
+    return JSON.parse(
+      execFileSync("git", ["show", `HEAD:${rel}`], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        maxBuffer: 64 << 20,
+      }),
+    );
   } catch {
     throw new Error(`--check needs a committed ${rel} to compare with; run without --check and commit it first`);
   }
@@ -128,23 +171,46 @@ async function main() {
   const vault = new BenchVault({ core: 1, root: snap?.dir ?? ROOT, vars: extraVars });
   const ctx = { ...SETTINGS, vault, log, expiryBatch: expiryBatch(vault.root) };
   // Ctrl-C or a kill must not leave workerd holding the port and the temp state behind.
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]]) {
-    process.on(signal, () => void vault.stop().finally(() => { snap?.cleanup(); process.exit(code); }));
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ]) {
+    process.on(
+      signal,
+      () =>
+        void vault.stop().finally(() => {
+          snap?.cleanup();
+          process.exit(code);
+        }),
+    );
   }
-  const results = { mode: quick ? "quick" : "full", startedAt: new Date(started).toISOString(), source: { kind: source, commit: tree.commit, uncommittedProductFiles: source === "tree" ? tree.dirty : [] }, machine: info, settings: { ...SETTINGS, only: only && [...only], extraVars }, scenarios: {}, timings: {} };
+  const results = {
+    mode: quick ? "quick" : "full",
+    startedAt: new Date(started).toISOString(),
+    source: { kind: source, commit: tree.commit, uncommittedProductFiles: source === "tree" ? tree.dirty : [] },
+    machine: info,
+    settings: { ...SETTINGS, only: only && [...only], extraVars },
+    scenarios: {},
+    timings: {},
+  };
   const stage = async (name, fn) => {
     const t0 = Date.now();
     log(`${name} ...`);
     try {
       return await fn();
     } finally {
-      results.timings[name] = { seconds: Math.round((Date.now() - t0) / 100) / 10, loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100 };
+      results.timings[name] = {
+        seconds: Math.round((Date.now() - t0) / 100) / 10,
+        loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100,
+      };
     }
   };
   try {
     const up = await vault.start();
     ctx.url = vault.url;
-    log(`vault up in ${up.toFixed(1)} s at ${vault.url} (source: ${source}${snap ? ` ${snap.commit.slice(0, 8)}` : ""})`);
+    log(
+      `vault up in ${up.toFixed(1)} s at ${vault.url} (source: ${source}${snap ? ` ${snap.commit.slice(0, 8)}` : ""})`,
+    );
     const cold = wanted(7) ? await stage("setup: cold tenants", () => prepareColdTenants(ctx)) : null;
     if (cold) await stage("restart (empties every Durable Object's memory)", () => vault.restart());
     ctx.url = vault.url;
@@ -152,11 +218,15 @@ async function main() {
     const sc = results.scenarios;
     sc.leaseVsBaselines = await stage("1 lease vs baselines (closed loop)", () => leaseVsBaselines(ctx));
     ctx.leaseRate = sc.leaseVsBaselines.median.lease.rps;
-    if (wanted(2)) sc.leaseOpenLoop = await stage("2 lease latency at 50% (open loop)", () => leaseOpenLoop(ctx, sc.leaseVsBaselines));
+    if (wanted(2))
+      sc.leaseOpenLoop = await stage("2 lease latency at 50% (open loop)", () =>
+        leaseOpenLoop(ctx, sc.leaseVsBaselines),
+      );
     if (wanted(7)) sc.kmsColdMiss = await stage("7 KMS cold miss", () => kmsColdMiss(ctx, cold, ctx.leaseRate));
     if (wanted(3)) sc.credentialWrites = await stage("3 credential create/rotate", () => credentialWrites(ctx));
     if (wanted(4)) sc.activeLeaseScaling = await stage("4 active-lease scaling", () => activeLeaseScaling(ctx));
-    if (wanted(6) && sc.activeLeaseScaling) sc.auditVerify = await stage("6 audit verification", () => auditVerify(ctx, sc.activeLeaseScaling.tenant));
+    if (wanted(6) && sc.activeLeaseScaling)
+      sc.auditVerify = await stage("6 audit verification", () => auditVerify(ctx, sc.activeLeaseScaling.tenant));
     if (wanted(5)) sc.expiryStorm = await stage("5 expiry storm", () => expiryStorm(ctx));
     if (wanted(8)) sc.manyTenants = await stage("8 many tenants", () => manyTenants(ctx));
   } catch (error) {

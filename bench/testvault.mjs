@@ -24,14 +24,16 @@ async function child(starts) {
   const t0 = performance.now();
   const { startTestVault } = await import(DIST);
   const importMs = performance.now() - t0;
-  const startMs = [], stopMs = [];
+  const startMs = [],
+    stopMs = [];
   for (let i = 0; i < starts; i++) {
     const s = performance.now();
     const vault = await startTestVault({ credentials: { bench: `sk-bench-${i}` } });
     startMs.push(performance.now() - s);
     try {
       // A start only counts if the vault serves: one lease through the SDK.
-      if ((await vault.client.lease("bench")).value !== `sk-bench-${i}`) throw new Error(`start ${i}: wrong leased value`);
+      if ((await vault.client.lease("bench")).value !== `sk-bench-${i}`)
+        throw new Error(`start ${i}: wrong leased value`);
     } finally {
       const e = performance.now();
       await vault.stop();
@@ -43,7 +45,12 @@ async function child(starts) {
 
 /** Runs a child process with `starts` starts and returns its measurements. */
 function spawnChild(starts) {
-  const out = execFileSync(process.execPath, [SELF, `--child=${starts}`], { cwd: ROOT, encoding: "utf8", maxBuffer: 16 << 20, timeout: 120_000 });
+  const out = execFileSync(process.execPath, [SELF, `--child=${starts}`], {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+    timeout: 120_000,
+  });
   const lines = out.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]);
 }
@@ -64,7 +71,17 @@ export async function main() {
   const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const loadAvg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
   execFileSync("npm", ["run", "build", "-w", "sdk", "-w", "testing"], { cwd: ROOT, stdio: "ignore" });
-  const result = { startedAt: new Date(started).toISOString(), source: treeState(), machine: { nproc: Number(execFileSync("nproc", ["--all"], { encoding: "utf8" }).trim()), cpuModel: os.cpus()[0]?.model ?? "unknown", node: process.version, loadAvgAtStart: loadAvg() }, settings: { runs } };
+  const result = {
+    startedAt: new Date(started).toISOString(),
+    source: treeState(),
+    machine: {
+      nproc: Number(execFileSync("nproc", ["--all"], { encoding: "utf8" }).trim()),
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      node: process.version,
+      loadAvgAtStart: loadAvg(),
+    },
+    settings: { runs },
+  };
   const cold = [];
   for (let i = 0; i < runs; i++) {
     const c = spawnChild(1);
@@ -73,7 +90,9 @@ export async function main() {
   }
   const warmRun = spawnChild(runs + 1);
   const warm = warmRun.startMs.slice(1);
-  log(`warm: ${warm.map((x) => x.toFixed(0)).join(", ")} ms (first start in that process ${warmRun.startMs[0].toFixed(0)} ms)`);
+  log(
+    `warm: ${warm.map((x) => x.toFixed(0)).join(", ")} ms (first start in that process ${warmRun.startMs[0].toFixed(0)} ms)`,
+  );
   result.samples = { cold, warm: warmRun };
   result.summary = {
     "cold: import + first start (ms)": stats(cold.map((c) => c.importMs + c.startMs[0])),
@@ -85,7 +104,8 @@ export async function main() {
     "warm start p50 (ms)": goal(result.summary["warm: later starts in the same process (ms)"].p50, 1000),
     "cold start p50, import included (ms)": goal(result.summary["cold: import + first start (ms)"].p50, 3000),
   };
-  for (const [k, v] of Object.entries(result.goals)) log(`${k}: ${v.value} (goal ${v.goal}) ${v.met ? "met" : "MISSED"}`);
+  for (const [k, v] of Object.entries(result.goals))
+    log(`${k}: ${v.value} (goal ${v.goal}) ${v.met ? "met" : "MISSED"}`);
   result.machine.loadAvgAtEnd = loadAvg();
   result.totalSeconds = Math.round((Date.now() - started) / 1000);
   const file = path.join(ROOT, "bench", "results", "testvault.json");

@@ -25,13 +25,28 @@ function text(value: unknown): string | undefined {
 export function credentialOf(entry: Json): string | undefined {
   const details = object(entry.details);
   const target = object(entry.target);
-  const name = text(details.credential_name) ?? (target.kind === "credential" ? text(details.name) : undefined) ?? text(details.credential);
+  const name =
+    text(details.credential_name) ??
+    (target.kind === "credential" ? text(details.name) : undefined) ??
+    text(details.credential);
   if (name !== undefined) return target.version === undefined ? name : `${name} v${String(target.version)}`;
   return target.kind === "credential" ? text(target.id) : undefined;
 }
 
 /** Detail keys worth a glance, in the order they are shown; durations in seconds are shortened. */
-const SUMMARY_KEYS = ["reason", "code", "operation", "lease_id", "ttl", "purpose", "role", "identity", "holder", "revoked", "break_glass"] as const;
+const SUMMARY_KEYS = [
+  "reason",
+  "code",
+  "operation",
+  "lease_id",
+  "ttl",
+  "purpose",
+  "role",
+  "identity",
+  "holder",
+  "revoked",
+  "break_glass",
+] as const;
 
 /** A short description: the most telling details as `key=value`, the target when nothing else. */
 export function summaryOf(entry: Json): string {
@@ -54,7 +69,15 @@ export function summaryOf(entry: Json): string {
 /** The table row of one record. */
 export function auditRow(record: AuditRecord): Cell[] {
   const entry = object(record.entry);
-  return [record.seq, when(text(entry.ts)), text(entry.type), text(object(entry.actor).identity), text(entry.outcome), credentialOf(entry), summaryOf(entry)];
+  return [
+    record.seq,
+    when(text(entry.ts)),
+    text(entry.type),
+    text(object(entry.actor).identity),
+    text(entry.outcome),
+    credentialOf(entry),
+    summaryOf(entry),
+  ];
 }
 
 /** Prints audit records as a table (or "no entries" on stderr). */

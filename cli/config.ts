@@ -41,14 +41,17 @@ export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 export function profileName(env: EnvVars = process.env): string | undefined {
   const name = env.GHOSTVAULT_PROFILE;
   if (name === undefined || name === "") return undefined;
-  if (!PROFILE_NAME.test(name)) throw new Error("GHOSTVAULT_PROFILE must be 1-63 of A-Z a-z 0-9 _ - (starting with a letter or digit)");
+  if (!PROFILE_NAME.test(name))
+    throw new Error("GHOSTVAULT_PROFILE must be 1-63 of A-Z a-z 0-9 _ - (starting with a letter or digit)");
   return name;
 }
 
 /** The config file path for `env`: the default login, or the profile's. */
 export function configPath(env: EnvVars = process.env): string {
   const profile = profileName(env);
-  return profile === undefined ? path.join(configDir(env), "config.json") : path.join(configDir(env), "profiles", `${profile}.json`);
+  return profile === undefined
+    ? path.join(configDir(env), "config.json")
+    : path.join(configDir(env), "profiles", `${profile}.json`);
 }
 
 /**
@@ -60,7 +63,10 @@ export function operatorConfigPath(env: EnvVars = process.env): string {
 }
 
 /** The stored login, or undefined when there is none. A file that exists but is not a login is an error. */
-export async function readConfig(env: EnvVars = process.env, file = configPath(env)): Promise<StoredConfig | undefined> {
+export async function readConfig(
+  env: EnvVars = process.env,
+  file = configPath(env),
+): Promise<StoredConfig | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -84,7 +90,11 @@ export async function readConfig(env: EnvVars = process.env, file = configPath(e
  * into place, so the token is never readable by others, not even for a moment, and a crash
  * leaves the old file intact. chmod afterwards because the umask may have narrowed `mkdir`.
  */
-export async function writeConfig(config: StoredConfig, env: EnvVars = process.env, file = configPath(env)): Promise<string> {
+export async function writeConfig(
+  config: StoredConfig,
+  env: EnvVars = process.env,
+  file = configPath(env),
+): Promise<string> {
   for (const dir of new Set([configDir(env), path.dirname(file)])) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
@@ -120,7 +130,8 @@ export async function resolveLogin(env: EnvVars = process.env): Promise<Resolved
   const token = envToken ?? stored?.token;
   if (url === undefined || token === undefined) {
     const profile = profileName(env);
-    if (profile !== undefined) throw new Error(`not logged in with profile "${profile}": run \`ghostvault --profile ${profile} login <url>\``);
+    if (profile !== undefined)
+      throw new Error(`not logged in with profile "${profile}": run \`ghostvault --profile ${profile} login <url>\``);
     throw new Error("not logged in: run `ghostvault login <url>` or set GHOSTVAULT_URL and GHOSTVAULT_TOKEN");
   }
   const source = envUrl && envToken ? "env" : !envUrl && !envToken ? "config" : "mixed";

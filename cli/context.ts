@@ -21,7 +21,10 @@ export interface JsonOption {
  */
 export async function vaultClient(env: EnvVars = process.env): Promise<VaultClient> {
   const login = await resolveLogin(env);
-  const pins = (env.GHOSTVAULT_PINS ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const pins = (env.GHOSTVAULT_PINS ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   const retry = { maxRetries: 2 };
   if (pins.length > 0) return vaultClientWithPins({ url: login.url, token: login.token, pins, retry });
   return new VaultClient({ url: login.url, token: login.token, retry });
@@ -60,7 +63,10 @@ export function refuseValueOption(command: Command): Command {
 /** Throws the refusal if `--value` was given (without echoing what was given). */
 export function assertNoValueOption(options: { value?: string }): void {
   if (options.value !== undefined) {
-    throw new CliError("values are never taken from arguments (they land in shell history and `ps`): pipe the value on stdin or type it at the prompt", 2);
+    throw new CliError(
+      "values are never taken from arguments (they land in shell history and `ps`): pipe the value on stdin or type it at the prompt",
+      2,
+    );
   }
 }
 

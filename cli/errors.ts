@@ -40,12 +40,19 @@ interface SystemCause {
  * AggregateError whose `errors` carry them), or undefined when there is no system error.
  */
 export function networkCause(error: unknown): string | undefined {
-  for (let e = error as SystemCause | undefined, depth = 0; e !== undefined && e !== null && depth < 5; e = e.cause as SystemCause | undefined, depth++) {
+  for (
+    let e = error as SystemCause | undefined, depth = 0;
+    e !== undefined && e !== null && depth < 5;
+    e = e.cause as SystemCause | undefined, depth++
+  ) {
     if (typeof e.code !== "string") continue;
     const first = Array.isArray(e.errors) ? (e.errors[0] as SystemCause | undefined) : undefined;
     const address = e.address ?? first?.address ?? e.hostname;
     const port = e.port ?? first?.port;
-    const where = typeof address === "string" ? ` ${address.includes(":") ? `[${address}]` : address}${port === undefined ? "" : `:${String(port)}`}` : "";
+    const where =
+      typeof address === "string"
+        ? ` ${address.includes(":") ? `[${address}]` : address}${port === undefined ? "" : `:${String(port)}`}`
+        : "";
     return `${e.code}${where}`;
   }
   return undefined;
@@ -76,7 +83,9 @@ export function errorCode(error: unknown): string {
  */
 export function formatError(error: unknown): string {
   if (error instanceof VaultError) {
-    const where = [error.code, error.requestId === undefined ? undefined : `request ${error.requestId}`].filter(Boolean).join(", ");
+    const where = [error.code, error.requestId === undefined ? undefined : `request ${error.requestId}`]
+      .filter(Boolean)
+      .join(", ");
     return terminalSafe(`error: ${errorMessage(error)} (${where})`);
   }
   return terminalSafe(`error: ${errorMessage(error)}`);
@@ -84,7 +93,10 @@ export function formatError(error: unknown): string {
 
 /** The `--json` form of a failure: `{"error":{"code","message","request_id"?}}`. */
 export function jsonError(error: unknown): string {
-  const body: { code: string; message: string; request_id?: string } = { code: errorCode(error), message: errorMessage(error) };
+  const body: { code: string; message: string; request_id?: string } = {
+    code: errorCode(error),
+    message: errorMessage(error),
+  };
   if (error instanceof VaultError && error.requestId !== undefined) body.request_id = error.requestId;
   return jsonSafe(JSON.stringify({ error: body }));
 }
@@ -115,7 +127,10 @@ export function jsonRequested(argv: readonly string[]): boolean {
  * its "(Did you mean ...?)" suggestion folded in, and a pointer to --help.
  */
 export function usageLine(text: string): string {
-  const message = text.trim().replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
+  const message = text
+    .trim()
+    .replace(/^error:\s*/, "")
+    .replace(/\s*\n\s*/g, " ");
   return `${message} (add --help for usage)`;
 }
 

@@ -22,7 +22,11 @@ export function stripFinalNewline(text: string): string {
  * Enter ends, Backspace deletes, Ctrl-C or Ctrl-D on an empty line aborts.
  * @throws Error when stdin is not a terminal, or the user aborts.
  */
-export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
+export function promptHidden(
+  question: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): Promise<string> {
   const tty = input as ReadStream;
   if (!tty.isTTY) return Promise.reject(new Error("no terminal to prompt on: pipe the secret on stdin instead"));
   output.write(question);
@@ -57,6 +61,7 @@ export function promptHidden(question: string, input: NodeJS.ReadStream = proces
  */
 export async function readSecret(question: string): Promise<string> {
   const value = process.stdin.isTTY ? await promptHidden(question) : stripFinalNewline(await readAll());
-  if (value === "") throw new Error("empty value: pipe it on stdin (`printf %s \"$VALUE\" | ghostvault ...`) or type it at the prompt");
+  if (value === "")
+    throw new Error('empty value: pipe it on stdin (`printf %s "$VALUE" | ghostvault ...`) or type it at the prompt');
   return value;
 }

@@ -95,7 +95,11 @@ function cellText(value: Cell, maxWidth = Infinity): string {
 }
 
 /** Renders rows under a header as aligned columns (two spaces apart, last column unpadded); cells escaped. */
-export function formatTable(header: readonly string[], rows: readonly (readonly Cell[])[], options: FormatOptions = {}): string {
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  options: FormatOptions = {},
+): string {
   const paint = options.paint ?? ((_s, t) => t);
   const texts = rows.map((row) => header.map((_, i) => cellText(row[i], options.maxWidth)));
   const widths = header.map((h, i) => Math.max(h.length, ...texts.map((r) => r[i]!.length)));
@@ -130,7 +134,11 @@ export function printJsonLine(value: unknown, stream: OutStream = process.stdout
 }
 
 /** Prints a table to stdout, or a note on stderr when there are no rows. */
-export function printTable(header: readonly string[], rows: readonly (readonly Cell[])[], empty = "nothing to show"): void {
+export function printTable(
+  header: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  empty = "nothing to show",
+): void {
   if (rows.length === 0) return note(empty);
   process.stdout.write(formatTable(header, rows, ttyOptions(process.stdout)));
 }
@@ -159,7 +167,8 @@ export function printSecret(value: string, newline = process.stdout.isTTY === tr
  */
 export function printGithubMasks(secret: string): void {
   for (const part of new Set([secret, ...secret.split(/\r?\n/)])) {
-    if (part.trim()) process.stderr.write(`::add-mask::${part.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
+    if (part.trim())
+      process.stderr.write(`::add-mask::${part.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}\n`);
   }
 }
 
@@ -202,7 +211,11 @@ export function when(iso: string | null | undefined): string {
 /** A number of seconds as people say it: the largest unit that divides it, `15m`, `1h`, `1d`, `90s`. */
 export function seconds(total: number): string {
   if (!Number.isInteger(total) || total <= 0) return `${total}s`;
-  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["m", 60]] as const) {
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+  ] as const) {
     if (total % size === 0) return `${total / size}${unit}`;
   }
   return `${total}s`;

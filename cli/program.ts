@@ -20,7 +20,8 @@ import { registerTokens } from "./commands/tokens";
 import { jsonRequested, reportUsageError } from "./errors";
 
 function profileOption(value: string): string {
-  if (!PROFILE_NAME.test(value)) throw new InvalidArgumentError("expected 1-63 of A-Z a-z 0-9 _ - (starting with a letter or digit)");
+  if (!PROFILE_NAME.test(value))
+    throw new InvalidArgumentError("expected 1-63 of A-Z a-z 0-9 _ - (starting with a letter or digit)");
   return value;
 }
 
@@ -37,7 +38,11 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .version(pkg.version)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => reportUsageError(text, jsonRequested(argv), write) })
-    .option("--profile <name>", "use the login stored under this name, for several vaults (default: $GHOSTVAULT_PROFILE)", profileOption)
+    .option(
+      "--profile <name>",
+      "use the login stored under this name, for several vaults (default: $GHOSTVAULT_PROFILE)",
+      profileOption,
+    )
     // `run` hands everything after its command to the child, options included.
     .enablePositionalOptions()
     // The config functions read the profile from the environment, so --profile is passed there.

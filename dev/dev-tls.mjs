@@ -37,7 +37,10 @@ function openssl(dir, args) {
   try {
     execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
-    if (error.code === "ENOENT") throw new Error("--https needs the openssl CLI to make a local certificate; install it (apt-get install openssl, brew install openssl)");
+    if (error.code === "ENOENT")
+      throw new Error(
+        "--https needs the openssl CLI to make a local certificate; install it (apt-get install openssl, brew install openssl)",
+      );
     throw new Error(`openssl ${args[0]} failed: ${String(error.stderr ?? error.message).trim()}`);
   }
 }
@@ -55,13 +58,47 @@ export function ensureDevCertificate(stateDir) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
     openssl(dir, ["genpkey", ...ec, "-out", "ca.key"]);
-    openssl(dir, ["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=ghostvault local dev CA", "-days", String(VALID_DAYS),
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "ca.crt"]);
+    openssl(dir, [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      "ca.key",
+      "-subj",
+      "/CN=ghostvault local dev CA",
+      "-days",
+      String(VALID_DAYS),
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+      "-out",
+      "ca.crt",
+    ]);
     openssl(dir, ["genpkey", ...ec, "-out", "server.key"]);
     openssl(dir, ["req", "-new", "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr"]);
-    writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n");
-    openssl(dir, ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", `0x${Date.now().toString(16)}`,
-      "-days", String(VALID_DAYS), "-extfile", "server.ext", "-out", "server.crt"]);
+    writeFileSync(
+      file("server.ext"),
+      "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    );
+    openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-set_serial",
+      `0x${Date.now().toString(16)}`,
+      "-days",
+      String(VALID_DAYS),
+      "-extfile",
+      "server.ext",
+      "-out",
+      "server.crt",
+    ]);
     for (const name of ["server.csr", "server.ext"]) rmSync(file(name), { force: true });
     for (const name of ["ca.key", "server.key"]) chmodSync(file(name), 0o600);
     created = true;

@@ -20,7 +20,13 @@ import https from "node:https";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { EMULATOR_CONFIGS, PROVIDER_VARS, ensureDevVars, ensureProviderDevVars, ensureWitnessDevVars } from "./dev-vars.mjs";
+import {
+  EMULATOR_CONFIGS,
+  PROVIDER_VARS,
+  ensureDevVars,
+  ensureProviderDevVars,
+  ensureWitnessDevVars,
+} from "./dev-vars.mjs";
 import { ensureDevCertificate } from "./dev-tls.mjs";
 import { killGroupNow, spawnGroup, stopGroup } from "./process-group.mjs";
 
@@ -59,12 +65,16 @@ let tls;
 function devFetch(url, init = {}) {
   if (!HTTPS) return fetch(url, init);
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: init.method ?? "GET", headers: init.headers, ca: tls.ca, signal: init.signal }, (res) => {
-      const chunks = [];
-      res.on("data", (chunk) => chunks.push(chunk));
-      res.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })));
-      res.on("error", reject);
-    });
+    const req = https.request(
+      url,
+      { method: init.method ?? "GET", headers: init.headers, ca: tls.ca, signal: init.signal },
+      (res) => {
+        const chunks = [];
+        res.on("data", (chunk) => chunks.push(chunk));
+        res.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(init.body);
   });
@@ -223,7 +233,8 @@ async function shutdown(code) {
 }
 
 async function main() {
-  if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`GHOSTVAULT_PORT must be a TCP port, not ${process.env.GHOSTVAULT_PORT}`);
+  if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535)
+    fail(`GHOSTVAULT_PORT must be a TCP port, not ${process.env.GHOSTVAULT_PORT}`);
   if (!existsSync(WRANGLER_BIN)) fail("wrangler is not installed; run `npm ci` first");
   if (!Object.hasOwn(PROVIDER_VARS, KMS)) fail(`GHOSTVAULT_KMS must be aws, gcp or azure, not ${KMS}`);
   const unknown = ARGS.filter((a) => a !== "--https");
@@ -251,7 +262,19 @@ async function main() {
 
   console.log(`Starting wrangler dev on ${URL_BASE} ...`);
   console.log(`KMS provider: ${KMS} (emulator ${EMULATOR_CONFIGS[KMS]})`);
-  const args = ["dev", "-c", "wrangler.toml", "-c", EMULATOR_CONFIGS[KMS], "-c", "dev/witness/wrangler.toml", "--ip", HOST, "--port", String(PORT)];
+  const args = [
+    "dev",
+    "-c",
+    "wrangler.toml",
+    "-c",
+    EMULATOR_CONFIGS[KMS],
+    "-c",
+    "dev/witness/wrangler.toml",
+    "--ip",
+    HOST,
+    "--port",
+    String(PORT),
+  ];
   for (const [key, value] of Object.entries(PROVIDER_VARS[KMS])) args.push("--var", `${key}:${value}`);
   args.push("--var", `AUDIT_WITNESSES:${witness.auditWitnesses}`);
   // The KMS emulators and the witness are service bindings inside the same wrangler process: no TLS needed there.
@@ -272,7 +295,11 @@ async function main() {
   forwarding = true;
 }
 
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]]) {
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+]) {
   process.on(signal, () => void shutdown(code));
 }
 // If we exit by any other path, do not leave workerd holding the port.

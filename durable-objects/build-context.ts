@@ -30,7 +30,12 @@ export interface ContextDeps {
 /** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
 export function buildContext(deps: ContextDeps): VaultContext {
   const { env, storage, tenantId, now } = deps;
-  const faults = deps.faults ?? new FaultHook(() => undefined, async () => undefined);
+  const faults =
+    deps.faults ??
+    new FaultHook(
+      () => undefined,
+      async () => undefined,
+    );
   const config = loadConfig(env);
   // Only a test configuration routes D1 through the fault hook; production uses the binding itself.
   const db = tenantDb(allowsTestHooks(config) ? faultyD1(env.DB, faults) : env.DB, tenantId);
@@ -47,7 +52,9 @@ export function buildContext(deps: ContextDeps): VaultContext {
   });
   // Tests route OIDC discovery and JWKS fetches to a local issuer Worker; config.ts refuses that binding in production.
   const issuer = (env as { OIDC_TEST_ISSUER?: Fetcher }).OIDC_TEST_ISSUER;
-  const fetchExternal = issuer ? (input: string, init?: RequestInit) => issuer.fetch(input, init) : (input: string, init?: RequestInit) => fetch(input, init);
+  const fetchExternal = issuer
+    ? (input: string, init?: RequestInit) => issuer.fetch(input, init)
+    : (input: string, init?: RequestInit) => fetch(input, init);
   // The only outbound fetch of the object, behind the URL guard (federation/outbound.ts) and the
   // cache's budget. Insecure URLs only by explicit setting, which config.ts refuses in production.
   const jwks = new JwksCache({ fetch: fetchExternal, now, allowInsecure: config.OUTBOUND_ALLOW_INSECURE });

@@ -1,4 +1,10 @@
-import { openCredentialValueWithDek, unwrapDekKey, type CredentialContext, type SealedCredentialValue, type TenantKek } from "../worker/core/crypto";
+import {
+  openCredentialValueWithDek,
+  unwrapDekKey,
+  type CredentialContext,
+  type SealedCredentialValue,
+  type TenantKek,
+} from "../worker/core/crypto";
 import type { CredentialRow, CredentialVersionRow } from "../worker/core/db/credentials";
 
 /** A credential and its current version's ciphertext, as the lease path needs them. */
@@ -77,7 +83,8 @@ export class CredentialCache {
   async openValue(version: SealedCredentialValue, kek: TenantKek, aad: CredentialContext): Promise<Uint8Array> {
     const id = `${aad.credentialId}/${aad.version}/${kek.version}`;
     const hit = this.#deks.get(id);
-    if (hit && hit.expiresAt > this.now() && sameBytes(hit.wrappedDek, version.wrappedDek)) return openCredentialValueWithDek(version.valueBlob, hit.key, aad);
+    if (hit && hit.expiresAt > this.now() && sameBytes(hit.wrappedDek, version.wrappedDek))
+      return openCredentialValueWithDek(version.valueBlob, hit.key, aad);
     const generation = this.#generation;
     const key = await unwrapDekKey(version.wrappedDek, kek, aad);
     const plaintext = await openCredentialValueWithDek(version.valueBlob, key, aad);

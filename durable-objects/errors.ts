@@ -26,7 +26,10 @@ export function toWireError(error: unknown, requestId: string): WireError {
     console.error("stored ciphertext failed to decrypt", { request_id: requestId });
     return { code: "internal", message: "internal error" };
   }
-  console.error("unexpected error", { request_id: requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  console.error("unexpected error", {
+    request_id: requestId,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  });
   return { code: "internal", message: "internal error" };
 }
 

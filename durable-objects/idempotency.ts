@@ -1,4 +1,18 @@
-import { aesGcmDecrypt, aesGcmEncrypt, AES_GCM_IV_BYTES, bytesToHex, concatBytes, hkdfSha256, hkdfSha256AesKey, hmacSha256, importHkdfKey, randomBytes, timingSafeEqual, utf8Decode, utf8Encode } from "../worker/core/crypto";
+import {
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  AES_GCM_IV_BYTES,
+  bytesToHex,
+  concatBytes,
+  hkdfSha256,
+  hkdfSha256AesKey,
+  hmacSha256,
+  importHkdfKey,
+  randomBytes,
+  timingSafeEqual,
+  utf8Decode,
+  utf8Encode,
+} from "../worker/core/crypto";
 import { VaultError } from "../worker/contract/errors";
 import { findLease } from "./storage/leases";
 import type { Actor, VaultContext } from "./vault-context";
@@ -44,7 +58,10 @@ const REPLAY_CHECKS: Record<string, (ctx: VaultContext, value: unknown) => void>
     const id = (value as { lease?: { id?: unknown } } | null)?.lease?.id;
     const lease = typeof id === "string" ? findLease(ctx.sql, id) : undefined;
     if (!lease || lease.state !== "active" || lease.expires_at <= ctx.now()) {
-      throw new VaultError("conflict", "the lease this Idempotency-Key created has ended (revoked or expired); send a new key to lease again");
+      throw new VaultError(
+        "conflict",
+        "the lease this Idempotency-Key created has ended (revoked or expired); send a new key to lease again",
+      );
     }
   },
 };
@@ -71,26 +88,48 @@ function aad(actor: Actor, request: IdempotentRequest, fingerprint: string): Uin
  * If the object dies after the operation but before its outcome is stored, the row stays claimed
  * and retries get 409 until it expires: refusing is safe, acting twice is not.
  */
-export async function idempotent<T>(ctx: VaultContext, actor: Actor, request: IdempotentRequest, run: () => Promise<T>): Promise<T> {
+export async function idempotent<T>(
+  ctx: VaultContext,
+  actor: Actor,
+  request: IdempotentRequest,
+  run: () => Promise<T>,
+): Promise<T> {
   const secrets = await secretsFor(request.token);
-  const fingerprint = bytesToHex(await hmacSha256(secrets.mac, utf8Encode(JSON.stringify([request.operation, request.input ?? null]))));
+  const fingerprint = bytesToHex(
+    await hmacSha256(secrets.mac, utf8Encode(JSON.stringify([request.operation, request.input ?? null]))),
+  );
   const now = ctx.now();
   const row = ctx.sql
-    .exec<Row>("SELECT fingerprint, outcome FROM idempotency WHERE token_id = ? AND idem_key = ? AND expires_at > ?", actor.tokenId, request.key, now)
+    .exec<Row>(
+      "SELECT fingerprint, outcome FROM idempotency WHERE token_id = ? AND idem_key = ? AND expires_at > ?",
+      actor.tokenId,
+      request.key,
+      now,
+    )
     .toArray()[0];
   if (row) {
     if (!timingSafeEqual(utf8Encode(row.fingerprint), utf8Encode(fingerprint))) {
-      throw new VaultError("idempotency_mismatch", "this Idempotency-Key was already used with a different request; send a new key");
+      throw new VaultError(
+        "idempotency_mismatch",
+        "this Idempotency-Key was already used with a different request; send a new key",
+      );
     }
-    if (row.outcome === null) throw new VaultError("conflict", "a request with this Idempotency-Key is still in progress; retry later");
-    const value: unknown = JSON.parse(await open(secrets.seal, aad(actor, request, fingerprint), new Uint8Array(row.outcome)));
+    if (row.outcome === null)
+      throw new VaultError("conflict", "a request with this Idempotency-Key is still in progress; retry later");
+    const value: unknown = JSON.parse(
+      await open(secrets.seal, aad(actor, request, fingerprint), new Uint8Array(row.outcome)),
+    );
     REPLAY_CHECKS[request.operation]?.(ctx, value);
     return value as T;
   }
   // An expired row of the same key is replaced: after 24 h the key is free again.
   ctx.sql.exec(
     "INSERT OR REPLACE INTO idempotency (token_id, idem_key, fingerprint, outcome, created_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?)",
-    actor.tokenId, request.key, fingerprint, now, now + IDEMPOTENCY_TTL_MS,
+    actor.tokenId,
+    request.key,
+    fingerprint,
+    now,
+    now + IDEMPOTENCY_TTL_MS,
   );
   let value: T;
   try {
@@ -100,7 +139,12 @@ export async function idempotent<T>(ctx: VaultContext, actor: Actor, request: Id
     throw error;
   }
   const sealed = await seal(secrets.seal, aad(actor, request, fingerprint), JSON.stringify(value ?? null));
-  ctx.sql.exec("UPDATE idempotency SET outcome = ? WHERE token_id = ? AND idem_key = ?", sealed, actor.tokenId, request.key);
+  ctx.sql.exec(
+    "UPDATE idempotency SET outcome = ? WHERE token_id = ? AND idem_key = ?",
+    sealed,
+    actor.tokenId,
+    request.key,
+  );
   await ctx.scheduleAlarm(now + IDEMPOTENCY_TTL_MS);
   return value;
 }
@@ -111,7 +155,9 @@ async function seal(key: CryptoKey, data: Uint8Array, plaintext: string): Promis
 }
 
 async function open(key: CryptoKey, data: Uint8Array, sealed: Uint8Array): Promise<string> {
-  return utf8Decode(await aesGcmDecrypt(key, sealed.subarray(0, AES_GCM_IV_BYTES), data, sealed.subarray(AES_GCM_IV_BYTES)));
+  return utf8Decode(
+    await aesGcmDecrypt(key, sealed.subarray(0, AES_GCM_IV_BYTES), data, sealed.subarray(AES_GCM_IV_BYTES)),
+  );
 }
 
 /**
@@ -122,7 +168,8 @@ export function purgeExpiredIdempotency(ctx: VaultContext): number | "more" | nu
   const now = ctx.now();
   ctx.sql.exec(
     "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
-    now, IDEMPOTENCY_PURGE_BATCH,
+    now,
+    IDEMPOTENCY_PURGE_BATCH,
   );
   const next = ctx.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM idempotency").one().at;
   return next !== null && next <= now ? "more" : next;

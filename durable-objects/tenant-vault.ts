@@ -1,7 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { roleAtLeast, type Role } from "../worker/contract/roles";
-import { isOperation, OPERATION_TABLE, OPERATIONS, parseOperationInput, type InputOf, type Operation, type OperationSpec, type RawInput } from "../worker/contract/operations";
+import {
+  isOperation,
+  OPERATION_TABLE,
+  OPERATIONS,
+  parseOperationInput,
+  type InputOf,
+  type Operation,
+  type OperationSpec,
+  type RawInput,
+} from "../worker/contract/operations";
 import { loadConfig } from "../worker/contract/config";
 import { describeZodError, VaultError } from "../worker/contract/errors";
 import { IdempotencyKeySchema, type Call, type Outcome } from "../worker/contract/rpc";
@@ -33,7 +42,17 @@ import { earliestExpiry } from "./storage/leases";
 import { earliestRequestExpiry } from "./storage/access-requests";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
-import { benchAuditScan, benchInsert, benchMerkleSkip, benchSeedAudit, type AuditScan, ClockSchema, requireTestHooks, SeedSchema, seedLeases } from "./test-hooks";
+import {
+  benchAuditScan,
+  benchInsert,
+  benchMerkleSkip,
+  benchSeedAudit,
+  type AuditScan,
+  ClockSchema,
+  requireTestHooks,
+  SeedSchema,
+  seedLeases,
+} from "./test-hooks";
 import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
 import { MetricsRecorder, type DataPointSink } from "./metrics/recorder";
 import { readMetrics } from "./metrics/store";
@@ -42,7 +61,13 @@ import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
 import { d1Message } from "../worker/core/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
 
-const SignedRequestSchema = z.strictObject({ name: z.string().max(128), contentType: z.string().max(256).nullable(), timestamp: z.string().max(64).nullable(), signature: z.string().max(256).nullable(), body: z.string().max(512 * 1024) });
+const SignedRequestSchema = z.strictObject({
+  name: z.string().max(128),
+  contentType: z.string().max(256).nullable(),
+  timestamp: z.string().max(64).nullable(),
+  signature: z.string().max(256).nullable(),
+  body: z.string().max(512 * 1024),
+});
 
 /** The next deadline the alarm must meet: a lease's or an access request's. */
 function earliestDeadline(sql: SqlStorage): number | null {
@@ -76,7 +101,10 @@ export class TenantVault extends DurableObject<Env> {
    * still runs the backfill, which repairs a tree found incomplete anyway.
    */
   #merkleBuilt = false;
-  #faults = new FaultHook((reason) => this.ctx.abort(reason), () => this.ctx.storage.sync());
+  #faults = new FaultHook(
+    (reason) => this.ctx.abort(reason),
+    () => this.ctx.storage.sync(),
+  );
   /** Counters flushed once per request (metrics/recorder.ts). */
   readonly #metrics = new MetricsRecorder();
 
@@ -95,7 +123,9 @@ export class TenantVault extends DurableObject<Env> {
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
   async bootstrap(tenantId: string, requestId: string, input: unknown): Promise<Outcome<BootstrapResult>> {
     const started = Date.now();
-    const outcome = await this.#guard(requestId, () => bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId));
+    const outcome = await this.#guard(requestId, () =>
+      bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId),
+    );
     this.#observe("tenant.bootstrap", outcome, started);
     return outcome;
   }
@@ -123,7 +153,11 @@ export class TenantVault extends DurableObject<Env> {
    */
   op<K extends Operation>(name: K, call: Call<RawInput | null>): Promise<Outcome<OpResult<K>>> {
     // The name comes over RPC: an unknown one is refused before anything runs or is recorded.
-    if (!isOperation(name)) return Promise.resolve({ ok: false as const, error: { code: "bad_request" as const, message: "unknown operation" } });
+    if (!isOperation(name))
+      return Promise.resolve({
+        ok: false as const,
+        error: { code: "bad_request" as const, message: "unknown operation" },
+      });
     const spec: OperationSpec = OPERATION_TABLE[name];
     const handler = HANDLERS[name] as Handler<K>;
     const send = this.#send;
@@ -142,23 +176,37 @@ export class TenantVault extends DurableObject<Env> {
 
   /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
   oidcLeases(requestId: string, input: unknown, ip?: string | null) {
-    return this.#unauthenticated(requestId, { ip, route: "ci.oidc", metric: "ci.oidc.leases" }, (ctx) => oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)));
+    return this.#unauthenticated(requestId, { ip, route: "ci.oidc", metric: "ci.oidc.leases" }, (ctx) =>
+      oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)),
+    );
   }
 
   /** CI job's end: revoke its leases, proven by a fresh OIDC ID token. */
   oidcRevokeLeases(requestId: string, input: unknown, ip?: string | null) {
-    return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) => oidc.oidcRevokeLeases(ctx, requestId, this.#parse(OidcRevokeRequestSchema, input)));
+    return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) =>
+      oidc.oidcRevokeLeases(ctx, requestId, this.#parse(OidcRevokeRequestSchema, input)),
+    );
   }
 
   /** CI by signed webhook: the Worker passes the headers and the raw body it received. */
   webhookLeases(requestId: string, signed: SignedRequest, ip?: string | null) {
     const parsed = SignedRequestSchema.safeParse(signed);
-    if (!parsed.success) return this.#guard(requestId, () => Promise.reject(new VaultError("validation_failed", describeZodError(parsed.error, "request"))));
+    if (!parsed.success)
+      return this.#guard(requestId, () =>
+        Promise.reject(new VaultError("validation_failed", describeZodError(parsed.error, "request"))),
+      );
     // A wrong media type is answered 415 whether or not the tenant exists, so it reveals nothing.
     if (!isJsonMediaType(parsed.data.contentType)) {
-      return this.#unauthenticated(requestId, { ip, route: "ci.webhook", metric: "ci.webhook.leases" }, (ctx) => webhooks.refuseMediaType(ctx, requestId, parsed.data), webhooks.mediaTypeRefusal);
+      return this.#unauthenticated(
+        requestId,
+        { ip, route: "ci.webhook", metric: "ci.webhook.leases" },
+        (ctx) => webhooks.refuseMediaType(ctx, requestId, parsed.data),
+        webhooks.mediaTypeRefusal,
+      );
     }
-    return this.#unauthenticated(requestId, { ip, route: "ci.webhook", metric: "ci.webhook.leases" }, (ctx) => webhooks.webhookLeases(ctx, requestId, parsed.data));
+    return this.#unauthenticated(requestId, { ip, route: "ci.webhook", metric: "ci.webhook.leases" }, (ctx) =>
+      webhooks.webhookLeases(ctx, requestId, parsed.data),
+    );
   }
 
   /**
@@ -180,10 +228,12 @@ export class TenantVault extends DurableObject<Env> {
   // first thing; production configuration refuses TEST_HOOKS, so there they refuse every call.
 
   /** Test hook: bulk-creates leases (see test-hooks.ts); needs an admin token. */
-  seedLeases(call: Call<unknown>) { return this.#call(call, "leases.seed", "admin", (ctx, a) => {
-    const input = this.#parse(SeedSchema, call.input);
-    return () => seedLeases(ctx, a, input);
-  }); }
+  seedLeases(call: Call<unknown>) {
+    return this.#call(call, "leases.seed", "admin", (ctx, a) => {
+      const input = this.#parse(SeedSchema, call.input);
+      return () => seedLeases(ctx, a, input);
+    });
+  }
 
   /** Bench hook, baseline `do-insert`: one SQLite insert, nothing else. */
   async benchInsert(): Promise<number> {
@@ -211,7 +261,7 @@ export class TenantVault extends DurableObject<Env> {
     return benchAuditScan(this.ctx.storage.sql, fromSeq, toSeq);
   }
 
-    /** Test hook: fixes this object's clock (null = real time). */
+  /** Test hook: fixes this object's clock (null = real time). */
   async setClockForTest(now: number | null): Promise<void> {
     requireTestHooks(loadConfig(this.env), "setClockForTest");
     this.#fixedNow = ClockSchema.parse(now);
@@ -282,48 +332,73 @@ export class TenantVault extends DurableObject<Env> {
     await step("witness", () => submitToWitnesses(ctx));
     // Logs older than the Merkle tree are built into it once, a bounded batch per run.
     // (Not while the TEST_HOOKS-only bench switch holds this tenant's tree still: bench/merkle.mjs.)
-    if ((await step("merkle", () => (MERKLE_BENCH_SKIP.has(tenantId) ? "done" : backfillMerkle(ctx.storage)))) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
+    if (
+      (await step("merkle", () => (MERKLE_BENCH_SKIP.has(tenantId) ? "done" : backfillMerkle(ctx.storage)))) === "more"
+    )
+      await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     if (expiry?.more || requests?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
     if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
     // A purge backlog pauses like an expiry backlog, so it never starves requests.
-    if (idempotency !== null && idempotency !== undefined) await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
+    if (idempotency !== null && idempotency !== undefined)
+      await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
     // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
     // the past would fire at once, find it still open and re-arm forever. In production they agree.
     if (summaryDue && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
     // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
     this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
-    if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
+    if (failed)
+      await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
     const next = earliestDeadline(ctx.sql);
     if (next !== null) await ctx.scheduleAlarm(next);
     // KMS calls of a KEK sweep, audit failures of expiry: counted like a request's.
-    this.#metrics.flush(this.ctx.storage, tenantId, ctx.now(), this.#sink(), { operation: "alarm", code: failed ? "failed" : "ok" });
+    this.#metrics.flush(this.ctx.storage, tenantId, ctx.now(), this.#sink(), {
+      operation: "alarm",
+      code: failed ? "failed" : "ok",
+    });
   }
 
   /**
    * Authenticates, authorises by the least role `need`, then `prepare` validates the input and
    * returns the operation to run (at most once per Idempotency-Key); audits refusals.
    */
-  async #call<T>(call: Call<unknown>, op: string, need: Role, prepare: (ctx: VaultContext, actor: Actor) => () => T | Promise<T>): Promise<Outcome<T>> {
+  async #call<T>(
+    call: Call<unknown>,
+    op: string,
+    need: Role,
+    prepare: (ctx: VaultContext, actor: Actor) => () => T | Promise<T>,
+  ): Promise<Outcome<T>> {
     let actor: Actor | undefined;
     let ctx: VaultContext | undefined;
     const started = Date.now();
     const source = { ip: SourceIpSchema.parse(call.ip), route: op };
-    const outcome = await this.#guard(call.requestId, () => withRequestSource(source, async () => {
-      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
-      // A token naming a tenant that was never bootstrapped gets the same 401 as a bad token.
-      if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
-      ctx = this.#contextFor(tenantId);
-      actor = await authenticate(ctx, call.token, call.requestId);
-      if (!roleAtLeast(actor.role, need)) throw new VaultError("forbidden", `this operation needs role ${need} or above`);
-      const [context, caller] = [ctx, actor];
-      // The key first, then the input, as the Worker read them before it stopped validating; both
-      // before the idempotency row, so bad input is never matched against (or stored as) an outcome.
-      const key = call.idempotencyKey === undefined ? undefined : IdempotencyKeySchema.safeParse(call.idempotencyKey);
-      if (key && !key.success) throw new VaultError("validation_failed", "Idempotency-Key header: must be 1 to 128 printable ASCII characters");
-      const run = prepare(context, caller);
-      if (key === undefined) return run();
-      return idempotent(context, caller, { key: key.data, token: call.token, operation: op, input: call.input }, async () => run());
-    }));
+    const outcome = await this.#guard(call.requestId, () =>
+      withRequestSource(source, async () => {
+        const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+        // A token naming a tenant that was never bootstrapped gets the same 401 as a bad token.
+        if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
+        ctx = this.#contextFor(tenantId);
+        actor = await authenticate(ctx, call.token, call.requestId);
+        if (!roleAtLeast(actor.role, need))
+          throw new VaultError("forbidden", `this operation needs role ${need} or above`);
+        const [context, caller] = [ctx, actor];
+        // The key first, then the input, as the Worker read them before it stopped validating; both
+        // before the idempotency row, so bad input is never matched against (or stored as) an outcome.
+        const key = call.idempotencyKey === undefined ? undefined : IdempotencyKeySchema.safeParse(call.idempotencyKey);
+        if (key && !key.success)
+          throw new VaultError(
+            "validation_failed",
+            "Idempotency-Key header: must be 1 to 128 printable ASCII characters",
+          );
+        const run = prepare(context, caller);
+        if (key === undefined) return run();
+        return idempotent(
+          context,
+          caller,
+          { key: key.data, token: call.token, operation: op, input: call.input },
+          async () => run(),
+        );
+      }),
+    );
     if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
     this.#observe(op, outcome, started);
     return outcome;
@@ -332,7 +407,12 @@ export class TenantVault extends DurableObject<Env> {
   /** Records role refusals and server-side failures (other refusals record themselves), then checkpoints if due. */
   async #afterCall(ctx: VaultContext, actor: Actor, op: string, outcome: Outcome<unknown>): Promise<void> {
     try {
-      if (!outcome.ok && (outcome.error.code === "forbidden" || outcome.error.code === "internal" || outcome.error.code === "kms_unavailable")) {
+      if (
+        !outcome.ok &&
+        (outcome.error.code === "forbidden" ||
+          outcome.error.code === "internal" ||
+          outcome.error.code === "kms_unavailable")
+      ) {
         const denied = outcome.error.code === "forbidden";
         ctx.storage.transactionSync(() =>
           record(ctx, actor!, {
@@ -359,15 +439,25 @@ export class TenantVault extends DurableObject<Env> {
    * For CI entry points that authenticate by their own means (OIDC, webhook signature). An unknown
    * tenant gets the refusal every refused CI caller gets (`unknownTenant`), so none can tell it apart.
    */
-  async #unauthenticated<T>(requestId: string, from: { ip?: string | null; route: string; metric?: string }, fn: (ctx: VaultContext) => Promise<T>, unknownTenant: () => VaultError = ciRefusal): Promise<Outcome<T>> {
+  async #unauthenticated<T>(
+    requestId: string,
+    from: { ip?: string | null; route: string; metric?: string },
+    fn: (ctx: VaultContext) => Promise<T>,
+    unknownTenant: () => VaultError = ciRefusal,
+  ): Promise<Outcome<T>> {
     const started = Date.now();
     const source = { ip: SourceIpSchema.parse(from.ip), route: from.route };
-    const outcome = await this.#guard(requestId, () => withRequestSource(source, async () => {
-      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
-      if (tenantId === undefined) throw unknownTenant();
-      return fn(this.#contextFor(tenantId));
-    }));
-    if (this.#context) await checkpointIfDue(this.#context).catch((error: unknown) => console.error("checkpoint failed", { request_id: requestId, error: String(error) }));
+    const outcome = await this.#guard(requestId, () =>
+      withRequestSource(source, async () => {
+        const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+        if (tenantId === undefined) throw unknownTenant();
+        return fn(this.#contextFor(tenantId));
+      }),
+    );
+    if (this.#context)
+      await checkpointIfDue(this.#context).catch((error: unknown) =>
+        console.error("checkpoint failed", { request_id: requestId, error: String(error) }),
+      );
     this.#observe(from.metric ?? from.route, outcome, started);
     return outcome;
   }
@@ -380,7 +470,10 @@ export class TenantVault extends DurableObject<Env> {
     this.#metrics.request(operation, outcome, Date.now() - startedAt);
     const tenantId = this.#context?.tenantId ?? getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return this.#metrics.discard();
-    this.#metrics.flush(this.ctx.storage, tenantId, this.#fixedNow ?? Date.now(), this.#sink(), { operation, code: outcome.ok ? "ok" : outcome.error.code });
+    this.#metrics.flush(this.ctx.storage, tenantId, this.#fixedNow ?? Date.now(), this.#sink(), {
+      operation,
+      code: outcome.ok ? "ok" : outcome.error.code,
+    });
   }
 
   /** Analytics Engine, or the in-repo stand-in tests bind (config.ts refuses it in production). */

@@ -50,13 +50,19 @@ export function benchMerkleSkip(tenantId: string, skip: boolean): void {
  * a million entries is seeded in seconds. The rows are not valid audit entries: bench tenants only.
  */
 export function benchSeedAudit(storage: DurableObjectStorage, count: number): { size: number } {
-  if (!Number.isSafeInteger(count) || count < 1 || count > 200_000) throw new VaultError("validation_failed", "count must be 1 to 200000");
+  if (!Number.isSafeInteger(count) || count < 1 || count > 200_000)
+    throw new VaultError("validation_failed", "count must be 1 to 200000");
   return storage.transactionSync(() => {
     const sql = storage.sql;
     const head = auditHead(sql)?.seq ?? 0;
     for (let seq = head + 1; seq <= head + count; seq++) {
       const text = `{"bench":${seq}}`;
-      sql.exec("INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, 0, 'bench.seed', 'bench', NULL, ?, ?)", seq, text, sha256HexSync(text));
+      sql.exec(
+        "INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, 0, 'bench.seed', 'bench', NULL, ?, ?)",
+        seq,
+        text,
+        sha256HexSync(text),
+      );
       appendMerkleLeaf(sql, seq, text);
     }
     return { size: head + count };
@@ -80,12 +86,17 @@ export interface AuditScan {
  * checkpoint or Merkle check). Verify ÷ this is what the checks cost over reading and hashing.
  */
 export function benchAuditScan(sql: SqlStorage, fromSeq: number, toSeq: number): AuditScan {
-  if (!Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq) || fromSeq < 1 || toSeq < fromSeq) throw new VaultError("validation_failed", "from_seq and to_seq must be integers with 1 ≤ from_seq ≤ to_seq");
+  if (!Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(toSeq) || fromSeq < 1 || toSeq < fromSeq)
+    throw new VaultError("validation_failed", "from_seq and to_seq must be integers with 1 ≤ from_seq ≤ to_seq");
   const out: AuditScan = { rows: 0, chars: 0, mismatches: 0 };
   // Clamped to the head, as verify does, so a huge to_seq does not loop over empty pages.
   const end = Math.min(toSeq, auditHead(sql)?.seq ?? 0);
   for (let at = fromSeq; at <= end; at += VERIFY_PAGE) {
-    for (const r of sql.exec<{ entry: string; hash: string }>("SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(end, at + VERIFY_PAGE - 1))) {
+    for (const r of sql.exec<{ entry: string; hash: string }>(
+      "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq",
+      at,
+      Math.min(end, at + VERIFY_PAGE - 1),
+    )) {
       out.rows++;
       out.chars += r.entry.length;
       if (sha256HexSync(r.entry) !== r.hash) out.mismatches++;
@@ -95,7 +106,11 @@ export function benchAuditScan(sql: SqlStorage, fromSeq: number, toSeq: number):
 }
 
 /** The input of {@link seedLeases}, checked at the RPC boundary. */
-export const SeedSchema = z.strictObject({ credential: CredentialRefSchema, count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
+export const SeedSchema = z.strictObject({
+  credential: CredentialRefSchema,
+  count: z.number().int().min(1).max(1_000_000),
+  expiresAt: z.number().int(),
+});
 
 /** What a bulk seed creates. */
 export interface SeedLeases {
@@ -122,14 +137,29 @@ export async function seedLeases(ctx: VaultContext, actor: Actor, seed: SeedLeas
       for (let i = done; i < Math.min(seed.count, done + SEED_BATCH); i++) {
         const id = newId("lease");
         insertLease(ctx.sql, {
-          id, credential_id: credential.id, credential_name: credential.name, version: current.version,
-          identity: actor.identity, token_id: actor.tokenId, agent: null, purpose: "seed",
-          issued_at: now, expires_at: seed.expiresAt, max_expires_at: seed.expiresAt, ttl: null,
+          id,
+          credential_id: credential.id,
+          credential_name: credential.name,
+          version: current.version,
+          identity: actor.identity,
+          token_id: actor.tokenId,
+          agent: null,
+          purpose: "seed",
+          issued_at: now,
+          expires_at: seed.expiresAt,
+          max_expires_at: seed.expiresAt,
+          ttl: null,
         });
         record(ctx, actor, {
           type: "lease.created",
           target: credentialTarget(credential.id, current.version),
-          details: { lease_id: id, credential_name: credential.name, ttl: Math.round((seed.expiresAt - now) / 1000), expires_at: iso(seed.expiresAt), purpose: "seed" },
+          details: {
+            lease_id: id,
+            credential_name: credential.name,
+            ttl: Math.round((seed.expiresAt - now) / 1000),
+            expires_at: iso(seed.expiresAt),
+            purpose: "seed",
+          },
         });
       }
     });

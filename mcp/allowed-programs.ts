@@ -48,7 +48,8 @@ export class AllowedPrograms {
     const paths = new Set<string>();
     for (const program of programs) {
       const found = resolveProgram(program, searchPath, cwd);
-      if (found === undefined) throw new Error(`--allow-run ${program}: not an executable file${program.includes("/") ? "" : " on PATH"}`);
+      if (found === undefined)
+        throw new Error(`--allow-run ${program}: not an executable file${program.includes("/") ? "" : " on PATH"}`);
       paths.add(found);
     }
     return new AllowedPrograms(paths, searchPath);

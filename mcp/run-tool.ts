@@ -40,23 +40,41 @@ function refusal(allowed: AllowedPrograms, argv0: string): string {
  * Registers `run_with_credentials`: a command from `allowed` only, in a fresh minimal
  * environment holding the leased values and nothing of the server's, output masked.
  */
-export function registerRunTool(server: McpServer, vault: VaultClient, agentFor: AgentFor, allowed: AllowedPrograms, alsoMask: readonly string[]): void {
+export function registerRunTool(
+  server: McpServer,
+  vault: VaultClient,
+  agentFor: AgentFor,
+  allowed: AllowedPrograms,
+  alsoMask: readonly string[],
+): void {
   const enabled = allowed.list.length > 0;
   server.registerTool(
     "run_with_credentials",
     {
       title: "Run a command with credentials",
       description:
-        (enabled ? `Allowed programs on this server: ${allowed.list.join(", ")}. ` : "DISABLED on this server (no program allowed): every call is refused. ") +
+        (enabled
+          ? `Allowed programs on this server: ${allowed.list.join(", ")}. `
+          : "DISABLED on this server (no program allowed): every call is refused. ") +
         "Leases the credentials, runs the command (no shell) with them as environment variables and only a minimal PATH/HOME/LANG besides, renews the leases while it runs, revokes them when it ends, and returns its exit code and output with every credential value (and its base64/hex/URL encodings) replaced by *****. You never see the values and do not need to. Variables in arguments are NOT expanded (no shell).",
       inputSchema: {
-        command: z.array(z.string()).min(1).max(256).describe("program and arguments, e.g. [\"npm\", \"run\", \"deploy\"]"),
+        command: z.array(z.string()).min(1).max(256).describe('program and arguments, e.g. ["npm", "run", "deploy"]'),
         env: z
           .record(z.string().regex(ENV_VAR, "must be an environment variable name"), z.string().min(1).max(128))
           .refine((e) => Object.keys(e).length > 0, "map at least one variable to a credential")
           .describe('environment variable -> credential name, e.g. {"OPENAI_API_KEY": "openai"}'),
-        ttl: z.string().regex(/^\d{1,7}[smhd]$|^\d{1,9}$/).optional().describe('lease TTL, renewed while the command runs, e.g. "15m" (default: the credential\'s)'),
-        timeout_seconds: z.number().int().min(1).max(MAX_TIMEOUT_S).optional().describe(`kill the command after this long (default ${DEFAULT_TIMEOUT_S})`),
+        ttl: z
+          .string()
+          .regex(/^\d{1,7}[smhd]$|^\d{1,9}$/)
+          .optional()
+          .describe('lease TTL, renewed while the command runs, e.g. "15m" (default: the credential\'s)'),
+        timeout_seconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_TIMEOUT_S)
+          .optional()
+          .describe(`kill the command after this long (default ${DEFAULT_TIMEOUT_S})`),
         cwd: z.string().optional().describe("working directory (default: the server's)"),
         purpose: z.string().max(256).optional().describe("why, for the audit log"),
       },

@@ -61,7 +61,11 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
 
   server.registerTool(
     "whoami",
-    { title: "Who am I", description: "The vault tenant, identity and role this server acts as.", annotations: { readOnlyHint: true } },
+    {
+      title: "Who am I",
+      description: "The vault tenant, identity and role this server acts as.",
+      annotations: { readOnlyHint: true },
+    },
     () => guarded(async () => jsonResult(await vault.whoami())),
   );
 
@@ -69,8 +73,12 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
     "list_credentials",
     {
       title: "List credentials",
-      description: "Names and metadata of the credentials in the vault (never values). To use one, call http_request_with_credential (the vault calls the API for you).",
-      inputSchema: { prefix: z.string().max(128).optional().describe("only names starting with this"), tag: z.string().max(64).optional().describe("only this tag") },
+      description:
+        "Names and metadata of the credentials in the vault (never values). To use one, call http_request_with_credential (the vault calls the API for you).",
+      inputSchema: {
+        prefix: z.string().max(128).optional().describe("only names starting with this"),
+        tag: z.string().max(64).optional().describe("only this tag"),
+      },
       annotations: { readOnlyHint: true },
     },
     ({ prefix, tag }) =>
@@ -88,13 +96,17 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
     "describe_credential",
     {
       title: "Describe a credential",
-      description: "A credential's metadata, versions and (when this server's token may read it) access policy. Never the value.",
+      description:
+        "A credential's metadata, versions and (when this server's token may read it) access policy. Never the value.",
       inputSchema: { name: z.string().min(1).max(128).describe("credential name or id") },
       annotations: { readOnlyHint: true },
     },
     ({ name }) =>
       guarded(async () => {
-        const [credential, versions] = await Promise.all([vault.credentials.get(name), vault.credentials.versions(name)]);
+        const [credential, versions] = await Promise.all([
+          vault.credentials.get(name),
+          vault.credentials.versions(name),
+        ]);
         // Reading a policy needs the manager role; a less privileged token still gets the metadata.
         const policy = await vault.acl.get(name).catch(() => null);
         return jsonResult({ ...credential, versions: versions.items, policy });
@@ -102,7 +114,13 @@ export function createVaultMcpServer(options: VaultMcpOptions): McpServer {
   );
 
   registerUseTool(server, vault, agentFor);
-  registerRunTool(server, vault, agentFor, options.allowRun ?? AllowedPrograms.resolve([], undefined, "/"), options.token === undefined ? [] : [options.token]);
+  registerRunTool(
+    server,
+    vault,
+    agentFor,
+    options.allowRun ?? AllowedPrograms.resolve([], undefined, "/"),
+    options.token === undefined ? [] : [options.token],
+  );
   registerLeaseTools(server, vault, agentFor, options.allowReveal === true);
   return server;
 }

@@ -25,7 +25,10 @@ export function registerUseTool(server: McpServer, vault: VaultClient, agentFor:
         credential: z.string().min(1).max(128).describe("credential name or id"),
         method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
         url: z.string().min(1).max(4096).describe("full https URL of the upstream API"),
-        headers: z.record(z.string(), z.string()).optional().describe("request headers, e.g. content-type (Authorization is set by the vault)"),
+        headers: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe("request headers, e.g. content-type (Authorization is set by the vault)"),
         body: z.string().optional().describe("request body as text, e.g. JSON"),
         purpose: z.string().max(256).optional().describe("why, for the audit log"),
       },
@@ -33,13 +36,17 @@ export function registerUseTool(server: McpServer, vault: VaultClient, agentFor:
     },
     ({ credential, method, url, headers, body, purpose }) =>
       guarded(async () => {
-        const answer = await vault.use(credential, { purpose, agent: agentFor("http_request_with_credential") }).call(url, { method, headers, body });
+        const answer = await vault
+          .use(credential, { purpose, agent: agentFor("http_request_with_credential") })
+          .call(url, { method, headers, body });
         const text = new TextDecoder().decode(base64ToBytes(answer.body_base64));
         const cut = text.length > MAX_TOOL_BODY_CHARS;
         return jsonResult({
           status: answer.status,
           headers: answer.headers,
-          body: cut ? `${text.slice(0, MAX_TOOL_BODY_CHARS)}…[truncated ${text.length - MAX_TOOL_BODY_CHARS} chars]` : text,
+          body: cut
+            ? `${text.slice(0, MAX_TOOL_BODY_CHARS)}…[truncated ${text.length - MAX_TOOL_BODY_CHARS} chars]`
+            : text,
           scrubbed: answer.scrubbed,
           upstream_ms: answer.upstream_ms,
         });

@@ -19,7 +19,13 @@ const dir = mkdtempSync(path.join(tmpdir(), "ghostvault-screenshots-"));
 const dev = spawn(process.execPath, ["dev/start.mjs"], {
   cwd: ROOT,
   detached: true,
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", GHOSTVAULT_PORT: String(PORT), GHOSTVAULT_PERSIST_DIR: path.join(dir, "state"), GHOSTVAULT_STATE_DIR: path.join(dir, "gv") },
+  env: {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    GHOSTVAULT_PORT: String(PORT),
+    GHOSTVAULT_PERSIST_DIR: path.join(dir, "state"),
+    GHOSTVAULT_STATE_DIR: path.join(dir, "gv"),
+  },
   stdio: ["ignore", "pipe", "pipe"],
 });
 let output = "";
@@ -53,7 +59,11 @@ async function banner() {
 try {
   const { url, token } = await banner();
   const api = async (method, p, body) => {
-    const res = await fetch(`${url}${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
     return res.status === 204 ? null : res.json();
   };
@@ -64,17 +74,41 @@ try {
     ["prod/stripe-key", ["prod", "payments"], "Stripe secret key"],
     ["staging/openai-key", ["staging", "ai"], "OpenAI key for the staging agents"],
     ["ci/deploy-token", ["ci"], "Cloudflare API token used by deploys"],
-  ]) ids[name] = (await api("POST", "/v1/credentials", { name, value: `example-${crypto.randomUUID()}`, tags, description })).id;
+  ])
+    ids[name] = (
+      await api("POST", "/v1/credentials", { name, value: `example-${crypto.randomUUID()}`, tags, description })
+    ).id;
   await api("PUT", "/v1/teams/agents", { members: ["agent:ci-*", "agent:review-bot"] });
-  const rules = [{ effect: "allow", identity: "team:agents", permissions: ["use"] }, { effect: "allow", identity: "user:dev@localhost" }];
+  const rules = [
+    { effect: "allow", identity: "team:agents", permissions: ["use"] },
+    { effect: "allow", identity: "user:dev@localhost" },
+  ];
   await api("PUT", `/v1/credentials/${ids["prod/db-url"]}/acl`, { rules, agent_visible: false });
   const agent = await api("POST", "/v1/tokens", { name: "ci agent", role: "user", identity: "agent:ci-deploy" });
-  for (const [who, cred, purpose] of [[token, "prod/db-url", "migration"], [agent.token, "ci/deploy-token", "deploy #4312"], [agent.token, "staging/openai-key", "eval run"]]) {
-    const res = await fetch(`${url}/v1/leases`, { method: "POST", headers: { authorization: `Bearer ${who}`, "content-type": "application/json" }, body: JSON.stringify({ credential: cred, purpose, agent: { name: "claude-code", model: "example" } }) });
+  for (const [who, cred, purpose] of [
+    [token, "prod/db-url", "migration"],
+    [agent.token, "ci/deploy-token", "deploy #4312"],
+    [agent.token, "staging/openai-key", "eval run"],
+  ]) {
+    const res = await fetch(`${url}/v1/leases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${who}`, "content-type": "application/json" },
+      body: JSON.stringify({ credential: cred, purpose, agent: { name: "claude-code", model: "example" } }),
+    });
     if (!res.ok) throw new Error(`lease ${cred}: ${res.status} ${await res.text()}`);
   }
 
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
+  });
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   mkdirSync(OUT, { recursive: true });
   await page.goto(`${url}/ui/login`);

@@ -43,10 +43,18 @@ export const AuditExportEntrySchema = z.object({
 export type AuditExportEntry = z.output<typeof AuditExportEntrySchema>;
 
 /** A signed checkpoint (C2SP signed note) covering entries 1..size. */
-export const AuditExportCheckpointSchema = z.object({ kind: z.literal("checkpoint"), size: z.number().int(), note: z.string() });
+export const AuditExportCheckpointSchema = z.object({
+  kind: z.literal("checkpoint"),
+  size: z.number().int(),
+  note: z.string(),
+});
 
 /** Any line of an export. */
-export const AuditExportLineSchema = z.discriminatedUnion("kind", [AuditExportHeaderSchema, AuditExportEntrySchema, AuditExportCheckpointSchema]);
+export const AuditExportLineSchema = z.discriminatedUnion("kind", [
+  AuditExportHeaderSchema,
+  AuditExportEntrySchema,
+  AuditExportCheckpointSchema,
+]);
 
 /** The export's header line. */
 export type AuditExportHeader = z.output<typeof AuditExportHeaderSchema>;
@@ -75,7 +83,9 @@ export async function* sourceLines(source: TextSource): AsyncGenerator<string, v
  * Reassembles lines from text chunks cut anywhere (a byte stream decoded to text, a file read
  * with an encoding): use it to feed such a stream to `verifyAuditExport`.
  */
-export async function* splitLines(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string, void, undefined> {
+export async function* splitLines(
+  chunks: AsyncIterable<string> | Iterable<string>,
+): AsyncGenerator<string, void, undefined> {
   let partial = "";
   for await (const chunk of chunks) {
     const parts = (partial + chunk).split("\n");

@@ -3,7 +3,15 @@ import path from "node:path";
 import { z } from "zod";
 import type { CheckpointMemory, RememberedCheckpoint } from "./audit-memory";
 
-const FileSchema = z.record(z.string(), z.object({ origin: z.string(), size: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/), note: z.string() }));
+const FileSchema = z.record(
+  z.string(),
+  z.object({
+    origin: z.string(),
+    size: z.number().int().min(0),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    note: z.string(),
+  }),
+);
 
 /**
  * A {@link CheckpointMemory} in a JSON file (Node), keyed by origin: what the CLI keeps under its

@@ -76,13 +76,19 @@ export class MemoryCheck {
   readonly #remembered: Partial<Record<CheckpointFormat, RememberedCheckpoint>>;
   readonly #seen: Partial<Record<CheckpointFormat, string>> = {};
 
-  private constructor(store: CheckpointMemory | undefined, remembered: Partial<Record<CheckpointFormat, RememberedCheckpoint>>) {
+  private constructor(
+    store: CheckpointMemory | undefined,
+    remembered: Partial<Record<CheckpointFormat, RememberedCheckpoint>>,
+  ) {
     this.#store = store;
     this.#remembered = remembered;
   }
 
   /** Reads what `store` remembers for the two origins of one tenant's log. */
-  static async load(store: CheckpointMemory | undefined, origins: Record<CheckpointFormat, string>): Promise<MemoryCheck> {
+  static async load(
+    store: CheckpointMemory | undefined,
+    origins: Record<CheckpointFormat, string>,
+  ): Promise<MemoryCheck> {
     if (store === undefined) return new MemoryCheck(undefined, {});
     const [merkle, chain] = await Promise.all([store.get(origins.merkle), store.get(origins.chain)]);
     return new MemoryCheck(store, { ...(merkle && { merkle }), ...(chain && { chain }) });
@@ -91,7 +97,8 @@ export class MemoryCheck {
   /** Notes the verified hash of the remembered hash-chain size if this batch (from `start`) holds it. */
   seeChain(start: number, batch: readonly { hash: string }[]): void {
     const size = this.#remembered.chain?.size;
-    if (size !== undefined && size >= start && size < start + batch.length) this.#seen.chain = batch[size - start]!.hash;
+    if (size !== undefined && size >= start && size < start + batch.length)
+      this.#seen.chain = batch[size - start]!.hash;
   }
 
   /** Notes the recomputed root when the tree reaches the remembered Merkle size. */
@@ -111,10 +118,18 @@ export class MemoryCheck {
       const seen = this.#seen[format];
       const what = format === "merkle" ? `the Merkle root of entries 1..${r.size}` : `entry ${r.size}`;
       if (seen !== undefined && r.size <= signedThrough && seen !== r.hash) {
-        throw new AuditForkError(`audit log fork or rollback: ${what} has another hash than the one signed before (remembered checkpoint of size ${r.size})`, r, { size: r.size, hash: seen });
+        throw new AuditForkError(
+          `audit log fork or rollback: ${what} has another hash than the one signed before (remembered checkpoint of size ${r.size})`,
+          r,
+          { size: r.size, hash: seen },
+        );
       }
       if (toHead && r.size > toSeq) {
-        throw new AuditForkError(`audit log fork or rollback: an export to the head ends at seq ${toSeq}, before the ${r.size} entries seen earlier (remembered checkpoint of size ${r.size})`, r, { size: toSeq, hash: null });
+        throw new AuditForkError(
+          `audit log fork or rollback: an export to the head ends at seq ${toSeq}, before the ${r.size} entries seen earlier (remembered checkpoint of size ${r.size})`,
+          r,
+          { size: toSeq, hash: null },
+        );
       }
     }
   }

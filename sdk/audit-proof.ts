@@ -52,9 +52,17 @@ export type ProofCheckpointResult = { ok: true; size: number } | { ok: false; re
  * (any tenant of that key if omitted), of the proof's (new) tree size, and carry the proof's
  * (new) root. Check the proof itself with `verifyInclusionProof` / `verifyConsistencyProof`.
  */
-export async function verifyProofCheckpoint(proof: InclusionProof | ConsistencyProof, key: string, tenant?: string): Promise<ProofCheckpointResult> {
+export async function verifyProofCheckpoint(
+  proof: InclusionProof | ConsistencyProof,
+  key: string,
+  tenant?: string,
+): Promise<ProofCheckpointResult> {
   const [size, root] = "seq" in proof ? [proof.size, proof.root] : [proof.new, proof.new_root];
-  if (proof.checkpoint === undefined || proof.checkpoint === null) return { ok: false, reason: `the vault has no signed checkpoint of size ${size} stored (ask for the size of one it has)` };
+  if (proof.checkpoint === undefined || proof.checkpoint === null)
+    return {
+      ok: false,
+      reason: `the vault has no signed checkpoint of size ${size} stored (ask for the size of one it has)`,
+    };
   const verifiers = await auditLogVerifiers(key);
   if (verifiers === null) return { ok: false, reason: "the verifier key is not a valid Ed25519 signed-note key" };
   const origin = parseSignedNote(proof.checkpoint);
@@ -63,9 +71,12 @@ export async function verifyProofCheckpoint(proof: InclusionProof | ConsistencyP
   const owner = tenant ?? body.checkpoint.origin.slice(verifiers.merkle.name.length + 1);
   const opened = await openAuditCheckpoint(proof.checkpoint, verifiers, owner);
   if (!opened.ok) return opened;
-  if (opened.format !== "merkle") return { ok: false, reason: "the checkpoint is a hash-chain checkpoint: it signs no Merkle root" };
-  if (opened.checkpoint.size !== size) return { ok: false, reason: `the checkpoint is of size ${opened.checkpoint.size}, the proof of size ${size}` };
+  if (opened.format !== "merkle")
+    return { ok: false, reason: "the checkpoint is a hash-chain checkpoint: it signs no Merkle root" };
+  if (opened.checkpoint.size !== size)
+    return { ok: false, reason: `the checkpoint is of size ${opened.checkpoint.size}, the proof of size ${size}` };
   const rootBytes = fromBase64(root);
-  if (rootBytes === null || toHex(rootBytes) !== opened.checkpoint.hash) return { ok: false, reason: "the proof's root is not the root the checkpoint signs" };
+  if (rootBytes === null || toHex(rootBytes) !== opened.checkpoint.hash)
+    return { ok: false, reason: "the proof's root is not the root the checkpoint signs" };
   return { ok: true, size };
 }

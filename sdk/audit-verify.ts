@@ -9,11 +9,23 @@
 
 import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/codec";
 import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
-import { auditLogVerifiers, auditOrigins, openAuditCheckpoint, type CheckpointFormat } from "../worker/core/audit/log-checkpoint";
+import {
+  auditLogVerifiers,
+  auditOrigins,
+  openAuditCheckpoint,
+  type CheckpointFormat,
+} from "../worker/core/audit/log-checkpoint";
 import { CompactRange, leafHash } from "../worker/core/audit/merkle";
 import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { checkWitnesses, parseWitnessPolicy, type WitnessPolicy } from "./audit-witness";
-import { AuditExportCheckpointSchema, AuditExportEntrySchema, AuditExportHeaderSchema, sourceLines, type AuditExportEntry, type TextSource } from "./audit-export";
+import {
+  AuditExportCheckpointSchema,
+  AuditExportEntrySchema,
+  AuditExportHeaderSchema,
+  sourceLines,
+  type AuditExportEntry,
+  type TextSource,
+} from "./audit-export";
 
 /** The outcome of {@link verifyAuditExport}: what was verified, or the first bad seq and why. */
 export type AuditExportVerification =
@@ -73,7 +85,8 @@ export interface VerifyAuditExportOptions {
 function startTree(fromSeq: number, start: readonly string[] | null): CompactRange | string {
   if (fromSeq === 1) return new CompactRange(sha256);
   const hashes = (start ?? []).map(fromBase64);
-  if (start === null || hashes.some((h) => h?.length !== 32)) return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
+  if (start === null || hashes.some((h) => h?.length !== 32))
+    return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
   try {
     return new CompactRange(sha256, fromSeq - 1, hashes as Uint8Array[]);
   } catch (error) {
@@ -89,10 +102,19 @@ function entryLine(json: unknown): { success: true; data: AuditExportEntry } | {
   if (typeof json !== "object" || json === null) return { success: false };
   const line = json as Record<string, unknown>;
   const { entry } = line;
-  if (line.kind !== "entry" || !Number.isInteger(line.seq) || typeof line.hash !== "string" || typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+  if (
+    line.kind !== "entry" ||
+    !Number.isInteger(line.seq) ||
+    typeof line.hash !== "string" ||
+    typeof entry !== "object" ||
+    entry === null ||
+    Array.isArray(entry)
+  ) {
     return AuditExportEntrySchema.safeParse(json);
   }
-  for (const key in line) if (key !== "kind" && key !== "seq" && key !== "hash" && key !== "entry") return AuditExportEntrySchema.safeParse(json);
+  for (const key in line)
+    if (key !== "kind" && key !== "seq" && key !== "hash" && key !== "entry")
+      return AuditExportEntrySchema.safeParse(json);
   return { success: true, data: line as AuditExportEntry };
 }
 
@@ -119,7 +141,11 @@ function parseJson(line: string): unknown {
  * @throws AuditForkError if a fully verified export contradicts the remembered checkpoint: the
  *   vault has shown another history at a size it signed before, or has gone back.
  */
-export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey, options: VerifyAuditExportOptions = {}): Promise<AuditExportVerification> {
+export async function verifyAuditExport(
+  lines: TextSource,
+  key: AuditVerifierKey,
+  options: VerifyAuditExportOptions = {},
+): Promise<AuditExportVerification> {
   const fail = (seq: number, reason: string) => ({ ok: false, seq, reason }) as const;
   const verifiers = await auditLogVerifiers(typeof key === "string" ? key : key.verifier_key);
   if (verifiers === null) return fail(0, "the verifier key is not a valid Ed25519 signed-note key");
@@ -130,11 +156,16 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   const header = AuditExportHeaderSchema.safeParse(first.done ? undefined : parseJson(first.value));
   if (!header.success) return fail(0, "the first line is not a ghostvault-audit-export/v1 header");
   const { tenant, origin, from_seq: fromSeq } = header.data;
-  if (options.tenant !== undefined && tenant !== options.tenant) return fail(0, `the export is of tenant ${tenant}, not ${options.tenant}`);
+  if (options.tenant !== undefined && tenant !== options.tenant)
+    return fail(0, `the export is of tenant ${tenant}, not ${options.tenant}`);
   // The origin a checkpoint must carry follows from the caller's key and the tenant, never from
   // the file: the key name is the origin's prefix (tlog-checkpoint: key name SHOULD be the origin).
   const origins = auditOrigins(verifiers, tenant);
-  if (origin !== origins.merkle && origin !== origins.chain) return fail(0, `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(origins.merkle)}, the log this key signs for tenant ${tenant}`);
+  if (origin !== origins.merkle && origin !== origins.chain)
+    return fail(
+      0,
+      `the header's origin ${JSON.stringify(origin)} is not ${JSON.stringify(origins.merkle)}, the log this key signs for tenant ${tenant}`,
+    );
   const tree = startTree(fromSeq, header.data.start_subtrees ?? null);
   const witnessPolicy = options.witnesses && (await parseWitnessPolicy(options.witnesses));
   if (typeof witnessPolicy === "string") return fail(0, witnessPolicy);
@@ -143,7 +174,8 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   let prevHash: string;
   if (fromSeq === 1) {
     prevHash = await genesisHash(tenant);
-    if (header.data.start_prev_hash !== null && header.data.start_prev_hash !== prevHash) return fail(1, "the header's start hash is not the tenant's genesis hash");
+    if (header.data.start_prev_hash !== null && header.data.start_prev_hash !== prevHash)
+      return fail(1, "the header's start hash is not the tenant's genesis hash");
   } else if (header.data.start_prev_hash === null) {
     return fail(fromSeq, `the header does not give the hash of seq ${fromSeq - 1}`);
   } else {
@@ -163,10 +195,13 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   const flush = async () => {
     if (batch.length === 0) return null;
     // Each verified entry's canonical bytes become its Merkle leaf (the chain hashed the same bytes).
-    const onVerified = typeof tree === "string" ? undefined : async (bytes: Uint8Array) => {
-      await tree.append(await leafHash(sha256, bytes));
-      await memory.seeRoot(tree);
-    };
+    const onVerified =
+      typeof tree === "string"
+        ? undefined
+        : async (bytes: Uint8Array) => {
+            await tree.append(await leafHash(sha256, bytes));
+            await memory.seeRoot(tree);
+          };
     const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending, onVerified });
     if (!result.ok) return result;
     // The chain is verified here, so the stored hash at the remembered size is the recomputed one.
@@ -183,7 +218,8 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
     const nextSeq = batchStart + batch.length;
     const entry = entryLine(json);
     if (entry.success) {
-      if (entry.data.seq !== entry.data.entry.seq) return fail(entry.data.seq, "the line's seq differs from its entry's seq");
+      if (entry.data.seq !== entry.data.entry.seq)
+        return fail(entry.data.seq, "the line's seq differs from its entry's seq");
       if (batch.length >= batchSize) {
         const bad = await flush();
         if (bad) return bad;
@@ -206,13 +242,15 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
       return bad ?? fail(size, `checkpoint ${size} is out of place (after seq ${lastEntrySeq})`);
     }
     if (opened.format === "chain") {
-      if (size === batchStart - 1 && hash !== prevHash) return fail(size, `hash differs from the signed checkpoint of size ${size}`);
+      if (size === batchStart - 1 && hash !== prevHash)
+        return fail(size, `hash differs from the signed checkpoint of size ${size}`);
       if (size >= batchStart) pending.push({ seq: size, hash });
     } else {
       const bad = await flush();
       if (bad) return bad;
       if (typeof tree === "string") return fail(size, tree);
-      if (toHex(await tree.root()) !== hash) return fail(size, `entries 1..${size} do not have the Merkle root signed in the checkpoint of size ${size}`);
+      if (toHex(await tree.root()) !== hash)
+        return fail(size, `entries 1..${size} do not have the Merkle root signed in the checkpoint of size ${size}`);
       if (witnessPolicy) {
         const check = await checkWitnesses(cp.data.note, verifiers, origins.merkle, witnessPolicy);
         if (check.ok) witnessed = { size, cosignedBy: check.cosignedBy };
@@ -226,25 +264,62 @@ export async function verifyAuditExport(lines: TextSource, key: AuditVerifierKey
   const bad = await flush();
   if (bad) return bad;
   const toSeq = batchStart - 1;
-  if (signedThrough > toSeq) return fail(toSeq + 1, `a signed checkpoint covers ${signedThrough} entries but the export ends at seq ${toSeq}`);
+  if (signedThrough > toSeq)
+    return fail(toSeq + 1, `a signed checkpoint covers ${signedThrough} entries but the export ends at seq ${toSeq}`);
   const unsignedTail = toSeq - Math.max(signedThrough, fromSeq - 1);
   if (checkpoints === 0 && toSeq >= fromSeq) {
-    return { ok: false, seq: fromSeq, reason: `no checkpoint signed by the key covers any of the ${unsignedTail} entries (fabricated, stripped or truncated export)`, unsignedTail };
+    return {
+      ok: false,
+      seq: fromSeq,
+      reason: `no checkpoint signed by the key covers any of the ${unsignedTail} entries (fabricated, stripped or truncated export)`,
+      unsignedTail,
+    };
   }
   if (unsignedTail > 0 && options.allowUnsignedTail !== true) {
-    return { ok: false, seq: toSeq - unsignedTail + 1, reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`, unsignedTail };
+    return {
+      ok: false,
+      seq: toSeq - unsignedTail + 1,
+      reason: `the last ${unsignedTail} entries (from seq ${toSeq - unsignedTail + 1}) are not covered by a signed checkpoint`,
+      unsignedTail,
+    };
   }
   if (witnessPolicy) {
     const through = witnessed?.size ?? fromSeq - 1;
     const unwitnessed = toSeq - Math.max(through, fromSeq - 1);
-    if (witnessed === null && toSeq >= fromSeq) return { ok: false, seq: fromSeq, reason: `no checkpoint is cosigned by ${witnessPolicy.quorum} of the ${witnessPolicy.keys.length} trusted witnesses (${witnessMiss})`, unsignedTail: unwitnessed };
+    if (witnessed === null && toSeq >= fromSeq)
+      return {
+        ok: false,
+        seq: fromSeq,
+        reason: `no checkpoint is cosigned by ${witnessPolicy.quorum} of the ${witnessPolicy.keys.length} trusted witnesses (${witnessMiss})`,
+        unsignedTail: unwitnessed,
+      };
     if (unwitnessed > 0 && options.allowUnsignedTail !== true) {
-      return { ok: false, seq: through + 1, reason: `the last ${unwitnessed} entries (from seq ${through + 1}) are not covered by a checkpoint cosigned by ${witnessPolicy.quorum} trusted witnesses (${witnessMiss})`, unsignedTail: unwitnessed };
+      return {
+        ok: false,
+        seq: through + 1,
+        reason: `the last ${unwitnessed} entries (from seq ${through + 1}) are not covered by a checkpoint cosigned by ${witnessPolicy.quorum} trusted witnesses (${witnessMiss})`,
+        unsignedTail: unwitnessed,
+      };
     }
   }
   await memory.check(signedThrough, toSeq, header.data.to_seq === null);
   await memory.update(newest);
-  const witnessReport = witnessPolicy ? { witnessedThrough: witnessed?.size ?? 0, cosignedBy: witnessed?.cosignedBy ?? [] } : {};
-  const tail = witnessPolicy ? Math.max(unsignedTail, toSeq - Math.max(witnessed?.size ?? 0, fromSeq - 1)) : unsignedTail;
-  return { ok: true, tenant, entries: toSeq - fromSeq + 1, fromSeq, toSeq, head: prevHash, checkpoints, signedThrough, unsignedTail: tail, ...witnessReport };
+  const witnessReport = witnessPolicy
+    ? { witnessedThrough: witnessed?.size ?? 0, cosignedBy: witnessed?.cosignedBy ?? [] }
+    : {};
+  const tail = witnessPolicy
+    ? Math.max(unsignedTail, toSeq - Math.max(witnessed?.size ?? 0, fromSeq - 1))
+    : unsignedTail;
+  return {
+    ok: true,
+    tenant,
+    entries: toSeq - fromSeq + 1,
+    fromSeq,
+    toSeq,
+    head: prevHash,
+    checkpoints,
+    signedThrough,
+    unsignedTail: tail,
+    ...witnessReport,
+  };
 }

@@ -30,7 +30,8 @@ export async function parseWitnessPolicy(policy: WitnessPolicy): Promise<ParsedW
   const keys: CosignerKey[] = [];
   for (const [i, vkey] of policy.keys.entries()) {
     const key = await parseCosignerKey(vkey);
-    if (key === null) return `witness key ${i + 1} is not a cosignature/v1 Ed25519 verifier key (<name>+<key id>+<base64 key>)`;
+    if (key === null)
+      return `witness key ${i + 1} is not a cosignature/v1 Ed25519 verifier key (<name>+<key id>+<base64 key>)`;
     keys.push(key);
   }
   if (keys.length === 0) return "a witness quorum needs at least one witness key";
@@ -49,11 +50,22 @@ export type WitnessCheck = { ok: true; cosignedBy: string[] } | { ok: false; rea
  * log's own signature line is answered without any cryptography (0 cosignatures), so checking
  * every checkpoint of a long export stays cheap.
  */
-export async function checkWitnesses(note: string, verifiers: AuditLogVerifiers, origin: string | undefined, policy: ParsedWitnessPolicy): Promise<WitnessCheck> {
+export async function checkWitnesses(
+  note: string,
+  verifiers: AuditLogVerifiers,
+  origin: string | undefined,
+  policy: ParsedWitnessPolicy,
+): Promise<WitnessCheck> {
   const parsed = parseSignedNote(note);
   if (parsed.ok && parsed.note.signatures.length < 2) {
-    return { ok: false, reason: `checkpoint has 0 of the ${policy.quorum} witness cosignatures required`, cosignedBy: [] };
+    return {
+      ok: false,
+      reason: `checkpoint has 0 of the ${policy.quorum} witness cosignatures required`,
+      cosignedBy: [],
+    };
   }
   const result = await verifyWitnessQuorum(note, verifiers.merkle, policy.keys, policy.quorum, { origin });
-  return result.ok ? { ok: true, cosignedBy: result.cosignedBy } : { ok: false, reason: result.reason, cosignedBy: result.cosignedBy };
+  return result.ok
+    ? { ok: true, cosignedBy: result.cosignedBy }
+    : { ok: false, reason: result.reason, cosignedBy: result.cosignedBy };
 }

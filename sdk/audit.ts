@@ -52,12 +52,18 @@ export class AuditApi {
   }
 
   /** RFC 6962 inclusion proof of entry `seq` in the tree of `size` entries (default: all); check it with `verifyInclusionProof`. */
-  inclusionProof(query: Pick<InclusionProofQuery, "seq"> & Partial<InclusionProofQuery>, options: CallOptions = {}): Promise<InclusionProof> {
+  inclusionProof(
+    query: Pick<InclusionProofQuery, "seq"> & Partial<InclusionProofQuery>,
+    options: CallOptions = {},
+  ): Promise<InclusionProof> {
     return this.#http.op("audit.inclusion_proof", { query }, options);
   }
 
   /** RFC 6962 consistency proof from size `old` to `new` (default: all); check it with `verifyConsistencyProof`. */
-  consistencyProof(query: Pick<ConsistencyProofQuery, "old"> & Partial<ConsistencyProofQuery>, options: CallOptions = {}): Promise<ConsistencyProof> {
+  consistencyProof(
+    query: Pick<ConsistencyProofQuery, "old"> & Partial<ConsistencyProofQuery>,
+    options: CallOptions = {},
+  ): Promise<ConsistencyProof> {
     return this.#http.op("audit.consistency_proof", { query }, options);
   }
 
@@ -65,14 +71,20 @@ export class AuditApi {
    * The export as raw JSON Lines, streamed: what `verifyAuditExport` checks and what to store.
    * The request is sent when iteration starts; a refused token fails the first `next()`.
    */
-  async *exportLines(range: Partial<AuditRange> = {}, options: CallOptions = {}): AsyncGenerator<string, void, undefined> {
+  async *exportLines(
+    range: Partial<AuditRange> = {},
+    options: CallOptions = {},
+  ): AsyncGenerator<string, void, undefined> {
     const res = await this.#http.stream(opRequest("audit.export", { query: range }, options));
     if (res.body === null) return;
     yield* splitLines(decodeStream(res.body));
   }
 
   /** The export, each line parsed and checked for shape (not for integrity: see `verifyAuditExport`). */
-  async *export(range: Partial<AuditRange> = {}, options: CallOptions = {}): AsyncGenerator<AuditExportLine, void, undefined> {
+  async *export(
+    range: Partial<AuditRange> = {},
+    options: CallOptions = {},
+  ): AsyncGenerator<AuditExportLine, void, undefined> {
     for await (const line of this.exportLines(range, options)) {
       let json: unknown;
       try {
@@ -81,7 +93,8 @@ export class AuditApi {
         throw new VaultError("invalid_response", "audit export: a line is not JSON", { status: 200, cause });
       }
       const parsed = AuditExportLineSchema.safeParse(json);
-      if (!parsed.success) throw new VaultError("invalid_response", "audit export: a line has an unknown shape", { status: 200 });
+      if (!parsed.success)
+        throw new VaultError("invalid_response", "audit export: a line has an unknown shape", { status: 200 });
       yield parsed.data;
     }
   }

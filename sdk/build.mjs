@@ -39,7 +39,11 @@ function addExtensions(file) {
   const text = readFileSync(file, "utf8").replace(/(from |import\()"(\.{1,2}\/[^"]*)"/g, (all, lead, spec) => {
     if (spec.endsWith(".js")) return all;
     const target = path.join(dir, spec);
-    const fixed = existsSync(`${target}.d.ts`) ? `${spec}.js` : existsSync(path.join(target, "index.d.ts")) ? `${spec}/index.js` : null;
+    const fixed = existsSync(`${target}.d.ts`)
+      ? `${spec}.js`
+      : existsSync(path.join(target, "index.d.ts"))
+        ? `${spec}/index.js`
+        : null;
     if (fixed === null) throw new Error(`sdk/build.mjs: ${file} imports ${spec}, which has no declaration file`);
     return `${lead}"${fixed}"`;
   });

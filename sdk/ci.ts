@@ -30,7 +30,10 @@ export class CiApi {
   }
 
   /** Revokes the job's own leases with a fresh ID token; already ended ones come back as they are. */
-  revoke(request: { tenant_id: string; token: string; lease_ids: string[] }, options: CallOptions = {}): Promise<CiRevoked> {
+  revoke(
+    request: { tenant_id: string; token: string; lease_ids: string[] },
+    options: CallOptions = {},
+  ): Promise<CiRevoked> {
     return this.#http.op("ci.oidc_revoke", { body: request }, options);
   }
 }

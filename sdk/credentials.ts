@@ -31,7 +31,10 @@ export class CredentialsApi {
   }
 
   /** Every credential matching `query`, page after page. */
-  async *listAll(query: Omit<ListCredentials, "cursor"> = {}, options: CallOptions = {}): AsyncGenerator<Credential, void, undefined> {
+  async *listAll(
+    query: Omit<ListCredentials, "cursor"> = {},
+    options: CallOptions = {},
+  ): AsyncGenerator<Credential, void, undefined> {
     let cursor: string | undefined;
     do {
       const page = await this.list({ ...query, cursor }, options);

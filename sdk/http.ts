@@ -38,7 +38,11 @@ export interface ApiRequest extends CallOptions {
   body?: unknown;
 }
 
-type Part<S, K extends "params" | "body"> = K extends keyof S ? (S[K] extends z.ZodType ? z.input<S[K]> : never) : never;
+type Part<S, K extends "params" | "body"> = K extends keyof S
+  ? S[K] extends z.ZodType
+    ? z.input<S[K]>
+    : never
+  : never;
 
 /**
  * The parts of a call of operation `K`, typed from the operation table: its path parameters and
@@ -116,7 +120,9 @@ export class HttpClient {
     const spec: OperationSpec = OPERATION_TABLE[name];
     const req = opRequest(name, parts, options);
     if (spec.response === null) return this.empty(req) as Promise<OpAnswer<K>>;
-    return this.json(req, spec.accepted ? spec.response.or(spec.accepted.response) : spec.response) as Promise<OpAnswer<K>>;
+    return this.json(req, spec.accepted ? spec.response.or(spec.accepted.response) : spec.response) as Promise<
+      OpAnswer<K>
+    >;
   }
 
   /** Sends `req` and returns the answer parsed with `schema`. */
@@ -127,13 +133,20 @@ export class HttpClient {
       try {
         body = await res.json();
       } catch (cause) {
-        throw new VaultError("invalid_response", `${req.method} ${req.path}: the answer is not JSON`, { status: res.status, requestId, cause });
+        throw new VaultError("invalid_response", `${req.method} ${req.path}: the answer is not JSON`, {
+          status: res.status,
+          requestId,
+          cause,
+        });
       }
       const parsed = schema.safeParse(body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "schema mismatch";
-        throw new VaultError("invalid_response", `${req.method} ${req.path}: unexpected answer (${where})`, { status: res.status, requestId });
+        throw new VaultError("invalid_response", `${req.method} ${req.path}: unexpected answer (${where})`, {
+          status: res.status,
+          requestId,
+        });
       }
       return parsed.data as z.output<S>;
     });
@@ -225,7 +238,11 @@ async function errorFrom(res: Response): Promise<VaultError> {
   if (parsed.success) {
     const { code, message, request_id } = parsed.data.error;
     // The server's codes are a closed set; an unknown one (a newer server) is still passed on.
-    return new VaultError(code as VaultError["code"], message, { status: res.status, requestId: request_id, retryAfterMs });
+    return new VaultError(code as VaultError["code"], message, {
+      status: res.status,
+      requestId: request_id,
+      retryAfterMs,
+    });
   }
   const message = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
   return new VaultError("http_error", message, { status: res.status, requestId: headerId, retryAfterMs });

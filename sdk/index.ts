@@ -124,7 +124,11 @@ export class VaultClient {
    * the request (say who must approve it), then the request is polled until approved and its one
    * lease collected. Rejects with `approval_denied`, `approval_expired` or `approval_timeout`.
    */
-  async leaseWithApproval(credential: string, options: LeaseOptions = {}, wait: WaitOptions & { onPending?: (error: ApprovalPendingError) => void } = {}): Promise<Lease> {
+  async leaseWithApproval(
+    credential: string,
+    options: LeaseOptions = {},
+    wait: WaitOptions & { onPending?: (error: ApprovalPendingError) => void } = {},
+  ): Promise<Lease> {
     try {
       return await this.lease(credential, options, wait);
     } catch (error) {
@@ -142,7 +146,12 @@ export class VaultClient {
    * returns or throws. If both `fn` and the revocation fail, `fn`'s error is thrown and the
    * revocation error is attached as its `cause` when it has none.
    */
-  async withLease<T>(credential: string, fn: (lease: Lease) => Promise<T> | T, options: LeaseOptions = {}, call: CallOptions = {}): Promise<T> {
+  async withLease<T>(
+    credential: string,
+    fn: (lease: Lease) => Promise<T> | T,
+    options: LeaseOptions = {},
+    call: CallOptions = {},
+  ): Promise<T> {
     const lease = await this.lease(credential, options, call);
     let result: T;
     try {
@@ -161,10 +170,25 @@ export class VaultClient {
 }
 
 export { VaultError, isVaultError, type ClientErrorCode, type VaultErrorCode, type VaultErrorOptions } from "./errors";
-export { isRetryable, type ApiRequest, type CallOptions, type FetchLike, type HttpClient, type Method, type OpAnswer, type OpParts } from "./http";
+export {
+  isRetryable,
+  type ApiRequest,
+  type CallOptions,
+  type FetchLike,
+  type HttpClient,
+  type Method,
+  type OpAnswer,
+  type OpParts,
+} from "./http";
 export { parseRetryAfter, type RetryOptions } from "./retry";
 export { Lease } from "./lease";
-export { AccessRequestsApi, ApprovalPendingError, describeApprovers, type ListAccessRequests, type WaitOptions } from "./requests";
+export {
+  AccessRequestsApi,
+  ApprovalPendingError,
+  describeApprovers,
+  type ListAccessRequests,
+  type WaitOptions,
+} from "./requests";
 export type { AccessRequest } from "../worker/contract/schemas/access-requests";
 export { CredentialUse, type SetUsePolicy, type UseApi, type UseOptions } from "./use";
 export type { UsePolicy, UseResponse } from "../worker/contract/schemas/use";
@@ -182,11 +206,38 @@ export type { CreateOidcTrust, OidcApi, OidcTrust } from "./oidc";
 export type { CreatedWebhook, CreateWebhook, Webhook, WebhooksApi } from "./webhooks";
 export type { CiApi, CiLeaseRequest, CiLeases, CiRevoked } from "./ci";
 export type { Acl, AclRule } from "../worker/contract/schemas/acl";
-export { verifyAuditExport, type AuditExportVerification, type AuditVerifierKey, type VerifyAuditExportOptions } from "./audit-verify";
-export { verifyConsistencyProof, verifyInclusionProof, verifyProofCheckpoint, type ProofCheckpointResult } from "./audit-proof";
-export { AuditForkError, MemoryCheckpointMemory, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
-export { checkWitnesses, parseWitnessPolicy, type ParsedWitnessPolicy, type WitnessCheck, type WitnessPolicy } from "./audit-witness";
-export { AuditExportLineSchema, splitLines, type AuditExportHeader, type AuditExportLine, type TextSource } from "./audit-export";
+export {
+  verifyAuditExport,
+  type AuditExportVerification,
+  type AuditVerifierKey,
+  type VerifyAuditExportOptions,
+} from "./audit-verify";
+export {
+  verifyConsistencyProof,
+  verifyInclusionProof,
+  verifyProofCheckpoint,
+  type ProofCheckpointResult,
+} from "./audit-proof";
+export {
+  AuditForkError,
+  MemoryCheckpointMemory,
+  type CheckpointMemory,
+  type RememberedCheckpoint,
+} from "./audit-memory";
+export {
+  checkWitnesses,
+  parseWitnessPolicy,
+  type ParsedWitnessPolicy,
+  type WitnessCheck,
+  type WitnessPolicy,
+} from "./audit-witness";
+export {
+  AuditExportLineSchema,
+  splitLines,
+  type AuditExportHeader,
+  type AuditExportLine,
+  type TextSource,
+} from "./audit-export";
 export type { Credential, CredentialPage, CredentialVersion } from "../worker/contract/schemas/credentials";
 export type { Agent, Lease as LeaseInfo, LeasePage } from "../worker/contract/schemas/leases";
 export type { CreatedToken, Token, TokenPage, Whoami } from "../worker/contract/schemas/tokens";

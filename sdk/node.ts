@@ -58,13 +58,19 @@ function chain(leaf: PeerCertificate): PeerCertificate[] {
  * before the socket emits `secureConnect`, so a mismatch destroys the socket before any byte of
  * the HTTP request is written.
  */
-export function pinnedServerIdentity(pins: readonly string[]): (host: string, cert: PeerCertificate) => Error | undefined {
+export function pinnedServerIdentity(
+  pins: readonly string[],
+): (host: string, cert: PeerCertificate) => Error | undefined {
   const wanted = new Set(pins);
   return (host, cert) => {
     const normal = tls.checkServerIdentity(host, cert);
     if (normal) return normal;
     if (chain(cert).some((c) => wanted.has(spkiPin(c) ?? ""))) return undefined;
-    return new VaultError("pin_mismatch", `the certificate chain of ${host} matches none of the ${wanted.size} pinned keys`, { status: 0 });
+    return new VaultError(
+      "pin_mismatch",
+      `the certificate chain of ${host} matches none of the ${wanted.size} pinned keys`,
+      { status: 0 },
+    );
   };
 }
 
@@ -98,13 +104,19 @@ export function createPinnedFetch(options: PinnedFetchOptions): FetchLike {
     request.headers.forEach((value, name) => (headers[name] = value));
     if (body !== undefined) headers["content-length"] = String(body.length);
     return new Promise<Response>((resolve, reject) => {
-      const req = https.request(request.url, { method: request.method, headers, agent, signal: init?.signal ?? undefined }, (res) => {
-        const status = res.statusCode ?? 0;
-        // node:stream/web's ReadableStream is the global one at runtime; the type packages differ in detail.
-        const stream = NULL_BODY_STATUS.has(status) ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
-        if (stream === null) res.resume();
-        resolve(new Response(stream, { status, statusText: res.statusMessage, headers: toHeaders(res.headers) }));
-      });
+      const req = https.request(
+        request.url,
+        { method: request.method, headers, agent, signal: init?.signal ?? undefined },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          // node:stream/web's ReadableStream is the global one at runtime; the type packages differ in detail.
+          const stream = NULL_BODY_STATUS.has(status)
+            ? null
+            : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
+          if (stream === null) res.resume();
+          resolve(new Response(stream, { status, statusText: res.statusMessage, headers: toHeaders(res.headers) }));
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });

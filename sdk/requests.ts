@@ -30,14 +30,19 @@ export class ApprovalPendingError extends VaultError {
   /** The pending request: its id, approvers and deadline. */
   readonly accessRequest: AccessRequest;
   constructor(request: AccessRequest) {
-    super("approval_pending", `lease of "${request.credential_name}" is waiting for approval by ${describeApprovers(request.approvers)} (request ${request.id}, expires ${request.expires_at})`, { status: 202 });
+    super(
+      "approval_pending",
+      `lease of "${request.credential_name}" is waiting for approval by ${describeApprovers(request.approvers)} (request ${request.id}, expires ${request.expires_at})`,
+      { status: 202 },
+    );
     this.accessRequest = request;
   }
 }
 
 /** "team payments", "a manager", "a manager in team payments". */
 export function describeApprovers(approvers: AccessRequest["approvers"]): string {
-  const role = approvers.role === undefined ? undefined : `${approvers.role === "admin" ? "an" : "a"} ${approvers.role}`;
+  const role =
+    approvers.role === undefined ? undefined : `${approvers.role === "admin" ? "an" : "a"} ${approvers.role}`;
   if (role && approvers.team) return `${role} in team ${approvers.team}`;
   return role ?? `team ${approvers.team}`;
 }
@@ -79,7 +84,11 @@ export class AccessRequestsApi {
 
   /** Approves a pending request (you must be among its approvers and not its requester). */
   approve(id: string, reason?: string, options: CallOptions = {}): Promise<AccessRequest> {
-    return this.#http.op("access_requests.approve", { params: { id }, body: reason === undefined ? {} : { reason } }, options);
+    return this.#http.op(
+      "access_requests.approve",
+      { params: { id }, body: reason === undefined ? {} : { reason } },
+      options,
+    );
   }
 
   /** Denies a pending request; the requester sees the reason. */
@@ -109,11 +118,24 @@ export class AccessRequestsApi {
     for (;;) {
       const request = await this.get(id, options);
       if (request.status === "approved") return request;
-      if (request.status === "denied") throw new VaultError("approval_denied", `access request ${id} was denied by ${request.decided_by ?? "an approver"}${request.reason ? `: ${request.reason}` : ""}`, { status: 200 });
-      if (request.status !== "pending") throw new VaultError("approval_expired", `access request ${id} is ${request.status}; request access again`, { status: 200 });
+      if (request.status === "denied")
+        throw new VaultError(
+          "approval_denied",
+          `access request ${id} was denied by ${request.decided_by ?? "an approver"}${request.reason ? `: ${request.reason}` : ""}`,
+          { status: 200 },
+        );
+      if (request.status !== "pending")
+        throw new VaultError("approval_expired", `access request ${id} is ${request.status}; request access again`, {
+          status: 200,
+        });
       options.onPoll?.(request);
       const left = deadline - Date.now();
-      if (left <= 0) throw new VaultError("approval_timeout", `access request ${id} is still waiting for approval by ${describeApprovers(request.approvers)}`, { status: 0 });
+      if (left <= 0)
+        throw new VaultError(
+          "approval_timeout",
+          `access request ${id} is still waiting for approval by ${describeApprovers(request.approvers)}`,
+          { status: 0 },
+        );
       await sleep(Math.min(interval, left), options.signal);
       interval = Math.min(interval * 1.5, max);
     }

@@ -46,7 +46,11 @@ export class CredentialUse {
       ...(agent !== undefined ? { agent } : {}),
     };
     // The method and agent are passed on as the caller gave them; the vault validates them.
-    return this.#http.op("use.request", { params: { ref: this.#ref }, body: body as OpParts<"use.request">["body"] }, { ...call, signal: init?.signal ?? call.signal });
+    return this.#http.op(
+      "use.request",
+      { params: { ref: this.#ref }, body: body as OpParts<"use.request">["body"] },
+      { ...call, signal: init?.signal ?? call.signal },
+    );
   }
 
   /**

@@ -100,7 +100,10 @@ export function kmsProviderTestWorkers(bundle: (entry: string) => string) {
     bindings,
   });
   return {
-    workers: [worker("ghostvault-gcp-kms", "dev/gcp-kms/index.ts", gcp.emulator), worker("ghostvault-azure-kv", "dev/azure-kv/index.ts", azure.emulator)],
+    workers: [
+      worker("ghostvault-gcp-kms", "dev/gcp-kms/index.ts", gcp.emulator),
+      worker("ghostvault-azure-kv", "dev/azure-kv/index.ts", azure.emulator),
+    ],
     serviceBindings: { GCP_KMS_EMULATOR: "ghostvault-gcp-kms", AZURE_KV_EMULATOR: "ghostvault-azure-kv" },
     bindings: { TEST_GCP_KMS: JSON.stringify(gcp), TEST_AZURE_KV: JSON.stringify(azure) },
   };

@@ -9,7 +9,13 @@
  * ```
  */
 
-import { VaultClient, type AuditPage, type CreateCredential, type CreateToken, type SetAcl } from "@ghoststack/vault-sdk";
+import {
+  VaultClient,
+  type AuditPage,
+  type CreateCredential,
+  type CreateToken,
+  type SetAcl,
+} from "@ghoststack/vault-sdk";
 import { Miniflare } from "miniflare";
 import { vaultWorkers } from "./workers";
 
@@ -35,7 +41,10 @@ export interface TestVaultOptions {
 }
 
 /** KMS emulator fault modes (see the emulator's `/__control/faults`). */
-export type KmsFault = { mode: "none" } | { mode: "error" | "throttle" | "garbage"; count?: number } | { mode: "delay"; delayMs: number; count?: number };
+export type KmsFault =
+  | { mode: "none" }
+  | { mode: "error" | "throttle" | "garbage"; count?: number }
+  | { mode: "delay"; delayMs: number; count?: number };
 
 /** A running test vault. */
 export interface TestVault extends AsyncDisposable {
@@ -72,7 +81,10 @@ async function expectOk(res: Response, what: string, status = 200): Promise<unkn
  * during start the runtime is disposed before the error is thrown.
  */
 export async function startTestVault(options: TestVaultOptions = {}): Promise<TestVault> {
-  const { workers, bootstrapSecret, kmsControlSecret, migrations } = vaultWorkers({ name: "vault", vars: options.vars });
+  const { workers, bootstrapSecret, kmsControlSecret, migrations } = vaultWorkers({
+    name: "vault",
+    vars: options.vars,
+  });
   const mf = new Miniflare({ cf: false, host: "127.0.0.1", port: 0, workers });
   let stopped = false;
   const stop = async () => {
@@ -88,7 +100,10 @@ export async function startTestVault(options: TestVaultOptions = {}): Promise<Te
       (await mf.dispatchFetch(`${url}/v1/bootstrap`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-bootstrap-secret": bootstrapSecret },
-        body: JSON.stringify({ tenant_name: options.tenantName ?? "test", admin_identity: options.adminIdentity ?? "user:admin@test" }),
+        body: JSON.stringify({
+          tenant_name: options.tenantName ?? "test",
+          admin_identity: options.adminIdentity ?? "user:admin@test",
+        }),
       })) as unknown as Response,
       "bootstrap",
       201,
@@ -102,10 +117,14 @@ export async function startTestVault(options: TestVaultOptions = {}): Promise<Te
     }
     for (const [name, policy] of Object.entries(options.acl ?? {})) await client.acl.set(name, policy);
     const tokens: string[] = [];
-    for (const t of options.tokens ?? []) tokens.push((await client.tokens.create({ name: t.name ?? t.identity, role: t.role, identity: t.identity })).token);
+    for (const t of options.tokens ?? [])
+      tokens.push(
+        (await client.tokens.create({ name: t.name ?? t.identity, role: t.role, identity: t.identity })).token,
+      );
 
     const ns = await mf.getDurableObjectNamespace("TENANT_VAULT", "vault");
-    const tenant = () => ns.get(ns.idFromName(tenantId)) as unknown as { setClockForTest(now: number | null): Promise<void> };
+    const tenant = () =>
+      ns.get(ns.idFromName(tenantId)) as unknown as { setClockForTest(now: number | null): Promise<void> };
     let clock: number | null = null;
     const setClock = async (now: number | Date | null) => {
       clock = now === null ? null : typeof now === "number" ? now : now.getTime();

@@ -41,7 +41,9 @@ const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 
 /** Every statement of the shipped D1 migrations, in file order (drizzle separates them with breakpoints). */
 function migrationStatements(): string[] {
-  const files = readdirSync(MIGRATIONS).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(MIGRATIONS)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   return files
     .flatMap((f) => readFileSync(MIGRATIONS + f, "utf8").split("--> statement-breakpoint"))
     .map((s) => s.trim())
@@ -52,7 +54,9 @@ function migrationStatements(): string[] {
 export function vaultWorkers(options: VaultWorkersOptions = {}): VaultWorkers {
   const vars = options.vars ?? {};
   if (vars.ENVIRONMENT !== undefined && vars.ENVIRONMENT !== "test") {
-    throw new Error(`test vault: vars.ENVIRONMENT must be "test" (got "${vars.ENVIRONMENT}"); a test vault never runs production settings`);
+    throw new Error(
+      `test vault: vars.ENVIRONMENT must be "test" (got "${vars.ENVIRONMENT}"); a test vault never runs production settings`,
+    );
   }
   const name = options.name ?? "ghostvault";
   const kmsControlSecret = hex(24);
@@ -84,8 +88,16 @@ export function vaultWorkers(options: VaultWorkersOptions = {}): VaultWorkers {
     },
     serviceBindings: { KMS_EMULATOR: `${name}-kms` },
     d1Databases: { DB: options.d1Database ?? "ghostvault-test-db" },
-    durableObjects: { TENANT_VAULT: { className: "TenantVault", useSQLite: true }, OPERATOR_PLANE: { className: "OperatorPlane", useSQLite: true } },
-    ratelimits: { TOKEN_RATE_LIMITER: limit, IP_RATE_LIMITER: limit, CI_RATE_LIMITER: limit, OPERATOR_AUTH_LIMITER: limit },
+    durableObjects: {
+      TENANT_VAULT: { className: "TenantVault", useSQLite: true },
+      OPERATOR_PLANE: { className: "OperatorPlane", useSQLite: true },
+    },
+    ratelimits: {
+      TOKEN_RATE_LIMITER: limit,
+      IP_RATE_LIMITER: limit,
+      CI_RATE_LIMITER: limit,
+      OPERATOR_AUTH_LIMITER: limit,
+    },
   };
   const kms = {
     name: `${name}-kms`,
@@ -93,7 +105,12 @@ export function vaultWorkers(options: VaultWorkersOptions = {}): VaultWorkers {
     modules: [{ type: "ESModule" as const, path: WORKERS + "kms.mjs" }],
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
-    bindings: { KMS_KEY_ID, ROOT_KEY: hex(32), ACCESS_KEY_ID: "AKIDTESTVAULT0000001", SECRET_ACCESS_KEY: kmsControlSecret },
+    bindings: {
+      KMS_KEY_ID,
+      ROOT_KEY: hex(32),
+      ACCESS_KEY_ID: "AKIDTESTVAULT0000001",
+      SECRET_ACCESS_KEY: kmsControlSecret,
+    },
   };
   return { workers: [vault, kms], bootstrapSecret, kmsControlSecret, migrations: migrationStatements() };
 }

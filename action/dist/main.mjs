@@ -32,7 +32,8 @@ function fileCommand(variable, name, value) {
   const file = process.env[variable];
   if (!file) throw new ActionError(`${variable} is not set: run this inside a GitHub Actions job`);
   const delimiter = `ghadelimiter_${randomUUID()}`;
-  if (name.includes(delimiter) || value.includes(delimiter)) throw new ActionError(`${name}: value contains the file command delimiter`);
+  if (name.includes(delimiter) || value.includes(delimiter))
+    throw new ActionError(`${name}: value contains the file command delimiter`);
   appendFileSync(file, `${name}<<${delimiter}
 ${value}
 ${delimiter}
@@ -45,19 +46,23 @@ async function idToken(audience) {
   const separator = url.includes("?") ? "&" : "?";
   let response;
   try {
-    response = await fetch(`${url}${separator}audience=${encodeURIComponent(audience)}`, { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } });
+    response = await fetch(`${url}${separator}audience=${encodeURIComponent(audience)}`, {
+      headers: { authorization: `Bearer ${bearer}`, accept: "application/json" }
+    });
   } catch (error) {
     throw new ActionError(`cannot request the OIDC token: ${causeOf(error)}`);
   }
   if (!response.ok) throw new ActionError(`OIDC token request answered ${response.status}`);
   const body = await response.json().catch(() => null);
-  if (typeof body?.value !== "string" || body.value === "") throw new ActionError("OIDC token request answered without a token");
+  if (typeof body?.value !== "string" || body.value === "")
+    throw new ActionError("OIDC token request answered without a token");
   mask(body.value);
   return body.value;
 }
 function causeOf(error) {
   const cause = error instanceof Error ? error.cause : void 0;
-  if (cause?.code) return [cause.code, cause.address && cause.port ? `${cause.address}:${cause.port}` : cause.address].filter(Boolean).join(" ");
+  if (cause?.code)
+    return [cause.code, cause.address && cause.port ? `${cause.address}:${cause.port}` : cause.address].filter(Boolean).join(" ");
   return cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
@@ -65,7 +70,11 @@ function causeOf(error) {
 async function ciPost(vault, path, body) {
   let response;
   try {
-    response = await fetch(`${vault.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: vault.tenant, ...body }) });
+    response = await fetch(`${vault.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tenant_id: vault.tenant, ...body })
+    });
   } catch (error) {
     throw new ActionError(`cannot reach the vault at ${vault.url}: ${causeOf(error)}`);
   }
@@ -78,9 +87,12 @@ async function ciPost(vault, path, body) {
   if (!response.ok) {
     const error = parsed?.error;
     const id = error?.request_id ?? response.headers.get("x-request-id");
-    throw new ActionError(`vault answered ${response.status}: ${error?.message ?? "no error body"} (${error?.code ?? "http_error"}${id ? `, request ${id}` : ""})`);
+    throw new ActionError(
+      `vault answered ${response.status}: ${error?.message ?? "no error body"} (${error?.code ?? "http_error"}${id ? `, request ${id}` : ""})`
+    );
   }
-  if (parsed === null || typeof parsed !== "object") throw new ActionError(`vault answered ${response.status} without JSON`);
+  if (parsed === null || typeof parsed !== "object")
+    throw new ActionError(`vault answered ${response.status} without JSON`);
   return parsed;
 }
 
@@ -93,7 +105,8 @@ function vaultInputs() {
   } catch {
     throw new ActionError(`input "vault-url" is not a URL: ${raw.slice(0, 100)}`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ActionError('input "vault-url" must be an https:// URL');
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ActionError('input "vault-url" must be an https:// URL');
   const tenant = input("tenant", { required: true });
   if (!/^[0-9a-f]{20}$/.test(tenant)) throw new ActionError('input "tenant" must be a tenant id (20 hex digits)');
   const base = url.toString().replace(/\/+$/, "");
@@ -109,8 +122,10 @@ function parseCredentials(text) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)$/.exec(line);
     if (!match) throw new ActionError(`credentials line ${index + 1}: expected VAR=credential`);
     const [, variable, credential] = match;
-    if (variable === "NODE_OPTIONS" || variable.toUpperCase().startsWith("GITHUB_")) throw new ActionError(`credentials line ${index + 1}: ${variable} cannot be set by an action`);
-    if (pairs.some((p) => p.variable === variable)) throw new ActionError(`credentials line ${index + 1}: ${variable} is given twice`);
+    if (variable === "NODE_OPTIONS" || variable.toUpperCase().startsWith("GITHUB_"))
+      throw new ActionError(`credentials line ${index + 1}: ${variable} cannot be set by an action`);
+    if (pairs.some((p) => p.variable === variable))
+      throw new ActionError(`credentials line ${index + 1}: ${variable} is given twice`);
     pairs.push({ variable, credential });
   }
   if (pairs.length === 0) throw new ActionError('input "credentials" names no VAR=credential line');
@@ -127,7 +142,10 @@ async function main() {
     token,
     credentials: names,
     ...ttl ? { ttl } : {},
-    purpose: `GitHub Actions ${process.env.GITHUB_REPOSITORY ?? ""} run ${process.env.GITHUB_RUN_ID ?? "?"}`.slice(0, 256),
+    purpose: `GitHub Actions ${process.env.GITHUB_REPOSITORY ?? ""} run ${process.env.GITHUB_RUN_ID ?? "?"}`.slice(
+      0,
+      256
+    ),
     agent: { name: "ghostvault-action", host: hostname().slice(0, 256) }
   });
   for (const l of granted.leases) mask(l.value);
@@ -142,7 +160,9 @@ async function main() {
   fileCommand("GITHUB_OUTPUT", "identity", granted.identity);
   fileCommand("GITHUB_OUTPUT", "lease-ids", granted.leases.map((l) => l.lease.id).join(","));
   const until = granted.leases.map((l) => l.lease.expires_at).sort()[0];
-  console.log(`Leased ${granted.leases.length} credential(s) as ${granted.identity} until ${until}; revoked in the post step.`);
+  console.log(
+    `Leased ${granted.leases.length} credential(s) as ${granted.identity} until ${until}; revoked in the post step.`
+  );
 }
 main().catch(fail);
 export {

@@ -30,19 +30,23 @@ async function idToken(audience) {
   const separator = url.includes("?") ? "&" : "?";
   let response;
   try {
-    response = await fetch(`${url}${separator}audience=${encodeURIComponent(audience)}`, { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } });
+    response = await fetch(`${url}${separator}audience=${encodeURIComponent(audience)}`, {
+      headers: { authorization: `Bearer ${bearer}`, accept: "application/json" }
+    });
   } catch (error) {
     throw new ActionError(`cannot request the OIDC token: ${causeOf(error)}`);
   }
   if (!response.ok) throw new ActionError(`OIDC token request answered ${response.status}`);
   const body = await response.json().catch(() => null);
-  if (typeof body?.value !== "string" || body.value === "") throw new ActionError("OIDC token request answered without a token");
+  if (typeof body?.value !== "string" || body.value === "")
+    throw new ActionError("OIDC token request answered without a token");
   mask(body.value);
   return body.value;
 }
 function causeOf(error) {
   const cause = error instanceof Error ? error.cause : void 0;
-  if (cause?.code) return [cause.code, cause.address && cause.port ? `${cause.address}:${cause.port}` : cause.address].filter(Boolean).join(" ");
+  if (cause?.code)
+    return [cause.code, cause.address && cause.port ? `${cause.address}:${cause.port}` : cause.address].filter(Boolean).join(" ");
   return cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
@@ -50,7 +54,11 @@ function causeOf(error) {
 async function ciPost(vault, path, body) {
   let response;
   try {
-    response = await fetch(`${vault.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: vault.tenant, ...body }) });
+    response = await fetch(`${vault.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tenant_id: vault.tenant, ...body })
+    });
   } catch (error) {
     throw new ActionError(`cannot reach the vault at ${vault.url}: ${causeOf(error)}`);
   }
@@ -63,9 +71,12 @@ async function ciPost(vault, path, body) {
   if (!response.ok) {
     const error = parsed?.error;
     const id = error?.request_id ?? response.headers.get("x-request-id");
-    throw new ActionError(`vault answered ${response.status}: ${error?.message ?? "no error body"} (${error?.code ?? "http_error"}${id ? `, request ${id}` : ""})`);
+    throw new ActionError(
+      `vault answered ${response.status}: ${error?.message ?? "no error body"} (${error?.code ?? "http_error"}${id ? `, request ${id}` : ""})`
+    );
   }
-  if (parsed === null || typeof parsed !== "object") throw new ActionError(`vault answered ${response.status} without JSON`);
+  if (parsed === null || typeof parsed !== "object")
+    throw new ActionError(`vault answered ${response.status} without JSON`);
   return parsed;
 }
 
@@ -78,7 +89,8 @@ function vaultInputs() {
   } catch {
     throw new ActionError(`input "vault-url" is not a URL: ${raw.slice(0, 100)}`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ActionError('input "vault-url" must be an https:// URL');
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ActionError('input "vault-url" must be an https:// URL');
   const tenant = input("tenant", { required: true });
   if (!/^[0-9a-f]{20}$/.test(tenant)) throw new ActionError('input "tenant" must be a tenant id (20 hex digits)');
   const base = url.toString().replace(/\/+$/, "");
@@ -93,7 +105,12 @@ async function post() {
     return;
   }
   const vault = vaultInputs();
-  const revoked = await ciPost(vault, "/v1/ci/leases/revoke", { token: await idToken(vault.audience), lease_ids: ids });
-  console.log(`Revoked ${revoked.leases.length} lease(s): ${revoked.leases.map((l) => `${l.id} (${l.state})`).join(", ")}`);
+  const revoked = await ciPost(vault, "/v1/ci/leases/revoke", {
+    token: await idToken(vault.audience),
+    lease_ids: ids
+  });
+  console.log(
+    `Revoked ${revoked.leases.length} lease(s): ${revoked.leases.map((l) => `${l.id} (${l.state})`).join(", ")}`
+  );
 }
 post().catch(fail);

@@ -21,11 +21,13 @@ export function parseCredentials(text: string): { variable: string; credential: 
     if (!match) throw new ActionError(`credentials line ${index + 1}: expected VAR=credential`);
     const [, variable, credential] = match as unknown as [string, string, string];
     // The runner refuses NODE_OPTIONS from GITHUB_ENV; GITHUB_* are the runner's own.
-    if (variable === "NODE_OPTIONS" || variable.toUpperCase().startsWith("GITHUB_")) throw new ActionError(`credentials line ${index + 1}: ${variable} cannot be set by an action`);
-    if (pairs.some((p) => p.variable === variable)) throw new ActionError(`credentials line ${index + 1}: ${variable} is given twice`);
+    if (variable === "NODE_OPTIONS" || variable.toUpperCase().startsWith("GITHUB_"))
+      throw new ActionError(`credentials line ${index + 1}: ${variable} cannot be set by an action`);
+    if (pairs.some((p) => p.variable === variable))
+      throw new ActionError(`credentials line ${index + 1}: ${variable} is given twice`);
     pairs.push({ variable, credential });
   }
-  if (pairs.length === 0) throw new ActionError("input \"credentials\" names no VAR=credential line");
+  if (pairs.length === 0) throw new ActionError('input "credentials" names no VAR=credential line');
   if (pairs.length > 20) throw new ActionError("at most 20 credentials per step (one exchange)");
   return pairs;
 }
@@ -40,7 +42,10 @@ async function main(): Promise<void> {
     token,
     credentials: names,
     ...(ttl ? { ttl } : {}),
-    purpose: `GitHub Actions ${process.env.GITHUB_REPOSITORY ?? ""} run ${process.env.GITHUB_RUN_ID ?? "?"}`.slice(0, 256),
+    purpose: `GitHub Actions ${process.env.GITHUB_REPOSITORY ?? ""} run ${process.env.GITHUB_RUN_ID ?? "?"}`.slice(
+      0,
+      256,
+    ),
     agent: { name: "ghostvault-action", host: hostname().slice(0, 256) },
   });
   // Masks first: nothing below may print a value the runner does not hide yet.
@@ -56,7 +61,9 @@ async function main(): Promise<void> {
   fileCommand("GITHUB_OUTPUT", "identity", granted.identity);
   fileCommand("GITHUB_OUTPUT", "lease-ids", granted.leases.map((l) => l.lease.id).join(","));
   const until = granted.leases.map((l) => l.lease.expires_at).sort()[0];
-  console.log(`Leased ${granted.leases.length} credential(s) as ${granted.identity} until ${until}; revoked in the post step.`);
+  console.log(
+    `Leased ${granted.leases.length} credential(s) as ${granted.identity} until ${until}; revoked in the post step.`,
+  );
 }
 
 main().catch(fail);

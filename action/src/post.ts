@@ -15,8 +15,13 @@ async function post(): Promise<void> {
     return;
   }
   const vault = vaultInputs();
-  const revoked = await ciPost<{ leases: { id: string; state: string }[] }>(vault, "/v1/ci/leases/revoke", { token: await idToken(vault.audience), lease_ids: ids });
-  console.log(`Revoked ${revoked.leases.length} lease(s): ${revoked.leases.map((l) => `${l.id} (${l.state})`).join(", ")}`);
+  const revoked = await ciPost<{ leases: { id: string; state: string }[] }>(vault, "/v1/ci/leases/revoke", {
+    token: await idToken(vault.audience),
+    lease_ids: ids,
+  });
+  console.log(
+    `Revoked ${revoked.leases.length} lease(s): ${revoked.leases.map((l) => `${l.id} (${l.state})`).join(", ")}`,
+  );
 }
 
 post().catch(fail);

@@ -36,18 +36,26 @@ export function mask(secret: string): void {
 
 /** Fails the step: one `::error::` line and exit code 1. */
 export function fail(error: unknown): void {
-  const message = error instanceof ActionError ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
+  const message =
+    error instanceof ActionError
+      ? error.message
+      : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
   process.stdout.write(`::error::${escapeData(message.split("\n")[0] ?? "")}\n`);
   process.exitCode = 1;
 }
 
 /** Appends `name<<delimiter` / value / delimiter to a runner file (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STATE). */
-export function fileCommand(variable: "GITHUB_ENV" | "GITHUB_OUTPUT" | "GITHUB_STATE", name: string, value: string): void {
+export function fileCommand(
+  variable: "GITHUB_ENV" | "GITHUB_OUTPUT" | "GITHUB_STATE",
+  name: string,
+  value: string,
+): void {
   const file = process.env[variable];
   if (!file) throw new ActionError(`${variable} is not set: run this inside a GitHub Actions job`);
   const delimiter = `ghadelimiter_${randomUUID()}`;
   // A value holding the delimiter could end the entry early and inject others.
-  if (name.includes(delimiter) || value.includes(delimiter)) throw new ActionError(`${name}: value contains the file command delimiter`);
+  if (name.includes(delimiter) || value.includes(delimiter))
+    throw new ActionError(`${name}: value contains the file command delimiter`);
   appendFileSync(file, `${name}<<${delimiter}\n${value}\n${delimiter}\n`, { encoding: "utf8" });
 }
 
@@ -62,20 +70,29 @@ export async function idToken(audience: string): Promise<string> {
   const separator = url.includes("?") ? "&" : "?";
   let response: Response;
   try {
-    response = await fetch(`${url}${separator}audience=${encodeURIComponent(audience)}`, { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } });
+    response = await fetch(`${url}${separator}audience=${encodeURIComponent(audience)}`, {
+      headers: { authorization: `Bearer ${bearer}`, accept: "application/json" },
+    });
   } catch (error) {
     throw new ActionError(`cannot request the OIDC token: ${causeOf(error)}`);
   }
   if (!response.ok) throw new ActionError(`OIDC token request answered ${response.status}`);
   const body = (await response.json().catch(() => null)) as { value?: unknown } | null;
-  if (typeof body?.value !== "string" || body.value === "") throw new ActionError("OIDC token request answered without a token");
+  if (typeof body?.value !== "string" || body.value === "")
+    throw new ActionError("OIDC token request answered without a token");
   mask(body.value);
   return body.value;
 }
 
 /** `ECONNREFUSED 127.0.0.1:8787` rather than `fetch failed`. */
 export function causeOf(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: string; address?: string; port?: number; message?: string } | undefined) : undefined;
-  if (cause?.code) return [cause.code, cause.address && cause.port ? `${cause.address}:${cause.port}` : cause.address].filter(Boolean).join(" ");
+  const cause =
+    error instanceof Error
+      ? (error.cause as { code?: string; address?: string; port?: number; message?: string } | undefined)
+      : undefined;
+  if (cause?.code)
+    return [cause.code, cause.address && cause.port ? `${cause.address}:${cause.port}` : cause.address]
+      .filter(Boolean)
+      .join(" ");
   return cause?.message ?? (error instanceof Error ? error.message : String(error));
 }

@@ -24,7 +24,11 @@ export interface GrantedLease {
 export async function ciPost<T>(vault: VaultInputs, path: string, body: Record<string, unknown>): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${vault.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: vault.tenant, ...body }) });
+    response = await fetch(`${vault.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tenant_id: vault.tenant, ...body }),
+    });
   } catch (error) {
     throw new ActionError(`cannot reach the vault at ${vault.url}: ${causeOf(error)}`);
   }
@@ -38,8 +42,11 @@ export async function ciPost<T>(vault: VaultInputs, path: string, body: Record<s
   if (!response.ok) {
     const error = (parsed as { error?: { code?: string; message?: string; request_id?: string } } | null)?.error;
     const id = error?.request_id ?? response.headers.get("x-request-id");
-    throw new ActionError(`vault answered ${response.status}: ${error?.message ?? "no error body"} (${error?.code ?? "http_error"}${id ? `, request ${id}` : ""})`);
+    throw new ActionError(
+      `vault answered ${response.status}: ${error?.message ?? "no error body"} (${error?.code ?? "http_error"}${id ? `, request ${id}` : ""})`,
+    );
   }
-  if (parsed === null || typeof parsed !== "object") throw new ActionError(`vault answered ${response.status} without JSON`);
+  if (parsed === null || typeof parsed !== "object")
+    throw new ActionError(`vault answered ${response.status} without JSON`);
   return parsed as T;
 }

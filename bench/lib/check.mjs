@@ -20,12 +20,15 @@ export function ratiosOf(results) {
   const out = new Map();
   for (const [scenario, s] of Object.entries(results?.scenarios ?? {})) {
     for (const [name, g] of Object.entries(s?.goals ?? {})) {
-      const op = String(g.goal ?? "").trim().slice(0, 1);
+      const op = String(g.goal ?? "")
+        .trim()
+        .slice(0, 1);
       const direction = op === "≥" || op === ">" ? "higher" : op === "≤" || op === "<" ? "lower" : "equal";
       out.set(`${scenario} / ${name}`, { value: g.value, direction, met: g.met });
     }
     for (const key of ["cpuRatios", "ratios"]) {
-      for (const [name, value] of Object.entries(s?.[key] ?? {})) out.set(`${scenario} / ${name}`, { value, direction: "higher" });
+      for (const [name, value] of Object.entries(s?.[key] ?? {}))
+        out.set(`${scenario} / ${name}`, { value, direction: "higher" });
     }
   }
   return out;
@@ -50,7 +53,14 @@ export function compareRatios(reference, current, tolerance = TOLERANCE) {
     const r = ref.get(key);
     const c = cur.get(key);
     if (!r || !c) {
-      rows.push({ key, direction: (r ?? c).direction, reference: r?.value ?? null, current: c?.value ?? null, change: null, status: "missing" });
+      rows.push({
+        key,
+        direction: (r ?? c).direction,
+        reference: r?.value ?? null,
+        current: c?.value ?? null,
+        change: null,
+        status: "missing",
+      });
       continue;
     }
     let status = "ok";
@@ -59,7 +69,8 @@ export function compareRatios(reference, current, tolerance = TOLERANCE) {
       if (r.met === true && c.met === false) status = "regressed";
     } else if (finite(r.value) && finite(c.value) && r.value > 0) {
       change = c.value / r.value - 1;
-      const worse = r.direction === "higher" ? c.value < r.value * (1 - tolerance) : c.value > r.value * (1 + tolerance);
+      const worse =
+        r.direction === "higher" ? c.value < r.value * (1 - tolerance) : c.value > r.value * (1 + tolerance);
       if (worse) status = "regressed";
     }
     rows.push({ key, direction: r.direction, reference: r.value, current: c.value, change, status });
@@ -70,8 +81,16 @@ export function compareRatios(reference, current, tolerance = TOLERANCE) {
 /** The comparison as lines for the console. */
 export function formatComparison({ ok, rows }, tolerance = TOLERANCE) {
   const pct = (x) => (x === null ? "" : ` (${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%)`);
-  const show = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? String(Math.round(v * 1000) / 1000) : String(v));
-  const lines = rows.map((x) => `${x.status === "regressed" ? "REGRESSED" : x.status === "missing" ? "missing  " : "ok       "} ${x.key} [${x.direction} is better]: ${show(x.reference)} → ${show(x.current)}${pct(x.change)}`);
-  lines.push(ok ? `check passed: no ratio regressed by more than ${tolerance * 100}%` : `check FAILED: ${rows.filter((x) => x.status === "regressed").length} ratio(s) regressed by more than ${tolerance * 100}%`);
+  const show = (v) =>
+    v === null || v === undefined ? "–" : typeof v === "number" ? String(Math.round(v * 1000) / 1000) : String(v);
+  const lines = rows.map(
+    (x) =>
+      `${x.status === "regressed" ? "REGRESSED" : x.status === "missing" ? "missing  " : "ok       "} ${x.key} [${x.direction} is better]: ${show(x.reference)} → ${show(x.current)}${pct(x.change)}`,
+  );
+  lines.push(
+    ok
+      ? `check passed: no ratio regressed by more than ${tolerance * 100}%`
+      : `check FAILED: ${rows.filter((x) => x.status === "regressed").length} ratio(s) regressed by more than ${tolerance * 100}%`,
+  );
   return lines;
 }

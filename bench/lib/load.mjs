@@ -22,7 +22,9 @@ export function request(base, target, i, ag, wantBody = false) {
     const req = http.request(url, { method: target.method, agent: ag, headers, timeout: 30_000 }, (res) => {
       const chunks = [];
       res.on("data", (c) => wantBody && chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, body: wantBody ? Buffer.concat(chunks).toString("utf8") : undefined }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode, body: wantBody ? Buffer.concat(chunks).toString("utf8") : undefined }),
+      );
       res.on("error", (e) => resolve({ status: 0, error: String(e) }));
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
@@ -42,7 +44,8 @@ export async function json(base, ag, method, path, { token, body, headers = {}, 
     text = JSON.stringify(body);
   }
   const res = await request(base, { method, path, headers: h, body: text }, 0, ag, true);
-  if (!expect.includes(res.status)) throw new Error(`${method} ${path} answered ${res.status}: ${res.body ?? res.error}`);
+  if (!expect.includes(res.status))
+    throw new Error(`${method} ${path} answered ${res.status}: ${res.body ?? res.error}`);
   return res.body ? JSON.parse(res.body) : undefined;
 }
 
@@ -51,7 +54,15 @@ export function summarize(latencies) {
   const sorted = Float64Array.from(latencies).sort();
   const at = (q) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
   const mean = sorted.length === 0 ? null : sorted.reduce((a, b) => a + b, 0) / sorted.length;
-  return { n: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted.length ? sorted[sorted.length - 1] : null, mean };
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: sorted.length ? sorted[sorted.length - 1] : null,
+    mean,
+  };
 }
 
 /**
@@ -59,13 +70,19 @@ export function summarize(latencies) {
  * until `durationMs` has passed or `maxRequests` were sent. `warmupMs` of traffic first, not
  * counted. Also reports the load generator's own CPU use, to show when the client is the bound.
  */
-export async function closedLoop(base, target, { concurrency = 16, durationMs = 5000, maxRequests = 500_000, warmupMs = 500, serverCpu } = {}) {
+export async function closedLoop(
+  base,
+  target,
+  { concurrency = 16, durationMs = 5000, maxRequests = 500_000, warmupMs = 500, serverCpu } = {},
+) {
   const ag = agent(concurrency);
   const expect = target.expect ?? 200;
   let next = 0;
   const run = async (ms, record) => {
     const lat = record ? new Float64Array(maxRequests) : null;
-    let n = 0, errors = 0, firstError;
+    let n = 0,
+      errors = 0,
+      firstError;
     const end = performance.now() + ms;
     const worker = async () => {
       while (performance.now() < end && n < maxRequests) {
@@ -85,7 +102,14 @@ export async function closedLoop(base, target, { concurrency = 16, durationMs = 
     await Promise.all(Array.from({ length: concurrency }, worker));
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    return { n, errors, firstError, wallMs: wall, lat: lat ? lat.subarray(0, n) : null, clientCpu: (cpu.user + cpu.system) / 1000 / wall };
+    return {
+      n,
+      errors,
+      firstError,
+      wallMs: wall,
+      lat: lat ? lat.subarray(0, n) : null,
+      clientCpu: (cpu.user + cpu.system) / 1000 / wall,
+    };
   };
   if (warmupMs > 0) await run(warmupMs, false);
   const cpu0 = serverCpu?.();
@@ -93,7 +117,11 @@ export async function closedLoop(base, target, { concurrency = 16, durationMs = 
   const serverCpuS = serverCpu ? serverCpu() - cpu0 : null;
   ag.destroy();
   return {
-    rps: r.n / (r.wallMs / 1000), requests: r.n, errors: r.errors, firstError: r.firstError, clientCpu: r.clientCpu,
+    rps: r.n / (r.wallMs / 1000),
+    requests: r.n,
+    errors: r.errors,
+    firstError: r.firstError,
+    clientCpu: r.clientCpu,
     // Server CPU (whole wrangler group) per request, and the share of a core it got meanwhile.
     serverCpuMsPerReq: serverCpuS === null || r.n === 0 ? null : (serverCpuS * 1000) / r.n,
     serverCpuShare: serverCpuS === null ? null : serverCpuS / (r.wallMs / 1000),
@@ -114,7 +142,11 @@ export async function openLoop(base, target, { rate, durationMs, maxInFlight = 5
   const total = Math.min(Math.ceil((rate * durationMs) / 1000), 2_000_000);
   const due = new Float64Array(total);
   const lat = new Float64Array(total).fill(NaN);
-  let sent = 0, inFlight = 0, dropped = 0, errors = 0, firstError;
+  let sent = 0,
+    inFlight = 0,
+    dropped = 0,
+    errors = 0,
+    firstError;
   const start = performance.now();
   const done = [];
   await new Promise((resolve) => {
@@ -149,13 +181,24 @@ export async function openLoop(base, target, { rate, durationMs, maxInFlight = 5
   ag.destroy();
   const got = [];
   for (let i = 0; i < sent; i++) if (!Number.isNaN(lat[i])) got.push(lat[i]);
-  return { rate, sent, dropped, errors, firstError, achievedRps: got.length / ((performance.now() - start) / 1000), ...summarize(got), due: due.subarray(0, sent), lat: lat.subarray(0, sent) };
+  return {
+    rate,
+    sent,
+    dropped,
+    errors,
+    firstError,
+    achievedRps: got.length / ((performance.now() - start) / 1000),
+    ...summarize(got),
+    due: due.subarray(0, sent),
+    lat: lat.subarray(0, sent),
+  };
 }
 
 /** Latencies of an open-loop result whose due time falls in [fromMs, toMs). */
 export function windowed(result, fromMs, toMs) {
   const out = [];
-  for (let i = 0; i < result.due.length; i++) if (result.due[i] >= fromMs && result.due[i] < toMs && !Number.isNaN(result.lat[i])) out.push(result.lat[i]);
+  for (let i = 0; i < result.due.length; i++)
+    if (result.due[i] >= fromMs && result.due[i] < toMs && !Number.isNaN(result.lat[i])) out.push(result.lat[i]);
   return out;
 }
 

@@ -28,7 +28,12 @@ export function pinToCore0() {
 
 /** The machine facts every result records. */
 export function machineFacts(pinned) {
-  return { nproc: Number(execFileSync("nproc", ["--all"], { encoding: "utf8" }).trim()), cpuModel: os.cpus()[0]?.model ?? "unknown", pinned, loadAvgAtStart: loadAvg() };
+  return {
+    nproc: Number(execFileSync("nproc", ["--all"], { encoding: "utf8" }).trim()),
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    pinned,
+    loadAvgAtStart: loadAvg(),
+  };
 }
 
 /**

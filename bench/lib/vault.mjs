@@ -34,7 +34,10 @@ function freePort() {
 /** Runs a command with a wall-clock bound, pinned like workerd. */
 function runPinned(core, cwd, args, timeoutMs) {
   execFileSync("taskset", ["-c", String(core), process.execPath, WRANGLER_BIN, ...args], {
-    cwd, env: CHILD_ENV, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs,
+    cwd,
+    env: CHILD_ENV,
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: timeoutMs,
   });
 }
 
@@ -60,18 +63,43 @@ export class BenchVault {
   async start() {
     if (!existsSync(WRANGLER_BIN)) throw new Error("wrangler is not installed; run `npm ci` first");
     if (!this.migrated) {
-      runPinned(this.core, this.root, ["d1", "migrations", "apply", "DB", "--local", "-c", "wrangler.toml", "--persist-to", this.persistDir], 120_000);
+      runPinned(
+        this.core,
+        this.root,
+        ["d1", "migrations", "apply", "DB", "--local", "-c", "wrangler.toml", "--persist-to", this.persistDir],
+        120_000,
+      );
       this.migrated = true;
     }
     this.port = await freePort();
     this.url = `http://${HOST}:${this.port}`;
     const args = [
-      WRANGLER_BIN, "dev", "-c", "wrangler.toml", "-c", "dev/kms/wrangler.toml", "--ip", HOST, "--port", String(this.port),
-      "--persist-to", this.persistDir, "--show-interactive-dev-session=false", "--var", "TEST_HOOKS:true", "--var", "RATE_LIMITS:off", "--log-level", process.env.BENCH_WRANGLER_LOG ?? "warn",
+      WRANGLER_BIN,
+      "dev",
+      "-c",
+      "wrangler.toml",
+      "-c",
+      "dev/kms/wrangler.toml",
+      "--ip",
+      HOST,
+      "--port",
+      String(this.port),
+      "--persist-to",
+      this.persistDir,
+      "--show-interactive-dev-session=false",
+      "--var",
+      "TEST_HOOKS:true",
+      "--var",
+      "RATE_LIMITS:off",
+      "--log-level",
+      process.env.BENCH_WRANGLER_LOG ?? "warn",
       ...this.vars.flatMap((v) => ["--var", v]),
     ];
     // taskset execs the command, so the group leader's pid is wrangler's and workerd inherits the mask.
-    this.child = spawnGroup("taskset", ["-c", String(this.core), process.execPath, ...args], { cwd: this.root, env: CHILD_ENV });
+    this.child = spawnGroup("taskset", ["-c", String(this.core), process.execPath, ...args], {
+      cwd: this.root,
+      env: CHILD_ENV,
+    });
     for (const stream of [this.child.stdout, this.child.stderr]) {
       stream.setEncoding("utf8");
       stream.on("data", (chunk) => {
@@ -105,7 +133,10 @@ export class BenchVault {
     let total = 0;
     let pids = [];
     try {
-      pids = execFileSync("ps", ["-o", "pid=", "-g", String(this.child.pid)], { encoding: "utf8" }).split("\n").map((l) => l.trim()).filter(Boolean);
+      pids = execFileSync("ps", ["-o", "pid=", "-g", String(this.child.pid)], { encoding: "utf8" })
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
     } catch {
       return 0;
     }
@@ -127,7 +158,11 @@ export class BenchVault {
     if (!this.child) return [];
     try {
       const out = execFileSync("ps", ["-o", "pid=,comm=", "-g", String(this.child.pid)], { encoding: "utf8" });
-      return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, c]) => c === "workerd").map(([p]) => Number(p));
+      return out
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([, c]) => c === "workerd")
+        .map(([p]) => Number(p));
     } catch {
       return [];
     }
@@ -157,7 +192,10 @@ export class BenchVault {
 export function makeSnapshot() {
   ensureDevVars(ROOT);
   const dir = mkdtempSync(path.join(os.tmpdir(), "ghostvault-bench-src-"));
-  execSync(`git archive --format=tar HEAD | tar -x -C ${JSON.stringify(dir)}`, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  execSync(`git archive --format=tar HEAD | tar -x -C ${JSON.stringify(dir)}`, {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   for (const file of [...BENCH_OVERLAY, ".dev.vars", "dev/kms/.dev.vars"]) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     copyFileSync(path.join(ROOT, file), path.join(dir, file));
@@ -171,6 +209,8 @@ export function makeSnapshot() {
 export function treeState() {
   const commit = execSync("git rev-parse HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
   const dirty = execSync("git status --porcelain", { cwd: ROOT, encoding: "utf8" })
-    .split("\n").map((l) => l.slice(3)).filter((f) => f && !f.startsWith("bench/") && !f.startsWith("test/"));
+    .split("\n")
+    .map((l) => l.slice(3))
+    .filter((f) => f && !f.startsWith("bench/") && !f.startsWith("test/"));
   return { commit, dirty };
 }

@@ -15,7 +15,14 @@ const HERE = path.dirname(new URL(import.meta.url).pathname);
 async function loadChain() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ghostvault-bench-chain-"));
   const outfile = path.join(dir, "chain.mjs");
-  await build({ entryPoints: [path.join(HERE, "verify-phases-entry.ts")], bundle: true, format: "esm", platform: "node", outfile, logLevel: "silent" });
+  await build({
+    entryPoints: [path.join(HERE, "verify-phases-entry.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    outfile,
+    logLevel: "silent",
+  });
   try {
     return await import(pathToFileURL(outfile).href);
   } finally {
@@ -32,14 +39,25 @@ const time = async (fn) => {
 /** Milliseconds per phase over all `texts` (stored canonical entry JSON), one pass each. */
 export async function profileVerify(texts, tenantId) {
   const chain = await loadChain();
-  let parsed = [], valid = [];
+  let parsed = [],
+    valid = [];
   const out = { entries: texts.length };
-  out.sha256SyncHex = await time(() => { for (const t of texts) createHash("sha256").update(t, "utf8").digest("hex"); });
-  out.jsonParse = await time(() => { parsed = texts.map((t) => JSON.parse(t)); });
-  out.zodEntrySchema = await time(() => { valid = parsed.map((e) => chain.auditEntrySchema.parse(e)); });
-  out.canonicalize = await time(() => { for (const e of valid) chain.canonicalBytes(e); });
+  out.sha256SyncHex = await time(() => {
+    for (const t of texts) createHash("sha256").update(t, "utf8").digest("hex");
+  });
+  out.jsonParse = await time(() => {
+    parsed = texts.map((t) => JSON.parse(t));
+  });
+  out.zodEntrySchema = await time(() => {
+    valid = parsed.map((e) => chain.auditEntrySchema.parse(e));
+  });
+  out.canonicalize = await time(() => {
+    for (const e of valid) chain.canonicalBytes(e);
+  });
   const bytes = valid.map((e) => chain.canonicalBytes(e));
-  out.webCryptoSha256Awaited = await time(async () => { for (const b of bytes) chain.toHex(await chain.sha256(b)); });
+  out.webCryptoSha256Awaited = await time(async () => {
+    for (const b of bytes) chain.toHex(await chain.sha256(b));
+  });
   const rows = parsed.map((entry, i) => ({ entry, hash: createHash("sha256").update(texts[i], "utf8").digest("hex") }));
   const genesis = await chain.genesisHash(tenantId);
   out.verifyChainTotal = await time(async () => {

@@ -9,7 +9,13 @@ import { profileVerify } from "../lib/verify-phases.mjs";
 
 /** The stored canonical bytes of each entry in an export, with their stored hashes. */
 async function exportedEntries(ctx, token, n) {
-  const res = await request(ctx.url, { method: "GET", path: `/v1/audit/export?from_seq=1&to_seq=${n}`, headers: { authorization: `Bearer ${token}` } }, 0, setupAgent, true);
+  const res = await request(
+    ctx.url,
+    { method: "GET", path: `/v1/audit/export?from_seq=1&to_seq=${n}`, headers: { authorization: `Bearer ${token}` } },
+    0,
+    setupAgent,
+    true,
+  );
   if (res.status !== 200) throw new Error(`export answered ${res.status}`);
   const out = [];
   for (const line of res.body.split("\n")) {
@@ -35,7 +41,9 @@ export async function auditVerify(ctx, tenant) {
   const totalBytes = bytes.reduce((a, b) => a + b.length, 0);
   const verify = async () => {
     const t0 = performance.now();
-    const v = await json(ctx.url, setupAgent, "GET", `/v1/audit/verify?from_seq=1&to_seq=${n}`, { token: tenant.token });
+    const v = await json(ctx.url, setupAgent, "GET", `/v1/audit/verify?from_seq=1&to_seq=${n}`, {
+      token: tenant.token,
+    });
     if (!v.ok || v.checked !== n) throw new Error(`verify answered ${JSON.stringify(v)}`);
     return { ms: performance.now() - t0, checkpoints: v.checkpoints };
   };
@@ -51,37 +59,76 @@ export async function auditVerify(ctx, tenant) {
     // not favour one of them; the run's figures are the medians of its pairs.
     const pairs = [];
     for (let p = 0; p < ctx.verifyPairs; p++) {
-      if ((r + p) % 2 === 0) { const v = await verify(); pairs.push({ v, scanMs: await scan() }); } else { const scanMs = await scan(); pairs.push({ v: await verify(), scanMs }); }
+      if ((r + p) % 2 === 0) {
+        const v = await verify();
+        pairs.push({ v, scanMs: await scan() });
+      } else {
+        const scanMs = await scan();
+        pairs.push({ v: await verify(), scanMs });
+      }
     }
     const v = { ms: med(pairs, (x) => x.v.ms), checkpoints: pairs[0].v.checkpoints };
     const scanMs = med(pairs, (x) => x.scanMs);
     // The plain loop: one SHA-256 per entry over its stored bytes, hex-encoded (what a chain walk must at least do).
     const s0 = performance.now();
     let mismatches = 0;
-    for (let i = 0; i < n; i++) if (createHash("sha256").update(bytes[i]).digest("hex") !== entries[i].hash) mismatches++;
+    for (let i = 0; i < n; i++)
+      if (createHash("sha256").update(bytes[i]).digest("hex") !== entries[i].hash) mismatches++;
     const shaMs = performance.now() - s0;
     if (mismatches) throw new Error(`${mismatches} exported entries do not hash to their stored hash`);
-    runs.push({ verifyMs: round(v.ms, 1), scanMs: round(scanMs, 1), shaMs: round(shaMs, 1), ratio: v.ms / scanMs, inMemoryRatio: v.ms / shaMs, checkpoints: v.checkpoints });
-    ctx.log(`  run ${r + 1} (median of ${ctx.verifyPairs} pairs): verify ${n} entries ${v.ms.toFixed(0)} ms (${(n / v.ms * 1000).toFixed(0)}/s), SQLite read + SHA-256 in the object ${scanMs.toFixed(0)} ms, SHA-256 loop in Node ${shaMs.toFixed(1)} ms`);
+    runs.push({
+      verifyMs: round(v.ms, 1),
+      scanMs: round(scanMs, 1),
+      shaMs: round(shaMs, 1),
+      ratio: v.ms / scanMs,
+      inMemoryRatio: v.ms / shaMs,
+      checkpoints: v.checkpoints,
+    });
+    ctx.log(
+      `  run ${r + 1} (median of ${ctx.verifyPairs} pairs): verify ${n} entries ${v.ms.toFixed(0)} ms (${((n / v.ms) * 1000).toFixed(0)}/s), SQLite read + SHA-256 in the object ${scanMs.toFixed(0)} ms, SHA-256 loop in Node ${shaMs.toFixed(1)} ms`,
+    );
   }
   // The phase split is replayed on a prefix (it is a proportion, and a full replay would cost the time budget).
-  const phases = await profileVerify(entries.slice(0, ctx.profileEntries).map((e) => e.text), tenant.tenant);
+  const phases = await profileVerify(
+    entries.slice(0, ctx.profileEntries).map((e) => e.text),
+    tenant.tenant,
+  );
   return {
     entries: n,
     bytes: totalBytes,
     pairsPerRun: ctx.verifyPairs,
     runs,
-    median: { verifyMs: med(runs, (x) => x.verifyMs), scanMs: med(runs, (x) => x.scanMs), shaMs: med(runs, (x) => x.shaMs), entriesPerS: n / (med(runs, (x) => x.verifyMs) / 1000) },
+    median: {
+      verifyMs: med(runs, (x) => x.verifyMs),
+      scanMs: med(runs, (x) => x.scanMs),
+      shaMs: med(runs, (x) => x.shaMs),
+      entriesPerS: n / (med(runs, (x) => x.verifyMs) / 1000),
+    },
     phasesInNode: phases,
-    goals: { "verify ÷ reading the same rows from the object's SQLite and SHA-256ing them": goal(med(runs, (x) => x.ratio), "≤", 1.3) },
-    info: { "verify ÷ SHA-256 loop over the same bytes in Node's memory (was the goal, ≤ 2)": round(med(runs, (x) => x.inMemoryRatio), 3) },
+    goals: {
+      "verify ÷ reading the same rows from the object's SQLite and SHA-256ing them": goal(
+        med(runs, (x) => x.ratio),
+        "≤",
+        1.3,
+      ),
+    },
+    info: {
+      "verify ÷ SHA-256 loop over the same bytes in Node's memory (was the goal, ≤ 2)": round(
+        med(runs, (x) => x.inMemoryRatio),
+        3,
+      ),
+    },
   };
 }
 
 /** Tenants for scenario 7, created before the vault restarts so their Durable Objects start cold. */
 export async function prepareColdTenants(ctx) {
   const count = ctx.runs * ctx.coldBursts;
-  const cold = await parallel(Array.from({ length: count }, (_, k) => k), 4, (k) => newTenant(ctx, `cold-${k}`));
+  const cold = await parallel(
+    Array.from({ length: count }, (_, k) => k),
+    4,
+    (k) => newTenant(ctx, `cold-${k}`),
+  );
   const warm = await newTenant(ctx, "warm");
   return { cold, warm };
 }
@@ -90,7 +137,9 @@ export async function prepareColdTenants(ctx) {
 async function burst(ctx, t, size) {
   const ag = agent(size);
   const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: size }, (_, i) => request(ctx.url, leaseTarget(t.token), i, ag)));
+  const results = await Promise.all(
+    Array.from({ length: size }, (_, i) => request(ctx.url, leaseTarget(t.token), i, ag)),
+  );
   ag.destroy();
   return { ms: performance.now() - t0, ok: results.filter((r) => r.status === 201).length };
 }
@@ -137,10 +186,15 @@ export async function kmsColdMiss(ctx, prepared, leaseRate) {
       coldBurstMs: marks.filter((m) => m.kind === "cold").map((m) => round(m.ms, 1)),
       warmBurstMs: marks.filter((m) => m.kind === "warm").map((m) => round(m.ms, 1)),
       burstOk: marks.map((m) => m.ok),
-      alone: brief(alone), duringCold: brief(coldDuring), duringWarmBurst: brief(warmDuring),
-      ratio: coldDuring.p99 / alone.p99, warmBurstRatio: warmDuring.p99 / alone.p99,
+      alone: brief(alone),
+      duringCold: brief(coldDuring),
+      duringWarmBurst: brief(warmDuring),
+      ratio: coldDuring.p99 / alone.p99,
+      warmBurstRatio: warmDuring.p99 / alone.p99,
     };
-    ctx.log(`  run ${r + 1}: Decrypts ${decrypts.join(",")}; warm tenant p99 alone ${alone.p99.toFixed(1)} ms, during cold bursts ${coldDuring.p99?.toFixed(1)} ms (n ${coldDuring.n}), during warm bursts ${warmDuring.p99?.toFixed(1)} ms; cold burst ${run.coldBurstMs.join("/")} ms`);
+    ctx.log(
+      `  run ${r + 1}: Decrypts ${decrypts.join(",")}; warm tenant p99 alone ${alone.p99.toFixed(1)} ms, during cold bursts ${coldDuring.p99?.toFixed(1)} ms (n ${coldDuring.n}), during warm bursts ${warmDuring.p99?.toFixed(1)} ms; cold burst ${run.coldBurstMs.join("/")} ms`,
+    );
     runs.push(run);
   }
   const allOne = runs.every((x) => x.decryptsPerColdTenant.every((d) => d === 1));
@@ -149,12 +203,33 @@ export async function kmsColdMiss(ctx, prepared, leaseRate) {
     burst: 50,
     kmsDelayMs: 100,
     runs,
-    median: { aloneP99: med(runs, (x) => x.alone.p99), duringColdP99: med(runs, (x) => x.duringCold.p99), duringWarmBurstP99: med(runs, (x) => x.duringWarmBurst.p99), coldBurstMs: med(runs.flatMap((x) => x.coldBurstMs), (x) => x) },
-    goals: {
-      "Decrypt calls per cold tenant (50 concurrent first requests)": { value: runs.flatMap((x) => x.decryptsPerColdTenant).join(","), goal: "= 1", met: allOne },
-      "warm tenant p99 during cold miss ÷ alone": goal(med(runs, (x) => x.ratio), "≤", 1.2),
+    median: {
+      aloneP99: med(runs, (x) => x.alone.p99),
+      duringColdP99: med(runs, (x) => x.duringCold.p99),
+      duringWarmBurstP99: med(runs, (x) => x.duringWarmBurst.p99),
+      coldBurstMs: med(
+        runs.flatMap((x) => x.coldBurstMs),
+        (x) => x,
+      ),
     },
-    control: { "warm tenant p99 during an equal burst to a warm tenant ÷ alone": round(med(runs, (x) => x.warmBurstRatio), 3) },
+    goals: {
+      "Decrypt calls per cold tenant (50 concurrent first requests)": {
+        value: runs.flatMap((x) => x.decryptsPerColdTenant).join(","),
+        goal: "= 1",
+        met: allOne,
+      },
+      "warm tenant p99 during cold miss ÷ alone": goal(
+        med(runs, (x) => x.ratio),
+        "≤",
+        1.2,
+      ),
+    },
+    control: {
+      "warm tenant p99 during an equal burst to a warm tenant ÷ alone": round(
+        med(runs, (x) => x.warmBurstRatio),
+        3,
+      ),
+    },
   };
 }
 

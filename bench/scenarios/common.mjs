@@ -18,19 +18,24 @@ export async function newTenant(ctx, name, { credential = true } = {}) {
 
 /** Creates a credential with a 40-character value, 1 h default and 24 h maximum TTL. */
 export function createCredential(ctx, t, name) {
-  return json(ctx.url, setupAgent, "POST", "/v1/credentials", { token: t.token, body: { name, value: "v".repeat(40), default_ttl: "1h", max_ttl: "24h" } });
+  return json(ctx.url, setupAgent, "POST", "/v1/credentials", {
+    token: t.token,
+    body: { name, value: "v".repeat(40), default_ttl: "1h", max_ttl: "24h" },
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time. */
 export async function parallel(items, limit, fn) {
   const out = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -38,7 +43,13 @@ const auth = (token) => ({ authorization: `Bearer ${token}`, "content-type": "ap
 
 /** POST /v1/leases for the "bench" credential, 1 h TTL (leases outlive the run, so nothing expires meanwhile). */
 export function leaseTarget(token, credential = "bench") {
-  return { method: "POST", path: "/v1/leases", headers: auth(token), body: JSON.stringify({ credential, ttl: "1h" }), expect: 201 };
+  return {
+    method: "POST",
+    path: "/v1/leases",
+    headers: auth(token),
+    body: JSON.stringify({ credential, ttl: "1h" }),
+    expect: 201,
+  };
 }
 
 /** The three baselines of the issue, for one tenant. */
@@ -76,7 +87,10 @@ export async function seed(ctx, t, count, expiresAt, chunk = 5_000) {
 /** Calls the KMS emulator's test controls through the bench route. */
 export function kmsControl(ctx, method, op, { tenantId, body } = {}) {
   const q = tenantId ? `?tenantId=${tenantId}` : "";
-  return json(ctx.url, setupAgent, method, `/v1/bench/kms-control/${op}${q}`, { headers: { "x-emulator-control": ctx.vault.emulatorSecret }, body });
+  return json(ctx.url, setupAgent, method, `/v1/bench/kms-control/${op}${q}`, {
+    headers: { "x-emulator-control": ctx.vault.emulatorSecret },
+    body,
+  });
 }
 
 /** A goal beside a result: `op` is "≥" or "≤". */

@@ -34,14 +34,24 @@ export function largestDoBytes(persistDir) {
 export async function activeLeaseScaling(ctx) {
   const t = await newTenant(ctx, "s4");
   const levels = [];
-  let seeded = 0, issued = 0, seedSeconds = 0, skipped = null;
+  let seeded = 0,
+    issued = 0,
+    seedSeconds = 0,
+    skipped = null;
   for (const level of ctx.levels) {
     const need = level - seeded - issued;
     if (level >= 1_000_000 && ctx.seedRate) {
       const projected = need / ctx.seedRate;
       if (projected > ctx.maxSeedSeconds) {
-        skipped = { level, projectedSeedSeconds: round(projected, 0), budgetSeconds: ctx.maxSeedSeconds, seedRatePerS: round(ctx.seedRate, 0) };
-        ctx.log(`  skipping ${level}: seeding ${need} more would take ~${projected.toFixed(0)} s at ${ctx.seedRate.toFixed(0)}/s, over the ${ctx.maxSeedSeconds} s budget`);
+        skipped = {
+          level,
+          projectedSeedSeconds: round(projected, 0),
+          budgetSeconds: ctx.maxSeedSeconds,
+          seedRatePerS: round(ctx.seedRate, 0),
+        };
+        ctx.log(
+          `  skipping ${level}: seeding ${need} more would take ~${projected.toFixed(0)} s at ${ctx.seedRate.toFixed(0)}/s, over the ${ctx.maxSeedSeconds} s budget`,
+        );
         break;
       }
     }
@@ -58,11 +68,22 @@ export async function activeLeaseScaling(ctx) {
       issued += res.requests - res.errors;
       runs.push(brief(res));
     }
-    const row = { level, activeAtEnd: seeded + issued, rps: med(runs, (x) => x.rps), p50: med(runs, (x) => x.p50), p99: med(runs, (x) => x.p99), doBytes: largestDoBytes(ctx.vault.persistDir), runs };
-    ctx.log(`  ${level}: ${row.rps.toFixed(0)}/s p99 ${row.p99.toFixed(1)} ms, DO ${(row.doBytes / 1e6).toFixed(1)} MB`);
+    const row = {
+      level,
+      activeAtEnd: seeded + issued,
+      rps: med(runs, (x) => x.rps),
+      p50: med(runs, (x) => x.p50),
+      p99: med(runs, (x) => x.p99),
+      doBytes: largestDoBytes(ctx.vault.persistDir),
+      runs,
+    };
+    ctx.log(
+      `  ${level}: ${row.rps.toFixed(0)}/s p99 ${row.p99.toFixed(1)} ms, DO ${(row.doBytes / 1e6).toFixed(1)} MB`,
+    );
     levels.push(row);
   }
-  const first = levels[0], last = levels[levels.length - 1];
+  const first = levels[0],
+    last = levels[levels.length - 1];
   const label = `at ${last.level.toLocaleString("en")} ÷ at ${first.level.toLocaleString("en")}`;
   return {
     tenant: t,
@@ -82,7 +103,8 @@ export async function activeLeaseScaling(ctx) {
  * check the entry there is one too. Falls back to reading a page when a batch is short.
  */
 async function expiredSince(ctx, token, state, batch) {
-  const get = (from, limit) => json(ctx.url, setupAgent, "GET", `/v1/audit?type=lease.expired&from_seq=${from}&limit=${limit}`, { token });
+  const get = (from, limit) =>
+    json(ctx.url, setupAgent, "GET", `/v1/audit?type=lease.expired&from_seq=${from}&limit=${limit}`, { token });
   for (let step = 0; step < 50; step++) {
     const first = (await get(state.cursor, 1)).items[0];
     if (!first) return;
@@ -113,7 +135,8 @@ export async function expiryStorm(ctx) {
     const state = { count: 0, cursor: 1, doneAt: null };
     const start = Date.now();
     const deadlineMs = deadline - start;
-    if (deadlineMs < 1000) ctx.log(`  run ${r + 1}: seeding overran the deadline (${seedS.toFixed(1)} s); before-window is short`);
+    if (deadlineMs < 1000)
+      ctx.log(`  run ${r + 1}: seeding overran the deadline (${seedS.toFixed(1)} s); before-window is short`);
     let polling = true;
     const poller = (async () => {
       while (polling && Date.now() - start < deadlineMs + ctx.stormMaxMs) {
@@ -128,7 +151,8 @@ export async function expiryStorm(ctx) {
       }
     })();
     const load = await openLoop(ctx.url, leaseTarget(t.token), {
-      rate, durationMs: deadlineMs + ctx.stormMaxMs,
+      rate,
+      durationMs: deadlineMs + ctx.stormMaxMs,
       // Keep issuing 1 s past the last expiry, to see the tail settle.
       until: () => state.doneAt !== null && Date.now() > state.doneAt + 1000,
     });
@@ -138,18 +162,37 @@ export async function expiryStorm(ctx) {
     const doneMs = state.doneAt === null ? null : state.doneAt - start;
     const during = summarize(windowed(load, deadlineMs, doneMs ?? deadlineMs + ctx.stormMaxMs));
     const run = {
-      leases: n, seedSeconds: round(seedS, 1), rate, expiredCounted: state.count,
+      leases: n,
+      seedSeconds: round(seedS, 1),
+      rate,
+      expiredCounted: state.count,
       secondsUntilAllExpired: doneMs === null ? null : round((doneMs - deadlineMs) / 1000, 2),
-      before: brief(before), during: brief(during), ratio: before.p99 ? during.p99 / before.p99 : null, dropped: load.dropped, errors: load.errors,
+      before: brief(before),
+      during: brief(during),
+      ratio: before.p99 ? during.p99 / before.p99 : null,
+      dropped: load.dropped,
+      errors: load.errors,
     };
-    ctx.log(`  run ${r + 1}: ${n} expired in ${run.secondsUntilAllExpired ?? "?"} s; issuance p99 before ${before.p99?.toFixed(1)} ms (n ${before.n}), during ${during.p99?.toFixed(1)} ms (n ${during.n}), dropped ${load.dropped}`);
+    ctx.log(
+      `  run ${r + 1}: ${n} expired in ${run.secondsUntilAllExpired ?? "?"} s; issuance p99 before ${before.p99?.toFixed(1)} ms (n ${before.n}), during ${during.p99?.toFixed(1)} ms (n ${during.n}), dropped ${load.dropped}`,
+    );
     runs.push(run);
   }
   return {
     leases: ctx.stormSize,
     rate,
     runs,
-    median: { before: med(runs, (x) => x.before.p99), during: med(runs, (x) => x.during.p99), secondsUntilAllExpired: med(runs, (x) => x.secondsUntilAllExpired) },
-    goals: { "issuance p99 during storm ÷ before": goal(med(runs, (x) => x.ratio), "≤", 2) },
+    median: {
+      before: med(runs, (x) => x.before.p99),
+      during: med(runs, (x) => x.during.p99),
+      secondsUntilAllExpired: med(runs, (x) => x.secondsUntilAllExpired),
+    },
+    goals: {
+      "issuance p99 during storm ÷ before": goal(
+        med(runs, (x) => x.ratio),
+        "≤",
+        2,
+      ),
+    },
   };
 }

@@ -23,27 +23,58 @@ export async function leaseVsBaselines(ctx) {
   const runs = [];
   for (let r = 0; r < ctx.runs; r++) {
     const run = {};
-    for (const [name, target] of Object.entries(targets)) run[name] = brief(await closedLoop(ctx.url, target, ctx.closed));
+    for (const [name, target] of Object.entries(targets))
+      run[name] = brief(await closedLoop(ctx.url, target, ctx.closed));
     run.leaseOverDoInsert = run.lease.rps / run["do-insert"].rps;
     run.leaseOverEcho = run.lease.rps / run.echo.rps;
     // Server CPU per request is the steadier measure on a shared machine: the same ratios from it.
     run.cpuLeaseOverDoInsert = run["do-insert"].serverCpuMsPerReq / run.lease.serverCpuMsPerReq;
     run.cpuLeaseOverEcho = run.echo.serverCpuMsPerReq / run.lease.serverCpuMsPerReq;
-    ctx.log(`  run ${r + 1}: ${Object.keys(targets).map((k) => `${k} ${run[k].rps.toFixed(0)}/s p99 ${run[k].p99.toFixed(1)}ms cpu ${run[k].serverCpuMsPerReq?.toFixed(2)}ms/req (${(run[k].serverCpuShare * 100).toFixed(0)}% core)`).join(", ")}`);
+    ctx.log(
+      `  run ${r + 1}: ${Object.keys(targets)
+        .map(
+          (k) =>
+            `${k} ${run[k].rps.toFixed(0)}/s p99 ${run[k].p99.toFixed(1)}ms cpu ${run[k].serverCpuMsPerReq?.toFixed(2)}ms/req (${(run[k].serverCpuShare * 100).toFixed(0)}% core)`,
+        )
+        .join(", ")}`,
+    );
     runs.push(run);
   }
-  const median = Object.fromEntries(Object.keys(targets).map((k) => [k, { rps: med(runs, (x) => x[k].rps), p50: med(runs, (x) => x[k].p50), p99: med(runs, (x) => x[k].p99), clientCpu: med(runs, (x) => x[k].clientCpu), serverCpuMsPerReq: med(runs, (x) => x[k].serverCpuMsPerReq), serverCpuShare: med(runs, (x) => x[k].serverCpuShare) }]));
+  const median = Object.fromEntries(
+    Object.keys(targets).map((k) => [
+      k,
+      {
+        rps: med(runs, (x) => x[k].rps),
+        p50: med(runs, (x) => x[k].p50),
+        p99: med(runs, (x) => x[k].p99),
+        clientCpu: med(runs, (x) => x[k].clientCpu),
+        serverCpuMsPerReq: med(runs, (x) => x[k].serverCpuMsPerReq),
+        serverCpuShare: med(runs, (x) => x[k].serverCpuShare),
+      },
+    ]),
+  );
   return {
     tenant: t,
     concurrency: ctx.closed.concurrency,
     runs,
     median,
     goals: {
-      "lease rps ÷ do-insert rps": goal(med(runs, (x) => x.leaseOverDoInsert), "≥", 0.6),
-      "lease rps ÷ echo rps": goal(med(runs, (x) => x.leaseOverEcho), "≥", 0.25),
+      "lease rps ÷ do-insert rps": goal(
+        med(runs, (x) => x.leaseOverDoInsert),
+        "≥",
+        0.6,
+      ),
+      "lease rps ÷ echo rps": goal(
+        med(runs, (x) => x.leaseOverEcho),
+        "≥",
+        0.25,
+      ),
     },
     cpuRatios: {
-      "do-insert server CPU/req ÷ lease server CPU/req (capacity ratio, goal ≥ 0.6)": med(runs, (x) => x.cpuLeaseOverDoInsert),
+      "do-insert server CPU/req ÷ lease server CPU/req (capacity ratio, goal ≥ 0.6)": med(
+        runs,
+        (x) => x.cpuLeaseOverDoInsert,
+      ),
       "echo server CPU/req ÷ lease server CPU/req (capacity ratio, goal ≥ 0.25)": med(runs, (x) => x.cpuLeaseOverEcho),
     },
   };
@@ -61,7 +92,9 @@ export async function leaseOpenLoop(ctx, s1) {
     for (let i = 0; i < lease.lat.length; i++) if (!Number.isNaN(lease.lat[i])) pooled.lease.push(lease.lat[i]);
     for (let i = 0; i < d1.lat.length; i++) if (!Number.isNaN(d1.lat[i])) pooled["d1-read"].push(d1.lat[i]);
     runs.push({ lease: brief(lease), "d1-read": brief(d1), ratio: lease.p99 / d1.p99 });
-    ctx.log(`  run ${r + 1}: ${rate}/s lease p50 ${lease.p50.toFixed(1)} p99 ${lease.p99.toFixed(1)} ms (dropped ${lease.dropped}); d1-read p50 ${d1.p50.toFixed(1)} p99 ${d1.p99.toFixed(1)} ms`);
+    ctx.log(
+      `  run ${r + 1}: ${rate}/s lease p50 ${lease.p50.toFixed(1)} p99 ${lease.p99.toFixed(1)} ms (dropped ${lease.dropped}); d1-read p50 ${d1.p50.toFixed(1)} p99 ${d1.p99.toFixed(1)} ms`,
+    );
   }
   return {
     rate,
@@ -72,7 +105,13 @@ export async function leaseOpenLoop(ctx, s1) {
       "d1-read": { p50: med(runs, (x) => x["d1-read"].p50), p99: med(runs, (x) => x["d1-read"].p99) },
     },
     histograms: { lease: histogram(pooled.lease), "d1-read": histogram(pooled["d1-read"]) },
-    goals: { "lease p99 ÷ d1-read p99 (open loop, same rate)": goal(med(runs, (x) => x.ratio), "≤", 3) },
+    goals: {
+      "lease p99 ÷ d1-read p99 (open loop, same rate)": goal(
+        med(runs, (x) => x.ratio),
+        "≤",
+        3,
+      ),
+    },
   };
 }
 
@@ -81,25 +120,50 @@ export async function credentialWrites(ctx) {
   const t = await newTenant(ctx, "s3", { credential: false });
   // At least the concurrency, so two in-flight rotations rarely hit one credential (they conflict: 409).
   const pool = 32;
-  await parallel(Array.from({ length: pool }, (_, k) => k), 4, (k) => createCredential(ctx, t, `rot-${k}`));
+  await parallel(
+    Array.from({ length: pool }, (_, k) => k),
+    4,
+    (k) => createCredential(ctx, t, `rot-${k}`),
+  );
   const headers = { authorization: `Bearer ${t.token}`, "content-type": "application/json" };
   const runs = [];
   for (let r = 0; r < ctx.runs; r++) {
     const doInsert = await closedLoop(ctx.url, baselineTargets(t.tenant)["do-insert"], ctx.closed);
-    const create = await closedLoop(ctx.url, {
-      method: "POST", path: "/v1/credentials", headers, expect: 201,
-      body: (i) => JSON.stringify({ name: `c${r}/n-${i}`, value: "v".repeat(40) }),
-    }, ctx.closed);
-    const rotate = await closedLoop(ctx.url, {
-      method: "POST", path: (i) => `/v1/credentials/rot-${i % pool}/rotate`, headers, expect: 200,
-      body: JSON.stringify({ value: "w".repeat(40) }),
-    }, ctx.closed);
+    const create = await closedLoop(
+      ctx.url,
+      {
+        method: "POST",
+        path: "/v1/credentials",
+        headers,
+        expect: 201,
+        body: (i) => JSON.stringify({ name: `c${r}/n-${i}`, value: "v".repeat(40) }),
+      },
+      ctx.closed,
+    );
+    const rotate = await closedLoop(
+      ctx.url,
+      {
+        method: "POST",
+        path: (i) => `/v1/credentials/rot-${i % pool}/rotate`,
+        headers,
+        expect: 200,
+        body: JSON.stringify({ value: "w".repeat(40) }),
+      },
+      ctx.closed,
+    );
     runs.push({ "do-insert": brief(doInsert), create: brief(create), rotate: brief(rotate) });
-    ctx.log(`  run ${r + 1}: create ${create.rps.toFixed(0)}/s (err ${create.errors}${create.firstError ? ` ${create.firstError}` : ""}), rotate ${rotate.rps.toFixed(0)}/s (err ${rotate.errors}${rotate.firstError ? ` ${rotate.firstError}` : ""}), do-insert ${doInsert.rps.toFixed(0)}/s`);
+    ctx.log(
+      `  run ${r + 1}: create ${create.rps.toFixed(0)}/s (err ${create.errors}${create.firstError ? ` ${create.firstError}` : ""}), rotate ${rotate.rps.toFixed(0)}/s (err ${rotate.errors}${rotate.firstError ? ` ${rotate.firstError}` : ""}), do-insert ${doInsert.rps.toFixed(0)}/s`,
+    );
   }
   return {
     runs,
-    median: Object.fromEntries(["do-insert", "create", "rotate"].map((k) => [k, { rps: med(runs, (x) => x[k].rps), p99: med(runs, (x) => x[k].p99) }])),
+    median: Object.fromEntries(
+      ["do-insert", "create", "rotate"].map((k) => [
+        k,
+        { rps: med(runs, (x) => x[k].rps), p99: med(runs, (x) => x[k].p99) },
+      ]),
+    ),
     ratios: {
       "create rps ÷ do-insert rps": med(runs, (x) => x.create.rps / x["do-insert"].rps),
       "rotate rps ÷ do-insert rps": med(runs, (x) => x.rotate.rps / x["do-insert"].rps),
@@ -111,24 +175,39 @@ export async function credentialWrites(ctx) {
 export async function manyTenants(ctx) {
   const n = ctx.tenants;
   const t0 = performance.now();
-  const tenants = await parallel(Array.from({ length: n }, (_, k) => k), 4, (k) => newTenant(ctx, `m${k}`));
+  const tenants = await parallel(
+    Array.from({ length: n }, (_, k) => k),
+    4,
+    (k) => newTenant(ctx, `m${k}`),
+  );
   const setupS = (performance.now() - t0) / 1000;
   ctx.log(`  bootstrapped ${n} tenants with a credential each in ${setupS.toFixed(0)} s`);
   const targets = tenants.map((t) => leaseTarget(t.token));
   // Deterministic spread: request i goes to tenant (i * 7919) mod n, so every tenant gets traffic.
-  const spread = { method: "POST", path: "/v1/leases", expect: 201, headers: (i) => targets[(i * 7919) % n].headers, body: targets[0].body };
+  const spread = {
+    method: "POST",
+    path: "/v1/leases",
+    expect: 201,
+    headers: (i) => targets[(i * 7919) % n].headers,
+    body: targets[0].body,
+  };
   const runs = [];
   for (let r = 0; r < ctx.runs; r++) {
     const single = await closedLoop(ctx.url, targets[0], ctx.closed);
     const aggregate = await closedLoop(ctx.url, spread, ctx.closed);
     runs.push({ single: brief(single), aggregate: brief(aggregate), ratio: aggregate.rps / single.rps });
-    ctx.log(`  run ${r + 1}: single ${single.rps.toFixed(0)}/s p99 ${single.p99.toFixed(1)}, ${n} tenants ${aggregate.rps.toFixed(0)}/s p99 ${aggregate.p99.toFixed(1)} (err ${aggregate.errors})`);
+    ctx.log(
+      `  run ${r + 1}: single ${single.rps.toFixed(0)}/s p99 ${single.p99.toFixed(1)}, ${n} tenants ${aggregate.rps.toFixed(0)}/s p99 ${aggregate.p99.toFixed(1)} (err ${aggregate.errors})`,
+    );
   }
   return {
     tenants: n,
     setupSeconds: setupS,
     runs,
-    median: { single: { rps: med(runs, (x) => x.single.rps), p99: med(runs, (x) => x.single.p99) }, aggregate: { rps: med(runs, (x) => x.aggregate.rps), p99: med(runs, (x) => x.aggregate.p99) } },
+    median: {
+      single: { rps: med(runs, (x) => x.single.rps), p99: med(runs, (x) => x.single.p99) },
+      aggregate: { rps: med(runs, (x) => x.aggregate.rps), p99: med(runs, (x) => x.aggregate.p99) },
+    },
     ratios: { "aggregate rps ÷ single-tenant rps": med(runs, (x) => x.ratio) },
   };
 }

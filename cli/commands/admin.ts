@@ -19,10 +19,18 @@ export function registerAdmin(program: Command): void {
       if (options.json) return printJson(status);
       printFields([
         ["active version", status.active_version],
-        ["sweep", status.sweep.running ? `running to v${status.sweep.target_version}, ${status.sweep.rewrapped} rewrapped` : "idle"],
+        [
+          "sweep",
+          status.sweep.running
+            ? `running to v${status.sweep.target_version}, ${status.sweep.rewrapped} rewrapped`
+            : "idle",
+        ],
       ]);
       printLine();
-      printTable(["version", "state", "wrapped deks", "created", "destroyed"], status.versions.map((v) => [v.version, v.state, v.wrapped_deks, when(v.created_at), when(v.destroyed_at)]));
+      printTable(
+        ["version", "state", "wrapped deks", "created", "destroyed"],
+        status.versions.map((v) => [v.version, v.state, v.wrapped_deks, when(v.created_at), when(v.destroyed_at)]),
+      );
     }),
   );
 
@@ -31,7 +39,9 @@ export function registerAdmin(program: Command): void {
       // One key per invocation, so the SDK's retries never rotate twice (README "API").
       const result = await (await vaultClient()).admin.rotateKek({ idempotencyKey: crypto.randomUUID() });
       if (options.json) return printJson(result);
-      note(`KEK rotated: v${result.previous_version} -> v${result.active_version}; rewrap runs in the background (see \`ghostvault kek status\`)`);
+      note(
+        `KEK rotated: v${result.previous_version} -> v${result.active_version}; rewrap runs in the background (see \`ghostvault kek status\`)`,
+      );
     }),
   );
 
@@ -45,7 +55,10 @@ export function registerAdmin(program: Command): void {
       .requiredOption("--to <time>", "window end, ISO 8601"),
   ).action(
     action(async (options: JsonOption & { from: string; to: string }) => {
-      const report = await (await vaultClient()).incident.impact({ from: isoTime(options.from), to: isoTime(options.to) });
+      const report = await (await vaultClient()).incident.impact({
+        from: isoTime(options.from),
+        to: isoTime(options.to),
+      });
       if (options.json) return printJson(report);
       printTable(
         ["credential", "leases", "identities"],

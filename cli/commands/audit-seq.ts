@@ -25,7 +25,11 @@ export async function headSeq(vault: VaultClient): Promise<number> {
  * The seqs of the first and last entries with `from` ≤ ts ≤ `to` (ISO 8601), from two filtered
  * queries and, when the window reaches the head, the head: null when no entry falls in it.
  */
-export async function windowSeqs(vault: VaultClient, from: string, to: string): Promise<{ first: number; last: number } | null> {
+export async function windowSeqs(
+  vault: VaultClient,
+  from: string,
+  to: string,
+): Promise<{ first: number; last: number } | null> {
   const first = (await vault.audit.query({ since: from, limit: 1 })).items[0]?.seq;
   if (first === undefined) return null;
   // The first entry after the window ends it; entry timestamps have millisecond precision.

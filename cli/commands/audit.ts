@@ -2,7 +2,14 @@ import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
-import { verifyConsistencyProof, verifyInclusionProof, verifyProofCheckpoint, type ConsistencyProof, type InclusionProof, type AuditPage } from "../../sdk/node";
+import {
+  verifyConsistencyProof,
+  verifyInclusionProof,
+  verifyProofCheckpoint,
+  type ConsistencyProof,
+  type InclusionProof,
+  type AuditPage,
+} from "../../sdk/node";
 import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
 import { action, CliError, nonNegativeInt, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
 import { headSeq } from "./audit-seq";
@@ -28,7 +35,8 @@ export function registerAudit(program: Command): void {
       const vault = await vaultClient();
       const head = await headSeq(vault);
       let next = Math.max(1, head - options.lines + 1);
-      const show = (items: AuditRecord[]) => (options.json ? items.forEach((r) => printJsonLine(r)) : printAuditRecords(items));
+      const show = (items: AuditRecord[]) =>
+        options.json ? items.forEach((r) => printJsonLine(r)) : printAuditRecords(items);
       for (;;) {
         const page = await vault.audit.query({ from_seq: next, limit: 1000 });
         if (page.items.length > 0) {
@@ -55,21 +63,34 @@ export function registerAudit(program: Command): void {
       .option("--to-seq <n>", "last seq", positiveInt)
       .option("--limit <n>", "page size (1-1000)", positiveInt),
   ).action(
-    action(async (options: JsonOption & { type?: string; identity?: string; credential?: string; since?: string; until?: string; fromSeq?: number; toSeq?: number; limit?: number }) => {
-      const page = await (await vaultClient()).audit.query({
-        type: options.type,
-        identity: options.identity,
-        credential: options.credential,
-        since: options.since,
-        until: options.until,
-        from_seq: options.fromSeq,
-        to_seq: options.toSeq,
-        limit: options.limit,
-      });
-      if (options.json) return printJson(page);
-      printAuditRecords(page.items);
-      if (page.next_from_seq !== null) note(`more: --from-seq ${page.next_from_seq}`);
-    }),
+    action(
+      async (
+        options: JsonOption & {
+          type?: string;
+          identity?: string;
+          credential?: string;
+          since?: string;
+          until?: string;
+          fromSeq?: number;
+          toSeq?: number;
+          limit?: number;
+        },
+      ) => {
+        const page = await (await vaultClient()).audit.query({
+          type: options.type,
+          identity: options.identity,
+          credential: options.credential,
+          since: options.since,
+          until: options.until,
+          from_seq: options.fromSeq,
+          to_seq: options.toSeq,
+          limit: options.limit,
+        });
+        if (options.json) return printJson(page);
+        printAuditRecords(page.items);
+        if (page.next_from_seq !== null) note(`more: --from-seq ${page.next_from_seq}`);
+      },
+    ),
   );
 
   registerAuditVerify(audit);
@@ -77,21 +98,28 @@ export function registerAudit(program: Command): void {
   withJson(
     audit
       .command("prove")
-      .description("fetch an RFC 6962 proof from the audit Merkle tree and check it here: --seq (inclusion) or --old (consistency)")
+      .description(
+        "fetch an RFC 6962 proof from the audit Merkle tree and check it here: --seq (inclusion) or --old (consistency)",
+      )
       .option("--seq <n>", "inclusion: the entry to prove", positiveInt)
       .option("--old <n>", "consistency: the older tree size", nonNegativeInt)
       .option("--size <n>", "the tree size to prove against (default: the whole tree)", positiveInt)
-      .option("--public-key <vkey>", "also check the proof's root against the vault's signed Merkle checkpoint of that size (or GHOSTVAULT_AUDIT_KEY)"),
+      .option(
+        "--public-key <vkey>",
+        "also check the proof's root against the vault's signed Merkle checkpoint of that size (or GHOSTVAULT_AUDIT_KEY)",
+      ),
   ).action(
     action(async (options: JsonOption & { seq?: number; old?: number; size?: number; publicKey?: string }) => {
-      if ((options.seq === undefined) === (options.old === undefined)) throw new CliError("give exactly one of --seq (inclusion) or --old (consistency)", 2);
+      if ((options.seq === undefined) === (options.old === undefined))
+        throw new CliError("give exactly one of --seq (inclusion) or --old (consistency)", 2);
       const vault = await vaultClient();
       // With a key, the root must be the one the vault signed for that size, not only self-consistent.
       const key = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined);
       const signed = async (proof: InclusionProof | ConsistencyProof) => {
         if (key === undefined) return;
         const bound = await verifyProofCheckpoint(proof, key);
-        if (!bound.ok) throw new CliError(`the proof's root is not vouched for by a signed checkpoint: ${bound.reason}`);
+        if (!bound.ok)
+          throw new CliError(`the proof's root is not vouched for by a signed checkpoint: ${bound.reason}`);
       };
       if (options.seq !== undefined) {
         const proof = await vault.audit.inclusionProof({ seq: options.seq, size: options.size });
@@ -100,7 +128,11 @@ export function registerAudit(program: Command): void {
         const ok = entry !== undefined && (await verifyInclusionProof(proof, canonicalize(entry.entry as JsonValue)));
         if (ok) await signed(proof);
         if (options.json) printJson({ ok, ...proof });
-        else if (ok) printFields([["ok", `entry ${proof.seq} is in the tree of ${proof.size}`], ["root", proof.root]]);
+        else if (ok)
+          printFields([
+            ["ok", `entry ${proof.seq} is in the tree of ${proof.size}`],
+            ["root", proof.root],
+          ]);
         if (!ok) throw new CliError(`the inclusion proof of entry ${options.seq} does not verify`);
         return;
       }
@@ -108,7 +140,12 @@ export function registerAudit(program: Command): void {
       const ok = await verifyConsistencyProof(proof);
       if (ok) await signed(proof);
       if (options.json) printJson({ ok, ...proof });
-      else if (ok) printFields([["ok", `the tree of ${proof.old} is a prefix of the tree of ${proof.new}`], ["old root", proof.old_root], ["new root", proof.new_root]]);
+      else if (ok)
+        printFields([
+          ["ok", `the tree of ${proof.old} is a prefix of the tree of ${proof.new}`],
+          ["old root", proof.old_root],
+          ["new root", proof.new_root],
+        ]);
       if (!ok) throw new CliError(`the consistency proof from ${proof.old} to ${proof.new} does not verify`);
     }),
   );
@@ -123,7 +160,8 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (options: { output?: string; fromSeq?: number; toSeq?: number }) => {
         const vault = await vaultClient();
-        const out: Writable = options.output === undefined ? process.stdout : createWriteStream(options.output, { mode: 0o600 });
+        const out: Writable =
+          options.output === undefined ? process.stdout : createWriteStream(options.output, { mode: 0o600 });
         let lines = 0;
         for await (const line of vault.audit.exportLines({ from_seq: options.fromSeq, to_seq: options.toSeq })) {
           if (!printExportLine(line, out)) await new Promise<void>((r) => out.once("drain", () => r()));
@@ -137,7 +175,9 @@ export function registerAudit(program: Command): void {
       }),
     );
 
-  withJson(audit.command("public-key").description("the Ed25519 key that signs checkpoints (for offline verify)")).action(
+  withJson(
+    audit.command("public-key").description("the Ed25519 key that signs checkpoints (for offline verify)"),
+  ).action(
     action(async (options: JsonOption) => {
       const key = await (await vaultClient()).audit.publicKey();
       if (options.json) return printJson(key);

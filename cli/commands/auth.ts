@@ -13,7 +13,11 @@ interface LoginOptions extends JsonOption {
 async function loginToken(options: LoginOptions): Promise<string> {
   if (options.tokenStdin) return stripFinalNewline(await readAll()).trim();
   if (process.env.GHOSTVAULT_TOKEN) return process.env.GHOSTVAULT_TOKEN;
-  if (!process.stdin.isTTY) throw new CliError("no token: pipe it with --token-stdin, set GHOSTVAULT_TOKEN, or run login in a terminal to be prompted", 2);
+  if (!process.stdin.isTTY)
+    throw new CliError(
+      "no token: pipe it with --token-stdin, set GHOSTVAULT_TOKEN, or run login in a terminal to be prompted",
+      2,
+    );
   return (await promptHidden("API token: ")).trim();
 }
 
@@ -32,7 +36,8 @@ export function vaultUrl(input: string): string {
   } catch {
     throw new CliError(`not a vault URL: ${input} (give https://host, or host:port)`, 2);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliError(`not a vault URL: ${input} (only http and https)`, 2);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new CliError(`not a vault URL: ${input} (only http and https)`, 2);
   if (hasScheme) return input;
   const scheme = LOOPBACK.has(url.hostname) ? "http" : "https";
   return `${scheme}://${input.replace(/\/+$/, "")}`;
@@ -44,7 +49,10 @@ export function registerAuth(program: Command): void {
     program
       .command("login")
       .description("check a vault URL and API token, then store them (mode 0600) in the config dir")
-      .argument("[url]", "vault URL, e.g. https://vault.example.com, or host:port (http on 127.0.0.1/localhost/[::1], else https); default $GHOSTVAULT_URL")
+      .argument(
+        "[url]",
+        "vault URL, e.g. https://vault.example.com, or host:port (http on 127.0.0.1/localhost/[::1], else https); default $GHOSTVAULT_URL",
+      )
       .option("--token-stdin", "read the token from stdin (else $GHOSTVAULT_TOKEN, else a hidden prompt)"),
   ).action(
     action(async (urlArg: string | undefined, options: LoginOptions) => {
@@ -73,7 +81,14 @@ export function registerAuth(program: Command): void {
         ["role", who.role],
         ["token", `${who.token_id} (${who.kind})`],
         ["expires", when(who.expires_at)],
-        ["login from", login.source === "config" ? configPath() : login.source === "env" ? "environment" : `environment and ${configPath()}`],
+        [
+          "login from",
+          login.source === "config"
+            ? configPath()
+            : login.source === "env"
+              ? "environment"
+              : `environment and ${configPath()}`,
+        ],
       ]);
     }),
   );

@@ -45,27 +45,39 @@ async function idToken(options: CiOptions, url: string, defaultVar: string): Pro
   if (options.provider === "gitlab") {
     const name = options.tokenVar ?? defaultVar;
     const token = process.env[name];
-    if (!token) throw new CliError(`$${name} is empty: declare it under id_tokens: in the job (or name another with --token-var)`);
+    if (!token)
+      throw new CliError(
+        `$${name} is empty: declare it under id_tokens: in the job (or name another with --token-var)`,
+      );
     return token;
   }
   const requestUrl = process.env.ACTIONS_ID_TOKEN_REQUEST_URL;
   const bearer = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-  if (!requestUrl || !bearer) throw new CliError("no OIDC token available: give the job `permissions: id-token: write`");
+  if (!requestUrl || !bearer)
+    throw new CliError("no OIDC token available: give the job `permissions: id-token: write`");
   const audience = options.audience ?? url;
-  const response = await fetch(`${requestUrl}${requestUrl.includes("?") ? "&" : "?"}audience=${encodeURIComponent(audience)}`, {
-    headers: { authorization: `Bearer ${bearer}` },
-  }).catch((error: unknown) => {
+  const response = await fetch(
+    `${requestUrl}${requestUrl.includes("?") ? "&" : "?"}audience=${encodeURIComponent(audience)}`,
+    {
+      headers: { authorization: `Bearer ${bearer}` },
+    },
+  ).catch((error: unknown) => {
     throw new CliError(`cannot request the OIDC token: ${error instanceof Error ? error.message : String(error)}`);
   });
   const body = (await response.json().catch(() => null)) as { value?: unknown } | null;
-  if (!response.ok || typeof body?.value !== "string") throw new CliError(`OIDC token request answered ${response.status} without a token`);
+  if (!response.ok || typeof body?.value !== "string")
+    throw new CliError(`OIDC token request answered ${response.status} without a token`);
   return body.value;
 }
 
 function common(command: Command, tokenVar: string): Command {
   return withJson(
     command
-      .addOption(new Option("--provider <provider>", "the CI system the ID token comes from").choices(["github", "gitlab"]).makeOptionMandatory())
+      .addOption(
+        new Option("--provider <provider>", "the CI system the ID token comes from")
+          .choices(["github", "gitlab"])
+          .makeOptionMandatory(),
+      )
       .option("--url <url>", "vault URL (default: $GHOSTVAULT_URL)")
       .option("--tenant <id>", "tenant id (default: $GHOSTVAULT_TENANT)")
       .option("--audience <aud>", "github: audience to request the ID token for (default: the vault URL)")
@@ -75,13 +87,19 @@ function common(command: Command, tokenVar: string): Command {
 
 /** `ghostvault ci lease|revoke`: leases for CI jobs by OIDC ID token, no API token involved. */
 export function registerCi(program: Command): void {
-  const ci = program.command("ci").description("CI jobs: lease with the job's OIDC ID token (GitHub Actions, GitLab CI), revoke at the end");
+  const ci = program
+    .command("ci")
+    .description("CI jobs: lease with the job's OIDC ID token (GitHub Actions, GitLab CI), revoke at the end");
 
   common(
     ci
       .command("lease")
       .description("lease credentials; prints `export VAR='value'` lines for eval, and GHOSTVAULT_LEASE_IDS")
-      .requiredOption("-e, --env <VAR=credential>", "put a credential's value in $VAR (repeatable, at most 20)", collect)
+      .requiredOption(
+        "-e, --env <VAR=credential>",
+        "put a credential's value in $VAR (repeatable, at most 20)",
+        collect,
+      )
       .option("--ttl <duration>", "lease lifetime, e.g. 15m (capped by the trust policy)")
       .option("--purpose <text>", "why, for the audit log")
       .option("--save-ids <file>", "also write the lease ids to this file, for `ci revoke --from` in an after_script"),
@@ -107,7 +125,12 @@ export function registerCi(program: Command): void {
       const ids = granted.leases.map((l) => l.lease.id);
       if (options.saveIds) await writeFile(options.saveIds, `${ids.join("\n")}\n`, { mode: 0o600 });
       const values = new Map(granted.leases.map((l) => [l.lease.credential_name, l.value]));
-      if (options.json) return printJson({ identity: granted.identity, leases: granted.leases, env: Object.fromEntries(pairs.map((p) => [p.variable, values.get(p.credential)])) });
+      if (options.json)
+        return printJson({
+          identity: granted.identity,
+          leases: granted.leases,
+          env: Object.fromEntries(pairs.map((p) => [p.variable, values.get(p.credential)])),
+        });
       // In GitHub Actions, mask each value (and line) in the job log; on stderr, since stdout goes to eval.
       if (options.provider === "github" && process.env.GITHUB_ACTIONS === "true") {
         for (const value of values.values()) printGithubMasks(value);
@@ -115,20 +138,30 @@ export function registerCi(program: Command): void {
       const lines = pairs.map((p) => `export ${p.variable}=${shellQuote(values.get(p.credential) ?? "")}`);
       // Holds the values themselves (for eval), so it goes out byte for byte like any leased value.
       printSecret(`${[...lines, `export GHOSTVAULT_LEASE_IDS=${shellQuote(ids.join(","))}`].join("\n")}\n`, false);
-      note(`leased ${ids.length} credential(s) as ${granted.identity}; revoke at the end with \`ghostvault ci revoke\``);
+      note(
+        `leased ${ids.length} credential(s) as ${granted.identity}; revoke at the end with \`ghostvault ci revoke\``,
+      );
     }),
   );
 
   common(
     ci
       .command("revoke")
-      .description("revoke this job's leases (ids as arguments, from --from FILE, or $GHOSTVAULT_LEASE_IDS) with a fresh ID token")
+      .description(
+        "revoke this job's leases (ids as arguments, from --from FILE, or $GHOSTVAULT_LEASE_IDS) with a fresh ID token",
+      )
       .argument("[lease-ids...]", "lease ids")
       .option("--from <file>", "read lease ids from this file (written by `ci lease --save-ids`)"),
     "VAULT_REVOKE_ID_TOKEN",
   ).action(
     action(async (given: string[], options: CiOptions & { from?: string }) => {
-      const fromFile = options.from ? (await readFile(options.from, "utf8").catch(() => { throw new CliError(`cannot read ${options.from}`); })).split(/\s+/) : [];
+      const fromFile = options.from
+        ? (
+            await readFile(options.from, "utf8").catch(() => {
+              throw new CliError(`cannot read ${options.from}`);
+            })
+          ).split(/\s+/)
+        : [];
       const fromEnv = given.length === 0 && !options.from ? (process.env.GHOSTVAULT_LEASE_IDS ?? "").split(",") : [];
       const ids = [...new Set([...given, ...fromFile, ...fromEnv].map((s) => s.trim()).filter(Boolean))];
       if (ids.length === 0) {
@@ -136,9 +169,15 @@ export function registerCi(program: Command): void {
         return options.json ? printJson({ leases: [] }) : undefined;
       }
       const { vault, url, tenant } = target(options);
-      const revoked = await vault.ci.revoke({ tenant_id: tenant, token: await idToken(options, url, "VAULT_REVOKE_ID_TOKEN"), lease_ids: ids });
+      const revoked = await vault.ci.revoke({
+        tenant_id: tenant,
+        token: await idToken(options, url, "VAULT_REVOKE_ID_TOKEN"),
+        lease_ids: ids,
+      });
       if (options.json) return printJson(revoked);
-      note(`revoked ${revoked.leases.length} lease(s) of ${revoked.identity}: ${revoked.leases.map((l) => `${l.id} (${l.state})`).join(", ")}`);
+      note(
+        `revoked ${revoked.leases.length} lease(s) of ${revoked.identity}: ${revoked.leases.map((l) => `${l.id} (${l.state})`).join(", ")}`,
+      );
     }),
   );
 }

@@ -20,7 +20,11 @@ function flagsOf(options: readonly Option[]): string[] {
 
 /** Every command of the tree, the program first. */
 export function commandNodes(program: Command, path: string[] = []): Node[] {
-  const node: Node = { path, subcommands: program.commands.map((c) => c.name()), flags: [...flagsOf(program.options), "-h", "--help"] };
+  const node: Node = {
+    path,
+    subcommands: program.commands.map((c) => c.name()),
+    flags: [...flagsOf(program.options), "-h", "--help"],
+  };
   return [node, ...program.commands.flatMap((c) => commandNodes(c, [...path, c.name()]))];
 }
 
@@ -28,7 +32,9 @@ export function commandNodes(program: Command, path: string[] = []): Node[] {
 export function bashScript(program: Command): string {
   const nodes = commandNodes(program);
   const known = nodes.map((n) => n.path.join("/")).filter(Boolean);
-  const cases = nodes.map((n) => `    "${n.path.join("/")}") words="${[...n.subcommands, ...n.flags].join(" ")}" ;;`).join("\n");
+  const cases = nodes
+    .map((n) => `    "${n.path.join("/")}") words="${[...n.subcommands, ...n.flags].join(" ")}" ;;`)
+    .join("\n");
   return `# ghostvault completion for bash: eval "$(ghostvault completion bash)" in ~/.bashrc
 _ghostvault() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" path="" next words i
@@ -63,19 +69,33 @@ function fishQuote(text: string): string {
 
 /** The fish script. */
 export function fishScript(program: Command): string {
-  const lines = ["# ghostvault completion for fish: ghostvault completion fish > ~/.config/fish/completions/ghostvault.fish", "complete -c ghostvault -f"];
+  const lines = [
+    "# ghostvault completion for fish: ghostvault completion fish > ~/.config/fish/completions/ghostvault.fish",
+    "complete -c ghostvault -f",
+  ];
   const top = program.commands.map((c) => c.name());
   for (const node of commandNodes(program)) {
     // The condition: this node's path has been typed, and none of its subcommands yet.
     const seen = node.path.map((name) => `__fish_seen_subcommand_from ${name}`);
-    const notDeeper = node.subcommands.length > 0 ? [`not __fish_seen_subcommand_from ${node.subcommands.join(" ")}`] : [];
-    const condition = node.path.length === 0 ? `not __fish_seen_subcommand_from ${top.join(" ")}` : [...seen, ...notDeeper].join("; and ");
+    const notDeeper =
+      node.subcommands.length > 0 ? [`not __fish_seen_subcommand_from ${node.subcommands.join(" ")}`] : [];
+    const condition =
+      node.path.length === 0
+        ? `not __fish_seen_subcommand_from ${top.join(" ")}`
+        : [...seen, ...notDeeper].join("; and ");
     let command = program as Command;
     for (const name of node.path) command = command.commands.find((c) => c.name() === name)!;
-    for (const sub of command.commands) lines.push(`complete -c ghostvault -n ${fishQuote(condition)} -a ${sub.name()} -d ${fishQuote(sub.description().slice(0, 60))}`);
+    for (const sub of command.commands)
+      lines.push(
+        `complete -c ghostvault -n ${fishQuote(condition)} -a ${sub.name()} -d ${fishQuote(sub.description().slice(0, 60))}`,
+      );
     for (const option of command.options.filter((o) => !o.hidden)) {
-      const flags = [option.long ? `-l ${option.long.slice(2)}` : "", option.short ? `-s ${option.short.slice(1)}` : ""].filter(Boolean).join(" ");
-      lines.push(`complete -c ghostvault -n ${fishQuote(condition)} ${flags}${option.required || option.optional ? " -r" : ""} -d ${fishQuote(option.description.slice(0, 60))}`);
+      const flags = [option.long ? `-l ${option.long.slice(2)}` : "", option.short ? `-s ${option.short.slice(1)}` : ""]
+        .filter(Boolean)
+        .join(" ");
+      lines.push(
+        `complete -c ghostvault -n ${fishQuote(condition)} ${flags}${option.required || option.optional ? " -r" : ""} -d ${fishQuote(option.description.slice(0, 60))}`,
+      );
     }
   }
   return lines.join("\n") + "\n";

@@ -25,7 +25,12 @@ export function credentialName(prefix: string, variable: string): string {
   return prefix + variable.toLowerCase().replace(/_/g, "-");
 }
 
-async function importOne(vault: VaultClient, variable: string, value: string, options: ImportOptions): Promise<ImportResult> {
+async function importOne(
+  vault: VaultClient,
+  variable: string,
+  value: string,
+  options: ImportOptions,
+): Promise<ImportResult> {
   const credential = credentialName(options.prefix, variable);
   try {
     const created = await vault.credentials.create({
@@ -37,7 +42,13 @@ async function importOne(vault: VaultClient, variable: string, value: string, op
     return { variable, credential, result: "created", id: created.id };
   } catch (error) {
     // Never overwritten: replacing a value is `creds rotate`, a deliberate act.
-    if (isVaultError(error, "conflict")) return { variable, credential, result: "exists", message: `not changed (replace it with: ghostvault creds rotate ${credential})` };
+    if (isVaultError(error, "conflict"))
+      return {
+        variable,
+        credential,
+        result: "exists",
+        message: `not changed (replace it with: ghostvault creds rotate ${credential})`,
+      };
     // The server's messages never carry a value; a network failure names host and cause.
     return { variable, credential, result: "failed", message: errorMessage(error) };
   }
@@ -48,9 +59,15 @@ export function registerCredsImport(creds: Command): void {
   withJson(
     creds
       .command("import")
-      .description("store each VAR=value of a .env file as a credential (values never echoed); existing credentials are left as they are")
+      .description(
+        "store each VAR=value of a .env file as a credential (values never echoed); existing credentials are left as they are",
+      )
       .argument("<file>", "a .env file; VAR=gv://… lines are skipped")
-      .option("--prefix <prefix>", "prepended to each name: OPENAI_API_KEY with --prefix app/ becomes app/openai-api-key", "")
+      .option(
+        "--prefix <prefix>",
+        "prepended to each name: OPENAI_API_KEY with --prefix app/ becomes app/openai-api-key",
+        "",
+      )
       .option("--default-ttl <duration>", "lease TTL of the new credentials, e.g. 15m")
       .option("--max-ttl <duration>", "longest lease of the new credentials, e.g. 1h"),
   ).action(
@@ -70,8 +87,14 @@ export function registerCredsImport(creds: Command): void {
       const failed = items.filter((i) => i.result !== "created").length;
       if (options.json) printJson({ items, skipped_references: parsed.leased.map((l) => l.variable) });
       else {
-        printTable(["variable", "credential", "result", "note"], items.map((i) => [i.variable, i.credential, i.result, i.message ?? i.id]));
-        if (parsed.leased.length > 0) note(`skipped ${parsed.leased.length} ${REFERENCE_PREFIX} reference${parsed.leased.length === 1 ? "" : "s"}: ${parsed.leased.map((l) => l.variable).join(", ")}`);
+        printTable(
+          ["variable", "credential", "result", "note"],
+          items.map((i) => [i.variable, i.credential, i.result, i.message ?? i.id]),
+        );
+        if (parsed.leased.length > 0)
+          note(
+            `skipped ${parsed.leased.length} ${REFERENCE_PREFIX} reference${parsed.leased.length === 1 ? "" : "s"}: ${parsed.leased.map((l) => l.variable).join(", ")}`,
+          );
       }
       if (failed > 0) process.exitCode = 1;
     }),

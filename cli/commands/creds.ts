@@ -1,6 +1,16 @@
 import type { Command } from "commander";
 import type { Credential } from "../../sdk/index";
-import { action, assertNoValueOption, collect, duration, positiveInt, refuseValueOption, vaultClient, withJson, type JsonOption } from "../context";
+import {
+  action,
+  assertNoValueOption,
+  collect,
+  duration,
+  positiveInt,
+  refuseValueOption,
+  vaultClient,
+  withJson,
+  type JsonOption,
+} from "../context";
 import { readSecret } from "../input";
 import { registerCredsImport } from "./creds-import";
 import { aboutCredential } from "../errors";
@@ -67,14 +77,28 @@ export function registerCreds(program: Command): void {
       if (options.json) return printJson({ items });
       printTable(
         ["name", "version", "default ttl", "max ttl", "tags", "updated"],
-        items.map((c) => [c.name, c.current_version, seconds(c.default_ttl), seconds(c.max_ttl), c.tags.join(","), when(c.updated_at)]),
+        items.map((c) => [
+          c.name,
+          c.current_version,
+          seconds(c.default_ttl),
+          seconds(c.max_ttl),
+          c.tags.join(","),
+          when(c.updated_at),
+        ]),
         "no credentials",
       );
     }),
   );
 
   withJson(
-    refuseValueOption(metadataOptions(creds.command("add").description("add a credential; the value is read from stdin or a hidden prompt").argument("<name>", "e.g. prod/db-url"))),
+    refuseValueOption(
+      metadataOptions(
+        creds
+          .command("add")
+          .description("add a credential; the value is read from stdin or a hidden prompt")
+          .argument("<name>", "e.g. prod/db-url"),
+      ),
+    ),
   ).action(
     action(async (name: string, options: MetadataOptions) => {
       assertNoValueOption(options);
@@ -85,26 +109,53 @@ export function registerCreds(program: Command): void {
     }),
   );
 
-  withJson(creds.command("show").description("a credential's metadata and versions (never its value)").argument("<name>", "name or id")).action(
+  withJson(
+    creds
+      .command("show")
+      .description("a credential's metadata and versions (never its value)")
+      .argument("<name>", "name or id"),
+  ).action(
     action(async (name: string, options: JsonOption) => {
       const vault = await vaultClient();
-      const [credential, versions] = await Promise.all([vault.credentials.get(name), vault.credentials.versions(name)]).catch(aboutCredential(name));
+      const [credential, versions] = await Promise.all([
+        vault.credentials.get(name),
+        vault.credentials.versions(name),
+      ]).catch(aboutCredential(name));
       if (options.json) return printJson({ ...credential, versions: versions.items });
       showCredential(credential);
       printLine();
-      printTable(["version", "created", "by", "kek"], versions.items.map((v) => [v.version, when(v.created_at), v.created_by, v.kek_version]));
+      printTable(
+        ["version", "created", "by", "kek"],
+        versions.items.map((v) => [v.version, when(v.created_at), v.created_by, v.kek_version]),
+      );
     }),
   );
 
-  withJson(metadataOptions(creds.command("update").description("change description, tags or TTLs (not the value: see rotate)").argument("<name>", "name or id"))).action(
+  withJson(
+    metadataOptions(
+      creds
+        .command("update")
+        .description("change description, tags or TTLs (not the value: see rotate)")
+        .argument("<name>", "name or id"),
+    ),
+  ).action(
     action(async (name: string, options: MetadataOptions) => {
-      const updated = await (await vaultClient()).credentials.update(name, metadata(options)).catch(aboutCredential(name));
+      const updated = await (await vaultClient()).credentials
+        .update(name, metadata(options))
+        .catch(aboutCredential(name));
       if (options.json) return printJson(updated);
       showCredential(updated);
     }),
   );
 
-  withJson(refuseValueOption(creds.command("rotate").description("store a new value as a new version; read from stdin or a hidden prompt").argument("<name>", "name or id"))).action(
+  withJson(
+    refuseValueOption(
+      creds
+        .command("rotate")
+        .description("store a new value as a new version; read from stdin or a hidden prompt")
+        .argument("<name>", "name or id"),
+    ),
+  ).action(
     action(async (name: string, options: JsonOption & { value?: string }) => {
       assertNoValueOption(options);
       const value = await readSecret(`new value of ${name}: `);
@@ -116,7 +167,9 @@ export function registerCreds(program: Command): void {
 
   registerCredsImport(creds);
 
-  withJson(creds.command("rm").description("delete a credential and every stored version").argument("<name>", "name or id")).action(
+  withJson(
+    creds.command("rm").description("delete a credential and every stored version").argument("<name>", "name or id"),
+  ).action(
     action(async (name: string, options: JsonOption) => {
       await (await vaultClient()).credentials.delete(name).catch(aboutCredential(name));
       if (options.json) return printJson({ deleted: name });

@@ -45,7 +45,16 @@ export function registerFederation(program: Command): void {
       if (options.json) return printJson({ items });
       printTable(
         ["id", "name", "issuer", "audience", "identity", "role", "credentials", "max ttl"],
-        items.map((t) => [t.id, t.name, t.issuer, t.audience, t.identity_template, t.role, t.credentials.join(","), seconds(t.max_ttl)]),
+        items.map((t) => [
+          t.id,
+          t.name,
+          t.issuer,
+          t.audience,
+          t.identity_template,
+          t.role,
+          t.credentials.join(","),
+          seconds(t.max_ttl),
+        ]),
         "no OIDC trusts",
       );
     }),
@@ -60,18 +69,27 @@ export function registerFederation(program: Command): void {
       .requiredOption("--audience <aud>", "expected aud claim")
       .option("--jwks-uri <url>", "where the issuer's keys are (default: OIDC discovery from the issuer)")
       .option("--jwks-file <path>", "pin the issuer's keys: a JWKS JSON file, instead of --jwks-uri")
-      .requiredOption("--condition <claim=glob>", "a claim the token must match, e.g. repository_owner=acme (repeatable)", collect)
-      .requiredOption("--identity-template <template>", "identity of a matching token, e.g. ci:github:{repository}@{ref}")
+      .requiredOption(
+        "--condition <claim=glob>",
+        "a claim the token must match, e.g. repository_owner=acme (repeatable)",
+        collect,
+      )
+      .requiredOption(
+        "--identity-template <template>",
+        "identity of a matching token, e.g. ci:github:{repository}@{ref}",
+      )
       .option("--role <role>", "role of a matching token: viewer or user (default user)")
       .requiredOption("--credential <glob>", "credential names it may lease (repeatable)", collect)
       .option("--max-ttl <duration>", "longest lease, e.g. 15m (default 1h)"),
   ).action(
     action(async (options: OidcAddOptions) => {
-      if (options.jwksUri !== undefined && options.jwksFile !== undefined) throw new CliError("give --jwks-uri or --jwks-file, not both", 2);
+      if (options.jwksUri !== undefined && options.jwksFile !== undefined)
+        throw new CliError("give --jwks-uri or --jwks-file, not both", 2);
       let jwks: { keys: unknown[] } | undefined;
       if (options.jwksFile !== undefined) {
         const parsed: unknown = JSON.parse(await readFile(options.jwksFile, "utf8"));
-        if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys)) throw new CliError("--jwks-file must hold a JWKS: {\"keys\": [...]}", 2);
+        if (typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys))
+          throw new CliError('--jwks-file must hold a JWKS: {"keys": [...]}', 2);
         jwks = parsed as { keys: unknown[] };
       }
       const trust = await (await vaultClient()).oidc.create({
@@ -99,7 +117,9 @@ export function registerFederation(program: Command): void {
     }),
   );
 
-  const webhooks = program.command("webhooks").description("HMAC-signed webhook lease sources for CI (admin): list, add, remove");
+  const webhooks = program
+    .command("webhooks")
+    .description("HMAC-signed webhook lease sources for CI (admin): list, add, remove");
 
   withJson(webhooks.command("ls").description("list webhooks")).action(
     action(async (options: JsonOption) => {

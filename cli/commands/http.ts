@@ -38,7 +38,9 @@ export function registerHttp(program: Command): void {
   withJson(
     program
       .command("http")
-      .description("call an HTTP API with a credential, without holding it: the vault injects the value and scrubs it from the answer")
+      .description(
+        "call an HTTP API with a credential, without holding it: the vault injects the value and scrubs it from the answer",
+      )
       .argument("<credential>", "credential name or id (it needs a use policy)")
       .argument("<method>", "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
       .argument("<url>", "the upstream URL; must be allowed by the credential's use policy")
@@ -51,11 +53,18 @@ export function registerHttp(program: Command): void {
       const vault = await vaultClient();
       const headers = Object.fromEntries(options.header.map(header));
       const body = await data(options.data);
-      const use = vault.use(credential, { purpose: options.purpose, agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) } });
-      const answer = await use.call(url, { method: method.toUpperCase(), headers, body }).catch(aboutCredential(credential));
+      const use = vault.use(credential, {
+        purpose: options.purpose,
+        agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
+      });
+      const answer = await use
+        .call(url, { method: method.toUpperCase(), headers, body })
+        .catch(aboutCredential(credential));
       if (options.json) return printJson(answer);
       const bytes = base64ToBytes(answer.body_base64);
-      note(`${answer.status} in ${answer.upstream_ms} ms${answer.scrubbed ? "; the credential was scrubbed from the answer" : ""}`);
+      note(
+        `${answer.status} in ${answer.upstream_ms} ms${answer.scrubbed ? "; the credential was scrubbed from the answer" : ""}`,
+      );
       if (options.include) {
         printLine(`HTTP ${answer.status}`);
         for (const [k, v] of Object.entries(answer.headers)) printLine(`${k}: ${v}`);

@@ -31,21 +31,29 @@ export function registerLeases(program: Command): void {
         .option("--purpose <text>", "why, for the audit log"),
     ),
   ).action(
-    action(async (name: string, options: JsonOption & WaitFlags & { ttl?: string; clamp?: boolean; purpose?: string }) => {
-      const vault = await vaultClient();
-      // One key per invocation: the SDK may then retry a lost or throttled request, and the vault
-      // answers the first lease again instead of issuing a second one (README "API").
-      const lease = await leaseWaiting(vault, options)(name, {
-          ttl: options.ttl === undefined ? undefined : duration(options.ttl),
-          clamp: options.clamp,
-          purpose: options.purpose,
-          agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
-        }, { idempotencyKey: crypto.randomUUID() }).catch(aboutCredential(name));
-      if (options.json) return printJson({ lease: lease.metadata, value: lease.value });
-      note(`lease ${lease.id} of ${lease.metadata.credential_name} v${lease.metadata.version}, expires ${when(lease.metadata.expires_at)}`);
-      // No newline when stdout is a pipe: `$(ghostvault lease x)` and `| tool` get the value exactly.
-      printSecret(lease.value);
-    }),
+    action(
+      async (name: string, options: JsonOption & WaitFlags & { ttl?: string; clamp?: boolean; purpose?: string }) => {
+        const vault = await vaultClient();
+        // One key per invocation: the SDK may then retry a lost or throttled request, and the vault
+        // answers the first lease again instead of issuing a second one (README "API").
+        const lease = await leaseWaiting(vault, options)(
+          name,
+          {
+            ttl: options.ttl === undefined ? undefined : duration(options.ttl),
+            clamp: options.clamp,
+            purpose: options.purpose,
+            agent: { name: "ghostvault-cli", host: hostname().slice(0, 256) },
+          },
+          { idempotencyKey: crypto.randomUUID() },
+        ).catch(aboutCredential(name));
+        if (options.json) return printJson({ lease: lease.metadata, value: lease.value });
+        note(
+          `lease ${lease.id} of ${lease.metadata.credential_name} v${lease.metadata.version}, expires ${when(lease.metadata.expires_at)}`,
+        );
+        // No newline when stdout is a pipe: `$(ghostvault lease x)` and `| tool` get the value exactly.
+        printSecret(lease.value);
+      },
+    ),
   );
 
   const leases = program.command("leases").description("leases: list, renew, revoke, revoke all matching");
@@ -69,15 +77,31 @@ export function registerLeases(program: Command): void {
       if (options.json) return printJson(page);
       printTable(
         ["lease", "credential", "identity", "agent", "state", "expires"],
-        page.items.map((l) => [l.id, `${l.credential_name} v${l.version}`, l.identity, l.agent?.name, l.state, when(l.expires_at)]),
+        page.items.map((l) => [
+          l.id,
+          `${l.credential_name} v${l.version}`,
+          l.identity,
+          l.agent?.name,
+          l.state,
+          when(l.expires_at),
+        ]),
         "no leases",
       );
     }),
   );
 
-  withJson(leases.command("renew").description("extend a lease (never past its maximum lifetime)").argument("<id>", "lease id").option("--ttl <duration>", "new term from now (default: its original TTL)")).action(
+  withJson(
+    leases
+      .command("renew")
+      .description("extend a lease (never past its maximum lifetime)")
+      .argument("<id>", "lease id")
+      .option("--ttl <duration>", "new term from now (default: its original TTL)"),
+  ).action(
     action(async (id: string, options: JsonOption & { ttl?: string }) => {
-      const lease = await (await vaultClient()).leases.renew(id, options.ttl === undefined ? undefined : duration(options.ttl));
+      const lease = await (await vaultClient()).leases.renew(
+        id,
+        options.ttl === undefined ? undefined : duration(options.ttl),
+      );
       if (options.json) return printJson(lease);
       printFields(leaseFields(lease));
     }),
@@ -101,8 +125,10 @@ export function registerLeases(program: Command): void {
       .option("--reason <text>", "why, for the audit log"),
   ).action(
     action(async (options: JsonOption & { credential?: string; identity?: string; all?: boolean; reason?: string }) => {
-      if (!options.all && options.credential === undefined && options.identity === undefined) throw new CliError("give --credential, --identity or --all", 2);
-      if (options.all && (options.credential !== undefined || options.identity !== undefined)) throw new CliError("--all takes no other filter", 2);
+      if (!options.all && options.credential === undefined && options.identity === undefined)
+        throw new CliError("give --credential, --identity or --all", 2);
+      if (options.all && (options.credential !== undefined || options.identity !== undefined))
+        throw new CliError("--all takes no other filter", 2);
       const filter: RevokeMatching = options.all
         ? { all: true, reason: options.reason }
         : { credential: options.credential, identity: options.identity, reason: options.reason };

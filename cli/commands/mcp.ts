@@ -9,7 +9,11 @@ export function registerMcp(program: Command, version: string): void {
     .command("mcp")
     .description("serve the vault to an AI coding tool as a value-blind MCP server on stdio")
     .option("--allow-reveal", "let lease_credential return values of credentials whose policy sets agent_visible")
-    .option("--allow-run <program>", "let run_with_credentials start this program (absolute path or name on PATH; repeatable); none by default", collect)
+    .option(
+      "--allow-run <program>",
+      "let run_with_credentials start this program (absolute path or name on PATH; repeatable); none by default",
+      collect,
+    )
     .option("--json", "report a failure to start as JSON on stdout (once serving, stdout is the MCP protocol)")
     .addHelpText(
       "after",

@@ -24,11 +24,22 @@ export function registerOperatorSignals(operator: Command): void {
   ).action(
     action(async (options: JsonOption & { tenant?: string[] }) => {
       const query = options.tenant?.length ? `?tenants=${encodeURIComponent(options.tenant.join(","))}` : "";
-      const report = await operatorRequest<{ firing: string[]; signals: Signal[]; tenants_checked: number; tenants_truncated: boolean }>(await operatorLogin(), "GET", `/signals${query}`);
+      const report = await operatorRequest<{
+        firing: string[];
+        signals: Signal[];
+        tenants_checked: number;
+        tenants_truncated: boolean;
+      }>(await operatorLogin(), "GET", `/signals${query}`);
       if (options.json) printJson(report);
       else {
-        printTable(["signal", "class", "state", "numbers"], report.signals.map((s) => [s.name, s.severity, s.firing ? "FIRING" : "ok", s.summary]), "no signal");
-        note(`${report.tenants_checked} tenant(s) checked${report.tenants_truncated ? " (truncated: more are registered)" : ""}`);
+        printTable(
+          ["signal", "class", "state", "numbers"],
+          report.signals.map((s) => [s.name, s.severity, s.firing ? "FIRING" : "ok", s.summary]),
+          "no signal",
+        );
+        note(
+          `${report.tenants_checked} tenant(s) checked${report.tenants_truncated ? " (truncated: more are registered)" : ""}`,
+        );
       }
       if (report.firing.length > 0) process.exitCode = 1;
     }),

@@ -31,7 +31,11 @@ export function withWaitOptions(command: Command): Command {
   return command
     .option("--wait", "if a credential needs approval, wait for it and then take the lease (default)")
     .option("--no-wait", "if a credential needs approval, say who must approve it and exit 1 instead of waiting")
-    .option("--wait-timeout <seconds>", "give up waiting for an approval after this long (default: 900, the request's lifetime)", positiveInt);
+    .option(
+      "--wait-timeout <seconds>",
+      "give up waiting for an approval after this long (default: 900, the request's lifetime)",
+      positiveInt,
+    );
 }
 
 /** The stderr line of a lease held for approval: who must approve, the request id, what to run. */
@@ -57,7 +61,9 @@ export function leaseWaiting(vault: VaultClient, flags: WaitFlags): VaultClient[
 
 /** `requests ls|show|approve|deny`: the approvers' queue and decisions. */
 export function registerRequests(program: Command): void {
-  const requests = program.command("requests").description("access requests (just-in-time access): the queue you may approve, approve, deny");
+  const requests = program
+    .command("requests")
+    .description("access requests (just-in-time access): the queue you may approve, approve, deny");
 
   withJson(
     requests
@@ -67,11 +73,22 @@ export function registerRequests(program: Command): void {
       .option("--limit <n>", "at most this many (1-100)", positiveInt),
   ).action(
     action(async (options: JsonOption & { mine?: boolean; limit?: number }) => {
-      const items = await (await vaultClient()).requests.list({ view: options.mine ? "mine" : "queue", limit: options.limit });
+      const items = await (await vaultClient()).requests.list({
+        view: options.mine ? "mine" : "queue",
+        limit: options.limit,
+      });
       if (options.json) return printJson({ items });
       printTable(
         ["request", "credential", "requester", "status", "approvers", "purpose", "expires"],
-        items.map((r) => [r.id, r.credential_name, r.identity, r.status, describeApprovers(r.approvers), r.purpose, when(r.expires_at)]),
+        items.map((r) => [
+          r.id,
+          r.credential_name,
+          r.identity,
+          r.status,
+          describeApprovers(r.approvers),
+          r.purpose,
+          when(r.expires_at),
+        ]),
         options.mine ? "no requests" : "nothing waiting for your approval",
       );
     }),
@@ -85,15 +102,29 @@ export function registerRequests(program: Command): void {
     }),
   );
 
-  withJson(requests.command("approve").description("approve a pending request: its requester may then take one lease").argument("<id>", "request id (areq_...)").option("--reason <text>", "why, for the audit log")).action(
+  withJson(
+    requests
+      .command("approve")
+      .description("approve a pending request: its requester may then take one lease")
+      .argument("<id>", "request id (areq_...)")
+      .option("--reason <text>", "why, for the audit log"),
+  ).action(
     action(async (id: string, options: JsonOption & { reason?: string }) => {
       const request = await (await vaultClient()).requests.approve(id, options.reason);
       if (options.json) return printJson(request);
-      note(`approved ${request.id}: ${request.identity} may take one lease of ${request.credential_name} until ${when(request.expires_at)}`);
+      note(
+        `approved ${request.id}: ${request.identity} may take one lease of ${request.credential_name} until ${when(request.expires_at)}`,
+      );
     }),
   );
 
-  withJson(requests.command("deny").description("deny a pending request; the requester sees the reason").argument("<id>", "request id (areq_...)").requiredOption("--reason <text>", "why (shown to the requester)")).action(
+  withJson(
+    requests
+      .command("deny")
+      .description("deny a pending request; the requester sees the reason")
+      .argument("<id>", "request id (areq_...)")
+      .requiredOption("--reason <text>", "why (shown to the requester)"),
+  ).action(
     action(async (id: string, options: JsonOption & { reason: string }) => {
       const request = await (await vaultClient()).requests.deny(id, options.reason);
       if (options.json) return printJson(request);

@@ -26,14 +26,16 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
 
 /** `run --env VAR=credential ... -- command`: the command gets the values, its output gets them masked. */
 export function registerRun(program: Command): void {
-  withWaitOptions(program
-    .command("run"))
+  withWaitOptions(program.command("run"))
     .description(
       "lease credentials, run a command with them as environment variables (no shell), mask their values in its output, renew while it runs, revoke when it ends",
     )
     .argument("<command...>", "the command and its arguments (put them after --)")
     .option("-e, --env <VAR=credential>", "put a credential's value in $VAR (repeatable)", collect)
-    .option("--env-file <file>", "a .env file: VAR=gv://credential lines are leased, other VAR=value lines passed on as they are")
+    .option(
+      "--env-file <file>",
+      "a .env file: VAR=gv://credential lines are leased, other VAR=value lines passed on as they are",
+    )
     .option("--ttl <duration>", "lease TTL, renewed while the command runs (default: each credential's)")
     .option("--purpose <text>", "why, for the audit log")
     .option("--timeout <seconds>", "kill the command after this long", positiveInt)
@@ -65,7 +67,11 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
         } catch (error) {
           throw new CliError((error as Error).message, 2);
         }
-        if (env.length === 0) throw new CliError(`give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`, 2);
+        if (env.length === 0)
+          throw new CliError(
+            `give at least one --env VAR=credential, or an --env-file with VAR=${REFERENCE_PREFIX}credential lines`,
+            2,
+          );
         const vault = await vaultClient();
         const run = new CommandRun({
           vault,
@@ -77,7 +83,12 @@ exits, and ghostvault exits with its code (128 + signal number if a signal ended
           passEnv: file.plain,
           ttl: options.ttl === undefined ? undefined : duration(options.ttl),
           purpose: options.purpose,
-          agent: { name: "ghostvault-run", session: randomUUID(), tool: path.basename(command[0]!).slice(0, 128), host: hostname().slice(0, 256) },
+          agent: {
+            name: "ghostvault-run",
+            session: randomUUID(),
+            tool: path.basename(command[0]!).slice(0, 128),
+            host: hostname().slice(0, 256),
+          },
           stdin: "inherit",
           stdout: process.stdout,
           stderr: process.stderr,

@@ -11,7 +11,8 @@ type RoleName = (typeof ROLES)[number];
 
 /** Checks a `--role` value (an argParser: commander reports it as a usage error, exit 2). */
 export function role(value: string): RoleName {
-  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROLES.join(", ")}`);
+  if (!(ROLES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${ROLES.join(", ")}`);
   return value as RoleName;
 }
 
@@ -19,7 +20,9 @@ export function role(value: string): RoleName {
 export function registerTokens(program: Command): void {
   const tokens = program.command("tokens").description("API tokens (admin): list, create, revoke");
 
-  withJson(tokens.command("ls").description("list tokens (metadata only)").option("--include-revoked", "also revoked tokens")).action(
+  withJson(
+    tokens.command("ls").description("list tokens (metadata only)").option("--include-revoked", "also revoked tokens"),
+  ).action(
     action(async (options: JsonOption & { includeRevoked?: boolean }) => {
       const page = await (await vaultClient()).tokens.list({ include_revoked: options.includeRevoked ?? false });
       if (options.json) return printJson(page);
@@ -53,7 +56,9 @@ export function registerTokens(program: Command): void {
     }),
   );
 
-  withJson(tokens.command("revoke").description("revoke a token, effective on its next use").argument("<id>", "token id")).action(
+  withJson(
+    tokens.command("revoke").description("revoke a token, effective on its next use").argument("<id>", "token id"),
+  ).action(
     action(async (id: string, options: JsonOption) => {
       await (await vaultClient()).tokens.revoke(id);
       if (options.json) return printJson({ revoked: id });
@@ -63,19 +68,30 @@ export function registerTokens(program: Command): void {
 
   const acl = program.command("acl").description("credential access policies (manager): get, set");
 
-  withJson(acl.command("get").description("a credential's ACL rules and agent visibility").argument("<name>", "credential name or id")).action(
+  withJson(
+    acl
+      .command("get")
+      .description("a credential's ACL rules and agent visibility")
+      .argument("<name>", "credential name or id"),
+  ).action(
     action(async (name: string, options: JsonOption) => {
       const policy = await (await vaultClient()).acl.get(name).catch(aboutCredential(name));
       if (options.json) return printJson(policy);
       printFields([["agent visible", policy.agent_visible ? "yes" : "no"]]);
-      printTable(["#", "effect", "identity"], policy.rules.map((r, i) => [i + 1, r.effect, r.identity]), "no rules: any identity with role user or above may lease");
+      printTable(
+        ["#", "effect", "identity"],
+        policy.rules.map((r, i) => [i + 1, r.effect, r.identity]),
+        "no rules: any identity with role user or above may lease",
+      );
     }),
   );
 
   withJson(
     acl
       .command("set")
-      .description('replace a credential\'s policy with JSON {"rules":[{"effect":"allow","identity":"agent:*"}],"agent_visible":false}')
+      .description(
+        'replace a credential\'s policy with JSON {"rules":[{"effect":"allow","identity":"agent:*"}],"agent_visible":false}',
+      )
       .argument("<name>", "credential name or id")
       .option("--file <path>", "read the policy from this file (default: stdin)"),
   ).action(
@@ -93,7 +109,9 @@ export function registerTokens(program: Command): void {
       // The server validates rule by rule and answers with a message naming the bad field.
       const saved = await (await vaultClient()).acl.set(name, policy as SetAcl).catch(aboutCredential(name));
       if (options.json) return printJson(saved);
-      note(`set the policy of ${name}: ${saved.rules.length} rule${saved.rules.length === 1 ? "" : "s"}, agent visible: ${saved.agent_visible ? "yes" : "no"}`);
+      note(
+        `set the policy of ${name}: ${saved.rules.length} rule${saved.rules.length === 1 ? "" : "s"}, agent visible: ${saved.agent_visible ? "yes" : "no"}`,
+      );
     }),
   );
 }

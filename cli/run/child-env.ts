@@ -19,7 +19,8 @@ const LOGIN_VARIABLES: ReadonlySet<string> = new Set(["GHOSTVAULT_TOKEN", "GHOST
 /** `env` less the vault login: for a command a person starts with `ghostvault run`. */
 export function inheritedEnv(env: EnvVars): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined && !LOGIN_VARIABLES.has(name)) out[name] = value;
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && !LOGIN_VARIABLES.has(name)) out[name] = value;
   return out;
 }
 

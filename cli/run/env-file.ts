@@ -51,7 +51,8 @@ export function parseEnvFile(text: string, file: string): EnvFile {
     if (line === "" || line.startsWith("#")) return;
     const eq = line.indexOf("=");
     const variable = line.slice(0, eq).trim();
-    if (eq <= 0 || !ENV_NAME.test(variable)) throw new Error(`${file}:${index + 1}: expected VAR=value or VAR=${REFERENCE_PREFIX}credential`);
+    if (eq <= 0 || !ENV_NAME.test(variable))
+      throw new Error(`${file}:${index + 1}: expected VAR=value or VAR=${REFERENCE_PREFIX}credential`);
     const value = unquote(line.slice(eq + 1).trim());
     // A later line for the same variable replaces the earlier one, as in a shell.
     const earlier = leased.findIndex((l) => l.variable === variable);

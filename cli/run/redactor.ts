@@ -41,7 +41,10 @@ export function encodedForms(value: string): string[] {
   const hex = bytes.toString("hex");
   forms.add(hex).add(hex.toUpperCase());
   const uri = encodeURIComponent(value);
-  forms.add(uri).add(uri.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())).add(uri.replace(/%20/g, "+"));
+  forms
+    .add(uri)
+    .add(uri.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()))
+    .add(uri.replace(/%20/g, "+"));
   forms.delete(value);
   return [...forms];
 }

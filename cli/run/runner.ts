@@ -75,7 +75,8 @@ export function parseEnvMapping(text: string): EnvMapping {
   const eq = text.indexOf("=");
   const variable = text.slice(0, eq);
   const credential = text.slice(eq + 1);
-  if (eq <= 0 || !ENV_NAME.test(variable) || credential === "") throw new Error(`--env must be VAR=credential (VAR a valid variable name), got: ${text}`);
+  if (eq <= 0 || !ENV_NAME.test(variable) || credential === "")
+    throw new Error(`--env must be VAR=credential (VAR a valid variable name), got: ${text}`);
   return { variable, credential };
 }
 
@@ -145,7 +146,11 @@ export class CommandRun {
       let lease = byCredential.get(credential);
       if (lease === undefined) {
         const take = this.#req.lease ?? ((...args: Parameters<VaultClient["lease"]>) => this.#req.vault.lease(...args));
-        lease = await take(credential, { ttl: this.#req.ttl, purpose: this.#req.purpose, agent: this.#req.agent }).catch(aboutCredential(credential, { clamp: false }));
+        lease = await take(credential, {
+          ttl: this.#req.ttl,
+          purpose: this.#req.purpose,
+          agent: this.#req.agent,
+        }).catch(aboutCredential(credential, { clamp: false }));
         this.#leases.push(lease);
         byCredential.set(credential, lease);
         this.#scheduleRenewal(lease);
@@ -167,7 +172,9 @@ export class CommandRun {
       try {
         const info = await lease.renew();
         if (info.expires_at >= info.max_expires_at) {
-          this.#req.onWarning?.(`lease ${lease.id} (${info.credential_name}) reached its maximum lifetime: it expires at ${info.expires_at}`);
+          this.#req.onWarning?.(
+            `lease ${lease.id} (${info.credential_name}) reached its maximum lifetime: it expires at ${info.expires_at}`,
+          );
           return;
         }
       } catch (error) {
@@ -181,10 +188,19 @@ export class CommandRun {
 
   #spawn(values: Map<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     // The child gets leased values, not the vault login that could lease more.
-    const env: Record<string, string | undefined> = { ...(this.#req.baseEnv ?? inheritedEnv(process.env)), ...this.#req.passEnv, ...Object.fromEntries(values) };
+    const env: Record<string, string | undefined> = {
+      ...(this.#req.baseEnv ?? inheritedEnv(process.env)),
+      ...this.#req.passEnv,
+      ...Object.fromEntries(values),
+    };
     delete env.GHOSTVAULT_TOKEN;
     const [file, ...args] = this.#req.command as [string, ...string[]];
-    const child = spawn(file, args, { cwd: this.#req.cwd, env: env as NodeJS.ProcessEnv, shell: false, stdio: [this.#req.stdin, "pipe", "pipe"] });
+    const child = spawn(file, args, {
+      cwd: this.#req.cwd,
+      env: env as NodeJS.ProcessEnv,
+      shell: false,
+      stdio: [this.#req.stdin, "pipe", "pipe"],
+    });
     this.#child = child;
     const secrets = [...values.values(), ...(this.#req.alsoMask ?? [])];
     pipeRedacted(child.stdout!, this.#req.stdout, new StreamRedactor(secrets));
@@ -217,7 +233,9 @@ export class CommandRun {
         try {
           await lease.revoke();
         } catch (error) {
-          this.#req.onWarning?.(`could not revoke lease ${lease.id}: ${formatError(error).replace(/^error: /, "")}; it ends at ${lease.metadata.expires_at}`);
+          this.#req.onWarning?.(
+            `could not revoke lease ${lease.id}: ${formatError(error).replace(/^error: /, "")}; it ends at ${lease.metadata.expires_at}`,
+          );
         }
       }),
     );

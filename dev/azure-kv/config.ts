@@ -56,24 +56,43 @@ export const loadAzureEmulatorConfig = oncePerEnv(parse);
 async function parse(env: AzureEmulatorEnv): Promise<AzureEmulatorConfig> {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Key Vault emulator misconfigured: ${[...new Set(parsed.error.issues.map((i) => i.path.join(".")))].join(", ")}`);
+    throw new Error(
+      `Key Vault emulator misconfigured: ${[...new Set(parsed.error.issues.map((i) => i.path.join(".")))].join(", ")}`,
+    );
   }
   const c = parsed.data;
   const der = base64ToBytes(c.RSA_PRIVATE_KEY);
-  const importRsa = (hash: string) => crypto.subtle.importKey("pkcs8", der, { name: "RSA-OAEP", hash }, true, ["decrypt"]);
+  const importRsa = (hash: string) =>
+    crypto.subtle.importKey("pkcs8", der, { name: "RSA-OAEP", hash }, true, ["decrypt"]);
   const [oaep256, oaep1] = await Promise.all([importRsa("SHA-256"), importRsa("SHA-1")]);
   const jwk = (await crypto.subtle.exportKey("jwk", oaep256)) as JsonWebKey;
   const importPublic = (hash: string) =>
-    crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, { name: "RSA-OAEP", hash }, false, ["encrypt"]);
+    crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, { name: "RSA-OAEP", hash }, false, [
+      "encrypt",
+    ]);
   const octRaw = hexToBytes(c.OCT_KEY);
   const oct = await crypto.subtle.importKey("raw", octRaw, "AES-KW", false, ["wrapKey", "unwrapKey"]);
   const keys = new Map<string, EmulatedKey>([
-    [c.KEY_NAME, { kty: "RSA", version: await versionOf(new TextEncoder().encode(jwk.n)), algorithms: ["RSA-OAEP-256", "RSA-OAEP"] }],
+    [
+      c.KEY_NAME,
+      {
+        kty: "RSA",
+        version: await versionOf(new TextEncoder().encode(jwk.n)),
+        algorithms: ["RSA-OAEP-256", "RSA-OAEP"],
+      },
+    ],
     [c.OCT_KEY_NAME, { kty: "oct-HSM", version: await versionOf(octRaw), algorithms: ["A256KW"] }],
   ]);
   return {
     keys,
-    rsa: { oaep256, oaep1, public256: await importPublic("SHA-256"), public1: await importPublic("SHA-1"), n: jwk.n ?? "", e: jwk.e ?? "" },
+    rsa: {
+      oaep256,
+      oaep1,
+      public256: await importPublic("SHA-256"),
+      public1: await importPublic("SHA-1"),
+      n: jwk.n ?? "",
+      e: jwk.e ?? "",
+    },
     oct,
     tenantId: c.TENANT_ID,
     clientId: c.CLIENT_ID,
@@ -84,7 +103,9 @@ async function parse(env: AzureEmulatorEnv): Promise<AzureEmulatorConfig> {
 
 /** A 32-hex-digit version id, as Key Vault's look, fixed by the key material. */
 async function versionOf(material: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", concat(new TextEncoder().encode("version"), material)));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", concat(new TextEncoder().encode("version"), material)),
+  );
   return bytesToHex(digest.subarray(0, 16));
 }
 

@@ -60,10 +60,16 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
   // Authenticate first: Key Vault's challenge tells the SDK which authority and resource to use.
   if (!tokens.check(request.headers.get("authorization"))) {
     const challenge = `Bearer authorization="https://login.microsoftonline.com/${config.tenantId}", resource="https://vault.azure.net"`;
-    return kvError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", { "www-authenticate": challenge });
+    return kvError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", {
+      "www-authenticate": challenge,
+    });
   }
   if (!API_VERSIONS.has(url.searchParams.get("api-version") ?? "")) {
-    return kvError(400, "BadParameter", "The specified version of the API is not supported or is missing (api-version).");
+    return kvError(
+      400,
+      "BadParameter",
+      "The specified version of the API is not supported or is missing (api-version).",
+    );
   }
   const [, fullName = "", second = "", third] = route;
   // `/keys/{name}/{op}` (no version segment at all) names the operation, not a version.
@@ -97,15 +103,21 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
   } catch {
     return kvError(400, "BadParameter", "Property 'value' must be base64url.");
   }
-  if (value.length === 0 || value.length > MAX_VALUE_BYTES) return kvError(400, "BadParameter", "Property 'value' has an invalid length.");
+  if (value.length === 0 || value.length > MAX_VALUE_BYTES)
+    return kvError(400, "BadParameter", "Property 'value' has an invalid length.");
   if (!key.algorithms.includes(input.data.alg)) {
-    return kvError(400, "BadParameter", `Algorithm ${input.data.alg.slice(0, 32)} is not supported for key type ${key.kty}.`);
+    return kvError(
+      400,
+      "BadParameter",
+      `Algorithm ${input.data.alg.slice(0, 32)} is not supported for key type ${key.kty}.`,
+    );
   }
 
   recordCall(fullName, op);
   const fault = await faultResponse(takeFault(fullName), {
     error: () => kvError(500, "InternalServerError", "injected fault: internal failure"),
-    throttle: () => kvError(429, "Throttled", "injected fault: Rate limit is exceeded. Try again later.", { "retry-after": "1" }),
+    throttle: () =>
+      kvError(429, "Throttled", "injected fault: Rate limit is exceeded. Try again later.", { "retry-after": "1" }),
   });
   if (fault) return fault;
 
@@ -114,7 +126,11 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
     const result = await (forward ? wrap : unwrap)(input.data.alg, value, config);
     return Response.json({ kid, value: bytesToBase64url(result) });
   } catch {
-    return kvError(400, "BadParameter", forward ? "Invalid key length for the algorithm." : "Decryption failed: the ciphertext is invalid.");
+    return kvError(
+      400,
+      "BadParameter",
+      forward ? "Invalid key length for the algorithm." : "Decryption failed: the ciphertext is invalid.",
+    );
   }
 }
 
@@ -129,7 +145,15 @@ async function wrap(alg: string, value: Uint8Array, config: AzureEmulatorConfig)
 
 async function unwrap(alg: string, value: Uint8Array, config: AzureEmulatorConfig): Promise<Uint8Array> {
   if (alg === "A256KW") {
-    const data = await crypto.subtle.unwrapKey("raw", value, config.oct, "AES-KW", { name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
+    const data = await crypto.subtle.unwrapKey(
+      "raw",
+      value,
+      config.oct,
+      "AES-KW",
+      { name: "HMAC", hash: "SHA-256" },
+      true,
+      ["sign"],
+    );
     return new Uint8Array((await crypto.subtle.exportKey("raw", data)) as ArrayBuffer);
   }
   const key = alg === "RSA-OAEP" ? config.rsa.oaep1 : config.rsa.oaep256;
@@ -141,7 +165,16 @@ function keyBundle(kid: string, key: EmulatedKey, config: AzureEmulatorConfig) {
   const created = 1_700_000_000;
   const attributes = { enabled: true, created, updated: created, recoveryLevel: "Recoverable+Purgeable" };
   if (key.kty === "RSA") {
-    return { key: { kid, kty: "RSA", key_ops: ["encrypt", "decrypt", "wrapKey", "unwrapKey"], n: config.rsa.n, e: config.rsa.e }, attributes };
+    return {
+      key: {
+        kid,
+        kty: "RSA",
+        key_ops: ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+        n: config.rsa.n,
+        e: config.rsa.e,
+      },
+      attributes,
+    };
   }
   return { key: { kid, kty: "oct-HSM", key_ops: ["wrapKey", "unwrapKey"] }, attributes };
 }

@@ -38,7 +38,9 @@ export const loadGcpEmulatorConfig = oncePerEnv(parse);
 async function parse(env: GcpEmulatorEnv): Promise<GcpEmulatorConfig> {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Cloud KMS emulator misconfigured: ${[...new Set(parsed.error.issues.map((i) => i.path.join(".")))].join(", ")}`);
+    throw new Error(
+      `Cloud KMS emulator misconfigured: ${[...new Set(parsed.error.issues.map((i) => i.path.join(".")))].join(", ")}`,
+    );
   }
   const c = parsed.data;
   const raw = hexToBytes(c.ROOT_KEY);
@@ -46,7 +48,13 @@ async function parse(env: GcpEmulatorEnv): Promise<GcpEmulatorConfig> {
     keyName: c.KEY_NAME,
     rootKey: await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]),
     clientEmail: c.SA_CLIENT_EMAIL,
-    publicKey: await crypto.subtle.importKey("spki", base64ToBytes(c.SA_PUBLIC_KEY), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]),
+    publicKey: await crypto.subtle.importKey(
+      "spki",
+      base64ToBytes(c.SA_PUBLIC_KEY),
+      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+      false,
+      ["verify"],
+    ),
     controlSecret: c.CONTROL_SECRET,
   };
 }

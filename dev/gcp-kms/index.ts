@@ -22,7 +22,10 @@ const MAX_BODY_BYTES = 256 * 1024;
 const MAX_FIELD_BYTES = 64 * 1024;
 const tokens = new IssuedTokens();
 
-const Crc = z.union([z.string().regex(/^\d{1,10}$/), z.number().int().nonnegative()]).transform(Number).optional();
+const Crc = z
+  .union([z.string().regex(/^\d{1,10}$/), z.number().int().nonnegative()])
+  .transform(Number)
+  .optional();
 const Bytes = (required: boolean) =>
   z
     .string()
@@ -79,20 +82,31 @@ export default {
 } satisfies ExportedHandler<GcpEmulatorEnv>;
 
 async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig): Promise<Response> {
-  const route = /^\/v1\/(projects\/[^:]+?)(?:\/cryptoKeyVersions\/(\d+))?:(encrypt|decrypt)$/.exec(decodeURIComponent(url.pathname));
+  const route = /^\/v1\/(projects\/[^:]+?)(?:\/cryptoKeyVersions\/(\d+))?:(encrypt|decrypt)$/.exec(
+    decodeURIComponent(url.pathname),
+  );
   if (!route) return rpcError(404, "NOT_FOUND", "The requested URL was not found on this server.");
   if (request.method !== "POST") return rpcError(405, "UNIMPLEMENTED", "Method not allowed; POST only.");
   // Authenticate before anything else, so a caller without a token learns nothing about keys.
   if (!tokens.check(request.headers.get("authorization"))) {
-    return rpcError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.");
+    return rpcError(
+      401,
+      "UNAUTHENTICATED",
+      "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+    );
   }
   const [, name = "", version, method] = route;
   // Decrypt takes the key only; encrypt may name its one version. Real KMS answers 403 for keys
   // the caller cannot see "or that may not exist".
   if (name !== config.keyName || (version !== undefined && (method === "decrypt" || version !== "1"))) {
-    return rpcError(403, "PERMISSION_DENIED", `Permission 'cloudkms.cryptoKeyVersions.useTo${method === "encrypt" ? "Encrypt" : "Decrypt"}' denied on resource (or it may not exist).`);
+    return rpcError(
+      403,
+      "PERMISSION_DENIED",
+      `Permission 'cloudkms.cryptoKeyVersions.useTo${method === "encrypt" ? "Encrypt" : "Decrypt"}' denied on resource (or it may not exist).`,
+    );
   }
-  if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return rpcError(400, "INVALID_ARGUMENT", "request too large");
+  if (Number(request.headers.get("content-length") ?? "0") > MAX_BODY_BYTES)
+    return rpcError(400, "INVALID_ARGUMENT", "request too large");
   let json: unknown;
   try {
     json = JSON.parse(await request.text());
@@ -101,14 +115,19 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   }
   const input = (method === "encrypt" ? EncryptInput : DecryptInput).safeParse(json);
   if (!input.success) {
-    return rpcError(400, "INVALID_ARGUMENT", input.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    return rpcError(
+      400,
+      "INVALID_ARGUMENT",
+      input.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
   }
   const aad = input.data.additionalAuthenticatedData;
   const scope = tenantOf(aad);
   recordCall(scope, method === "encrypt" ? "Encrypt" : "Decrypt");
   const fault = await faultResponse(takeFault(scope), {
     error: () => rpcError(503, "UNAVAILABLE", "The service is currently unavailable (injected)."),
-    throttle: () => rpcError(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Cryptographic requests' (injected)."),
+    throttle: () =>
+      rpcError(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Cryptographic requests' (injected)."),
   });
   if (fault) return fault;
 
@@ -138,11 +157,20 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   } catch {
     return rpcError(400, "INVALID_ARGUMENT", "Decryption failed: the ciphertext is invalid.");
   }
-  return Response.json({ plaintext: bytesToBase64(plaintext), plaintextCrc32c: String(crc32c(plaintext)), usedPrimary: true, protectionLevel });
+  return Response.json({
+    plaintext: bytesToBase64(plaintext),
+    plaintextCrc32c: String(crc32c(plaintext)),
+    usedPrimary: true,
+    protectionLevel,
+  });
 }
 
 function checksumMismatch(field: string): Response {
-  return rpcError(400, "INVALID_ARGUMENT", `The checksum in field ${field}_crc32c did not match the data in field ${field}.`);
+  return rpcError(
+    400,
+    "INVALID_ARGUMENT",
+    `The checksum in field ${field}_crc32c did not match the data in field ${field}.`,
+  );
 }
 
 /** The vault's AAD is the KEK context as JSON; its tenant_id scopes faults and stats. */

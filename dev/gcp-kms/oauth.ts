@@ -25,7 +25,11 @@ const Claims = z.object({
 });
 
 /** Handles `POST /token`. */
-export async function handleToken(request: Request, config: GcpEmulatorConfig, tokens: IssuedTokens): Promise<Response> {
+export async function handleToken(
+  request: Request,
+  config: GcpEmulatorConfig,
+  tokens: IssuedTokens,
+): Promise<Response> {
   if (request.method !== "POST") return oauthError(405, "invalid_request", "POST only");
   // Bytes, not .text(): workerd warns when .text() meets a form Content-Type.
   const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
@@ -46,7 +50,11 @@ function tokenUrl(request: Request): string {
 }
 
 /** Returns why the assertion is refused, or undefined if it is good. */
-async function verifyAssertion(assertion: string, config: GcpEmulatorConfig, audience: string): Promise<string | undefined> {
+async function verifyAssertion(
+  assertion: string,
+  config: GcpEmulatorConfig,
+  audience: string,
+): Promise<string | undefined> {
   const parts = assertion.split(".");
   if (parts.length !== 3) return "Invalid JWT: not three parts";
   let header: unknown;
@@ -61,7 +69,8 @@ async function verifyAssertion(assertion: string, config: GcpEmulatorConfig, aud
   }
   if (!Header.safeParse(header).success) return "Invalid JWT: header must be RS256";
   const signed = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
-  if (!(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", config.publicKey, signature, signed))) return "Invalid JWT Signature.";
+  if (!(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", config.publicKey, signature, signed)))
+    return "Invalid JWT Signature.";
   const c = Claims.safeParse(claims);
   if (!c.success) return "Invalid JWT: missing claims";
   const now = Math.floor(Date.now() / 1000);

@@ -53,7 +53,10 @@ export async function openBlob(rootKey: CryptoKey, blob: Uint8Array, aad: Uint8A
 }
 
 function invalidCiphertext(): KmsApiError {
-  return new KmsApiError("InvalidCiphertextException", "The ciphertext is invalid or was not made with this encryption context.");
+  return new KmsApiError(
+    "InvalidCiphertextException",
+    "The ciphertext is invalid or was not made with this encryption context.",
+  );
 }
 
 function u32(n: number): Uint8Array {

@@ -32,14 +32,22 @@ export interface EmulatorConfig {
   secretAccessKey: string;
 }
 
-const EnvSchema = z.object({
-  KMS_KEY_ID: z.string().min(1),
-  ROOT_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters"),
-  ACCESS_KEY_ID: z.string().min(1),
-  SECRET_ACCESS_KEY: z.string().min(16, "must be at least 16 characters"),
-  SECOND_KEY_ID: z.string().min(1).optional(),
-  SECOND_ROOT_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters").optional(),
-}).refine((e) => (e.SECOND_KEY_ID === undefined) === (e.SECOND_ROOT_KEY === undefined), { message: "set SECOND_KEY_ID and SECOND_ROOT_KEY together", path: ["SECOND_KEY_ID"] });
+const EnvSchema = z
+  .object({
+    KMS_KEY_ID: z.string().min(1),
+    ROOT_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters"),
+    ACCESS_KEY_ID: z.string().min(1),
+    SECRET_ACCESS_KEY: z.string().min(16, "must be at least 16 characters"),
+    SECOND_KEY_ID: z.string().min(1).optional(),
+    SECOND_ROOT_KEY: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters")
+      .optional(),
+  })
+  .refine((e) => (e.SECOND_KEY_ID === undefined) === (e.SECOND_ROOT_KEY === undefined), {
+    message: "set SECOND_KEY_ID and SECOND_ROOT_KEY together",
+    path: ["SECOND_KEY_ID"],
+  });
 
 async function importRoot(hex: string): Promise<CryptoKey> {
   const raw = new Uint8Array(32);

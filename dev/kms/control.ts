@@ -70,7 +70,10 @@ export async function handleControl(request: Request, controlSecret: string): Pr
       }
       const parsed = FaultInput.safeParse(body);
       if (!parsed.success) {
-        return json({ error: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ") }, 400);
+        return json(
+          { error: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ") },
+          400,
+        );
       }
       const { mode, delayMs, count } = parsed.data;
       const scope = parsed.data.tenantId ?? null;
@@ -137,7 +140,10 @@ export async function faultResponse(
     case "throttle":
       return replies.throttle();
     case "garbage":
-      return new Response("<html><body>502 Bad Gateway (injected)</body></html>", { status: 200, headers: { "content-type": "text/html" } });
+      return new Response("<html><body>502 Bad Gateway (injected)</body></html>", {
+        status: 200,
+        headers: { "content-type": "text/html" },
+      });
   }
 }
 

@@ -35,7 +35,12 @@ const KeyId = z.string().min(1).max(2048);
 const Context = z.record(z.string().min(1), z.string()).optional().default({});
 const Algorithm = z.literal("SYMMETRIC_DEFAULT").optional();
 
-const EncryptInput = z.object({ KeyId, Plaintext: blob(1, 4096), EncryptionContext: Context, EncryptionAlgorithm: Algorithm });
+const EncryptInput = z.object({
+  KeyId,
+  Plaintext: blob(1, 4096),
+  EncryptionContext: Context,
+  EncryptionAlgorithm: Algorithm,
+});
 const DecryptInput = z.object({
   CiphertextBlob: blob(1, 6144),
   KeyId: KeyId.optional(),
@@ -50,7 +55,10 @@ const GenerateDataKeyInput = z
     EncryptionContext: Context,
   })
   // AWS: "You must specify either the KeySpec or the NumberOfBytes parameter (but not both)".
-  .refine((i) => (i.KeySpec === undefined) !== (i.NumberOfBytes === undefined), "specify KeySpec or NumberOfBytes, not both");
+  .refine(
+    (i) => (i.KeySpec === undefined) !== (i.NumberOfBytes === undefined),
+    "specify KeySpec or NumberOfBytes, not both",
+  );
 const ReEncryptInput = z.object({
   CiphertextBlob: blob(1, 6144),
   SourceKeyId: KeyId.optional(),
@@ -86,7 +94,11 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
       const i = parse(ReEncryptInput, input);
       const destination = resolveKey(i.DestinationKeyId, ctx);
       const source = await openWithAny(i.SourceKeyId, i.CiphertextBlob, i.SourceEncryptionContext, ctx);
-      const blob = await sealBlob(destination.rootKey, source.plaintext, contextAad(destination.keyId, i.DestinationEncryptionContext));
+      const blob = await sealBlob(
+        destination.rootKey,
+        source.plaintext,
+        contextAad(destination.keyId, i.DestinationEncryptionContext),
+      );
       return {
         CiphertextBlob: bytesToBase64(blob),
         SourceKeyId: keyArn(ctx, source.key),
@@ -106,7 +118,12 @@ export async function runOperation(op: Operation, input: unknown, ctx: Operation
  * Opens a blob under the named key, or (no key named, as AWS allows for symmetric keys) under
  * whichever held key made it: the key id is in the AAD, so only that key opens it.
  */
-async function openWithAny(keyId: string | undefined, blob: Uint8Array, context: Record<string, string>, ctx: OperationContext): Promise<{ key: EmulatorKey; plaintext: Uint8Array }> {
+async function openWithAny(
+  keyId: string | undefined,
+  blob: Uint8Array,
+  context: Record<string, string>,
+  ctx: OperationContext,
+): Promise<{ key: EmulatorKey; plaintext: Uint8Array }> {
   const candidates = keyId === undefined ? ctx.config.keys : [resolveKey(keyId, ctx)];
   let failure: unknown;
   for (const key of candidates) {

@@ -33,7 +33,17 @@ const Env = z.object({
 });
 
 // A prefix must end where an origin's path segment does, so `vault/audit` cannot claim `vault/audit-evil/x`.
-const Logs = z.array(z.object({ prefix: z.string().regex(/^[^\s+]+\/$/, "must end with '/' and contain no space or '+'"), vkey: z.string() }).strict()).min(1).max(100);
+const Logs = z
+  .array(
+    z
+      .object({
+        prefix: z.string().regex(/^[^\s+]+\/$/, "must end with '/' and contain no space or '+'"),
+        vkey: z.string(),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(100);
 
 /** Why the witness cannot start. */
 export class WitnessConfigError extends Error {}
@@ -69,7 +79,8 @@ async function parse(env: WitnessEnv): Promise<WitnessConfig> {
   const trusted: TrustedLog[] = [];
   for (const { prefix, vkey } of logs.data) {
     const verifier = await parseVerifierKey(vkey);
-    if (verifier === null) throw new WitnessConfigError(`witness config: WITNESS_LOGS vkey for ${prefix} is not an Ed25519 signed-note key`);
+    if (verifier === null)
+      throw new WitnessConfigError(`witness config: WITNESS_LOGS vkey for ${prefix} is not an Ed25519 signed-note key`);
     trusted.push({ prefix, verifier });
   }
   let cosigner: Cosigner;
@@ -85,7 +96,12 @@ async function parse(env: WitnessEnv): Promise<WitnessConfig> {
 export function trustedLogFor(config: WitnessConfig, origin: string): TrustedLog | undefined {
   let best: TrustedLog | undefined;
   for (const log of config.logs) {
-    if (origin.length > log.prefix.length && origin.startsWith(log.prefix) && (!best || log.prefix.length > best.prefix.length)) best = log;
+    if (
+      origin.length > log.prefix.length &&
+      origin.startsWith(log.prefix) &&
+      (!best || log.prefix.length > best.prefix.length)
+    )
+      best = log;
   }
   return best;
 }

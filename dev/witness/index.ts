@@ -45,12 +45,17 @@ export default {
       return latest.note === null ? text(404, "no checkpoint cosigned for this origin yet") : text(200, latest.note);
     }
     if (endpoint !== "/add-checkpoint") return text(404, "not found");
-    if (request.method !== "POST") return new Response("POST only\n", { status: 405, headers: { ...TEXT, allow: "POST" } });
+    if (request.method !== "POST")
+      return new Response("POST only\n", { status: 405, headers: { ...TEXT, allow: "POST" } });
     return addCheckpoint(request, env, config);
   },
 } satisfies ExportedHandler<WitnessEnv>;
 
-async function addCheckpoint(request: Request, env: WitnessEnv, config: Awaited<ReturnType<typeof loadWitnessConfig>>): Promise<Response> {
+async function addCheckpoint(
+  request: Request,
+  env: WitnessEnv,
+  config: Awaited<ReturnType<typeof loadWitnessConfig>>,
+): Promise<Response> {
   const body = await readBoundedText(request, MAX_REQUEST_BYTES);
   if (body === "too large") return text(413, `request body must be at most ${MAX_REQUEST_BYTES} bytes`);
   if (body === "not utf-8") return text(400, "request body is not UTF-8");

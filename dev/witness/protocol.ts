@@ -26,12 +26,15 @@ export interface AddCheckpointRequest {
 }
 
 /** Parses an add-checkpoint body, or says what is wrong with it. */
-export function parseAddCheckpoint(body: string): { ok: true; request: AddCheckpointRequest } | { ok: false; reason: string } {
+export function parseAddCheckpoint(
+  body: string,
+): { ok: true; request: AddCheckpointRequest } | { ok: false; reason: string } {
   const fail = (reason: string) => ({ ok: false, reason }) as const;
   const first = body.indexOf("\n");
   const oldLine = first < 0 ? body : body.slice(0, first);
   const old = /^old (0|[1-9][0-9]{0,15})$/.exec(oldLine);
-  if (first < 0 || old === null) return fail("body must start with 'old <size>' (decimal, no leading zeros) and a newline");
+  if (first < 0 || old === null)
+    return fail("body must start with 'old <size>' (decimal, no leading zeros) and a newline");
   const oldSize = Number(old[1]);
   if (!Number.isSafeInteger(oldSize)) return fail("old size is too large");
   const blank = body.indexOf("\n\n", first);

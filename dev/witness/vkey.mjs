@@ -18,6 +18,9 @@ export function vkeyOf(name, seedHex, type) {
   const pkcs8 = Buffer.concat([PKCS8_SEED_PREFIX, Buffer.from(seedHex, "hex")]);
   const jwk = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }).export({ format: "jwk" });
   const pub = Buffer.from(/** @type {string} */ (jwk.x), "base64url");
-  const id = createHash("sha256").update(Buffer.concat([Buffer.from(name), Buffer.from([0x0a, type]), pub])).digest().subarray(0, 4);
+  const id = createHash("sha256")
+    .update(Buffer.concat([Buffer.from(name), Buffer.from([0x0a, type]), pub]))
+    .digest()
+    .subarray(0, 4);
   return `${name}+${id.toString("hex")}+${Buffer.concat([Buffer.from([type]), pub]).toString("base64")}`;
 }

@@ -38,7 +38,8 @@ export class WitnessLog extends DurableObject<WitnessEnv> {
     );
     const root = fromBase64(args.data.root);
     const proof = args.data.proof.map((p) => fromBase64(p));
-    if (root?.length !== 32 || proof.some((p) => p?.length !== 32)) return { status: 400, reason: "hashes must be base64 of 32 bytes" };
+    if (root?.length !== 32 || proof.some((p) => p?.length !== 32))
+      return { status: 400, reason: "hashes must be base64 of 32 bytes" };
     const hashes = proof as Uint8Array[];
 
     const seen = this.#state();
@@ -46,9 +47,13 @@ export class WitnessLog extends DurableObject<WitnessEnv> {
     // tlog-witness: a proof from size 0 is meaningless, and the empty tree has one root.
     if (oldSize === 0 && hashes.length > 0) return { status: 422, reason: "a proof was sent with old size 0" };
     if (oldSize > size) return { status: 400, reason: "old size is larger than the checkpoint size" };
-    if (size === 0 && !bytesEqual(root, EMPTY_ROOT)) return { status: 422, reason: "size 0 with a root other than SHA-256(\"\")" };
+    if (size === 0 && !bytesEqual(root, EMPTY_ROOT))
+      return { status: 422, reason: 'size 0 with a root other than SHA-256("")' };
     if (size === seen.size && !bytesEqual(root, seen.root)) {
-      return { status: 422, reason: `checkpoint of size ${size} has a different root than the one this witness cosigned` };
+      return {
+        status: 422,
+        reason: `checkpoint of size ${size} has a different root than the one this witness cosigned`,
+      };
     }
     if (size > oldSize && oldSize > 0 && !(await verifyConsistency(sha256, oldSize, size, seen.root, root, hashes))) {
       return { status: 422, reason: `consistency proof from size ${oldSize} to ${size} does not verify` };
@@ -79,13 +84,20 @@ export class WitnessLog extends DurableObject<WitnessEnv> {
 
   /** The last cosigned checkpoint note and size, for operators (GET /checkpoint). */
   async latest(): Promise<{ size: number; note: string | null }> {
-    if (this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'witnessed'").toArray().length === 0) return { size: 0, note: null };
-    const row = this.#sql.exec<{ size: number; note: string }>("SELECT size, note FROM witnessed WHERE id = 1").toArray()[0];
+    if (
+      this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'witnessed'").toArray().length === 0
+    )
+      return { size: 0, note: null };
+    const row = this.#sql
+      .exec<{ size: number; note: string }>("SELECT size, note FROM witnessed WHERE id = 1")
+      .toArray()[0];
     return row ? { size: row.size, note: row.note } : { size: 0, note: null };
   }
 
   #state(): { size: number; root: Uint8Array } {
-    const row = this.#sql.exec<{ size: number; root: ArrayBuffer }>("SELECT size, root FROM witnessed WHERE id = 1").toArray()[0];
+    const row = this.#sql
+      .exec<{ size: number; root: ArrayBuffer }>("SELECT size, root FROM witnessed WHERE id = 1")
+      .toArray()[0];
     return row ? { size: row.size, root: new Uint8Array(row.root) } : { size: 0, root: EMPTY_ROOT };
   }
 }
@@ -113,4 +125,3 @@ export type AddOutcome =
   | { status: 200; lines: string }
   | { status: 409; size: number }
   | { status: 400 | 422; reason: string };
-

@@ -39,10 +39,16 @@ function governs(rule: AclRule, permission: AclPermission): boolean {
  * `rule` is the index of the deciding rule in the whole ACL, or null when no rule decided; `team`
  * is the team that rule named. Role checks happen before this and are not relaxed by it.
  */
-export function evaluateAcl(acl: Acl, identity: string, permission: AclPermission = "lease", teams: readonly TeamMembers[] = []): AclDecision {
+export function evaluateAcl(
+  acl: Acl,
+  identity: string,
+  permission: AclPermission = "lease",
+  teams: readonly TeamMembers[] = [],
+): AclDecision {
   const decide = (allowed: boolean, index: number): AclDecision =>
     index === -1 ? { allowed, rule: null, team: null } : { allowed, rule: index, team: teamOf(acl.rules[index]!) };
-  const applies = (r: AclRule, effect: AclRule["effect"]) => r.effect === effect && governs(r, permission) && principalMatches(r, identity, teams);
+  const applies = (r: AclRule, effect: AclRule["effect"]) =>
+    r.effect === effect && governs(r, permission) && principalMatches(r, identity, teams);
   const deny = acl.rules.findIndex((r) => applies(r, "deny"));
   if (deny !== -1) return decide(false, deny);
   const approve = acl.rules.findIndex((r) => applies(r, "approve"));

@@ -37,11 +37,26 @@ export function auditHead(sql: SqlStorage): AuditHead | null {
  */
 export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent): { entry: AuditEntry; hash: string } {
   const { at, ...fields } = event;
-  const { entry, text, hash } = nextEntrySync(auditHead(sql), { ...fields, tenant: tenantId, ts: auditTimestamp(at) }, sha256HexSync);
-  const credentialId = entry.target?.kind === "credential" ? entry.target.id : typeof entry.details.credential_id === "string" ? entry.details.credential_id : null;
+  const { entry, text, hash } = nextEntrySync(
+    auditHead(sql),
+    { ...fields, tenant: tenantId, ts: auditTimestamp(at) },
+    sha256HexSync,
+  );
+  const credentialId =
+    entry.target?.kind === "credential"
+      ? entry.target.id
+      : typeof entry.details.credential_id === "string"
+        ? entry.details.credential_id
+        : null;
   sql.exec(
     "INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    entry.seq, at, entry.type, entry.actor.identity, credentialId, text, hash,
+    entry.seq,
+    at,
+    entry.type,
+    entry.actor.identity,
+    credentialId,
+    text,
+    hash,
   );
   // Same transaction: the Merkle tree never disagrees with the entries it covers. (The set is
   // empty unless the TEST_HOOKS-only bench switch named this tenant: bench/merkle.mjs's baseline.)

@@ -49,7 +49,11 @@ async function signAt(ctx: VaultContext, size: number): Promise<{ note: string; 
     const hash = toHex(merkleRoot(ctx.sql, size));
     return { note: await signCheckpoint(signers.merkle, { origin, size, hash }), format: "merkle" };
   }
-  if (merkleCutover(ctx.sql) !== null) throw new VaultError("integrity_error", "the audit Merkle tree is incomplete after the cut-over; no checkpoint is signed until it is rebuilt");
+  if (merkleCutover(ctx.sql) !== null)
+    throw new VaultError(
+      "integrity_error",
+      "the audit Merkle tree is incomplete after the cut-over; no checkpoint is signed until it is rebuilt",
+    );
   const { hash } = ctx.sql.exec<{ hash: string }>("SELECT hash FROM audit WHERE seq = ?", size).one();
   const origin = checkpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
   return { note: await signCheckpoint(signers.chain, { origin, size, hash }), format: "chain" };
@@ -60,7 +64,11 @@ function store(ctx: VaultContext, size: number, signed: { note: string; format: 
   ctx.storage.transactionSync(() => {
     ctx.sql.exec("INSERT OR IGNORE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", size, ctx.now(), signed.note);
     if (signed.format === "merkle") {
-      ctx.sql.exec("INSERT OR IGNORE INTO audit_cutover (id, size, ts) VALUES (1, ?, ?)", auditHead(ctx.sql)?.seq ?? size, ctx.now());
+      ctx.sql.exec(
+        "INSERT OR IGNORE INTO audit_cutover (id, size, ts) VALUES (1, ?, ?)",
+        auditHead(ctx.sql)?.seq ?? size,
+        ctx.now(),
+      );
     }
   });
 }
@@ -93,7 +101,10 @@ export async function freshCheckpoint(ctx: VaultContext): Promise<void> {
 
 /** Checkpoints whose size falls in [from, to], oldest first. */
 export function checkpointsBetween(sql: SqlStorage, from: number, to: number): CheckpointRow[] {
-  return sql.exec("SELECT size, ts, note FROM checkpoints WHERE size BETWEEN ? AND ? ORDER BY size", from, to).toArray().map((r) => CheckpointRow.parse(r));
+  return sql
+    .exec("SELECT size, ts, note FROM checkpoints WHERE size BETWEEN ? AND ? ORDER BY size", from, to)
+    .toArray()
+    .map((r) => CheckpointRow.parse(r));
 }
 
 /**

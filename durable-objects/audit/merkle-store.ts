@@ -1,5 +1,13 @@
 import { sha256Sync } from "../../worker/core/crypto/sha256-sync";
-import { leafHash, storedHashCount, storedHashesForLeaf, storedHashIndex, treeHash, type HashReader, type MerkleHash } from "../../worker/core/audit/merkle";
+import {
+  leafHash,
+  storedHashCount,
+  storedHashesForLeaf,
+  storedHashIndex,
+  treeHash,
+  type HashReader,
+  type MerkleHash,
+} from "../../worker/core/audit/merkle";
 
 /**
  * The tenant's RFC 6962 Merkle tree over its audit entries, kept in the `audit_hashes` table
@@ -26,7 +34,10 @@ export const MERKLE_BACKFILL_BATCH = 2000;
 export function hashReader(sql: SqlStorage): HashReader {
   return (indexes) => {
     const found = new Map<number, MerkleHash>();
-    for (const row of sql.exec<{ idx: number; h: ArrayBuffer }>(`SELECT idx, h FROM audit_hashes WHERE idx IN (${indexes.map(() => "?").join(",")})`, ...indexes)) {
+    for (const row of sql.exec<{ idx: number; h: ArrayBuffer }>(
+      `SELECT idx, h FROM audit_hashes WHERE idx IN (${indexes.map(() => "?").join(",")})`,
+      ...indexes,
+    )) {
       found.set(row.idx, new Uint8Array(row.h));
     }
     return indexes.map((i) => {
@@ -42,7 +53,12 @@ function hasHash(sql: SqlStorage, idx: number): boolean {
 }
 
 function addLeaf(sql: SqlStorage, index: number, entryText: string): void {
-  const hashes = storedHashesForLeaf(sha256Sync, index, leafHash(sha256Sync, encoder.encode(entryText)), hashReader(sql));
+  const hashes = storedHashesForLeaf(
+    sha256Sync,
+    index,
+    leafHash(sha256Sync, encoder.encode(entryText)),
+    hashReader(sql),
+  );
   const first = storedHashIndex(0, index);
   hashes.forEach((h, i) => sql.exec("INSERT INTO audit_hashes (idx, h) VALUES (?, ?)", first + i, h));
 }
@@ -84,7 +100,13 @@ export function backfillMerkle(storage: DurableObjectStorage): "more" | "done" {
   return storage.transactionSync(() => {
     const sql = storage.sql;
     const from = merkleSize(sql) + 1;
-    const rows = sql.exec<{ seq: number; entry: string }>("SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?", from, MERKLE_BACKFILL_BATCH).toArray();
+    const rows = sql
+      .exec<{ seq: number; entry: string }>(
+        "SELECT seq, entry FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+        from,
+        MERKLE_BACKFILL_BATCH,
+      )
+      .toArray();
     for (const [i, row] of rows.entries()) {
       if (row.seq !== from + i) throw new Error(`audit Merkle backfill: entry ${from + i} is missing`);
       addLeaf(sql, row.seq - 1, row.entry);

@@ -1,7 +1,12 @@
 import { toBase64 } from "../../worker/core/audit/encoding";
 import { consistencyProof, inclusionProof, leafHash } from "../../worker/core/audit/merkle";
 import { VaultError } from "../../worker/contract/errors";
-import type { ConsistencyProof, ConsistencyProofQuery, InclusionProof, InclusionProofQuery } from "../../worker/contract/schemas/audit";
+import type {
+  ConsistencyProof,
+  ConsistencyProofQuery,
+  InclusionProof,
+  InclusionProofQuery,
+} from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { checkpointsBetween } from "./checkpoints";
 import { hashReader, merkleRoot, merkleSize, sha256Sync } from "./merkle-store";
@@ -24,10 +29,14 @@ function treeSizeFor(ctx: VaultContext, wanted: number | undefined): number {
   const built = merkleSize(ctx.sql);
   const head = ctx.sql.exec<{ n: number | null }>("SELECT max(seq) AS n FROM audit").one().n ?? 0;
   if (built < head && (wanted === undefined || wanted > built)) {
-    throw new VaultError("unavailable", `the audit Merkle tree is still being built (${built} of ${head} entries); try again shortly`);
+    throw new VaultError(
+      "unavailable",
+      `the audit Merkle tree is still being built (${built} of ${head} entries); try again shortly`,
+    );
   }
   const size = wanted ?? built;
-  if (size > built) throw new VaultError("validation_failed", `size ${size} is beyond the log, which has ${built} entries`);
+  if (size > built)
+    throw new VaultError("validation_failed", `size ${size} is beyond the log, which has ${built} entries`);
   return size;
 }
 

@@ -3,7 +3,15 @@ import { type ChainHead, genesisHash, linkFault } from "../../worker/core/audit/
 import { toBase64, toHex } from "../../worker/core/audit/encoding";
 import { auditLogVerifiers, merkleCheckpointOrigin, openAuditCheckpoint } from "../../worker/core/audit/log-checkpoint";
 import { CompactRange, leafHash, prefixSubtrees } from "../../worker/core/audit/merkle";
-import type { AuditPage, AuditQuery, AuditRange, AuditVerify, AuditVerifyQuery, CheckpointQuery, ExportPage } from "../../worker/contract/schemas/audit";
+import type {
+  AuditPage,
+  AuditQuery,
+  AuditRange,
+  AuditVerify,
+  AuditVerifyQuery,
+  CheckpointQuery,
+  ExportPage,
+} from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { auditHead } from "./append";
@@ -12,7 +20,15 @@ import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint,
 import { hashReader, merkleSize, sha256Sync } from "./merkle-store";
 import { witnessStatus } from "./witness-status";
 
-const Row = z.object({ seq: z.number().int(), ts: z.number().int(), type: z.string(), identity: z.string(), credential_id: z.string().nullable(), entry: z.string(), hash: z.string() });
+const Row = z.object({
+  seq: z.number().int(),
+  ts: z.number().int(),
+  type: z.string(),
+  identity: z.string(),
+  credential_id: z.string().nullable(),
+  entry: z.string(),
+  hash: z.string(),
+});
 type Row = z.output<typeof Row>;
 
 /** Rows per SQLite read of the verify loop (shared with the bench baseline `benchAuditScan`). */
@@ -20,7 +36,10 @@ export const VERIFY_PAGE = 2000;
 const encoder = new TextEncoder();
 
 function rows(sql: SqlStorage, query: string, ...args: SqlStorageValue[]): Row[] {
-  return sql.exec(query, ...args).toArray().map((r) => Row.parse(r));
+  return sql
+    .exec(query, ...args)
+    .toArray()
+    .map((r) => Row.parse(r));
 }
 
 /** GET /v1/audit: entries matching every given filter, oldest first, paginated by seq. */
@@ -32,7 +51,12 @@ export function queryAudit(ctx: VaultContext, q: AuditQuery): AuditPage {
   if (q.type) where.push("type = ?"), args.push(q.type);
   if (q.identity) where.push("identity = ?"), args.push(q.identity);
   if (q.credential) where.push("credential_id = ?"), args.push(q.credential);
-  const found = rows(ctx.sql, `SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, ...args, q.limit + 1);
+  const found = rows(
+    ctx.sql,
+    `SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
+    ...args,
+    q.limit + 1,
+  );
   const page = found.slice(0, q.limit);
   return {
     items: page.map((r) => ({ seq: r.seq, hash: r.hash, entry: JSON.parse(r.entry) as Record<string, unknown> })),
@@ -56,10 +80,25 @@ function startHash(ctx: VaultContext, fromSeq: number): string | null {
  * itself; the offline verifier (sdk/audit-verify.ts, the codec's `verifyChain`) does the full
  * re-canonicalising check.
  */
-function checkRow(tenantId: string, r: Row, seq: number, first: boolean, prevHash: string, anchor: string | undefined): string | null {
+function checkRow(
+  tenantId: string,
+  r: Row,
+  seq: number,
+  first: boolean,
+  prevHash: string,
+  anchor: string | undefined,
+): string | null {
   if (typeof r.entry !== "string" || typeof r.hash !== "string") return "row is not an audit row";
   if (r.seq !== seq) return r.seq > seq ? "entry missing" : "entry out of order";
-  let e: { v?: unknown; tenant?: unknown; seq?: unknown; type?: unknown; actor?: { identity?: unknown }; ts?: unknown; prev_hash?: unknown };
+  let e: {
+    v?: unknown;
+    tenant?: unknown;
+    seq?: unknown;
+    type?: unknown;
+    actor?: { identity?: unknown };
+    ts?: unknown;
+    prev_hash?: unknown;
+  };
   try {
     e = JSON.parse(r.entry) as typeof e;
   } catch {
@@ -67,7 +106,11 @@ function checkRow(tenantId: string, r: Row, seq: number, first: boolean, prevHas
   }
   if (e.v !== 1) return "entry is not a v1 entry";
   if (e.seq !== seq) return "row seq differs from the entry's seq";
-  const fault = linkFault({ tenant: e.tenant, prev_hash: e.prev_hash }, { seq, prevHash, tenant: tenantId, first }, { recomputed: sha256HexSync(r.entry), stored: r.hash, anchor });
+  const fault = linkFault(
+    { tenant: e.tenant, prev_hash: e.prev_hash },
+    { seq, prevHash, tenant: tenantId, first },
+    { recomputed: sha256HexSync(r.entry), stored: r.hash, anchor },
+  );
   if (fault) return fault;
   if (e.type !== r.type || e.actor?.identity !== r.identity) return "indexed columns differ from the entry";
   if (typeof e.ts !== "string" || Date.parse(e.ts) !== r.ts) return "indexed timestamp differs from the entry";
@@ -81,7 +124,8 @@ function checkRow(tenantId: string, r: Row, seq: number, first: boolean, prevHas
  * SHA-256 collision), so the signed root vouches for the range.
  */
 function rangeFrom(sql: SqlStorage, from: number): CompactRange | string {
-  if (merkleSize(sql) < from - 1) return `the audit Merkle tree holds fewer than the ${from - 1} entries before the range`;
+  if (merkleSize(sql) < from - 1)
+    return `the audit Merkle tree holds fewer than the ${from - 1} entries before the range`;
   try {
     return new CompactRange(sha256Sync, from - 1, prefixSubtrees(from - 1, hashReader(sql)));
   } catch (error) {
@@ -117,17 +161,44 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
   for (const cp of checkpoints) {
     const opened = await openAuditCheckpoint(cp.note, verifiers, ctx.tenantId);
     if (!opened.ok) return { ok: false, seq: cp.size, reason: `checkpoint ${cp.size}: ${opened.reason}` };
-    if (opened.checkpoint.size !== cp.size) return { ok: false, seq: cp.size, reason: "checkpoint row size differs from its signed size" };
-    if (cp.size > headSeq) return { ok: false, seq: headSeq + 1, reason: `a signed checkpoint covers ${cp.size} entries but the log ends at ${headSeq}` };
-    if (opened.format === "chain" && cutover !== null && cp.size > cutover) return { ok: false, seq: cp.size, reason: `a hash-chain checkpoint of size ${cp.size} lies past the Merkle cut-over at ${cutover}` };
+    if (opened.checkpoint.size !== cp.size)
+      return { ok: false, seq: cp.size, reason: "checkpoint row size differs from its signed size" };
+    if (cp.size > headSeq)
+      return {
+        ok: false,
+        seq: headSeq + 1,
+        reason: `a signed checkpoint covers ${cp.size} entries but the log ends at ${headSeq}`,
+      };
+    if (opened.format === "chain" && cutover !== null && cp.size > cutover)
+      return {
+        ok: false,
+        seq: cp.size,
+        reason: `a hash-chain checkpoint of size ${cp.size} lies past the Merkle cut-over at ${cutover}`,
+      };
     if (opened.format === "merkle") roots.set(cp.size, opened.checkpoint.hash);
     else anchors.push({ seq: cp.size, hash: opened.checkpoint.hash });
   }
   const signedThrough = checkpoints.at(-1)?.size ?? 0;
   // Witness status (informational) on the checkpoint that covers the range, when witnesses are configured.
-  const witnesses = ctx.config.AUDIT_WITNESSES.length === 0 ? {} : { witnesses: await witnessStatus(ctx, verifiers, merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId), checkpoints.at(-1)) };
-  const summary = { checkpoints: checkpoints.length, signed_through: signedThrough, merkle_cutover: cutover, ...witnesses };
-  if (to < from) return { ok: true, from_seq: from, to_seq: to, checked: 0, head: head?.hash ?? null, unsigned_tail: 0, ...summary };
+  const witnesses =
+    ctx.config.AUDIT_WITNESSES.length === 0
+      ? {}
+      : {
+          witnesses: await witnessStatus(
+            ctx,
+            verifiers,
+            merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId),
+            checkpoints.at(-1),
+          ),
+        };
+  const summary = {
+    checkpoints: checkpoints.length,
+    signed_through: signedThrough,
+    merkle_cutover: cutover,
+    ...witnesses,
+  };
+  if (to < from)
+    return { ok: true, from_seq: from, to_seq: to, checked: 0, head: head?.hash ?? null, unsigned_tail: 0, ...summary };
   // Recompute through the covering checkpoint, so the signature vouches for every entry of the range.
   const end = Math.max(to, signedThrough);
   let prevHash = startHash(ctx, from);
@@ -139,7 +210,11 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
   let rangeHead = prevHash;
   for (let at = from; at <= end; at += VERIFY_PAGE) {
     // Read raw: checkRow checks every field it uses, so a per-row zod parse would only add cost.
-    const page = ctx.sql.exec<Row>("SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq", at, Math.min(end, at + VERIFY_PAGE - 1));
+    const page = ctx.sql.exec<Row>(
+      "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq",
+      at,
+      Math.min(end, at + VERIFY_PAGE - 1),
+    );
     for (const r of page) {
       const expected = from + checked;
       const bad = checkRow(ctx.tenantId, r, expected, checked === 0, prevHash, anchorAt.get(expected));
@@ -147,20 +222,39 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
       if (tree) {
         await tree.append(leafHash(sha256Sync, encoder.encode(r.entry)));
         const root = roots.get(expected);
-        if (root !== undefined && toHex(await tree.root()) !== root) return { ok: false, seq: expected, reason: `entries 1..${expected} do not have the Merkle root the signed checkpoint of size ${expected} carries` };
+        if (root !== undefined && toHex(await tree.root()) !== root)
+          return {
+            ok: false,
+            seq: expected,
+            reason: `entries 1..${expected} do not have the Merkle root the signed checkpoint of size ${expected} carries`,
+          };
       }
       prevHash = r.hash;
       if (expected === to) rangeHead = r.hash;
       checked++;
     }
-    if (from + checked <= Math.min(end, at + VERIFY_PAGE - 1)) return { ok: false, seq: from + checked, reason: "entry missing" };
+    if (from + checked <= Math.min(end, at + VERIFY_PAGE - 1))
+      return { ok: false, seq: from + checked, reason: "entry missing" };
   }
   const unsignedTail = to - Math.max(signedThrough, from - 1);
   if (unsignedTail > 0 && range.allow_unsigned_tail !== true) {
-    return { ok: false, seq: to - unsignedTail + 1, reason: `the last ${unsignedTail} entries of the range (from seq ${to - unsignedTail + 1}) are not covered by a signed checkpoint`, unsigned_tail: unsignedTail };
+    return {
+      ok: false,
+      seq: to - unsignedTail + 1,
+      reason: `the last ${unsignedTail} entries of the range (from seq ${to - unsignedTail + 1}) are not covered by a signed checkpoint`,
+      unsigned_tail: unsignedTail,
+    };
   }
   // `checked` counts the range's entries; those recomputed past it, up to its checkpoint, are not reported.
-  return { ok: true, from_seq: from, to_seq: to, checked: Math.min(checked, to - from + 1), head: rangeHead, unsigned_tail: Math.max(0, unsignedTail), ...summary };
+  return {
+    ok: true,
+    from_seq: from,
+    to_seq: to,
+    checked: Math.min(checked, to - from + 1),
+    head: rangeHead,
+    unsigned_tail: Math.max(0, unsignedTail),
+    ...summary,
+  };
 }
 
 /**
@@ -168,7 +262,12 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
  * hash the range starts from), then entries with their hashes, each checkpoint after the entry
  * it covers. Enough to verify offline with only the public key.
  */
-export async function exportAuditPage(ctx: VaultContext, range: AuditRange, after: number | null, limit: number): Promise<ExportPage> {
+export async function exportAuditPage(
+  ctx: VaultContext,
+  range: AuditRange,
+  after: number | null,
+  limit: number,
+): Promise<ExportPage> {
   const from = range.from_seq ?? 1;
   const to = range.to_seq ?? Number.MAX_SAFE_INTEGER;
   const lines: string[] = [];
@@ -177,8 +276,23 @@ export async function exportAuditPage(ctx: VaultContext, range: AuditRange, afte
     const origin = merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
     // A window's Merkle roots need the complete subtrees before it (untrusted, like every hash
     // here: a wrong one cannot make the window match a signed root).
-    const start = from > 1 && merkleSize(ctx.sql) >= from - 1 ? prefixSubtrees(from - 1, hashReader(ctx.sql)).map(toBase64) : null;
-    lines.push(JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant: ctx.tenantId, origin, key_name: keyName, verifier_key: vkey, from_seq: from, to_seq: range.to_seq ?? null, start_prev_hash: startHash(ctx, from), start_subtrees: start, merkle_cutover: merkleCutover(ctx.sql) }));
+    const start =
+      from > 1 && merkleSize(ctx.sql) >= from - 1 ? prefixSubtrees(from - 1, hashReader(ctx.sql)).map(toBase64) : null;
+    lines.push(
+      JSON.stringify({
+        kind: "header",
+        format: "ghostvault-audit-export/v1",
+        tenant: ctx.tenantId,
+        origin,
+        key_name: keyName,
+        verifier_key: vkey,
+        from_seq: from,
+        to_seq: range.to_seq ?? null,
+        start_prev_hash: startHash(ctx, from),
+        start_subtrees: start,
+        merkle_cutover: merkleCutover(ctx.sql),
+      }),
+    );
   }
   const start = after === null ? from : after + 1;
   const page = rows(ctx.sql, "SELECT * FROM audit WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?", start, to, limit);

@@ -48,7 +48,8 @@ export function boundAuditString(value: string): string {
 function bounded(value: JsonValue): JsonValue {
   if (typeof value === "string") return boundAuditString(value);
   if (Array.isArray(value)) return (value as readonly JsonValue[]).map(bounded);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [boundAuditString(k), bounded(v as JsonValue)]));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [boundAuditString(k), bounded(v as JsonValue)]));
   return value;
 }
 
@@ -71,7 +72,13 @@ function append(ctx: VaultContext, actor: Actor | null | "anonymous", event: Rec
   appendAudit(ctx.sql, ctx.tenantId, {
     type: event.type,
     // Identities, agents and details may carry what a caller sent (claims, names, user agents).
-    actor: bounded((actor === "anonymous" ? ANONYMOUS_ACTOR : actor ? auditActor(actor, event.agent) : SYSTEM_ACTOR) as unknown as JsonValue) as unknown as AuditActor,
+    actor: bounded(
+      (actor === "anonymous"
+        ? ANONYMOUS_ACTOR
+        : actor
+          ? auditActor(actor, event.agent)
+          : SYSTEM_ACTOR) as unknown as JsonValue,
+    ) as unknown as AuditActor,
     target: event.target && { ...event.target, id: boundAuditString(event.target.id) },
     outcome: event.outcome ?? "success",
     request_id: (typeof actor === "object" ? actor?.requestId : undefined) ?? event.requestId ?? null,
@@ -91,7 +98,11 @@ export function credentialTarget(id: string, version?: number): AuditTarget {
  */
 export function refuse(ctx: VaultContext, actor: Actor, event: Omit<Recorded, "outcome">, error: VaultError): never {
   ctx.storage.transactionSync(() =>
-    record(ctx, actor, { ...event, outcome: "denied", details: { ...event.details, code: error.code, reason: error.message } }),
+    record(ctx, actor, {
+      ...event,
+      outcome: "denied",
+      details: { ...event.details, code: error.code, reason: error.message },
+    }),
   );
   throw error;
 }

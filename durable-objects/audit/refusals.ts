@@ -31,7 +31,9 @@ const OTHER = "other";
 /** A client IP as the Worker passes it: anything that is not a short IP literal is `invalid`. */
 export const SourceIpSchema = z
   .unknown()
-  .transform((ip) => (ip == null ? "unknown" : typeof ip === "string" && /^[0-9A-Fa-f.:]{2,45}$/.test(ip) ? ip : "invalid"));
+  .transform((ip) =>
+    ip == null ? "unknown" : typeof ip === "string" && /^[0-9A-Fa-f.:]{2,45}$/.test(ip) ? ip : "invalid",
+  );
 
 // A Durable Object serves interleaved requests; the source travels with each request's async
 // context rather than in shared state, so ops deep in the call (refuseCi, authenticate) can read it.
@@ -42,11 +44,31 @@ export function withRequestSource<T>(source: RequestSource, fn: () => T): T {
   return sources.run(source, fn);
 }
 
-const CounterRow = z.object({ minute: z.number().int(), reason: z.string(), ip: z.string(), route: z.string(), count: z.number().int(), recorded: z.number().int() });
+const CounterRow = z.object({
+  minute: z.number().int(),
+  reason: z.string(),
+  ip: z.string(),
+  route: z.string(),
+  count: z.number().int(),
+  recorded: z.number().int(),
+});
 
 /** The counter row a refusal goes to: its own key, or `other` once the minute has MAX_KEYS keys. */
-function counterKey(sql: SqlStorage, minute: number, key: { reason: string; ip: string; route: string }): { reason: string; ip: string; route: string } {
-  const exists = sql.exec("SELECT 1 FROM anon_refusals WHERE minute = ? AND reason = ? AND ip = ? AND route = ?", minute, key.reason, key.ip, key.route).toArray().length > 0;
+function counterKey(
+  sql: SqlStorage,
+  minute: number,
+  key: { reason: string; ip: string; route: string },
+): { reason: string; ip: string; route: string } {
+  const exists =
+    sql
+      .exec(
+        "SELECT 1 FROM anon_refusals WHERE minute = ? AND reason = ? AND ip = ? AND route = ?",
+        minute,
+        key.reason,
+        key.ip,
+        key.route,
+      )
+      .toArray().length > 0;
   if (exists) return key;
   const keys = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM anon_refusals WHERE minute = ?", minute).one().n;
   return keys < MAX_KEYS ? key : { reason: OTHER, ip: OTHER, route: OTHER };
@@ -57,7 +79,13 @@ function counterKey(sql: SqlStorage, minute: number, key: { reason: string; ip: 
  * refusals beyond the budget, then forgets those minutes' counters. Call inside a transaction.
  */
 export function closeRefusalMinutes(ctx: VaultContext, minute: number): void {
-  const rows = ctx.sql.exec("SELECT minute, reason, ip, route, count, recorded FROM anon_refusals WHERE minute < ? ORDER BY minute, count DESC", minute).toArray().map((r) => CounterRow.parse(r));
+  const rows = ctx.sql
+    .exec(
+      "SELECT minute, reason, ip, route, count, recorded FROM anon_refusals WHERE minute < ? ORDER BY minute, count DESC",
+      minute,
+    )
+    .toArray()
+    .map((r) => CounterRow.parse(r));
   if (rows.length === 0) return;
   const byMinute = new Map<number, typeof rows>();
   for (const row of rows) byMinute.set(row.minute, [...(byMinute.get(row.minute) ?? []), row]);
@@ -74,7 +102,9 @@ export function closeRefusalMinutes(ctx: VaultContext, minute: number): void {
         to: iso((closed + 1) * MINUTE_MS),
         recorded,
         folded,
-        counts: counters.filter((c) => c.count > c.recorded).map((c) => ({ reason: c.reason, ip: c.ip, route: c.route, count: c.count - c.recorded })),
+        counts: counters
+          .filter((c) => c.count > c.recorded)
+          .map((c) => ({ reason: c.reason, ip: c.ip, route: c.route, count: c.count - c.recorded })),
       },
     });
   }
@@ -88,7 +118,9 @@ export function closeRefusalMinutes(ctx: VaultContext, minute: number): void {
 export function flushRefusalSummaries(ctx: VaultContext): number | null {
   const minute = Math.floor(ctx.now() / MINUTE_MS);
   ctx.storage.transactionSync(() => closeRefusalMinutes(ctx, minute));
-  const open = ctx.sql.exec<{ n: number | null }>("SELECT MIN(minute) AS n FROM anon_refusals WHERE count > recorded").one().n;
+  const open = ctx.sql
+    .exec<{ n: number | null }>("SELECT MIN(minute) AS n FROM anon_refusals WHERE count > recorded")
+    .one().n;
   return open === null ? null : (open + 1) * MINUTE_MS;
 }
 
@@ -105,19 +137,39 @@ export function recordAnonymousRefusal(ctx: VaultContext, reason: string, event:
   let fromSameIp = 0;
   ctx.storage.transactionSync(() => {
     closeRefusalMinutes(ctx, minute);
-    const key = counterKey(ctx.sql, minute, { reason: reason.slice(0, 64), ip: source.ip, route: source.route.slice(0, 64) });
-    const recorded = ctx.sql.exec<{ n: number | null }>("SELECT SUM(recorded) AS n FROM anon_refusals WHERE minute = ?", minute).one().n ?? 0;
+    const key = counterKey(ctx.sql, minute, {
+      reason: reason.slice(0, 64),
+      ip: source.ip,
+      route: source.route.slice(0, 64),
+    });
+    const recorded =
+      ctx.sql.exec<{ n: number | null }>("SELECT SUM(recorded) AS n FROM anon_refusals WHERE minute = ?", minute).one()
+        .n ?? 0;
     const individually = recorded < ctx.config.AUDIT_ANON_REFUSALS_PER_MINUTE;
     ctx.sql.exec(
       `INSERT INTO anon_refusals (minute, reason, ip, route, count, recorded) VALUES (?, ?, ?, ?, 1, ?)
        ON CONFLICT (minute, reason, ip, route) DO UPDATE SET count = count + 1, recorded = recorded + excluded.recorded`,
-      minute, key.reason, key.ip, key.route, individually ? 1 : 0,
+      minute,
+      key.reason,
+      key.ip,
+      key.route,
+      individually ? 1 : 0,
     );
     if (individually) record(ctx, "anonymous", event);
     folded = !individually;
-    fromSameIp = ctx.sql.exec<{ n: number | null }>("SELECT SUM(count) AS n FROM anon_refusals WHERE minute = ? AND ip = ?", minute, source.ip).one().n ?? 0;
+    fromSameIp =
+      ctx.sql
+        .exec<{ n: number | null }>(
+          "SELECT SUM(count) AS n FROM anon_refusals WHERE minute = ? AND ip = ?",
+          minute,
+          source.ip,
+        )
+        .one().n ?? 0;
   });
   // The summary is due when this minute ends, even if no refusal follows to close it.
-  if (folded) ctx.scheduleAlarm((minute + 1) * MINUTE_MS).catch((error: unknown) => console.error("could not arm the refusal summary alarm", { error: String(error) }));
+  if (folded)
+    ctx
+      .scheduleAlarm((minute + 1) * MINUTE_MS)
+      .catch((error: unknown) => console.error("could not arm the refusal summary alarm", { error: String(error) }));
   return { fromSameIp };
 }

@@ -41,12 +41,23 @@ const MAX_RESPONSE_BYTES = 4096;
  * and tests a service binding (config.ts refuses bindings in production).
  */
 export function witnessClient(setting: WitnessSetting, env: Env, timeoutMs: number): WitnessClient {
-  const binding = setting.binding === undefined ? undefined : (env as unknown as Record<string, Fetcher | undefined>)[setting.binding];
-  const target = setting.url === undefined ? "https://witness.binding/add-checkpoint" : `${setting.url.replace(/\/+$/, "")}/add-checkpoint`;
+  const binding =
+    setting.binding === undefined
+      ? undefined
+      : (env as unknown as Record<string, Fetcher | undefined>)[setting.binding];
+  const target =
+    setting.url === undefined
+      ? "https://witness.binding/add-checkpoint"
+      : `${setting.url.replace(/\/+$/, "")}/add-checkpoint`;
   return {
     setting,
     send: (body) => {
-      const init = { method: "POST", body, headers: { "content-type": "text/plain; charset=utf-8" }, signal: AbortSignal.timeout(timeoutMs) };
+      const init = {
+        method: "POST",
+        body,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+        signal: AbortSignal.timeout(timeoutMs),
+      };
       if (setting.binding === undefined) return fetch(target, init);
       if (binding === undefined) return Promise.reject(new Error(`witness binding ${setting.binding} is not bound`));
       return binding.fetch(target, init);
@@ -69,7 +80,12 @@ export type WitnessState = z.output<typeof StateRow>;
 
 /** Every witness's state row, by witness name. */
 export function witnessStates(sql: SqlStorage): WitnessState[] {
-  return sql.exec("SELECT witness, size, cosigned, attempted, failures, retry_at, last_error FROM witness_state ORDER BY witness").toArray().map((r) => StateRow.parse(r));
+  return sql
+    .exec(
+      "SELECT witness, size, cosigned, attempted, failures, retry_at, last_error FROM witness_state ORDER BY witness",
+    )
+    .toArray()
+    .map((r) => StateRow.parse(r));
 }
 
 interface Latest {
@@ -85,7 +101,9 @@ export async function submitToWitnesses(ctx: VaultContext): Promise<void> {
   if (ctx.witnesses.length === 0) return;
   try {
     const origin = merkleCheckpointOrigin(ctx.config.AUDIT_HOST, ctx.tenantId);
-    const row = ctx.sql.exec<{ size: number; note: string }>("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").toArray()[0];
+    const row = ctx.sql
+      .exec<{ size: number; note: string }>("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+      .toArray()[0];
     // Only Merkle checkpoints are witnessed: a hash-chain head has no consistency proofs.
     if (row === undefined || !row.note.startsWith(`${origin}\n`)) return;
     // Real time, not ctx.now(): retries are alarm deadlines (a test's fixed clock never advances).
@@ -97,18 +115,30 @@ export async function submitToWitnesses(ctx: VaultContext): Promise<void> {
       .reduce<number | null>((at, s) => (at === null || s.retry_at! < at ? s.retry_at : at), null);
     if (next !== null) await ctx.scheduleAlarm(Math.max(next, now));
   } catch (error) {
-    console.error("audit witness submission failed", { tenant: ctx.tenantId, error: error instanceof Error ? error.message : "unknown" });
+    console.error("audit witness submission failed", {
+      tenant: ctx.tenantId,
+      error: error instanceof Error ? error.message : "unknown",
+    });
   }
 }
 
 async function submitOne(ctx: VaultContext, client: WitnessClient, latest: Latest, now: number): Promise<void> {
   const { name, vkey } = client.setting;
-  const state = witnessStates(ctx.sql).find((s) => s.witness === name) ?? { witness: name, size: 0, cosigned: 0, attempted: 0, failures: 0, retry_at: null, last_error: null };
+  const state = witnessStates(ctx.sql).find((s) => s.witness === name) ?? {
+    witness: name,
+    size: 0,
+    cosigned: 0,
+    attempted: 0,
+    failures: 0,
+    retry_at: null,
+    last_error: null,
+  };
   if (state.cosigned >= latest.size) return;
   const fresh = latest.size > state.attempted;
   if (!fresh && (state.retry_at === null || state.retry_at > now)) return;
   const failures = fresh ? 0 : state.failures;
-  const fail = (error: string, refused: boolean) => recordFailure(ctx, name, latest.size, failures + 1, now, error, refused);
+  const fail = (error: string, refused: boolean) =>
+    recordFailure(ctx, name, latest.size, failures + 1, now, error, refused);
   const key = await parseCosignerKey(vkey);
   if (key === null) return fail(`configured vkey of witness ${name} is not a valid cosigner key`, false);
 
@@ -124,13 +154,20 @@ async function submitOne(ctx: VaultContext, client: WitnessClient, latest: Lates
     const bytes = await readBounded(res, MAX_RESPONSE_BYTES).catch(() => null);
     const text = bytes === null ? "" : new TextDecoder().decode(bytes);
     if (res.status === 200) {
-      return (await storeCosignature(ctx, key, latest, text)) ? recordSuccess(ctx, name, latest.size) : fail("witness answered 200 without a valid cosignature", true);
+      return (await storeCosignature(ctx, key, latest, text))
+        ? recordSuccess(ctx, name, latest.size)
+        : fail("witness answered 200 without a valid cosignature", true);
     }
     const theirs = res.status === 409 ? /^(0|[1-9][0-9]{0,15})\n?$/.exec(text) : null;
-    if (theirs === null || attempt > 0) return fail(`witness answered ${res.status}: ${text.trim().slice(0, 200)}`, res.status < 500 && res.status !== 429);
+    if (theirs === null || attempt > 0)
+      return fail(
+        `witness answered ${res.status}: ${text.trim().slice(0, 200)}`,
+        res.status < 500 && res.status !== 429,
+      );
     const size = Number(theirs[1]);
     // Larger than our newest checkpoint: it cosigned a history this log no longer has (a rollback).
-    if (size > latest.size) return fail(`witness has cosigned size ${size}, beyond this log's newest checkpoint ${latest.size}`, true);
+    if (size > latest.size)
+      return fail(`witness has cosigned size ${size}, beyond this log's newest checkpoint ${latest.size}`, true);
     old = size;
   }
 }
@@ -144,9 +181,12 @@ async function storeCosignature(ctx: VaultContext, key: CosignerKey, latest: Lat
   const line = `\u2014 ${own.name} ${toBase64(new Uint8Array([...own.keyId, ...own.signature]))}\n`;
   if (!(await verifyCosignature(key, parsed.note.text, own)).ok) return false;
   ctx.storage.transactionSync(() => {
-    const note = ctx.sql.exec<{ note: string }>("SELECT note FROM checkpoints WHERE size = ?", latest.size).toArray()[0]?.note;
+    const note = ctx.sql
+      .exec<{ note: string }>("SELECT note FROM checkpoints WHERE size = ?", latest.size)
+      .toArray()[0]?.note;
     // One cosignature per witness per checkpoint: a resubmission's fresh timestamp adds nothing.
-    if (note !== undefined && !note.includes(`\n\u2014 ${key.name} `)) ctx.sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", note + line, latest.size);
+    if (note !== undefined && !note.includes(`\n\u2014 ${key.name} `))
+      ctx.sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", note + line, latest.size);
   });
   return true;
 }
@@ -163,8 +203,17 @@ function recordSuccess(ctx: VaultContext, name: string, size: number): void {
   );
 }
 
-function recordFailure(ctx: VaultContext, name: string, size: number, failures: number, now: number, error: string, refused: boolean): void {
-  const retryAt = failures < MAX_FAILURES ? now + Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS) : null;
+function recordFailure(
+  ctx: VaultContext,
+  name: string,
+  size: number,
+  failures: number,
+  now: number,
+  error: string,
+  refused: boolean,
+): void {
+  const retryAt =
+    failures < MAX_FAILURES ? now + Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS) : null;
   ctx.sql.exec(
     `INSERT INTO witness_state (witness, size, cosigned, attempted, failures, retry_at, last_error, updated_at) VALUES (?, 0, 0, ?, ?, ?, ?, ?)
      ON CONFLICT (witness) DO UPDATE SET attempted = excluded.attempted, failures = excluded.failures, retry_at = excluded.retry_at, last_error = excluded.last_error, updated_at = excluded.updated_at`,
@@ -177,5 +226,11 @@ function recordFailure(ctx: VaultContext, name: string, size: number, failures: 
   );
   // A refusal means the witness holds a history this checkpoint does not extend: an integrity alarm.
   const log = refused ? console.error : console.warn;
-  log(refused ? "audit witness refused checkpoint" : "audit witness submission failed", { tenant: ctx.tenantId, witness: name, size, failures, error: error.slice(0, 300) });
+  log(refused ? "audit witness refused checkpoint" : "audit witness submission failed", {
+    tenant: ctx.tenantId,
+    witness: name,
+    size,
+    failures,
+    error: error.slice(0, 300),
+  });
 }

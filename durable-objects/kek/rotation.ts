@@ -1,5 +1,11 @@
 import { rewrapDek } from "../../worker/core/crypto";
-import { destroyKeks, listKeks, replaceWrappedDek, unusedKekVersions, wrappedDeksToRewrap } from "../../worker/core/db/keks";
+import {
+  destroyKeks,
+  listKeks,
+  replaceWrappedDek,
+  unusedKekVersions,
+  wrappedDeksToRewrap,
+} from "../../worker/core/db/keks";
 import type { KekRotateResult, KekStatus } from "../../worker/contract/schemas/admin";
 import { deleteMeta, getMeta, setMeta } from "../storage/meta";
 import { record } from "../audit/record";
@@ -26,7 +32,11 @@ export async function rotateKek(ctx: VaultContext, actor: Actor): Promise<KekRot
     // The highest version ever created, not the active one + 1: a destroyed version is never reused.
     const next = Math.max(0, ...versions.map((v) => v.version)) + 1;
     const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: next });
-    const event = { type: "kek.rotation_started", target: { kind: "tenant_kek", id: ctx.tenantId, version: next }, details: { previous_version: previous } } as const;
+    const event = {
+      type: "kek.rotation_started",
+      target: { kind: "tenant_kek", id: ctx.tenantId, version: next },
+      details: { previous_version: previous },
+    } as const;
     const mutation = { kind: "kek_activate", version: next, wrappedKek: wrapped, createdAt: ctx.now() } as const;
     // A D1 failure after the intent is committed leaves the row pending (applied by the alarm or
     // the next seal); the rotation is started and recorded either way, as for credential writes.
@@ -79,7 +89,10 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
   if (rewrapped > 0) ctx.credentials.invalidate();
   const last = batch[batch.length - 1];
   if (batch.length === limit && last) {
-    setMeta(ctx.sql, "kek_sweep", { cursor: { credentialId: last.credentialId, version: last.version }, rewrapped: state.rewrapped + rewrapped });
+    setMeta(ctx.sql, "kek_sweep", {
+      cursor: { credentialId: last.credentialId, version: last.version },
+      rewrapped: state.rewrapped + rewrapped,
+    });
     return "more";
   }
   // End of a pass. A version sealed under the old KEK by a write that raced the rotation can
@@ -91,7 +104,11 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
     // in between is finished by the next step (finishDestroy), never recorded twice or not at all.
     ctx.storage.transactionSync(() => {
       setMeta(ctx.sql, "kek_destroy_pending", doomed);
-      record(ctx, null, { type: "kek.destroyed", target: { kind: "tenant_kek", id: ctx.tenantId }, details: { versions: doomed } });
+      record(ctx, null, {
+        type: "kek.destroyed",
+        target: { kind: "tenant_kek", id: ctx.tenantId },
+        details: { versions: doomed },
+      });
     });
     await ctx.faults.point("after-outbox-commit");
     await finishDestroy(ctx);

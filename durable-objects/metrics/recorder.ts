@@ -20,7 +20,13 @@ export type DataPointSink = Pick<AnalyticsEngineDataset, "writeDataPoint">;
 const LEASE_OPERATIONS = new Set(["leases.create", "ci.oidc.leases", "ci.webhook.leases"]);
 
 function emptyDelta(): MetricsDelta {
-  return { counts: zeroCounts(), latency: Array(LATENCY_BUCKETS_MS.length + 1).fill(0), latencySumMs: 0, kmsLastFailureAt: null, kmsLastSuccessAt: null };
+  return {
+    counts: zeroCounts(),
+    latency: Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
+    latencySumMs: 0,
+    kmsLastFailureAt: null,
+    kmsLastSuccessAt: null,
+  };
 }
 
 /** The latency bucket `ms` falls in: the first bound it does not exceed, else the unbounded one. */
@@ -82,7 +88,13 @@ export class MetricsRecorder {
    * Writes what accumulated since the last flush: one UPSERT (and, once a minute, the fold of
    * rows past the retention), then one data point indexed by tenant. `label` names the request.
    */
-  flush(storage: DurableObjectStorage, tenantId: string, now: number, sink: DataPointSink | undefined, label: { operation: string; code: string }): void {
+  flush(
+    storage: DurableObjectStorage,
+    tenantId: string,
+    now: number,
+    sink: DataPointSink | undefined,
+    label: { operation: string; code: string },
+  ): void {
     const delta = this.#pending;
     this.#pending = emptyDelta();
     if (COUNTER_NAMES.every((n) => delta.counts[n] === 0)) return;

@@ -1,4 +1,11 @@
-import { COUNTER_NAMES, LATENCY_BUCKETS_MS, SIGNAL_WINDOW_MINUTES, zeroCounts, type Counts, type TenantMetrics } from "../../worker/contract/metrics";
+import {
+  COUNTER_NAMES,
+  LATENCY_BUCKETS_MS,
+  SIGNAL_WINDOW_MINUTES,
+  zeroCounts,
+  type Counts,
+  type TenantMetrics,
+} from "../../worker/contract/metrics";
 
 /**
  * The `metrics_minutes` table (STORAGE.md): one row per minute with counter deltas, the latency
@@ -25,9 +32,17 @@ const LATEST = ["kms_last_failure_at", "kms_last_success_at"];
 const COLUMNS = [...SUMMED, ...LATEST];
 
 // On conflict counters add up; the KMS times keep the later one (max() is NULL if either is, hence coalesce).
-const MERGE = [...SUMMED.map((c) => `${c} = ${c} + excluded.${c}`), ...LATEST.map((c) => `${c} = coalesce(max(${c}, excluded.${c}), ${c}, excluded.${c})`)].join(", ");
-const UPSERT = `INSERT INTO metrics_minutes (minute, ${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").concat("?").join(", ")}) ON CONFLICT(minute) DO UPDATE SET ${MERGE}`;
-const AGGREGATE = [...SUMMED.map((c) => `coalesce(sum(${c}), 0) AS ${c}`), ...LATEST.map((c) => `max(${c}) AS ${c}`)].join(", ");
+const MERGE = [
+  ...SUMMED.map((c) => `${c} = ${c} + excluded.${c}`),
+  ...LATEST.map((c) => `${c} = coalesce(max(${c}, excluded.${c}), ${c}, excluded.${c})`),
+].join(", ");
+const UPSERT = `INSERT INTO metrics_minutes (minute, ${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?")
+  .concat("?")
+  .join(", ")}) ON CONFLICT(minute) DO UPDATE SET ${MERGE}`;
+const AGGREGATE = [
+  ...SUMMED.map((c) => `coalesce(sum(${c}), 0) AS ${c}`),
+  ...LATEST.map((c) => `max(${c}) AS ${c}`),
+].join(", ");
 // HAVING: with nothing to fold, the aggregate's single all-NULL row must not be inserted.
 const FOLD = `INSERT INTO metrics_minutes (minute, ${COLUMNS.join(", ")}) SELECT 0, ${AGGREGATE} FROM metrics_minutes WHERE minute > 0 AND minute <= ? HAVING count(*) > 0 ON CONFLICT(minute) DO UPDATE SET ${MERGE}`;
 
@@ -38,7 +53,15 @@ export function minuteOf(ms: number): number {
 
 /** Adds `delta` to the row of `minute`: one statement. */
 export function addToMinute(sql: SqlStorage, minute: number, delta: MetricsDelta): void {
-  sql.exec(UPSERT, minute, ...COUNTER_NAMES.map((n) => delta.counts[n]), ...delta.latency, delta.latencySumMs, delta.kmsLastFailureAt, delta.kmsLastSuccessAt);
+  sql.exec(
+    UPSERT,
+    minute,
+    ...COUNTER_NAMES.map((n) => delta.counts[n]),
+    ...delta.latency,
+    delta.latencySumMs,
+    delta.kmsLastFailureAt,
+    delta.kmsLastSuccessAt,
+  );
 }
 
 /** Folds rows older than the retention into minute 0, in one transaction. */

@@ -14,7 +14,14 @@ interface TenantImpact {
     from: string;
     to: string;
     truncated: boolean;
-    credentials: { credential_id: string; credential_name: string; identities: string[]; identities_total: number; leases: number; still_active: number }[];
+    credentials: {
+      credential_id: string;
+      credential_name: string;
+      identities: string[];
+      identities_total: number;
+      leases: number;
+      still_active: number;
+    }[];
   };
   kek: { active_version: number; versions: { version: number; state: string; created_at: string }[] };
 }
@@ -33,7 +40,9 @@ function md(text: string): string {
 /** One tenant's draft. */
 function draft(jobId: string, t: TenantImpact) {
   const { from, to } = t.impact;
-  const rotated = t.kek.versions.filter((v) => Date.parse(v.created_at) >= Date.parse(from)).map((v) => ({ kek_version: v.version, created_at: v.created_at, state: v.state }));
+  const rotated = t.kek.versions
+    .filter((v) => Date.parse(v.created_at) >= Date.parse(from))
+    .map((v) => ({ kek_version: v.version, created_at: v.created_at, state: v.state }));
   const accessed = t.impact.credentials.map((c) => ({
     credential_id: c.credential_id,
     credential_name: c.credential_name,
@@ -43,12 +52,24 @@ function draft(jobId: string, t: TenantImpact) {
     still_active: c.still_active,
   }));
   const actions = [
-    "Rotate the value of every credential listed under \"Accessed\" at its upstream provider, then in the vault (ghostvault creds rotate).",
+    'Rotate the value of every credential listed under "Accessed" at its upstream provider, then in the vault (ghostvault creds rotate).',
     "Review the identities listed for each credential; revoke any API token or OIDC trust you do not recognise.",
     "Check your own systems' logs for use of these credentials in the window.",
   ];
-  if (accessed.some((a) => a.still_active > 0)) actions.unshift("Some leases were still active when this report was made: revoke them (ghostvault leases revoke --all) if that has not been done.");
-  const json = { job_id: jobId, tenant_id: t.tenant.id, tenant_name: t.tenant.name, window: { from, to }, truncated: t.impact.truncated, accessed, rotated, customer_actions: actions };
+  if (accessed.some((a) => a.still_active > 0))
+    actions.unshift(
+      "Some leases were still active when this report was made: revoke them (ghostvault leases revoke --all) if that has not been done.",
+    );
+  const json = {
+    job_id: jobId,
+    tenant_id: t.tenant.id,
+    tenant_name: t.tenant.name,
+    window: { from, to },
+    truncated: t.impact.truncated,
+    accessed,
+    rotated,
+    customer_actions: actions,
+  };
   const lines = [
     `# Security incident notice: ${md(t.tenant.name)}`,
     "",
@@ -58,11 +79,18 @@ function draft(jobId: string, t: TenantImpact) {
     "",
     "| Credential | Leases | Still active | Identities |",
     "| --- | --- | --- | --- |",
-    ...accessed.map((a) => `| ${md(a.credential_name)} | ${a.leases} | ${a.still_active} | ${a.identities.map(md).join(", ")}${a.identities_total > a.identities.length ? ` and ${a.identities_total - a.identities.length} more` : ""} |`),
+    ...accessed.map(
+      (a) =>
+        `| ${md(a.credential_name)} | ${a.leases} | ${a.still_active} | ${a.identities.map(md).join(", ")}${a.identities_total > a.identities.length ? ` and ${a.identities_total - a.identities.length} more` : ""} |`,
+    ),
     "",
     "## Rotated by the operator",
     "",
-    ...(rotated.length > 0 ? rotated.map((r) => `- Tenant key-encryption key version ${r.kek_version} created ${r.created_at} (now ${r.state}).`) : ["- No key-encryption key was rotated since the window began."]),
+    ...(rotated.length > 0
+      ? rotated.map(
+          (r) => `- Tenant key-encryption key version ${r.kek_version} created ${r.created_at} (now ${r.state}).`,
+        )
+      : ["- No key-encryption key was rotated since the window began."]),
     "",
     "## What you must do",
     "",

@@ -19,7 +19,11 @@ import { logActor } from "./tokens";
  */
 
 /** Calls a tenant's object for a job; the Durable Object binding behind it is the OperatorPlane's. */
-export type TenantCaller = (tenantId: string, proof: Awaited<ReturnType<typeof signOperatorProof>>, action: TenantAction) => Promise<Outcome<unknown>>;
+export type TenantCaller = (
+  tenantId: string,
+  proof: Awaited<ReturnType<typeof signOperatorProof>>,
+  action: TenantAction,
+) => Promise<Outcome<unknown>>;
 
 /** Tries per tenant before a retryable failure (KMS or D1 unavailable, object unreachable) counts as failed. */
 const MAX_ATTEMPTS = 3;
@@ -35,7 +39,13 @@ const JobRow = z.object({
   created_at: z.number().int(),
   finished_at: z.number().int().nullable(),
 });
-const TenantRow = z.object({ tenant_id: z.string(), state: z.enum(["pending", "done", "failed"]), attempts: z.number().int(), result: z.string().nullable(), error: z.string().nullable() });
+const TenantRow = z.object({
+  tenant_id: z.string(),
+  state: z.enum(["pending", "done", "failed"]),
+  attempts: z.number().int(),
+  result: z.string().nullable(),
+  error: z.string().nullable(),
+});
 
 /** The tenant action a job sends each tenant. */
 export function tenantAction(job: StartJob): TenantAction {
@@ -69,7 +79,13 @@ async function allActiveTenants(d1: D1Database): Promise<string[]> {
  * Creates a job over the selected tenants (every active one for "all"; a list must name registered
  * tenants only, else 404 naming the first unknown and nothing is created). Logged.
  */
-export async function createJob(storage: DurableObjectStorage, d1: D1Database, actor: OperatorActor, job: StartJob, now: number) {
+export async function createJob(
+  storage: DurableObjectStorage,
+  d1: D1Database,
+  actor: OperatorActor,
+  job: StartJob,
+  now: number,
+) {
   let tenants: string[];
   if (job.tenants === "all") {
     tenants = await allActiveTenants(d1);
@@ -84,10 +100,35 @@ export async function createJob(storage: DurableObjectStorage, d1: D1Database, a
   storage.transactionSync(() => {
     storage.sql.exec(
       "INSERT INTO jobs (id, kind, params, operator, token_id, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-      id, job.kind, JSON.stringify(params), actor.name, actor.tokenId, now, now,
+      id,
+      job.kind,
+      JSON.stringify(params),
+      actor.name,
+      actor.tokenId,
+      now,
+      now,
     );
-    for (const t of tenants) storage.sql.exec("INSERT INTO job_tenants (job_id, tenant_id, state, updated_at) VALUES (?, ?, 'pending', ?)", id, t, now);
-    appendOperatorLog(storage.sql, { ...logActor(actor), action: `job.started`, details: { job_id: id, kind: job.kind, tenants: tenants.length, selection: job.tenants === "all" ? "all" : "list" } }, now);
+    for (const t of tenants)
+      storage.sql.exec(
+        "INSERT INTO job_tenants (job_id, tenant_id, state, updated_at) VALUES (?, ?, 'pending', ?)",
+        id,
+        t,
+        now,
+      );
+    appendOperatorLog(
+      storage.sql,
+      {
+        ...logActor(actor),
+        action: `job.started`,
+        details: {
+          job_id: id,
+          kind: job.kind,
+          tenants: tenants.length,
+          selection: job.tenants === "all" ? "all" : "list",
+        },
+      },
+      now,
+    );
   });
   return id;
 }
@@ -98,11 +139,22 @@ export function readJob(sql: SqlStorage, id: string, page: { after?: string; lim
   if (found.length === 0) throw new VaultError("not_found", "no such job");
   const job = JobRow.parse(found[0]);
   const counts = { total: 0, pending: 0, done: 0, failed: 0 };
-  for (const r of sql.exec<{ state: "pending" | "done" | "failed"; n: number }>("SELECT state, count(*) AS n FROM job_tenants WHERE job_id = ? GROUP BY state", id)) {
+  for (const r of sql.exec<{ state: "pending" | "done" | "failed"; n: number }>(
+    "SELECT state, count(*) AS n FROM job_tenants WHERE job_id = ? GROUP BY state",
+    id,
+  )) {
     counts[r.state] = r.n;
     counts.total += r.n;
   }
-  const rows = sql.exec("SELECT tenant_id, state, attempts, result, error FROM job_tenants WHERE job_id = ? AND tenant_id > ? ORDER BY tenant_id LIMIT ?", id, page.after ?? "", page.limit + 1).toArray().map((r) => TenantRow.parse(r));
+  const rows = sql
+    .exec(
+      "SELECT tenant_id, state, attempts, result, error FROM job_tenants WHERE job_id = ? AND tenant_id > ? ORDER BY tenant_id LIMIT ?",
+      id,
+      page.after ?? "",
+      page.limit + 1,
+    )
+    .toArray()
+    .map((r) => TenantRow.parse(r));
   const items = rows.slice(0, page.limit);
   return {
     id: job.id,
@@ -113,17 +165,45 @@ export function readJob(sql: SqlStorage, id: string, page: { after?: string; lim
     created_at: iso(job.created_at),
     finished_at: isoOrNull(job.finished_at),
     progress: counts,
-    tenants: items.map((r) => ({ tenant_id: r.tenant_id, state: r.state, attempts: r.attempts, result: r.result === null ? null : (JSON.parse(r.result) as unknown), error: r.error })),
+    tenants: items.map((r) => ({
+      tenant_id: r.tenant_id,
+      state: r.state,
+      attempts: r.attempts,
+      result: r.result === null ? null : (JSON.parse(r.result) as unknown),
+      error: r.error,
+    })),
     next_after: rows.length > page.limit ? (items.at(-1)?.tenant_id ?? "") : null,
   };
 }
 
 /** Recent jobs, newest first. */
 export function listJobs(sql: SqlStorage, limit: number) {
-  return { items: sql.exec("SELECT id, kind, operator, state, created_at, finished_at FROM jobs ORDER BY created_at DESC, id LIMIT ?", limit).toArray().map((r) => {
-    const j = JobRow.pick({ id: true, kind: true, operator: true, state: true, created_at: true, finished_at: true }).parse(r);
-    return { id: j.id, kind: j.kind, operator: operatorIdentity(j.operator), state: j.state, created_at: iso(j.created_at), finished_at: isoOrNull(j.finished_at) };
-  }) };
+  return {
+    items: sql
+      .exec(
+        "SELECT id, kind, operator, state, created_at, finished_at FROM jobs ORDER BY created_at DESC, id LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((r) => {
+        const j = JobRow.pick({
+          id: true,
+          kind: true,
+          operator: true,
+          state: true,
+          created_at: true,
+          finished_at: true,
+        }).parse(r);
+        return {
+          id: j.id,
+          kind: j.kind,
+          operator: operatorIdentity(j.operator),
+          state: j.state,
+          created_at: iso(j.created_at),
+          finished_at: isoOrNull(j.finished_at),
+        };
+      }),
+  };
 }
 
 /** What one alarm run of the jobs did: whether work is left. */
@@ -136,41 +216,96 @@ export type AfterCalls = () => Promise<void>;
  * Runs one batch of the oldest running job: up to `concurrency` pending tenants, called at once.
  * Attempts are counted before the calls (a crash mid-batch still counts them), results after.
  */
-export async function runBatch(opts: { storage: DurableObjectStorage; pepperHex: string; concurrency: number; now: () => number; call: TenantCaller; afterCalls: AfterCalls }): Promise<BatchResult> {
+export async function runBatch(opts: {
+  storage: DurableObjectStorage;
+  pepperHex: string;
+  concurrency: number;
+  now: () => number;
+  call: TenantCaller;
+  afterCalls: AfterCalls;
+}): Promise<BatchResult> {
   const sql = opts.storage.sql;
   const jobs = sql.exec("SELECT * FROM jobs WHERE state = 'running' ORDER BY created_at, id LIMIT 1").toArray();
   if (jobs.length === 0) return "idle";
   const job = JobRow.parse(jobs[0]);
-  const batch = sql.exec<{ tenant_id: string }>("SELECT tenant_id FROM job_tenants WHERE job_id = ? AND state = 'pending' ORDER BY tenant_id LIMIT ?", job.id, opts.concurrency).toArray().map((r) => r.tenant_id);
+  const batch = sql
+    .exec<{ tenant_id: string }>(
+      "SELECT tenant_id FROM job_tenants WHERE job_id = ? AND state = 'pending' ORDER BY tenant_id LIMIT ?",
+      job.id,
+      opts.concurrency,
+    )
+    .toArray()
+    .map((r) => r.tenant_id);
   if (batch.length === 0) return finishJob(opts.storage, job, opts.now());
   opts.storage.transactionSync(() => {
-    for (const t of batch) sql.exec("UPDATE job_tenants SET attempts = attempts + 1, updated_at = ? WHERE job_id = ? AND tenant_id = ?", opts.now(), job.id, t);
+    for (const t of batch)
+      sql.exec(
+        "UPDATE job_tenants SET attempts = attempts + 1, updated_at = ? WHERE job_id = ? AND tenant_id = ?",
+        opts.now(),
+        job.id,
+        t,
+      );
   });
-  const action = tenantAction({ kind: job.kind as JobKind, ...(JSON.parse(job.params) as object), tenants: "all" } as StartJob);
-  const outcomes = await Promise.all(batch.map(async (tenantId): Promise<Outcome<unknown>> => {
-    try {
-      const proof = await signOperatorProof(opts.pepperHex, {
-        v: 1, operator: operatorIdentity(job.operator), token_id: job.token_id, tenant_id: tenantId, job_id: job.id, action: JSON.stringify(action), issued_at: opts.now(),
-      });
-      return await opts.call(tenantId, proof, action);
-    } catch (error) {
-      // The object was unreachable or reset: retried like an unavailable KMS.
-      console.warn("operator job: tenant call failed", { job_id: job.id, tenant_id: tenantId, error: String(error).slice(0, 200) });
-      return { ok: false, error: { code: "unavailable", message: "the tenant's object could not be reached" } };
-    }
-  }));
+  const action = tenantAction({
+    kind: job.kind as JobKind,
+    ...(JSON.parse(job.params) as object),
+    tenants: "all",
+  } as StartJob);
+  const outcomes = await Promise.all(
+    batch.map(async (tenantId): Promise<Outcome<unknown>> => {
+      try {
+        const proof = await signOperatorProof(opts.pepperHex, {
+          v: 1,
+          operator: operatorIdentity(job.operator),
+          token_id: job.token_id,
+          tenant_id: tenantId,
+          job_id: job.id,
+          action: JSON.stringify(action),
+          issued_at: opts.now(),
+        });
+        return await opts.call(tenantId, proof, action);
+      } catch (error) {
+        // The object was unreachable or reset: retried like an unavailable KMS.
+        console.warn("operator job: tenant call failed", {
+          job_id: job.id,
+          tenant_id: tenantId,
+          error: String(error).slice(0, 200),
+        });
+        return { ok: false, error: { code: "unavailable", message: "the tenant's object could not be reached" } };
+      }
+    }),
+  );
   await opts.afterCalls();
   const now = opts.now();
   opts.storage.transactionSync(() => {
     batch.forEach((tenantId, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) {
-        sql.exec("UPDATE job_tenants SET state = 'done', result = ?, error = NULL, updated_at = ? WHERE job_id = ? AND tenant_id = ?", JSON.stringify(outcome.value ?? null), now, job.id, tenantId);
+        sql.exec(
+          "UPDATE job_tenants SET state = 'done', result = ?, error = NULL, updated_at = ? WHERE job_id = ? AND tenant_id = ?",
+          JSON.stringify(outcome.value ?? null),
+          now,
+          job.id,
+          tenantId,
+        );
         return;
       }
-      const attempts = sql.exec<{ attempts: number }>("SELECT attempts FROM job_tenants WHERE job_id = ? AND tenant_id = ?", job.id, tenantId).one().attempts;
+      const attempts = sql
+        .exec<{ attempts: number }>(
+          "SELECT attempts FROM job_tenants WHERE job_id = ? AND tenant_id = ?",
+          job.id,
+          tenantId,
+        )
+        .one().attempts;
       const retry = RETRYABLE.has(outcome.error.code) && attempts < MAX_ATTEMPTS;
-      sql.exec("UPDATE job_tenants SET state = ?, error = ?, updated_at = ? WHERE job_id = ? AND tenant_id = ?", retry ? "pending" : "failed", describe(outcome.error), now, job.id, tenantId);
+      sql.exec(
+        "UPDATE job_tenants SET state = ?, error = ?, updated_at = ? WHERE job_id = ? AND tenant_id = ?",
+        retry ? "pending" : "failed",
+        describe(outcome.error),
+        now,
+        job.id,
+        tenantId,
+      );
     });
   });
   return "more";
@@ -182,11 +317,31 @@ function describe(error: WireError): string {
 
 /** Marks a job done and logs its totals. */
 function finishJob(storage: DurableObjectStorage, job: z.output<typeof JobRow>, now: number): BatchResult {
-  const counts = Object.fromEntries(storage.sql.exec<{ state: string; n: number }>("SELECT state, count(*) AS n FROM job_tenants WHERE job_id = ? GROUP BY state", job.id).toArray().map((r) => [r.state, r.n]));
+  const counts = Object.fromEntries(
+    storage.sql
+      .exec<{ state: string; n: number }>(
+        "SELECT state, count(*) AS n FROM job_tenants WHERE job_id = ? GROUP BY state",
+        job.id,
+      )
+      .toArray()
+      .map((r) => [r.state, r.n]),
+  );
   storage.transactionSync(() => {
     storage.sql.exec("UPDATE jobs SET state = 'done', finished_at = ?, updated_at = ? WHERE id = ?", now, now, job.id);
-    appendOperatorLog(storage.sql, { operator: operatorIdentity(job.operator), token_id: job.token_id, request_id: job.id, action: "job.finished", details: { job_id: job.id, kind: job.kind, done: counts.done ?? 0, failed: counts.failed ?? 0 } }, now);
+    appendOperatorLog(
+      storage.sql,
+      {
+        operator: operatorIdentity(job.operator),
+        token_id: job.token_id,
+        request_id: job.id,
+        action: "job.finished",
+        details: { job_id: job.id, kind: job.kind, done: counts.done ?? 0, failed: counts.failed ?? 0 },
+      },
+      now,
+    );
   });
   // Another job may be waiting.
-  return storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE state = 'running'").one().n > 0 ? "more" : "idle";
+  return storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE state = 'running'").one().n > 0
+    ? "more"
+    : "idle";
 }

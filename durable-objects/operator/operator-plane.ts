@@ -2,7 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { loadConfig } from "../../worker/contract/config";
 import type { Outcome } from "../../worker/contract/rpc";
-import { JobQuerySchema, MintOperatorTokenSchema, OperatorLogQuerySchema, OperatorTokenIdParamsSchema, StartJobSchema } from "../../worker/contract/schemas/operator";
+import {
+  JobQuerySchema,
+  MintOperatorTokenSchema,
+  OperatorLogQuerySchema,
+  OperatorTokenIdParamsSchema,
+  StartJobSchema,
+} from "../../worker/contract/schemas/operator";
 import { OPERATOR_NAME, parseOperatorToken, type OperatorActor } from "../../worker/core/operator/tokens";
 import { guard, parseInput } from "../errors";
 import { applyMigrations } from "../storage/migrations";
@@ -12,7 +18,11 @@ import { createJob, listJobs, readJob, runBatch } from "./jobs";
 import { OPERATOR_MIGRATIONS, readOperatorLog, verifyOperatorLog } from "./storage";
 import { authenticateNamed, listNamed, mintNamed, operatorUnauthorized, revokeNamed, type TokenStore } from "./tokens";
 
-const ActorSchema = z.strictObject({ name: z.string().regex(OPERATOR_NAME), tokenId: z.string().regex(/^(root|[0-9a-f]{20})$/), requestId: z.string().min(1).max(128) });
+const ActorSchema = z.strictObject({
+  name: z.string().regex(OPERATOR_NAME),
+  tokenId: z.string().regex(/^(root|[0-9a-f]{20})$/),
+  requestId: z.string().min(1).max(128),
+});
 
 /**
  * The operator plane's authority (issue 13 §3): named operator tokens, the hash-chained operator
@@ -32,8 +42,11 @@ export class OperatorPlane extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage, OPERATOR_MIGRATIONS);
       // A job whose alarm died with a previous instance resumes.
-      const running = ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE state = 'running'").one().n;
-      if (running > 0 && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now() + this.#config().OPERATOR_JOB_PAUSE_MS);
+      const running = ctx.storage.sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE state = 'running'")
+        .one().n;
+      if (running > 0 && (await ctx.storage.getAlarm()) === null)
+        await ctx.storage.setAlarm(Date.now() + this.#config().OPERATOR_JOB_PAUSE_MS);
     });
   }
 
@@ -46,9 +59,17 @@ export class OperatorPlane extends DurableObject<Env> {
     });
   }
 
-  mintToken(actor: OperatorActor, input: unknown) { return this.#act(actor, async (a) => mintNamed(this.#tokens(), a, this.#parse(MintOperatorTokenSchema, input))); }
-  listTokens(actor: OperatorActor) { return this.#act(actor, async () => listNamed(this.#tokens())); }
-  revokeToken(actor: OperatorActor, params: unknown) { return this.#act(actor, async (a) => revokeNamed(this.#tokens(), a, this.#parse(OperatorTokenIdParamsSchema, params).id)); }
+  mintToken(actor: OperatorActor, input: unknown) {
+    return this.#act(actor, async (a) => mintNamed(this.#tokens(), a, this.#parse(MintOperatorTokenSchema, input)));
+  }
+  listTokens(actor: OperatorActor) {
+    return this.#act(actor, async () => listNamed(this.#tokens()));
+  }
+  revokeToken(actor: OperatorActor, params: unknown) {
+    return this.#act(actor, async (a) =>
+      revokeNamed(this.#tokens(), a, this.#parse(OperatorTokenIdParamsSchema, params).id),
+    );
+  }
 
   /** Starts a fleet job; its batches run in this object's alarm. */
   startJob(actor: OperatorActor, input: unknown) {
@@ -59,8 +80,12 @@ export class OperatorPlane extends DurableObject<Env> {
     });
   }
 
-  getJob(actor: OperatorActor, id: string, query: unknown) { return this.#act(actor, async () => readJob(this.ctx.storage.sql, id, this.#parse(JobQuerySchema, query))); }
-  listJobs(actor: OperatorActor) { return this.#act(actor, async () => listJobs(this.ctx.storage.sql, 100)); }
+  getJob(actor: OperatorActor, id: string, query: unknown) {
+    return this.#act(actor, async () => readJob(this.ctx.storage.sql, id, this.#parse(JobQuerySchema, query)));
+  }
+  listJobs(actor: OperatorActor) {
+    return this.#act(actor, async () => listJobs(this.ctx.storage.sql, 100));
+  }
 
   /** Disclosure drafts (Markdown and JSON) for every affected tenant of a finished impact job. */
   disclosures(actor: OperatorActor, id: string) {
@@ -81,7 +106,10 @@ export class OperatorPlane extends DurableObject<Env> {
   readLog(actor: OperatorActor, query: unknown) {
     return this.#act(actor, async () => {
       const q = this.#parse(OperatorLogQuerySchema, query);
-      return { ...readOperatorLog(this.ctx.storage.sql, q.after, q.limit), chain: verifyOperatorLog(this.ctx.storage.sql) };
+      return {
+        ...readOperatorLog(this.ctx.storage.sql, q.after, q.limit),
+        chain: verifyOperatorLog(this.ctx.storage.sql),
+      };
     });
   }
 
@@ -105,7 +133,8 @@ export class OperatorPlane extends DurableObject<Env> {
       pepperHex: config.TOKEN_PEPPER,
       concurrency: config.OPERATOR_JOB_CONCURRENCY,
       now: () => Date.now(),
-      call: (tenantId, proof, action) => this.env.TENANT_VAULT.get(this.env.TENANT_VAULT.idFromName(tenantId)).operatorAction(proof, action),
+      call: (tenantId, proof, action) =>
+        this.env.TENANT_VAULT.get(this.env.TENANT_VAULT.idFromName(tenantId)).operatorAction(proof, action),
       afterCalls: async () => {
         if (!this.#crashAfterCalls) return;
         this.#crashAfterCalls = false;
@@ -129,7 +158,9 @@ export class OperatorPlane extends DurableObject<Env> {
 
   /** Validates the actor the Worker passes (it authenticated it) and runs `fn` for it. */
   #act<T>(actor: OperatorActor, fn: (actor: OperatorActor) => Promise<T>): Promise<Outcome<T>> {
-    return this.#guard(typeof actor?.requestId === "string" ? actor.requestId : "operator", async () => fn(this.#parse(ActorSchema, actor)));
+    return this.#guard(typeof actor?.requestId === "string" ? actor.requestId : "operator", async () =>
+      fn(this.#parse(ActorSchema, actor)),
+    );
   }
 
   #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {

@@ -67,11 +67,21 @@ const Head = z.object({ seq: z.number().int(), hash: z.string() });
  * request_id, action, details, prev_hash}`, hash = SHA-256 of it, like a tenant's audit chain.
  * Call inside the transaction of the change it records. No API updates or deletes a row.
  */
-export function appendOperatorLog(sql: SqlStorage, event: OperatorLogEvent, now: number): { seq: number; hash: string } {
+export function appendOperatorLog(
+  sql: SqlStorage,
+  event: OperatorLogEvent,
+  now: number,
+): { seq: number; hash: string } {
   const rows = sql.exec("SELECT seq, hash FROM operator_log ORDER BY seq DESC LIMIT 1").toArray();
   const head = rows.length === 0 ? null : Head.parse(rows[0]);
   const seq = (head?.seq ?? 0) + 1;
-  const entry = canonicalize({ v: 1, seq, ts: new Date(now).toISOString(), ...event, prev_hash: head?.hash ?? OPERATOR_LOG_GENESIS });
+  const entry = canonicalize({
+    v: 1,
+    seq,
+    ts: new Date(now).toISOString(),
+    ...event,
+    prev_hash: head?.hash ?? OPERATOR_LOG_GENESIS,
+  });
   const hash = sha256HexSync(entry);
   sql.exec("INSERT INTO operator_log (seq, ts, entry, hash) VALUES (?, ?, ?, ?)", seq, now, entry, hash);
   return { seq, hash };
@@ -81,19 +91,28 @@ const LogRow = z.object({ seq: z.number().int(), entry: z.string(), hash: z.stri
 
 /** A page of the operator log, oldest first, and whether its chain links verify. */
 export function readOperatorLog(sql: SqlStorage, afterSeq: number, limit: number) {
-  const found = sql.exec("SELECT seq, entry, hash FROM operator_log WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit + 1).toArray().map((r) => LogRow.parse(r));
+  const found = sql
+    .exec("SELECT seq, entry, hash FROM operator_log WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit + 1)
+    .toArray()
+    .map((r) => LogRow.parse(r));
   const page = found.slice(0, limit);
-  return { items: page.map((r) => ({ seq: r.seq, hash: r.hash, entry: JSON.parse(r.entry) as Record<string, unknown> })), next_after: found.length > limit ? page.at(-1)!.seq : null };
+  return {
+    items: page.map((r) => ({ seq: r.seq, hash: r.hash, entry: JSON.parse(r.entry) as Record<string, unknown> })),
+    next_after: found.length > limit ? page.at(-1)!.seq : null,
+  };
 }
 
 /** Recomputes the whole operator log's chain: the first seq that does not verify, or null. */
-export function verifyOperatorLog(sql: SqlStorage): { ok: true; entries: number; head: string | null } | { ok: false; seq: number } {
+export function verifyOperatorLog(
+  sql: SqlStorage,
+): { ok: true; entries: number; head: string | null } | { ok: false; seq: number } {
   let prev = OPERATOR_LOG_GENESIS;
   let expected = 1;
   for (const raw of sql.exec("SELECT seq, entry, hash FROM operator_log ORDER BY seq")) {
     const r = LogRow.parse(raw);
     const entry = JSON.parse(r.entry) as { prev_hash?: unknown; seq?: unknown };
-    if (r.seq !== expected || entry.seq !== r.seq || entry.prev_hash !== prev || sha256HexSync(r.entry) !== r.hash) return { ok: false, seq: r.seq };
+    if (r.seq !== expected || entry.seq !== r.seq || entry.prev_hash !== prev || sha256HexSync(r.entry) !== r.hash)
+      return { ok: false, seq: r.seq };
     prev = r.hash;
     expected++;
   }

@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { VaultError } from "../../worker/contract/errors";
 import { digestsEqual, importPepper } from "../../worker/core/auth/tokens";
-import { hashOperatorToken, mintOperatorToken, newOperatorTokenId, operatorIdentity, type OperatorActor } from "../../worker/core/operator/tokens";
+import {
+  hashOperatorToken,
+  mintOperatorToken,
+  newOperatorTokenId,
+  operatorIdentity,
+  type OperatorActor,
+} from "../../worker/core/operator/tokens";
 import { iso, isoOrNull } from "../vault-context";
 import { appendOperatorLog } from "./storage";
 
@@ -22,7 +28,14 @@ const TokenRow = z.object({
 type TokenRow = z.output<typeof TokenRow>;
 
 function view(r: TokenRow) {
-  return { id: r.id, name: r.name, created_at: iso(r.created_at), created_by: r.created_by, expires_at: iso(r.expires_at), revoked_at: isoOrNull(r.revoked_at) };
+  return {
+    id: r.id,
+    name: r.name,
+    created_at: iso(r.created_at),
+    created_by: r.created_by,
+    expires_at: iso(r.expires_at),
+    revoked_at: isoOrNull(r.revoked_at),
+  };
 }
 
 /** What the token store needs from its object. */
@@ -36,17 +49,23 @@ export interface TokenStore {
  * Authenticates a named operator token (`gvop_<id>_…`): its HMAC must match the stored one, and
  * it must be neither expired nor revoked. Every failure is the same 401.
  */
-export async function authenticateNamed(s: TokenStore, id: string, raw: string): Promise<{ name: string; tokenId: string }> {
+export async function authenticateNamed(
+  s: TokenStore,
+  id: string,
+  raw: string,
+): Promise<{ name: string; tokenId: string }> {
   const hash = await hashOperatorToken(await importPepper(s.pepperHex), raw);
   const found = s.storage.sql.exec("SELECT * FROM operator_tokens WHERE id = ?", id).toArray();
   const row = found.length === 1 ? TokenRow.parse(found[0]) : null;
-  if (!row || !digestsEqual(row.token_hash, hash) || row.revoked_at !== null || row.expires_at <= s.now) throw operatorUnauthorized();
+  if (!row || !digestsEqual(row.token_hash, hash) || row.revoked_at !== null || row.expires_at <= s.now)
+    throw operatorUnauthorized();
   return { name: row.name, tokenId: row.id };
 }
 
 /** Only the root operator (the configured token) mints and revokes named tokens: no token mints its equal. */
 function requireRoot(actor: OperatorActor): void {
-  if (actor.tokenId !== "root") throw new VaultError("forbidden", "only the root operator token manages operator tokens");
+  if (actor.tokenId !== "root")
+    throw new VaultError("forbidden", "only the root operator token manages operator tokens");
 }
 
 /** Mints a named operator token; the token is returned once, its HMAC stored. Logged. */
@@ -55,20 +74,46 @@ export async function mintNamed(s: TokenStore, actor: OperatorActor, input: { na
   const id = newOperatorTokenId();
   const token = mintOperatorToken(id);
   const hash = await hashOperatorToken(await importPepper(s.pepperHex), token);
-  const row: TokenRow = { id, token_hash: hash, name: input.name, created_at: s.now, created_by: operatorIdentity(actor.name), expires_at: s.now + input.expires_in * 1000, revoked_at: null };
+  const row: TokenRow = {
+    id,
+    token_hash: hash,
+    name: input.name,
+    created_at: s.now,
+    created_by: operatorIdentity(actor.name),
+    expires_at: s.now + input.expires_in * 1000,
+    revoked_at: null,
+  };
   s.storage.transactionSync(() => {
     s.storage.sql.exec(
       "INSERT INTO operator_tokens (id, token_hash, name, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-      row.id, row.token_hash, row.name, row.created_at, row.created_by, row.expires_at,
+      row.id,
+      row.token_hash,
+      row.name,
+      row.created_at,
+      row.created_by,
+      row.expires_at,
     );
-    appendOperatorLog(s.storage.sql, { ...logActor(actor), action: "operator_token.created", details: { id, name: input.name, expires_at: iso(row.expires_at) } }, s.now);
+    appendOperatorLog(
+      s.storage.sql,
+      {
+        ...logActor(actor),
+        action: "operator_token.created",
+        details: { id, name: input.name, expires_at: iso(row.expires_at) },
+      },
+      s.now,
+    );
   });
   return { ...view(row), token };
 }
 
 /** Every named operator token, newest first (never the token or its hash). */
 export function listNamed(s: TokenStore) {
-  return { items: s.storage.sql.exec("SELECT * FROM operator_tokens ORDER BY created_at DESC, id").toArray().map((r) => view(TokenRow.parse(r))) };
+  return {
+    items: s.storage.sql
+      .exec("SELECT * FROM operator_tokens ORDER BY created_at DESC, id")
+      .toArray()
+      .map((r) => view(TokenRow.parse(r))),
+  };
 }
 
 /** Revokes a named operator token at once. Logged. */
@@ -79,8 +124,17 @@ export function revokeNamed(s: TokenStore, actor: OperatorActor, id: string) {
   const row = TokenRow.parse(found[0]);
   if (row.revoked_at !== null) return view(row);
   s.storage.transactionSync(() => {
-    s.storage.sql.exec("UPDATE operator_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?", s.now, operatorIdentity(actor.name), id);
-    appendOperatorLog(s.storage.sql, { ...logActor(actor), action: "operator_token.revoked", details: { id, name: row.name } }, s.now);
+    s.storage.sql.exec(
+      "UPDATE operator_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+      s.now,
+      operatorIdentity(actor.name),
+      id,
+    );
+    appendOperatorLog(
+      s.storage.sql,
+      { ...logActor(actor), action: "operator_token.revoked", details: { id, name: row.name } },
+      s.now,
+    );
   });
   return view({ ...row, revoked_at: s.now });
 }

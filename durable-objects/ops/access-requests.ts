@@ -67,8 +67,14 @@ function tokenRoot(ctx: VaultContext, tokenId: string): string {
  * Why `actor` may not decide `row`, or null when it may: not the requester, and named by the
  * approvers now. `root` is the actor's token lineage (passed in when checking many rows).
  */
-function approverRefusal(ctx: VaultContext, actor: Actor, row: AccessRequestRow, root = tokenRoot(ctx, actor.tokenId)): "own_request" | "not_approver" | null {
-  if (actor.identity === row.identity || actor.tokenId === row.token_id || root === row.token_root) return "own_request";
+function approverRefusal(
+  ctx: VaultContext,
+  actor: Actor,
+  row: AccessRequestRow,
+  root = tokenRoot(ctx, actor.tokenId),
+): "own_request" | "not_approver" | null {
+  if (actor.identity === row.identity || actor.tokenId === row.token_id || root === row.token_root)
+    return "own_request";
   return qualifies(ctx, actor, row.approvers) ? null : "not_approver";
 }
 
@@ -81,7 +87,8 @@ function qualifies(ctx: VaultContext, actor: Actor, approvers: Approvers): boole
 }
 
 /** True when the request is still open (not decided to an end, not lapsed). */
-const isOpen = (row: AccessRequestRow, now: number, status: "pending" | "approved"): boolean => row.status === status && row.expires_at > now;
+const isOpen = (row: AccessRequestRow, now: number, status: "pending" | "approved"): boolean =>
+  row.status === status && row.expires_at > now;
 
 /** What an approve rule held, for requestAccess. */
 export interface HeldLease {
@@ -99,21 +106,43 @@ export interface HeldLease {
  * records a new request (`access.requested`) and arms the alarm for its expiry. Bounded per
  * identity and per tenant.
  */
-export async function requestAccess(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, held: HeldLease): Promise<LeaseWithValue | PendingLease> {
+export async function requestAccess(
+  ctx: VaultContext,
+  actor: Actor,
+  input: CreateLeaseInput,
+  held: HeldLease,
+): Promise<LeaseWithValue | PendingLease> {
   const { credential } = held;
   const target = credentialTarget(credential.id);
   const refuseRequest = (error: VaultError): never =>
-    refuse(ctx, actor, { type: "lease.denied", target, agent: input.agent, details: { credential: input.credential, approval: true } }, error);
+    refuse(
+      ctx,
+      actor,
+      { type: "lease.denied", target, agent: input.agent, details: { credential: input.credential, approval: true } },
+      error,
+    );
   // A CI job has no one to wait for it and no way to collect: refuse it like any other ACL refusal.
-  if (actor.kind === "oidc" || actor.kind === "webhook") refuseRequest(new VaultError("acl_denied", `credential "${credential.name}" needs an approved access request; CI callers cannot request approval`));
+  if (actor.kind === "oidc" || actor.kind === "webhook")
+    refuseRequest(
+      new VaultError(
+        "acl_denied",
+        `credential "${credential.name}" needs an approved access request; CI callers cannot request approval`,
+      ),
+    );
   const now = ctx.now();
   const existing = openRequestFor(ctx.sql, actor.identity, credential.id, now);
   if (existing?.status === "approved") return collectAccessRequest(ctx, actor, existing.id);
   if (existing) return { request: requestView(existing, now) };
   if (countPending(ctx.sql, now, actor.identity) >= MAX_PENDING_PER_IDENTITY) {
-    refuseRequest(new VaultError("rate_limited", `${actor.identity} already has ${MAX_PENDING_PER_IDENTITY} pending access requests; wait for a decision or for them to expire`));
+    refuseRequest(
+      new VaultError(
+        "rate_limited",
+        `${actor.identity} already has ${MAX_PENDING_PER_IDENTITY} pending access requests; wait for a decision or for them to expire`,
+      ),
+    );
   }
-  if (countPending(ctx.sql, now) >= MAX_PENDING_PER_TENANT) refuseRequest(new VaultError("rate_limited", "this tenant has too many pending access requests; try again later"));
+  if (countPending(ctx.sql, now) >= MAX_PENDING_PER_TENANT)
+    refuseRequest(new VaultError("rate_limited", "this tenant has too many pending access requests; try again later"));
   const row = {
     id: newId("areq"),
     credential_id: credential.id,
@@ -134,31 +163,83 @@ export async function requestAccess(ctx: VaultContext, actor: Actor, input: Crea
       type: "access.requested",
       target,
       agent: input.agent,
-      details: { request_id: row.id, credential_name: credential.name, ttl: row.ttl, purpose: row.purpose, approvers: { ...row.approvers }, rule: held.rule, expires_at: iso(row.expires_at) },
+      details: {
+        request_id: row.id,
+        credential_name: credential.name,
+        ttl: row.ttl,
+        purpose: row.purpose,
+        approvers: { ...row.approvers },
+        rule: held.rule,
+        expires_at: iso(row.expires_at),
+      },
     });
   });
   await ctx.scheduleAlarm(row.expires_at);
-  return { request: requestView({ ...row, n: 0, status: "pending", decided_at: null, decided_by: null, decided_token: null, reason: null, lease_id: null }, now) };
+  return {
+    request: requestView(
+      {
+        ...row,
+        n: 0,
+        status: "pending",
+        decided_at: null,
+        decided_by: null,
+        decided_token: null,
+        reason: null,
+        lease_id: null,
+      },
+      now,
+    ),
+  };
 }
 
 /** Records a refused approval or denial (`access.decision_refused`) and throws it. */
-function refuseDecision(ctx: VaultContext, actor: Actor, id: string, row: AccessRequestRow | undefined, reason: string, error: VaultError): never {
-  refuse(ctx, actor, { type: "access.decision_refused", target: row ? credentialTarget(row.credential_id) : null, details: { request_id: id, refusal: reason } }, error);
+function refuseDecision(
+  ctx: VaultContext,
+  actor: Actor,
+  id: string,
+  row: AccessRequestRow | undefined,
+  reason: string,
+  error: VaultError,
+): never {
+  refuse(
+    ctx,
+    actor,
+    {
+      type: "access.decision_refused",
+      target: row ? credentialTarget(row.credential_id) : null,
+      details: { request_id: id, refusal: reason },
+    },
+    error,
+  );
 }
 
 /** True when the actor may see the request: its requester's identity, a manager, or someone who could approve it. */
 function visible(ctx: VaultContext, actor: Actor, row: AccessRequestRow): boolean {
-  return row.identity === actor.identity || roleAtLeast(actor.role, "manager") || approverRefusal(ctx, actor, row) === null;
+  return (
+    row.identity === actor.identity || roleAtLeast(actor.role, "manager") || approverRefusal(ctx, actor, row) === null
+  );
 }
 
 /** GET /v1/access-requests: the caller's queue (pending requests it may approve now) or its own requests. */
-export function listRequestViews(ctx: VaultContext, actor: Actor, q: ListAccessRequestsQuery): { items: AccessRequest[] } {
+export function listRequestViews(
+  ctx: VaultContext,
+  actor: Actor,
+  q: ListAccessRequestsQuery,
+): { items: AccessRequest[] } {
   const now = ctx.now();
-  if (q.view === "mine") return { items: listAccessRequests(ctx.sql, { identity: actor.identity, limit: q.limit }).map((r) => requestView(r, now)) };
+  if (q.view === "mine")
+    return {
+      items: listAccessRequests(ctx.sql, { identity: actor.identity, limit: q.limit }).map((r) => requestView(r, now)),
+    };
   // The tenant's pending requests are bounded (MAX_PENDING_PER_TENANT), so filtering them here stays cheap.
   const pending = listAccessRequests(ctx.sql, { pendingAfter: now, limit: MAX_PENDING_PER_TENANT });
   const root = tokenRoot(ctx, actor.tokenId);
-  return { items: pending.filter((r) => approverRefusal(ctx, actor, r, root) === null).slice(0, q.limit).map((r) => requestView(r, now)) };
+  return {
+    items: pending
+      .filter((r) => approverRefusal(ctx, actor, r, root) === null)
+      .slice(0, q.limit)
+      .map((r) => requestView(r, now)),
+  };
 }
 
 /** GET /v1/access-requests/{id}: another identity's request answers like a missing one unless the caller could approve it. */
@@ -173,28 +254,95 @@ export function getRequestView(ctx: VaultContext, actor: Actor, id: string): Acc
  * not the requester (nor any token of the requester's lineage), decides a pending request once.
  * An approval opens a window of ACCESS_REQUEST_TTL_SECONDS for the requester to collect its lease.
  */
-export async function decideRequest(ctx: VaultContext, actor: Actor, id: string, decision: "approved" | "denied", reason: string | null): Promise<AccessRequest> {
+export async function decideRequest(
+  ctx: VaultContext,
+  actor: Actor,
+  id: string,
+  decision: "approved" | "denied",
+  reason: string | null,
+): Promise<AccessRequest> {
   const row = findAccessRequest(ctx.sql, id);
   // Someone who could neither see nor decide it learns nothing about it.
-  if (!row || !visible(ctx, actor, row)) refuseDecision(ctx, actor, id, row, row ? "not_visible" : "no_such_request", new VaultError("not_found", "no such access request"));
+  if (!row || !visible(ctx, actor, row))
+    refuseDecision(
+      ctx,
+      actor,
+      id,
+      row,
+      row ? "not_visible" : "no_such_request",
+      new VaultError("not_found", "no such access request"),
+    );
   const refusal = approverRefusal(ctx, actor, row);
-  if (refusal === "own_request") refuseDecision(ctx, actor, id, row, refusal, new VaultError("acl_denied", "nobody approves or denies their own access request (same identity or token lineage)"));
-  if (refusal === "not_approver") refuseDecision(ctx, actor, id, row, refusal, new VaultError("acl_denied", "you are not among this request's approvers"));
+  if (refusal === "own_request")
+    refuseDecision(
+      ctx,
+      actor,
+      id,
+      row,
+      refusal,
+      new VaultError(
+        "acl_denied",
+        "nobody approves or denies their own access request (same identity or token lineage)",
+      ),
+    );
+  if (refusal === "not_approver")
+    refuseDecision(
+      ctx,
+      actor,
+      id,
+      row,
+      refusal,
+      new VaultError("acl_denied", "you are not among this request's approvers"),
+    );
   const now = ctx.now();
-  if (!isOpen(row, now, "pending")) refuseDecision(ctx, actor, id, row, "not_pending", new VaultError("conflict", `this access request is ${requestView(row, now).status}, not pending`));
+  if (!isOpen(row, now, "pending"))
+    refuseDecision(
+      ctx,
+      actor,
+      id,
+      row,
+      "not_pending",
+      new VaultError("conflict", `this access request is ${requestView(row, now).status}, not pending`),
+    );
   const expiresAt = decision === "approved" ? now + ACCESS_REQUEST_TTL_SECONDS * 1000 : row.expires_at;
   ctx.storage.transactionSync(() => {
-    if (!decideAccessRequest(ctx.sql, id, "pending", { status: decision, at: now, expiresAt, by: actor.identity, token: actor.tokenId, reason })) {
+    if (
+      !decideAccessRequest(ctx.sql, id, "pending", {
+        status: decision,
+        at: now,
+        expiresAt,
+        by: actor.identity,
+        token: actor.tokenId,
+        reason,
+      })
+    ) {
       throw new VaultError("conflict", "this access request was decided meanwhile");
     }
     record(ctx, actor, {
       type: decision === "approved" ? "access.approved" : "access.denied",
       target: credentialTarget(row.credential_id),
-      details: { request_id: id, requester: row.identity, credential_name: row.credential_name, reason, ...(decision === "approved" ? { collect_by: iso(expiresAt) } : {}) },
+      details: {
+        request_id: id,
+        requester: row.identity,
+        credential_name: row.credential_name,
+        reason,
+        ...(decision === "approved" ? { collect_by: iso(expiresAt) } : {}),
+      },
     });
   });
   if (decision === "approved") await ctx.scheduleAlarm(expiresAt);
-  return requestView({ ...row, status: decision, decided_at: now, decided_by: actor.identity, decided_token: actor.tokenId, reason, expires_at: expiresAt }, now);
+  return requestView(
+    {
+      ...row,
+      status: decision,
+      decided_at: now,
+      decided_by: actor.identity,
+      decided_token: actor.tokenId,
+      reason,
+      expires_at: expiresAt,
+    },
+    now,
+  );
 }
 
 /**
@@ -204,26 +352,57 @@ export async function decideRequest(ctx: VaultContext, actor: Actor, id: string,
  * credential's maximum now. The request moves to `collected` in the lease's own transaction, so
  * of two racing collections exactly one gets a lease.
  */
-export async function collectAccessRequest(ctx: VaultContext, actor: Actor, id: string, credentialId?: string): Promise<LeaseWithValue | PendingLease> {
+export async function collectAccessRequest(
+  ctx: VaultContext,
+  actor: Actor,
+  id: string,
+  credentialId?: string,
+): Promise<LeaseWithValue | PendingLease> {
   const row = findAccessRequest(ctx.sql, id);
   // Annotated, so that calls narrow `row` and `found` (TS only narrows through declared `never` functions).
   const refuseCollect: (reason: string, error: VaultError) => never = (reason, error) =>
-    refuse(ctx, actor, { type: "lease.denied", target: row ? credentialTarget(row.credential_id) : null, details: { request_id: id, refusal: reason } }, error);
+    refuse(
+      ctx,
+      actor,
+      {
+        type: "lease.denied",
+        target: row ? credentialTarget(row.credential_id) : null,
+        details: { request_id: id, refusal: reason },
+      },
+      error,
+    );
   // Only the requester's identity collects; anyone else's attempt looks like a missing request.
-  if (!row || row.identity !== actor.identity) refuseCollect(row ? "not_requester" : "no_such_request", new VaultError("not_found", "no such access request"));
-  if (credentialId !== undefined && credentialId !== row.credential_id) refuseCollect("other_credential", new VaultError("conflict", `access request ${id} is for credential "${row.credential_name}"`));
+  if (!row || row.identity !== actor.identity)
+    refuseCollect(row ? "not_requester" : "no_such_request", new VaultError("not_found", "no such access request"));
+  if (credentialId !== undefined && credentialId !== row.credential_id)
+    refuseCollect(
+      "other_credential",
+      new VaultError("conflict", `access request ${id} is for credential "${row.credential_name}"`),
+    );
   const now = ctx.now();
   if (isOpen(row, now, "pending")) return { request: requestView(row, now) };
   if (!isOpen(row, now, "approved")) {
     const view = requestView(row, now);
-    const why = view.status === "collected" ? `was already collected (lease ${row.lease_id}); request access again` : view.status === "denied" ? `was denied${row.reason ? `: ${row.reason}` : ""}` : "expired; request access again";
+    const why =
+      view.status === "collected"
+        ? `was already collected (lease ${row.lease_id}); request access again`
+        : view.status === "denied"
+          ? `was denied${row.reason ? `: ${row.reason}` : ""}`
+          : "expired; request access again";
     refuseCollect(`request_${view.status}`, new VaultError("conflict", `access request ${id} ${why}`));
   }
   const found = await loadVerifiedCredential(ctx, actor, row.credential_id, "access_requests.collect");
-  if (!found) refuseCollect("credential_deleted", new VaultError("conflict", "the credential of this access request no longer exists"));
+  if (!found)
+    refuseCollect(
+      "credential_deleted",
+      new VaultError("conflict", "the credential of this access request no longer exists"),
+    );
   const decision = decideAcl(ctx, found.credential, actor.identity, "lease");
   if (!decision.allowed && decision.approvers === undefined) {
-    refuseCollect("acl_denied", new VaultError("acl_denied", `credential "${found.credential.name}" does not allow leases by ${actor.identity}`));
+    refuseCollect(
+      "acl_denied",
+      new VaultError("acl_denied", `credential "${found.credential.name}" does not allow leases by ${actor.identity}`),
+    );
   }
   const cap = leaseCap(ctx, found.credential);
   return issueLease(ctx, actor, found, {
@@ -233,7 +412,8 @@ export async function collectAccessRequest(ctx: VaultContext, actor: Actor, id: 
     purpose: row.purpose,
     details: { access_request: id, approved_by: row.decided_by },
     claim: (leaseId) => {
-      if (!decideAccessRequest(ctx.sql, id, "approved", { status: "collected", at: ctx.now(), leaseId })) throw new VaultError("conflict", `access request ${id} was already collected`);
+      if (!decideAccessRequest(ctx.sql, id, "approved", { status: "collected", at: ctx.now(), leaseId }))
+        throw new VaultError("conflict", `access request ${id} was already collected`);
     },
   });
 }
@@ -248,7 +428,13 @@ export function expireDueRequests(ctx: VaultContext): { expired: number; more: b
   let expired = 0;
   ctx.storage.transactionSync(() => {
     for (const row of due) {
-      if (!decideAccessRequest(ctx.sql, row.id, row.status as "pending" | "approved", { status: "expired", at: row.expires_at })) continue;
+      if (
+        !decideAccessRequest(ctx.sql, row.id, row.status as "pending" | "approved", {
+          status: "expired",
+          at: row.expires_at,
+        })
+      )
+        continue;
       expired++;
       record(ctx, null, {
         type: "access.expired",

@@ -22,9 +22,13 @@ function deny(ctx: VaultContext, raw: string, requestId: string, reason: string,
     target: row ? { kind: "token", id: row.id } : null,
     outcome: "denied",
     requestId,
-    details: { reason, ...(row ? { identity: row.identity } : { token_fingerprint: auditFingerprint(ctx.auditKey, raw) }) },
+    details: {
+      reason,
+      ...(row ? { identity: row.identity } : { token_fingerprint: auditFingerprint(ctx.auditKey, raw) }),
+    },
   });
-  if (fromSameIp > ctx.config.ANON_REFUSALS_PER_IP_PER_MINUTE) throw new VaultError("rate_limited", "too many refused requests from this address; retry after 60 seconds");
+  if (fromSameIp > ctx.config.ANON_REFUSALS_PER_IP_PER_MINUTE)
+    throw new VaultError("rate_limited", "too many refused requests from this address; retry after 60 seconds");
   throw new VaultError("unauthorized", UNAUTHORIZED);
 }
 
@@ -45,7 +49,15 @@ export async function authenticate(ctx: VaultContext, raw: string, requestId: st
   if (row.parent_id !== null) {
     // A session lives only as long as the API token that created it.
     const parent = findTokenById(ctx.sql, row.parent_id);
-    if (!parent || parent.revoked_at !== null || (parent.expires_at !== null && parent.expires_at <= ctx.now())) deny(ctx, raw, requestId, "parent_revoked", row);
+    if (!parent || parent.revoked_at !== null || (parent.expires_at !== null && parent.expires_at <= ctx.now()))
+      deny(ctx, raw, requestId, "parent_revoked", row);
   }
-  return { tokenId: row.id, kind: row.kind, role: row.role, identity: row.identity, expiresAt: row.expires_at, requestId };
+  return {
+    tokenId: row.id,
+    kind: row.kind,
+    role: row.role,
+    identity: row.identity,
+    expiresAt: row.expires_at,
+    requestId,
+  };
 }

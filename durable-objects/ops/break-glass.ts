@@ -12,8 +12,13 @@ const REVOKE_BATCH = 500;
  * POST /v1/leases/revoke: break glass. Revokes every active lease matching the filter, in
  * bounded batches, each lease with its own audit entry, then one summary entry.
  */
-export async function revokeMatching(ctx: VaultContext, actor: Actor, filter: RevokeMatchingInput): Promise<{ revoked: number }> {
-  const credentialId = filter.credential === undefined ? undefined : (await requireCredential(ctx, filter.credential)).id;
+export async function revokeMatching(
+  ctx: VaultContext,
+  actor: Actor,
+  filter: RevokeMatchingInput,
+): Promise<{ revoked: number }> {
+  const credentialId =
+    filter.credential === undefined ? undefined : (await requireCredential(ctx, filter.credential)).id;
   const identity = filter.identity ?? null;
   let cursor = { expiresAt: -1, n: 0 };
   let revoked = 0;
@@ -42,7 +47,13 @@ export async function revokeMatching(ctx: VaultContext, actor: Actor, filter: Re
     record(ctx, actor, {
       type: "lease.revoked_matching",
       target: credentialId ? credentialTarget(credentialId) : null,
-      details: { credential: filter.credential ?? null, identity: filter.identity ?? null, all: filter.all ?? false, reason: filter.reason ?? null, revoked },
+      details: {
+        credential: filter.credential ?? null,
+        identity: filter.identity ?? null,
+        all: filter.all ?? false,
+        reason: filter.reason ?? null,
+        revoked,
+      },
     }),
   );
   return { revoked };
@@ -58,10 +69,22 @@ const IMPACT_LIMIT = 10_000;
 export function impactReport(ctx: VaultContext, actor: Actor, from: number, to: number) {
   const now = ctx.now();
   const rows = leasesHeldDuring(ctx.sql, from, to, IMPACT_LIMIT + 1);
-  const byCredential = new Map<string, { credential_id: string; credential_name: string; identities: Set<string>; leases: unknown[] }>();
+  const byCredential = new Map<
+    string,
+    { credential_id: string; credential_name: string; identities: Set<string>; leases: unknown[] }
+  >();
   for (const row of rows.slice(0, IMPACT_LIMIT)) {
     let entry = byCredential.get(row.credential_id);
-    if (!entry) byCredential.set(row.credential_id, (entry = { credential_id: row.credential_id, credential_name: row.credential_name, identities: new Set(), leases: [] }));
+    if (!entry)
+      byCredential.set(
+        row.credential_id,
+        (entry = {
+          credential_id: row.credential_id,
+          credential_name: row.credential_name,
+          identities: new Set(),
+          leases: [],
+        }),
+      );
     entry.identities.add(row.identity);
     const lapsed = row.state === "active" && row.expires_at <= now;
     entry.leases.push({
@@ -76,7 +99,11 @@ export function impactReport(ctx: VaultContext, actor: Actor, from: number, to: 
     });
   }
   ctx.storage.transactionSync(() =>
-    record(ctx, actor, { type: "incident.report", target: null, details: { from: iso(from), to: iso(to), leases: Math.min(rows.length, IMPACT_LIMIT) } }),
+    record(ctx, actor, {
+      type: "incident.report",
+      target: null,
+      details: { from: iso(from), to: iso(to), leases: Math.min(rows.length, IMPACT_LIMIT) },
+    }),
   );
   return {
     from: iso(from),

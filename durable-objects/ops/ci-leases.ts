@@ -29,10 +29,22 @@ export function ciRefusal(): VaultError {
  * replayed, …) goes only to the tenant's audit log, bounded and within the refusal budget: the
  * caller proved nothing, so it must learn nothing, not even whether the tenant exists.
  */
-export function refuseCi(ctx: VaultContext, type: "oidc.denied" | "webhook.denied", details: Record<string, string | null>, error: VaultError, requestId: string): never {
+export function refuseCi(
+  ctx: VaultContext,
+  type: "oidc.denied" | "webhook.denied",
+  details: Record<string, string | null>,
+  error: VaultError,
+  requestId: string,
+): never {
   // No per-IP 429 here (unlike refused API tokens): an unknown tenant could never answer one, so it
   // would tell tenants apart. The Worker's per-tenant CI_RATE_LIMITER limits these routes instead.
-  recordAnonymousRefusal(ctx, `${type}/${error.code}`, { type, target: null, outcome: "denied", requestId, details: { ...details, code: error.code, reason: error.message } });
+  recordAnonymousRefusal(ctx, `${type}/${error.code}`, {
+    type,
+    target: null,
+    outcome: "denied",
+    requestId,
+    details: { ...details, code: error.code, reason: error.message },
+  });
   throw ciRefusal();
 }
 
@@ -42,7 +54,12 @@ export function refuseCi(ctx: VaultContext, type: "oidc.denied" | "webhook.denie
  * globs, and the TTL may not exceed its maximum. All-or-nothing on the grant check; leases are
  * then issued one by one, and a later failure revokes nothing already issued (each is audited).
  */
-export async function grantCiLeases(ctx: VaultContext, actor: Actor, grant: CiGrant, request: WebhookLeaseRequest): Promise<{ identity: string; leases: LeaseWithValue[] }> {
+export async function grantCiLeases(
+  ctx: VaultContext,
+  actor: Actor,
+  grant: CiGrant,
+  request: WebhookLeaseRequest,
+): Promise<{ identity: string; leases: LeaseWithValue[] }> {
   for (const name of request.credentials) {
     if (!grant.credentials.some((glob) => globMatches(glob, name))) {
       const error = new VaultError("acl_denied", `this CI identity may not lease "${name}"`);
@@ -52,7 +69,13 @@ export async function grantCiLeases(ctx: VaultContext, actor: Actor, grant: CiGr
   const ttl = Math.min(request.ttl ?? grant.maxTtl, grant.maxTtl);
   const leases: LeaseWithValue[] = [];
   for (const credential of request.credentials) {
-    const issued = await createLease(ctx, actor, { credential, ttl, clamp: true, purpose: request.purpose, agent: request.agent });
+    const issued = await createLease(ctx, actor, {
+      credential,
+      ttl,
+      clamp: true,
+      purpose: request.purpose,
+      agent: request.agent,
+    });
     // createLease refuses CI callers an approve rule holds (ops/access-requests.ts), so this cannot be a pending request.
     if (!("value" in issued)) throw new VaultError("internal", "a CI lease was held for approval");
     leases.push(issued);
@@ -65,7 +88,11 @@ export async function grantCiLeases(ctx: VaultContext, actor: Actor, grant: CiGr
  * refused as not found and audited, as for API tokens); one that already expired or was revoked is
  * returned as it is, so the end of a long job still succeeds for the others.
  */
-export function revokeCiLeases(ctx: VaultContext, actor: Actor, ids: readonly string[]): { identity: string; leases: Lease[] } {
+export function revokeCiLeases(
+  ctx: VaultContext,
+  actor: Actor,
+  ids: readonly string[],
+): { identity: string; leases: Lease[] } {
   const leases = ids.map((id) => {
     try {
       return revokeLease(ctx, actor, id);

@@ -28,7 +28,11 @@ function disagreement(ctx: VaultContext, actor: Actor | null, seen: Seen): HeadR
       const version = seen.version;
       ctx.storage.transactionSync(() => {
         adoptHead(ctx.sql, seen.id, version, ctx.now());
-        record(ctx, actor, { type: "credential.version_adopted", target: credentialTarget(seen.id, version), details: { source: "d1" } });
+        record(ctx, actor, {
+          type: "credential.version_adopted",
+          target: credentialTarget(seen.id, version),
+          details: { source: "d1" },
+        });
       });
     }
     return null;
@@ -45,10 +49,18 @@ function violation(ctx: VaultContext, actor: Actor | null, operation: string, he
       type: "integrity.violation",
       target: credentialTarget(seen.id),
       outcome: "error",
-      details: { operation, expected_version: head.current_version, deleted: head.deleted_at !== null, d1_version: seen.version },
+      details: {
+        operation,
+        expected_version: head.current_version,
+        deleted: head.deleted_at !== null,
+        d1_version: seen.version,
+      },
     }),
   );
-  throw new VaultError("integrity_error", "stored credential data disagrees with the vault's own record of it; nothing was served and the incident is in the audit log");
+  throw new VaultError(
+    "integrity_error",
+    "stored credential data disagrees with the vault's own record of it; nothing was served and the incident is in the audit log",
+  );
 }
 
 /** A disagreement while this credential is being written is a race: ask the caller to retry. */
@@ -73,7 +85,12 @@ async function seenOf(ctx: VaultContext, ref: string, found: CachedCredential | 
  * On a disagreement it reads D1 once more, bypassing the cache (a read that raced a completed
  * write), and refuses with `integrity_error` if D1 still disagrees.
  */
-export async function loadVerifiedCredential(ctx: VaultContext, actor: Actor | null, ref: string, operation: string): Promise<CachedCredential | undefined> {
+export async function loadVerifiedCredential(
+  ctx: VaultContext,
+  actor: Actor | null,
+  ref: string,
+  operation: string,
+): Promise<CachedCredential | undefined> {
   // Free unless this credential has outbox rows pending; then they are applied first (or 503).
   await settle(ctx, ref);
   const load = () => findCredentialWithCurrentVersion(ctx.db, ref);
@@ -95,7 +112,12 @@ export async function loadVerifiedCredential(ctx: VaultContext, actor: Actor | n
  * head. On a disagreement D1 is read once more: if it now agrees, the row was read before a write
  * that has since completed (409, retry), otherwise D1 was changed behind the object's back.
  */
-export async function verifyCurrentVersion(ctx: VaultContext, actor: Actor, row: CredentialRow, operation: string): Promise<void> {
+export async function verifyCurrentVersion(
+  ctx: VaultContext,
+  actor: Actor,
+  row: CredentialRow,
+  operation: string,
+): Promise<void> {
   if (disagreement(ctx, actor, { id: row.id, version: row.currentVersion }) === null) return;
   refuseIfWriting(ctx, row.id);
   const fresh = await findCredential(ctx.db, row.id);

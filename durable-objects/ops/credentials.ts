@@ -13,7 +13,14 @@ import type {
 import { credentialTarget } from "../audit/record";
 import { applyPending, commitD1Change, settle } from "../outbox/outbox";
 import { activeKekVersion } from "../kek/rotation";
-import { DEFAULT_KEEP_VERSIONS, getHead, keepVersionsOf, markHeadDeleted, setHeadKeepVersions, setHeadVersion } from "../storage/credential-heads";
+import {
+  DEFAULT_KEEP_VERSIONS,
+  getHead,
+  keepVersionsOf,
+  markHeadDeleted,
+  setHeadKeepVersions,
+  setHeadVersion,
+} from "../storage/credential-heads";
 import { verifyCurrentVersion } from "./credential-integrity";
 import { DEFAULT_ACL } from "../../worker/contract/schemas/acl";
 import { iso, type Actor, type VaultContext } from "../vault-context";
@@ -60,7 +67,11 @@ export async function requireCredential(ctx: VaultContext, ref: string): Promise
  * Runs a write of one credential alone (ctx.outbox.exclusive), on its row as D1 holds it once
  * every earlier change is applied: the outbox compare-and-set then expects exactly that row.
  */
-export async function writingCredential<T>(ctx: VaultContext, ref: string, write: (row: store.CredentialRow) => Promise<T>): Promise<T> {
+export async function writingCredential<T>(
+  ctx: VaultContext,
+  ref: string,
+  write: (row: store.CredentialRow) => Promise<T>,
+): Promise<T> {
   const { id } = await requireCredential(ctx, ref);
   return ctx.outbox.exclusive(id, async () => {
     await applyPending(ctx, id);
@@ -74,36 +85,64 @@ function foundOr404(row: store.CredentialRow | undefined): store.CredentialRow {
 }
 
 /** Resolves and checks lease TTL bounds: default ≤ max ≤ tenant maximum. */
-function ttlBounds(ctx: VaultContext, requested: { default_ttl?: number; max_ttl?: number }, current?: store.CredentialRow) {
+function ttlBounds(
+  ctx: VaultContext,
+  requested: { default_ttl?: number; max_ttl?: number },
+  current?: store.CredentialRow,
+) {
   const tenantMax = ctx.config.TENANT_MAX_LEASE_TTL_SECONDS;
   const maxTtl = requested.max_ttl ?? current?.maxTtl ?? tenantMax;
   const defaultTtl = requested.default_ttl ?? current?.defaultTtl ?? Math.min(DEFAULT_TTL_SECONDS, maxTtl);
-  if (maxTtl > tenantMax) throw new VaultError("validation_failed", `max_ttl must be at most the tenant maximum of ${tenantMax} seconds`);
-  if (defaultTtl > maxTtl) throw new VaultError("validation_failed", `default_ttl (${defaultTtl}s) must not exceed max_ttl (${maxTtl}s)`);
+  if (maxTtl > tenantMax)
+    throw new VaultError("validation_failed", `max_ttl must be at most the tenant maximum of ${tenantMax} seconds`);
+  if (defaultTtl > maxTtl)
+    throw new VaultError("validation_failed", `default_ttl (${defaultTtl}s) must not exceed max_ttl (${maxTtl}s)`);
   return { defaultTtl, maxTtl };
 }
 
 /** Encrypts a value for one credential version under the tenant's active KEK. */
-async function sealVersion(ctx: VaultContext, credentialId: string, version: number, value: string, actor: Actor): Promise<store.SealedVersion> {
+async function sealVersion(
+  ctx: VaultContext,
+  credentialId: string,
+  version: number,
+  value: string,
+  actor: Actor,
+): Promise<store.SealedVersion> {
   const kekVersion = await activeKekVersion(ctx);
   const kek = await ctx.keks.get(kekVersion);
-  const sealed = await sealCredentialValue(new TextEncoder().encode(value), kek, { tenantId: ctx.tenantId, credentialId, version });
+  const sealed = await sealCredentialValue(new TextEncoder().encode(value), kek, {
+    tenantId: ctx.tenantId,
+    credentialId,
+    version,
+  });
   return { version, ...sealed, kekVersion, createdAt: ctx.now(), createdBy: actor.identity };
 }
 
 /** POST /v1/credentials */
-export async function createCredential(ctx: VaultContext, actor: Actor, input: CreateCredentialInput): Promise<Credential> {
+export async function createCredential(
+  ctx: VaultContext,
+  actor: Actor,
+  input: CreateCredentialInput,
+): Promise<Credential> {
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input);
   // One create per name at a time: the name check below then holds until the row is in D1.
   return ctx.outbox.exclusive(`name:${input.name}`, async () => {
     await settle(ctx, input.name);
-    if (await store.findCredential(ctx.db, input.name)) throw new VaultError("conflict", `a credential named "${input.name}" already exists`);
+    if (await store.findCredential(ctx.db, input.name))
+      throw new VaultError("conflict", `a credential named "${input.name}" already exists`);
     const id = newId("cred");
     return ctx.outbox.exclusive(id, () => create(ctx, actor, input, id, defaultTtl, maxTtl));
   });
 }
 
-async function create(ctx: VaultContext, actor: Actor, input: CreateCredentialInput, id: string, defaultTtl: number, maxTtl: number): Promise<Credential> {
+async function create(
+  ctx: VaultContext,
+  actor: Actor,
+  input: CreateCredentialInput,
+  id: string,
+  defaultTtl: number,
+  maxTtl: number,
+): Promise<Credential> {
   const first = await sealVersion(ctx, id, 1, input.value, actor);
   const keepVersions = input.keep_versions ?? DEFAULT_KEEP_VERSIONS;
   const row = {
@@ -122,11 +161,20 @@ async function create(ctx: VaultContext, actor: Actor, input: CreateCredentialIn
   await commitD1Change(
     ctx,
     actor,
-    [{
-      type: "credential.created",
-      target: credentialTarget(id, 1),
-      details: { name: input.name, tags: input.tags, default_ttl: defaultTtl, max_ttl: maxTtl, keep_versions: keepVersions, kek_version: first.kekVersion },
-    }],
+    [
+      {
+        type: "credential.created",
+        target: credentialTarget(id, 1),
+        details: {
+          name: input.name,
+          tags: input.tags,
+          default_ttl: defaultTtl,
+          max_ttl: maxTtl,
+          keep_versions: keepVersions,
+          kek_version: first.kekVersion,
+        },
+      },
+    ],
     { credentialId: id, name: input.name, mutation: { kind: "insert", row, first } },
     () => setHeadVersion(ctx.sql, id, 1, first.createdAt, keepVersions),
   );
@@ -138,15 +186,28 @@ export async function listCredentialPage(ctx: VaultContext, q: ListCredentialsQu
   await settle(ctx);
   const rows = await store.listCredentials(ctx.db, q);
   const page = rows.slice(0, q.limit);
-  return { items: page.map((row) => viewOf(ctx, row)), next_cursor: rows.length > q.limit ? page[page.length - 1]!.name : null };
+  return {
+    items: page.map((row) => viewOf(ctx, row)),
+    next_cursor: rows.length > q.limit ? page[page.length - 1]!.name : null,
+  };
 }
 
 /** PATCH /v1/credentials/{ref} */
-export async function updateCredential(ctx: VaultContext, actor: Actor, ref: string, input: UpdateCredentialInput): Promise<Credential> {
+export async function updateCredential(
+  ctx: VaultContext,
+  actor: Actor,
+  ref: string,
+  input: UpdateCredentialInput,
+): Promise<Credential> {
   return writingCredential(ctx, ref, (row) => update(ctx, actor, row, input));
 }
 
-async function update(ctx: VaultContext, actor: Actor, row: store.CredentialRow, input: UpdateCredentialInput): Promise<Credential> {
+async function update(
+  ctx: VaultContext,
+  actor: Actor,
+  row: store.CredentialRow,
+  input: UpdateCredentialInput,
+): Promise<Credential> {
   const { defaultTtl, maxTtl } = ttlBounds(ctx, input, row);
   await verifyCurrentVersion(ctx, actor, row, "credentials.update");
   const keepBefore = keepVersionsOf(getHead(ctx.sql, row.id));
@@ -158,8 +219,20 @@ async function update(ctx: VaultContext, actor: Actor, row: store.CredentialRow,
     maxTtl,
     updatedAt: ctx.now(),
   };
-  const before = { description: row.description, tags: JSON.parse(row.tags) as string[], default_ttl: row.defaultTtl, max_ttl: row.maxTtl, keep_versions: keepBefore };
-  const after = { description: patch.description, tags: JSON.parse(patch.tags) as string[], default_ttl: defaultTtl, max_ttl: maxTtl, keep_versions: keepVersions };
+  const before = {
+    description: row.description,
+    tags: JSON.parse(row.tags) as string[],
+    default_ttl: row.defaultTtl,
+    max_ttl: row.maxTtl,
+    keep_versions: keepBefore,
+  };
+  const after = {
+    description: patch.description,
+    tags: JSON.parse(patch.tags) as string[],
+    default_ttl: defaultTtl,
+    max_ttl: maxTtl,
+    keep_versions: keepVersions,
+  };
   await commitD1Change(
     ctx,
     actor,
@@ -174,7 +247,12 @@ async function update(ctx: VaultContext, actor: Actor, row: store.CredentialRow,
 }
 
 /** POST /v1/credentials/{ref}/rotate: a new version with a new DEK; old versions stay readable by leases pinned to them. */
-export async function rotateCredentialValue(ctx: VaultContext, actor: Actor, ref: string, value: string): Promise<Credential> {
+export async function rotateCredentialValue(
+  ctx: VaultContext,
+  actor: Actor,
+  ref: string,
+  value: string,
+): Promise<Credential> {
   return writingCredential(ctx, ref, async (row) => {
     // Rotating from a rolled-back version would launder the rollback into a new head.
     await verifyCurrentVersion(ctx, actor, row, "credentials.rotate");
@@ -187,7 +265,13 @@ async function rotate(ctx: VaultContext, actor: Actor, row: store.CredentialRow,
   await commitD1Change(
     ctx,
     actor,
-    [{ type: "credential.rotated", target: credentialTarget(row.id, next.version), details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion } }],
+    [
+      {
+        type: "credential.rotated",
+        target: credentialTarget(row.id, next.version),
+        details: { name: row.name, previous_version: row.currentVersion, kek_version: next.kekVersion },
+      },
+    ],
     { credentialId: row.id, name: row.name, mutation: { kind: "rotate", fromVersion: row.currentVersion, next } },
     () => setHeadVersion(ctx.sql, row.id, next.version, next.createdAt),
   );
@@ -201,7 +285,12 @@ export async function listCredentialVersions(ctx: VaultContext, ref: string): Pr
   const row = await requireCredential(ctx, ref);
   const versions = await store.listVersions(ctx.db, row.id);
   return {
-    items: versions.map((v) => ({ version: v.version, created_at: iso(v.createdAt), created_by: v.createdBy, kek_version: v.kekVersion })),
+    items: versions.map((v) => ({
+      version: v.version,
+      created_at: iso(v.createdAt),
+      created_by: v.createdBy,
+      kek_version: v.kekVersion,
+    })),
   };
 }
 
@@ -218,7 +307,13 @@ async function remove(ctx: VaultContext, actor: Actor, row: store.CredentialRow)
   await commitD1Change(
     ctx,
     actor,
-    [{ type: "credential.deleted", target: credentialTarget(row.id), details: { name: row.name, versions: versions.length } }],
+    [
+      {
+        type: "credential.deleted",
+        target: credentialTarget(row.id),
+        details: { name: row.name, versions: versions.length },
+      },
+    ],
     { credentialId: row.id, name: row.name, mutation: { kind: "delete" } },
     () => markHeadDeleted(ctx.sql, row.id, row.currentVersion, ctx.now()),
   );
@@ -228,11 +323,21 @@ async function remove(ctx: VaultContext, actor: Actor, row: store.CredentialRow)
  * Applies retention after a change that has already succeeded: a failed purge (nothing written,
  * or left in the outbox to finish) must not turn that change into an error.
  */
-async function retain(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
+async function retain(
+  ctx: VaultContext,
+  actor: Actor,
+  row: store.CredentialRow,
+  current: number,
+  keep: number,
+): Promise<void> {
   try {
     await purgeOldVersions(ctx, actor, row, current, keep);
   } catch (error) {
-    console.error("version retention failed; retried at the next rotation", { request_id: actor.requestId, credential_id: row.id, error: String(error) });
+    console.error("version retention failed; retried at the next rotation", {
+      request_id: actor.requestId,
+      credential_id: row.id,
+      error: String(error),
+    });
   }
 }
 
@@ -241,12 +346,27 @@ async function retain(ctx: VaultContext, actor: Actor, row: store.CredentialRow,
  * with them, so those values are gone for good), one `credential.version_purged` entry each.
  * Leases already issued on a purged version keep what they were given and can still be renewed.
  */
-async function purgeOldVersions(ctx: VaultContext, actor: Actor, row: store.CredentialRow, current: number, keep: number): Promise<void> {
+async function purgeOldVersions(
+  ctx: VaultContext,
+  actor: Actor,
+  row: store.CredentialRow,
+  current: number,
+  keep: number,
+): Promise<void> {
   const doomed = (await store.listVersions(ctx.db, row.id)).filter((v) => v.version <= current - keep);
   if (doomed.length === 0) return;
-  const entry = (version: number) => ({ type: "credential.version_purged", target: credentialTarget(row.id, version), details: { name: row.name, current_version: current, keep_versions: keep } });
+  const entry = (version: number) => ({
+    type: "credential.version_purged",
+    target: credentialTarget(row.id, version),
+    details: { name: row.name, current_version: current, keep_versions: keep },
+  });
   // One entry per purged version, all in the intent's transaction.
-  await commitD1Change(ctx, actor, doomed.map((v) => entry(v.version)), { credentialId: row.id, name: row.name, mutation: { kind: "purge", through: current - keep } });
+  await commitD1Change(
+    ctx,
+    actor,
+    doomed.map((v) => entry(v.version)),
+    { credentialId: row.id, name: row.name, mutation: { kind: "purge", through: current - keep } },
+  );
 }
 
 /**

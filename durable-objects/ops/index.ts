@@ -27,10 +27,19 @@ export type OpRuntime = use.UseDeps;
  * checked the least role and validated the input against the operation's schemas (the only
  * validation: worker/contract/operations/spec.ts), so it receives typed input.
  */
-export type Handler<K extends Operation> = (ctx: VaultContext, actor: Actor, input: InputOf<K>, rt: OpRuntime, raw: RawInput) => unknown;
+export type Handler<K extends Operation> = (
+  ctx: VaultContext,
+  actor: Actor,
+  input: InputOf<K>,
+  rt: OpRuntime,
+  raw: RawInput,
+) => unknown;
 
 /** The audit export's page cursor (RawInput.page), set by the Worker's streaming handler. */
-const ExportPageSchema = z.strictObject({ after: z.number().int().nullable(), limit: z.number().int().min(1).max(5000) });
+const ExportPageSchema = z.strictObject({
+  after: z.number().int().nullable(),
+  limit: z.number().int().min(1).max(5000),
+});
 
 function exportPage(raw: RawInput): z.output<typeof ExportPageSchema> {
   const parsed = ExportPageSchema.safeParse(raw.page ?? { after: null, limit: 1000 });
@@ -75,7 +84,8 @@ export const HANDLERS = {
 
   "access_requests.list": (ctx, a, { query }) => access.listRequestViews(ctx, a, query),
   "access_requests.get": (ctx, a, { params }) => access.getRequestView(ctx, a, params.id),
-  "access_requests.approve": (ctx, a, { params, body }) => access.decideRequest(ctx, a, params.id, "approved", body.reason ?? null),
+  "access_requests.approve": (ctx, a, { params, body }) =>
+    access.decideRequest(ctx, a, params.id, "approved", body.reason ?? null),
   "access_requests.deny": (ctx, a, { params, body }) => access.decideRequest(ctx, a, params.id, "denied", body.reason),
   "access_requests.collect": (ctx, a, { params }) => access.collectAccessRequest(ctx, a, params.id),
 
@@ -101,7 +111,14 @@ export const HANDLERS = {
   "audit.export": (ctx, a, { query }, _rt, raw) => {
     const page = exportPage(raw);
     // The first page of an export is the admin action to record; later pages continue it.
-    if (page.after === null) ctx.storage.transactionSync(() => record(ctx, a, { type: "audit.exported", target: null, details: { from_seq: query.from_seq ?? 1, to_seq: query.to_seq ?? null } }));
+    if (page.after === null)
+      ctx.storage.transactionSync(() =>
+        record(ctx, a, {
+          type: "audit.exported",
+          target: null,
+          details: { from_seq: query.from_seq ?? 1, to_seq: query.to_seq ?? null },
+        }),
+      );
     return audit.exportAuditPage(ctx, query, page.after, page.limit);
   },
   "incident.impact": (ctx, a, { query }) => impactReport(ctx, a, Date.parse(query.from), Date.parse(query.to)),

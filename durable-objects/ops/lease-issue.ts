@@ -54,7 +54,12 @@ export interface LeaseTerms {
  * transaction; the value is returned only after both are stored, so a lease that was not
  * recorded never hands out a value. Authorisation is the caller's job (leases.ts, access-requests.ts).
  */
-export async function issueLease(ctx: VaultContext, actor: Actor, found: CachedCredential, terms: LeaseTerms): Promise<LeaseWithValue> {
+export async function issueLease(
+  ctx: VaultContext,
+  actor: Actor,
+  found: CachedCredential,
+  terms: LeaseTerms,
+): Promise<LeaseWithValue> {
   const { credential, current } = found;
   const plaintext = await ctx.credentials.openValue(current, await ctx.keks.get(current.kekVersion), {
     tenantId: ctx.tenantId,
@@ -84,9 +89,19 @@ export async function issueLease(ctx: VaultContext, actor: Actor, found: CachedC
       type: "lease.created",
       target: credentialTarget(credential.id, current.version),
       agent: terms.agent,
-      details: { lease_id: lease.id, credential_name: credential.name, ttl: terms.ttl, expires_at: iso(lease.expires_at), purpose: lease.purpose, ...terms.details },
+      details: {
+        lease_id: lease.id,
+        credential_name: credential.name,
+        ttl: terms.ttl,
+        expires_at: iso(lease.expires_at),
+        purpose: lease.purpose,
+        ...terms.details,
+      },
     });
   });
   await ctx.scheduleAlarm(lease.expires_at);
-  return { lease: leaseView({ ...lease, n: 0, state: "active", ended_at: null, revoked_by: null }, now), value: utf8Decode(plaintext) };
+  return {
+    lease: leaseView({ ...lease, n: 0, state: "active", ended_at: null, revoked_by: null }, now),
+    value: utf8Decode(plaintext),
+  };
 }

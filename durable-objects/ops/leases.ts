@@ -1,7 +1,13 @@
 import { roleAtLeast } from "../../worker/contract/roles";
 import { VaultError } from "../../worker/contract/errors";
 import type { PendingLease } from "../../worker/contract/schemas/access-requests";
-import type { CreateLeaseInput, Lease, LeasePage, LeaseWithValue, ListLeasesQuery } from "../../worker/contract/schemas/leases";
+import type {
+  CreateLeaseInput,
+  Lease,
+  LeasePage,
+  LeaseWithValue,
+  ListLeasesQuery,
+} from "../../worker/contract/schemas/leases";
 import { credentialTarget, record, refuse } from "../audit/record";
 import { endLease, findLease, listLeases, setLeaseExpiry, type LeaseRow } from "../storage/leases";
 import { iso, type Actor, type VaultContext } from "../vault-context";
@@ -14,8 +20,24 @@ import { decideAcl } from "./teams";
 export { leaseView };
 
 /** Records a refused lease request (`lease.denied`) and throws the refusal. */
-function refuseLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, error: VaultError, credentialId?: string): never {
-  refuse(ctx, actor, { type: "lease.denied", target: credentialId ? credentialTarget(credentialId) : null, agent: input.agent, details: { credential: input.credential } }, error);
+function refuseLease(
+  ctx: VaultContext,
+  actor: Actor,
+  input: CreateLeaseInput,
+  error: VaultError,
+  credentialId?: string,
+): never {
+  refuse(
+    ctx,
+    actor,
+    {
+      type: "lease.denied",
+      target: credentialId ? credentialTarget(credentialId) : null,
+      agent: input.agent,
+      details: { credential: input.credential },
+    },
+    error,
+  );
 }
 
 /**
@@ -23,34 +45,55 @@ function refuseLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput, e
  * (lease-issue.ts). An approve rule holds the request instead: the answer is the access request
  * (202, no value, no lease) until it is approved, and the retry with its id collects the one lease.
  */
-export async function createLease(ctx: VaultContext, actor: Actor, input: CreateLeaseInput): Promise<LeaseWithValue | PendingLease> {
+export async function createLease(
+  ctx: VaultContext,
+  actor: Actor,
+  input: CreateLeaseInput,
+): Promise<LeaseWithValue | PendingLease> {
   const found = await loadVerifiedCredential(ctx, actor, input.credential, "leases.create");
   if (!found) refuseLease(ctx, actor, input, new VaultError("not_found", "no such credential"));
   const { credential } = found;
   const decision = decideAcl(ctx, credential, actor.identity, "lease");
   if (!decision.allowed && decision.approvers === undefined) {
     // Names the credential, never the rules: a refused caller learns nothing about the policy.
-    refuseLease(ctx, actor, input, new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`), credential.id);
+    refuseLease(
+      ctx,
+      actor,
+      input,
+      new VaultError("acl_denied", `credential "${credential.name}" does not allow leases by ${actor.identity}`),
+      credential.id,
+    );
   }
   const cap = leaseCap(ctx, credential);
   let ttl = input.ttl ?? credential.defaultTtl;
   if (ttl > cap) {
     if (!input.clamp) {
-      const error = new VaultError("validation_failed", `ttl ${ttl}s exceeds this credential's maximum of ${cap}s; ask for less or send clamp: true`);
+      const error = new VaultError(
+        "validation_failed",
+        `ttl ${ttl}s exceeds this credential's maximum of ${cap}s; ask for less or send clamp: true`,
+      );
       refuseLease(ctx, actor, input, error, credential.id);
     }
     ttl = cap;
   }
   if (input.request !== undefined) return collectAccessRequest(ctx, actor, input.request, credential.id);
-  if (decision.approvers !== undefined) return requestAccess(ctx, actor, input, { credential, ttl, approvers: decision.approvers, rule: decision.rule });
-  return issueLease(ctx, actor, found, { ttl, cap, agent: input.agent ?? null, purpose: input.purpose ?? null, details: { rule: decision.rule, team: decision.team } });
+  if (decision.approvers !== undefined)
+    return requestAccess(ctx, actor, input, { credential, ttl, approvers: decision.approvers, rule: decision.rule });
+  return issueLease(ctx, actor, found, {
+    ttl,
+    cap,
+    agent: input.agent ?? null,
+    purpose: input.purpose ?? null,
+    details: { rule: decision.rule, team: decision.team },
+  });
 }
 
 /** Finds a lease the actor may see: managers see all, everyone else only their identity's. */
 function visibleLease(ctx: VaultContext, actor: Actor, id: string): LeaseRow {
   const row = findLease(ctx.sql, id);
   // Another identity's lease answers exactly like a missing one.
-  if (!row || (!roleAtLeast(actor.role, "manager") && row.identity !== actor.identity)) throw new VaultError("not_found", "no such lease");
+  if (!row || (!roleAtLeast(actor.role, "manager") && row.identity !== actor.identity))
+    throw new VaultError("not_found", "no such lease");
   return row;
 }
 
@@ -62,13 +105,29 @@ function visibleLease(ctx: VaultContext, actor: Actor, id: string): LeaseRow {
 function changeableLease(ctx: VaultContext, actor: Actor, id: string, verb: LeaseChange): LeaseRow {
   const row = findLease(ctx.sql, id);
   if (row && (roleAtLeast(actor.role, "manager") || row.identity === actor.identity)) return row;
-  refuseChange(ctx, actor, verb, id, row, row ? "not_holder" : "no_such_lease", new VaultError("not_found", "no such lease"));
+  refuseChange(
+    ctx,
+    actor,
+    verb,
+    id,
+    row,
+    row ? "not_holder" : "no_such_lease",
+    new VaultError("not_found", "no such lease"),
+  );
 }
 
 type LeaseChange = "renew" | "revoke";
 
 /** Records a refused renewal or revocation (`lease.renew_denied` / `lease.revoke_denied`) and throws it. */
-function refuseChange(ctx: VaultContext, actor: Actor, verb: LeaseChange, id: string, row: LeaseRow | undefined, reason: string, error: VaultError): never {
+function refuseChange(
+  ctx: VaultContext,
+  actor: Actor,
+  verb: LeaseChange,
+  id: string,
+  row: LeaseRow | undefined,
+  reason: string,
+  error: VaultError,
+): never {
   ctx.storage.transactionSync(() =>
     record(ctx, actor, {
       type: `lease.${verb}_denied`,
@@ -89,10 +148,21 @@ function refuseChange(ctx: VaultContext, actor: Actor, verb: LeaseChange, id: st
 async function checkRenewable(ctx: VaultContext, actor: Actor, row: LeaseRow): Promise<void> {
   const found = await loadVerifiedCredential(ctx, actor, row.credential_id, "leases.renew");
   if (!found) {
-    refuseChange(ctx, actor, "renew", row.id, row, "credential_deleted", new VaultError("conflict", "the credential of this lease no longer exists; the lease cannot be renewed"));
+    refuseChange(
+      ctx,
+      actor,
+      "renew",
+      row.id,
+      row,
+      "credential_deleted",
+      new VaultError("conflict", "the credential of this lease no longer exists; the lease cannot be renewed"),
+    );
   }
   if (!decideAcl(ctx, found.credential, row.identity, "lease").allowed) {
-    const error = new VaultError("acl_denied", `credential "${found.credential.name}" no longer allows leases by ${row.identity}; the lease cannot be renewed`);
+    const error = new VaultError(
+      "acl_denied",
+      `credential "${found.credential.name}" no longer allows leases by ${row.identity}; the lease cannot be renewed`,
+    );
     refuseChange(ctx, actor, "renew", row.id, row, "acl_denied", error);
   }
 }
@@ -119,13 +189,19 @@ export async function listLeasePage(ctx: VaultContext, actor: Actor, q: ListLeas
     now,
   });
   const page = rows.slice(0, q.limit);
-  return { items: page.map((r) => leaseView(r, now)), next_cursor: rows.length > q.limit ? String(page[page.length - 1]!.n) : null };
+  return {
+    items: page.map((r) => leaseView(r, now)),
+    next_cursor: rows.length > q.limit ? String(page[page.length - 1]!.n) : null,
+  };
 }
 
 /** Refuses to touch a lease that has ended (or lapsed without the alarm having run yet). */
 function requireActive(row: LeaseRow, now: number, verb: string): void {
   if (row.state !== "active" || row.expires_at <= now) {
-    throw new VaultError("conflict", `cannot ${verb} a lease that is ${row.state === "revoked" ? "revoked" : "expired"}`);
+    throw new VaultError(
+      "conflict",
+      `cannot ${verb} a lease that is ${row.state === "revoked" ? "revoked" : "expired"}`,
+    );
   }
 }
 

@@ -4,11 +4,24 @@ import { verifyJwt, type JwtClaims } from "../../worker/core/federation/jwt";
 import { boundDetail, checkOutboundUrl } from "../../worker/core/federation/outbound";
 import { VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
-import type { CreateTrustInput, OidcLeaseRequest, OidcRevokeRequest, Trust } from "../../worker/contract/schemas/federation";
+import type {
+  CreateTrustInput,
+  OidcLeaseRequest,
+  OidcRevokeRequest,
+  Trust,
+} from "../../worker/contract/schemas/federation";
 import { base64urlToBytes, utf8Decode } from "../../worker/core/crypto/encoding";
 import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { record } from "../audit/record";
-import { deleteTrust, findTrust, insertTrust, listTrusts, rememberOidcToken, trustsForIssuer, type StoredTrust } from "../storage/federation";
+import {
+  deleteTrust,
+  findTrust,
+  insertTrust,
+  listTrusts,
+  rememberOidcToken,
+  trustsForIssuer,
+  type StoredTrust,
+} from "../storage/federation";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { grantCiLeases, refuseCi, revokeCiLeases } from "./ci-leases";
 
@@ -16,9 +29,19 @@ import { grantCiLeases, refuseCi, revokeCiLeases } from "./ci-leases";
 function trustView(t: StoredTrust): Trust {
   const p = t.parsed;
   return {
-    id: t.id, name: t.name, issuer: p.issuer, audience: p.audience, jwks_uri: p.jwks_uri ?? null, jwks: p.jwks ?? null,
-    conditions: p.conditions, identity_template: p.identity_template, role: p.role, credentials: p.credentials, max_ttl: p.max_ttl,
-    max_token_lifetime: p.max_token_lifetime, created_at: iso(t.created_at),
+    id: t.id,
+    name: t.name,
+    issuer: p.issuer,
+    audience: p.audience,
+    jwks_uri: p.jwks_uri ?? null,
+    jwks: p.jwks ?? null,
+    conditions: p.conditions,
+    identity_template: p.identity_template,
+    role: p.role,
+    credentials: p.credentials,
+    max_ttl: p.max_ttl,
+    max_token_lifetime: p.max_token_lifetime,
+    created_at: iso(t.created_at),
   };
 }
 
@@ -37,10 +60,30 @@ function checkTrustUrls(ctx: VaultContext, input: CreateTrustInput): void {
 /** POST /v1/oidc/trusts */
 export function createTrust(ctx: VaultContext, actor: Actor, input: CreateTrustInput): Trust {
   checkTrustUrls(ctx, input);
-  const row = { id: newId("trust"), name: input.name, issuer: input.issuer, policy: JSON.stringify(input), created_at: ctx.now(), created_by: actor.tokenId };
+  const row = {
+    id: newId("trust"),
+    name: input.name,
+    issuer: input.issuer,
+    policy: JSON.stringify(input),
+    created_at: ctx.now(),
+    created_by: actor.tokenId,
+  };
   ctx.storage.transactionSync(() => {
-    if (!insertTrust(ctx.sql, row)) throw new VaultError("conflict", `a trust policy named "${input.name}" already exists`);
-    record(ctx, actor, { type: "oidc.trust_created", target: { kind: "oidc_trust", id: row.id }, details: { name: input.name, issuer: input.issuer, audience: input.audience, conditions: input.conditions, identity_template: input.identity_template, role: input.role, credentials: input.credentials } });
+    if (!insertTrust(ctx.sql, row))
+      throw new VaultError("conflict", `a trust policy named "${input.name}" already exists`);
+    record(ctx, actor, {
+      type: "oidc.trust_created",
+      target: { kind: "oidc_trust", id: row.id },
+      details: {
+        name: input.name,
+        issuer: input.issuer,
+        audience: input.audience,
+        conditions: input.conditions,
+        identity_template: input.identity_template,
+        role: input.role,
+        credentials: input.credentials,
+      },
+    });
   });
   return trustView({ ...row, parsed: input });
 }
@@ -56,7 +99,11 @@ export function removeTrust(ctx: VaultContext, actor: Actor, ref: string): void 
   if (!trust) throw new VaultError("not_found", "no such trust policy");
   ctx.storage.transactionSync(() => {
     deleteTrust(ctx.sql, trust.id);
-    record(ctx, actor, { type: "oidc.trust_deleted", target: { kind: "oidc_trust", id: trust.id }, details: { name: trust.name } });
+    record(ctx, actor, {
+      type: "oidc.trust_deleted",
+      target: { kind: "oidc_trust", id: trust.id },
+      details: { name: trust.name },
+    });
   });
 }
 
@@ -80,35 +127,62 @@ type Refusal = { status: 401 | 403; reason: string; detail?: string };
  * (and budgeted) by ctx.jwks. A failure says only which step failed; what the issuer answered is
  * the `detail`, because an anonymous caller must not learn what the vault's fetches reach.
  */
-async function keysFor(ctx: VaultContext, trust: StoredTrust, forceRefresh: boolean): Promise<{ keys: JwkSet; uri: string | null } | Refusal> {
+async function keysFor(
+  ctx: VaultContext,
+  trust: StoredTrust,
+  forceRefresh: boolean,
+): Promise<{ keys: JwkSet; uri: string | null } | Refusal> {
   const p = trust.parsed;
   if (p.jwks) return { keys: p.jwks, uri: null };
   let uri = p.jwks_uri ?? null;
   if (!uri) {
     const found = await ctx.jwks.jwksUriFor(p.issuer);
-    if (!found.ok) return { status: 401, reason: "keys_unavailable: OIDC discovery failed", detail: boundDetail(`${found.error.code}: ${found.error.message}`) };
+    if (!found.ok)
+      return {
+        status: 401,
+        reason: "keys_unavailable: OIDC discovery failed",
+        detail: boundDetail(`${found.error.code}: ${found.error.message}`),
+      };
     uri = found.jwksUri;
   }
   if (forceRefresh) await ctx.jwks.refreshForUnknownKid(uri);
   const got = await ctx.jwks.get(uri);
   if (got.ok) return { keys: got.jwks, uri };
-  return { status: 401, reason: "keys_unavailable: the issuer's JWKS could not be fetched", detail: boundDetail(`${got.error.code}: ${got.error.message}`) };
+  return {
+    status: 401,
+    reason: "keys_unavailable: the issuer's JWKS could not be fetched",
+    detail: boundDetail(`${got.error.code}: ${got.error.message}`),
+  };
 }
 
 /** Verifies `token` against one trust; returns the caller's identity or why not. */
-async function tryTrust(ctx: VaultContext, trust: StoredTrust, token: string): Promise<{ identity: string; exp: number; claims: JwtClaims } | Refusal> {
+async function tryTrust(
+  ctx: VaultContext,
+  trust: StoredTrust,
+  token: string,
+): Promise<{ identity: string; exp: number; claims: JwtClaims } | Refusal> {
   for (const refresh of [false, true]) {
     const keys = await keysFor(ctx, trust, refresh);
     if ("reason" in keys) return keys;
     const result = await verifyJwt(token, {
-      keys: keys.keys, issuer: trust.parsed.issuer, audience: trust.parsed.audience, now: ctx.now(), maxLifetimeSeconds: trust.parsed.max_token_lifetime,
+      keys: keys.keys,
+      issuer: trust.parsed.issuer,
+      audience: trust.parsed.audience,
+      now: ctx.now(),
+      maxLifetimeSeconds: trust.parsed.max_token_lifetime,
     });
     // An unknown kid may be a key rotation: refetch once (rate-limited by the cache), then retry.
     if (!result.ok && result.reason === "unknown_kid" && !refresh && keys.uri) continue;
     if (!result.ok) return { status: 401, reason: `${result.reason}: ${result.message}` };
-    if (!matchConditions(result.claims, trust.parsed.conditions)) return { status: 403, reason: "token claims match no trust policy" };
+    if (!matchConditions(result.claims, trust.parsed.conditions))
+      return { status: 403, reason: "token claims match no trust policy" };
     const identity = renderIdentity(trust.parsed.identity_template, result.claims);
-    if (!identity) return { status: 403, reason: "claim_not_representable: the trust policy's identity template cannot be filled from this token's claims" };
+    if (!identity)
+      return {
+        status: 403,
+        reason:
+          "claim_not_representable: the trust policy's identity template cannot be filled from this token's claims",
+      };
     return { identity, exp: result.claims.exp * 1000, claims: result.claims };
   }
   return { status: 401, reason: "unknown_kid: no key with this kid, even after refetching the JWKS" };
@@ -150,10 +224,21 @@ export async function oidcRevokeLeases(ctx: VaultContext, requestId: string, req
 }
 
 /** Who an ID token proves the caller is, under which trust; consumes the token (single use). */
-async function oidcActor(ctx: VaultContext, requestId: string, token: string): Promise<{ actor: Actor; trust: StoredTrust }> {
+async function oidcActor(
+  ctx: VaultContext,
+  requestId: string,
+  token: string,
+): Promise<{ actor: Actor; trust: StoredTrust }> {
   const issuer = unverifiedIssuer(token);
   const candidates = issuer ? trustsForIssuer(ctx.sql, issuer) : [];
-  if (candidates.length === 0) refuseCi(ctx, "oidc.denied", { issuer }, new VaultError("unauthorized", "no trust policy accepts tokens from this issuer"), requestId);
+  if (candidates.length === 0)
+    refuseCi(
+      ctx,
+      "oidc.denied",
+      { issuer },
+      new VaultError("unauthorized", "no trust policy accepts tokens from this issuer"),
+      requestId,
+    );
   let refusal: Refusal = { status: 401, reason: "no trust policy matched" };
   for (const trust of candidates) {
     const verdict = await tryTrust(ctx, trust, token);
@@ -161,13 +246,45 @@ async function oidcActor(ctx: VaultContext, requestId: string, token: string): P
       if (verdict.status === 403 || refusal.status === 401) refusal = verdict;
       continue;
     }
-    if (trust.parsed.role !== "user") refuseCi(ctx, "oidc.denied", { issuer, trust: trust.name }, new VaultError("forbidden", "this trust policy does not allow leases"), requestId);
+    if (trust.parsed.role !== "user")
+      refuseCi(
+        ctx,
+        "oidc.denied",
+        { issuer, trust: trust.name },
+        new VaultError("forbidden", "this trust policy does not allow leases"),
+        requestId,
+      );
     // Check and insert are one synchronous statement: two concurrent exchanges cannot both pass.
     if (!rememberOidcToken(ctx.sql, replayKey(verdict.claims, token), verdict.exp + EXP_SKEW_MS, ctx.now())) {
-      refuseCi(ctx, "oidc.denied", { issuer, trust: trust.name }, new VaultError("unauthorized", "OIDC token refused: replayed: this ID token was already exchanged"), requestId);
+      refuseCi(
+        ctx,
+        "oidc.denied",
+        { issuer, trust: trust.name },
+        new VaultError("unauthorized", "OIDC token refused: replayed: this ID token was already exchanged"),
+        requestId,
+      );
     }
-    return { actor: { tokenId: `oidc:${trust.id}`, kind: "oidc", role: trust.parsed.role, identity: verdict.identity, expiresAt: verdict.exp, requestId }, trust };
+    return {
+      actor: {
+        tokenId: `oidc:${trust.id}`,
+        kind: "oidc",
+        role: trust.parsed.role,
+        identity: verdict.identity,
+        expiresAt: verdict.exp,
+        requestId,
+      },
+      trust,
+    };
   }
-  const error = new VaultError(refusal.status === 401 ? "unauthorized" : "forbidden", `OIDC token refused: ${refusal.reason}`);
-  refuseCi(ctx, "oidc.denied", refusal.detail === undefined ? { issuer } : { issuer, detail: refusal.detail }, error, requestId);
+  const error = new VaultError(
+    refusal.status === 401 ? "unauthorized" : "forbidden",
+    `OIDC token refused: ${refusal.reason}`,
+  );
+  refuseCi(
+    ctx,
+    "oidc.denied",
+    refusal.detail === undefined ? { issuer } : { issuer, detail: refusal.detail },
+    error,
+    requestId,
+  );
 }

@@ -25,19 +25,41 @@ const RECORDED_FAILURES = new Set(["kms_unavailable", "unavailable", "internal"]
  */
 export async function actForOperator(ctx: VaultContext, proof: unknown, input: unknown): Promise<unknown> {
   const parsed = OperatorProofSchema.safeParse(proof);
-  const refused = parsed.success ? await checkOperatorProof(ctx.config.TOKEN_PEPPER, parsed.data, { tenantId: ctx.tenantId, action: JSON.stringify(input), now: Date.now() }) : "malformed proof";
+  const refused = parsed.success
+    ? await checkOperatorProof(ctx.config.TOKEN_PEPPER, parsed.data, {
+        tenantId: ctx.tenantId,
+        action: JSON.stringify(input),
+        now: Date.now(),
+      })
+    : "malformed proof";
   if (refused !== null || !parsed.success) throw new VaultError("unauthorized", `operator proof refused: ${refused}`);
   const p = parsed.data.payload;
-  const actor: Actor = { tokenId: p.token_id, kind: "operator", role: "admin", identity: p.operator, expiresAt: null, requestId: p.job_id };
+  const actor: Actor = {
+    tokenId: p.token_id,
+    kind: "operator",
+    role: "admin",
+    identity: p.operator,
+    expiresAt: null,
+    requestId: p.job_id,
+  };
   const action = parseInput(TenantActionSchema, input);
   try {
     const result = await runOperatorAction(ctx, actor, action);
-    await checkpointIfDue(ctx).catch((error: unknown) => console.error("checkpoint failed", { request_id: p.job_id, error: String(error) }));
+    await checkpointIfDue(ctx).catch((error: unknown) =>
+      console.error("checkpoint failed", { request_id: p.job_id, error: String(error) }),
+    );
     return result;
   } catch (error) {
     const wire = toWireError(error, p.job_id);
     if (RECORDED_FAILURES.has(wire.code)) {
-      ctx.storage.transactionSync(() => record(ctx, actor, { type: "operation.failed", target: null, outcome: "error", details: { operation: `operator.${action.action}`, code: wire.code } }));
+      ctx.storage.transactionSync(() =>
+        record(ctx, actor, {
+          type: "operation.failed",
+          target: null,
+          outcome: "error",
+          details: { operation: `operator.${action.action}`, code: wire.code },
+        }),
+      );
     }
     throw VaultError.fromWire(wire);
   }
@@ -92,7 +114,10 @@ async function impactSummary(ctx: VaultContext, actor: Actor, from: string, to: 
         };
       }),
     },
-    kek: { active_version: kek.active_version, versions: kek.versions.map((v) => ({ version: v.version, state: v.state, created_at: v.created_at })) },
+    kek: {
+      active_version: kek.active_version,
+      versions: kek.versions.map((v) => ({ version: v.version, state: v.state, created_at: v.created_at })),
+    },
   };
 }
 
@@ -102,17 +127,30 @@ async function impactSummary(ctx: VaultContext, actor: Actor, from: string, to: 
  * `operator.audit_verified`, after the check, so the entry is not part of what it vouches for.
  */
 async function verifyWindow(ctx: VaultContext, actor: Actor, from?: string, to?: string) {
-  const lo = ctx.sql.exec<{ s: number | null }>("SELECT min(seq) AS s FROM audit WHERE ts >= ?", from ? Date.parse(from) : 0).one().s;
-  const hi = ctx.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM audit WHERE ts <= ?", to ? Date.parse(to) : Number.MAX_SAFE_INTEGER).one().s;
-  const result = lo === null || hi === null || hi < lo
-    ? { ok: true as const, from_seq: lo ?? 0, to_seq: hi ?? 0, checked: 0 }
-    : await verifyAudit(ctx, { from_seq: lo, to_seq: hi, allow_unsigned_tail: true });
+  const lo = ctx.sql
+    .exec<{ s: number | null }>("SELECT min(seq) AS s FROM audit WHERE ts >= ?", from ? Date.parse(from) : 0)
+    .one().s;
+  const hi = ctx.sql
+    .exec<{ s: number | null }>(
+      "SELECT max(seq) AS s FROM audit WHERE ts <= ?",
+      to ? Date.parse(to) : Number.MAX_SAFE_INTEGER,
+    )
+    .one().s;
+  const result =
+    lo === null || hi === null || hi < lo
+      ? { ok: true as const, from_seq: lo ?? 0, to_seq: hi ?? 0, checked: 0 }
+      : await verifyAudit(ctx, { from_seq: lo, to_seq: hi, allow_unsigned_tail: true });
   ctx.storage.transactionSync(() =>
     record(ctx, actor, {
       type: "operator.audit_verified",
       target: { kind: "tenant", id: ctx.tenantId },
       outcome: result.ok ? "success" : "error",
-      details: { from: from ?? null, to: to ?? null, ok: result.ok, ...(result.ok ? { checked: result.checked } : { seq: result.seq, reason: result.reason }) },
+      details: {
+        from: from ?? null,
+        to: to ?? null,
+        ok: result.ok,
+        ...(result.ok ? { checked: result.checked } : { seq: result.seq, reason: result.reason }),
+      },
     }),
   );
   return result;
@@ -147,7 +185,11 @@ async function rewrapRoot(ctx: VaultContext, actor: Actor) {
       else already.push(row.version);
     }
     ctx.storage.transactionSync(() =>
-      record(ctx, actor, { type: "kek.root_rewrapped", target: { kind: "tenant_kek", id: ctx.tenantId }, details: { root_key: rootKey, job_id: job, rewrapped, already } }),
+      record(ctx, actor, {
+        type: "kek.root_rewrapped",
+        target: { kind: "tenant_kek", id: ctx.tenantId },
+        details: { root_key: rootKey, job_id: job, rewrapped, already },
+      }),
     );
     return { root_key: rootKey, rewrapped, already, at: iso(ctx.now()) };
   });

@@ -17,9 +17,11 @@ const DEFAULT_SESSION_SECONDS = 3600;
  * identity; revoking the API token ends its sessions. Sessions cannot mint sessions.
  */
 export async function createSession(ctx: VaultContext, actor: Actor, input: CreateSessionInput): Promise<CreatedToken> {
-  if (actor.kind !== "api") throw new VaultError("forbidden", "a session token cannot create another session; use an API token");
+  if (actor.kind !== "api")
+    throw new VaultError("forbidden", "a session token cannot create another session; use an API token");
   const role = input.role ?? actor.role;
-  if (!roleAtLeast(actor.role, role)) throw new VaultError("forbidden", `a session cannot have a higher role than its API token (${actor.role})`);
+  if (!roleAtLeast(actor.role, role))
+    throw new VaultError("forbidden", `a session cannot have a higher role than its API token (${actor.role})`);
   const now = ctx.now();
   const ttl = Math.min(input.ttl ?? DEFAULT_SESSION_SECONDS, ctx.config.SESSION_MAX_TTL_SECONDS);
   const expiresAt = actor.expiresAt === null ? now + ttl * 1000 : Math.min(now + ttl * 1000, actor.expiresAt);
@@ -40,7 +42,11 @@ export async function createSession(ctx: VaultContext, actor: Actor, input: Crea
   };
   ctx.storage.transactionSync(() => {
     insertToken(ctx.sql, row);
-    record(ctx, actor, { type: "session.created", target: { kind: "token", id: row.id }, details: { role, expires_at: isoOrNull(expiresAt) } });
+    record(ctx, actor, {
+      type: "session.created",
+      target: { kind: "token", id: row.id },
+      details: { role, expires_at: isoOrNull(expiresAt) },
+    });
   });
   return { ...tokenView(row), token };
 }
@@ -52,16 +58,31 @@ export async function createSession(ctx: VaultContext, actor: Actor, input: Crea
 export function revokeSession(ctx: VaultContext, actor: Actor, id: string): void {
   const row = findTokenById(ctx.sql, id);
   const mine = row !== undefined && (row.id === actor.tokenId || row.parent_id === actor.tokenId);
-  const refusal = !row ? "no_such_session" : row.kind !== "session" ? "not_a_session" : !mine && !roleAtLeast(actor.role, "admin") ? "not_owner" : null;
+  const refusal = !row
+    ? "no_such_session"
+    : row.kind !== "session"
+      ? "not_a_session"
+      : !mine && !roleAtLeast(actor.role, "admin")
+        ? "not_owner"
+        : null;
   if (refusal !== null || !row) {
     ctx.storage.transactionSync(() =>
-      record(ctx, actor, { type: "session.revoke_denied", target: row ? { kind: "token", id } : null, outcome: "denied", details: { session_id: id, reason: refusal, code: "not_found" } }),
+      record(ctx, actor, {
+        type: "session.revoke_denied",
+        target: row ? { kind: "token", id } : null,
+        outcome: "denied",
+        details: { session_id: id, reason: refusal, code: "not_found" },
+      }),
     );
     throw new VaultError("not_found", "no such session");
   }
   ctx.storage.transactionSync(() => {
     if (revokeToken(ctx.sql, id, actor.tokenId, ctx.now())) {
-      record(ctx, actor, { type: "session.revoked", target: { kind: "token", id }, details: { identity: row.identity } });
+      record(ctx, actor, {
+        type: "session.revoked",
+        target: { kind: "token", id },
+        details: { identity: row.identity },
+      });
     }
   });
 }

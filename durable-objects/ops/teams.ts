@@ -10,7 +10,9 @@ import { requireCredential } from "./credentials";
 
 /** GET /v1/teams */
 export function listTeamViews(ctx: VaultContext): { items: Team[] } {
-  return { items: listTeams(ctx.sql).map((t) => ({ name: t.name, members: [...t.members], updated_at: iso(t.updatedAt) })) };
+  return {
+    items: listTeams(ctx.sql).map((t) => ({ name: t.name, members: [...t.members], updated_at: iso(t.updatedAt) })),
+  };
 }
 
 /** PUT /v1/teams/{name}: creates or replaces a team; the audit entry carries the members before and after. */
@@ -19,7 +21,11 @@ export function setTeam(ctx: VaultContext, actor: Actor, name: string, members: 
   ctx.storage.transactionSync(() => {
     const before = listTeams(ctx.sql).find((t) => t.name === name);
     putTeam(ctx.sql, name, members, now);
-    record(ctx, actor, { type: "team.updated", target: null, details: { team: name, before: before ? [...before.members] : null, after: members } });
+    record(ctx, actor, {
+      type: "team.updated",
+      target: null,
+      details: { team: name, before: before ? [...before.members] : null, after: members },
+    });
   });
   return { name, members, updated_at: iso(now) };
 }
@@ -35,11 +41,21 @@ export function removeTeam(ctx: VaultContext, actor: Actor, name: string): null 
 }
 
 /** The ACL decision for `identity` and `permission` on a credential row, with the tenant's teams. */
-export function decideAcl(ctx: VaultContext, row: { acl: string }, identity: string, permission: AclPermission): AclDecision {
+export function decideAcl(
+  ctx: VaultContext,
+  row: { acl: string },
+  identity: string,
+  permission: AclPermission,
+): AclDecision {
   return evaluateAcl(aclOf(row), identity, permission, listTeams(ctx.sql));
 }
 
 /** GET /v1/credentials/{ref}/acl/check: what the ACL answers for an identity, for people writing policies. */
-export async function checkAcl(ctx: VaultContext, ref: string, identity: string, permission: AclPermission): Promise<AclDecision> {
+export async function checkAcl(
+  ctx: VaultContext,
+  ref: string,
+  identity: string,
+  permission: AclPermission,
+): Promise<AclDecision> {
   return decideAcl(ctx, await requireCredential(ctx, ref), identity, permission);
 }

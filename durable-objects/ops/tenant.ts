@@ -12,13 +12,21 @@ import { mintApiToken } from "./tokens";
  * written if the KMS fails), the D1 tenant and KEK rows, then its facts and first admin token
  * in the Durable Object's own storage.
  */
-export async function bootstrapTenant(ctx: VaultContext, input: BootstrapInput, requestId: string): Promise<BootstrapResult> {
+export async function bootstrapTenant(
+  ctx: VaultContext,
+  input: BootstrapInput,
+  requestId: string,
+): Promise<BootstrapResult> {
   if (getMeta(ctx.sql, "tenant_id") !== undefined) throw new VaultError("conflict", "tenant already exists");
   const now = ctx.now();
   const { plaintext, wrapped } = await ctx.kms.generateKek({ tenantId: ctx.tenantId, kekVersion: 1 });
   await insertTenant(ctx.db, input.tenant_name, wrapped, now);
   await ctx.keks.put(1, plaintext);
-  const admin = await mintApiToken(ctx, { name: "bootstrap admin", role: "admin", identity: input.admin_identity }, "bootstrap");
+  const admin = await mintApiToken(
+    ctx,
+    { name: "bootstrap admin", role: "admin", identity: input.admin_identity },
+    "bootstrap",
+  );
   ctx.storage.transactionSync(() => {
     setMeta(ctx.sql, "tenant_id", ctx.tenantId);
     setMeta(ctx.sql, "tenant_name", input.tenant_name);
@@ -29,7 +37,12 @@ export async function bootstrapTenant(ctx: VaultContext, input: BootstrapInput, 
       type: "tenant.bootstrapped",
       target: { kind: "tenant", id: ctx.tenantId },
       requestId,
-      details: { name: input.tenant_name, admin_token_id: admin.row.id, admin_identity: input.admin_identity, kek_version: 1 },
+      details: {
+        name: input.tenant_name,
+        admin_token_id: admin.row.id,
+        admin_identity: input.admin_identity,
+        kek_version: 1,
+      },
     });
   });
   return { tenant: { id: ctx.tenantId, name: input.tenant_name, created_at: iso(now) }, admin_token: admin.created };

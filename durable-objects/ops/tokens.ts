@@ -1,7 +1,14 @@
 import { mintToken, hashToken } from "../../worker/core/auth/tokens";
 import { VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
-import type { CreatedToken, CreateTokenInput, ListTokensQuery, Token, TokenPage, Whoami } from "../../worker/contract/schemas/tokens";
+import type {
+  CreatedToken,
+  CreateTokenInput,
+  ListTokensQuery,
+  Token,
+  TokenPage,
+  Whoami,
+} from "../../worker/contract/schemas/tokens";
 import { findTokenById, insertToken, listTokens, revokeToken, type TokenRow } from "../storage/tokens";
 import { record } from "../audit/record";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
@@ -38,7 +45,12 @@ export function whoami(ctx: VaultContext, actor: Actor): Whoami {
  * the same transaction as related state). The token is returned once; only its HMAC is kept.
  * `createdBy` is the creating token's id, or "bootstrap".
  */
-export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, createdBy: string, now = ctx.now()): Promise<{ row: TokenRow; created: CreatedToken }> {
+export async function mintApiToken(
+  ctx: VaultContext,
+  input: CreateTokenInput,
+  createdBy: string,
+  now = ctx.now(),
+): Promise<{ row: TokenRow; created: CreatedToken }> {
   const token = mintToken("api", ctx.tenantId);
   const row: TokenRow = {
     id: newId("tok"),
@@ -63,14 +75,21 @@ export async function mintApiToken(ctx: VaultContext, input: CreateTokenInput, c
  * behind a non-expiring admin token that survives its parent's expiry.
  */
 function checkCreatorLifetime(actor: Actor, input: CreateTokenInput, now: number): void {
-  if (actor.kind !== "api") throw new VaultError("forbidden", "a session token cannot create API tokens; use an API token");
+  if (actor.kind !== "api")
+    throw new VaultError("forbidden", "a session token cannot create API tokens; use an API token");
   if (actor.expiresAt === null) return;
   const limit = iso(actor.expiresAt);
   if (input.expires_in === undefined) {
-    throw new VaultError("validation_failed", `expires_in is required: the creating token expires at ${limit}, and a token it creates may not outlive it`);
+    throw new VaultError(
+      "validation_failed",
+      `expires_in is required: the creating token expires at ${limit}, and a token it creates may not outlive it`,
+    );
   }
   if (now + input.expires_in * 1000 > actor.expiresAt) {
-    throw new VaultError("validation_failed", `expires_in (${input.expires_in}s) would outlive the creating token, which expires at ${limit}; ask for less`);
+    throw new VaultError(
+      "validation_failed",
+      `expires_in (${input.expires_in}s) would outlive the creating token, which expires at ${limit}; ask for less`,
+    );
   }
 }
 
@@ -81,7 +100,11 @@ export async function createToken(ctx: VaultContext, actor: Actor, input: Create
   const { row, created } = await mintApiToken(ctx, input, actor.tokenId, now);
   ctx.storage.transactionSync(() => {
     insertToken(ctx.sql, row);
-    record(ctx, actor, { type: "token.created", target: { kind: "token", id: row.id }, details: { name: row.name, role: row.role, identity: row.identity, expires_at: isoOrNull(row.expires_at) } });
+    record(ctx, actor, {
+      type: "token.created",
+      target: { kind: "token", id: row.id },
+      details: { name: row.name, role: row.role, identity: row.identity, expires_at: isoOrNull(row.expires_at) },
+    });
   });
   return created;
 }
@@ -106,7 +129,11 @@ export function revokeTokenById(ctx: VaultContext, actor: Actor, id: string): vo
   if (!row) throw new VaultError("not_found", "no such token");
   ctx.storage.transactionSync(() => {
     if (revokeToken(ctx.sql, id, actor.tokenId, ctx.now())) {
-      record(ctx, actor, { type: "token.revoked", target: { kind: "token", id }, details: { identity: row.identity, role: row.role } });
+      record(ctx, actor, {
+        type: "token.revoked",
+        target: { kind: "token", id },
+        details: { identity: row.identity, role: row.role },
+      });
     }
   });
 }

@@ -14,12 +14,37 @@ import type { Inject, UsePolicy } from "../../worker/contract/schemas/use";
  * exactly one credential, the vault's, so a caller cannot smuggle another or confuse precedence.
  */
 const DROPPED_REQUEST_HEADERS = new Set([
-  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
-  "authorization", "cookie", "proxy-authorization", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "authorization",
+  "cookie",
+  "proxy-authorization",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
 ]);
 
 /** Response headers never returned: hop-by-hop, and framing that no longer applies to the re-encoded body. */
-const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "content-encoding"]);
+const DROPPED_RESPONSE_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "content-encoding",
+]);
 
 /** Smallest value whose encodings are scrubbed too: shorter ones would match ordinary text by chance. */
 export const MIN_ENCODED_SCRUB_BYTES = 8;
@@ -33,7 +58,8 @@ export function binary(bytes: Uint8Array): string {
   // apply() takes the typed array as is; spreading it runs the iterator and was ~15× slower
   // (2.5 ms for 64 KB, twice per proxied answer; bench/results/proxy-notes.md). 8 KB chunks stay
   // far below the engine's argument-count limit.
-  for (let i = 0; i < bytes.length; i += 0x2000) out += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
+  for (let i = 0; i < bytes.length; i += 0x2000)
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
   return out;
 }
 
@@ -62,7 +88,17 @@ export function scrubForms(value: string, inject?: Inject): string[] {
     const pct = encodeURIComponent(value);
     // application/x-www-form-urlencoded, as URLSearchParams writes a query value (space as '+').
     const form = new URLSearchParams([["", value]]).toString().slice(1);
-    for (const f of [b64, unpadded, url, hex, hex.toUpperCase(), pct, pct.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), form]) forms.add(binary(new TextEncoder().encode(f)));
+    for (const f of [
+      b64,
+      unpadded,
+      url,
+      hex,
+      hex.toUpperCase(),
+      pct,
+      pct.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+      form,
+    ])
+      forms.add(binary(new TextEncoder().encode(f)));
   }
   return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
 }
@@ -85,7 +121,12 @@ export function scrubBytes(bytes: Uint8Array, forms: readonly string[]): { bytes
 }
 
 /** The upstream request's URL and headers with the value injected where the policy says. */
-export function injectRequest(url: URL, callerHeaders: Record<string, string>, inject: Inject, value: string): { url: URL; headers: Headers } {
+export function injectRequest(
+  url: URL,
+  callerHeaders: Record<string, string>,
+  inject: Inject,
+  value: string,
+): { url: URL; headers: Headers } {
   const headers = new Headers();
   const injectedName = inject.type === "header" ? inject.name.toLowerCase() : null;
   for (const [name, v] of Object.entries(callerHeaders)) {
@@ -116,7 +157,11 @@ export interface UpstreamReply {
  * so the value is never sent to an origin the policy did not name). The timeout is raced rather
  * than trusted to the signal alone, as in worker/core/kms/http.ts: a service binding may not stop on it.
  */
-export async function fetchUpstream(send: (req: Request) => Promise<Response>, req: Request, policy: UsePolicy): Promise<UpstreamReply> {
+export async function fetchUpstream(
+  send: (req: Request) => Promise<Response>,
+  req: Request,
+  policy: UsePolicy,
+): Promise<UpstreamReply> {
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
@@ -138,7 +183,11 @@ export async function fetchUpstream(send: (req: Request) => Promise<Response>, r
     } catch {
       throw new VaultError("upstream_error", "the upstream response broke off before its end");
     }
-    if (body === null) throw new VaultError("upstream_error", `the upstream response is larger than this credential's max_response_bytes (${policy.max_response_bytes})`);
+    if (body === null)
+      throw new VaultError(
+        "upstream_error",
+        `the upstream response is larger than this credential's max_response_bytes (${policy.max_response_bytes})`,
+      );
     const headers = [...response.headers].filter(([name]) => !DROPPED_RESPONSE_HEADERS.has(name.toLowerCase()));
     return { status: response.status, headers, body };
   })();
@@ -152,7 +201,10 @@ export async function fetchUpstream(send: (req: Request) => Promise<Response>, r
 }
 
 /** Scrubs the reply's headers and body; header values are joined per name as the Fetch API does. */
-export function scrubReply(reply: UpstreamReply, forms: readonly string[]): { headers: Record<string, string>; body: Uint8Array; scrubbed: boolean } {
+export function scrubReply(
+  reply: UpstreamReply,
+  forms: readonly string[],
+): { headers: Record<string, string>; body: Uint8Array; scrubbed: boolean } {
   let scrubbed = false;
   const headers: Record<string, string> = {};
   for (const [name, value] of reply.headers) {

@@ -5,10 +5,21 @@ import { verifyWebhookSignature } from "../../worker/core/federation/webhook-sig
 import { describeZodError, VaultError } from "../../worker/contract/errors";
 import { newId } from "../../worker/core/ids";
 import { findIllFormed, illFormedMessage } from "../../worker/core/well-formed";
-import { WebhookLeaseRequestSchema, type CreateWebhookInput, type Webhook } from "../../worker/contract/schemas/federation";
+import {
+  WebhookLeaseRequestSchema,
+  type CreateWebhookInput,
+  type Webhook,
+} from "../../worker/contract/schemas/federation";
 import { record } from "../audit/record";
 import { recordAnonymousRefusal } from "../audit/refusals";
-import { deleteWebhook, findWebhook, insertWebhook, listWebhooks, rememberReplayKey, type StoredWebhook } from "../storage/federation";
+import {
+  deleteWebhook,
+  findWebhook,
+  insertWebhook,
+  listWebhooks,
+  rememberReplayKey,
+  type StoredWebhook,
+} from "../storage/federation";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { grantCiLeases, refuseCi } from "./ci-leases";
 
@@ -28,19 +39,46 @@ export interface SignedRequest {
  * invalidates every webhook secret (documented in the runbook).
  */
 function webhookSecret(ctx: VaultContext, hook: { id: string; salt: string }): string {
-  return hmacSha256HexSync(hexToBytes(ctx.config.TOKEN_PEPPER), `gv/webhook/v1|${ctx.tenantId}|${hook.id}|${hook.salt}`);
+  return hmacSha256HexSync(
+    hexToBytes(ctx.config.TOKEN_PEPPER),
+    `gv/webhook/v1|${ctx.tenantId}|${hook.id}|${hook.salt}`,
+  );
 }
 
 function view(h: StoredWebhook): Webhook {
-  return { id: h.id, name: h.name, identity: webhookIdentity(h.name), credentials: h.credentials, max_ttl: h.max_ttl, created_at: iso(h.created_at) };
+  return {
+    id: h.id,
+    name: h.name,
+    identity: webhookIdentity(h.name),
+    credentials: h.credentials,
+    max_ttl: h.max_ttl,
+    created_at: iso(h.created_at),
+  };
 }
 
 /** POST /v1/webhooks: the secret is returned once. */
-export function createWebhook(ctx: VaultContext, actor: Actor, input: CreateWebhookInput): { webhook: Webhook; secret: string } {
-  const row = { id: newId("hook"), name: input.name, salt: bytesToHex(crypto.getRandomValues(new Uint8Array(16))), credentials: input.credentials, max_ttl: input.max_ttl, created_at: ctx.now(), created_by: actor.tokenId };
+export function createWebhook(
+  ctx: VaultContext,
+  actor: Actor,
+  input: CreateWebhookInput,
+): { webhook: Webhook; secret: string } {
+  const row = {
+    id: newId("hook"),
+    name: input.name,
+    salt: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
+    credentials: input.credentials,
+    max_ttl: input.max_ttl,
+    created_at: ctx.now(),
+    created_by: actor.tokenId,
+  };
   ctx.storage.transactionSync(() => {
-    if (!insertWebhook(ctx.sql, row)) throw new VaultError("conflict", `a webhook named "${input.name}" already exists`);
-    record(ctx, actor, { type: "webhook.created", target: { kind: "webhook", id: row.id }, details: { name: row.name, credentials: row.credentials, max_ttl: row.max_ttl } });
+    if (!insertWebhook(ctx.sql, row))
+      throw new VaultError("conflict", `a webhook named "${input.name}" already exists`);
+    record(ctx, actor, {
+      type: "webhook.created",
+      target: { kind: "webhook", id: row.id },
+      details: { name: row.name, credentials: row.credentials, max_ttl: row.max_ttl },
+    });
   });
   return { webhook: view(row), secret: webhookSecret(ctx, row) };
 }
@@ -56,7 +94,11 @@ export function removeWebhook(ctx: VaultContext, actor: Actor, ref: string): voi
   if (!hook) throw new VaultError("not_found", "no such webhook");
   ctx.storage.transactionSync(() => {
     deleteWebhook(ctx.sql, hook.id);
-    record(ctx, actor, { type: "webhook.deleted", target: { kind: "webhook", id: hook.id }, details: { name: hook.name } });
+    record(ctx, actor, {
+      type: "webhook.deleted",
+      target: { kind: "webhook", id: hook.id },
+      details: { name: hook.name },
+    });
   });
 }
 
@@ -69,8 +111,15 @@ export function mediaTypeRefusal(): VaultError {
 export async function refuseMediaType(ctx: VaultContext, requestId: string, signed: SignedRequest): Promise<never> {
   const error = mediaTypeRefusal();
   recordAnonymousRefusal(ctx, `webhook.denied/${error.code}`, {
-    type: "webhook.denied", target: null, outcome: "denied", requestId,
-    details: { webhook: signed.name, code: error.code, reason: `content type ${signed.contentType ?? "(none)"} is not application/json` },
+    type: "webhook.denied",
+    target: null,
+    outcome: "denied",
+    requestId,
+    details: {
+      webhook: signed.name,
+      code: error.code,
+      reason: `content type ${signed.contentType ?? "(none)"} is not application/json`,
+    },
   });
   throw error;
 }
@@ -84,12 +133,32 @@ export async function webhookLeases(ctx: VaultContext, requestId: string, signed
   const hook = findWebhook(ctx.sql, signed.name);
   const details = { webhook: signed.name };
   // refuseCi answers every cause alike, so webhook names cannot be probed.
-  if (!hook) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "no webhook of this name"), requestId);
+  if (!hook)
+    refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "no webhook of this name"), requestId);
   const now = ctx.now();
-  const verdict = await verifyWebhookSignature({ secretHex: webhookSecret(ctx, hook), timestampHeader: signed.timestamp, signatureHeader: signed.signature, body: signed.body, now });
-  if (!verdict.ok) refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", `webhook signature refused: ${verdict.reason}`), requestId);
+  const verdict = await verifyWebhookSignature({
+    secretHex: webhookSecret(ctx, hook),
+    timestampHeader: signed.timestamp,
+    signatureHeader: signed.signature,
+    body: signed.body,
+    now,
+  });
+  if (!verdict.ok)
+    refuseCi(
+      ctx,
+      "webhook.denied",
+      details,
+      new VaultError("unauthorized", `webhook signature refused: ${verdict.reason}`),
+      requestId,
+    );
   if (!rememberReplayKey(ctx.sql, verdict.replayKey, verdict.rememberUntilMs, now)) {
-    refuseCi(ctx, "webhook.denied", details, new VaultError("unauthorized", "webhook signature refused: replayed"), requestId);
+    refuseCi(
+      ctx,
+      "webhook.denied",
+      details,
+      new VaultError("unauthorized", "webhook signature refused: replayed"),
+      requestId,
+    );
   }
   let body: unknown;
   try {
@@ -101,6 +170,13 @@ export async function webhookLeases(ctx: VaultContext, requestId: string, signed
   if (illFormed !== null) throw new VaultError("validation_failed", illFormedMessage("body", illFormed));
   const parsed = WebhookLeaseRequestSchema.safeParse(body);
   if (!parsed.success) throw new VaultError("validation_failed", describeZodError(parsed.error, "body"));
-  const actor: Actor = { tokenId: `webhook:${hook.id}`, kind: "webhook", role: "user", identity: webhookIdentity(hook.name), expiresAt: null, requestId };
+  const actor: Actor = {
+    tokenId: `webhook:${hook.id}`,
+    kind: "webhook",
+    role: "user",
+    identity: webhookIdentity(hook.name),
+    expiresAt: null,
+    requestId,
+  };
   return grantCiLeases(ctx, actor, { credentials: hook.credentials, maxTtl: hook.max_ttl }, parsed.data);
 }

@@ -8,12 +8,28 @@ import { z } from "zod";
  */
 
 /** Named moments at which a test can abort the object (`ctx.abort()`). */
-export const FAULT_POINTS = ["after-outbox-commit", "after-d1-write", "mid-expiry-batch", "mid-kek-sweep", "mid-checkpoint"] as const;
+export const FAULT_POINTS = [
+  "after-outbox-commit",
+  "after-d1-write",
+  "mid-expiry-batch",
+  "mid-kek-sweep",
+  "mid-checkpoint",
+] as const;
 /** One named moment. */
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 /** The steps of the object's alarm, each of which a test can make throw. */
-export const ALARM_STEPS = ["outbox", "refusals", "expiry", "access-expiry", "kek-sweep", "idempotency", "checkpoint", "merkle", "witness"] as const;
+export const ALARM_STEPS = [
+  "outbox",
+  "refusals",
+  "expiry",
+  "access-expiry",
+  "kek-sweep",
+  "idempotency",
+  "checkpoint",
+  "merkle",
+  "witness",
+] as const;
 /** One alarm step. */
 export type AlarmStep = (typeof ALARM_STEPS)[number];
 
@@ -21,14 +37,16 @@ export type AlarmStep = (typeof ALARM_STEPS)[number];
 const D1ModeSchema = z.enum(["fail", "hang", "abort-after"]);
 
 /** The faults a test arms; `null` clears them. Reads are SELECTs; writes are everything else and batches. */
-export const FaultsSchema = z.strictObject({
-  d1Reads: D1ModeSchema.optional(),
-  d1Writes: D1ModeSchema.optional(),
-  abortAt: z.enum(FAULT_POINTS).optional(),
-  failSteps: z.array(z.enum(ALARM_STEPS)).optional(),
-  /** Shortens the outbox's D1 apply timeout so a test of a hanging D1 need not wait for the real one. */
-  applyTimeoutMs: z.number().int().min(1).max(60_000).optional(),
-}).nullable();
+export const FaultsSchema = z
+  .strictObject({
+    d1Reads: D1ModeSchema.optional(),
+    d1Writes: D1ModeSchema.optional(),
+    abortAt: z.enum(FAULT_POINTS).optional(),
+    failSteps: z.array(z.enum(ALARM_STEPS)).optional(),
+    /** Shortens the outbox's D1 apply timeout so a test of a hanging D1 need not wait for the real one. */
+    applyTimeoutMs: z.number().int().min(1).max(60_000).optional(),
+  })
+  .nullable();
 /** Armed faults. */
 export type Faults = z.output<typeof FaultsSchema>;
 
@@ -131,7 +149,8 @@ export function faultyD1(real: D1Database, hook: FaultHook): D1Database {
     get(target, prop) {
       if (prop === "prepare") return (query: string) => faultyStatement(target.prepare(query), query, hook);
       if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) => hook.d1("write", () => target.batch(statements.map((s) => unwrapped.get(s) ?? s)));
+        return (statements: D1PreparedStatement[]) =>
+          hook.d1("write", () => target.batch(statements.map((s) => unwrapped.get(s) ?? s)));
       }
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;

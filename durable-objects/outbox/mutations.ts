@@ -13,12 +13,35 @@ import type { TenantDb } from "../../worker/core/db/tenant-db";
 
 const int = z.number().int();
 const Base64 = z.string().transform((s) => base64ToBytes(s));
-const VersionSchema = z.strictObject({ version: int, valueBlob: Base64, wrappedDek: Base64, kekVersion: int, createdAt: int, createdBy: z.string() });
-const RowSchema = z.strictObject({
-  id: z.string(), name: z.string(), description: z.string(), tags: z.string(), defaultTtl: int, maxTtl: int,
-  currentVersion: int, createdAt: int, updatedAt: int, createdBy: z.string(), acl: z.string(),
+const VersionSchema = z.strictObject({
+  version: int,
+  valueBlob: Base64,
+  wrappedDek: Base64,
+  kekVersion: int,
+  createdAt: int,
+  createdBy: z.string(),
 });
-const PatchSchema = z.strictObject({ description: z.string().optional(), tags: z.string().optional(), defaultTtl: int.optional(), maxTtl: int.optional(), acl: z.string().optional(), updatedAt: int });
+const RowSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  tags: z.string(),
+  defaultTtl: int,
+  maxTtl: int,
+  currentVersion: int,
+  createdAt: int,
+  updatedAt: int,
+  createdBy: z.string(),
+  acl: z.string(),
+});
+const PatchSchema = z.strictObject({
+  description: z.string().optional(),
+  tags: z.string().optional(),
+  defaultTtl: int.optional(),
+  maxTtl: int.optional(),
+  acl: z.string().optional(),
+  updatedAt: int,
+});
 
 /** A mutation as read back from the outbox table. */
 export const MutationSchema = z.discriminatedUnion("kind", [
@@ -39,7 +62,9 @@ export function encodeMutation(m: Mutation): string {
 }
 
 /** What applying found: done, or a conflict with what D1 held and how it was resolved. */
-export type Applied = { conflict: null } | { conflict: { d1: store.D1Seen | "name_taken"; resolution: "reapplied" | "dropped" } };
+export type Applied =
+  | { conflict: null }
+  | { conflict: { d1: store.D1Seen | "name_taken"; resolution: "reapplied" | "dropped" } };
 
 /**
  * Applies one mutation of `credentialId` to D1. The rule for a compare-and-set that matches
@@ -51,7 +76,9 @@ export type Applied = { conflict: null } | { conflict: { d1: store.D1Seen | "nam
 export async function applyMutation(db: TenantDb, credentialId: string, m: Mutation): Promise<Applied> {
   switch (m.kind) {
     case "insert":
-      return (await store.applyInsert(db, m.row, m.first)) ? { conflict: null } : { conflict: { d1: "name_taken", resolution: "dropped" } };
+      return (await store.applyInsert(db, m.row, m.first))
+        ? { conflict: null }
+        : { conflict: { d1: "name_taken", resolution: "dropped" } };
     case "update": {
       const done = await store.applyUpdate(db, credentialId, m.expectedUpdatedAt, m.patch);
       if (done.applied) return { conflict: null };

@@ -78,20 +78,37 @@ function pendingCount(ctx: VaultContext): number {
  * A D1 failure after the intent is committed does not fail the request: the change is recorded
  * and is applied by the next read of the credential or the next alarm (reads wait for it).
  */
-export async function commitD1Change(ctx: VaultContext, actor: Actor, events: Recorded[], change: PendingChange, alsoInObject?: () => void): Promise<void> {
+export async function commitD1Change(
+  ctx: VaultContext,
+  actor: Actor,
+  events: Recorded[],
+  change: PendingChange,
+  alsoInObject?: () => void,
+): Promise<void> {
   // From the intent to D1 the head is ahead of D1: a lease that read D1 just before sees a race (409), not tampering.
   await ctx.credentials.writing(change.credentialId, () => commit(ctx, actor, events, change, alsoInObject));
 }
 
-async function commit(ctx: VaultContext, actor: Actor, events: Recorded[], change: PendingChange, alsoInObject?: () => void): Promise<void> {
-  if (pendingCount(ctx) >= OUTBOX_MAX_PENDING) throw new VaultError("unavailable", "the credential store is not accepting changes right now; retry later");
+async function commit(
+  ctx: VaultContext,
+  actor: Actor,
+  events: Recorded[],
+  change: PendingChange,
+  alsoInObject?: () => void,
+): Promise<void> {
+  if (pendingCount(ctx) >= OUTBOX_MAX_PENDING)
+    throw new VaultError("unavailable", "the credential store is not accepting changes right now; retry later");
   ctx.storage.transactionSync(() => {
     alsoInObject?.();
     for (const event of events) record(ctx, actor, event);
     ctx.sql.exec(
       "INSERT INTO d1_outbox (credential_id, credential_name, mutation, created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
       // next_attempt_at is real time, like every backoff deadline here (a test's fixed clock is not).
-      change.credentialId, change.name, encodeMutation(change.mutation), ctx.now(), Date.now(),
+      change.credentialId,
+      change.name,
+      encodeMutation(change.mutation),
+      ctx.now(),
+      Date.now(),
     );
   });
   ctx.outbox.pending = pendingCount(ctx) + 1;
@@ -100,7 +117,11 @@ async function commit(ctx: VaultContext, actor: Actor, events: Recorded[], chang
   try {
     await applyPending(ctx, change.credentialId);
   } catch (error) {
-    console.warn("outbox apply deferred", { request_id: actor.requestId, credential_id: change.credentialId, error: d1Message(error) });
+    console.warn("outbox apply deferred", {
+      request_id: actor.requestId,
+      credential_id: change.credentialId,
+      error: d1Message(error),
+    });
     await ctx.scheduleAlarm(Date.now() + 1000);
   }
 }
@@ -111,15 +132,26 @@ async function commit(ctx: VaultContext, actor: Actor, events: Recorded[], chang
  */
 export async function applyPending(ctx: VaultContext, credentialId: string): Promise<void> {
   if (pendingCount(ctx) === 0) return;
-  const rows = ctx.sql.exec("SELECT seq, mutation, attempts FROM d1_outbox WHERE credential_id = ? ORDER BY seq", credentialId).toArray().map((r) => RowSchema.parse(r));
+  const rows = ctx.sql
+    .exec("SELECT seq, mutation, attempts FROM d1_outbox WHERE credential_id = ? ORDER BY seq", credentialId)
+    .toArray()
+    .map((r) => RowSchema.parse(r));
   for (const row of rows) {
     const mutation = MutationSchema.parse(JSON.parse(row.mutation));
     let applied;
     try {
-      applied = await withTimeout(applyMutation(ctx.db, credentialId, mutation), ctx.faults.applyTimeout(OUTBOX_APPLY_TIMEOUT_MS));
+      applied = await withTimeout(
+        applyMutation(ctx.db, credentialId, mutation),
+        ctx.faults.applyTimeout(OUTBOX_APPLY_TIMEOUT_MS),
+      );
     } catch (error) {
       const backoff = Math.min(1000 * 2 ** row.attempts, OUTBOX_MAX_BACKOFF_MS);
-      ctx.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?", Date.now() + backoff, d1Message(error), row.seq);
+      ctx.sql.exec(
+        "UPDATE d1_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?",
+        Date.now() + backoff,
+        d1Message(error),
+        row.seq,
+      );
       throw new VaultError("unavailable", "the credential store is unavailable; retry later");
     }
     await ctx.faults.point("after-d1-write");
@@ -132,7 +164,10 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
           outcome: "error",
           details: {
             operation: `outbox.${mutation.kind}`,
-            d1: conflict.d1 === null || conflict.d1 === "name_taken" ? conflict.d1 : { updated_at: conflict.d1.updatedAt, current_version: conflict.d1.currentVersion },
+            d1:
+              conflict.d1 === null || conflict.d1 === "name_taken"
+                ? conflict.d1
+                : { updated_at: conflict.d1.updatedAt, current_version: conflict.d1.currentVersion },
             resolution: conflict.resolution,
           },
         });
@@ -146,7 +181,9 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`D1 did not answer within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_resolve, reject) => (timer = setTimeout(() => reject(new Error(`D1 did not answer within ${ms} ms`)), ms)),
+  );
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 

@@ -27,23 +27,42 @@ export function getHead(sql: SqlStorage, credentialId: string): HeadRow | undefi
 }
 
 /** Sets the current version (create, rotate), keeping the retention setting unless one is given. */
-export function setHeadVersion(sql: SqlStorage, credentialId: string, version: number, now: number, keepVersions?: number): void {
+export function setHeadVersion(
+  sql: SqlStorage,
+  credentialId: string,
+  version: number,
+  now: number,
+  keepVersions?: number,
+): void {
   sql.exec(
     `INSERT INTO credential_heads (credential_id, current_version, keep_versions, deleted_at, updated_at) VALUES (?, ?, ?, NULL, ?)
      ON CONFLICT (credential_id) DO UPDATE SET current_version = excluded.current_version, updated_at = excluded.updated_at,
        keep_versions = coalesce(excluded.keep_versions, credential_heads.keep_versions)`,
-    credentialId, version, keepVersions ?? null, now,
+    credentialId,
+    version,
+    keepVersions ?? null,
+    now,
   );
 }
 
 /** Records a credential that predates this table as it is in D1 (trust on first use); no-op if known. */
 export function adoptHead(sql: SqlStorage, credentialId: string, version: number, now: number): void {
-  sql.exec("INSERT OR IGNORE INTO credential_heads (credential_id, current_version, keep_versions, deleted_at, updated_at) VALUES (?, ?, NULL, NULL, ?)", credentialId, version, now);
+  sql.exec(
+    "INSERT OR IGNORE INTO credential_heads (credential_id, current_version, keep_versions, deleted_at, updated_at) VALUES (?, ?, NULL, NULL, ?)",
+    credentialId,
+    version,
+    now,
+  );
 }
 
 /** Changes how many versions a credential keeps; the version is left as it is (a rotation may have moved it). */
 export function setHeadKeepVersions(sql: SqlStorage, credentialId: string, keepVersions: number, now: number): void {
-  sql.exec("UPDATE credential_heads SET keep_versions = ?, updated_at = ? WHERE credential_id = ?", keepVersions, now, credentialId);
+  sql.exec(
+    "UPDATE credential_heads SET keep_versions = ?, updated_at = ? WHERE credential_id = ?",
+    keepVersions,
+    now,
+    credentialId,
+  );
 }
 
 /** Marks a credential deleted: D1 must not show it again. */
@@ -51,7 +70,10 @@ export function markHeadDeleted(sql: SqlStorage, credentialId: string, version: 
   sql.exec(
     `INSERT INTO credential_heads (credential_id, current_version, keep_versions, deleted_at, updated_at) VALUES (?, ?, NULL, ?, ?)
      ON CONFLICT (credential_id) DO UPDATE SET deleted_at = excluded.deleted_at, updated_at = excluded.updated_at`,
-    credentialId, version, now, now,
+    credentialId,
+    version,
+    now,
+    now,
   );
 }
 

@@ -1,7 +1,14 @@
 import { z } from "zod";
 import { CreateTrustSchema } from "../../worker/contract/schemas/federation";
 
-const TrustRow = z.object({ id: z.string(), name: z.string(), issuer: z.string(), policy: z.string(), created_at: z.number().int(), created_by: z.string() });
+const TrustRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  issuer: z.string(),
+  policy: z.string(),
+  created_at: z.number().int(),
+  created_by: z.string(),
+});
 const WebhookRow = z.object({
   id: z.string(),
   name: z.string(),
@@ -24,8 +31,21 @@ const trusts = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): Stor
   });
 
 /** Inserts a trust policy; false if the name is taken. */
-export function insertTrust(sql: SqlStorage, t: { id: string; name: string; issuer: string; policy: string; created_at: number; created_by: string }): boolean {
-  return sql.exec("INSERT OR IGNORE INTO oidc_trusts (id, name, issuer, policy, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)", t.id, t.name, t.issuer, t.policy, t.created_at, t.created_by).rowsWritten > 0;
+export function insertTrust(
+  sql: SqlStorage,
+  t: { id: string; name: string; issuer: string; policy: string; created_at: number; created_by: string },
+): boolean {
+  return (
+    sql.exec(
+      "INSERT OR IGNORE INTO oidc_trusts (id, name, issuer, policy, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+      t.id,
+      t.name,
+      t.issuer,
+      t.policy,
+      t.created_at,
+      t.created_by,
+    ).rowsWritten > 0
+  );
 }
 
 /** All trust policies, oldest first. */
@@ -49,23 +69,46 @@ export function deleteTrust(sql: SqlStorage, id: string): void {
 }
 
 /** Inserts a webhook; false if the name is taken. */
-export function insertWebhook(sql: SqlStorage, w: { id: string; name: string; salt: string; credentials: string[]; max_ttl: number; created_at: number; created_by: string }): boolean {
+export function insertWebhook(
+  sql: SqlStorage,
+  w: {
+    id: string;
+    name: string;
+    salt: string;
+    credentials: string[];
+    max_ttl: number;
+    created_at: number;
+    created_by: string;
+  },
+): boolean {
   return (
     sql.exec(
       "INSERT OR IGNORE INTO webhooks (id, name, salt, credentials, max_ttl, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      w.id, w.name, w.salt, JSON.stringify(w.credentials), w.max_ttl, w.created_at, w.created_by,
+      w.id,
+      w.name,
+      w.salt,
+      JSON.stringify(w.credentials),
+      w.max_ttl,
+      w.created_at,
+      w.created_by,
     ).rowsWritten > 0
   );
 }
 
 /** All webhooks by name. */
 export function listWebhooks(sql: SqlStorage): StoredWebhook[] {
-  return sql.exec("SELECT * FROM webhooks ORDER BY name").toArray().map((r) => WebhookRow.parse(r));
+  return sql
+    .exec("SELECT * FROM webhooks ORDER BY name")
+    .toArray()
+    .map((r) => WebhookRow.parse(r));
 }
 
 /** Finds a webhook by id or name. */
 export function findWebhook(sql: SqlStorage, ref: string): StoredWebhook | undefined {
-  return sql.exec("SELECT * FROM webhooks WHERE id = ? OR name = ?", ref, ref).toArray().map((r) => WebhookRow.parse(r))[0];
+  return sql
+    .exec("SELECT * FROM webhooks WHERE id = ? OR name = ?", ref, ref)
+    .toArray()
+    .map((r) => WebhookRow.parse(r))[0];
 }
 
 /** Deletes a webhook. */
@@ -74,8 +117,17 @@ export function deleteWebhook(sql: SqlStorage, id: string): void {
 }
 
 /** Inserts `key` into a replay table unless present, first pruning up to 100 lapsed rows. */
-function rememberOnce(sql: SqlStorage, table: "webhook_replays" | "oidc_replays", key: string, until: number, now: number): boolean {
-  sql.exec(`DELETE FROM ${table} WHERE replay_key IN (SELECT replay_key FROM ${table} WHERE expires_at < ? LIMIT 100)`, now);
+function rememberOnce(
+  sql: SqlStorage,
+  table: "webhook_replays" | "oidc_replays",
+  key: string,
+  until: number,
+  now: number,
+): boolean {
+  sql.exec(
+    `DELETE FROM ${table} WHERE replay_key IN (SELECT replay_key FROM ${table} WHERE expires_at < ? LIMIT 100)`,
+    now,
+  );
   return sql.exec(`INSERT OR IGNORE INTO ${table} (replay_key, expires_at) VALUES (?, ?)`, key, until).rowsWritten > 0;
 }
 

@@ -10,7 +10,10 @@ export const LeaseRowSchema = z.object({
   version: z.number().int(),
   identity: z.string(),
   token_id: z.string(),
-  agent: z.string().nullable().transform((a) => (a === null ? null : AgentSchema.parse(JSON.parse(a)))),
+  agent: z
+    .string()
+    .nullable()
+    .transform((a) => (a === null ? null : AgentSchema.parse(JSON.parse(a)))),
   purpose: z.string().nullable(),
   issued_at: z.number().int(),
   expires_at: z.number().int(),
@@ -27,15 +30,26 @@ export type LeaseRow = z.output<typeof LeaseRowSchema>;
 /** What a new lease stores. */
 export type NewLease = Omit<LeaseRow, "n" | "state" | "ended_at" | "revoked_by">;
 
-const parse = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) => cursor.toArray().map((r) => LeaseRowSchema.parse(r));
+const parse = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) =>
+  cursor.toArray().map((r) => LeaseRowSchema.parse(r));
 
 /** Inserts an active lease. */
 export function insertLease(sql: SqlStorage, l: NewLease): void {
   sql.exec(
     `INSERT INTO leases (id, credential_id, credential_name, version, identity, token_id, agent, purpose, issued_at, expires_at, max_expires_at, state, ttl)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
-    l.id, l.credential_id, l.credential_name, l.version, l.identity, l.token_id, l.agent === null ? null : JSON.stringify(l.agent), l.purpose,
-    l.issued_at, l.expires_at, l.max_expires_at, l.ttl,
+    l.id,
+    l.credential_id,
+    l.credential_name,
+    l.version,
+    l.identity,
+    l.token_id,
+    l.agent === null ? null : JSON.stringify(l.agent),
+    l.purpose,
+    l.issued_at,
+    l.expires_at,
+    l.max_expires_at,
+    l.ttl,
   );
 }
 
@@ -61,9 +75,12 @@ export function listLeases(sql: SqlStorage, f: LeaseFilter): LeaseRow[] {
   if (f.credentialId !== undefined) where.push("credential_id = ?"), args.push(f.credentialId);
   if (f.identity !== undefined) where.push("identity = ?"), args.push(f.identity);
   if (f.state === "active") where.push("state = 'active' AND expires_at > ?"), args.push(f.now);
-  if (f.state === "expired") where.push("(state = 'expired' OR (state = 'active' AND expires_at <= ?))"), args.push(f.now);
+  if (f.state === "expired")
+    where.push("(state = 'expired' OR (state = 'active' AND expires_at <= ?))"), args.push(f.now);
   if (f.state === "revoked") where.push("state = 'revoked'");
-  return parse(sql.exec(`SELECT * FROM leases WHERE ${where.join(" AND ")} ORDER BY n DESC LIMIT ?`, ...args, f.limit + 1));
+  return parse(
+    sql.exec(`SELECT * FROM leases WHERE ${where.join(" AND ")} ORDER BY n DESC LIMIT ?`, ...args, f.limit + 1),
+  );
 }
 
 /** Moves a lease's deadline (renewal). */
@@ -72,13 +89,29 @@ export function setLeaseExpiry(sql: SqlStorage, id: string, expiresAt: number): 
 }
 
 /** Ends an active lease; returns false if it was no longer active. */
-export function endLease(sql: SqlStorage, id: string, state: "expired" | "revoked", at: number, revokedBy: string | null): boolean {
-  return sql.exec("UPDATE leases SET state = ?, ended_at = ?, revoked_by = ? WHERE id = ? AND state = 'active'", state, at, revokedBy, id).rowsWritten > 0;
+export function endLease(
+  sql: SqlStorage,
+  id: string,
+  state: "expired" | "revoked",
+  at: number,
+  revokedBy: string | null,
+): boolean {
+  return (
+    sql.exec(
+      "UPDATE leases SET state = ?, ended_at = ?, revoked_by = ? WHERE id = ? AND state = 'active'",
+      state,
+      at,
+      revokedBy,
+      id,
+    ).rowsWritten > 0
+  );
 }
 
 /** Active leases whose deadline has passed, earliest first, at most `limit` (index leases_active_expiry). */
 export function dueLeases(sql: SqlStorage, now: number, limit: number): LeaseRow[] {
-  return parse(sql.exec("SELECT * FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit));
+  return parse(
+    sql.exec("SELECT * FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit),
+  );
 }
 
 /** The earliest deadline of any active lease (index leases_active_expiry), or null. */
@@ -97,7 +130,12 @@ export interface ActiveCursor {
  * Active leases after `after`, in (expires_at, n) order through the partial index of active
  * leases (so expired history is never scanned), optionally of one credential.
  */
-export function activeLeasesAfter(sql: SqlStorage, after: ActiveCursor, credentialId: string | undefined, limit: number): LeaseRow[] {
+export function activeLeasesAfter(
+  sql: SqlStorage,
+  after: ActiveCursor,
+  credentialId: string | undefined,
+  limit: number,
+): LeaseRow[] {
   const byCredential = credentialId === undefined ? "" : "AND credential_id = ?";
   const args: SqlStorageValue[] = [after.expiresAt, after.expiresAt, after.n];
   if (credentialId !== undefined) args.push(credentialId);
@@ -105,7 +143,8 @@ export function activeLeasesAfter(sql: SqlStorage, after: ActiveCursor, credenti
     sql.exec(
       `SELECT * FROM leases WHERE state = 'active' AND (expires_at > ? OR (expires_at = ? AND n > ?)) ${byCredential}
        ORDER BY expires_at, n LIMIT ?`,
-      ...args, limit,
+      ...args,
+      limit,
     ),
   );
 }
@@ -116,7 +155,9 @@ export function leasesHeldDuring(sql: SqlStorage, from: number, to: number, limi
     sql.exec(
       // An active lease is held until its deadline; an ended one until it ended.
       "SELECT * FROM leases WHERE issued_at <= ? AND coalesce(ended_at, expires_at) >= ? ORDER BY issued_at LIMIT ?",
-      to, from, limit,
+      to,
+      from,
+      limit,
     ),
   );
 }

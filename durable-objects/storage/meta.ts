@@ -6,7 +6,10 @@ const META = {
   tenant_name: z.string(),
   created_at: z.number().int(),
   kek_active_version: z.number().int().positive(),
-  kek_sweep: z.object({ cursor: z.object({ credentialId: z.string(), version: z.number().int() }).nullable(), rewrapped: z.number().int() }),
+  kek_sweep: z.object({
+    cursor: z.object({ credentialId: z.string(), version: z.number().int() }).nullable(),
+    rewrapped: z.number().int(),
+  }),
   /** KEK versions whose destruction is audited but may not have reached D1 yet (kek/rotation.ts). */
   kek_destroy_pending: z.array(z.number().int().positive()),
 } as const;
@@ -23,7 +26,11 @@ export function getMeta<K extends MetaKey>(sql: SqlStorage, key: K): MetaValue<K
 
 /** Writes one meta value. */
 export function setMeta<K extends MetaKey>(sql: SqlStorage, key: K, value: MetaValue<K>): void {
-  sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(META[key].parse(value)));
+  sql.exec(
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    key,
+    JSON.stringify(META[key].parse(value)),
+  );
 }
 
 /** Removes one meta value. */

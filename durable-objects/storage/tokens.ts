@@ -21,14 +21,26 @@ export const TokenRowSchema = z.object({
 /** A stored token. */
 export type TokenRow = z.output<typeof TokenRowSchema>;
 
-const parseRows = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) => cursor.toArray().map((r) => TokenRowSchema.parse(r));
+const parseRows = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) =>
+  cursor.toArray().map((r) => TokenRowSchema.parse(r));
 
 /** Inserts a token row. */
 export function insertToken(sql: SqlStorage, row: TokenRow): void {
   sql.exec(
     `INSERT INTO tokens (id, token_hash, kind, name, role, identity, created_at, created_by, expires_at, revoked_at, revoked_by, parent_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    row.id, row.token_hash, row.kind, row.name, row.role, row.identity, row.created_at, row.created_by, row.expires_at, row.revoked_at, row.revoked_by, row.parent_id,
+    row.id,
+    row.token_hash,
+    row.kind,
+    row.name,
+    row.role,
+    row.identity,
+    row.created_at,
+    row.created_by,
+    row.expires_at,
+    row.revoked_at,
+    row.revoked_by,
+    row.parent_id,
   );
 }
 
@@ -43,16 +55,24 @@ export function findTokenById(sql: SqlStorage, id: string): TokenRow | undefined
 }
 
 /** Lists tokens by id after `cursor`. */
-export function listTokens(sql: SqlStorage, q: { limit: number; cursor?: string; includeRevoked: boolean }): TokenRow[] {
+export function listTokens(
+  sql: SqlStorage,
+  q: { limit: number; cursor?: string; includeRevoked: boolean },
+): TokenRow[] {
   return parseRows(
     sql.exec(
       `SELECT * FROM tokens WHERE id > ? AND (? OR revoked_at IS NULL) ORDER BY id LIMIT ?`,
-      q.cursor ?? "", q.includeRevoked ? 1 : 0, q.limit + 1,
+      q.cursor ?? "",
+      q.includeRevoked ? 1 : 0,
+      q.limit + 1,
     ),
   );
 }
 
 /** Marks a token revoked; returns false when it was already revoked. */
 export function revokeToken(sql: SqlStorage, id: string, by: string, now: number): boolean {
-  return sql.exec("UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL", now, by, id).rowsWritten > 0;
+  return (
+    sql.exec("UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL", now, by, id)
+      .rowsWritten > 0
+  );
 }

@@ -5,13 +5,20 @@ import type { TeamMembers } from "../../worker/contract/schemas/teams";
 
 /** The stored use policy of a credential, validated on the way out of storage. */
 export function findUsePolicy(sql: SqlStorage, credentialId: string): UsePolicy | undefined {
-  const row = sql.exec<{ policy: string }>("SELECT policy FROM use_policies WHERE credential_id = ?", credentialId).toArray()[0];
+  const row = sql
+    .exec<{ policy: string }>("SELECT policy FROM use_policies WHERE credential_id = ?", credentialId)
+    .toArray()[0];
   return row ? UsePolicySchema.parse(JSON.parse(row.policy)) : undefined;
 }
 
 /** Inserts or replaces a credential's use policy. */
 export function putUsePolicy(sql: SqlStorage, credentialId: string, policy: UsePolicy, now: number): void {
-  sql.exec("INSERT OR REPLACE INTO use_policies (credential_id, policy, updated_at) VALUES (?, ?, ?)", credentialId, JSON.stringify(policy), now);
+  sql.exec(
+    "INSERT OR REPLACE INTO use_policies (credential_id, policy, updated_at) VALUES (?, ?, ?)",
+    credentialId,
+    JSON.stringify(policy),
+    now,
+  );
 }
 
 /** Removes a credential's use policy; true if there was one. */
@@ -33,13 +40,22 @@ export function listTeams(sql: SqlStorage): StoredTeam[] {
     .toArray()
     .map((raw) => {
       const row = TeamRow.parse(raw);
-      return { name: row.name, members: SetTeamSchema.shape.members.parse(JSON.parse(row.members)), updatedAt: row.updated_at };
+      return {
+        name: row.name,
+        members: SetTeamSchema.shape.members.parse(JSON.parse(row.members)),
+        updatedAt: row.updated_at,
+      };
     });
 }
 
 /** Inserts or replaces a team. */
 export function putTeam(sql: SqlStorage, name: string, members: readonly string[], now: number): void {
-  sql.exec("INSERT OR REPLACE INTO teams (name, members, updated_at) VALUES (?, ?, ?)", name, JSON.stringify(members), now);
+  sql.exec(
+    "INSERT OR REPLACE INTO teams (name, members, updated_at) VALUES (?, ?, ?)",
+    name,
+    JSON.stringify(members),
+    now,
+  );
 }
 
 /** Removes a team; true if it existed. */

@@ -33,7 +33,10 @@ afterAll(() => fixture?.close());
 async function api(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${banner.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${banner.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${banner.token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
@@ -69,7 +72,9 @@ describe("dashboard in Chromium", () => {
     // The lease list refreshes by itself: a lease taken from the CLI appears without a reload.
     await page.getByRole("link", { name: "Leases", exact: true }).click();
     await page.waitForURL(`${url}/ui/leases`);
-    const leased = await runCli(cli, ["lease", "e2e/db", "--purpose", "dashboard-e2e"], { env: cliEnv(cli, { GHOSTVAULT_URL: url, GHOSTVAULT_TOKEN: banner.token }) });
+    const leased = await runCli(cli, ["lease", "e2e/db", "--purpose", "dashboard-e2e"], {
+      env: cliEnv(cli, { GHOSTVAULT_URL: url, GHOSTVAULT_TOKEN: banner.token }),
+    });
     expect(leased.code, leased.stderr).toBe(0);
     expect(leased.stdout).toBe("e2e-secret-value-never-rendered");
     const leaseId = /lease (lease_[0-9a-f]+)/.exec(leased.stderr)![1]!;
@@ -97,25 +102,49 @@ describe("dashboard in Chromium", () => {
     // (SameSite=Strict keeps the cookie off, and the Origin check would refuse it anyway).
     const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
     const attacker = await context.newPage();
-    await attacker.setContent(`<form method="post" action="${url}/ui/credentials"><input name="name" value="planted"><input name="value" value="x"><input name="_csrf" value="${csrf}"><button>go</button></form>`);
-    const [forged] = await Promise.all([attacker.waitForResponse(`${url}/ui/credentials`), attacker.getByRole("button", { name: "go" }).click()]);
+    await attacker.setContent(
+      `<form method="post" action="${url}/ui/credentials"><input name="name" value="planted"><input name="value" value="x"><input name="_csrf" value="${csrf}"><button>go</button></form>`,
+    );
+    const [forged] = await Promise.all([
+      attacker.waitForResponse(`${url}/ui/credentials`),
+      attacker.getByRole("button", { name: "go" }).click(),
+    ]);
     expect(forged.status()).toBeGreaterThanOrEqual(400);
     expect((await api("GET", "/v1/credentials/planted")).status).toBe(404);
     await attacker.close();
     // A same-origin script post without the CSRF token is refused too; with it (control) it works.
     const statuses = await page.evaluate(async (token) => {
-      const post = (body: Record<string, string>) => fetch("/ui/credentials", { method: "POST", body: new URLSearchParams(body), redirect: "manual" }).then((r) => r.status);
-      return [await post({ name: "no-token", value: "x" }), await post({ name: "with-token", value: "x", _csrf: token })];
+      const post = (body: Record<string, string>) =>
+        fetch("/ui/credentials", { method: "POST", body: new URLSearchParams(body), redirect: "manual" }).then(
+          (r) => r.status,
+        );
+      return [
+        await post({ name: "no-token", value: "x" }),
+        await post({ name: "with-token", value: "x", _csrf: token }),
+      ];
     }, csrf);
     expect(statuses[0]).toBe(403);
     expect((await api("GET", "/v1/credentials/no-token")).status).toBe(404);
     expect((await api("GET", "/v1/credentials/with-token")).status).toBe(200);
 
     // Every form field has a label, on every page an admin has.
-    for (const p of ["/ui/credentials", "/ui/leases", "/ui/audit", "/ui/tokens", "/ui/teams", "/ui/oidc", "/ui/webhooks", "/ui/kek", "/ui/incident", "/ui/sessions"]) {
+    for (const p of [
+      "/ui/credentials",
+      "/ui/leases",
+      "/ui/audit",
+      "/ui/tokens",
+      "/ui/teams",
+      "/ui/oidc",
+      "/ui/webhooks",
+      "/ui/kek",
+      "/ui/incident",
+      "/ui/sessions",
+    ]) {
       await page.goto(`${url}${p}`);
       const unlabelled = await page.evaluate(() =>
-        [...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute("aria-label")).map((el) => el.outerHTML),
+        [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+          .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute("aria-label"))
+          .map((el) => el.outerHTML),
       );
       expect(unlabelled, p).toEqual([]);
     }
@@ -125,11 +154,16 @@ describe("dashboard in Chromium", () => {
     expect(cookie).toMatchObject({ name: "gv_session", httpOnly: true, sameSite: "Strict" });
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/ui\/login\?reason=out/);
-    const replay = await fetch(`${url}/ui/credentials`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` }, redirect: "manual" });
+    const replay = await fetch(`${url}/ui/credentials`, {
+      headers: { cookie: `${cookie!.name}=${cookie!.value}` },
+      redirect: "manual",
+    });
     expect(replay.status).toBe(303);
     expect(replay.headers.get("location")).toMatch(/^\/ui\/login/);
     // The cookie's first field (base64url JSON) is the session token (worker/dashboard/session.ts).
-    const sessionToken = (JSON.parse(Buffer.from(cookie!.value.split(".")[0]!, "base64url").toString("utf8")) as string[])[0];
+    const sessionToken = (
+      JSON.parse(Buffer.from(cookie!.value.split(".")[0]!, "base64url").toString("utf8")) as string[]
+    )[0];
     const whoami = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${sessionToken}` } });
     expect(whoami.status).toBe(401);
 
@@ -138,7 +172,9 @@ describe("dashboard in Chromium", () => {
   });
 
   it("axe-core finds no WCAG 2 A/AA violation on any page (sign-in, every admin page, a credential, an entry, the not-found page)", async () => {
-    const created = (await (await api("POST", "/v1/credentials", { name: "axe/db", value: "axe-value", tags: ["axe"] })).json()) as { id: string };
+    const created = (await (
+      await api("POST", "/v1/credentials", { name: "axe/db", value: "axe-value", tags: ["axe"] })
+    ).json()) as { id: string };
     // bypassCSP only so the checker can be injected; the CSP itself is checked in the other tests.
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
@@ -146,7 +182,13 @@ describe("dashboard in Chromium", () => {
       await page.goto(`${banner.url}${path}`);
       await page.addScriptTag({ content: AXE });
       const violations = await page.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run: (d: Document, o: object) => Promise<{ violations: { id: string; nodes: { html: string }[] }[] }> } }).axe;
+        const axe = (
+          window as unknown as {
+            axe: {
+              run: (d: Document, o: object) => Promise<{ violations: { id: string; nodes: { html: string }[] }[] }>;
+            };
+          }
+        ).axe;
         const result = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
         return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(" | ")}`);
       });
@@ -154,7 +196,23 @@ describe("dashboard in Chromium", () => {
     };
     await check("/ui/login");
     await signIn(page, banner.url, banner.token);
-    for (const path of ["/ui/credentials", `/ui/credentials/${created.id}`, "/ui/leases", "/ui/audit", "/ui/audit/1", "/ui/audit/chain", "/ui/tokens", "/ui/sessions", "/ui/teams", "/ui/oidc", "/ui/webhooks", "/ui/kek", "/ui/incident", "/ui/health", "/ui/no-such-page"]) {
+    for (const path of [
+      "/ui/credentials",
+      `/ui/credentials/${created.id}`,
+      "/ui/leases",
+      "/ui/audit",
+      "/ui/audit/1",
+      "/ui/audit/chain",
+      "/ui/tokens",
+      "/ui/sessions",
+      "/ui/teams",
+      "/ui/oidc",
+      "/ui/webhooks",
+      "/ui/kek",
+      "/ui/incident",
+      "/ui/health",
+      "/ui/no-such-page",
+    ]) {
       await check(path);
     }
     await context.close();
@@ -195,7 +253,9 @@ describe("dashboard in Chromium", () => {
     expect(await page.getByRole("alert").textContent()).toContain("type REVOKE");
     await context.close();
 
-    const created = (await (await api("POST", "/v1/tokens", { name: "e2e viewer", role: "viewer", identity: "user:viewer@localhost" })).json()) as { token: string };
+    const created = (await (
+      await api("POST", "/v1/tokens", { name: "e2e viewer", role: "viewer", identity: "user:viewer@localhost" })
+    ).json()) as { token: string };
     const viewerContext = await browser.newContext();
     const viewerPage = await viewerContext.newPage();
     const problems = await watchProblems(viewerPage);

@@ -40,7 +40,12 @@ describe("npm run dev -- --https", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ghostvault-dev-https-"));
     tempDirs.push(dir);
     const stateDir = path.join(dir, "ghostvault");
-    const server = startDev({ port: await freePort(), persistDir: path.join(dir, "state"), stateDir, args: ["--https"] });
+    const server = startDev({
+      port: await freePort(),
+      persistDir: path.join(dir, "state"),
+      stateDir,
+      args: ["--https"],
+    });
     const banner = await waitForBanner(server);
     expect(banner.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const pin = /SPKI pin:\s+(\S+)/.exec(server.output())?.[1];
@@ -59,7 +64,13 @@ describe("npm run dev -- --https", () => {
 
     // A wrong pin: refused during the handshake, before the request (a lease) is written.
     const wrongPin = createHash("sha256").update("not the server's key").digest("base64");
-    const wrong = vaultClientWithPins({ url: banner.url, token: banner.token, pins: [wrongPin], ca, retry: { maxRetries: 3 } });
+    const wrong = vaultClientWithPins({
+      url: banner.url,
+      token: banner.token,
+      pins: [wrongPin],
+      ca,
+      retry: { maxRetries: 3 },
+    });
     const error = await wrong.lease("pinned/db", { ttl: "5m" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VaultError);
     expect(error).toMatchObject({ code: "pin_mismatch", status: 0 });
@@ -68,9 +79,15 @@ describe("npm run dev -- --https", () => {
     expect(since.filter((type) => type.startsWith("lease."))).toEqual([]);
 
     // Pinning never replaces validation: the right pin without the local CA is refused too.
-    await expect(createPinnedFetch({ pins: [pin!] })(`${banner.url}/v1/health`)).rejects.toThrow(/self[- ]signed|unable to (verify|get)|certificate/i);
+    await expect(createPinnedFetch({ pins: [pin!] })(`${banner.url}/v1/health`)).rejects.toThrow(
+      /self[- ]signed|unable to (verify|get)|certificate/i,
+    );
     // And the port speaks only TLS.
-    await expect(fetch(banner.url.replace("https:", "http:") + "/v1/health", { signal: AbortSignal.timeout(5000) }).then((r) => r.status)).rejects.toThrow();
+    await expect(
+      fetch(banner.url.replace("https:", "http:") + "/v1/health", { signal: AbortSignal.timeout(5000) }).then(
+        (r) => r.status,
+      ),
+    ).rejects.toThrow();
 
     await stopDev(server, "SIGINT");
   });
@@ -78,7 +95,12 @@ describe("npm run dev -- --https", () => {
   it("refuses an unknown argument with a clear message", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ghostvault-dev-args-"));
     tempDirs.push(dir);
-    const server = startDev({ port: await freePort(), persistDir: path.join(dir, "state"), stateDir: path.join(dir, "gv"), args: ["--htps"] });
+    const server = startDev({
+      port: await freePort(),
+      persistDir: path.join(dir, "state"),
+      stateDir: path.join(dir, "gv"),
+      args: ["--htps"],
+    });
     const code = await new Promise<number | null>((resolve) => server.child.on("exit", resolve));
     expect(code).toBe(1);
     expect(server.output()).toContain("unknown argument --htps; the only one is --https");

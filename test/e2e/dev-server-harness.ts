@@ -93,7 +93,11 @@ function processes(): Proc[] {
 
 /** Process groups led by this server's wrangler: found by the unique persist dir in its command line. */
 export function wranglerGroups(server: DevServer): Set<number> {
-  const groups = new Set(processes().filter((p) => p.args.includes(server.persistDir)).map((p) => p.pgid));
+  const groups = new Set(
+    processes()
+      .filter((p) => p.args.includes(server.persistDir))
+      .map((p) => p.pgid),
+  );
   for (const pgid of groups) server.groups.add(pgid);
   return groups;
 }

@@ -45,7 +45,11 @@ describe("npm run dev", () => {
 
     const whoami = await fetch(`${banner.url}/v1/whoami`, { headers: auth });
     expect(whoami.status).toBe(200);
-    expect(await whoami.json()).toMatchObject({ tenant_id: banner.tenantId, role: "admin", identity: "user:dev@localhost" });
+    expect(await whoami.json()).toMatchObject({
+      tenant_id: banner.tenantId,
+      role: "admin",
+      identity: "user:dev@localhost",
+    });
     // Control beside the positive case: the server really checks the token.
     const forged = await fetch(`${banner.url}/v1/whoami`, { headers: { authorization: `Bearer ${banner.token}x` } });
     expect(forged.status).toBe(401);
@@ -65,11 +69,18 @@ describe("npm run dev", () => {
     // The dev witness runs beside the vault and cosigns its checkpoints under the vkey the banner printed.
     const witnessVkey = /Audit witness .*\n\s+(\S+\+[0-9a-f]{8}\+\S+)/.exec(server.output())?.[1];
     expect(witnessVkey, server.output()).toMatch(/^witness\.localhost\/dev\+/);
-    const { verifier_key } = (await (await fetch(`${banner.url}/v1/audit/public-key`)).json()) as { verifier_key: string };
-    const checkpoints = (await (await fetch(`${banner.url}/v1/audit/checkpoints?fresh=true`, { headers: auth })).json()) as { items: { note: string }[] };
+    const { verifier_key } = (await (await fetch(`${banner.url}/v1/audit/public-key`)).json()) as {
+      verifier_key: string;
+    };
+    const checkpoints = (await (
+      await fetch(`${banner.url}/v1/audit/checkpoints?fresh=true`, { headers: auth })
+    ).json()) as { items: { note: string }[] };
     const note = checkpoints.items.at(-1)!.note;
     const witness = (await parseCosignerKey(witnessVkey!))!;
-    expect(await verifyWitnessQuorum(note, verifier_key, [witness], 1)).toMatchObject({ ok: true, cosignedBy: ["witness.localhost/dev"] });
+    expect(await verifyWitnessQuorum(note, verifier_key, [witness], 1)).toMatchObject({
+      ok: true,
+      cosignedBy: ["witness.localhost/dev"],
+    });
 
     await stopAndCheckClean(server, "SIGINT", banner.url);
   });

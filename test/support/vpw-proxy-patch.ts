@@ -20,7 +20,8 @@ const PACKAGE = "@cloudflare/vitest-pool-workers";
 const KNOWN_VERSION = "0.15.1";
 const FILE = "dist/worker/lib/cloudflare/test-internal.mjs";
 const MARKER = "/* ghostvault: proxy installed once (workers-sdk#15092) */";
-const ORIGINAL = "function createProxyPrototypeClass(superClass, getUnknownPrototypeKey) {\n\tfunction Class(...args) {\n\t\tClass.prototype = new Proxy(";
+const ORIGINAL =
+  "function createProxyPrototypeClass(superClass, getUnknownPrototypeKey) {\n\tfunction Class(...args) {\n\t\tClass.prototype = new Proxy(";
 const PATCHED = `function createProxyPrototypeClass(superClass, getUnknownPrototypeKey) {\n\t${MARKER} let proxied = false;\n\tfunction Class(...args) {\n\t\tif (!proxied) proxied = true, Class.prototype = new Proxy(`;
 
 /** Outcome of {@link ensureProxyPatch}: whether the installed pool now installs its Proxy once. */
@@ -30,13 +31,19 @@ export type PatchOutcome = { patched: true } | { patched: false; reason: string 
 export function ensureProxyPatch(root: string): PatchOutcome {
   // The package's exports map hides package.json from require.resolve: read it from node_modules.
   const dir = path.join(root, "node_modules", PACKAGE);
-  if (!existsSync(path.join(dir, "package.json"))) return { patched: false, reason: `${PACKAGE} is not installed in ${root}` };
+  if (!existsSync(path.join(dir, "package.json")))
+    return { patched: false, reason: `${PACKAGE} is not installed in ${root}` };
   const version = (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }).version;
-  if (version !== KNOWN_VERSION) return { patched: false, reason: `${PACKAGE} ${version} is not ${KNOWN_VERSION}; check whether it still needs the patch` };
+  if (version !== KNOWN_VERSION)
+    return {
+      patched: false,
+      reason: `${PACKAGE} ${version} is not ${KNOWN_VERSION}; check whether it still needs the patch`,
+    };
   const file = path.join(dir, FILE);
   const source = readFileSync(file, "utf8");
   if (source.includes(MARKER)) return { patched: true };
-  if (source.split(ORIGINAL).length !== 2) return { patched: false, reason: `${FILE} does not contain the expected code` };
+  if (source.split(ORIGINAL).length !== 2)
+    return { patched: false, reason: `${FILE} does not contain the expected code` };
   writeFileSync(file, source.replace(ORIGINAL, PATCHED));
   return { patched: true };
 }

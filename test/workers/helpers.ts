@@ -24,7 +24,11 @@ export async function api(token: string | null, method: string, path: string, bo
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  return workerFetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return workerFetch(`${BASE}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 }
 
 /** The JSON body of a response that must have `status`; fails the test with the body otherwise. */
@@ -57,7 +61,10 @@ export interface TokenRequest {
 }
 
 /** Creates an API token with an admin token; the request must succeed. Returns its id and the token itself. */
-export async function makeToken(adminToken: string, request: TokenRequest = {}): Promise<{ token: string; id: string }> {
+export async function makeToken(
+  adminToken: string,
+  request: TokenRequest = {},
+): Promise<{ token: string; id: string }> {
   const role = request.role ?? "admin";
   const identity = request.identity ?? `user:${role}@acme.test`;
   const res = await api(adminToken, "POST", "/v1/tokens", { name: `${role} token`, ...request, role, identity });
@@ -65,12 +72,20 @@ export async function makeToken(adminToken: string, request: TokenRequest = {}):
 }
 
 /** Creates an API token with `role` using an admin token; returns the token only. */
-export async function tokenWithRole(adminToken: string, role: Role, identity = `user:${role}@acme.test`): Promise<string> {
+export async function tokenWithRole(
+  adminToken: string,
+  role: Role,
+  identity = `user:${role}@acme.test`,
+): Promise<string> {
   return (await makeToken(adminToken, { role, identity })).token;
 }
 
 /** Creates a credential; returns its metadata. */
-export async function createCredential(token: string, name: string, value = `value-of-${name}`): Promise<{ id: string; name: string }> {
+export async function createCredential(
+  token: string,
+  name: string,
+  value = `value-of-${name}`,
+): Promise<{ id: string; name: string }> {
   const res = await api(token, "POST", "/v1/credentials", { name, value });
   return expectStatus<{ id: string; name: string }>(res, 201);
 }

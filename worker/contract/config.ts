@@ -13,9 +13,14 @@ const seconds = z.coerce.number().int().positive();
 const WitnessSetting = z
   .strictObject({
     name: z.string().regex(/^[^\s+]+$/, "witness name must have no spaces or '+'"),
-    vkey: z.string().regex(/^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/, "witness vkey must be <name>+<hex key ID>+<base64 key>"),
+    vkey: z
+      .string()
+      .regex(/^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}$/, "witness vkey must be <name>+<hex key ID>+<base64 key>"),
     url: z.url({ protocol: /^https?$/ }).optional(),
-    binding: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "binding must be a binding name").optional(),
+    binding: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/, "binding must be a binding name")
+      .optional(),
   })
   .refine((w) => (w.url === undefined) !== (w.binding === undefined), "a witness has exactly one of url and binding")
   .refine((w) => w.vkey.startsWith(`${w.name}+`), "a witness vkey must carry the witness's name");
@@ -76,7 +81,10 @@ const ConfigSchema = z
     /** Ed25519 seed (hex) that signs audit checkpoints. */
     AUDIT_SIGNING_KEY: hex64,
     /** Host part of checkpoint origins (`<host>/audit/<tenant>`) and of the signing key's name. */
-    AUDIT_HOST: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a host name").default("localhost"),
+    AUDIT_HOST: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a host name")
+      .default("localhost"),
     /** A checkpoint is signed after this many entries... */
     AUDIT_CHECKPOINT_EVERY: seconds.max(100_000).default(256),
     /** ...or this long after the last one, whichever comes first. */
@@ -101,17 +109,26 @@ const ConfigSchema = z
      * bulk lease seeding, do-insert baseline; durable-objects/test-hooks.ts), the /v1/bench routes and
      * RATE_LIMITS=off. Off unless set; production refuses it.
      */
-    TEST_HOOKS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    TEST_HOOKS: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
     /**
      * Lets OIDC discovery and JWKS fetches use http, ports, IP literals and local names, for a
      * local test issuer. Off unless set; production refuses it (worker/core/federation/outbound.ts).
      */
-    OUTBOUND_ALLOW_INSECURE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    OUTBOUND_ALLOW_INSECURE: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
     /**
      * The operator plane (`/v1/operator/*`, issue 13 §3): off unless set. When on, the SHA-256 (hex)
      * of the root operator token must be configured as the secret OPERATOR_TOKEN_HASH.
      */
-    OPERATOR_PLANE_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    OPERATOR_PLANE_ENABLED: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
     OPERATOR_TOKEN_HASH: hex64.optional(),
     /** Tenant objects a fleet job calls at once (bounded fan-out), per alarm run of the OperatorPlane. */
     OPERATOR_JOB_CONCURRENCY: seconds.max(32).default(8),
@@ -131,33 +148,67 @@ const ConfigSchema = z
     }
     // An enabled plane without its secret would refuse every operator; say so at start-up instead.
     if (c.OPERATOR_PLANE_ENABLED && c.OPERATOR_TOKEN_HASH === undefined) {
-      ctx.addIssue({ code: "custom", path: ["OPERATOR_TOKEN_HASH"], message: "OPERATOR_PLANE_ENABLED=true needs OPERATOR_TOKEN_HASH (SHA-256 hex of the root operator token)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["OPERATOR_TOKEN_HASH"],
+        message: "OPERATOR_PLANE_ENABLED=true needs OPERATOR_TOKEN_HASH (SHA-256 hex of the root operator token)",
+      });
     }
     // Production never talks to the development KMS emulator: it holds a root key in plain sight.
     if (c.ENVIRONMENT !== "production") return;
-    if (c.OPERATOR_PLANE_ENABLED && c.OPERATOR_TOKEN_HASH !== undefined && WEAK_OPERATOR_TOKEN_HASHES.has(c.OPERATOR_TOKEN_HASH)) {
-      ctx.addIssue({ code: "custom", path: ["OPERATOR_TOKEN_HASH"], message: "production must not use a published development or test operator token" });
+    if (
+      c.OPERATOR_PLANE_ENABLED &&
+      c.OPERATOR_TOKEN_HASH !== undefined &&
+      WEAK_OPERATOR_TOKEN_HASHES.has(c.OPERATOR_TOKEN_HASH)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["OPERATOR_TOKEN_HASH"],
+        message: "production must not use a published development or test operator token",
+      });
     }
     if (c.RATE_LIMITS === "off") ctx.addIssue({ code: "custom", message: "production must not turn RATE_LIMITS off" });
     if (c.TEST_HOOKS) ctx.addIssue({ code: "custom", message: "production must not enable TEST_HOOKS" });
-    if (c.OUTBOUND_ALLOW_INSECURE) ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
+    if (c.OUTBOUND_ALLOW_INSECURE)
+      ctx.addIssue({ code: "custom", message: "production must not enable OUTBOUND_ALLOW_INSECURE" });
     if (c.HAS_OIDC_TEST_ISSUER) ctx.addIssue({ code: "custom", message: "production must not bind OIDC_TEST_ISSUER" });
-    if (c.HAS_USE_TEST_UPSTREAM) ctx.addIssue({ code: "custom", message: "production must not bind USE_TEST_UPSTREAM" });
-    if (c.HAS_METRICS_TEST_SINK) ctx.addIssue({ code: "custom", message: "production must not bind METRICS_TEST_SINK" });
+    if (c.HAS_USE_TEST_UPSTREAM)
+      ctx.addIssue({ code: "custom", message: "production must not bind USE_TEST_UPSTREAM" });
+    if (c.HAS_METRICS_TEST_SINK)
+      ctx.addIssue({ code: "custom", message: "production must not bind METRICS_TEST_SINK" });
     if (c.HAS_KMS_EMULATOR) {
-      ctx.addIssue({ code: "custom", message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)" });
+      ctx.addIssue({
+        code: "custom",
+        message: "production must not bind a KMS emulator (KMS_EMULATOR, GCP_KMS_EMULATOR, AZURE_KV_EMULATOR)",
+      });
     }
-    if (c.HAS_DEV_WITNESS) ctx.addIssue({ code: "custom", message: "production must not bind AUDIT_WITNESS_DEV (the development witness)" });
+    if (c.HAS_DEV_WITNESS)
+      ctx.addIssue({ code: "custom", message: "production must not bind AUDIT_WITNESS_DEV (the development witness)" });
     // A witness the vault's own operator runs beside it proves nothing: production wants one in
     // another account, reached over https, never a service binding (which only reaches this account).
     for (const w of c.AUDIT_WITNESSES) {
-      if (w.binding !== undefined) ctx.addIssue({ code: "custom", path: ["AUDIT_WITNESSES"], message: `production must not reach witness ${w.name} through a service binding` });
-      if (w.url !== undefined && !w.url.startsWith("https://")) ctx.addIssue({ code: "custom", path: ["AUDIT_WITNESSES"], message: `production witness ${w.name} must use https` });
+      if (w.binding !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUDIT_WITNESSES"],
+          message: `production must not reach witness ${w.name} through a service binding`,
+        });
+      if (w.url !== undefined && !w.url.startsWith("https://"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUDIT_WITNESSES"],
+          message: `production witness ${w.name} must use https`,
+        });
       if (w.url !== undefined && /^https:\/\/(localhost|127\.|\[::1\]|[^/]*\.local(?:[:/]|$))/i.test(w.url)) {
-        ctx.addIssue({ code: "custom", path: ["AUDIT_WITNESSES"], message: `production witness ${w.name} must not be a local address` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUDIT_WITNESSES"],
+          message: `production witness ${w.name} must not be a local address`,
+        });
       }
     }
-    for (const message of productionKmsProblems(c.kms, c.KMS_SECRETS_SET)) ctx.addIssue({ code: "custom", path: ["kms"], message });
+    for (const message of productionKmsProblems(c.kms, c.KMS_SECRETS_SET))
+      ctx.addIssue({ code: "custom", path: ["kms"], message });
   });
 
 /** Parsed, validated configuration. */

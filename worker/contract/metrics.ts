@@ -17,7 +17,8 @@ export const COUNTERS = {
   audit_append_failures: "Audit entries that could not be written (the operation that needed them failed closed).",
   kms_calls: "Calls to the KMS (generate, unwrap, rewrap of tenant KEKs).",
   kms_failures: "KMS calls that failed (timeout, 5xx, throttled, refused, malformed).",
-  integrity_violations: "Integrity violations seen: stored data disagreeing with the object's record, or a failed audit chain verification.",
+  integrity_violations:
+    "Integrity violations seen: stored data disagreeing with the object's record, or a failed audit chain verification.",
 } as const;
 
 /** One of the counters. */
@@ -36,7 +37,9 @@ export const SIGNAL_WINDOW_MINUTES = 5;
 export const LEASE_FAILURE_RATE_THRESHOLD = 0.05;
 
 const Count = z.number().int().min(0);
-const Counts = z.strictObject(Object.fromEntries(COUNTER_NAMES.map((n) => [n, Count])) as Record<CounterName, typeof Count>);
+const Counts = z.strictObject(
+  Object.fromEntries(COUNTER_NAMES.map((n) => [n, Count])) as Record<CounterName, typeof Count>,
+);
 
 /** Counter values, one per counter. */
 export type Counts = z.infer<typeof Counts>;

@@ -30,4 +30,6 @@ export function unwrapOutcome<T>(outcome: Outcome<T>): T {
 }
 
 /** An Idempotency-Key header's value: 1–128 printable ASCII characters (durable-objects/idempotency.ts). */
-export const IdempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,128}$/, "must be 1 to 128 printable ASCII characters");
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,128}$/, "must be 1 to 128 printable ASCII characters");

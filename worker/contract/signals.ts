@@ -1,4 +1,11 @@
-import { COUNTER_NAMES, LEASE_FAILURE_RATE_THRESHOLD, SIGNAL_WINDOW_MINUTES, zeroCounts, type Counts, type TenantMetrics } from "./metrics";
+import {
+  COUNTER_NAMES,
+  LEASE_FAILURE_RATE_THRESHOLD,
+  SIGNAL_WINDOW_MINUTES,
+  zeroCounts,
+  type Counts,
+  type TenantMetrics,
+} from "./metrics";
 
 /**
  * The P0/P1 conditions of the seed's incident process (issue 13 §4), computed from the tenants'
@@ -9,7 +16,12 @@ import { COUNTER_NAMES, LEASE_FAILURE_RATE_THRESHOLD, SIGNAL_WINDOW_MINUTES, zer
 
 /** One condition: whether it fires now, the numbers behind it, and the tenants it concerns. */
 export interface Signal {
-  name: "lease_issuance_failure_rate" | "audit_write_failures" | "integrity_violations" | "kms_unavailable" | "tenants_unreachable";
+  name:
+    | "lease_issuance_failure_rate"
+    | "audit_write_failures"
+    | "integrity_violations"
+    | "kms_unavailable"
+    | "tenants_unreachable";
   severity: "P0" | "P1";
   firing: boolean;
   /** One line for a pager: what is wrong, with its numbers. */
@@ -42,7 +54,10 @@ function sumWindows(tenants: readonly TenantMetrics[]): Counts {
 }
 
 function listed<T extends { tenant_id: string }>(rows: T[], by: (row: T) => number): T[] {
-  return rows.filter((r) => by(r) > 0).sort((a, b) => by(b) - by(a)).slice(0, MAX_LISTED);
+  return rows
+    .filter((r) => by(r) > 0)
+    .sort((a, b) => by(b) - by(a))
+    .slice(0, MAX_LISTED);
 }
 
 /** Whether the tenant's most recent KMS call in the window failed (a later success means it recovered). */
@@ -56,7 +71,12 @@ function kmsFailingNow(t: TenantMetrics): boolean {
  * (their counters are unknown, so that is a signal of its own); `truncated` that more tenants
  * exist than were read.
  */
-export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, unreachable: readonly string[] = [], truncated = false): SignalsReport {
+export function evaluateSignals(
+  tenants: readonly TenantMetrics[],
+  now: number,
+  unreachable: readonly string[] = [],
+  truncated = false,
+): SignalsReport {
   const w = sumWindows(tenants);
   const attempts = w.leases_issued + w.leases_failed;
   // Denials are the vault working as told; the rate is of allowed requests it could not serve.
@@ -69,8 +89,18 @@ export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, 
       severity: "P1",
       firing: rate > LEASE_FAILURE_RATE_THRESHOLD,
       summary: `${w.leases_failed} of ${attempts} lease requests failed in the last ${SIGNAL_WINDOW_MINUTES} minutes (${(rate * 100).toFixed(1)}%; fires above ${LEASE_FAILURE_RATE_THRESHOLD * 100}%)`,
-      numbers: { failed: w.leases_failed, issued: w.leases_issued, denied: w.leases_denied, rate, threshold: LEASE_FAILURE_RATE_THRESHOLD },
-      tenants: listed(rows, (r) => r.leases_failed).map((r) => ({ tenant_id: r.tenant_id, failed: r.leases_failed, issued: r.leases_issued })),
+      numbers: {
+        failed: w.leases_failed,
+        issued: w.leases_issued,
+        denied: w.leases_denied,
+        rate,
+        threshold: LEASE_FAILURE_RATE_THRESHOLD,
+      },
+      tenants: listed(rows, (r) => r.leases_failed).map((r) => ({
+        tenant_id: r.tenant_id,
+        failed: r.leases_failed,
+        issued: r.leases_issued,
+      })),
     },
     {
       name: "audit_write_failures",
@@ -78,7 +108,10 @@ export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, 
       firing: w.audit_append_failures > 0,
       summary: `${w.audit_append_failures} audit entries could not be written in the last ${SIGNAL_WINDOW_MINUTES} minutes (fires on any)`,
       numbers: { failures: w.audit_append_failures },
-      tenants: listed(rows, (r) => r.audit_append_failures).map((r) => ({ tenant_id: r.tenant_id, failures: r.audit_append_failures })),
+      tenants: listed(rows, (r) => r.audit_append_failures).map((r) => ({
+        tenant_id: r.tenant_id,
+        failures: r.audit_append_failures,
+      })),
     },
     {
       name: "integrity_violations",
@@ -86,7 +119,10 @@ export function evaluateSignals(tenants: readonly TenantMetrics[], now: number, 
       firing: w.integrity_violations > 0,
       summary: `${w.integrity_violations} integrity violations in the last ${SIGNAL_WINDOW_MINUTES} minutes (fires on any)`,
       numbers: { violations: w.integrity_violations },
-      tenants: listed(rows, (r) => r.integrity_violations).map((r) => ({ tenant_id: r.tenant_id, violations: r.integrity_violations })),
+      tenants: listed(rows, (r) => r.integrity_violations).map((r) => ({
+        tenant_id: r.tenant_id,
+        violations: r.integrity_violations,
+      })),
     },
     {
       name: "kms_unavailable",

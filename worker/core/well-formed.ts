@@ -33,7 +33,9 @@ export function findIllFormed(value: unknown, where: string): string | null {
 function illFormedPath(value: unknown): string[] | null {
   if (typeof value === "string") return isWellFormed(value) ? null : [];
   if (typeof value !== "object" || value === null) return null;
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : Object.entries(value);
   for (const [key, member] of entries) {
     // An ill-formed member name is reported by its parent's path: it cannot be shown as text.
     if (!isWellFormed(key)) return ["(a member name)"];

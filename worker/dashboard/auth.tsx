@@ -14,7 +14,18 @@ import { VaultError } from "../contract/errors";
 import type { CreatedToken } from "../contract/schemas/tokens";
 import { parseToken } from "../core/auth/tokens";
 import { Layout } from "./layout";
-import { CSRF_FIELD, IDLE_SECONDS, cookieName, csrfMatches, csrfToken, openSession, sameOrigin, sealSession, sessionCookie, type CookieSession } from "./session";
+import {
+  CSRF_FIELD,
+  IDLE_SECONDS,
+  cookieName,
+  csrfMatches,
+  csrfToken,
+  openSession,
+  sameOrigin,
+  sealSession,
+  sessionCookie,
+  type CookieSession,
+} from "./session";
 import { callAs, readForm, type DashContext, type DashEnv, type Viewer } from "./vault";
 
 /** Why the sign-in page is shown again: a closed set, so the query string cannot put text on it. */
@@ -46,7 +57,11 @@ function nowSeconds(): number {
 }
 
 /** GET /ui/login */
-export function signInPage(c: DashContext, status: 200 | 401 | 403 = 200, message?: string): Response | Promise<Response> {
+export function signInPage(
+  c: DashContext,
+  status: 200 | 401 | 403 = 200,
+  message?: string,
+): Response | Promise<Response> {
   return c.html(<SignInPage message={message ?? SIGN_IN_REASONS[c.req.query("reason") ?? ""]} />, status);
 }
 
@@ -56,18 +71,34 @@ export async function signIn(c: DashContext): Promise<Response> {
   const form = await readForm(c);
   const token = parseToken((form.token ?? "").trim());
   if (!token) return signInPage(c, 401, "That is not a vault API token.");
-  if (token.kind !== "api") return signInPage(c, 403, "Sign in with an API token; a session token cannot start another session.");
+  if (token.kind !== "api")
+    return signInPage(c, 403, "Sign in with an API token; a session token cannot start another session.");
   let session: CreatedToken;
   try {
-    session = await callAs<CreatedToken>(c, token.raw, token.tenantId, "sessions.create", { body: { name: "dashboard", ttl: c.get("config").SESSION_MAX_TTL_SECONDS } });
+    session = await callAs<CreatedToken>(c, token.raw, token.tenantId, "sessions.create", {
+      body: { name: "dashboard", ttl: c.get("config").SESSION_MAX_TTL_SECONDS },
+    });
   } catch (error) {
-    if (error instanceof VaultError && (error.status === 401 || error.status === 403)) return signInPage(c, error.status, "The vault refused this token (unknown, expired or revoked).");
+    if (error instanceof VaultError && (error.status === 401 || error.status === 403))
+      return signInPage(c, error.status, "The vault refused this token (unknown, expired or revoked).");
     throw error;
   }
   // Sessions always end (ops/sessions.ts caps them at SESSION_MAX_TTL_SECONDS).
-  const expiresAt = Math.floor(Date.parse(session.expires_at ?? "") / 1000) || nowSeconds() + c.get("config").SESSION_MAX_TTL_SECONDS;
-  const cookie: CookieSession = { token: session.token, lastSeen: nowSeconds(), tokenId: session.id, tenantId: token.tenantId, role: session.role, identity: session.identity, expiresAt };
-  c.header("set-cookie", sessionCookie(c.req.url, await sealSession(c.get("config").TOKEN_PEPPER, cookie), expiresAt - nowSeconds()));
+  const expiresAt =
+    Math.floor(Date.parse(session.expires_at ?? "") / 1000) || nowSeconds() + c.get("config").SESSION_MAX_TTL_SECONDS;
+  const cookie: CookieSession = {
+    token: session.token,
+    lastSeen: nowSeconds(),
+    tokenId: session.id,
+    tenantId: token.tenantId,
+    role: session.role,
+    identity: session.identity,
+    expiresAt,
+  };
+  c.header(
+    "set-cookie",
+    sessionCookie(c.req.url, await sealSession(c.get("config").TOKEN_PEPPER, cookie), expiresAt - nowSeconds()),
+  );
   return c.redirect("/ui/credentials", 303);
 }
 
@@ -97,25 +128,41 @@ export const requireSession: MiddlewareHandler<DashEnv> = async (c, next) => {
   if (now >= session.expiresAt) return signedOut(c, "expired");
   if (now - session.lastSeen > IDLE_SECONDS) {
     // Idle: the session is revoked in the vault, not only forgotten by this browser.
-    await callAs(c, session.token, session.tenantId, "sessions.revoke", { params: { id: session.tokenId } }).catch(() => undefined);
+    await callAs(c, session.token, session.tenantId, "sessions.revoke", { params: { id: session.tokenId } }).catch(
+      () => undefined,
+    );
     return signedOut(c, "idle");
   }
   const viewer: Viewer = {
-    tenant_id: session.tenantId, token_id: session.tokenId, kind: "session", identity: session.identity, role: session.role,
-    expires_at: new Date(session.expiresAt * 1000).toISOString(), token: session.token, csrf: await csrfToken(pepper, session.token),
+    tenant_id: session.tenantId,
+    token_id: session.tokenId,
+    kind: "session",
+    identity: session.identity,
+    role: session.role,
+    expires_at: new Date(session.expiresAt * 1000).toISOString(),
+    token: session.token,
+    csrf: await csrfToken(pepper, session.token),
   };
   c.set("viewer", viewer);
   if (c.req.method === "POST") {
     if (!sameOrigin(c)) throw new VaultError("forbidden", "cross-origin or Origin-less form posts are refused");
     const form = await readForm(c);
-    if (!(await csrfMatches(pepper, session.token, form[CSRF_FIELD]))) throw new VaultError("forbidden", "the form's CSRF token is missing or wrong; reload the page and try again");
+    if (!(await csrfMatches(pepper, session.token, form[CSRF_FIELD])))
+      throw new VaultError("forbidden", "the form's CSRF token is missing or wrong; reload the page and try again");
     c.set("form", form);
   }
   await next();
   // Sliding idle window: each request the user makes renews last-seen (the script's background
   // refreshes do not); the absolute end stays the session's own.
   if (!c.res.headers.has("set-cookie") && c.res.status !== 401 && c.req.header("x-gv-background") !== "1") {
-    c.res.headers.append("set-cookie", sessionCookie(c.req.url, await sealSession(pepper, { ...session, lastSeen: nowSeconds() }), session.expiresAt - nowSeconds()));
+    c.res.headers.append(
+      "set-cookie",
+      sessionCookie(
+        c.req.url,
+        await sealSession(pepper, { ...session, lastSeen: nowSeconds() }),
+        session.expiresAt - nowSeconds(),
+      ),
+    );
   }
 };
 

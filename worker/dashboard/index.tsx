@@ -46,7 +46,8 @@ const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   h.set("x-content-type-options", "nosniff");
   h.set("x-frame-options", "DENY");
   // Browsers ignore HSTS over http, and development runs over http on localhost: elsewhere always.
-  if (c.get("config").ENVIRONMENT !== "development") h.set("strict-transport-security", "max-age=63072000; includeSubDomains");
+  if (c.get("config").ENVIRONMENT !== "development")
+    h.set("strict-transport-security", "max-age=63072000; includeSubDomains");
 };
 
 /** VaultErrors become an HTML page with their status; anything else a bland 500 page, logged. */
@@ -56,9 +57,13 @@ function errorPage(error: Error, c: Context<DashEnv>): Response | Promise<Respon
   let status: number;
   let message: string;
   if (error instanceof VaultError) [status, message] = [error.status, error.message];
-  else if (error instanceof HTTPException && error.status === 413) [status, message] = [413, "request body is too large"];
+  else if (error instanceof HTTPException && error.status === 413)
+    [status, message] = [413, "request body is too large"];
   else {
-    console.error("unhandled dashboard error", { request_id: c.get("requestId"), error: `${error.name}: ${error.message}` });
+    console.error("unhandled dashboard error", {
+      request_id: c.get("requestId"),
+      error: `${error.name}: ${error.message}`,
+    });
     [status, message] = [500, "internal error"];
   }
   const viewer = status === 401 ? null : (c.get("viewer") ?? null);

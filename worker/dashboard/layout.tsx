@@ -50,7 +50,12 @@ export const DONE_MESSAGES: Record<string, string> = {
 };
 
 /** The frame of every page: head with the stylesheet and script, navigation, and the body. */
-export const Layout: FC<{ title: string; viewer?: Viewer | null; done?: string | undefined; children?: Child }> = ({ title, viewer, done, children }) => (
+export const Layout: FC<{ title: string; viewer?: Viewer | null; done?: string | undefined; children?: Child }> = ({
+  title,
+  viewer,
+  done,
+  children,
+}) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -61,7 +66,9 @@ export const Layout: FC<{ title: string; viewer?: Viewer | null; done?: string |
       <script src="/ui/assets/app.js" defer></script>
     </head>
     <body>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header>
         <span class="brand">Vault</span>
         {viewer ? (
@@ -99,10 +106,18 @@ export const Layout: FC<{ title: string; viewer?: Viewer | null; done?: string |
 );
 
 /** The hidden CSRF field every POST form carries. */
-export const Csrf: FC<{ viewer: Viewer }> = ({ viewer }) => <input type="hidden" name={CSRF_FIELD} value={viewer.csrf} />;
+export const Csrf: FC<{ viewer: Viewer }> = ({ viewer }) => (
+  <input type="hidden" name={CSRF_FIELD} value={viewer.csrf} />
+);
 
 /** A POST form with its CSRF field. */
-export const PostForm: FC<{ viewer: Viewer; action: string; class?: string; children?: Child; confirmWord?: string }> = ({ viewer, action, children, confirmWord, ...rest }) => (
+export const PostForm: FC<{
+  viewer: Viewer;
+  action: string;
+  class?: string;
+  children?: Child;
+  confirmWord?: string;
+}> = ({ viewer, action, children, confirmWord, ...rest }) => (
   <form method="post" action={action} class={rest.class} data-confirm-word={confirmWord}>
     <Csrf viewer={viewer} />
     {children}
@@ -110,10 +125,26 @@ export const PostForm: FC<{ viewer: Viewer; action: string; class?: string; chil
 );
 
 /** A labelled input. */
-export const Field: FC<{ label: string; name: string; value?: string | undefined; type?: string; required?: boolean; placeholder?: string; autocomplete?: string }> = (p) => (
+export const Field: FC<{
+  label: string;
+  name: string;
+  value?: string | undefined;
+  type?: string;
+  required?: boolean;
+  placeholder?: string;
+  autocomplete?: string;
+}> = (p) => (
   <label>
     <span>{p.label}</span>
-    <input name={p.name} id={`f-${p.name}`} type={p.type ?? "text"} value={p.value} required={p.required} placeholder={p.placeholder} autocomplete={p.autocomplete ?? "off"} />
+    <input
+      name={p.name}
+      id={`f-${p.name}`}
+      type={p.type ?? "text"}
+      value={p.value}
+      required={p.required}
+      placeholder={p.placeholder}
+      autocomplete={p.autocomplete ?? "off"}
+    />
   </label>
 );
 
@@ -128,7 +159,9 @@ export const TextArea: FC<{ label: string; name: string; value?: string; rows?: 
 );
 
 /** A labelled select. */
-export const Select: FC<{ label: string; name: string; options: readonly string[]; value?: string | undefined }> = (p) => (
+export const Select: FC<{ label: string; name: string; options: readonly string[]; value?: string | undefined }> = (
+  p,
+) => (
   <label>
     <span>{p.label}</span>
     <select name={p.name} id={`f-${p.name}`}>
@@ -142,7 +175,13 @@ export const Select: FC<{ label: string; name: string; options: readonly string[
 );
 
 /** A table of rows with a header; `empty` is shown when there are none. */
-export const Table: FC<{ head: string[]; rows: Child[][]; empty?: string; id?: string; caption?: string }> = ({ head, rows, empty, id, caption }) =>
+export const Table: FC<{ head: string[]; rows: Child[][]; empty?: string; id?: string; caption?: string }> = ({
+  head,
+  rows,
+  empty,
+  id,
+  caption,
+}) =>
   rows.length === 0 ? (
     <p class="empty" id={id}>
       {empty ?? "Nothing here."}
@@ -179,7 +218,11 @@ export const ShownOnce: FC<{ label: string; value: string }> = ({ label, value }
 );
 
 /** A page for an error: the status, the vault's message, a way back. */
-export const ErrorPage: FC<{ status: number; message: string; viewer?: Viewer | null }> = ({ status, message, viewer }) => (
+export const ErrorPage: FC<{ status: number; message: string; viewer?: Viewer | null }> = ({
+  status,
+  message,
+  viewer,
+}) => (
   <Layout title={status === 403 ? "Not allowed" : status === 404 ? "Not found" : "Request refused"} viewer={viewer}>
     <p class="error" role="alert">
       {message}
@@ -191,7 +234,12 @@ export const ErrorPage: FC<{ status: number; message: string; viewer?: Viewer | 
 );
 
 /** Renders a page in the frame for the signed-in viewer, with the `?done=` notice if any. */
-export function render(c: DashContext, title: string, body: Child, status: 200 | 201 = 200): Response | Promise<Response> {
+export function render(
+  c: DashContext,
+  title: string,
+  body: Child,
+  status: 200 | 201 = 200,
+): Response | Promise<Response> {
   return c.html(
     <Layout title={title} viewer={c.get("viewer")} done={c.req.query("done")}>
       {body}

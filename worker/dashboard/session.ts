@@ -43,11 +43,16 @@ function dashboardKey(pepperHex: string): Promise<CryptoKey> {
 }
 
 function base64url(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 async function mac(pepperHex: string, label: string, text: string): Promise<string> {
-  return base64url(await crypto.subtle.sign("HMAC", await dashboardKey(pepperHex), encoder.encode(`${label}\0${text}`)));
+  return base64url(
+    await crypto.subtle.sign("HMAC", await dashboardKey(pepperHex), encoder.encode(`${label}\0${text}`)),
+  );
 }
 
 /** Equal strings, compared without an early exit on the first differing byte. */
@@ -102,7 +107,9 @@ function toBase64url(text: string): string {
 function fromBase64url(text: string): string | null {
   try {
     const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(bin, (ch) => ch.charCodeAt(0)),
+    );
   } catch {
     return null;
   }
@@ -110,7 +117,9 @@ function fromBase64url(text: string): string | null {
 
 /** The cookie value: base64url(JSON of the fields) "." HMAC over it. */
 export async function sealSession(pepperHex: string, s: CookieSession): Promise<string> {
-  const body = toBase64url(JSON.stringify([s.token, s.lastSeen, s.tokenId, s.tenantId, s.role, s.identity, s.expiresAt]));
+  const body = toBase64url(
+    JSON.stringify([s.token, s.lastSeen, s.tokenId, s.tenantId, s.role, s.identity, s.expiresAt]),
+  );
   return `${body}.${await mac(pepperHex, "session", body)}`;
 }
 

@@ -24,7 +24,10 @@ export interface Viewer extends Whoami {
 }
 
 /** The dashboard's Hono environment: the Worker's, plus the signed-in viewer and a parsed form. */
-export type DashEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { viewer: Viewer; form: Record<string, string> } };
+export type DashEnv = {
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & { viewer: Viewer; form: Record<string, string> };
+};
 
 /** A dashboard request context. */
 export type DashContext = Context<DashEnv>;
@@ -40,8 +43,16 @@ export function requireRole(c: DashContext, op: Operation): void {
 }
 
 /** Calls `op` with `token` and the request parts (params, query, body) its route takes; a refusal throws its VaultError. */
-export async function callAs<T>(c: Context<DashEnv> | Context<AppEnv>, token: string, tenantId: string, op: Operation, input: RawInput = {}): Promise<T> {
-  return unwrapOutcome(await vaultStub(c.env, tenantId).op(op, vaultCall(c as Context<AppEnv>, { raw: token }, input))) as T;
+export async function callAs<T>(
+  c: Context<DashEnv> | Context<AppEnv>,
+  token: string,
+  tenantId: string,
+  op: Operation,
+  input: RawInput = {},
+): Promise<T> {
+  return unwrapOutcome(
+    await vaultStub(c.env, tenantId).op(op, vaultCall(c as Context<AppEnv>, { raw: token }, input)),
+  ) as T;
 }
 
 /** Calls `op` as the signed-in viewer, after the role check. */
@@ -62,7 +73,8 @@ export async function readForm(c: Context): Promise<Record<string, string>> {
   }
   const form: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
-    if (typeof value !== "string") throw new VaultError("validation_failed", `form: field ${JSON.stringify(name).slice(0, 80)} must be text`);
+    if (typeof value !== "string")
+      throw new VaultError("validation_failed", `form: field ${JSON.stringify(name).slice(0, 80)} must be text`);
     form[name] = value;
   }
   const illFormed = findIllFormed(form, "form");

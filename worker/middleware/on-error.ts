@@ -5,7 +5,9 @@ import { VaultError, type ErrorBody } from "../contract/errors";
 
 /** Writes the error body for a VaultError. */
 export function errorResponse(c: Context<AppEnv>, error: VaultError): Response {
-  const body: ErrorBody = { error: { code: error.code, message: error.message, request_id: c.get("requestId") ?? "none" } };
+  const body: ErrorBody = {
+    error: { code: error.code, message: error.message, request_id: c.get("requestId") ?? "none" },
+  };
   c.header("cache-control", "no-store");
   return c.json(body, error.status);
 }

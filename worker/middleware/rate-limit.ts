@@ -24,12 +24,19 @@ async function tokenKey(authorization: string): Promise<string> {
  * Waits for limiter verdicts: 429 with Retry-After if any says no, 503 if any fails (fail closed:
  * a broken limiter never lets traffic through unlimited).
  */
-async function enforce(c: Context<AppEnv>, checks: Promise<{ success: boolean }>[], periodSeconds: number): Promise<void> {
+async function enforce(
+  c: Context<AppEnv>,
+  checks: Promise<{ success: boolean }>[],
+  periodSeconds: number,
+): Promise<void> {
   let outcomes: { success: boolean }[];
   try {
     outcomes = await Promise.all(checks);
   } catch (error) {
-    console.error("rate limiter failed; refusing the request", { request_id: c.get("requestId"), error: String(error) });
+    console.error("rate limiter failed; refusing the request", {
+      request_id: c.get("requestId"),
+      error: String(error),
+    });
     throw new VaultError("unavailable", "rate limiter unavailable; retry later");
   }
   if (outcomes.some((o) => !o.success)) {

@@ -17,11 +17,22 @@ const publicKeyOp = OPERATION_TABLE["audit.public_key"];
  */
 export const audit = new Hono<AppEnv>()
   .get(publicKeyOp.path, async (c) => {
-    const { keyName, publicKey, vkey, legacyKeyName, legacyVkey } = await auditPublicKey(c.get("config").AUDIT_SIGNING_KEY, c.get("config").AUDIT_HOST);
-    return respond(c, publicKeyOp, { key_name: keyName, public_key: bytesToBase64(publicKey), verifier_key: vkey, legacy_key_name: legacyKeyName, legacy_verifier_key: legacyVkey, algorithm: "ed25519" });
+    const { keyName, publicKey, vkey, legacyKeyName, legacyVkey } = await auditPublicKey(
+      c.get("config").AUDIT_SIGNING_KEY,
+      c.get("config").AUDIT_HOST,
+    );
+    return respond(c, publicKeyOp, {
+      key_name: keyName,
+      public_key: bytesToBase64(publicKey),
+      verifier_key: vkey,
+      legacy_key_name: legacyKeyName,
+      legacy_verifier_key: legacyVkey,
+      algorithm: "ed25519",
+    });
   })
   .get(exportOp.path, async (c) => {
-    const page = async (after: number | null) => (await callOperation(c, "audit.export", { page: { after, limit: EXPORT_PAGE } })) as ExportPage;
+    const page = async (after: number | null) =>
+      (await callOperation(c, "audit.export", { page: { after, limit: EXPORT_PAGE } })) as ExportPage;
     // The first page is fetched before answering, so a refused token gets its 401/403 as usual.
     const first = await page(null);
     const encoder = new TextEncoder();
@@ -37,5 +48,11 @@ export const audit = new Hono<AppEnv>()
         if (next === null) controller.close();
       },
     });
-    return new Response(body, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-request-id": c.get("requestId") } });
+    return new Response(body, {
+      headers: {
+        "content-type": "application/x-ndjson",
+        "cache-control": "no-store",
+        "x-request-id": c.get("requestId"),
+      },
+    });
   });

@@ -16,7 +16,8 @@ import { bearer, vaultStub } from "./define";
 export const bench = new Hono<AppEnv>();
 
 bench.use("/v1/bench/*", async (c, next) => {
-  if (!c.get("config").TEST_HOOKS) throw new VaultError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  if (!c.get("config").TEST_HOOKS)
+    throw new VaultError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   await next();
 });
 
@@ -29,11 +30,15 @@ function tenantParam(raw: string): string {
 bench.get("/v1/bench/echo", (c) => c.json({ ok: true }));
 
 // do-insert: Worker → TenantVault RPC → one SQLite insert.
-bench.post("/v1/bench/do-insert/:tenant", async (c) => c.json({ rows: await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchInsert() }));
+bench.post("/v1/bench/do-insert/:tenant", async (c) =>
+  c.json({ rows: await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchInsert() }),
+);
 
 // d1-read: one D1 primary-key read.
 bench.get("/v1/bench/d1-read/:tenant", async (c) => {
-  const row = await c.env.DB.prepare("SELECT id FROM tenants WHERE id = ?").bind(tenantParam(c.req.param("tenant"))).first();
+  const row = await c.env.DB.prepare("SELECT id FROM tenants WHERE id = ?")
+    .bind(tenantParam(c.req.param("tenant")))
+    .first();
   return c.json({ found: row !== null });
 });
 
@@ -42,9 +47,13 @@ bench.get("/v1/bench/d1-read/:tenant", async (c) => {
 // measured against. Host fixed to 127.0.0.1, only the port varies, GET only, no headers passed on.
 bench.get("/v1/bench/passthrough/:port", async (c) => {
   const port = Number(c.req.param("port"));
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new VaultError("validation_failed", "port must be an integer from 1 to 65535");
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new VaultError("validation_failed", "port must be an integer from 1 to 65535");
   const res = await fetch(`http://127.0.0.1:${port}/v1/ping`, { redirect: "manual" });
-  return new Response(res.body, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/octet-stream" } });
+  return new Response(res.body, {
+    status: res.status,
+    headers: { "content-type": res.headers.get("content-type") ?? "application/octet-stream" },
+  });
 });
 
 // merkle-skip / seed-audit (bench/merkle.mjs): the lease baseline without the Merkle update, and a
@@ -57,7 +66,9 @@ bench.post("/v1/bench/merkle-skip/:tenant", async (c) => {
 });
 
 bench.post("/v1/bench/seed-audit/:tenant", async (c) => {
-  const body = z.strictObject({ count: z.number().int().min(1).max(200_000) }).safeParse(await c.req.json().catch(() => undefined));
+  const body = z
+    .strictObject({ count: z.number().int().min(1).max(200_000) })
+    .safeParse(await c.req.json().catch(() => undefined));
   if (!body.success) throw new VaultError("validation_failed", describeZodError(body.error, "body"));
   return c.json(await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchSeedAudit(body.data.count));
 });
@@ -65,13 +76,22 @@ bench.post("/v1/bench/seed-audit/:tenant", async (c) => {
 // audit-scan (bench audit verification, issue 16 goal 3): the floor of GET /v1/audit/verify, the
 // same audit rows read from the object's SQLite and SHA-256'd, nothing else checked.
 bench.get("/v1/bench/audit-scan/:tenant", async (c) => {
-  const q = z.strictObject({ from_seq: z.coerce.number().int().min(1), to_seq: z.coerce.number().int().min(1) }).refine((x) => x.to_seq >= x.from_seq, { message: "to_seq must not be below from_seq", path: ["to_seq"] }).safeParse(c.req.query());
+  const q = z
+    .strictObject({ from_seq: z.coerce.number().int().min(1), to_seq: z.coerce.number().int().min(1) })
+    .refine((x) => x.to_seq >= x.from_seq, { message: "to_seq must not be below from_seq", path: ["to_seq"] })
+    .safeParse(c.req.query());
   if (!q.success) throw new VaultError("validation_failed", describeZodError(q.error, "query"));
-  return c.json(await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchAuditScan(q.data.from_seq, q.data.to_seq));
+  return c.json(
+    await vaultStub(c.env, tenantParam(c.req.param("tenant"))).benchAuditScan(q.data.from_seq, q.data.to_seq),
+  );
 });
 
 /** Body of POST /v1/bench/seed-leases: as the TenantVault's `seedLeases` RPC takes it. */
-const SeedBody = z.strictObject({ credential: z.string().min(1), count: z.number().int().min(1).max(1_000_000), expiresAt: z.number().int() });
+const SeedBody = z.strictObject({
+  credential: z.string().min(1),
+  count: z.number().int().min(1).max(1_000_000),
+  expiresAt: z.number().int(),
+});
 
 // Bulk lease seeding for the lease-count scaling and expiry-storm scenarios. The tenant comes from
 // the bearer token, which the tenant's vault authenticates (admin only) as for any other call.

@@ -4,7 +4,14 @@ import { parseToken } from "../core/auth/tokens";
 import { VaultError } from "../contract/errors";
 import { unwrapOutcome, type Call } from "../contract/rpc";
 import { isJsonMediaType } from "../contract/media-type";
-import { OPERATION_TABLE, parseOperationInput, type Operation, type OperationInput, type OperationSpec, type RawInput } from "../contract/operations";
+import {
+  OPERATION_TABLE,
+  parseOperationInput,
+  type Operation,
+  type OperationInput,
+  type OperationSpec,
+  type RawInput,
+} from "../contract/operations";
 import type { TenantVault } from "../../durable-objects/tenant-vault";
 
 /** The bearer token of a request, checked only for shape; the tenant's vault decides if it is valid. */
@@ -56,7 +63,12 @@ async function readRaw(c: Context<AppEnv>, def: OperationSpec): Promise<RawInput
 
 /** The RPC call of an authenticated request: its token, request id, client IP (for refusal limits) and input. */
 export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: I, idempotencyKey?: string): Call<I> {
-  const call: Call<I> = { token: token.raw, requestId: c.get("requestId"), input, ip: c.req.header("cf-connecting-ip") ?? null };
+  const call: Call<I> = {
+    token: token.raw,
+    requestId: c.get("requestId"),
+    input,
+    ip: c.req.header("cf-connecting-ip") ?? null,
+  };
   if (idempotencyKey !== undefined) call.idempotencyKey = idempotencyKey;
   return call;
 }
@@ -65,7 +77,11 @@ export function vaultCall<I>(c: Context<AppEnv>, token: { raw: string }, input: 
  * One authenticated request, end to end except the answer: token shape, the request's parts, one
  * RPC `op(name, call)`. `extra` adds to the raw input (the audit export's page cursor).
  */
-export async function callOperation(c: Context<AppEnv>, name: Operation, extra: Partial<RawInput> = {}): Promise<unknown> {
+export async function callOperation(
+  c: Context<AppEnv>,
+  name: Operation,
+  extra: Partial<RawInput> = {},
+): Promise<unknown> {
   const def: OperationSpec = OPERATION_TABLE[name];
   const token = bearer(c);
   // Only an authenticated POST creates or acts (PUT, PATCH and DELETE here are idempotent by
@@ -91,7 +107,10 @@ export function operationRouter(): Hono<AppEnv> {
  * call. Bad input of any kind is a 4xx, never a 500. Returns the parts as received (`raw`, what the
  * vault's RPC method takes and parses into its own types) and as parsed (`input`, for routing).
  */
-export async function readPublicInput<S extends OperationSpec>(c: Context<AppEnv>, def: S): Promise<{ raw: RawInput; input: OperationInput<S> }> {
+export async function readPublicInput<S extends OperationSpec>(
+  c: Context<AppEnv>,
+  def: S,
+): Promise<{ raw: RawInput; input: OperationInput<S> }> {
   const raw = await readRaw(c, def);
   return { raw, input: parseOperationInput(def, raw) };
 }

@@ -21,13 +21,33 @@ export const federation = new Hono<AppEnv>()
     const { raw, input } = await readPublicInput(c, oidcLease);
     const { tenant_id } = input.body;
     await limitCiTenant(c, tenant_id);
-    return respond(c, oidcLease, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcLeases(c.get("requestId"), raw.body, c.req.header("cf-connecting-ip") ?? null)));
+    return respond(
+      c,
+      oidcLease,
+      unwrapOutcome(
+        await vaultStub(c.env, tenant_id).oidcLeases(
+          c.get("requestId"),
+          raw.body,
+          c.req.header("cf-connecting-ip") ?? null,
+        ),
+      ),
+    );
   })
   .post(oidcRevoke.path, async (c) => {
     const { raw, input } = await readPublicInput(c, oidcRevoke);
     const { tenant_id } = input.body;
     await limitCiTenant(c, tenant_id);
-    return respond(c, oidcRevoke, unwrapOutcome(await vaultStub(c.env, tenant_id).oidcRevokeLeases(c.get("requestId"), raw.body, c.req.header("cf-connecting-ip") ?? null)));
+    return respond(
+      c,
+      oidcRevoke,
+      unwrapOutcome(
+        await vaultStub(c.env, tenant_id).oidcRevokeLeases(
+          c.get("requestId"),
+          raw.body,
+          c.req.header("cf-connecting-ip") ?? null,
+        ),
+      ),
+    );
   })
   .post(webhookLease.path, async (c) => {
     const params = WebhookParamsSchema.safeParse(c.req.param());
@@ -36,8 +56,21 @@ export const federation = new Hono<AppEnv>()
     // The signature covers the body exactly as sent, so it goes to the vault as text, unparsed. The
     // vault checks the media type too, so a wrong one is recorded in the tenant's log (415 either way).
     const signed = {
-      name: params.data.name, contentType: c.req.header("content-type") ?? null,
-      timestamp: c.req.header("x-vault-timestamp") ?? null, signature: c.req.header("x-vault-signature") ?? null, body: await c.req.text(),
+      name: params.data.name,
+      contentType: c.req.header("content-type") ?? null,
+      timestamp: c.req.header("x-vault-timestamp") ?? null,
+      signature: c.req.header("x-vault-signature") ?? null,
+      body: await c.req.text(),
     };
-    return respond(c, webhookLease, unwrapOutcome(await vaultStub(c.env, params.data.tenant).webhookLeases(c.get("requestId"), signed, c.req.header("cf-connecting-ip") ?? null)));
+    return respond(
+      c,
+      webhookLease,
+      unwrapOutcome(
+        await vaultStub(c.env, params.data.tenant).webhookLeases(
+          c.get("requestId"),
+          signed,
+          c.req.header("cf-connecting-ip") ?? null,
+        ),
+      ),
+    );
   });

@@ -32,7 +32,11 @@ export const FleetQuerySchema = z.strictObject({
     .string()
     .max(MAX_NAMED * 21, `at most ${MAX_NAMED} tenant ids`)
     .transform((s) => s.split(","))
-    .pipe(z.array(z.string().regex(ID_PATTERNS.tenant, "each must be a tenant id (20 hex)")).max(MAX_NAMED, `at most ${MAX_NAMED} tenant ids`))
+    .pipe(
+      z
+        .array(z.string().regex(ID_PATTERNS.tenant, "each must be a tenant id (20 hex)"))
+        .max(MAX_NAMED, `at most ${MAX_NAMED} tenant ids`),
+    )
     .optional(),
 });
 
@@ -60,7 +64,9 @@ async function tenantsToRead(db: D1Database, query: unknown): Promise<{ ids: str
 /** One tenant's counters, checked like any input; null for an object with no tenant. */
 async function readTenant(env: Env, id: string): Promise<TenantMetrics | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no answer in time")), SNAPSHOT_TIMEOUT_MS)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error("no answer in time")), SNAPSHOT_TIMEOUT_MS)),
+  );
   try {
     const outcome = await Promise.race([vaultStub(env, id).metricsSnapshot(), timeout]);
     return TenantMetricsSchema.nullable().parse(unwrapOutcome(outcome));
@@ -82,7 +88,10 @@ async function readFleet(c: Context<OperatorEnv>, query: unknown) {
         const m = await readTenant(c.env, id);
         if (m) metrics.push(m);
       } catch (error) {
-        console.warn("tenant metrics read failed", { tenant_id: id, error: error instanceof Error ? error.message : String(error) });
+        console.warn("tenant metrics read failed", {
+          tenant_id: id,
+          error: error instanceof Error ? error.message : String(error),
+        });
         unreachable.push(id);
       }
     }
@@ -99,15 +108,29 @@ const tag = "operator";
 /** The metrics and signals routes, added to the operator router's table (worker/routes/operator.ts). */
 export const operatorMetricsRoutes: OperatorRoute[] = [
   {
-    method: "get", path: "/v1/operator/metrics", tag, role: null, status: 200, query: FleetQuerySchema, response: z.string(),
+    method: "get",
+    path: "/v1/operator/metrics",
+    tag,
+    role: null,
+    status: 200,
+    query: FleetQuerySchema,
+    response: z.string(),
     summary: "Per-tenant counters and the P0/P1 signals as Prometheus text (version 0.0.4)",
     serve: async (c, _op, input) => {
       const { metrics, unreachable, report } = await readFleet(c, input.query);
-      return new Response(formatPrometheus(metrics, report, unreachable.length), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" } });
+      return new Response(formatPrometheus(metrics, report, unreachable.length), {
+        headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
+      });
     },
   },
   {
-    method: "get", path: "/v1/operator/signals", tag, role: null, status: 200, query: FleetQuerySchema, response: z.record(z.string(), z.unknown()),
+    method: "get",
+    path: "/v1/operator/signals",
+    tag,
+    role: null,
+    status: 200,
+    query: FleetQuerySchema,
+    response: z.record(z.string(), z.unknown()),
     summary: "Which P0/P1 conditions fire now (last 5 minutes), with the numbers and tenants behind each",
     serve: async (c, _op, input) => (await readFleet(c, input.query)).report,
   },

@@ -3,8 +3,17 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { unwrapOutcome, type Outcome } from "../contract/rpc";
 import {
-  JobIdParamsSchema, JobQuerySchema, JobSchema, MintedOperatorTokenSchema, MintOperatorTokenSchema, OperatorLogQuerySchema, OperatorTokenIdParamsSchema,
-  OperatorTokenSchema, StartJobSchema, TenantListQuerySchema, TenantListSchema,
+  JobIdParamsSchema,
+  JobQuerySchema,
+  JobSchema,
+  MintedOperatorTokenSchema,
+  MintOperatorTokenSchema,
+  OperatorLogQuerySchema,
+  OperatorTokenIdParamsSchema,
+  OperatorTokenSchema,
+  StartJobSchema,
+  TenantListQuerySchema,
+  TenantListSchema,
 } from "../contract/schemas/operator";
 import { listTenants } from "../core/db/registry";
 import { operatorIdentity, type OperatorActor } from "../core/operator/tokens";
@@ -27,67 +36,157 @@ export interface OperatorRoute extends OperationSpec {
 }
 
 /** Runs an OperatorPlane RPC and unwraps its outcome. */
-function plane<T>(c: Context<OperatorEnv>, rpc: (stub: ReturnType<typeof operatorPlane>) => Promise<Outcome<T>>): Promise<T> {
+function plane<T>(
+  c: Context<OperatorEnv>,
+  rpc: (stub: ReturnType<typeof operatorPlane>) => Promise<Outcome<T>>,
+): Promise<T> {
   return rpc(operatorPlane(c.env)).then((o) => unwrapOutcome(o as Outcome<T>));
 }
 
 const Whoami = z.object({ operator: z.string(), token_id: z.string() });
 const TokenList = z.object({ items: z.array(OperatorTokenSchema) });
-const JobList = z.object({ items: z.array(z.object({ id: z.string(), kind: z.string(), operator: z.string(), state: z.string(), created_at: z.string(), finished_at: z.string().nullable() })) });
-const Disclosures = z.object({ job_id: z.string(), items: z.array(z.object({ tenant_id: z.string(), json: z.record(z.string(), z.unknown()), markdown: z.string() })) });
-const LogPage = z.object({ items: z.array(z.object({ seq: z.number().int(), hash: z.string(), entry: z.record(z.string(), z.unknown()) })), next_after: z.number().int().nullable(), chain: z.unknown() });
+const JobList = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      operator: z.string(),
+      state: z.string(),
+      created_at: z.string(),
+      finished_at: z.string().nullable(),
+    }),
+  ),
+});
+const Disclosures = z.object({
+  job_id: z.string(),
+  items: z.array(z.object({ tenant_id: z.string(), json: z.record(z.string(), z.unknown()), markdown: z.string() })),
+});
+const LogPage = z.object({
+  items: z.array(z.object({ seq: z.number().int(), hash: z.string(), entry: z.record(z.string(), z.unknown()) })),
+  next_after: z.number().int().nullable(),
+  chain: z.unknown(),
+});
 
 /** The operator plane's own routes (issue 13 §3). Others add theirs to OPERATOR_ROUTES' callers. */
 export const operatorCoreRoutes: OperatorRoute[] = [
   {
-    method: "get", path: "/v1/operator/whoami", tag, summary: "The authenticated operator", role: null, response: Whoami, status: 200,
+    method: "get",
+    path: "/v1/operator/whoami",
+    tag,
+    summary: "The authenticated operator",
+    role: null,
+    response: Whoami,
+    status: 200,
     serve: async (_c, op) => ({ operator: operatorIdentity(op.name), token_id: op.tokenId }),
   },
   {
-    method: "post", path: "/v1/operator/tokens", tag, summary: "Mint a named operator token (root operator only)", role: null,
-    body: MintOperatorTokenSchema, response: MintedOperatorTokenSchema, status: 201,
+    method: "post",
+    path: "/v1/operator/tokens",
+    tag,
+    summary: "Mint a named operator token (root operator only)",
+    role: null,
+    body: MintOperatorTokenSchema,
+    response: MintedOperatorTokenSchema,
+    status: 201,
     serve: (c, op, input) => plane(c, (s) => s.mintToken(op, input.body)),
   },
   {
-    method: "get", path: "/v1/operator/tokens", tag, summary: "Named operator tokens", role: null, response: TokenList, status: 200,
+    method: "get",
+    path: "/v1/operator/tokens",
+    tag,
+    summary: "Named operator tokens",
+    role: null,
+    response: TokenList,
+    status: 200,
     serve: (c, op) => plane(c, (s) => s.listTokens(op)),
   },
   {
-    method: "delete", path: "/v1/operator/tokens/:id", tag, summary: "Revoke a named operator token (root operator only)", role: null,
-    params: OperatorTokenIdParamsSchema, response: OperatorTokenSchema, status: 200,
+    method: "delete",
+    path: "/v1/operator/tokens/:id",
+    tag,
+    summary: "Revoke a named operator token (root operator only)",
+    role: null,
+    params: OperatorTokenIdParamsSchema,
+    response: OperatorTokenSchema,
+    status: 200,
     serve: (c, op, input) => plane(c, (s) => s.revokeToken(op, input.params)),
   },
   {
-    method: "get", path: "/v1/operator/tenants", tag, summary: "The tenant registry, paged by id, optionally one status", role: null,
-    query: TenantListQuerySchema, response: TenantListSchema, status: 200,
+    method: "get",
+    path: "/v1/operator/tenants",
+    tag,
+    summary: "The tenant registry, paged by id, optionally one status",
+    role: null,
+    query: TenantListQuerySchema,
+    response: TenantListSchema,
+    status: 200,
     serve: async (c, _op, input) => {
       const q = TenantListQuerySchema.parse(input.query);
       const page = await listTenants(c.env.DB, q);
-      return { items: page.items.map((t) => ({ id: t.id, name: t.name, created_at: new Date(t.createdAt).toISOString(), status: t.status })), next_after: page.next };
+      return {
+        items: page.items.map((t) => ({
+          id: t.id,
+          name: t.name,
+          created_at: new Date(t.createdAt).toISOString(),
+          status: t.status,
+        })),
+        next_after: page.next,
+      };
     },
   },
   {
-    method: "post", path: "/v1/operator/jobs", tag, summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)", role: null,
-    body: StartJobSchema, response: JobSchema, status: 202,
+    method: "post",
+    path: "/v1/operator/jobs",
+    tag,
+    summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)",
+    role: null,
+    body: StartJobSchema,
+    response: JobSchema,
+    status: 202,
     serve: (c, op, input) => plane(c, (s) => s.startJob(op, input.body)),
   },
   {
-    method: "get", path: "/v1/operator/jobs", tag, summary: "Recent fleet jobs", role: null, response: JobList, status: 200,
+    method: "get",
+    path: "/v1/operator/jobs",
+    tag,
+    summary: "Recent fleet jobs",
+    role: null,
+    response: JobList,
+    status: 200,
     serve: (c, op) => plane(c, (s) => s.listJobs(op)),
   },
   {
-    method: "get", path: "/v1/operator/jobs/:id", tag, summary: "A job's progress and per-tenant results", role: null,
-    params: JobIdParamsSchema, query: JobQuerySchema, response: JobSchema, status: 200,
+    method: "get",
+    path: "/v1/operator/jobs/:id",
+    tag,
+    summary: "A job's progress and per-tenant results",
+    role: null,
+    params: JobIdParamsSchema,
+    query: JobQuerySchema,
+    response: JobSchema,
+    status: 200,
     serve: (c, op, input) => plane(c, (s) => s.getJob(op, input.params!.id!, input.query)),
   },
   {
-    method: "get", path: "/v1/operator/jobs/:id/disclosures", tag, summary: "Disclosure drafts from a finished impact job", role: null,
-    params: JobIdParamsSchema, response: Disclosures, status: 200,
+    method: "get",
+    path: "/v1/operator/jobs/:id/disclosures",
+    tag,
+    summary: "Disclosure drafts from a finished impact job",
+    role: null,
+    params: JobIdParamsSchema,
+    response: Disclosures,
+    status: 200,
     serve: (c, op, input) => plane(c, (s) => s.disclosures(op, input.params!.id!)),
   },
   {
-    method: "get", path: "/v1/operator/log", tag, summary: "The hash-chained operator log", role: null,
-    query: OperatorLogQuerySchema, response: LogPage, status: 200,
+    method: "get",
+    path: "/v1/operator/log",
+    tag,
+    summary: "The hash-chained operator log",
+    role: null,
+    query: OperatorLogQuerySchema,
+    response: LogPage,
+    status: 200,
     serve: (c, op, input) => plane(c, (s) => s.readLog(op, input.query)),
   },
 ];

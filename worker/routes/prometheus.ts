@@ -18,7 +18,9 @@ function label(value: string): string {
 
 function labels(pairs: Record<string, string>): string {
   if (Object.keys(pairs).length === 0) return "";
-  return `{${Object.entries(pairs).map(([k, v]) => `${k}="${label(v)}"`).join(",")}}`;
+  return `{${Object.entries(pairs)
+    .map(([k, v]) => `${k}="${label(v)}"`)
+    .join(",")}}`;
 }
 
 /** A number as the format writes it: integers as such, `+Inf` for infinity. */
@@ -45,7 +47,11 @@ class Exposition {
 }
 
 /** The exposition of `tenants`' counters and of the signals computed from them. */
-export function formatPrometheus(tenants: readonly TenantMetrics[], report: SignalsReport, unreachable: number): string {
+export function formatPrometheus(
+  tenants: readonly TenantMetrics[],
+  report: SignalsReport,
+  unreachable: number,
+): string {
   const out = new Exposition();
   for (const name of COUNTER_NAMES) {
     const metric = `ghostvault_${name}_total`;
@@ -53,7 +59,11 @@ export function formatPrometheus(tenants: readonly TenantMetrics[], report: Sign
     for (const t of tenants) out.sample(metric, { tenant: t.tenant_id }, t.totals[name]);
   }
   const hist = "ghostvault_request_duration_seconds";
-  out.family(hist, "histogram", "Time the tenant's Durable Object took to answer a request (I/O included), in seconds.");
+  out.family(
+    hist,
+    "histogram",
+    "Time the tenant's Durable Object took to answer a request (I/O included), in seconds.",
+  );
   for (const t of tenants) {
     // The stored buckets are per bucket; Prometheus buckets are cumulative (le = "less or equal").
     let cumulative = 0;
@@ -66,18 +76,39 @@ export function formatPrometheus(tenants: readonly TenantMetrics[], report: Sign
     out.sample(`${hist}_count`, { tenant: t.tenant_id }, t.latency.count);
   }
   for (const [metric, field, help] of [
-    ["ghostvault_kms_last_failure_timestamp_seconds", "kms_last_failure_at", "When a KMS call of the tenant last failed (Unix seconds); absent if never."],
-    ["ghostvault_kms_last_success_timestamp_seconds", "kms_last_success_at", "When a KMS call of the tenant last succeeded (Unix seconds); absent if never."],
+    [
+      "ghostvault_kms_last_failure_timestamp_seconds",
+      "kms_last_failure_at",
+      "When a KMS call of the tenant last failed (Unix seconds); absent if never.",
+    ],
+    [
+      "ghostvault_kms_last_success_timestamp_seconds",
+      "kms_last_success_at",
+      "When a KMS call of the tenant last succeeded (Unix seconds); absent if never.",
+    ],
   ] as const) {
     out.family(metric, "gauge", help);
     for (const t of tenants) if (t[field] !== null) out.sample(metric, { tenant: t.tenant_id }, t[field] / 1000);
   }
-  out.family("ghostvault_signal_firing", "gauge", `Whether a P0/P1 signal of GET /v1/operator/signals fires now (1) or not (0), over the last ${report.window_minutes} minutes.`);
-  for (const s of report.signals) out.sample("ghostvault_signal_firing", { signal: s.name, severity: s.severity }, s.firing ? 1 : 0);
-  out.family("ghostvault_metrics_tenants", "gauge", "Tenants in this scrape: checked, and unreachable (their object did not answer).");
+  out.family(
+    "ghostvault_signal_firing",
+    "gauge",
+    `Whether a P0/P1 signal of GET /v1/operator/signals fires now (1) or not (0), over the last ${report.window_minutes} minutes.`,
+  );
+  for (const s of report.signals)
+    out.sample("ghostvault_signal_firing", { signal: s.name, severity: s.severity }, s.firing ? 1 : 0);
+  out.family(
+    "ghostvault_metrics_tenants",
+    "gauge",
+    "Tenants in this scrape: checked, and unreachable (their object did not answer).",
+  );
   out.sample("ghostvault_metrics_tenants", { state: "checked" }, tenants.length);
   out.sample("ghostvault_metrics_tenants", { state: "unreachable" }, unreachable);
-  out.family("ghostvault_metrics_truncated", "gauge", "1 if more tenants are registered than one scrape reads (see the Analytics Engine dataset for the rest).");
+  out.family(
+    "ghostvault_metrics_truncated",
+    "gauge",
+    "1 if more tenants are registered than one scrape reads (see the Analytics Engine dataset for the rest).",
+  );
   out.sample("ghostvault_metrics_truncated", {}, report.tenants_truncated ? 1 : 0);
   return out.text();
 }

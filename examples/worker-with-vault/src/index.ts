@@ -11,7 +11,11 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     if (new URL(request.url).pathname !== "/upstream") return new Response("not found", { status: 404 });
     // The host is a placeholder: a service binding ignores it.
-    const vault = new VaultClient({ url: "https://vault.internal", token: env.VAULT_TOKEN, fetch: (input, init) => env.VAULT.fetch(input, init) });
+    const vault = new VaultClient({
+      url: "https://vault.internal",
+      token: env.VAULT_TOKEN,
+      fetch: (input, init) => env.VAULT.fetch(input, init),
+    });
     const lease = await vault.lease("openai", { ttl: "1m", purpose: "example upstream call" });
     try {
       // A real app would call its upstream API with lease.value here.

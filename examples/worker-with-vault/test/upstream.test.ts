@@ -20,7 +20,11 @@ beforeAll(async () => {
   });
   expect(res.status).toBe(201);
   const boot = (await res.json()) as { admin_token: { token: string } };
-  const admin = new VaultClient({ url: "https://vault.internal", token: boot.admin_token.token, fetch: (i, init) => testEnv.VAULT.fetch(i, init) });
+  const admin = new VaultClient({
+    url: "https://vault.internal",
+    token: boot.admin_token.token,
+    fetch: (i, init) => testEnv.VAULT.fetch(i, init),
+  });
   await admin.credentials.create({ name: "openai", value: "sk-example-0123456789" });
   appToken = (await admin.tokens.create({ name: "app", role: "user", identity: "service:example-app" })).token;
 });

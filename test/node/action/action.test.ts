@@ -40,10 +40,20 @@ const b64url = (data: string | Buffer) => Buffer.from(data).toString("base64url"
 function idToken(audience: string): string {
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: KID }));
-  const claims = b64url(JSON.stringify({
-    iss: ISSUER, aud: audience, sub: "repo:acme/api:ref:refs/heads/main", repository: "acme/api", repository_owner: "acme",
-    ref: "refs/heads/main", jti: randomUUID(), iat: now, nbf: now - 5, exp: now + 300,
-  }));
+  const claims = b64url(
+    JSON.stringify({
+      iss: ISSUER,
+      aud: audience,
+      sub: "repo:acme/api:ref:refs/heads/main",
+      repository: "acme/api",
+      repository_owner: "acme",
+      ref: "refs/heads/main",
+      jti: randomUUID(),
+      iat: now,
+      nbf: now - 5,
+      exp: now + 300,
+    }),
+  );
   const signature = sign("sha256", Buffer.from(`${header}.${claims}`), keys.privateKey);
   return `${header}.${claims}.${b64url(signature)}`;
 }
@@ -53,7 +63,11 @@ function startTokenServer(): Promise<void> {
   tokenServer = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     // The auth scheme is case-insensitive (RFC 9110); the README example sends `bearer`.
-    if (req.headers.authorization?.replace(/^bearer /i, "Bearer ") !== `Bearer ${REQUEST_TOKEN}` || url.searchParams.get("api-version") !== "2.0" || !url.searchParams.get("audience")) {
+    if (
+      req.headers.authorization?.replace(/^bearer /i, "Bearer ") !== `Bearer ${REQUEST_TOKEN}` ||
+      url.searchParams.get("api-version") !== "2.0" ||
+      !url.searchParams.get("audience")
+    ) {
       res.writeHead(401).end();
       return;
     }
@@ -61,10 +75,12 @@ function startTokenServer(): Promise<void> {
     issued.push(token);
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ value: token }));
   });
-  return new Promise((resolve) => tokenServer.listen(0, "127.0.0.1", () => {
-    tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
-    resolve();
-  }));
+  return new Promise((resolve) =>
+    tokenServer.listen(0, "127.0.0.1", () => {
+      tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
+      resolve();
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -82,8 +98,18 @@ beforeAll(async () => {
     max_ttl: "15m",
     max_token_lifetime: "10m",
   });
-  await admin.credentials.create({ name: "deploy/aws-key", value: "AKIA-action-canary", default_ttl: "5m", max_ttl: "1h" });
-  await admin.credentials.create({ name: "deploy/multi", value: "line-one-canary\nline-two-canary", default_ttl: "5m", max_ttl: "1h" });
+  await admin.credentials.create({
+    name: "deploy/aws-key",
+    value: "AKIA-action-canary",
+    default_ttl: "5m",
+    max_ttl: "1h",
+  });
+  await admin.credentials.create({
+    name: "deploy/multi",
+    value: "line-one-canary\nline-two-canary",
+    default_ttl: "5m",
+    max_ttl: "1h",
+  });
   await admin.credentials.create({ name: "prod/db", value: "db-action-canary", default_ttl: "5m", max_ttl: "1h" });
 }, 180_000);
 afterAll(async () => {
@@ -107,18 +133,28 @@ async function job(inputs: Record<string, string>) {
   return async (step: "main" | "post", extra: Record<string, string> = {}): Promise<Step> => {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "",
-      GITHUB_ENV: files.env, GITHUB_OUTPUT: files.output, GITHUB_STATE: files.state,
-      GITHUB_REPOSITORY: "acme/api", GITHUB_RUN_ID: "42",
-      ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+      GITHUB_ENV: files.env,
+      GITHUB_OUTPUT: files.output,
+      GITHUB_STATE: files.state,
+      GITHUB_REPOSITORY: "acme/api",
+      GITHUB_RUN_ID: "42",
+      ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
       ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
       ...extra,
     };
-    const result = await run(process.execPath, [path.join(ROOT, "action", "dist", `${step}.mjs`)], { env: asProcessEnv(env), cwd: dir }).then(
+    const result = await run(process.execPath, [path.join(ROOT, "action", "dist", `${step}.mjs`)], {
+      env: asProcessEnv(env),
+      cwd: dir,
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
     );
     const read = async (f: string) => readFile(f, "utf8");
-    return { ...result, files: { env: await read(files.env), output: await read(files.output), state: await read(files.state) } };
+    return {
+      ...result,
+      files: { env: await read(files.env), output: await read(files.output), state: await read(files.state) },
+    };
   };
 }
 
@@ -137,24 +173,38 @@ function entries(text: string): Record<string, string> {
 }
 
 /** STATE_<name> variables as the runner sets them for the post step. */
-const stateVars = (state: string) => Object.fromEntries(Object.entries(entries(state)).map(([k, v]) => [`STATE_${k}`, v]));
+const stateVars = (state: string) =>
+  Object.fromEntries(Object.entries(entries(state)).map(([k, v]) => [`STATE_${k}`, v]));
 
 const BASE_INPUTS = () => ({ "vault-url": vault.url, tenant: vault.tenantId, audience: AUDIENCE });
 
 describe("GitHub Action (simulated runner)", () => {
   it("main leases, masks every value (each line too) before anything else, exports env + outputs, saves state; post revokes every lease", async () => {
-    const step = await job({ ...BASE_INPUTS(), credentials: "AWS_SECRET_ACCESS_KEY=deploy/aws-key\n# comment\n\nCERT=deploy/multi", ttl: "5m" });
+    const step = await job({
+      ...BASE_INPUTS(),
+      credentials: "AWS_SECRET_ACCESS_KEY=deploy/aws-key\n# comment\n\nCERT=deploy/multi",
+      ttl: "5m",
+    });
     const main = await step("main");
     expect(main.code, main.stdout).toBe(0);
     const env = entries(main.files.env);
     expect(env).toEqual({ AWS_SECRET_ACCESS_KEY: "AKIA-action-canary", CERT: "line-one-canary\nline-two-canary" });
     const outputs = entries(main.files.output);
-    expect(outputs).toMatchObject({ AWS_SECRET_ACCESS_KEY: "AKIA-action-canary", identity: "ci:github:acme/api@refs/heads/main" });
+    expect(outputs).toMatchObject({
+      AWS_SECRET_ACCESS_KEY: "AKIA-action-canary",
+      identity: "ci:github:acme/api@refs/heads/main",
+    });
     // Masks: the ID token and each value and line, all before any other output line.
     const lines = main.stdout.trim().split("\n");
     const firstOther = lines.findIndex((l) => !l.startsWith("::add-mask::"));
     const masks = lines.slice(0, firstOther);
-    for (const secret of [issued.at(-1)!, "AKIA-action-canary", "line-one-canary", "line-two-canary", "line-one-canary%0Aline-two-canary"]) {
+    for (const secret of [
+      issued.at(-1)!,
+      "AKIA-action-canary",
+      "line-one-canary",
+      "line-two-canary",
+      "line-one-canary%0Aline-two-canary",
+    ]) {
       expect(masks).toContain(`::add-mask::${secret}`);
     }
     for (const l of lines.slice(firstOther)) expect(l).not.toMatch(/canary|eyJ/);
@@ -174,19 +224,22 @@ describe("GitHub Action (simulated runner)", () => {
     ["a credential the trust policy does not name", "OK=deploy/aws-key\nDB=prod/db", /vault answered 403: .*prod\/db/],
     ["a credential that does not exist", "OK=deploy/aws-key\nX=deploy/none-such", /vault answered 404/],
     ["a malformed line", "AWS_KEY deploy/aws-key", /credentials line 1: expected VAR=credential/],
-  ])("fails the step with one ::error:: line and writes no value for %s; post then has nothing to revoke", async (_what, credentials, reason) => {
-    const step = await job({ ...BASE_INPUTS(), credentials });
-    const main = await step("main");
-    expect(main.code).toBe(1);
-    const errors = main.stdout.split("\n").filter((l) => l.startsWith("::error::"));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(reason);
-    expect(main.stdout).not.toMatch(/canary/);
-    expect(main.files).toEqual({ env: "", output: "", state: "" });
-    const post = await step("post", stateVars(main.files.state));
-    expect(post.code).toBe(0);
-    expect(post.stdout).toContain("No leases to revoke.");
-  });
+  ])(
+    "fails the step with one ::error:: line and writes no value for %s; post then has nothing to revoke",
+    async (_what, credentials, reason) => {
+      const step = await job({ ...BASE_INPUTS(), credentials });
+      const main = await step("main");
+      expect(main.code).toBe(1);
+      const errors = main.stdout.split("\n").filter((l) => l.startsWith("::error::"));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(reason);
+      expect(main.stdout).not.toMatch(/canary/);
+      expect(main.files).toEqual({ env: "", output: "", state: "" });
+      const post = await step("post", stateVars(main.files.state));
+      expect(post.code).toBe(0);
+      expect(post.stdout).toContain("No leases to revoke.");
+    },
+  );
 
   it("fails with one line when the job may not request an OIDC token (no id-token: write)", async () => {
     const step = await job({ ...BASE_INPUTS(), credentials: "A=deploy/aws-key" });
@@ -199,7 +252,9 @@ describe("GitHub Action (simulated runner)", () => {
     const out = await mkdtemp(path.join(workdir, "build-"));
     await run(process.execPath, [path.join(ROOT, "action", "build.mjs"), out]);
     for (const f of ["main.mjs", "post.mjs"]) {
-      expect(await readFile(path.join(out, f), "utf8"), `${f}: run node action/build.mjs`).toBe(await readFile(path.join(ROOT, "action", "dist", f), "utf8"));
+      expect(await readFile(path.join(out, f), "utf8"), `${f}: run node action/build.mjs`).toBe(
+        await readFile(path.join(ROOT, "action", "dist", f), "utf8"),
+      );
     }
     const manifest = await readFile(path.join(ROOT, "action.yml"), "utf8");
     expect(manifest).toMatch(/main: action\/dist\/main\.mjs/);
@@ -209,8 +264,18 @@ describe("GitHub Action (simulated runner)", () => {
 
 describe("ghostvault ci lease / ci revoke", () => {
   /** Runs the bundled CLI as a CI job would: no login, only the job's variables. */
-  async function ghostvault(args: string[], extra: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { PATH: process.env.PATH ?? "", HOME: cli.home, NO_COLOR: "1", GHOSTVAULT_URL: vault.url, GHOSTVAULT_TENANT: vault.tenantId, ...extra };
+  async function ghostvault(
+    args: string[],
+    extra: Record<string, string>,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = {
+      PATH: process.env.PATH ?? "",
+      HOME: cli.home,
+      NO_COLOR: "1",
+      GHOSTVAULT_URL: vault.url,
+      GHOSTVAULT_TENANT: vault.tenantId,
+      ...extra,
+    };
     return run(process.execPath, [cli.bin, ...args], { env: asProcessEnv(env), cwd: workdir }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
@@ -225,29 +290,65 @@ describe("ghostvault ci lease / ci revoke", () => {
   it("--provider github: token from the runner, exports for eval (a multi-line value intact), ids saved; ci revoke --from revokes them", async () => {
     const runner = { ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN };
     const ids = path.join(workdir, "github-ids");
-    const leased = await ghostvault(["ci", "lease", "--provider", "github", "--audience", AUDIENCE, "-e", "KEY=deploy/aws-key", "-e", "CERT=deploy/multi", "--save-ids", ids], runner);
+    const leased = await ghostvault(
+      [
+        "ci",
+        "lease",
+        "--provider",
+        "github",
+        "--audience",
+        AUDIENCE,
+        "-e",
+        "KEY=deploy/aws-key",
+        "-e",
+        "CERT=deploy/multi",
+        "--save-ids",
+        ids,
+      ],
+      runner,
+    );
     expect(leased.code, leased.stderr).toBe(0);
-    expect(await evaluated(leased.stdout, ["KEY", "CERT"])).toEqual(["AKIA-action-canary", "line-one-canary\nline-two-canary"]);
+    expect(await evaluated(leased.stdout, ["KEY", "CERT"])).toEqual([
+      "AKIA-action-canary",
+      "line-one-canary\nline-two-canary",
+    ]);
     const saved = (await readFile(ids, "utf8")).trim().split("\n");
     expect(saved).toHaveLength(2);
     for (const id of saved) expect((await admin.leases.get(id)).state).toBe("active");
-    const revoked = await ghostvault(["ci", "revoke", "--provider", "github", "--audience", AUDIENCE, "--from", ids], runner);
+    const revoked = await ghostvault(
+      ["ci", "revoke", "--provider", "github", "--audience", AUDIENCE, "--from", ids],
+      runner,
+    );
     expect(revoked.code, revoked.stderr).toBe(0);
     for (const id of saved) expect((await admin.leases.get(id)).state).toBe("revoked");
   });
 
   it("--provider gitlab: tokens from id_tokens variables; revoke with the lease token is refused (replayed), with the second token it works", async () => {
     const first = idToken(AUDIENCE);
-    const leased = await ghostvault(["ci", "lease", "--provider", "gitlab", "-e", "KEY=deploy/aws-key", "--json"], { VAULT_ID_TOKEN: first });
+    const leased = await ghostvault(["ci", "lease", "--provider", "gitlab", "-e", "KEY=deploy/aws-key", "--json"], {
+      VAULT_ID_TOKEN: first,
+    });
     expect(leased.code, leased.stderr).toBe(0);
-    const granted = JSON.parse(leased.stdout) as { identity: string; env: Record<string, string>; leases: { lease: { id: string } }[] };
-    expect(granted).toMatchObject({ identity: "ci:github:acme/api@refs/heads/main", env: { KEY: "AKIA-action-canary" } });
+    const granted = JSON.parse(leased.stdout) as {
+      identity: string;
+      env: Record<string, string>;
+      leases: { lease: { id: string } }[];
+    };
+    expect(granted).toMatchObject({
+      identity: "ci:github:acme/api@refs/heads/main",
+      env: { KEY: "AKIA-action-canary" },
+    });
     const id = granted.leases[0]!.lease.id;
-    const replayed = await ghostvault(["ci", "revoke", "--provider", "gitlab", "--token-var", "VAULT_ID_TOKEN", id], { VAULT_ID_TOKEN: first });
+    const replayed = await ghostvault(["ci", "revoke", "--provider", "gitlab", "--token-var", "VAULT_ID_TOKEN", id], {
+      VAULT_ID_TOKEN: first,
+    });
     expect(replayed.code).toBe(1);
     expect(replayed.stderr).toMatch(/^error: CI request refused.*\(unauthorized/);
     expect((await admin.leases.get(id)).state).toBe("active");
-    const revoked = await ghostvault(["ci", "revoke", "--provider", "gitlab"], { VAULT_REVOKE_ID_TOKEN: idToken(AUDIENCE), GHOSTVAULT_LEASE_IDS: id });
+    const revoked = await ghostvault(["ci", "revoke", "--provider", "gitlab"], {
+      VAULT_REVOKE_ID_TOKEN: idToken(AUDIENCE),
+      GHOSTVAULT_LEASE_IDS: id,
+    });
     expect(revoked.code, revoked.stderr).toBe(0);
     expect((await admin.leases.get(id)).state).toBe("revoked");
   });
@@ -255,9 +356,13 @@ describe("ghostvault ci lease / ci revoke", () => {
   it("fails with one line naming the missing variable or option, and prints no export", async () => {
     const missing = await ghostvault(["ci", "lease", "--provider", "gitlab", "-e", "KEY=deploy/aws-key"], {});
     expect(missing.code).toBe(1);
-    expect(missing.stderr.trim()).toBe("error: $VAULT_ID_TOKEN is empty: declare it under id_tokens: in the job (or name another with --token-var)");
+    expect(missing.stderr.trim()).toBe(
+      "error: $VAULT_ID_TOKEN is empty: declare it under id_tokens: in the job (or name another with --token-var)",
+    );
     expect(missing.stdout).toBe("");
-    const noProvider = await ghostvault(["ci", "lease", "-e", "KEY=deploy/aws-key"], { VAULT_ID_TOKEN: idToken(AUDIENCE) });
+    const noProvider = await ghostvault(["ci", "lease", "-e", "KEY=deploy/aws-key"], {
+      VAULT_ID_TOKEN: idToken(AUDIENCE),
+    });
     expect(noProvider.code).toBe(2);
     expect(noProvider.stdout).toBe("");
   });
@@ -283,7 +388,10 @@ async function readmeScript(name: string): Promise<string> {
 
 describe("README shell examples, run as printed against a local vault", () => {
   /** Runs an example with bash (GitHub's default shell), only the given variables set. */
-  async function example(name: string, vars: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function example(
+    name: string,
+    vars: Record<string, string>,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     const env = { PATH: process.env.PATH ?? "", HOME: workdir, ...vars };
     return run("bash", ["-c", await readmeScript(name)], { env: asProcessEnv(env), cwd: workdir }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
@@ -307,16 +415,32 @@ describe("README shell examples, run as printed against a local vault", () => {
   it("the GitHub curl fallback: lease step exports the value and ids, revoke step revokes; a failed lease writes nothing and fails", async () => {
     // The README's job asks for audience $VAULT: a trust policy for that audience.
     await admin.oidc.create({
-      name: "github-readme", issuer: ISSUER, audience: vault.url,
+      name: "github-readme",
+      issuer: ISSUER,
+      audience: vault.url,
       jwks: { keys: [{ ...keys.publicKey.export({ format: "jwk" }), kid: KID, alg: "RS256", use: "sig" }] },
-      conditions: { repository_owner: "acme" }, identity_template: "ci:github:{repository}", credentials: ["deploy/aws-key"], max_ttl: "15m",
+      conditions: { repository_owner: "acme" },
+      identity_template: "ci:github:{repository}",
+      credentials: ["deploy/aws-key"],
+      max_ttl: "15m",
     });
     const githubEnv = path.join(workdir, "readme-github-env");
     await writeFile(githubEnv, "");
-    const runner = { VAULT: vault.url, VAULT_TENANT: vault.tenantId, GITHUB_ENV: githubEnv, ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN };
+    const runner = {
+      VAULT: vault.url,
+      VAULT_TENANT: vault.tenantId,
+      GITHUB_ENV: githubEnv,
+      ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
+    };
     const lease = await example("github-lease", runner);
     expect(lease.code, lease.stderr).toBe(0);
-    const written = Object.fromEntries((await readFile(githubEnv, "utf8")).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const written = Object.fromEntries(
+      (await readFile(githubEnv, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     expect(written.AWS_SECRET_ACCESS_KEY).toBe("AKIA-action-canary");
     const ids = JSON.parse(written.VAULT_LEASE_IDS!) as string[];
     expect((await admin.leases.get(ids[0]!)).state).toBe("active");

@@ -28,7 +28,10 @@ const clients: Client[] = [];
 beforeAll(async () => {
   [vault, cli] = await Promise.all([startLocalVault(), buildCli()]);
   admin = new VaultClient({ url: vault.url, token: vault.adminToken });
-  await admin.http.json({ method: "PUT", path: "/v1/teams/approvers-node", body: { members: ["user:alice@node.test"] } }, z.unknown());
+  await admin.http.json(
+    { method: "PUT", path: "/v1/teams/approvers-node", body: { members: ["user:alice@node.test"] } },
+    z.unknown(),
+  );
   agentToken = (await admin.tokens.create({ name: "agent", role: "user", identity: "agent:bot@node" })).token;
   aliceToken = (await admin.tokens.create({ name: "alice", role: "user", identity: "user:alice@node.test" })).token;
   agent = new VaultClient({ url: vault.url, token: agentToken });
@@ -45,12 +48,17 @@ async function heldCredential(): Promise<{ name: string; value: string }> {
   const name = `jit/${randomUUID().slice(0, 8)}`;
   const value = `sk-${randomUUID()}`;
   await admin.credentials.create({ name, value, default_ttl: "5m", max_ttl: "1h" });
-  await admin.acl.set(name, { rules: [{ effect: "approve", identity: "agent:*", approvers: { team: "approvers-node" } }] });
+  await admin.acl.set(name, {
+    rules: [{ effect: "approve", identity: "agent:*", approvers: { team: "approvers-node" } }],
+  });
   return { name, value };
 }
 
 async function pending(name: string): Promise<ApprovalPendingError> {
-  const error = await agent.lease(name).then(() => null, (e: unknown) => e);
+  const error = await agent.lease(name).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ApprovalPendingError);
   return error as ApprovalPendingError;
 }
@@ -60,7 +68,11 @@ describe("SDK", () => {
     const cred = await heldCredential();
     const error = await pending(cred.name);
     expect(error).toMatchObject({ code: "approval_pending", status: 202 });
-    expect(error.accessRequest).toMatchObject({ status: "pending", approvers: { team: "approvers-node" }, identity: "agent:bot@node" });
+    expect(error.accessRequest).toMatchObject({
+      status: "pending",
+      approvers: { team: "approvers-node" },
+      identity: "agent:bot@node",
+    });
     expect(error.message).toContain(`waiting for approval by team approvers-node (request ${error.accessRequest.id}`);
     expect(JSON.stringify(error)).not.toContain(cred.value);
     const id = error.accessRequest.id;
@@ -80,14 +92,18 @@ describe("SDK", () => {
   it("leaseWithApproval() tells onPending, polls with backoff until approved, and returns the lease; a denial and a timeout reject with their codes", async () => {
     const cred = await heldCredential();
     const seen: string[] = [];
-    const lease = await agent.leaseWithApproval(cred.name, { purpose: "sdk test" }, {
-      intervalMs: 20,
-      maxIntervalMs: 50,
-      onPending: (e) => {
-        seen.push(e.accessRequest.id);
-        void alice.requests.approve(e.accessRequest.id);
+    const lease = await agent.leaseWithApproval(
+      cred.name,
+      { purpose: "sdk test" },
+      {
+        intervalMs: 20,
+        maxIntervalMs: 50,
+        onPending: (e) => {
+          seen.push(e.accessRequest.id);
+          void alice.requests.approve(e.accessRequest.id);
+        },
       },
-    });
+    );
     expect(seen).toHaveLength(1);
     expect(lease.value).toBe(cred.value);
     expect(lease.metadata.purpose).toBe("sdk test");
@@ -95,9 +111,17 @@ describe("SDK", () => {
 
     const denied = await pending(cred.name);
     await alice.requests.deny(denied.accessRequest.id, "use staging");
-    await expect(agent.requests.waitForApproval(denied.accessRequest.id, { intervalMs: 10 })).rejects.toMatchObject({ code: "approval_denied", message: expect.stringContaining("use staging") });
+    await expect(agent.requests.waitForApproval(denied.accessRequest.id, { intervalMs: 10 })).rejects.toMatchObject({
+      code: "approval_denied",
+      message: expect.stringContaining("use staging"),
+    });
     const slow = await pending(cred.name);
-    const timedOut = await agent.requests.waitForApproval(slow.accessRequest.id, { timeoutMs: 60, intervalMs: 20 }).then(() => null, (e: unknown) => e);
+    const timedOut = await agent.requests
+      .waitForApproval(slow.accessRequest.id, { timeoutMs: 60, intervalMs: 20 })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(timedOut).toBeInstanceOf(VaultError);
     expect((timedOut as VaultError).code).toBe("approval_timeout");
     expect((timedOut as VaultError).message).toContain("team approvers-node");
@@ -138,7 +162,9 @@ describe("CLI", () => {
     const nextId = /request (areq_[0-9a-f]{24})/.exec(next.message)![1]!;
     const deny = await runCli(cli, ["requests", "deny", nextId], { env: as(aliceToken) });
     expect(deny.code).toBe(2);
-    expect((await runCli(cli, ["requests", "deny", nextId, "--reason", "not today"], { env: as(aliceToken) })).code).toBe(0);
+    expect(
+      (await runCli(cli, ["requests", "deny", nextId, "--reason", "not today"], { env: as(aliceToken) })).code,
+    ).toBe(0);
     const shown = await runCli(cli, ["requests", "show", nextId], { env: as(agentToken) });
     expect(shown.stdout).toMatch(/status\s+denied/);
     expect(shown.stdout).toContain("not today");
@@ -175,7 +201,9 @@ describe("CLI run", () => {
   it("run --no-wait leases nothing and exits 1 naming the request; run (waiting) starts the command once approved", async () => {
     const cred = await heldCredential();
     const print = ["--", process.execPath, "-e", "process.stdout.write('len=' + process.env.SECRET.length)"];
-    const refused = await runCli(cli, ["run", "--no-wait", "--env", `SECRET=${cred.name}`, ...print], { env: as(agentToken) });
+    const refused = await runCli(cli, ["run", "--no-wait", "--env", `SECRET=${cred.name}`, ...print], {
+      env: as(agentToken),
+    });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe("");
     const id = /request (areq_[0-9a-f]{24})/.exec(refused.stderr)?.[1];
@@ -183,7 +211,9 @@ describe("CLI run", () => {
     const child = spawnCli(cli, ["run", "--env", `SECRET=${cred.name}`, ...print], { env: as(agentToken) });
     child.stdin!.end();
     const done = collect(child, 60_000);
-    await new Promise<void>((resolve) => child.stderr!.on("data", (c: Buffer | string) => c.toString().includes("waiting") && resolve()));
+    await new Promise<void>((resolve) =>
+      child.stderr!.on("data", (c: Buffer | string) => c.toString().includes("waiting") && resolve()),
+    );
     await alice.requests.approve(id!);
     const result = await done;
     expect(result.code, result.stderr).toBe(0);
@@ -194,11 +224,22 @@ describe("CLI run", () => {
 describe("MCP", () => {
   it("lease_credential answers a pending approval as a message (not an error) naming the approvers and request; after approval the same call leases", async () => {
     const cred = await heldCredential();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [cli.bin, "mcp"], env: await mcpServerEnv(cli, vault.url, agentToken), cwd: ROOT, stderr: "pipe" });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli.bin, "mcp"],
+      env: await mcpServerEnv(cli, vault.url, agentToken),
+      cwd: ROOT,
+      stderr: "pipe",
+    });
     const client = new Client({ name: "vitest-approvals", version: "1.0.0" });
     await client.connect(transport, { timeout: 20_000 });
     clients.push(client);
-    const call = async () => (await client.callTool({ name: "lease_credential", arguments: { name: cred.name, purpose: "mcp test" } }, undefined, { timeout: 30_000 })) as CallToolResult;
+    const call = async () =>
+      (await client.callTool(
+        { name: "lease_credential", arguments: { name: cred.name, purpose: "mcp test" } },
+        undefined,
+        { timeout: 30_000 },
+      )) as CallToolResult;
     const first = await call();
     expect(first.isError ?? false).toBe(false);
     const text = (first.content[0] as { text: string }).text;
@@ -210,7 +251,10 @@ describe("MCP", () => {
     await alice.requests.approve(id);
     const second = await call();
     expect(second.isError ?? false).toBe(false);
-    const body = JSON.parse((second.content[0] as { text: string }).text) as { lease: { id: string }; revealed: boolean };
+    const body = JSON.parse((second.content[0] as { text: string }).text) as {
+      lease: { id: string };
+      revealed: boolean;
+    };
     expect(body.revealed).toBe(false);
     expect(JSON.stringify(second)).not.toContain(cred.value);
     expect((await alice.requests.list({ view: "queue" })).map((r) => r.id)).not.toContain(id);

@@ -12,7 +12,10 @@ function results({ lease = 0.6, verify = 2, decrypt = true, cpu = 0.5, create = 
         cpuRatios: { "do-insert server CPU/req ÷ lease server CPU/req": cpu },
       },
       auditVerify: { goals: { "verify ÷ baseline": { value: verify, goal: "≤ 1.3", met: verify <= 1.3 } } },
-      kmsColdMiss: { goals: { "Decrypt calls per cold tenant": { value: decrypt ? "1,1" : "1,2", goal: "= 1", met: decrypt } }, control: { "p99 ÷ alone": 3 } },
+      kmsColdMiss: {
+        goals: { "Decrypt calls per cold tenant": { value: decrypt ? "1,1" : "1,2", goal: "= 1", met: decrypt } },
+        control: { "p99 ÷ alone": 3 },
+      },
       credentialWrites: { ratios: { "create rps ÷ do-insert rps": create } },
     },
   };
@@ -39,7 +42,9 @@ describe("bench --check ratio comparison", () => {
   it("fails when a higher-is-better ratio drops by more than 20%, and not when it rises as much", () => {
     const v = compareRatios(results(), results({ lease: 0.6 * 0.75 }));
     expect(v.ok).toBe(false);
-    expect(v.rows.filter((x: { status: string }) => x.status === "regressed").map((x: { key: string }) => x.key)).toEqual(["leaseVsBaselines / lease rps ÷ do-insert rps"]);
+    expect(
+      v.rows.filter((x: { status: string }) => x.status === "regressed").map((x: { key: string }) => x.key),
+    ).toEqual(["leaseVsBaselines / lease rps ÷ do-insert rps"]);
     // Positive control: the same move the good way.
     expect(compareRatios(results(), results({ lease: 0.6 * 1.5 })).ok).toBe(true);
   });

@@ -31,13 +31,20 @@ beforeAll(async () => {
     witnessed: "",
   };
   // A Merkle export whose last checkpoint witness A cosigned (witness B did not).
-  const [a, b] = await Promise.all([createCosigner("a1".repeat(32), "witness-a.test"), createCosigner("b2".repeat(32), "witness-b.test")]);
+  const [a, b] = await Promise.all([
+    createCosigner("a1".repeat(32), "witness-a.test"),
+    createCosigner("b2".repeat(32), "witness-b.test"),
+  ]);
   witness = { a: await cosignerVerifierKey(a.name, a.publicKey), b: await cosignerVerifierKey(b.name, b.publicKey) };
-  files.witnessed = await write("witnessed", await cosignCheckpoint(await buildExport({ size: 8, checkpoints: [4, 8], key, merkleFrom: 1 }), 8, [a]));
+  files.witnessed = await write(
+    "witnessed",
+    await cosignCheckpoint(await buildExport({ size: 8, checkpoints: [4, 8], key, merkleFrom: 1 }), 8, [a]),
+  );
 }, 120_000);
 afterAll(() => cli?.cleanup());
 
-const verify = (args: string[], extra: Record<string, string> = {}) => runCli(cli, ["audit", "verify", ...args], { env: cliEnv(cli, extra) });
+const verify = (args: string[], extra: Record<string, string> = {}) =>
+  runCli(cli, ["audit", "verify", ...args], { env: cliEnv(cli, extra) });
 
 describe("audit verify --file", () => {
   it("exits 0 on a fully covered export (positive control) and 1 on a fabricated one", async () => {
@@ -70,7 +77,13 @@ describe("audit verify --file", () => {
   it("remembers the newest verified checkpoint: a forked history re-signed by the same key exits 3", async () => {
     const own = { XDG_CONFIG_HOME: path.join(cli.home, "fork-test") };
     // Positive control: a client that has seen nothing accepts the forked export (the key signed it).
-    expect((await verify(["--file", files.forked, "--public-key", key.vkey], { XDG_CONFIG_HOME: path.join(cli.home, "fresh") })).code).toBe(0);
+    expect(
+      (
+        await verify(["--file", files.forked, "--public-key", key.vkey], {
+          XDG_CONFIG_HOME: path.join(cli.home, "fresh"),
+        })
+      ).code,
+    ).toBe(0);
     expect((await verify(["--file", files.genuine, "--public-key", key.vkey], own)).code).toBe(0);
     const fork = await verify(["--file", files.forked, "--public-key", key.vkey], own);
     expect(fork.code).toBe(3);
@@ -84,7 +97,14 @@ describe("audit verify --file", () => {
     const ok = await verify([...base, "--witness-key", witness.a, "--json"], home("w1"));
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, witnessedThrough: 8, cosignedBy: ["witness-a.test"] });
-    expect((await verify([...base, "--witness-key", witness.a, "--witness-key", witness.b, "--witness-quorum", "1"], home("w2"))).code).toBe(0);
+    expect(
+      (
+        await verify(
+          [...base, "--witness-key", witness.a, "--witness-key", witness.b, "--witness-quorum", "1"],
+          home("w2"),
+        )
+      ).code,
+    ).toBe(0);
     // Both required (the default quorum is every key given): B did not cosign.
     const both = await verify([...base, "--witness-key", witness.a, "--witness-key", witness.b], home("w3"));
     expect(both.code).toBe(1);
@@ -96,11 +116,17 @@ describe("audit verify --file", () => {
     // The same policy from the config directory's audit-trust.json (no flags).
     const dir = path.join(cli.home, "trust", "ghostvault");
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "audit-trust.json"), JSON.stringify({ public_key: key.vkey, witness_keys: [witness.a, witness.b], witness_quorum: 2 }));
+    await writeFile(
+      path.join(dir, "audit-trust.json"),
+      JSON.stringify({ public_key: key.vkey, witness_keys: [witness.a, witness.b], witness_quorum: 2 }),
+    );
     const fromFile = await verify(["--file", files.witnessed], home("trust"));
     expect(fromFile.code).toBe(1);
     expect(fromFile.stderr).toMatch(/1 of the 2 witness cosignatures/);
-    await writeFile(path.join(dir, "audit-trust.json"), JSON.stringify({ public_key: key.vkey, witness_keys: [witness.a], witness_quorum: 1 }));
+    await writeFile(
+      path.join(dir, "audit-trust.json"),
+      JSON.stringify({ public_key: key.vkey, witness_keys: [witness.a], witness_quorum: 1 }),
+    );
     expect((await verify(["--file", files.witnessed], home("trust"))).code).toBe(0);
   });
 });

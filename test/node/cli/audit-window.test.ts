@@ -27,7 +27,13 @@ beforeAll(async () => {
   vkey = (await admin.audit.publicKey()).verifier_key;
   // Entries before, inside and after the window, with clear gaps between them.
   const pause = () => new Promise((r) => setTimeout(r, 20));
-  const create = () => admin.credentials.create({ name: `win/${randomUUID().slice(0, 8)}`, value: `v-${randomUUID()}`, default_ttl: "5m", max_ttl: "1h" });
+  const create = () =>
+    admin.credentials.create({
+      name: `win/${randomUUID().slice(0, 8)}`,
+      value: `v-${randomUUID()}`,
+      default_ttl: "5m",
+      max_ttl: "1h",
+    });
   await create();
   await pause();
   const from = new Date().toISOString();
@@ -43,7 +49,8 @@ afterAll(async () => {
   await cli?.cleanup();
 });
 
-const verify = (args: string[]) => runCli(cli, ["audit", "verify", "--from", window.from, "--to", window.to, ...args], { env });
+const verify = (args: string[]) =>
+  runCli(cli, ["audit", "verify", "--from", window.from, "--to", window.to, ...args], { env });
 
 describe("audit verify --from --to", () => {
   it("verifies the window's entries here with the caller's key (positive control), and refuses without a key", async () => {
@@ -51,7 +58,12 @@ describe("audit verify --from --to", () => {
     const ok = await verify(["--public-key", vkey, "--json"]);
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
-    const result = JSON.parse(ok.stdout) as { ok: boolean; fromSeq: number; toSeq: number; window: { first_seq: number; last_seq: number } };
+    const result = JSON.parse(ok.stdout) as {
+      ok: boolean;
+      fromSeq: number;
+      toSeq: number;
+      window: { first_seq: number; last_seq: number };
+    };
     expect(result).toMatchObject({ ok: true, window: { first_seq: window.seqs[0], last_seq: window.seqs.at(-1) } });
     expect(result.fromSeq).toBe(window.seqs[0]);
     expect(result.toSeq).toBeGreaterThanOrEqual(window.seqs.at(-1)!);
@@ -63,7 +75,12 @@ describe("audit verify --from --to", () => {
   it("another key fails; with a witness quorum and no witnessed checkpoint after the window it fails (exit 1)", async () => {
     expect((await verify(["--public-key", (await testKey(7, "vault.test/audit/v2")).vkey])).code).toBe(1);
     const witness = await createCosigner("a1".repeat(32), "witness-a.test");
-    const noWitness = await verify(["--public-key", vkey, "--witness-key", await cosignerVerifierKey(witness.name, witness.publicKey)]);
+    const noWitness = await verify([
+      "--public-key",
+      vkey,
+      "--witness-key",
+      await cosignerVerifierKey(witness.name, witness.publicKey),
+    ]);
     expect(noWitness.code).toBe(1);
     expect(noWitness.stderr).toMatch(/no checkpoint at or after seq \d+ is cosigned by 1/);
   });
@@ -76,7 +93,14 @@ describe("audit verify --from --to", () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, size });
     expect((await prove(["--old", "1", "--size", String(size), "--public-key", vkey])).code).toBe(0);
     // Denials: another key; a size with no signed checkpoint.
-    const other = await prove(["--seq", "1", "--size", String(size), "--public-key", (await testKey(7, "vault.test/audit/v2")).vkey]);
+    const other = await prove([
+      "--seq",
+      "1",
+      "--size",
+      String(size),
+      "--public-key",
+      (await testKey(7, "vault.test/audit/v2")).vkey,
+    ]);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/not vouched for/);
     expect((await prove(["--seq", "1", "--size", "2", "--public-key", vkey])).code).toBe(1);

@@ -42,7 +42,10 @@ async function leasesOf(name: string) {
 describe("login and whoami", () => {
   it("login --token-stdin stores url and token with mode 0600 in a 0700 dir; whoami then works from the file alone", async () => {
     const fileEnv = cliEnv(cli);
-    const login = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: `${vault.adminToken}\n` });
+    const login = await runCli(cli, ["login", vault.url, "--token-stdin"], {
+      env: fileEnv,
+      input: `${vault.adminToken}\n`,
+    });
     expect(login.stderr).toContain("logged in to");
     expect(login.code).toBe(0);
     const file = path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json");
@@ -51,12 +54,20 @@ describe("login and whoami", () => {
     expect(JSON.parse(await readFile(file, "utf8"))).toEqual({ url: vault.url, token: vault.adminToken });
     const who = await runCli(cli, ["whoami", "--json"], { env: fileEnv });
     expect(who.code).toBe(0);
-    expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", role: "admin", tenant_id: vault.tenantId, source: "config" });
+    expect(JSON.parse(who.stdout)).toMatchObject({
+      identity: "user:admin@test",
+      role: "admin",
+      tenant_id: vault.tenantId,
+      source: "config",
+    });
   });
 
   it("profiles: --profile and GHOSTVAULT_PROFILE keep a second login apart from the default (issue 12 §4)", async () => {
     const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `profiles-${randomUUID()}`) });
-    const login = await runCli(cli, ["--profile", "second", "login", vault.url, "--token-stdin"], { env: fileEnv, input: vault.adminToken });
+    const login = await runCli(cli, ["--profile", "second", "login", vault.url, "--token-stdin"], {
+      env: fileEnv,
+      input: vault.adminToken,
+    });
     expect(login.code).toBe(0);
     const file = path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "profiles", "second.json");
     expect((await stat(file)).mode & 0o777).toBe(0o600);
@@ -66,10 +77,17 @@ describe("login and whoami", () => {
     expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(/^error: not logged in:/);
     const other = await runCli(cli, ["--profile", "third", "whoami"], { env: fileEnv });
-    expect(other.stderr).toBe('error: not logged in with profile "third": run `ghostvault --profile third login <url>`\n');
+    expect(other.stderr).toBe(
+      'error: not logged in with profile "third": run `ghostvault --profile third login <url>`\n',
+    );
     // Positive controls: the profile by flag and by environment variable.
-    for (const args of [["--profile", "second", "whoami", "--json"], ["whoami", "--json"]]) {
-      const who = await runCli(cli, args, { env: args[0] === "--profile" ? fileEnv : { ...fileEnv, GHOSTVAULT_PROFILE: "second" } });
+    for (const args of [
+      ["--profile", "second", "whoami", "--json"],
+      ["whoami", "--json"],
+    ]) {
+      const who = await runCli(cli, args, {
+        env: args[0] === "--profile" ? fileEnv : { ...fileEnv, GHOSTVAULT_PROFILE: "second" },
+      });
       expect(who.code, args.join(" ")).toBe(0);
       expect(JSON.parse(who.stdout)).toMatchObject({ identity: "user:admin@test", source: "config" });
     }
@@ -83,7 +101,10 @@ describe("login and whoami", () => {
 
   it("login refuses a wrong token and stores nothing", async () => {
     const fileEnv = cliEnv(cli, { XDG_CONFIG_HOME: path.join(cli.home, `bad-${randomUUID()}`) });
-    const login = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: `gv_api_${vault.tenantId}_wrong\n` });
+    const login = await runCli(cli, ["login", vault.url, "--token-stdin"], {
+      env: fileEnv,
+      input: `gv_api_${vault.tenantId}_wrong\n`,
+    });
     expect(login.code).toBe(1);
     expect(login.stderr).toMatch(/^error: .+ \(unauthorized, request \S+\)\n$/);
     await expect(stat(path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json"))).rejects.toThrow(/ENOENT/);
@@ -101,7 +122,11 @@ describe("creds", () => {
     await expect(admin.credentials.get(refused)).rejects.toMatchObject({ code: "not_found" });
     // Positive control: the same value through stdin is stored (one final newline dropped).
     const name = `cli/${randomUUID().slice(0, 8)}`;
-    const r2 = await runCli(cli, ["creds", "add", name, "--description", "from the cli", "--tag", "t1", "--max-ttl", "1h"], { env, input: `${value}\n` });
+    const r2 = await runCli(
+      cli,
+      ["creds", "add", name, "--description", "from the cli", "--tag", "t1", "--max-ttl", "1h"],
+      { env, input: `${value}\n` },
+    );
     expect(r2.code).toBe(0);
     expect((await admin.credentials.get(name)).description).toBe("from the cli");
     const lease = await admin.lease(name);
@@ -120,7 +145,11 @@ describe("creds", () => {
     const rotate = await runCli(cli, ["creds", "rotate", name], { env, input: "new-value" });
     expect(rotate.code).toBe(0);
     const show = await runCli(cli, ["creds", "show", name, "--json"], { env });
-    expect(JSON.parse(show.stdout)).toMatchObject({ name, current_version: 2, versions: [{ version: 2 }, { version: 1 }] });
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      name,
+      current_version: 2,
+      versions: [{ version: 2 }, { version: 1 }],
+    });
     expect((await runCli(cli, ["creds", "rm", name], { env })).code).toBe(0);
     const gone = await runCli(cli, ["creds", "show", name], { env });
     expect(gone.code).toBe(1);
@@ -149,7 +178,12 @@ describe("creds import", () => {
     await writeFile(file, `OPENAI_API_KEY=changed-${randomUUID()}\nDB_URL=${db}\n`);
     const again = await runCli(cli, ["creds", "import", file, "--prefix", prefix, "--json"], { env });
     expect(again.code).toBe(1);
-    expect(JSON.parse(again.stdout)).toMatchObject({ items: [{ variable: "OPENAI_API_KEY", result: "exists" }, { variable: "DB_URL", result: "exists" }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      items: [
+        { variable: "OPENAI_API_KEY", result: "exists" },
+        { variable: "DB_URL", result: "exists" },
+      ],
+    });
     const kept = await admin.lease(`${prefix}openai-api-key`);
     expect(kept.value).toBe(openai);
     await kept.revoke();
@@ -163,7 +197,10 @@ describe("lease", () => {
     expect(plain.code).toBe(0);
     expect(plain.stdout).toBe(cred.value);
     expect(plain.stderr).toMatch(/^lease lease_\w+ of cli\/\w+ v1, expires /);
-    const json = JSON.parse((await runCli(cli, ["lease", cred.name, "--json"], { env })).stdout) as { value: string; lease: { id: string; agent: { name: string } } };
+    const json = JSON.parse((await runCli(cli, ["lease", cred.name, "--json"], { env })).stdout) as {
+      value: string;
+      lease: { id: string; agent: { name: string } };
+    };
     expect(json.value).toBe(cred.value);
     expect((await admin.leases.get(json.lease.id)).agent).toMatchObject({ name: "ghostvault-cli" });
   });
@@ -173,13 +210,33 @@ describe("run", () => {
   it("masks values whole and split across writes on stdout and stderr, propagates the exit code, revokes the leases", async () => {
     const a = await credential();
     const b = await credential();
-    const r = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--env", `GV_B=${b.name}`, "--ttl", "1m", "--", process.execPath, CHILD, "print", "7"], { env });
+    const r = await runCli(
+      cli,
+      [
+        "run",
+        "--env",
+        `GV_A=${a.name}`,
+        "--env",
+        `GV_B=${b.name}`,
+        "--ttl",
+        "1m",
+        "--",
+        process.execPath,
+        CHILD,
+        "print",
+        "7",
+      ],
+      { env },
+    );
     expect(r.code).toBe(7);
     expect(r.stdout).toBe("whole:*****\nsplit:*****:end\n");
     expect(r.stderr).toBe("err:*****:end\n");
     for (const cred of [a, b]) {
       const [lease] = await leasesOf(cred.name);
-      expect(lease).toMatchObject({ state: "revoked", agent: { name: "ghostvault-run", tool: path.basename(process.execPath) } });
+      expect(lease).toMatchObject({
+        state: "revoked",
+        agent: { name: "ghostvault-run", tool: path.basename(process.execPath) },
+      });
     }
   });
 
@@ -218,7 +275,9 @@ describe("run", () => {
     await writeConfig({ url: vault.url, token: vault.adminToken }, profileEnv);
     for (const args of [[], ["--profile", profileEnv.GHOSTVAULT_PROFILE!]]) {
       const base = args.length === 0 ? profileEnv : cliEnv(cli);
-      const r = await runCli(cli, [...args, "run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], { env: { ...base, GHOSTVAULT_PINS: "" } });
+      const r = await runCli(cli, [...args, "run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "env"], {
+        env: { ...base, GHOSTVAULT_PINS: "" },
+      });
       expect(r.code, r.stderr).toBe(0);
       // Positive control: an unrelated GHOSTVAULT_ variable still reaches the command.
       expect(r.stdout).toBe("GHOSTVAULT_PINS|\n");
@@ -226,13 +285,17 @@ describe("run", () => {
     // The command can still read the login file (same user), but its output shows no token.
     const file = await writeConfig({ url: vault.url, token: vault.adminToken }, profileEnv);
     const show = `const t = JSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8')).token; console.log(t, Buffer.from(t).toString('base64'))`;
-    const read = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, "-e", show], { env: profileEnv });
+    const read = await runCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, "-e", show], {
+      env: profileEnv,
+    });
     expect(read.stdout).toBe("***** *****\n");
   });
 
   it("on SIGTERM forwards it to the command, revokes the leases and exits 128+15", async () => {
     const a = await credential();
-    const child = spawnCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "hold", "60000"], { env });
+    const child = spawnCli(cli, ["run", "--env", `GV_A=${a.name}`, "--", process.execPath, CHILD, "hold", "60000"], {
+      env,
+    });
     const done = collect(child, 30_000);
     child.stdin!.end();
     await waitForOutput(child, "ready");
@@ -248,7 +311,11 @@ describe("run", () => {
 
   it("renews a 3 s lease while a ~5 s command runs, then revokes it", async () => {
     const a = await credential();
-    const child = spawnCli(cli, ["run", "--env", `GV_A=${a.name}`, "--ttl", "3s", "--", process.execPath, CHILD, "hold", "5000"], { env });
+    const child = spawnCli(
+      cli,
+      ["run", "--env", `GV_A=${a.name}`, "--ttl", "3s", "--", process.execPath, CHILD, "hold", "5000"],
+      { env },
+    );
     const done = collect(child, 30_000);
     child.stdin!.end();
     await waitForOutput(child, "ready");
@@ -279,7 +346,11 @@ describe("leases, tokens, acl, kek, incident", () => {
   });
 
   it("tokens create/ls/revoke, acl set/get, kek status, incident report", async () => {
-    const created = await runCli(cli, ["tokens", "create", "--name", "ci", "--role", "user", "--identity", "agent:cli-test", "--json"], { env });
+    const created = await runCli(
+      cli,
+      ["tokens", "create", "--name", "ci", "--role", "user", "--identity", "agent:cli-test", "--json"],
+      { env },
+    );
     const token = JSON.parse(created.stdout) as { id: string; token: string };
     expect((await runCli(cli, ["tokens", "ls"], { env })).stdout).toContain(token.id);
     expect((await runCli(cli, ["tokens", "revoke", token.id], { env })).code).toBe(0);
@@ -290,9 +361,15 @@ describe("leases, tokens, acl, kek, incident", () => {
     expect(JSON.parse((await runCli(cli, ["acl", "get", a.name, "--json"], { env })).stdout)).toEqual(policy);
     const bad = await runCli(cli, ["acl", "set", a.name], { env, input: "{nope" });
     expect(bad.stderr).toBe("error: the policy is not valid JSON\n");
-    expect(JSON.parse((await runCli(cli, ["kek", "status", "--json"], { env })).stdout)).toMatchObject({ active_version: 1 });
+    expect(JSON.parse((await runCli(cli, ["kek", "status", "--json"], { env })).stdout)).toMatchObject({
+      active_version: 1,
+    });
     const from = new Date(Date.now() - 3_600_000).toISOString();
-    const report = await runCli(cli, ["incident", "report", "--from", from, "--to", new Date(Date.now() + 60_000).toISOString(), "--json"], { env });
+    const report = await runCli(
+      cli,
+      ["incident", "report", "--from", from, "--to", new Date(Date.now() + 60_000).toISOString(), "--json"],
+      { env },
+    );
     expect(JSON.parse(report.stdout)).toMatchObject({ truncated: false });
   });
 });
@@ -311,7 +388,10 @@ describe("audit", () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, tenant: vault.tenantId, fromSeq: 1 });
     const tampered = path.join(cli.home, "tampered.jsonl");
-    await writeFile(tampered, lines.map((l, i) => (i === 2 ? l.replace('"outcome":"success"', '"outcome":"denied"') : l)).join("\n"));
+    await writeFile(
+      tampered,
+      lines.map((l, i) => (i === 2 ? l.replace('"outcome":"success"', '"outcome":"denied"') : l)).join("\n"),
+    );
     expect(lines[2]).toContain('"outcome":"success"');
     const bad = await runCli(cli, ["audit", "verify", "--file", tampered, "--public-key", vkey], { env: offline });
     expect(bad.code).toBe(1);
@@ -320,7 +400,10 @@ describe("audit", () => {
 
   it("tail, query and online verify", async () => {
     const tail = await runCli(cli, ["audit", "tail", "-n", "3", "--json"], { env });
-    const records = tail.stdout.trim().split("\n").map((l) => JSON.parse(l) as { seq: number });
+    const records = tail.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { seq: number });
     expect(records).toHaveLength(3);
     expect(records[2]!.seq).toBe(records[0]!.seq + 2);
     const query = await runCli(cli, ["audit", "query", "--type", "lease.created", "--limit", "2"], { env });
@@ -348,11 +431,18 @@ describe("terminal-safe output and errors that name the thing (issues 9 §10, 12
   // OSC 52 (write "rm -rf ~" to the clipboard), CSI 2K (erase the line), U+202E (right-to-left override).
   const HOSTILE = "\u001b]52;c;cm0gLXJmIH4=\u0007\u001b[2K\u202e";
   const SHOWN = "\\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[2K\\u202e";
-  const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  const RAW_UNSAFE =
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
   it("a description, lease purpose and agent name carrying ESC sequences and bidi overrides are escaped for people and exact in --json", async () => {
     const name = `cli/${randomUUID().slice(0, 8)}`;
-    const created = await admin.credentials.create({ name, value: `sk-${randomUUID()}`, description: `desc${HOSTILE}`, default_ttl: "5m", max_ttl: "1h" });
+    const created = await admin.credentials.create({
+      name,
+      value: `sk-${randomUUID()}`,
+      description: `desc${HOSTILE}`,
+      default_ttl: "5m",
+      max_ttl: "1h",
+    });
     await admin.lease(name, { purpose: `purpose${HOSTILE}`, agent: { name: `agent${HOSTILE}` } });
     const human = [
       await runCli(cli, ["creds", "show", name], { env }),
@@ -373,15 +463,29 @@ describe("terminal-safe output and errors that name the thing (issues 9 §10, 12
 
     const show = await runCli(cli, ["creds", "show", name, "--json"], { env });
     const leases = await runCli(cli, ["leases", "ls", "--credential", name, "--json"], { env });
-    const audit = await runCli(cli, ["audit", "query", "--type", "lease.created", "--credential", created.id, "--json"], { env });
+    const audit = await runCli(
+      cli,
+      ["audit", "query", "--type", "lease.created", "--credential", created.id, "--json"],
+      { env },
+    );
     for (const r of [show, leases, audit]) expect(r.stdout).not.toMatch(RAW_UNSAFE);
     expect(JSON.parse(show.stdout)).toMatchObject({ description: `desc${HOSTILE}` });
-    expect(JSON.parse(leases.stdout)).toMatchObject({ items: [{ purpose: `purpose${HOSTILE}`, agent: { name: `agent${HOSTILE}` } }] });
-    expect(JSON.parse(audit.stdout)).toMatchObject({ items: [{ entry: { details: { purpose: `purpose${HOSTILE}` } } }] });
+    expect(JSON.parse(leases.stdout)).toMatchObject({
+      items: [{ purpose: `purpose${HOSTILE}`, agent: { name: `agent${HOSTILE}` } }],
+    });
+    expect(JSON.parse(audit.stdout)).toMatchObject({
+      items: [{ entry: { details: { purpose: `purpose${HOSTILE}` } } }],
+    });
 
     // Positive control: ordinary text is printed exactly as stored.
     const plain = `cli/${randomUUID().slice(0, 8)}`;
-    await admin.credentials.create({ name: plain, value: "v", description: "ordinary text: café 日本語 🙂 (v2)", default_ttl: "15m", max_ttl: "1d" });
+    await admin.credentials.create({
+      name: plain,
+      value: "v",
+      description: "ordinary text: café 日本語 🙂 (v2)",
+      default_ttl: "15m",
+      max_ttl: "1d",
+    });
     const ordinary = await runCli(cli, ["creds", "show", plain], { env });
     expect(ordinary.stdout).toMatch(/description\s+ordinary text: café 日本語 🙂 \(v2\)\n/);
     expect(ordinary.stdout).toMatch(/default ttl\s+15m\n/);
@@ -395,11 +499,15 @@ describe("terminal-safe output and errors that name the thing (issues 9 §10, 12
     expect(run.stderr).toMatch(new RegExp(`^error: no such credential "${missing}" \\(not_found, request \\S+\\)\n$`));
     const runJson = await runCli(cli, ["run", "--json", "--env", `A=${missing}`, "--", "true"], { env });
     expect(runJson.code).toBe(1);
-    expect(JSON.parse(runJson.stdout)).toMatchObject({ error: { code: "not_found", message: `no such credential "${missing}"`, request_id: expect.any(String) } });
+    expect(JSON.parse(runJson.stdout)).toMatchObject({
+      error: { code: "not_found", message: `no such credential "${missing}"`, request_id: expect.any(String) },
+    });
     const cred = await credential();
     const over = await runCli(cli, ["lease", cred.name, "--ttl", "2h"], { env });
     expect(over.code).toBe(1);
-    expect(over.stderr).toContain(`${cred.name}: ttl 7200s exceeds this credential's maximum of 3600s; ask for less or add --clamp to take the maximum`);
+    expect(over.stderr).toContain(
+      `${cred.name}: ttl 7200s exceeds this credential's maximum of 3600s; ask for less or add --clamp to take the maximum`,
+    );
     // Positive control: with --clamp the same lease is granted.
     const clamped = await runCli(cli, ["lease", cred.name, "--ttl", "2h", "--clamp"], { env });
     expect(clamped.code).toBe(0);
@@ -411,8 +519,13 @@ describe("terminal-safe output and errors that name the thing (issues 9 §10, 12
     const b = await credential();
     const file = path.join(cli.home, `run-${randomUUID()}.env`);
     await writeFile(file, `# references, not values\nGV_A=gv://${a.name}\nexport PLAIN_PORT="3000"\n`);
-    const show = "process.stdout.write([process.env.PLAIN_PORT, process.env.GV_A, process.env.GV_A === process.env.EXPECT_A ? 'same' : 'different', process.env.GV_B.length].join('|'))";
-    const r = await runCli(cli, ["run", "--env-file", file, "--env", `GV_B=${b.name}`, "--", process.execPath, "-e", show], { env: { ...env, EXPECT_A: a.value } });
+    const show =
+      "process.stdout.write([process.env.PLAIN_PORT, process.env.GV_A, process.env.GV_A === process.env.EXPECT_A ? 'same' : 'different', process.env.GV_B.length].join('|'))";
+    const r = await runCli(
+      cli,
+      ["run", "--env-file", file, "--env", `GV_B=${b.name}`, "--", process.execPath, "-e", show],
+      { env: { ...env, EXPECT_A: a.value } },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`3000|*****|same|${b.value.length}`);
     expect((await leasesOf(a.name)).map((l) => l.state)).toEqual(["revoked"]);
@@ -430,6 +543,8 @@ describe("terminal-safe output and errors that name the thing (issues 9 §10, 12
     const hostPort = new URL(vault.url).host;
     const login = await runCli(cli, ["login", hostPort, "--token-stdin"], { env: fileEnv, input: vault.adminToken });
     expect(login.code).toBe(0);
-    expect(JSON.parse(await readFile(path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json"), "utf8"))).toMatchObject({ url: `http://${hostPort}` });
+    expect(
+      JSON.parse(await readFile(path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json"), "utf8")),
+    ).toMatchObject({ url: `http://${hostPort}` });
   });
 });

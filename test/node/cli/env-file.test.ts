@@ -27,7 +27,9 @@ describe("parseEnvFile", () => {
   });
 
   it("refuses a malformed line or an empty reference with its line number, without echoing the line", () => {
-    expect(() => parseEnvFile("A=1\nsk-secret-value-without-a-name\n", "prod.env")).toThrow(/^prod\.env:2: expected VAR=value or VAR=gv:\/\/credential$/);
+    expect(() => parseEnvFile("A=1\nsk-secret-value-without-a-name\n", "prod.env")).toThrow(
+      /^prod\.env:2: expected VAR=value or VAR=gv:\/\/credential$/,
+    );
     expect(() => parseEnvFile("A=1\n1BAD=x", "f")).toThrow("f:2: expected VAR=value");
     expect(() => parseEnvFile("KEY=gv://", "f")).toThrow("f:1: KEY=gv:// names no credential");
     try {
@@ -41,6 +43,9 @@ describe("parseEnvFile", () => {
 
   it("a later line for the same variable wins, reference or not", () => {
     expect(parseEnvFile("A=gv://x\nA=plain", "f")).toEqual({ leased: [], plain: { A: "plain" } });
-    expect(parseEnvFile("A=plain\nA=gv://x\nA=gv://y", "f")).toEqual({ leased: [{ variable: "A", credential: "y" }], plain: {} });
+    expect(parseEnvFile("A=plain\nA=gv://x\nA=gv://y", "f")).toEqual({
+      leased: [{ variable: "A", credential: "y" }],
+      plain: {},
+    });
   });
 });

@@ -37,7 +37,11 @@ export interface CliFixture {
 export async function buildCli(): Promise<CliFixture> {
   const out = await mkdtemp(path.join(ROOT, "dist", "test-"));
   const bin = path.join(out, "ghostvault.mjs");
-  execFileSync(process.execPath, [path.join(ROOT, "cli", "build.mjs"), out], { cwd: ROOT, stdio: "pipe", timeout: 60_000 });
+  execFileSync(process.execPath, [path.join(ROOT, "cli", "build.mjs"), out], {
+    cwd: ROOT,
+    stdio: "pipe",
+    timeout: 60_000,
+  });
   const home = await mkdtemp(path.join(tmpdir(), "ghostvault-cli-home-"));
   return {
     bin,
@@ -81,8 +85,16 @@ export interface RunCliOptions {
 }
 
 /** Spawns the CLI with its stdin, stdout and stderr as pipes. */
-export function spawnCli(fixture: CliFixture, args: readonly string[], options: Omit<RunCliOptions, "input" | "timeoutMs">): ChildProcess {
-  return spawn(process.execPath, [fixture.bin, ...args], { cwd: options.cwd ?? ROOT, env: asProcessEnv(options.env), stdio: ["pipe", "pipe", "pipe"] });
+export function spawnCli(
+  fixture: CliFixture,
+  args: readonly string[],
+  options: Omit<RunCliOptions, "input" | "timeoutMs">,
+): ChildProcess {
+  return spawn(process.execPath, [fixture.bin, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: asProcessEnv(options.env),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
 }
 
 /** Collects a child's output until it exits (or kills it at the deadline). */
@@ -113,7 +125,10 @@ export function runCli(fixture: CliFixture, args: readonly string[], options: Ru
 export function waitForOutput(child: ChildProcess, text: string, timeoutMs = 20_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${JSON.stringify(text)}; saw ${JSON.stringify(seen)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${JSON.stringify(text)}; saw ${JSON.stringify(seen)}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer | string) => {
       seen += chunk.toString();
       if (seen.includes(text)) {

@@ -27,7 +27,11 @@ async function start(vars: Record<string, string>): Promise<LocalVault> {
 
 /** A lease of `db/password` with no client retries: the status and, on success, the value. */
 async function leaseValue(vault: LocalVault, token: string): Promise<{ status: number; value?: string }> {
-  const res = await fetch(`${vault.url}/v1/leases`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ credential: "db/password", ttl: "5m" }) });
+  const res = await fetch(`${vault.url}/v1/leases`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ credential: "db/password", ttl: "5m" }),
+  });
   const body = (await res.json()) as { value?: string };
   return { status: res.status, value: body.value };
 }
@@ -37,10 +41,18 @@ beforeAll(async () => {
   cli = await buildCli();
   const first = await start({});
   for (const name of ["move-a", "move-b"]) {
-    const res = await fetch(`${first.url}/v1/bootstrap`, { method: "POST", headers: { "content-type": "application/json", "x-bootstrap-secret": first.bootstrapSecret }, body: JSON.stringify({ tenant_name: name, admin_identity: "user:admin@test" }) });
+    const res = await fetch(`${first.url}/v1/bootstrap`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-bootstrap-secret": first.bootstrapSecret },
+      body: JSON.stringify({ tenant_name: name, admin_identity: "user:admin@test" }),
+    });
     const token = ((await res.json()) as { admin_token: { token: string } }).admin_token.token;
     const value = `pw-${name}-${crypto.randomUUID()}`;
-    const created = await fetch(`${first.url}/v1/credentials`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ name: "db/password", value }) });
+    const created = await fetch(`${first.url}/v1/credentials`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "db/password", value }),
+    });
     expect(created.status).toBe(201);
     tenants.push({ token, value });
   }
@@ -52,7 +64,9 @@ afterAll(async () => {
 });
 
 describe("operator rotate-root to another key id", () => {
-  it("moves every tenant's KEKs to the new key; afterwards the new key alone suffices", { timeout: 240_000 }, async () => {
+  it("moves every tenant's KEKs to the new key; afterwards the new key alone suffices", {
+    timeout: 240_000,
+  }, async () => {
     // Control: the new key alone cannot open KEKs still wrapped under the old one.
     const newOnly = await start({ KMS_KEY_ID: TEST_KMS.secondKeyId });
     expect((await leaseValue(newOnly, tenants[0]!.token)).status).toBe(503);
@@ -60,9 +74,15 @@ describe("operator rotate-root to another key id", () => {
     const moving = await start({ KMS_KEY_ID: TEST_KMS.secondKeyId, KMS_PREVIOUS_KEY_ID: TEST_KMS.keyId });
     for (const t of tenants) expect(await leaseValue(moving, t.token)).toEqual({ status: 201, value: t.value });
     const env = cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: moving.url, GHOSTVAULT_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN });
-    const rotated = await runCli(cli, ["operator", "rotate-root", "--all", "--wait", "--json"], { env, timeoutMs: 60_000 });
+    const rotated = await runCli(cli, ["operator", "rotate-root", "--all", "--wait", "--json"], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(rotated.code, rotated.stderr).toBe(0);
-    const job = JSON.parse(rotated.stdout) as { progress: { failed: number; done: number }; tenants: { result: { root_key: string; rewrapped: number[] } }[] };
+    const job = JSON.parse(rotated.stdout) as {
+      progress: { failed: number; done: number };
+      tenants: { result: { root_key: string; rewrapped: number[] } }[];
+    };
     expect(job.progress.failed).toBe(0);
     expect(job.tenants.every((t) => t.result.root_key === `aws:${TEST_KMS.secondKeyId}`)).toBe(true);
 

@@ -31,7 +31,13 @@ beforeAll(async () => {
   [vault, cli] = await Promise.all([startLocalVault({ vars: { OPERATOR_JOB_PAUSE_MS: "0" } }), buildCli()]);
   fleet.push({ tenantId: vault.tenantId, admin: new VaultClient({ url: vault.url, token: vault.adminToken }) });
   fleet.push(await bootstrapTenant("second"), await bootstrapTenant("third"));
-  for (const t of fleet) await t.admin.credentials.create({ name: "db/password", value: `pw-${t.tenantId}`, default_ttl: "5m", max_ttl: "1h" });
+  for (const t of fleet)
+    await t.admin.credentials.create({
+      name: "db/password",
+      value: `pw-${t.tenantId}`,
+      default_ttl: "5m",
+      max_ttl: "1h",
+    });
   env = cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: vault.url, GHOSTVAULT_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN });
 }, 180_000);
 afterAll(async () => {
@@ -44,10 +50,16 @@ const json = <T>(stdout: string) => JSON.parse(stdout) as T;
 describe("ghostvault operator", () => {
   it("login stores the operator token apart from tenant logins (0600); a tenant token is refused there, and the operator token by tenant login", async () => {
     const fileEnv = cliEnv(cli);
-    const refused = await runCli(cli, ["operator", "login", vault.url, "--token-stdin"], { env: fileEnv, input: vault.adminToken });
+    const refused = await runCli(cli, ["operator", "login", vault.url, "--token-stdin"], {
+      env: fileEnv,
+      input: vault.adminToken,
+    });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("unauthorized");
-    const login = await runCli(cli, ["operator", "login", vault.url, "--token-stdin"], { env: fileEnv, input: `${TEST_OPERATOR_TOKEN}\n` });
+    const login = await runCli(cli, ["operator", "login", vault.url, "--token-stdin"], {
+      env: fileEnv,
+      input: `${TEST_OPERATOR_TOKEN}\n`,
+    });
     expect(login.code, login.stderr).toBe(0);
     const file = path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "operator.json");
     expect((await stat(file)).mode & 0o777).toBe(0o600);
@@ -55,13 +67,20 @@ describe("ghostvault operator", () => {
     expect(json(who.stdout)).toEqual({ operator: "operator:root", token_id: "root" });
     // The tenant login is untouched, and the operator token is no tenant token.
     await expect(stat(path.join(fileEnv.XDG_CONFIG_HOME!, "ghostvault", "config.json"))).rejects.toThrow();
-    const tenantLogin = await runCli(cli, ["login", vault.url, "--token-stdin"], { env: fileEnv, input: TEST_OPERATOR_TOKEN });
+    const tenantLogin = await runCli(cli, ["login", vault.url, "--token-stdin"], {
+      env: fileEnv,
+      input: TEST_OPERATOR_TOKEN,
+    });
     expect(tenantLogin.code).toBe(1);
   });
 
   it("tenants lists the registry; verify --all --wait checks every chain", async () => {
     const tenants = await runCli(cli, ["operator", "tenants", "--json"], { env });
-    expect(json<{ items: { id: string; status: string }[] }>(tenants.stdout).items.map((t) => t.id).sort()).toEqual(fleet.map((t) => t.tenantId).sort());
+    expect(
+      json<{ items: { id: string; status: string }[] }>(tenants.stdout)
+        .items.map((t) => t.id)
+        .sort(),
+    ).toEqual(fleet.map((t) => t.tenantId).sort());
     const verify = await runCli(cli, ["operator", "verify", "--all", "--wait", "--json"], { env, timeoutMs: 60_000 });
     expect(verify.code, verify.stderr).toBe(0);
     const job = json<{ progress: { done: number }; tenants: { result: { ok: boolean } }[] }>(verify.stdout);
@@ -71,14 +90,21 @@ describe("ghostvault operator", () => {
 
   it("rotate-keks --tenant rotates only the named tenant; revoke-leases refuses --all and a missing --tenant (usage, exit 2)", async () => {
     const [a, b] = fleet;
-    const rotate = await runCli(cli, ["operator", "rotate-keks", "--tenant", a!.tenantId, "--wait"], { env, timeoutMs: 60_000 });
+    const rotate = await runCli(cli, ["operator", "rotate-keks", "--tenant", a!.tenantId, "--wait"], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(rotate.code, rotate.stderr).toBe(0);
     expect((await a!.admin.admin.kekStatus()).active_version).toBe(2);
     expect((await b!.admin.admin.kekStatus()).active_version).toBe(1);
     expect((await runCli(cli, ["operator", "revoke-leases", "--all", "--reason", "x"], { env })).code).toBe(2);
     expect((await runCli(cli, ["operator", "revoke-leases", "--reason", "x"], { env })).code).toBe(2);
     const held = await b!.admin.lease("db/password", { ttl: "5m" });
-    const revoke = await runCli(cli, ["operator", "revoke-leases", "--tenant", b!.tenantId, "--reason", "incident drill", "--wait", "--json"], { env, timeoutMs: 60_000 });
+    const revoke = await runCli(
+      cli,
+      ["operator", "revoke-leases", "--tenant", b!.tenantId, "--reason", "incident drill", "--wait", "--json"],
+      { env, timeoutMs: 60_000 },
+    );
     expect(json<{ tenants: { result: { revoked: number } }[] }>(revoke.stdout).tenants[0]!.result.revoked).toBe(1);
     expect((await b!.admin.leases.get(held.id)).state).toBe("revoked");
   });
@@ -88,7 +114,11 @@ describe("ghostvault operator", () => {
     const from = new Date(Date.now() - 60_000).toISOString();
     await c!.admin.lease("db/password", { ttl: "5m" });
     const to = new Date(Date.now() + 60_000).toISOString();
-    const impact = await runCli(cli, ["operator", "impact", "--tenant", c!.tenantId, "--from", from, "--to", to, "--wait", "--json"], { env, timeoutMs: 60_000 });
+    const impact = await runCli(
+      cli,
+      ["operator", "impact", "--tenant", c!.tenantId, "--from", from, "--to", to, "--wait", "--json"],
+      { env, timeoutMs: 60_000 },
+    );
     expect(impact.code, impact.stderr).toBe(0);
     const id = json<{ id: string }>(impact.stdout).id;
     const out = path.join(cli.home, "drafts");
@@ -102,7 +132,10 @@ describe("ghostvault operator", () => {
   });
 
   it("rotate-root --all --wait rewraps every tenant's KEKs; every tenant still leases; jobs and log show it all", async () => {
-    const root = await runCli(cli, ["operator", "rotate-root", "--all", "--wait", "--json"], { env, timeoutMs: 60_000 });
+    const root = await runCli(cli, ["operator", "rotate-root", "--all", "--wait", "--json"], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(root.code, root.stderr).toBe(0);
     const job = json<{ id: string; progress: { done: number; failed: number } }>(root.stdout);
     expect(job.progress).toMatchObject({ done: 3, failed: 0 });

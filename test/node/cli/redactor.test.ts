@@ -39,7 +39,13 @@ describe("StreamRedactor", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 0, maxLength: 200 }), fc.array(fc.nat(200)), (text, cuts) => {
         const input = Buffer.from(text);
-        expect(through(["\u0000never\u0000"], input, cuts.map((c) => c % (input.length + 1)))).toBe(text);
+        expect(
+          through(
+            ["\u0000never\u0000"],
+            input,
+            cuts.map((c) => c % (input.length + 1)),
+          ),
+        ).toBe(text);
       }),
     );
   });
@@ -55,7 +61,11 @@ describe("StreamRedactor", () => {
           const text = fillers.map((f, i) => f + values[i % values.length]).join("") + values[0];
           const input = Buffer.from(text);
           const whole = through(values, input, []);
-          const cut = through(values, input, cuts.map((c) => c % (input.length + 1)));
+          const cut = through(
+            values,
+            input,
+            cuts.map((c) => c % (input.length + 1)),
+          );
           expect(cut).toBe(whole);
           for (const v of values) expect(whole.includes(v)).toBe(false);
         },
@@ -69,12 +79,12 @@ describe("StreamRedactor: encodings of a value", () => {
   const bytes = Buffer.from(value);
   const b64 = bytes.toString("base64");
   const encodings: Record<string, string> = {
-    "base64": b64,
+    base64: b64,
     "base64 without padding": b64.replace(/=+$/, ""),
-    "base64url": bytes.toString("base64url"),
+    base64url: bytes.toString("base64url"),
     "base64url with padding": b64.replace(/\+/g, "-").replace(/\//g, "_"),
-    "hex": bytes.toString("hex"),
-    "HEX": bytes.toString("hex").toUpperCase(),
+    hex: bytes.toString("hex"),
+    HEX: bytes.toString("hex").toUpperCase(),
     "URL-encoded": encodeURIComponent(value),
     "url-encoded, lower-case escapes": encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
     "form-encoded": new URLSearchParams({ k: value }).toString().slice(2),
@@ -120,7 +130,15 @@ describe("StreamRedactor: encodings of a value", () => {
 
 describe("output", () => {
   it("aligns columns and colours only on a TTY without NO_COLOR", () => {
-    expect(formatTable(["name", "v"], [["a", 1], ["longer", null]])).toBe("NAME    V\na       1\nlonger  -\n");
+    expect(
+      formatTable(
+        ["name", "v"],
+        [
+          ["a", 1],
+          ["longer", null],
+        ],
+      ),
+    ).toBe("NAME    V\na       1\nlonger  -\n");
     expect(useColour({ write: () => true, isTTY: true }, {})).toBe(true);
     expect(useColour({ write: () => true, isTTY: true }, { NO_COLOR: "1" })).toBe(false);
     expect(useColour({ write: () => true, isTTY: false }, {})).toBe(false);

@@ -27,11 +27,14 @@ const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u
 describe("terminalSafe", () => {
   it("turns OSC 52, an erase-line CSI and a right-to-left override into visible escapes", () => {
     expect(terminalSafe(HOSTILE)).toBe("agent\\x1b]52;c;cm0gLXJmIH4=\\x07x\\x1b[2Ky\\u202egnp.exe");
-    expect(terminalSafe("a\u009b31mb\u007fc\u2066d\u2069e\u200ff\u061cg\nh\ti\r")).toBe("a\\x9b31mb\\x7fc\\u2066d\\u2069e\\u200ff\\u061cg\\x0ah\\x09i\\x0d");
+    expect(terminalSafe("a\u009b31mb\u007fc\u2066d\u2069e\u200ff\u061cg\nh\ti\r")).toBe(
+      "a\\x9b31mb\\x7fc\\u2066d\\u2069e\\u200ff\\u061cg\\x0ah\\x09i\\x0d",
+    );
   });
 
   it("leaves ordinary text unchanged: any script, emoji, punctuation, backslashes (positive control)", () => {
-    for (const text of ["prod/db-url", "café 日本語 עברית العربية 🙂", "C:\\path\\to", "agent:claude-code@laptop (ci)"]) expect(terminalSafe(text)).toBe(text);
+    for (const text of ["prod/db-url", "café 日本語 עברית العربية 🙂", "C:\\path\\to", "agent:claude-code@laptop (ci)"])
+      expect(terminalSafe(text)).toBe(text);
   });
 
   it("never lets an unsafe character through, for any string (property)", () => {
@@ -63,7 +66,15 @@ describe("tables and fields", () => {
     expect(table).toContain("\\x1b]52;c;");
     expect(formatFields([["description", HOSTILE]])).toBe(`description  ${terminalSafe(HOSTILE)}\n`);
     // Positive control: plain cells are printed as they are.
-    expect(formatTable(["name", "v"], [["a", 1], ["longer", null]])).toBe("NAME    V\na       1\nlonger  -\n");
+    expect(
+      formatTable(
+        ["name", "v"],
+        [
+          ["a", 1],
+          ["longer", null],
+        ],
+      ),
+    ).toBe("NAME    V\na       1\nlonger  -\n");
   });
 
   it("cut long cells with … only when asked to (terminals), never otherwise", () => {
@@ -101,33 +112,62 @@ describe("errors", () => {
   it("a server message is escaped in the error line and exact (but jsonSafe) under --json", () => {
     const error = new VaultError("validation_failed", `bad name ${OSC52}`, { status: 400, requestId: "req_1" });
     expect(formatError(error)).toBe("error: bad name \\x1b]52;c;cm0gLXJmIH4=\\x07 (validation_failed, request req_1)");
-    expect(JSON.parse(jsonError(error))).toEqual({ error: { code: "validation_failed", message: `bad name ${OSC52}`, request_id: "req_1" } });
+    expect(JSON.parse(jsonError(error))).toEqual({
+      error: { code: "validation_failed", message: `bad name ${OSC52}`, request_id: "req_1" },
+    });
     expect(jsonError(error)).not.toMatch(RAW_UNSAFE);
-    expect(JSON.parse(jsonError(new CliError("give --all", 2)))).toEqual({ error: { code: "usage", message: "give --all" } });
+    expect(JSON.parse(jsonError(new CliError("give --all", 2)))).toEqual({
+      error: { code: "usage", message: "give --all" },
+    });
   });
 
   it("name the credential that does not exist, and point at --clamp", () => {
     const notFound = new VaultError("not_found", "no such credential", { status: 404, requestId: "r" });
     expect(() => aboutCredential("openai2")(notFound)).toThrow('no such credential "openai2"');
-    const tooLong = new VaultError("validation_failed", "ttl 7200s exceeds this credential's maximum of 3600s; ask for less or send clamp: true", { status: 400 });
-    expect(() => aboutCredential("db")(tooLong)).toThrow("db: ttl 7200s exceeds this credential's maximum of 3600s; ask for less or add --clamp to take the maximum");
+    const tooLong = new VaultError(
+      "validation_failed",
+      "ttl 7200s exceeds this credential's maximum of 3600s; ask for less or send clamp: true",
+      { status: 400 },
+    );
+    expect(() => aboutCredential("db")(tooLong)).toThrow(
+      "db: ttl 7200s exceeds this credential's maximum of 3600s; ask for less or add --clamp to take the maximum",
+    );
     // Positive control: other failures pass through unchanged.
     const denied = new VaultError("acl_denied", "denied", { status: 403 });
     expect(() => aboutCredential("db")(denied)).toThrow(denied);
   });
 
   it("name the host and cause of a network failure from the error's cause chain", () => {
-    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8792"), { code: "ECONNREFUSED", address: "127.0.0.1", port: 8792 });
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8792"), {
+      code: "ECONNREFUSED",
+      address: "127.0.0.1",
+      port: 8792,
+    });
     expect(networkCause(new TypeError("fetch failed", { cause: refused }))).toBe("ECONNREFUSED 127.0.0.1:8792");
-    const both = Object.assign(new AggregateError([Object.assign(new Error("x"), { address: "::1", port: 8792 })]), { code: "ECONNREFUSED" });
+    const both = Object.assign(new AggregateError([Object.assign(new Error("x"), { address: "::1", port: 8792 })]), {
+      code: "ECONNREFUSED",
+    });
     expect(networkCause(new TypeError("fetch failed", { cause: both }))).toBe("ECONNREFUSED [::1]:8792");
-    expect(networkCause(new TypeError("fetch failed", { cause: Object.assign(new Error("x"), { code: "ENOTFOUND", hostname: "vault.invalid" }) }))).toBe("ENOTFOUND vault.invalid");
-    const error = new VaultError("network_error", "GET /v1/whoami: fetch failed", { status: 0, cause: new TypeError("fetch failed", { cause: refused }) });
-    expect(formatError(error)).toBe("error: GET /v1/whoami: cannot reach the vault: ECONNREFUSED 127.0.0.1:8792 (network_error)");
+    expect(
+      networkCause(
+        new TypeError("fetch failed", {
+          cause: Object.assign(new Error("x"), { code: "ENOTFOUND", hostname: "vault.invalid" }),
+        }),
+      ),
+    ).toBe("ENOTFOUND vault.invalid");
+    const error = new VaultError("network_error", "GET /v1/whoami: fetch failed", {
+      status: 0,
+      cause: new TypeError("fetch failed", { cause: refused }),
+    });
+    expect(formatError(error)).toBe(
+      "error: GET /v1/whoami: cannot reach the vault: ECONNREFUSED 127.0.0.1:8792 (network_error)",
+    );
   });
 
   it("commander's messages become one line with a pointer to --help", () => {
-    expect(usageLine("error: unknown command 'lese'\n(Did you mean lease?)\n")).toBe("unknown command 'lese' (Did you mean lease?) (add --help for usage)");
+    expect(usageLine("error: unknown command 'lese'\n(Did you mean lease?)\n")).toBe(
+      "unknown command 'lese' (Did you mean lease?) (add --help for usage)",
+    );
   });
 });
 
@@ -147,7 +187,13 @@ describe("login URL", () => {
 /** Every .ts file under cli/. */
 async function cliSources(dir = path.join(ROOT, "cli")): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? cliSources(path.join(dir, e.name)) : Promise.resolve(e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []))));
+  const nested = await Promise.all(
+    entries.map((e) =>
+      e.isDirectory()
+        ? cliSources(path.join(dir, e.name))
+        : Promise.resolve(e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []),
+    ),
+  );
   return nested.flat();
 }
 
@@ -167,12 +213,15 @@ describe("every print path goes through the escaping printers", () => {
       const rel = path.relative(path.join(ROOT, "cli"), file);
       const text = await readFile(file, "utf8");
       if (/\bconsole\.\w+\(/.test(text)) offenders.push(`${rel}: console`);
-      if (!ALLOWED.has(rel) && /process\.(stdout|stderr)\.write\(|\.write\(/.test(text)) offenders.push(`${rel}: write`);
+      if (!ALLOWED.has(rel) && /process\.(stdout|stderr)\.write\(|\.write\(/.test(text))
+        offenders.push(`${rel}: write`);
     }
     expect(offenders).toEqual([]);
   });
 
   it("the scan notices a direct write (positive control)", () => {
-    expect(/process\.(stdout|stderr)\.write\(|\.write\(/.test('process.stdout.write(lease.agent.name + "\\n");')).toBe(true);
+    expect(/process\.(stdout|stderr)\.write\(|\.write\(/.test('process.stdout.write(lease.agent.name + "\\n");')).toBe(
+      true,
+    );
   });
 });

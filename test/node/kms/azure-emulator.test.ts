@@ -22,7 +22,12 @@ function credential(secret = settings.clientSecret) {
       const scope = Array.isArray(scopes) ? scopes[0]! : scopes;
       const res = await fetch(`${origin}/${settings.tenantId}/oauth2/v2.0/token`, {
         method: "POST",
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: settings.clientId, client_secret: secret, scope }),
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: settings.clientId,
+          client_secret: secret,
+          scope,
+        }),
       });
       if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}`);
       const body = (await res.json()) as { access_token: string; expires_in: number };
@@ -33,7 +38,11 @@ function credential(secret = settings.clientSecret) {
 
 // Plain http to a local host, no retries (5xx would be retried 3x), and the emulator's host is
 // not a *.vault.azure.net name the challenge resource could match.
-const options: CryptographyClientOptions = { allowInsecureConnection: true, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } };
+const options: CryptographyClientOptions = {
+  allowInsecureConnection: true,
+  disableChallengeResourceVerification: true,
+  retryOptions: { maxRetries: 0 },
+};
 
 function crypto(keyName = settings.keyName, secret?: string): CryptographyClient {
   return new CryptographyClient(`${origin}/keys/${keyName}`, credential(secret), options);
@@ -83,7 +92,10 @@ describe("Key Vault emulator with the official @azure/keyvault-keys Cryptography
 
   it("refuses a bad ciphertext (400 BadParameter), a missing key (404) and a wrong client secret; the right calls work", async () => {
     const client = crypto();
-    await expect(client.unwrapKey("RSA-OAEP-256", new Uint8Array(256))).rejects.toMatchObject({ statusCode: 400, code: "BadParameter" });
+    await expect(client.unwrapKey("RSA-OAEP-256", new Uint8Array(256))).rejects.toMatchObject({
+      statusCode: 400,
+      code: "BadParameter",
+    });
     await expect(crypto("no-such-key").wrapKey("RSA-OAEP-256", key)).rejects.toMatchObject({ statusCode: 404 });
     await expect(crypto(settings.keyName, "not-the-client-secret").wrapKey("RSA-OAEP-256", key)).rejects.toThrow(/401/);
     await expect(client.wrapKey("RSA-OAEP-256", key)).resolves.toHaveProperty("result");

@@ -27,7 +27,9 @@ describe("ensureProviderDevVars", () => {
     const vault = readDevVars(path.join(root, ".dev.vars"));
     const emulator = readDevVars(path.join(root, "dev/gcp-kms/.dev.vars"));
     const account = JSON.parse(vault.KMS_GCP_SERVICE_ACCOUNT!);
-    expect(createPublicKey(account.private_key).export({ type: "spki", format: "der" }).toString("base64")).toBe(emulator.SA_PUBLIC_KEY);
+    expect(createPublicKey(account.private_key).export({ type: "spki", format: "der" }).toString("base64")).toBe(
+      emulator.SA_PUBLIC_KEY,
+    );
     expect(ensureProviderDevVars(root, "gcp")).toEqual([]);
     expect(readDevVars(path.join(root, ".dev.vars")).KMS_GCP_SERVICE_ACCOUNT).toBe(vault.KMS_GCP_SERVICE_ACCOUNT);
   });

@@ -130,18 +130,22 @@ describe("KMS emulator with the official AWS SDK", () => {
         }),
       ),
     ).rejects.toBeInstanceOf(InvalidCiphertextException);
-    await expect(
-      client.send(new DecryptCommand({ CiphertextBlob: key.CiphertextBlob })),
-    ).rejects.toBeInstanceOf(InvalidCiphertextException);
+    await expect(client.send(new DecryptCommand({ CiphertextBlob: key.CiphertextBlob }))).rejects.toBeInstanceOf(
+      InvalidCiphertextException,
+    );
     // Positive control: the right context opens it.
-    const opened = await client.send(new DecryptCommand({ CiphertextBlob: key.CiphertextBlob, EncryptionContext: context }));
+    const opened = await client.send(
+      new DecryptCommand({ CiphertextBlob: key.CiphertextBlob, EncryptionContext: context }),
+    );
     expect(opened.Plaintext).toEqual(key.Plaintext);
   });
 
   it("refuses wrong credentials; the right ones work", async () => {
     const describeKey = new DescribeKeyCommand({ KeyId: TEST_KMS.keyId });
     await expect(
-      kms({ accessKeyId: TEST_KMS.accessKeyId, secretAccessKey: "wrong-secret-access-key-000000000000" }).send(describeKey),
+      kms({ accessKeyId: TEST_KMS.accessKeyId, secretAccessKey: "wrong-secret-access-key-000000000000" }).send(
+        describeKey,
+      ),
     ).rejects.toMatchObject({ name: "InvalidSignatureException", $metadata: { httpStatusCode: 400 } });
     await expect(
       kms({ accessKeyId: "AKIDSOMEONEELSE00001", secretAccessKey: TEST_KMS.secretAccessKey }).send(describeKey),

@@ -24,12 +24,21 @@ let origin = "";
 async function accessToken(): Promise<string> {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const iat = Math.floor(Date.now() / 1000);
-  const claims = { iss: serviceAccount.client_email, scope: "https://www.googleapis.com/auth/cloudkms", aud: `${origin}/token`, iat, exp: iat + 600 };
+  const claims = {
+    iss: serviceAccount.client_email,
+    scope: "https://www.googleapis.com/auth/cloudkms",
+    aud: `${origin}/token`,
+    iat,
+    exp: iat + 600,
+  };
   const input = `${encode({ alg: "RS256", typ: "JWT" })}.${encode(claims)}`;
   const signature = createSign("RSA-SHA256").update(input).sign(serviceAccount.private_key).toString("base64url");
   const res = await fetch(`${origin}/token`, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: `${input}.${signature}` }),
+    body: new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+      assertion: `${input}.${signature}`,
+    }),
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -40,7 +49,13 @@ function kms(token: string): KeyManagementServiceClient {
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000 });
   const url = new URL(origin);
-  return new KeyManagementServiceClient({ fallback: true, apiEndpoint: url.hostname, port: Number(url.port), protocol: "http", authClient: auth });
+  return new KeyManagementServiceClient({
+    fallback: true,
+    apiEndpoint: url.hostname,
+    port: Number(url.port),
+    protocol: "http",
+    authClient: auth,
+  });
 }
 
 /**
@@ -82,37 +97,69 @@ describe("Cloud KMS emulator with the official @google-cloud/kms client", () => 
     expect(sealed.verifiedAdditionalAuthenticatedDataCrc32c).toBe(true);
     const ciphertext = Buffer.from(sealed.ciphertext as Uint8Array);
     expect(Number(sealed.ciphertextCrc32c?.value)).toBe(crc32c(ciphertext));
-    const [opened] = await client.decrypt({ name: settings.keyName, ciphertext, additionalAuthenticatedData: aad }, once);
+    const [opened] = await client.decrypt(
+      { name: settings.keyName, ciphertext, additionalAuthenticatedData: aad },
+      once,
+    );
     expect(Buffer.from(opened.plaintext as Uint8Array).toString()).toBe("hello from @google-cloud/kms");
     expect(Number(opened.plaintextCrc32c?.value)).toBe(crc32c(plaintext));
   });
 
   it("refuses decryption under other AAD and a mismatched checksum (INVALID_ARGUMENT); the right AAD opens it", async () => {
     const client = kms(await accessToken());
-    const [sealed] = await client.encrypt({ name: settings.keyName, plaintext: Buffer.from("bound"), additionalAuthenticatedData: aad }, once);
-    const otherAad = Buffer.from(JSON.stringify({ tenant_id: "another-tenant", kek_version: "1", purpose: "tenant-kek" }));
-    await expect(client.decrypt({ name: settings.keyName, ciphertext: sealed.ciphertext, additionalAuthenticatedData: otherAad }, once)).rejects.toMatchObject(rpcError(400, "INVALID_ARGUMENT"));
+    const [sealed] = await client.encrypt(
+      { name: settings.keyName, plaintext: Buffer.from("bound"), additionalAuthenticatedData: aad },
+      once,
+    );
+    const otherAad = Buffer.from(
+      JSON.stringify({ tenant_id: "another-tenant", kek_version: "1", purpose: "tenant-kek" }),
+    );
+    await expect(
+      client.decrypt(
+        { name: settings.keyName, ciphertext: sealed.ciphertext, additionalAuthenticatedData: otherAad },
+        once,
+      ),
+    ).rejects.toMatchObject(rpcError(400, "INVALID_ARGUMENT"));
     await expect(
       client.encrypt({ name: settings.keyName, plaintext: Buffer.from("x"), plaintextCrc32c: { value: 12345 } }, once),
     ).rejects.toMatchObject(rpcError(400, "INVALID_ARGUMENT"));
-    const [opened] = await client.decrypt({ name: settings.keyName, ciphertext: sealed.ciphertext, additionalAuthenticatedData: aad }, once);
+    const [opened] = await client.decrypt(
+      { name: settings.keyName, ciphertext: sealed.ciphertext, additionalAuthenticatedData: aad },
+      once,
+    );
     expect(Buffer.from(opened.plaintext as Uint8Array).toString()).toBe("bound");
   });
 
   it("refuses a token it did not issue (UNAUTHENTICATED) and a key it does not hold (PERMISSION_DENIED)", async () => {
-    await expect(kms("made-up-token").encrypt({ name: settings.keyName, plaintext: Buffer.from("x") }, once)).rejects.toMatchObject(rpcError(401, "UNAUTHENTICATED"));
+    await expect(
+      kms("made-up-token").encrypt({ name: settings.keyName, plaintext: Buffer.from("x") }, once),
+    ).rejects.toMatchObject(rpcError(401, "UNAUTHENTICATED"));
     const client = kms(await accessToken());
-    await expect(client.encrypt({ name: `${settings.keyName}-other`, plaintext: Buffer.from("x") }, once)).rejects.toMatchObject(rpcError(403, "PERMISSION_DENIED"));
+    await expect(
+      client.encrypt({ name: `${settings.keyName}-other`, plaintext: Buffer.from("x") }, once),
+    ).rejects.toMatchObject(rpcError(403, "PERMISSION_DENIED"));
     await expect(client.encrypt({ name: settings.keyName, plaintext: Buffer.from("x") }, once)).resolves.toBeDefined();
   });
 
   it("decrypts, with the KEK context as AAD, a KEK the vault's gcp provider wrapped", async () => {
     const sa = { ...JSON.parse(settings.serviceAccountJson), token_uri: `${origin}/token` };
-    const provider = new GcpKmsProvider(new GcpKmsClient({ keyName: settings.keyName, endpoint: origin, serviceAccount: sa, timeoutMs: 10_000, fetch: (r) => fetch(r) }));
+    const provider = new GcpKmsProvider(
+      new GcpKmsClient({
+        keyName: settings.keyName,
+        endpoint: origin,
+        serviceAccount: sa,
+        timeoutMs: 10_000,
+        fetch: (r) => fetch(r),
+      }),
+    );
     const ctx = { tenantId: "tenant-node-gcp", kekVersion: 7 };
     const { plaintext, wrapped } = await provider.generateKek(ctx);
     const [opened] = await kms(await accessToken()).decrypt(
-      { name: settings.keyName, ciphertext: Buffer.from(wrapped), additionalAuthenticatedData: Buffer.from(kekContextBytes(ctx)) },
+      {
+        name: settings.keyName,
+        ciphertext: Buffer.from(wrapped),
+        additionalAuthenticatedData: Buffer.from(kekContextBytes(ctx)),
+      },
       once,
     );
     expect(Buffer.from(opened.plaintext as Uint8Array)).toEqual(Buffer.from(plaintext));

@@ -16,8 +16,16 @@ export async function startEmulator(config: string, bindings: Record<string, str
     config,
     sendMetrics: false,
     envFiles: [],
-    bindings: Object.fromEntries(Object.entries(bindings).map(([k, value]) => [k, { type: "plain_text", value }] as const)),
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, persist: false, watch: false, logLevel: "warn" },
+    bindings: Object.fromEntries(
+      Object.entries(bindings).map(([k, value]) => [k, { type: "plain_text", value }] as const),
+    ),
+    dev: {
+      server: { hostname: "127.0.0.1", port: 0 },
+      inspector: false,
+      persist: false,
+      watch: false,
+      logLevel: "warn",
+    },
   });
   await worker.ready;
   const origin = (await worker.url).origin;

@@ -50,7 +50,9 @@ describe("AllowedPrograms", () => {
   });
 
   it("refuses at start an entry that is not an executable file, naming it; none allowed is an empty list", () => {
-    expect(() => AllowedPrograms.resolve(["notes"], PATH, root)).toThrow("--allow-run notes: not an executable file on PATH");
+    expect(() => AllowedPrograms.resolve(["notes"], PATH, root)).toThrow(
+      "--allow-run notes: not an executable file on PATH",
+    );
     expect(() => AllowedPrograms.resolve([late], PATH, root)).toThrow(`--allow-run ${late}: not an executable file`);
     expect(() => AllowedPrograms.resolve(["missing"], PATH, root)).toThrow("--allow-run missing");
     const none = AllowedPrograms.resolve([], PATH, root);

@@ -19,7 +19,16 @@ import { encodedForms } from "../../../cli/run/redactor";
 
 const CHILD = path.join(ROOT, "test", "node", "cli", "fixtures", "child.mjs");
 const INSPECTOR = path.join(ROOT, "node_modules", "@modelcontextprotocol", "inspector-cli", "build");
-const TOOLS = ["describe_credential", "http_request_with_credential", "lease_credential", "list_credentials", "list_leases", "revoke_lease", "run_with_credentials", "whoami"];
+const TOOLS = [
+  "describe_credential",
+  "http_request_with_credential",
+  "lease_credential",
+  "list_credentials",
+  "list_leases",
+  "revoke_lease",
+  "run_with_credentials",
+  "whoami",
+];
 
 let vault: LocalVault;
 let admin: VaultClient;
@@ -41,8 +50,17 @@ function serverEnv(token: string): Promise<Record<string, string>> {
   return mcpServerEnv(cli, vault.url, token);
 }
 
-async function connectWith(flags: string[], token = vault.adminToken): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [cli.bin, "mcp", ...flags], env: await serverEnv(token), cwd: ROOT, stderr: "pipe" });
+async function connectWith(
+  flags: string[],
+  token = vault.adminToken,
+): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [cli.bin, "mcp", ...flags],
+    env: await serverEnv(token),
+    cwd: ROOT,
+    stderr: "pipe",
+  });
   const client = new Client({ name: "vitest-client", version: "9.9.9" });
   await client.connect(transport, { timeout: 20_000 });
   clients.push(client);
@@ -58,7 +76,12 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
 }
 
 /** Calls a tool and checks that its whole result (content, errors, metadata) holds none of `values`. */
-async function blindCall(client: Client, values: readonly string[], name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+async function blindCall(
+  client: Client,
+  values: readonly string[],
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult> {
   const result = await call(client, name, args);
   const text = JSON.stringify(result);
   for (const v of values) expect(text, `${name} leaked a value`).not.toContain(v);
@@ -100,28 +123,59 @@ describe("ghostvault mcp (value-blind)", () => {
     const who = await blindCall(client, values, "whoami");
     expect(json(who)).toMatchObject({ identity: "user:admin@test", role: "admin" });
     const list = await blindCall(client, values, "list_credentials", { prefix: "mcp/" });
-    expect(json<{ items: { name: string }[] }>(list).items.map((c) => c.name)).toEqual(expect.arrayContaining([a.name, b.name]));
+    expect(json<{ items: { name: string }[] }>(list).items.map((c) => c.name)).toEqual(
+      expect.arrayContaining([a.name, b.name]),
+    );
     const described = await blindCall(client, values, "describe_credential", { name: a.name });
-    expect(json(described)).toMatchObject({ name: a.name, versions: [{ version: 1 }], policy: { agent_visible: true } });
+    expect(json(described)).toMatchObject({
+      name: a.name,
+      versions: [{ version: 1 }],
+      policy: { agent_visible: true },
+    });
 
-    const run = await blindCall(client, values, "run_with_credentials", { command: [process.execPath, CHILD, "print", "3"], env: { GV_A: a.name, GV_B: b.name }, ttl: "1m", purpose: "mcp test" });
+    const run = await blindCall(client, values, "run_with_credentials", {
+      command: [process.execPath, CHILD, "print", "3"],
+      env: { GV_A: a.name, GV_B: b.name },
+      ttl: "1m",
+      purpose: "mcp test",
+    });
     const ran = json<{ exit_code: number; stdout: string; stderr: string; leases: string[] }>(run);
     expect(ran).toMatchObject({ exit_code: 3, stdout: "whole:*****\nsplit:*****:end\n", stderr: "err:*****:end\n" });
     expect(ran.leases).toHaveLength(2);
     const leased = await admin.leases.get(ran.leases[0]!);
     expect(leased.state).toBe("revoked");
-    expect(leased.agent).toMatchObject({ name: "ghostvault-mcp", client: "vitest-client", client_version: "9.9.9", tool: "run_with_credentials" });
+    expect(leased.agent).toMatchObject({
+      name: "ghostvault-mcp",
+      client: "vitest-client",
+      client_version: "9.9.9",
+      tool: "run_with_credentials",
+    });
     expect(leased.agent!.session).toMatch(/^[0-9a-f-]{36}$/);
 
-    const flood = json<{ stdout: string; truncated: { stdout_bytes: number } }>(await blindCall(client, values, "run_with_credentials", { command: [process.execPath, CHILD, "flood", "100000"], env: { GV_A: a.name } }));
+    const flood = json<{ stdout: string; truncated: { stdout_bytes: number } }>(
+      await blindCall(client, values, "run_with_credentials", {
+        command: [process.execPath, CHILD, "flood", "100000"],
+        env: { GV_A: a.name },
+      }),
+    );
     expect(flood.stdout.startsWith("*****\nxxx")).toBe(true);
     expect(flood.stdout.length).toBe(32 * 1024);
     expect(flood.truncated.stdout_bytes).toBeGreaterThan(60_000);
 
     const leaseResult = await blindCall(client, values, "lease_credential", { name: a.name, ttl: "2m" });
-    const held = json<{ lease: { id: string; agent: Record<string, string> }; revealed: boolean; value_withheld: string }>(leaseResult);
+    const held = json<{
+      lease: { id: string; agent: Record<string, string> };
+      revealed: boolean;
+      value_withheld: string;
+    }>(leaseResult);
     expect(held).toMatchObject({ revealed: false, value_withheld: expect.stringContaining("--allow-reveal") });
-    expect(held.lease.agent).toMatchObject({ name: "ghostvault-mcp", client: "vitest-client", client_version: "9.9.9", session: leased.agent!.session, tool: "lease_credential" });
+    expect(held.lease.agent).toMatchObject({
+      name: "ghostvault-mcp",
+      client: "vitest-client",
+      client_version: "9.9.9",
+      session: leased.agent!.session,
+      tool: "lease_credential",
+    });
     const leases = await blindCall(client, values, "list_leases", { state: "active", credential: a.name });
     expect(json<{ items: { id: string }[] }>(leases).items.map((l) => l.id)).toEqual([held.lease.id]);
     const revoked = await blindCall(client, values, "revoke_lease", { lease_id: held.lease.id });
@@ -137,7 +191,9 @@ describe("ghostvault mcp (value-blind)", () => {
     const revealing = await connect(["--allow-reveal"]);
     const blind = await connect([]);
     // Both conditions: the value comes back.
-    const shown = json<{ value?: string; revealed: boolean }>(await call(revealing, "lease_credential", { name: visible.name }));
+    const shown = json<{ value?: string; revealed: boolean }>(
+      await call(revealing, "lease_credential", { name: visible.name }),
+    );
     expect(shown).toMatchObject({ revealed: true, value: visible.value });
     // Flag without policy, policy without flag: no value.
     const noPolicy = await blindCall(revealing, [hidden.value], "lease_credential", { name: hidden.name });
@@ -148,9 +204,14 @@ describe("ghostvault mcp (value-blind)", () => {
     const user = await admin.tokens.create({ name: "mcp-user", role: "user", identity: "agent:mcp-user" });
     const userServer = await connect(["--allow-reveal"], user.token);
     const unreadable = await blindCall(userServer, [visible.value], "lease_credential", { name: visible.name });
-    expect(json(unreadable)).toMatchObject({ revealed: false, value_withheld: expect.stringContaining("could not be read") });
+    expect(json(unreadable)).toMatchObject({
+      revealed: false,
+      value_withheld: expect.stringContaining("could not be read"),
+    });
     // The two connections are two sessions.
-    const sessions = new Set((await admin.leases.list({ credential: visible.name })).items.map((l) => l.agent?.session));
+    const sessions = new Set(
+      (await admin.leases.list({ credential: visible.name })).items.map((l) => l.agent?.session),
+    );
     expect(sessions.size).toBe(3);
   });
 
@@ -159,7 +220,11 @@ describe("ghostvault mcp (value-blind)", () => {
     // inspector-cli 1.0.3 reads its own package.json as "../package.json" checked against the
     // working directory: run it from its build/ directory so that path exists.
     const inspect = async (...method: string[]) => {
-      const child = spawn(process.execPath, [path.join(INSPECTOR, "cli.js"), "--cli", process.execPath, cli.bin, "mcp", ...method], { cwd: INSPECTOR, env: asProcessEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(
+        process.execPath,
+        [path.join(INSPECTOR, "cli.js"), "--cli", process.execPath, cli.bin, "mcp", ...method],
+        { cwd: INSPECTOR, env: asProcessEnv(env), stdio: ["ignore", "pipe", "pipe"] },
+      );
       const result = await collect(child, 30_000);
       expect(result.code, result.stderr).toBe(0);
       return JSON.parse(result.stdout) as Record<string, unknown>;
@@ -173,31 +238,55 @@ describe("ghostvault mcp (value-blind)", () => {
   it("refuses run_with_credentials with default flags, and any program not allowed, before leasing anything", async () => {
     const a = await credential(false);
     const blind = await connect([]);
-    const refused = await blindCall(blind, [a.value], "run_with_credentials", { command: [process.execPath, CHILD, "print", "0"], env: { GV_A: a.name } });
+    const refused = await blindCall(blind, [a.value], "run_with_credentials", {
+      command: [process.execPath, CHILD, "print", "0"],
+      env: { GV_A: a.name },
+    });
     expect(refused.isError).toBe(true);
-    expect((refused.content[0] as { text: string }).text).toMatch(/^error: run_with_credentials is disabled on this server: .*--allow-run PROGRAM/);
+    expect((refused.content[0] as { text: string }).text).toMatch(
+      /^error: run_with_credentials is disabled on this server: .*--allow-run PROGRAM/,
+    );
     const envOnly = await connect(["--allow-run", "/usr/bin/env"]);
-    for (const command of [[process.execPath, CHILD, "print", "0"], ["sh", "-c", "echo $GV_A"], ["/usr/bin/../bin/sh"], ["./env"], ["envx"]]) {
+    for (const command of [
+      [process.execPath, CHILD, "print", "0"],
+      ["sh", "-c", "echo $GV_A"],
+      ["/usr/bin/../bin/sh"],
+      ["./env"],
+      ["envx"],
+    ]) {
       const other = await blindCall(envOnly, [a.value], "run_with_credentials", { command, env: { GV_A: a.name } });
       expect(other.isError, command.join(" ")).toBe(true);
-      expect((other.content[0] as { text: string }).text).toContain("is not an allowed program on this server; allowed: /usr/bin/env");
+      expect((other.content[0] as { text: string }).text).toContain(
+        "is not an allowed program on this server; allowed: /usr/bin/env",
+      );
     }
     expect((await admin.leases.list({ credential: a.name })).items).toEqual([]);
     // Positive control: the allowed program, by name on PATH and by path, runs and leases.
     for (const command of [["env"], ["/usr/bin/env"], ["/usr/bin/../bin/env"]]) {
-      const ran = json<{ exit_code: number; stdout: string }>(await blindCall(envOnly, [a.value], "run_with_credentials", { command, env: { GV_A: a.name } }));
+      const ran = json<{ exit_code: number; stdout: string }>(
+        await blindCall(envOnly, [a.value], "run_with_credentials", { command, env: { GV_A: a.name } }),
+      );
       expect(ran).toMatchObject({ exit_code: 0, stdout: expect.stringContaining("GV_A=*****") });
     }
     expect((await admin.leases.list({ credential: a.name })).items).toHaveLength(3);
   });
 
   it("refuses to start with GHOSTVAULT_TOKEN in its environment, naming the login file instead", async () => {
-    const env = { ...(await serverEnv(vault.adminToken)), GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: vault.adminToken };
-    const child = spawn(process.execPath, [cli.bin, "mcp"], { env: asProcessEnv(env), stdio: ["pipe", "pipe", "pipe"] });
+    const env = {
+      ...(await serverEnv(vault.adminToken)),
+      GHOSTVAULT_URL: vault.url,
+      GHOSTVAULT_TOKEN: vault.adminToken,
+    };
+    const child = spawn(process.execPath, [cli.bin, "mcp"], {
+      env: asProcessEnv(env),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const result = await collect(child, 30_000);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/does not take GHOSTVAULT_TOKEN from its environment.*ghostvault --profile mcp login/);
+    expect(result.stderr).toMatch(
+      /does not take GHOSTVAULT_TOKEN from its environment.*ghostvault --profile mcp login/,
+    );
     expect(result.stderr).not.toContain(vault.adminToken);
   });
 
@@ -218,14 +307,14 @@ describe("ghostvault mcp (value-blind)", () => {
     const node = (code: string) => ["/usr/bin/env", process.execPath, "-e", code];
     const hostile: Record<string, string[]> = {
       "the server's environment": sh("tr '\\0' '\\n' </proc/$PPID/environ"),
-      "env": ["env"],
+      env: ["env"],
       "the login file": sh('cat "$HOME"/.config/ghostvault/profiles/*.json'),
-      "base64": sh('printf %s "$K" | base64 -w0'),
+      base64: sh('printf %s "$K" | base64 -w0'),
       "base64, 1 byte in": sh('printf "x%s" "$K" | base64 -w0'),
       "base64, 2 bytes in": sh('printf "xy%s" "$K" | base64 -w0'),
-      "base64url": node("process.stdout.write(Buffer.from(process.env.K).toString('base64url'))"),
-      "hex": sh('printf %s "$K" | od -An -tx1 | tr -d " \\n"'),
-      "HEX": node("process.stdout.write(Buffer.from(process.env.K).toString('hex').toUpperCase())"),
+      base64url: node("process.stdout.write(Buffer.from(process.env.K).toString('base64url'))"),
+      hex: sh('printf %s "$K" | od -An -tx1 | tr -d " \\n"'),
+      HEX: node("process.stdout.write(Buffer.from(process.env.K).toString('hex').toUpperCase())"),
       "URL-encoded": node("process.stdout.write(encodeURIComponent(process.env.K))"),
     };
     const outputs: Record<string, string> = {};
@@ -241,7 +330,9 @@ describe("ghostvault mcp (value-blind)", () => {
     expect(outputs["the server's environment"]).toContain("GHOSTVAULT_PROFILE=");
     expect(outputs["the login file"]).toMatch(/"token": "\*\*\*\*\*"/);
     for (const name of Object.keys(hostile).slice(3)) expect(outputs[name], name).toMatch(/\*\*\*\*\*/);
-    const names = outputs["env"]!.trim().split("\n").map((line) => line.slice(0, line.indexOf("=")));
+    const names = outputs["env"]!.trim()
+      .split("\n")
+      .map((line) => line.slice(0, line.indexOf("=")));
     expect(names).toContain("K");
     expect(names.filter((n) => !["PATH", "HOME", "LANG", "LC_ALL", "TZ", "K"].includes(n))).toEqual([]);
   });

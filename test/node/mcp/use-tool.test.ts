@@ -25,14 +25,25 @@ beforeAll(async () => {
   upstream = createServer((req, res) => {
     const key = (req.headers.authorization ?? "").replace(/^Bearer /, "");
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ path: req.url, key, key_b64: Buffer.from(key).toString("base64"), key_hex: Buffer.from(key).toString("hex") }));
+    res.end(
+      JSON.stringify({
+        path: req.url,
+        key,
+        key_b64: Buffer.from(key).toString("base64"),
+        key_hex: Buffer.from(key).toString("hex"),
+      }),
+    );
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   vault = await startLocalVault({ vars: { OUTBOUND_ALLOW_INSECURE: "true" } });
   const admin = new VaultClient({ url: vault.url, token: vault.adminToken });
   await admin.credentials.create({ name: "openai", value: VALUE });
-  await admin.usePolicies.setPolicy("openai", { origins: [origin], path_prefixes: ["/v1/"], inject: { type: "header", name: "Authorization", template: "Bearer {value}" } });
+  await admin.usePolicies.setPolicy("openai", {
+    origins: [origin],
+    path_prefixes: ["/v1/"],
+    inject: { type: "header", name: "Authorization", template: "Bearer {value}" },
+  });
   // The recommended MCP token: an identity allowed to use the credential, not to lease it.
   await admin.acl.set("openai", { rules: [{ effect: "allow", identity: "agent:mcp", permissions: ["use"] }] });
   const token = (await admin.tokens.create({ name: "mcp", role: "user", identity: "agent:mcp" })).token;
@@ -48,7 +59,8 @@ afterAll(async () => {
   await new Promise((resolve) => upstream?.close(resolve));
 });
 
-const call = async (args: Record<string, unknown>) => (await client.callTool({ name: "http_request_with_credential", arguments: args })) as CallToolResult;
+const call = async (args: Record<string, unknown>) =>
+  (await client.callTool({ name: "http_request_with_credential", arguments: args })) as CallToolResult;
 
 describe("MCP http_request_with_credential", () => {
   it("is listed, calls the upstream with the key and never shows the key in any encoding", async () => {
@@ -57,17 +69,30 @@ describe("MCP http_request_with_credential", () => {
     const result = await call({ credential: "openai", method: "GET", url: `${origin}/v1/models` });
     expect(result.isError).toBeFalsy();
     const text = JSON.stringify(result);
-    for (const form of [VALUE, Buffer.from(VALUE).toString("base64"), Buffer.from(VALUE).toString("hex")]) expect(text).not.toContain(form);
-    const answer = JSON.parse((result.content[0] as { text: string }).text) as { status: number; body: string; scrubbed: boolean };
+    for (const form of [VALUE, Buffer.from(VALUE).toString("base64"), Buffer.from(VALUE).toString("hex")])
+      expect(text).not.toContain(form);
+    const answer = JSON.parse((result.content[0] as { text: string }).text) as {
+      status: number;
+      body: string;
+      scrubbed: boolean;
+    };
     expect(answer).toMatchObject({ status: 200, scrubbed: true });
-    expect(JSON.parse(answer.body)).toMatchObject({ path: "/v1/models", key: "[REDACTED:ghostvault]", key_b64: "[REDACTED:ghostvault]", key_hex: "[REDACTED:ghostvault]" });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      path: "/v1/models",
+      key: "[REDACTED:ghostvault]",
+      key_b64: "[REDACTED:ghostvault]",
+      key_hex: "[REDACTED:ghostvault]",
+    });
   });
 
   it("is refused outside the policy, and the use-only token cannot lease the value (control: the call above succeeds)", async () => {
     const outside = await call({ credential: "openai", method: "GET", url: `${origin}/admin` });
     expect(outside.isError).toBe(true);
     expect(JSON.stringify(outside)).toContain("use_denied");
-    const lease = (await client.callTool({ name: "lease_credential", arguments: { name: "openai" } })) as CallToolResult;
+    const lease = (await client.callTool({
+      name: "lease_credential",
+      arguments: { name: "openai" },
+    })) as CallToolResult;
     expect(lease.isError).toBe(true);
     expect(JSON.stringify(lease)).not.toContain(VALUE);
   });

@@ -8,10 +8,18 @@ describe("imports go one way (docs/architecture.md)", () => {
     expect(layerOf("worker/core/audit/codec.ts")).toBe("core");
     expect(layerOf("test/workers/helpers.ts")).toBeNull();
     // Refused: core reaching up, the object reaching the front door, the front door into object internals.
-    expect(violation("worker/core/auth/glob.ts", "worker/contract/errors.ts", false)).toBe("core may not import contract");
-    expect(violation("durable-objects/ops/leases.ts", "worker/routes/define.ts", false)).toBe("object may not import front");
-    expect(violation("worker/routes/audit.ts", "durable-objects/audit/checkpoints.ts", false)).toBe("front may not import object");
-    expect(violation("worker/routes/define.ts", "durable-objects/tenant-vault.ts", false)).toBe("front may not import object");
+    expect(violation("worker/core/auth/glob.ts", "worker/contract/errors.ts", false)).toBe(
+      "core may not import contract",
+    );
+    expect(violation("durable-objects/ops/leases.ts", "worker/routes/define.ts", false)).toBe(
+      "object may not import front",
+    );
+    expect(violation("worker/routes/audit.ts", "durable-objects/audit/checkpoints.ts", false)).toBe(
+      "front may not import object",
+    );
+    expect(violation("worker/routes/define.ts", "durable-objects/tenant-vault.ts", false)).toBe(
+      "front may not import object",
+    );
     expect(violation("sdk/audit.ts", "durable-objects/audit/query.ts", true)).toBe("client may not import object");
     // Allowed: downward imports, and the stub's type or the entry point's export of the class.
     expect(violation("worker/routes/define.ts", "durable-objects/tenant-vault.ts", true)).toBeNull();

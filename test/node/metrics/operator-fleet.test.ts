@@ -15,7 +15,10 @@ let cli: CliFixture;
 const tenants: { id: string; token: string }[] = [];
 
 async function call(path: string, token: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${vault.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers } });
+  return fetch(`${vault.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers },
+  });
 }
 
 beforeAll(async () => {
@@ -33,8 +36,19 @@ beforeAll(async () => {
   }
   // Each tenant: a credential and as many leases as its index + 1.
   for (const [i, t] of tenants.entries()) {
-    expect((await call("/v1/credentials", t.token, { method: "POST", body: JSON.stringify({ name: "db", value: `fleet-value-${i}` }) })).status).toBe(201);
-    for (let n = 0; n <= i; n++) expect((await call("/v1/leases", t.token, { method: "POST", body: JSON.stringify({ credential: "db", ttl: "5m" }) })).status).toBe(201);
+    expect(
+      (
+        await call("/v1/credentials", t.token, {
+          method: "POST",
+          body: JSON.stringify({ name: "db", value: `fleet-value-${i}` }),
+        })
+      ).status,
+    ).toBe(201);
+    for (let n = 0; n <= i; n++)
+      expect(
+        (await call("/v1/leases", t.token, { method: "POST", body: JSON.stringify({ credential: "db", ttl: "5m" }) }))
+          .status,
+      ).toBe(201);
   }
 }, 180_000);
 
@@ -49,7 +63,8 @@ describe("fleet-wide operator metrics", () => {
     const text = await res.text();
     expect(res.status, text).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
-    for (const [i, t] of tenants.entries()) expect(text).toContain(`ghostvault_leases_issued_total{tenant="${t.id}"} ${i + 1}`);
+    for (const [i, t] of tenants.entries())
+      expect(text).toContain(`ghostvault_leases_issued_total{tenant="${t.id}"} ${i + 1}`);
     expect(text).toContain('ghostvault_metrics_tenants{state="checked"} 3');
     expect(text).toContain("ghostvault_metrics_truncated 0");
     expect(text).not.toMatch(/fleet-value-/);
@@ -57,7 +72,11 @@ describe("fleet-wide operator metrics", () => {
 
   it("GET /v1/operator/signals over the whole fleet fires nothing on healthy traffic; a tenant token is refused", async () => {
     const res = await call("/v1/operator/signals", TEST_OPERATOR_TOKEN);
-    const report = (await res.json()) as { tenants_checked: number; firing: string[]; window: { leases_issued: number } };
+    const report = (await res.json()) as {
+      tenants_checked: number;
+      firing: string[];
+      window: { leases_issued: number };
+    };
     expect(res.status).toBe(200);
     expect(report).toMatchObject({ tenants_checked: 3, firing: [], window: { leases_issued: 6 } });
     expect((await call("/v1/operator/signals", tenants[0]!.token)).status).toBe(401);
@@ -67,11 +86,19 @@ describe("fleet-wide operator metrics", () => {
     const env = cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: vault.url, GHOSTVAULT_OPERATOR_TOKEN: TEST_OPERATOR_TOKEN });
     const table = await runCli(cli, ["operator", "signals"], { env });
     expect(table.code, table.stderr).toBe(0);
-    for (const name of ["lease_issuance_failure_rate", "audit_write_failures", "integrity_violations", "kms_unavailable"]) expect(table.stdout).toMatch(new RegExp(`${name}\\s+P[01]\\s+ok`));
+    for (const name of [
+      "lease_issuance_failure_rate",
+      "audit_write_failures",
+      "integrity_violations",
+      "kms_unavailable",
+    ])
+      expect(table.stdout).toMatch(new RegExp(`${name}\\s+P[01]\\s+ok`));
     const one = await runCli(cli, ["operator", "signals", "--tenant", tenants[1]!.id, "--json"], { env });
     expect(one.code, one.stderr).toBe(0);
     expect(JSON.parse(one.stdout)).toMatchObject({ tenants_checked: 1, firing: [], window: { leases_issued: 2 } });
-    const refused = await runCli(cli, ["operator", "signals"], { env: cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: vault.url, GHOSTVAULT_OPERATOR_TOKEN: tenants[0]!.token }) });
+    const refused = await runCli(cli, ["operator", "signals"], {
+      env: cliEnv(cli, { GHOSTVAULT_OPERATOR_URL: vault.url, GHOSTVAULT_OPERATOR_TOKEN: tenants[0]!.token }),
+    });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("unauthorized");
   });

@@ -1,6 +1,12 @@
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
-import { COUNTER_NAMES, LATENCY_BUCKETS_MS, zeroCounts, type Counts, type TenantMetrics } from "../../../worker/contract/metrics";
+import {
+  COUNTER_NAMES,
+  LATENCY_BUCKETS_MS,
+  zeroCounts,
+  type Counts,
+  type TenantMetrics,
+} from "../../../worker/contract/metrics";
 import { evaluateSignals } from "../../../worker/contract/signals";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "../../../worker/routes/prometheus";
 
@@ -12,7 +18,12 @@ import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "../../../worker/route
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 
-function tenant(id: string, totals: Partial<Counts>, window: Partial<Counts> = {}, kms: { failure?: number; success?: number } = {}): TenantMetrics {
+function tenant(
+  id: string,
+  totals: Partial<Counts>,
+  window: Partial<Counts> = {},
+  kms: { failure?: number; success?: number } = {},
+): TenantMetrics {
   const buckets = Array(LATENCY_BUCKETS_MS.length + 1).fill(0) as number[];
   buckets[0] = 2; // two requests of ≤ 5 ms
   buckets[3] = 1; // one of ≤ 50 ms
@@ -28,11 +39,27 @@ function tenant(id: string, totals: Partial<Counts>, window: Partial<Counts> = {
   };
 }
 
-type Family = { name: string; help: string; type: string; metrics: Array<{ labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string; sum?: string }> };
+type Family = {
+  name: string;
+  help: string;
+  type: string;
+  metrics: Array<{
+    labels?: Record<string, string>;
+    value?: string;
+    buckets?: Record<string, string>;
+    count?: string;
+    sum?: string;
+  }>;
+};
 
 describe("Prometheus exposition", () => {
   const tenants = [
-    tenant("aaaa0000aaaa0000aaaa", { requests: 10, leases_issued: 7, leases_failed: 1 }, { leases_issued: 7, leases_failed: 1 }, { success: NOW - 1000 }),
+    tenant(
+      "aaaa0000aaaa0000aaaa",
+      { requests: 10, leases_issued: 7, leases_failed: 1 },
+      { leases_issued: 7, leases_failed: 1 },
+      { success: NOW - 1000 },
+    ),
     tenant("bbbb0000bbbb0000bbbb", { requests: 3, audit_append_failures: 2 }, { audit_append_failures: 2 }),
   ];
   const report = evaluateSignals(tenants, NOW);
@@ -46,16 +73,25 @@ describe("Prometheus exposition", () => {
       expect(family, name).toBeDefined();
       expect(family.type).toBe("COUNTER");
       expect(family.help.length).toBeGreaterThan(10);
-      expect(family.metrics.map((m) => [m.labels?.tenant, Number(m.value)])).toEqual(tenants.map((t) => [t.tenant_id, t.totals[name]]));
+      expect(family.metrics.map((m) => [m.labels?.tenant, Number(m.value)])).toEqual(
+        tenants.map((t) => [t.tenant_id, t.totals[name]]),
+      );
     }
   });
 
   it("writes the latency histogram in seconds, with cumulative buckets ending at +Inf = count", () => {
     // Read from the lines themselves: the parser above flattens labelled histograms into one.
     expect(byName.get("ghostvault_request_duration_seconds")!.type).toBe("HISTOGRAM");
-    const tenantA = text.split("\n").filter((l) => l.startsWith("ghostvault_request_duration_seconds") && l.includes('tenant="aaaa0000aaaa0000aaaa"'));
+    const tenantA = text
+      .split("\n")
+      .filter(
+        (l) => l.startsWith("ghostvault_request_duration_seconds") && l.includes('tenant="aaaa0000aaaa0000aaaa"'),
+      );
     expect(tenantA).toEqual([
-      ...LATENCY_BUCKETS_MS.map((ms, i) => `ghostvault_request_duration_seconds_bucket{tenant="aaaa0000aaaa0000aaaa",le="${ms / 1000}"} ${i < 3 ? 2 : 3}`),
+      ...LATENCY_BUCKETS_MS.map(
+        (ms, i) =>
+          `ghostvault_request_duration_seconds_bucket{tenant="aaaa0000aaaa0000aaaa",le="${ms / 1000}"} ${i < 3 ? 2 : 3}`,
+      ),
       'ghostvault_request_duration_seconds_bucket{tenant="aaaa0000aaaa0000aaaa",le="+Inf"} 4',
       'ghostvault_request_duration_seconds_sum{tenant="aaaa0000aaaa0000aaaa"} 6.05',
       'ghostvault_request_duration_seconds_count{tenant="aaaa0000aaaa0000aaaa"} 4',
@@ -67,12 +103,23 @@ describe("Prometheus exposition", () => {
     expect(firing.type).toBe("GAUGE");
     const values = Object.fromEntries(firing.metrics.map((m) => [m.labels!.signal, Number(m.value)]));
     // 1 of 8 lease requests failed (12.5% > 5%); two audit entries could not be written.
-    expect(values).toEqual({ lease_issuance_failure_rate: 1, audit_write_failures: 1, integrity_violations: 0, kms_unavailable: 0, tenants_unreachable: 0 });
-    expect(byName.get("ghostvault_kms_last_success_timestamp_seconds")!.metrics).toEqual([{ labels: { tenant: "aaaa0000aaaa0000aaaa" }, value: String((NOW - 1000) / 1000) }]);
+    expect(values).toEqual({
+      lease_issuance_failure_rate: 1,
+      audit_write_failures: 1,
+      integrity_violations: 0,
+      kms_unavailable: 0,
+      tenants_unreachable: 0,
+    });
+    expect(byName.get("ghostvault_kms_last_success_timestamp_seconds")!.metrics).toEqual([
+      { labels: { tenant: "aaaa0000aaaa0000aaaa" }, value: String((NOW - 1000) / 1000) },
+    ]);
     // A tenant whose KMS never failed has no failure timestamp sample (absent, not 0).
     expect(byName.get("ghostvault_kms_last_failure_timestamp_seconds")!.metrics).toEqual([]);
     expect(byName.get("ghostvault_metrics_truncated")!.metrics).toEqual([{ value: "0" }]);
-    expect(byName.get("ghostvault_metrics_tenants")!.metrics.map((m) => [m.labels!.state, m.value])).toEqual([["checked", "2"], ["unreachable", "0"]]);
+    expect(byName.get("ghostvault_metrics_tenants")!.metrics.map((m) => [m.labels!.state, m.value])).toEqual([
+      ["checked", "2"],
+      ["unreachable", "0"],
+    ]);
   });
 
   it("declares each family once, HELP then TYPE, before its samples, and ends with a newline", () => {
@@ -94,7 +141,10 @@ describe("Prometheus exposition", () => {
       const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
       expect(sample, `line ${i + 1}: ${line}`).not.toBeNull();
       const suffixes = current!.type === "histogram" ? ["_bucket", "_sum", "_count"] : [""];
-      expect(suffixes.map((s) => current!.name + s), line).toContain(sample![1]);
+      expect(
+        suffixes.map((s) => current!.name + s),
+        line,
+      ).toContain(sample![1]);
       expect(Number.isNaN(Number(sample![3].replace("+Inf", "Infinity"))), line).toBe(false);
     });
   });
@@ -121,8 +171,18 @@ describe("signals", () => {
   });
 
   it("sum the rate over the fleet: one tenant's failure among many healthy leases does not page", () => {
-    const report = evaluateSignals([tenant("eeee0000eeee0000eeee", {}, { leases_failed: 1 }), tenant("ffff0000ffff0000ffff", {}, { leases_issued: 99 })], NOW);
-    expect(report.signals.find((s) => s.name === "lease_issuance_failure_rate")).toMatchObject({ firing: false, numbers: { rate: 0.01 }, tenants: [{ tenant_id: "eeee0000eeee0000eeee", failed: 1 }] });
+    const report = evaluateSignals(
+      [
+        tenant("eeee0000eeee0000eeee", {}, { leases_failed: 1 }),
+        tenant("ffff0000ffff0000ffff", {}, { leases_issued: 99 }),
+      ],
+      NOW,
+    );
+    expect(report.signals.find((s) => s.name === "lease_issuance_failure_rate")).toMatchObject({
+      firing: false,
+      numbers: { rate: 0.01 },
+      tenants: [{ tenant_id: "eeee0000eeee0000eeee", failed: 1 }],
+    });
   });
 
   it("report tenants whose object did not answer, and a truncated scrape", () => {
@@ -132,8 +192,18 @@ describe("signals", () => {
   });
 
   it("KMS: a failure followed by a success does not fire; a failure after the last success does", () => {
-    const recovered = tenant("acac0000acac0000acac", {}, { kms_calls: 2, kms_failures: 1 }, { failure: NOW - 2000, success: NOW - 1000 });
-    const failing = tenant("adad0000adad0000adad", {}, { kms_calls: 2, kms_failures: 1 }, { failure: NOW - 1000, success: NOW - 2000 });
+    const recovered = tenant(
+      "acac0000acac0000acac",
+      {},
+      { kms_calls: 2, kms_failures: 1 },
+      { failure: NOW - 2000, success: NOW - 1000 },
+    );
+    const failing = tenant(
+      "adad0000adad0000adad",
+      {},
+      { kms_calls: 2, kms_failures: 1 },
+      { failure: NOW - 1000, success: NOW - 2000 },
+    );
     expect(evaluateSignals([recovered], NOW).firing).toEqual([]);
     expect(evaluateSignals([failing], NOW).firing).toEqual(["kms_unavailable"]);
   });

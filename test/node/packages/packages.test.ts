@@ -30,7 +30,13 @@ let bin: string;
 
 /** A CLI environment that knows nothing of the developer's login or of this repository. */
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return asProcessEnv({ PATH: process.env.PATH ?? "", HOME: consumer, XDG_CONFIG_HOME: path.join(consumer, ".config"), NO_COLOR: "1", ...extra });
+  return asProcessEnv({
+    PATH: process.env.PATH ?? "",
+    HOME: consumer,
+    XDG_CONFIG_HOME: path.join(consumer, ".config"),
+    NO_COLOR: "1",
+    ...extra,
+  });
 }
 
 /** The same, typed as the MCP transport wants it (no undefined values). */
@@ -48,18 +54,30 @@ async function credential(): Promise<{ name: string; value: string }> {
 beforeAll(async () => {
   packDir = await mkdtemp(path.join(tmpdir(), "ghostvault-pack-"));
   consumer = await mkdtemp(path.join(tmpdir(), "ghostvault-consumer-"));
-  const packed = run("npm", ["pack", ...PACKAGES.flatMap((p) => ["--workspace", p]), "--pack-destination", packDir, "--json"], {
-    cwd: ROOT,
-    env: { ...process.env, npm_config_loglevel: "error" },
-    maxBuffer: 16 << 20,
-  });
+  const packed = run(
+    "npm",
+    ["pack", ...PACKAGES.flatMap((p) => ["--workspace", p]), "--pack-destination", packDir, "--json"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, npm_config_loglevel: "error" },
+      maxBuffer: 16 << 20,
+    },
+  );
   [vault] = await Promise.all([startLocalVault(), packed]);
   admin = new VaultClient({ url: vault.url, token: vault.adminToken });
-  const tarballs = (JSON.parse((await packed).stdout) as { filename: string }[]).map((p) => path.join(packDir, p.filename));
+  const tarballs = (JSON.parse((await packed).stdout) as { filename: string }[]).map((p) =>
+    path.join(packDir, p.filename),
+  );
   expect(tarballs).toHaveLength(PACKAGES.length);
-  await writeFile(path.join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  await writeFile(
+    path.join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
   // Dependencies come from the npm cache when it has them (the repository's install filled it).
-  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs], { cwd: consumer, maxBuffer: 16 << 20 });
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs], {
+    cwd: consumer,
+    maxBuffer: 16 << 20,
+  });
   bin = path.join(consumer, "node_modules", ".bin", "ghostvault");
 }, 240_000);
 afterAll(async () => {
@@ -70,10 +88,18 @@ afterAll(async () => {
 describe("packed packages", () => {
   it("each tarball holds dist/, README.md and package.json, and no TypeScript source", async () => {
     for (const p of PACKAGES) {
-      const manifest = JSON.parse(await readFile(path.join(consumer, "node_modules", "@ghoststack", p === "sdk" ? "vault-sdk" : "ghostvault", "package.json"), "utf8"));
+      const manifest = JSON.parse(
+        await readFile(
+          path.join(consumer, "node_modules", "@ghoststack", p === "sdk" ? "vault-sdk" : "ghostvault", "package.json"),
+          "utf8",
+        ),
+      );
       expect(manifest.version).toMatch(/^\d+\.\d+\.\d+/);
       expect(manifest.engines.node).toBe(">=20.3");
-      const { stdout } = await run("tar", ["-tzf", path.join(packDir, `ghoststack-${manifest.name.split("/")[1]}-${manifest.version}.tgz`)]);
+      const { stdout } = await run("tar", [
+        "-tzf",
+        path.join(packDir, `ghoststack-${manifest.name.split("/")[1]}-${manifest.version}.tgz`),
+      ]);
       const files = stdout.trim().split("\n");
       expect(files).toContain("package/README.md");
       expect(files.some((f) => f.startsWith("package/dist/"))).toBe(true);
@@ -84,23 +110,33 @@ describe("packed packages", () => {
   it("the SDK's declarations need nothing of the Workers runtime and import only zod and each other", async () => {
     const types = path.join(consumer, "node_modules", "@ghoststack", "vault-sdk", "dist", "types");
     const { stdout } = await run("find", [types, "-name", "*.d.ts"]);
-    const texts = await Promise.all(stdout.trim().split("\n").map((f) => readFile(f, "utf8")));
+    const texts = await Promise.all(
+      stdout
+        .trim()
+        .split("\n")
+        .map((f) => readFile(f, "utf8")),
+    );
     const all = texts.join("\n");
-    expect(all).not.toMatch(/\b(D1Database|DurableObject\w*|Fetcher|ExecutionContext|KVNamespace)\b|cloudflare:|worker-configuration/);
+    expect(all).not.toMatch(
+      /\b(D1Database|DurableObject\w*|Fetcher|ExecutionContext|KVNamespace)\b|cloudflare:|worker-configuration/,
+    );
     const bare = [...all.matchAll(/from "([^".][^"]*)"/g)].map((m) => m[1]);
     expect(new Set(bare.filter((spec) => !spec!.startsWith("node:")))).toEqual(new Set(["zod"]));
   });
 
   it("the SDK core (index.js and what it loads) imports nothing from Node; only ./node does", async () => {
     const dist = path.join(consumer, "node_modules", "@ghoststack", "vault-sdk", "dist");
-    const imports = async (file: string): Promise<string[]> => [...(await readFile(file, "utf8")).matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)].map((m) => m[1]!);
+    const imports = async (file: string): Promise<string[]> =>
+      [...(await readFile(file, "utf8")).matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)].map((m) => m[1]!);
     const seen = new Set<string>();
     const queue = [path.join(dist, "index.js")];
     for (let file = queue.pop(); file; file = queue.pop()) {
       if (seen.has(file)) continue;
       seen.add(file);
       for (const spec of await imports(file)) {
-        expect(spec, `${path.relative(dist, file)} imports ${spec}`).not.toMatch(/^node:|^(fs|path|crypto|https?|tls|stream|os)$/);
+        expect(spec, `${path.relative(dist, file)} imports ${spec}`).not.toMatch(
+          /^node:|^(fs|path|crypto|https?|tls|stream|os)$/,
+        );
         if (spec.startsWith(".")) queue.push(path.resolve(path.dirname(file), spec));
       }
     }
@@ -157,8 +193,14 @@ const missing = await vault.lease("pkg/none-such").catch((e) => e);
 console.log(JSON.stringify({ error: missing instanceof VaultError, code: missing.code }));
 `,
     );
-    const { stdout } = await run(process.execPath, ["lease.mjs"], { cwd: consumer, env: env({ VAULT: vault.url, TOKEN: vault.adminToken, NAME: name }) });
-    const [first, second] = stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const { stdout } = await run(process.execPath, ["lease.mjs"], {
+      cwd: consumer,
+      env: env({ VAULT: vault.url, TOKEN: vault.adminToken, NAME: name }),
+    });
+    const [first, second] = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(first).toEqual({ value, pinning: "function" });
     expect(second).toEqual({ error: true, code: "not_found" });
     const leases = await admin.leases.list({ credential: name });
@@ -168,12 +210,14 @@ console.log(JSON.stringify({ error: missing instanceof VaultError, code: missing
   it.each([
     ["NodeNext", { module: "NodeNext", moduleResolution: "NodeNext" }],
     ["Bundler", { module: "ESNext", moduleResolution: "Bundler" }],
-  ])("a TypeScript consumer type-checks against the installed SDK (moduleResolution %s, skipLibCheck off)", async (mode, options) => {
-    const dir = path.join(consumer, `ts-${mode}`);
-    await run("mkdir", ["-p", dir]);
-    await writeFile(
-      path.join(dir, "consumer.ts"),
-      `import { VaultClient, VaultError, type LeaseOptions } from "@ghoststack/vault-sdk";
+  ])(
+    "a TypeScript consumer type-checks against the installed SDK (moduleResolution %s, skipLibCheck off)",
+    async (mode, options) => {
+      const dir = path.join(consumer, `ts-${mode}`);
+      await run("mkdir", ["-p", dir]);
+      await writeFile(
+        path.join(dir, "consumer.ts"),
+        `import { VaultClient, VaultError, type LeaseOptions } from "@ghoststack/vault-sdk";
 import { vaultClientWithPins } from "@ghoststack/vault-sdk/node";
 const vault = new VaultClient({ url: "https://vault.example.com", token: "t" });
 const options: LeaseOptions = { ttl: "10m", purpose: "typecheck" };
@@ -186,13 +230,26 @@ export const isVaultError = (e: unknown): boolean => e instanceof VaultError && 
 // @ts-expect-error the types are real, not any: an unknown lease option is refused
 export const wrong: LeaseOptions = { ttl: "1m", nonsense: true };
 `,
-    );
-    const tsconfig = {
-      compilerOptions: { ...options, target: "ES2022", lib: ["ES2023"], types: ["node"], typeRoots: [path.join(ROOT, "node_modules", "@types")], strict: true, skipLibCheck: false, noEmit: true },
-      files: ["consumer.ts"],
-    };
-    await writeFile(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig));
-    const result = await run(process.execPath, [TSC, "-p", dir]).catch((e: { stdout: string }) => ({ stdout: e.stdout, failed: true }));
-    expect(result.stdout).toBe("");
-  });
+      );
+      const tsconfig = {
+        compilerOptions: {
+          ...options,
+          target: "ES2022",
+          lib: ["ES2023"],
+          types: ["node"],
+          typeRoots: [path.join(ROOT, "node_modules", "@types")],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ["consumer.ts"],
+      };
+      await writeFile(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig));
+      const result = await run(process.execPath, [TSC, "-p", dir]).catch((e: { stdout: string }) => ({
+        stdout: e.stdout,
+        failed: true,
+      }));
+      expect(result.stdout).toBe("");
+    },
+  );
 });

@@ -29,7 +29,8 @@ beforeAll(async () => {
     await admin.withLease(`audit/${i}`, () => undefined, { purpose: "audit export test" });
   }
   const deadline = Date.now() + 15_000;
-  while ((await admin.audit.checkpoints()).items.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while ((await admin.audit.checkpoints()).items.length < 1 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   lines = [];
   for await (const line of admin.audit.exportLines()) lines.push(line);
   key = await admin.audit.publicKey();
@@ -50,7 +51,17 @@ describe("verifyAuditExport", () => {
     const text = lines.join("\n") + "\n";
     expect(await verifyAuditExport(text, key.verifier_key)).toEqual(result);
     const chunks = text.match(/[\s\S]{1,7}/g)!;
-    expect(await verifyAuditExport(splitLines((async function* () { yield* chunks; })()), key, { batchSize: 3 })).toEqual(result);
+    expect(
+      await verifyAuditExport(
+        splitLines(
+          (async function* () {
+            yield* chunks;
+          })(),
+        ),
+        key,
+        { batchSize: 3 },
+      ),
+    ).toEqual(result);
   });
 
   it("fails at the edited entry when its content changes", async () => {
@@ -59,7 +70,11 @@ describe("verifyAuditExport", () => {
     const line = parsed(i);
     line.entry.ts = new Date(Date.parse(line.entry.ts) + 1000).toISOString();
     copy[i] = JSON.stringify(line);
-    expect(await verifyAuditExport(copy, key)).toMatchObject({ ok: false, seq: 5, reason: expect.stringMatching(/stored hash/) });
+    expect(await verifyAuditExport(copy, key)).toMatchObject({
+      ok: false,
+      seq: 5,
+      reason: expect.stringMatching(/stored hash/),
+    });
   });
 
   it("fails at the next entry when the editor also recomputed the edited entry's hash", async () => {
@@ -69,12 +84,20 @@ describe("verifyAuditExport", () => {
     line.entry.outcome = line.entry.outcome === "success" ? "denied" : "success";
     line.hash = await hashEntry(line.entry);
     copy[i] = JSON.stringify(line);
-    expect(await verifyAuditExport(copy, key)).toMatchObject({ ok: false, seq: 6, reason: expect.stringMatching(/prev_hash/) });
+    expect(await verifyAuditExport(copy, key)).toMatchObject({
+      ok: false,
+      seq: 6,
+      reason: expect.stringMatching(/prev_hash/),
+    });
   });
 
   it("fails at a deleted entry, and at a tail cut below a signed checkpoint", async () => {
     const deleted = lines.filter((_, i) => i !== entryAt(7));
-    expect(await verifyAuditExport(deleted, key)).toMatchObject({ ok: false, seq: 7, reason: expect.stringMatching(/missing/) });
+    expect(await verifyAuditExport(deleted, key)).toMatchObject({
+      ok: false,
+      seq: 7,
+      reason: expect.stringMatching(/missing/),
+    });
     const cut = lines.filter((_, i) => i !== entryAt(10) && !(i > entryAt(10) && lines[i]!.includes('"kind":"entry"')));
     expect(await verifyAuditExport(cut, key)).toMatchObject({ ok: false, seq: 10 });
   });
@@ -82,7 +105,11 @@ describe("verifyAuditExport", () => {
   it("refuses checkpoints signed by another key, and an export of another tenant", async () => {
     const signer = await createSigner(randomBytes(32).toString("hex"), key.key_name);
     const otherKey = await verifierKey(signer.name, signer.publicKey);
-    expect(await verifyAuditExport(lines, otherKey)).toMatchObject({ ok: false, seq: 10, reason: expect.stringMatching(/checkpoint 10/) });
+    expect(await verifyAuditExport(lines, otherKey)).toMatchObject({
+      ok: false,
+      seq: 10,
+      reason: expect.stringMatching(/checkpoint 10/),
+    });
     expect(await verifyAuditExport(lines, key, { tenant: "0".repeat(20) })).toMatchObject({ ok: false, seq: 0 });
     expect(await verifyAuditExport(lines.slice(1), key)).toMatchObject({ ok: false, seq: 0 });
   });

@@ -23,7 +23,9 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const seen12 = async () => {
   const memory = new MemoryCheckpointMemory();
-  expect(await verifyAuditExport(await buildExport({ size: 12, checkpoints: [5, 10, 12], key }), key.vkey, { memory })).toMatchObject({ ok: true });
+  expect(
+    await verifyAuditExport(await buildExport({ size: 12, checkpoints: [5, 10, 12], key }), key.vkey, { memory }),
+  ).toMatchObject({ ok: true });
   expect(await memory.get(ORIGIN)).toMatchObject({ origin: ORIGIN, size: 12 });
   return memory;
 };
@@ -54,16 +56,24 @@ describe("checkpoint memory", () => {
     const range = await buildExport({ size: 8, checkpoints: [4, 8], key, toSeq: 8 });
     expect(await verifyAuditExport(range, key.vkey, { memory })).toMatchObject({ ok: true });
     expect(await memory.get(ORIGIN)).toMatchObject({ size: 12 });
-    expect(await verifyAuditExport(await buildExport({ size: 20, checkpoints: [5, 10, 12, 20], key }), key.vkey, { memory })).toMatchObject({ ok: true });
+    expect(
+      await verifyAuditExport(await buildExport({ size: 20, checkpoints: [5, 10, 12, 20], key }), key.vkey, { memory }),
+    ).toMatchObject({ ok: true });
     expect(await memory.get(ORIGIN)).toMatchObject({ size: 20 });
   });
 
   it("the file memory (the CLI's) keeps the newest checkpoint with its signed note across instances", async () => {
     const file = path.join(dir, "nested", "audit-checkpoints.json");
-    await verifyAuditExport(await buildExport({ size: 12, checkpoints: [5, 10, 12], key }), key.vkey, { memory: new FileCheckpointMemory(file) });
+    await verifyAuditExport(await buildExport({ size: 12, checkpoints: [5, 10, 12], key }), key.vkey, {
+      memory: new FileCheckpointMemory(file),
+    });
     const again = new FileCheckpointMemory(file);
     expect(await again.get(ORIGIN)).toMatchObject({ size: 12, note: expect.stringContaining(`${ORIGIN}\n12\n`) });
-    await expect(verifyAuditExport(await buildExport({ size: 12, checkpoints: [5, 10, 12], key, forkAt: 1 }), key.vkey, { memory: again })).rejects.toBeInstanceOf(AuditForkError);
+    await expect(
+      verifyAuditExport(await buildExport({ size: 12, checkpoints: [5, 10, 12], key, forkAt: 1 }), key.vkey, {
+        memory: again,
+      }),
+    ).rejects.toBeInstanceOf(AuditForkError);
     expect(JSON.parse(await readFile(file, "utf8"))).toHaveProperty([ORIGIN, "size"], 12);
   });
 });

@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { AuditForkError, MemoryCheckpointMemory, verifyAuditExport } from "../../../sdk/node";
-import { buildExport, entryIndex, MERKLE_KEY_NAME, rewriteFrom, testKey, windowOf, type TestKey } from "../support/audit-export-fixture";
+import {
+  buildExport,
+  entryIndex,
+  MERKLE_KEY_NAME,
+  rewriteFrom,
+  testKey,
+  windowOf,
+  type TestKey,
+} from "../support/audit-export-fixture";
 
 /**
  * Offline verification of Merkle checkpoints (issue 10 §2, the cut-over): the root line is the
@@ -18,23 +26,37 @@ beforeAll(async () => {
   merkleVkey = (await testKey(1, MERKLE_KEY_NAME)).vkey;
 });
 
-const merkleExport = (extra: { forkAt?: number } = {}) => buildExport({ size: 20, checkpoints: [5, 10, 16, 20], key, merkleFrom: 1, ...extra });
+const merkleExport = (extra: { forkAt?: number } = {}) =>
+  buildExport({ size: 20, checkpoints: [5, 10, 16, 20], key, merkleFrom: 1, ...extra });
 
 describe("Merkle checkpoints offline", () => {
   it("verify with either verifier key string of the signing key; another key's fails", async () => {
     const lines = await merkleExport();
     expect(lines[entryIndex(lines, 5) + 1]).toContain(`${MERKLE_KEY_NAME}/${TENANT}\\n5\\n`);
     for (const vkey of [merkleVkey, key.vkey]) {
-      expect(await verifyAuditExport(lines, vkey, { tenant: TENANT })).toMatchObject({ ok: true, checkpoints: 4, signedThrough: 20, unsignedTail: 0 });
+      expect(await verifyAuditExport(lines, vkey, { tenant: TENANT })).toMatchObject({
+        ok: true,
+        checkpoints: 4,
+        signedThrough: 20,
+        unsignedTail: 0,
+      });
     }
     const other = await testKey(2, MERKLE_KEY_NAME);
-    expect(await verifyAuditExport(lines, other.vkey)).toMatchObject({ ok: false, seq: 5, reason: expect.stringMatching(/no signature by a trusted key/) });
+    expect(await verifyAuditExport(lines, other.vkey)).toMatchObject({
+      ok: false,
+      seq: 5,
+      reason: expect.stringMatching(/no signature by a trusted key/),
+    });
   });
 
   it("an entry rewritten with every later hash and link recomputed fails at the next Merkle checkpoint", async () => {
     const lines = await merkleExport();
     const forged = await rewriteFrom(lines, 12, (e) => (e.actor = { identity: "user:nobody@test" }));
-    expect(await verifyAuditExport(forged, merkleVkey)).toMatchObject({ ok: false, seq: 16, reason: expect.stringMatching(/Merkle root/) });
+    expect(await verifyAuditExport(forged, merkleVkey)).toMatchObject({
+      ok: false,
+      seq: 16,
+      reason: expect.stringMatching(/Merkle root/),
+    });
   });
 
   it("a log cut over mid-way: hash-chain checkpoints before, Merkle ones after, all verify; a forged old entry still fails", async () => {
@@ -52,9 +74,21 @@ describe("Merkle checkpoints offline", () => {
     const wrong = [...header.start_subtrees];
     wrong[0] = wrong[1]!;
     const withHeader = (h: object) => [JSON.stringify({ ...header, ...h }), ...window.slice(1)];
-    expect(await verifyAuditExport(withHeader({ start_subtrees: wrong }), merkleVkey)).toMatchObject({ ok: false, seq: 10, reason: expect.stringMatching(/Merkle root/) });
-    expect(await verifyAuditExport(withHeader({ start_subtrees: null }), merkleVkey)).toMatchObject({ ok: false, seq: 10, reason: expect.stringMatching(/start_subtrees/) });
-    expect(await verifyAuditExport(withHeader({ start_subtrees: wrong.slice(1) }), merkleVkey)).toMatchObject({ ok: false, seq: 10, reason: expect.stringMatching(/start_subtrees/) });
+    expect(await verifyAuditExport(withHeader({ start_subtrees: wrong }), merkleVkey)).toMatchObject({
+      ok: false,
+      seq: 10,
+      reason: expect.stringMatching(/Merkle root/),
+    });
+    expect(await verifyAuditExport(withHeader({ start_subtrees: null }), merkleVkey)).toMatchObject({
+      ok: false,
+      seq: 10,
+      reason: expect.stringMatching(/start_subtrees/),
+    });
+    expect(await verifyAuditExport(withHeader({ start_subtrees: wrong.slice(1) }), merkleVkey)).toMatchObject({
+      ok: false,
+      seq: 10,
+      reason: expect.stringMatching(/start_subtrees/),
+    });
   });
 });
 

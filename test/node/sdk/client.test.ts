@@ -23,7 +23,11 @@ async function credential(value = `sk-${randomUUID()}`): Promise<{ name: string;
 
 /** A client with a fresh token of `role`. */
 async function clientWithRole(role: "viewer" | "user" | "manager"): Promise<VaultClient> {
-  const created = await admin.tokens.create({ name: `${role}-${randomUUID().slice(0, 6)}`, role, identity: `agent:${role}-test` });
+  const created = await admin.tokens.create({
+    name: `${role}-${randomUUID().slice(0, 6)}`,
+    role,
+    identity: `agent:${role}-test`,
+  });
   return new VaultClient({ url: vault.url, token: created.token });
 }
 
@@ -32,7 +36,11 @@ describe("leases", () => {
     const cred = await credential();
     let id = "";
     {
-      await using lease = await admin.lease(cred.name, { ttl: "10m", purpose: "sdk test", agent: { name: "vitest", model: "none" } });
+      await using lease = await admin.lease(cred.name, {
+        ttl: "10m",
+        purpose: "sdk test",
+        agent: { name: "vitest", model: "none" },
+      });
       id = lease.id;
       expect(lease.value).toBe(cred.value);
       expect(lease.metadata.agent).toMatchObject({ name: "vitest" });
@@ -93,7 +101,10 @@ describe("credentials, tokens, audit, admin", () => {
     const cred = await credential();
     const got = await admin.credentials.get(cred.name);
     expect(got).toMatchObject({ name: cred.name, current_version: 1, default_ttl: 300, max_ttl: 3600 });
-    expect(await admin.credentials.update(cred.name, { description: "updated", tags: ["sdk"] })).toMatchObject({ description: "updated", tags: ["sdk"] });
+    expect(await admin.credentials.update(cred.name, { description: "updated", tags: ["sdk"] })).toMatchObject({
+      description: "updated",
+      tags: ["sdk"],
+    });
     expect((await admin.credentials.rotate(cred.name, "new-value")).current_version).toBe(2);
     expect((await admin.credentials.versions(got.id)).items.map((v) => v.version).sort()).toEqual([1, 2]);
     await admin.withLease(cred.name, (lease) => expect(lease.value).toBe("new-value"));
@@ -105,10 +116,19 @@ describe("credentials, tokens, audit, admin", () => {
   });
 
   it("manages tokens and answers whoami, health, audit, KEK and incident calls", async () => {
-    expect(await admin.whoami()).toMatchObject({ tenant_id: vault.tenantId, role: "admin", identity: "user:admin@test" });
+    expect(await admin.whoami()).toMatchObject({
+      tenant_id: vault.tenantId,
+      role: "admin",
+      identity: "user:admin@test",
+    });
     expect(await admin.health()).toEqual({ ok: true });
     expect(await admin.system.ready()).toEqual({ ok: true, d1: "ok" });
-    const created = await admin.tokens.create({ name: "ci", role: "viewer", identity: "ci:github:acme/api@refs/heads/main", expires_in: "1h" });
+    const created = await admin.tokens.create({
+      name: "ci",
+      role: "viewer",
+      identity: "ci:github:acme/api@refs/heads/main",
+      expires_in: "1h",
+    });
     expect((await admin.tokens.get(created.id)).name).toBe("ci");
     expect((await admin.tokens.list({ limit: 100 })).items.map((t) => t.id)).toContain(created.id);
     await admin.tokens.revoke(created.id);
@@ -120,7 +140,10 @@ describe("credentials, tokens, audit, admin", () => {
     expect(Array.isArray((await admin.audit.checkpoints()).items)).toBe(true);
     expect((await admin.admin.kekStatus()).active_version).toBeGreaterThanOrEqual(1);
     const now = new Date();
-    const report = await admin.incident.impact({ from: new Date(now.getTime() - 3_600_000).toISOString(), to: now.toISOString() });
+    const report = await admin.incident.impact({
+      from: new Date(now.getTime() - 3_600_000).toISOString(),
+      to: now.toISOString(),
+    });
     expect(report.truncated).toBe(false);
   });
 });
@@ -136,7 +159,10 @@ describe("typed errors", () => {
   it("403 forbidden for a user token; the admin token, same call, succeeds", async () => {
     const user = await clientWithRole("user");
     const name = `test/${randomUUID().slice(0, 8)}`;
-    await expect(user.credentials.create({ name, value: "v" })).rejects.toMatchObject({ code: "forbidden", status: 403 });
+    await expect(user.credentials.create({ name, value: "v" })).rejects.toMatchObject({
+      code: "forbidden",
+      status: 403,
+    });
     await expect(user.tokens.list()).rejects.toMatchObject({ code: "forbidden", status: 403 });
     expect((await admin.credentials.create({ name, value: "v" })).name).toBe(name);
     expect((await admin.tokens.list()).items.length).toBeGreaterThan(0);
@@ -147,13 +173,20 @@ describe("typed errors", () => {
   it("401 unauthorized for an unknown token; the admin token is accepted", async () => {
     const stranger = new VaultClient({ url: vault.url, token: `gv_api_${vault.tenantId}_${"0".repeat(43)}` });
     await expect(stranger.whoami()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
-    await expect(new VaultClient({ url: vault.url }).whoami()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+    await expect(new VaultClient({ url: vault.url }).whoami()).rejects.toMatchObject({
+      code: "unauthorized",
+      status: 401,
+    });
     expect((await admin.whoami()).role).toBe("admin");
   });
 
   it("validation_failed (400) is not retried", async () => {
     let sleeps = 0;
-    const client = new VaultClient({ url: vault.url, token: vault.adminToken, retry: { sleep: async () => void sleeps++ } });
+    const client = new VaultClient({
+      url: vault.url,
+      token: vault.adminToken,
+      retry: { sleep: async () => void sleeps++ },
+    });
     await expect(client.leases.list({ limit: 1000 })).rejects.toMatchObject({ code: "validation_failed", status: 400 });
     expect(sleeps).toBe(0);
   });

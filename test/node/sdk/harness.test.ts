@@ -14,7 +14,11 @@ describe("startLocalVault", () => {
       const who = await fetch(`${vault.url}/v1/whoami`, { headers: auth });
       expect(who.status).toBe(200);
       // Creating a credential unwraps the tenant KEK: only works if the KMS emulator answers.
-      const created = await fetch(`${vault.url}/v1/credentials`, { method: "POST", headers: auth, body: JSON.stringify({ name: "harness", value: "v" }) });
+      const created = await fetch(`${vault.url}/v1/credentials`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ name: "harness", value: "v" }),
+      });
       expect(created.status).toBe(201);
     } finally {
       await vault.stop();

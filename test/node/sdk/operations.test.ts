@@ -50,7 +50,11 @@ const CALLS: { [K in Covered]: (c: VaultClient) => Promise<unknown> } = {
   "access_requests.deny": (c) => c.requests.deny("areq_1", "no"),
   "access_requests.collect": (c) => c.requests.collect("areq_1"),
   "use.get": (c) => c.usePolicies.getPolicy("a/b"),
-  "use.set": (c) => c.usePolicies.setPolicy("a/b", { origins: ["https://api.example.com"], inject: { type: "header", name: "Authorization", template: "Bearer {value}" } }),
+  "use.set": (c) =>
+    c.usePolicies.setPolicy("a/b", {
+      origins: ["https://api.example.com"],
+      inject: { type: "header", name: "Authorization", template: "Bearer {value}" },
+    }),
   "use.delete": (c) => c.usePolicies.deletePolicy("a/b"),
   "use.request": (c) => c.use("a/b").call("https://api.example.com/v1/x"),
   "teams.list": (c) => c.teams.list(),
@@ -67,7 +71,15 @@ const CALLS: { [K in Covered]: (c: VaultClient) => Promise<unknown> } = {
   "audit.public_key": (c) => c.audit.publicKey(),
   "incident.impact": (c) => c.incident.impact({ from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }),
   "oidc.list": (c) => c.oidc.list(),
-  "oidc.create": (c) => c.oidc.create({ name: "gh", issuer: "https://token.actions.githubusercontent.com", audience: "vault", conditions: { repository_owner: "acme" }, identity_template: "ci:github:{repository}", credentials: ["*"] }),
+  "oidc.create": (c) =>
+    c.oidc.create({
+      name: "gh",
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "vault",
+      conditions: { repository_owner: "acme" },
+      identity_template: "ci:github:{repository}",
+      credentials: ["*"],
+    }),
   "oidc.delete": (c) => c.oidc.delete("gh"),
   "webhooks.list": (c) => c.webhooks.list(),
   "webhooks.create": (c) => c.webhooks.create({ name: "hook", credentials: ["*"] }),
@@ -90,7 +102,9 @@ async function sent(call: (c: VaultClient) => Promise<unknown>): Promise<{ metho
     retry: { maxRetries: 0 },
     fetch: async (input, init) => {
       seen.push({ method: init?.method ?? "GET", path: new URL(String(input)).pathname });
-      return new Response(JSON.stringify({ error: { code: "teapot", message: "recorded", request_id: "r" } }), { status: 418 });
+      return new Response(JSON.stringify({ error: { code: "teapot", message: "recorded", request_id: "r" } }), {
+        status: 418,
+      });
     },
   });
   await expect(call(client)).rejects.toMatchObject({ status: 418 });
@@ -113,7 +127,11 @@ describe("the SDK and the operation table", () => {
   });
 
   it("encodes each path parameter as one segment (a name's '/' as %2F), and refuses a missing one", () => {
-    expect(opRequest("credentials.rotate", { params: { ref: "prod/db" }, body: { value: "v" } })).toMatchObject({ method: "POST", path: "/v1/credentials/prod%2Fdb/rotate", body: { value: "v" } });
+    expect(opRequest("credentials.rotate", { params: { ref: "prod/db" }, body: { value: "v" } })).toMatchObject({
+      method: "POST",
+      path: "/v1/credentials/prod%2Fdb/rotate",
+      body: { value: "v" },
+    });
     // Control: a complete call has no leftover ":param".
     expect(opRequest("leases.get", { params: { id: "lease_1" } }).path).toBe("/v1/leases/lease_1");
     expect(() => opRequest("leases.get", {})).toThrow(/no value for :id/);

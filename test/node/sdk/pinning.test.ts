@@ -66,12 +66,18 @@ describe.skipIf(!hasOpenssl).each<KeyAlgorithm>(["ec-p256", "rsa-2048"])("certif
   });
 
   it("accepts the CA's pin (any certificate of the chain)", async () => {
-    const vault = vaultClientWithPins({ url: t.url, pins: ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", t.pki.caPin], ca: t.pki.caCert });
+    const vault = vaultClientWithPins({
+      url: t.url,
+      pins: ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", t.pki.caPin],
+      ca: t.pki.caCert,
+    });
     expect(await vault.health()).toEqual({ ok: true });
     // Node builds the verified chain up to the trusted CA even when the server sends only its leaf.
     const leafOnly = await serve(t.pki, false);
     try {
-      expect(await vaultClientWithPins({ url: leafOnly.url, pins: [t.pki.caPin], ca: t.pki.caCert }).health()).toEqual({ ok: true });
+      expect(await vaultClientWithPins({ url: leafOnly.url, pins: [t.pki.caPin], ca: t.pki.caCert }).health()).toEqual({
+        ok: true,
+      });
       expect(leafOnly.requests).toBe(1);
     } finally {
       await new Promise((resolve) => leafOnly.server.close(resolve));
@@ -80,7 +86,12 @@ describe.skipIf(!hasOpenssl).each<KeyAlgorithm>(["ec-p256", "rsa-2048"])("certif
 
   it("fails with pin_mismatch before any HTTP request reaches the server", async () => {
     const other = generatePki(algorithm);
-    const vault = vaultClientWithPins({ url: t.url, pins: [other.leafPin, other.caPin], ca: t.pki.caCert, retry: { maxRetries: 3 } });
+    const vault = vaultClientWithPins({
+      url: t.url,
+      pins: [other.leafPin, other.caPin],
+      ca: t.pki.caCert,
+      retry: { maxRetries: 3 },
+    });
     const requestsBefore = t.requests;
     const handshakesBefore = t.handshakes.length;
     const error = await vault.health().catch((e: unknown) => e);

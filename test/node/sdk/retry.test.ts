@@ -7,7 +7,14 @@ import { errorBody, startScriptedServer, type ScriptedAnswer, type ScriptedServe
  * answers 200. `sleep` is injected: the delays asked for are recorded, not waited.
  */
 
-const WHOAMI = { tenant_id: "t", token_id: `tok_${"a".repeat(24)}`, kind: "api", identity: "user:a@b", role: "admin", expires_at: null };
+const WHOAMI = {
+  tenant_id: "t",
+  token_id: `tok_${"a".repeat(24)}`,
+  kind: "api",
+  identity: "user:a@b",
+  role: "admin",
+  expires_at: null,
+};
 const servers: ScriptedServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -21,7 +28,13 @@ async function setup(failures: number, fail: ScriptedAnswer, ok: ScriptedAnswer 
   const client = new VaultClient({
     url: server.url,
     token: "gv_api_t_x",
-    retry: { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) },
+    retry: {
+      maxRetries: 3,
+      baseDelayMs: 100,
+      maxDelayMs: 1000,
+      random: () => 0.5,
+      sleep: async (ms) => void sleeps.push(ms),
+    },
   });
   return { server, client, sleeps };
 }
@@ -56,7 +69,10 @@ describe("retries", () => {
   });
 
   it("never retries 400 or 404", async () => {
-    for (const [code, status] of [["validation_failed", 400], ["not_found", 404]] as const) {
+    for (const [code, status] of [
+      ["validation_failed", 400],
+      ["not_found", 404],
+    ] as const) {
       const { server, client, sleeps } = await setup(10, errorBody(code, status));
       await expect(client.credentials.get("x")).rejects.toMatchObject({ code, status });
       expect(server.requests).toHaveLength(1);
@@ -68,9 +84,22 @@ describe("retries", () => {
     const without = await setup(1, errorBody("unavailable", 503));
     await expect(without.client.credentials.create({ name: "a", value: "v" })).rejects.toMatchObject({ status: 503 });
     expect(without.server.requests).toHaveLength(1);
-    const cred = { id: `cred_${"b".repeat(24)}`, name: "a", description: "", tags: [], default_ttl: 60, max_ttl: 60, current_version: 1, created_at: new Date().toISOString(), updated_at: new Date().toISOString(), created_by: "user:a@b" };
+    const cred = {
+      id: `cred_${"b".repeat(24)}`,
+      name: "a",
+      description: "",
+      tags: [],
+      default_ttl: 60,
+      max_ttl: 60,
+      current_version: 1,
+      created_at: new Date().toISOString(),
+      updated_at: new Date().toISOString(),
+      created_by: "user:a@b",
+    };
     const withKey = await setup(1, errorBody("unavailable", 503), { status: 201, body: cred });
-    expect((await withKey.client.credentials.create({ name: "a", value: "v" }, { idempotencyKey: "k-1" })).id).toBe(cred.id);
+    expect((await withKey.client.credentials.create({ name: "a", value: "v" }, { idempotencyKey: "k-1" })).id).toBe(
+      cred.id,
+    );
     expect(withKey.server.requests.map((r) => r.headers["idempotency-key"])).toEqual(["k-1", "k-1"]);
   });
 

@@ -75,7 +75,10 @@ describe("SDK vault.use(ref).fetch", () => {
   });
 
   it("throws use_denied for a path outside the policy (control: the policy's path works)", async () => {
-    const denied = await user.use("openai").fetch(`${origin}/admin`).catch((e: unknown) => e);
+    const denied = await user
+      .use("openai")
+      .fetch(`${origin}/admin`)
+      .catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(VaultError);
     expect((denied as VaultError).code).toBe("use_denied");
     expect((await user.use("openai").fetch(`${origin}/v1/models`)).status).toBe(200);
@@ -85,7 +88,20 @@ describe("SDK vault.use(ref).fetch", () => {
 describe("CLI ghostvault http", () => {
   it("prints the upstream's body, scrubbed, and the status to stderr", async () => {
     const env = cliEnv(cli, { GHOSTVAULT_URL: vault.url, GHOSTVAULT_TOKEN: userToken });
-    const r = await runCli(cli, ["http", "openai", "POST", `${origin}/v1/chat/completions`, "-H", "content-type: application/json", "-d", '{"model":"gpt-test"}'], { env });
+    const r = await runCli(
+      cli,
+      [
+        "http",
+        "openai",
+        "POST",
+        `${origin}/v1/chat/completions`,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        '{"model":"gpt-test"}',
+      ],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ id: "chatcmpl-1", echoed_key: "Bearer [REDACTED:ghostvault]" });
     expect(r.stderr).toContain("200");

@@ -9,7 +9,13 @@ import { genesisHash, hashEntry, nextEntry, type ChainHead } from "../../../work
 import { signCheckpoint } from "../../../worker/core/audit/checkpoint";
 import { canonicalBytes } from "../../../worker/core/audit/canonical-json";
 import { toBase64, toHex } from "../../../worker/core/audit/encoding";
-import { leafHash, prefixSubtrees, storedHashesForLeaf, treeHash, type MerkleHash } from "../../../worker/core/audit/merkle";
+import {
+  leafHash,
+  prefixSubtrees,
+  storedHashesForLeaf,
+  treeHash,
+  type MerkleHash,
+} from "../../../worker/core/audit/merkle";
 import type { AuditEntry } from "../../../worker/core/audit/entry";
 import { createSigner, verifierKey, type NoteSigner } from "../../../worker/core/audit/signed-note";
 import { cosign, type Cosigner } from "../../../worker/core/audit/cosignature";
@@ -55,13 +61,20 @@ export async function testKey(seedByte: number, name = KEY_NAME): Promise<TestKe
  */
 export function windowOf(lines: readonly string[], fromSeq: number): string[] {
   const header = JSON.parse(lines[0]!) as Record<string, unknown>;
-  const entries = lines.slice(1).map((l) => JSON.parse(l) as { kind: string; seq?: number; size?: number; hash?: string; entry?: unknown });
+  const entries = lines
+    .slice(1)
+    .map((l) => JSON.parse(l) as { kind: string; seq?: number; size?: number; hash?: string; entry?: unknown });
   const tree = new Tree();
   for (const e of entries) if (e.kind === "entry" && e.seq! < fromSeq) tree.add(e.entry);
   const before = entries.find((e) => e.kind === "entry" && e.seq === fromSeq - 1)!;
-  const kept = lines.slice(1).filter((_, i) => (entries[i]!.kind === "entry" ? entries[i]!.seq! : entries[i]!.size!) >= fromSeq);
+  const kept = lines
+    .slice(1)
+    .filter((_, i) => (entries[i]!.kind === "entry" ? entries[i]!.seq! : entries[i]!.size!) >= fromSeq);
   const start = prefixSubtrees(fromSeq - 1, tree.read).map(toBase64);
-  return [JSON.stringify({ ...header, from_seq: fromSeq, start_prev_hash: before.hash, start_subtrees: start }), ...kept];
+  return [
+    JSON.stringify({ ...header, from_seq: fromSeq, start_prev_hash: before.hash, start_subtrees: start }),
+    ...kept,
+  ];
 }
 
 /** An export entry line as a tamperer would edit it. */
@@ -98,8 +111,21 @@ export interface BuildExportOptions {
 export async function buildExport(options: BuildExportOptions): Promise<string[]> {
   const tenant = options.tenant ?? "t_fixture";
   const origin = options.origin ?? `${options.key.signer.name}/${tenant}`;
-  const lines = [JSON.stringify({ kind: "header", format: "ghostvault-audit-export/v1", tenant, origin, key_name: options.key.signer.name, verifier_key: options.key.vkey, from_seq: 1, to_seq: options.toSeq ?? null, start_prev_hash: await genesisHash(tenant) })];
-  const merkleSigner = options.merkleFrom === undefined ? null : await createSigner(options.key.seedHex, MERKLE_KEY_NAME);
+  const lines = [
+    JSON.stringify({
+      kind: "header",
+      format: "ghostvault-audit-export/v1",
+      tenant,
+      origin,
+      key_name: options.key.signer.name,
+      verifier_key: options.key.vkey,
+      from_seq: 1,
+      to_seq: options.toSeq ?? null,
+      start_prev_hash: await genesisHash(tenant),
+    }),
+  ];
+  const merkleSigner =
+    options.merkleFrom === undefined ? null : await createSigner(options.key.seedHex, MERKLE_KEY_NAME);
   const tree = new Tree();
   let head: ChainHead | null = null;
   for (let seq = 1; seq <= options.size; seq++) {
@@ -117,9 +143,14 @@ export async function buildExport(options: BuildExportOptions): Promise<string[]
     lines.push(JSON.stringify({ kind: "entry", seq, hash, entry }));
     tree.add(entry);
     if (!options.checkpoints.includes(seq)) continue;
-    const note = merkleSigner !== null && seq >= options.merkleFrom!
-      ? await signCheckpoint(merkleSigner, { origin: options.origin ?? `${MERKLE_KEY_NAME}/${tenant}`, size: seq, hash: tree.root(seq) })
-      : await signCheckpoint(options.key.signer, { origin, size: seq, hash });
+    const note =
+      merkleSigner !== null && seq >= options.merkleFrom!
+        ? await signCheckpoint(merkleSigner, {
+            origin: options.origin ?? `${MERKLE_KEY_NAME}/${tenant}`,
+            size: seq,
+            hash: tree.root(seq),
+          })
+        : await signCheckpoint(options.key.signer, { origin, size: seq, hash });
     lines.push(JSON.stringify({ kind: "checkpoint", size: seq, note }));
   }
   return lines;
@@ -134,7 +165,11 @@ export function entryIndex(lines: readonly string[], seq: number): number {
  * Rewrites entries from `fromSeq` on with `edit`, recomputing every hash and link after it, as a
  * forger with the whole file would. Checkpoint lines are left as they are.
  */
-export async function rewriteFrom(lines: readonly string[], fromSeq: number, edit: (e: EntryLine["entry"]) => void): Promise<string[]> {
+export async function rewriteFrom(
+  lines: readonly string[],
+  fromSeq: number,
+  edit: (e: EntryLine["entry"]) => void,
+): Promise<string[]> {
   const copy = [...lines];
   let prev: string | null = null;
   for (let i = 0; i < copy.length; i++) {
@@ -158,7 +193,12 @@ export async function rewriteFrom(lines: readonly string[], fromSeq: number, edi
  * Appends cosignature/v1 lines by `cosigners` to the checkpoint line of `size` (as a witness's
  * answer is appended to the note); `body` can swap the body they sign, to forge one.
  */
-export async function cosignCheckpoint(lines: readonly string[], size: number, cosigners: readonly Cosigner[], body?: (b: string) => string): Promise<string[]> {
+export async function cosignCheckpoint(
+  lines: readonly string[],
+  size: number,
+  cosigners: readonly Cosigner[],
+  body?: (b: string) => string,
+): Promise<string[]> {
   const copy = [...lines];
   const at = entryIndex(copy, size) + 1;
   const cp = JSON.parse(copy[at]!) as { kind: string; size: number; note: string };

@@ -67,8 +67,17 @@ export async function stopGroup(pgid: number, graceMs = 5000): Promise<void> {
  * cannot outlive it), stdin closed, output collected. Kills the group after `timeoutMs`.
  * @throws Error with the command's output if it exits non-zero or times out.
  */
-export async function runInGroup(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<string> {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+export async function runInGroup(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<string> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (c: string) => (output += c));
   child.stderr.setEncoding("utf8").on("data", (c: string) => (output += c));
@@ -79,7 +88,8 @@ export async function runInGroup(command: string, args: string[], options: { cwd
       child.once("error", reject);
       child.once("exit", (c) => resolve(c));
     });
-    if (code !== 0) throw new Error(`${args.slice(0, 4).join(" ")} exited with ${code ?? "a signal"}:\n${output.slice(-4000)}`);
+    if (code !== 0)
+      throw new Error(`${args.slice(0, 4).join(" ")} exited with ${code ?? "a signal"}:\n${output.slice(-4000)}`);
     return output;
   } finally {
     clearTimeout(timer);

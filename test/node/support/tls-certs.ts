@@ -38,16 +38,56 @@ export function generatePki(algorithm: KeyAlgorithm): TestPki {
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   try {
     openssl("genpkey", ...GENPKEY[algorithm], "-out", file("ca.key"));
-    openssl("req", "-x509", "-new", "-key", file("ca.key"), "-subj", `/CN=ghostvault test CA ${algorithm}`, "-days", "1",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", file("ca.crt"));
+    openssl(
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      file("ca.key"),
+      "-subj",
+      `/CN=ghostvault test CA ${algorithm}`,
+      "-days",
+      "1",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+      "-out",
+      file("ca.crt"),
+    );
     openssl("genpkey", ...GENPKEY[algorithm], "-out", file("leaf.key"));
     openssl("req", "-new", "-key", file("leaf.key"), "-subj", "/CN=localhost", "-out", file("leaf.csr"));
-    writeFileSync(file("leaf.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n");
-    openssl("x509", "-req", "-in", file("leaf.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-set_serial", "2", "-days", "1",
-      "-extfile", file("leaf.ext"), "-out", file("leaf.crt"));
+    writeFileSync(
+      file("leaf.ext"),
+      "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      file("leaf.csr"),
+      "-CA",
+      file("ca.crt"),
+      "-CAkey",
+      file("ca.key"),
+      "-set_serial",
+      "2",
+      "-days",
+      "1",
+      "-extfile",
+      file("leaf.ext"),
+      "-out",
+      file("leaf.crt"),
+    );
     const caCert = readFileSync(file("ca.crt"), "utf8");
     const leafCert = readFileSync(file("leaf.crt"), "utf8");
-    return { caCert, leafCert, leafKey: readFileSync(file("leaf.key"), "utf8"), caPin: pinOf(caCert), leafPin: pinOf(leafCert) };
+    return {
+      caCert,
+      leafCert,
+      leafKey: readFileSync(file("leaf.key"), "utf8"),
+      caPin: pinOf(caCert),
+      leafPin: pinOf(leafCert),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

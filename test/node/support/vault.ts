@@ -100,7 +100,10 @@ async function waitReady(url: string, deadline: number): Promise<void> {
 async function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`local vault: ${what} did not finish in time`)), Math.max(0, deadline - Date.now()));
+    timer = setTimeout(
+      () => reject(new Error(`local vault: ${what} did not finish in time`)),
+      Math.max(0, deadline - Date.now()),
+    );
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -133,19 +136,38 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     sendMetrics: false,
     // A non-empty list stops wrangler from reading the `.dev.vars` beside each config.
     envFiles: [emptyEnv],
-    dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false as const, persist, registry, watch: false, logLevel: "warn" as const },
+    dev: {
+      server: { hostname: "127.0.0.1", port: 0 },
+      inspector: false as const,
+      persist,
+      registry,
+      watch: false,
+      logLevel: "warn" as const,
+    },
   };
   try {
     const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-    await runInGroup(process.execPath, [WRANGLER_BIN, "d1", "migrations", "apply", "DB", "--local", "-c", "wrangler.toml", "--persist-to", persist], {
-      cwd: ROOT,
-      env,
-      timeoutMs: Math.max(1000, deadline - Date.now()),
+    await runInGroup(
+      process.execPath,
+      [WRANGLER_BIN, "d1", "migrations", "apply", "DB", "--local", "-c", "wrangler.toml", "--persist-to", persist],
+      {
+        cwd: ROOT,
+        env,
+        timeoutMs: Math.max(1000, deadline - Date.now()),
+      },
+    );
+    const kms = await unstable_startWorker({
+      ...common,
+      config: path.join(ROOT, "dev/kms/wrangler.toml"),
+      bindings: KMS_BINDINGS,
     });
-    const kms = await unstable_startWorker({ ...common, config: path.join(ROOT, "dev/kms/wrangler.toml"), bindings: KMS_BINDINGS });
     workers.push(kms);
     await withDeadline(kms.ready, deadline, "KMS emulator startup");
-    const vault = await unstable_startWorker({ ...common, config: path.join(ROOT, "wrangler.toml"), bindings: vaultBindings(options.vars ?? {}) });
+    const vault = await unstable_startWorker({
+      ...common,
+      config: path.join(ROOT, "wrangler.toml"),
+      bindings: vaultBindings(options.vars ?? {}),
+    });
     workers.push(vault);
     await withDeadline(vault.ready, deadline, "vault startup");
     const url = (await vault.url).origin;
@@ -153,11 +175,20 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     const res = await fetch(`${url}/v1/bootstrap`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-bootstrap-secret": TEST_BINDINGS.BOOTSTRAP_SECRET },
-      body: JSON.stringify({ tenant_name: options.tenantName ?? "node-test", admin_identity: options.adminIdentity ?? "user:admin@test" }),
+      body: JSON.stringify({
+        tenant_name: options.tenantName ?? "node-test",
+        admin_identity: options.adminIdentity ?? "user:admin@test",
+      }),
     });
     if (res.status !== 201) throw new Error(`local vault: bootstrap answered ${res.status}: ${await res.text()}`);
     const boot = BootstrapResultSchema.parse(await res.json());
-    return { url, adminToken: boot.admin_token.token, tenantId: boot.tenant.id, bootstrapSecret: TEST_BINDINGS.BOOTSTRAP_SECRET, stop };
+    return {
+      url,
+      adminToken: boot.admin_token.token,
+      tenantId: boot.tenant.id,
+      bootstrapSecret: TEST_BINDINGS.BOOTSTRAP_SECRET,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -22,7 +22,11 @@ async function script(name: string, source: string): Promise<{ out: Record<strin
   const tmp = await mkdtemp(path.join(tmpdir(), "ghostvault-tvtmp-"));
   try {
     await writeFile(path.join(consumer, name), source);
-    const { stdout } = await run(process.execPath, [name], { cwd: consumer, env: { PATH: process.env.PATH ?? "", HOME: consumer, TMPDIR: tmp }, maxBuffer: 16 << 20 });
+    const { stdout } = await run(process.execPath, [name], {
+      cwd: consumer,
+      env: { PATH: process.env.PATH ?? "", HOME: consumer, TMPDIR: tmp },
+      maxBuffer: 16 << 20,
+    });
     const lines = stdout.trim().split("\n");
     return { out: JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>, tmp: await readdir(tmp) };
   } finally {
@@ -36,16 +40,26 @@ const leftovers = () => processes().filter((p) => p.args.includes(consumer));
 beforeAll(async () => {
   packDir = await mkdtemp(path.join(tmpdir(), "ghostvault-tvpack-"));
   consumer = await mkdtemp(path.join(tmpdir(), "ghostvault-tvconsumer-"));
-  const packed = await run("npm", ["pack", "--workspace", "sdk", "--workspace", "testing", "--pack-destination", packDir, "--json"], {
-    cwd: ROOT,
-    env: { ...process.env, npm_config_loglevel: "error" },
-    maxBuffer: 16 << 20,
-  });
+  const packed = await run(
+    "npm",
+    ["pack", "--workspace", "sdk", "--workspace", "testing", "--pack-destination", packDir, "--json"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, npm_config_loglevel: "error" },
+      maxBuffer: 16 << 20,
+    },
+  );
   const tarballs = (JSON.parse(packed.stdout) as { filename: string }[]).map((p) => path.join(packDir, p.filename));
   expect(tarballs).toHaveLength(2);
-  await writeFile(path.join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  await writeFile(
+    path.join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
   // Dependencies (miniflare, workerd, zod) come from the npm cache the repository's install filled.
-  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs], { cwd: consumer, maxBuffer: 16 << 20 });
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs], {
+    cwd: consumer,
+    maxBuffer: 16 << 20,
+  });
 }, 240_000);
 afterAll(async () => {
   for (const dir of [packDir, consumer]) if (dir) await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole, type ErrorBody } from "../helpers";
 
-
 async function setAcl(token: string, ref: string, rules: { effect: "allow" | "deny"; identity: string }[]) {
   return expectStatus(await api(token, "PUT", `/v1/credentials/${ref}/acl`, { rules }), 200);
 }
@@ -31,10 +30,9 @@ describe("credential ACLs", () => {
     expect(refused.error.code).toBe("acl_denied");
     expect(refused.error.message).toContain('"db"');
     expect(refused.error.message).not.toContain("refs/heads/main");
-    const audit = await expectStatus<{ items: { entry: { type: string; outcome: string; details: { code: string } } }[] }>(
-      await api(adminToken, "GET", "/v1/audit?type=lease.denied"),
-      200,
-    );
+    const audit = await expectStatus<{
+      items: { entry: { type: string; outcome: string; details: { code: string } } }[];
+    }>(await api(adminToken, "GET", "/v1/audit?type=lease.denied"), 200);
     expect(audit.items.map((i) => [i.entry.outcome, i.entry.details.code])).toEqual([["denied", "acl_denied"]]);
   });
 
@@ -67,19 +65,39 @@ describe("credential ACLs", () => {
     const manager = await tokenWithRole(adminToken, "manager");
     const user = await tokenWithRole(adminToken, "user");
     const rules = [{ effect: "allow", identity: "user:*@acme.com" }] as const;
-    expect((await expectStatus<ErrorBody>(await api(user, "PUT", "/v1/credentials/db/acl", { rules }), 403)).error.code).toBe("forbidden");
+    expect(
+      (await expectStatus<ErrorBody>(await api(user, "PUT", "/v1/credentials/db/acl", { rules }), 403)).error.code,
+    ).toBe("forbidden");
     await setAcl(manager, "db", [...rules]);
-    expect(await expectStatus(await api(manager, "GET", "/v1/credentials/db/acl"), 200)).toEqual({ rules, agent_visible: false });
-    const audit = await expectStatus<{ items: { entry: { details: { before: unknown; after: unknown } } }[] }>(await api(adminToken, "GET", "/v1/audit?type=acl.updated"), 200);
-    expect(audit.items[0]!.entry.details).toMatchObject({ before: { rules: [], agent_visible: false }, after: { rules, agent_visible: false } });
+    expect(await expectStatus(await api(manager, "GET", "/v1/credentials/db/acl"), 200)).toEqual({
+      rules,
+      agent_visible: false,
+    });
+    const audit = await expectStatus<{ items: { entry: { details: { before: unknown; after: unknown } } }[] }>(
+      await api(adminToken, "GET", "/v1/audit?type=acl.updated"),
+      200,
+    );
+    expect(audit.items[0]!.entry.details).toMatchObject({
+      before: { rules: [], agent_visible: false },
+      after: { rules, agent_visible: false },
+    });
   });
 
   it("refuses malformed rules with a 400 and changes nothing", async () => {
     const { adminToken } = await bootstrap();
     await createCredential(adminToken, "db");
-    for (const body of [{ rules: [{ effect: "maybe", identity: "agent:*" }] }, { rules: [{ effect: "allow", identity: "has space" }] }, { rules: [], extra: 1 }]) {
-      expect((await expectStatus<ErrorBody>(await api(adminToken, "PUT", "/v1/credentials/db/acl", body), 400)).error.code).toBe("validation_failed");
+    for (const body of [
+      { rules: [{ effect: "maybe", identity: "agent:*" }] },
+      { rules: [{ effect: "allow", identity: "has space" }] },
+      { rules: [], extra: 1 },
+    ]) {
+      expect(
+        (await expectStatus<ErrorBody>(await api(adminToken, "PUT", "/v1/credentials/db/acl", body), 400)).error.code,
+      ).toBe("validation_failed");
     }
-    expect(await expectStatus(await api(adminToken, "GET", "/v1/credentials/db/acl"), 200)).toEqual({ rules: [], agent_visible: false });
+    expect(await expectStatus(await api(adminToken, "GET", "/v1/credentials/db/acl"), 200)).toEqual({
+      rules: [],
+      agent_visible: false,
+    });
   });
 });

@@ -17,32 +17,91 @@ function reference(glob: string, text: string): boolean {
 
 /** Second reference: the regex translation the matcher replaced (backtracks; fine on short inputs). */
 function regexReference(glob: string, text: string): boolean {
-  const body = Array.from(glob, (ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"))).join("");
+  const body = Array.from(glob, (ch) =>
+    ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"),
+  ).join("");
   return new RegExp(`^${body}$`, "s").test(text);
 }
 
 // Alphabets that make matches likely and include every regex metacharacter.
-const chars = fc.constantFrom("a", "b", ":", "/", "@", ".", "*", "?", "+", "(", ")", "[", "]", "^", "$", "|", "\\", "{", "}", "-");
-const textChars = fc.constantFrom("a", "b", ":", "/", "@", ".", "+", "(", ")", "[", "]", "^", "$", "|", "\\", "{", "}", "-", "*", "?");
+const chars = fc.constantFrom(
+  "a",
+  "b",
+  ":",
+  "/",
+  "@",
+  ".",
+  "*",
+  "?",
+  "+",
+  "(",
+  ")",
+  "[",
+  "]",
+  "^",
+  "$",
+  "|",
+  "\\",
+  "{",
+  "}",
+  "-",
+);
+const textChars = fc.constantFrom(
+  "a",
+  "b",
+  ":",
+  "/",
+  "@",
+  ".",
+  "+",
+  "(",
+  ")",
+  "[",
+  "]",
+  "^",
+  "$",
+  "|",
+  "\\",
+  "{",
+  "}",
+  "-",
+  "*",
+  "?",
+);
 
 describe("identity globs", () => {
   it("agrees with the reference matcher on random globs and identities", () => {
     fc.assert(
-      fc.property(fc.array(chars, { maxLength: 10 }).map((a) => a.join("")), fc.array(textChars, { maxLength: 12 }).map((a) => a.join("")), (glob, text) => {
-        expect(globMatches(glob, text)).toBe(reference(glob, text));
-      }),
+      fc.property(
+        fc.array(chars, { maxLength: 10 }).map((a) => a.join("")),
+        fc.array(textChars, { maxLength: 12 }).map((a) => a.join("")),
+        (glob, text) => {
+          expect(globMatches(glob, text)).toBe(reference(glob, text));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it("agrees with the reference when the identity is built to match", () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constant("*"), fc.constant("?"), textChars.filter((c) => c !== "*" && c !== "?")), { maxLength: 8 }), fc.array(textChars, { maxLength: 4 }), (parts, filler) => {
-        const glob = parts.join("");
-        const text = parts.map((p) => (p === "*" ? filler.join("") : p === "?" ? "x" : p)).join("");
-        expect(globMatches(glob, text)).toBe(true);
-        expect(reference(glob, text)).toBe(true);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constant("*"),
+            fc.constant("?"),
+            textChars.filter((c) => c !== "*" && c !== "?"),
+          ),
+          { maxLength: 8 },
+        ),
+        fc.array(textChars, { maxLength: 4 }),
+        (parts, filler) => {
+          const glob = parts.join("");
+          const text = parts.map((p) => (p === "*" ? filler.join("") : p === "?" ? "x" : p)).join("");
+          expect(globMatches(glob, text)).toBe(true);
+          expect(reference(glob, text)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

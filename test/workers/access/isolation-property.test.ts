@@ -13,28 +13,67 @@ type Ids = Record<"ref" | "id" | "lease" | "trust" | "hook" | "team" | "areq", s
 async function tenantWithEverything(label: string) {
   const { tenantId, adminToken } = await bootstrap(label);
   const cred = await createCredential(adminToken, `shared/${label}`, `value-${label}`);
-  const lease = await expectStatus<{ lease: { id: string } }>(await api(adminToken, "POST", "/v1/leases", { credential: cred.id, ttl: "5m" }), 201);
-  const token = await expectStatus<{ id: string }>(await api(adminToken, "POST", "/v1/tokens", { name: "t", role: "viewer", identity: "user:v@x.test" }), 201);
-  const session = await expectStatus<{ id: string; token: string }>(await api(adminToken, "POST", "/v1/sessions", { ttl: "1h" }), 201);
-  const hook = await expectStatus<{ webhook: { id: string }; secret: string }>(await api(adminToken, "POST", "/v1/webhooks", { name: `hook-${label}`, credentials: ["shared/*"] }), 201);
+  const lease = await expectStatus<{ lease: { id: string } }>(
+    await api(adminToken, "POST", "/v1/leases", { credential: cred.id, ttl: "5m" }),
+    201,
+  );
+  const token = await expectStatus<{ id: string }>(
+    await api(adminToken, "POST", "/v1/tokens", { name: "t", role: "viewer", identity: "user:v@x.test" }),
+    201,
+  );
+  const session = await expectStatus<{ id: string; token: string }>(
+    await api(adminToken, "POST", "/v1/sessions", { ttl: "1h" }),
+    201,
+  );
+  const hook = await expectStatus<{ webhook: { id: string }; secret: string }>(
+    await api(adminToken, "POST", "/v1/webhooks", { name: `hook-${label}`, credentials: ["shared/*"] }),
+    201,
+  );
   // Names differ per tenant: a name-addressed route must not find its own namesake and pass for a leak.
   await expectStatus(await api(adminToken, "PUT", `/v1/teams/team-${label}`, { members: ["agent:*"] }), 200);
   // An access request: an approve rule holds the bootstrap admin's own leases of a second credential.
   const held = await createCredential(adminToken, `held/${label}`, `held-${label}`);
-  await expectStatus(await api(adminToken, "PUT", `/v1/credentials/${held.id}/acl`, { rules: [{ effect: "approve", identity: "user:admin@acme.test", approvers: { role: "admin" } }] }), 200);
-  const request = await expectStatus<{ request: { id: string } }>(await api(adminToken, "POST", "/v1/leases", { credential: held.id }), 202);
-  const ids: Ids = { ref: cred.id, id: token.id, lease: lease.lease.id, trust: `trust-${label}`, hook: `hook-${label}`, team: `team-${label}`, areq: request.request.id };
+  await expectStatus(
+    await api(adminToken, "PUT", `/v1/credentials/${held.id}/acl`, {
+      rules: [{ effect: "approve", identity: "user:admin@acme.test", approvers: { role: "admin" } }],
+    }),
+    200,
+  );
+  const request = await expectStatus<{ request: { id: string } }>(
+    await api(adminToken, "POST", "/v1/leases", { credential: held.id }),
+    202,
+  );
+  const ids: Ids = {
+    ref: cred.id,
+    id: token.id,
+    lease: lease.lease.id,
+    trust: `trust-${label}`,
+    hook: `hook-${label}`,
+    team: `team-${label}`,
+    areq: request.request.id,
+  };
   return { tenantId, adminToken, sessionToken: session.token, sessionId: session.id, hookSecret: hook.secret, ids };
 }
 
 /** Well-formed ids that exist nowhere. */
-const MISSING: Ids = { ref: "cred_000000000000000000000000", id: "tok_000000000000000000000000", lease: "lease_000000000000000000000000", trust: "nobody", hook: "nobody", team: "nobody", areq: "areq_000000000000000000000000" };
+const MISSING: Ids = {
+  ref: "cred_000000000000000000000000",
+  id: "tok_000000000000000000000000",
+  lease: "lease_000000000000000000000000",
+  trust: "nobody",
+  hook: "nobody",
+  team: "nobody",
+  areq: "areq_000000000000000000000000",
+};
 
 /** Fills a route's path from a tenant's ids: `:ref` → credential, `:id` → token, session or lease by route. */
 function pathFor(path: string, ids: Ids): string {
   return path
     .replace(":ref", path.startsWith("/v1/oidc") ? ids.trust : path.startsWith("/v1/webhooks") ? ids.hook : ids.ref)
-    .replace(":id", path.startsWith("/v1/leases") ? ids.lease : path.startsWith("/v1/access-requests") ? ids.areq : ids.id)
+    .replace(
+      ":id",
+      path.startsWith("/v1/leases") ? ids.lease : path.startsWith("/v1/access-requests") ? ids.areq : ids.id,
+    )
     .replace(":name", ids.team);
 }
 
@@ -60,7 +99,9 @@ const QUERIES: Record<string, string> = { "acl.check": "?identity=agent:x" };
 const ADDRESSING_ROUTES = AUTH_ROUTES.filter((r) => r.path.includes(":") && r.operation !== "teams.set");
 
 describe("tenant isolation as a property", () => {
-  it("a tenant's API and session tokens never reach another tenant's resources, and 'exists there' looks exactly like 'exists nowhere'", { timeout: 120_000 }, async () => {
+  it("a tenant's API and session tokens never reach another tenant's resources, and 'exists there' looks exactly like 'exists nowhere'", {
+    timeout: 120_000,
+  }, async () => {
     const a = await tenantWithEverything("a");
     const b = await tenantWithEverything("b");
     const routes = ADDRESSING_ROUTES;
@@ -71,9 +112,16 @@ describe("tenant isolation as a property", () => {
         const query = QUERIES[route.operation] ?? "";
         const onB = await api(token, route.method.toUpperCase(), pathFor(route.path, b.ids) + query, body);
         const onNothing = await api(token, route.method.toUpperCase(), pathFor(route.path, MISSING) + query, body);
-        const [x, y] = [(await onB.json()) as { error?: { code: string; message: string } }, (await onNothing.json()) as { error?: { code: string; message: string } }];
+        const [x, y] = [
+          (await onB.json()) as { error?: { code: string; message: string } },
+          (await onNothing.json()) as { error?: { code: string; message: string } },
+        ];
         expect(onB.status, `${route.method} ${route.path} with ${kind} token on tenant B`).toBe(404);
-        expect([onB.status, x.error?.code, x.error?.message]).toEqual([onNothing.status, y.error?.code, y.error?.message]);
+        expect([onB.status, x.error?.code, x.error?.message]).toEqual([
+          onNothing.status,
+          y.error?.code,
+          y.error?.message,
+        ]);
       }),
       { numRuns: 40 },
     );
@@ -87,14 +135,48 @@ describe("tenant isolation as a property", () => {
     const b = await tenantWithEverything("b");
     const issuerId = crypto.randomUUID();
     const issuer = `https://issuer.test/${issuerId}`;
-    await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${issuerId}`, { method: "PUT", body: JSON.stringify({ jwks: { keys: [await publicJwk(EC, "ec-1")] } }) });
-    const trust = { name: "trust-a", issuer, audience: "vault", conditions: { repository_owner: "a-org" }, identity_template: "ci:github:{repository}", credentials: ["shared/*"] };
+    await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${issuerId}`, {
+      method: "PUT",
+      body: JSON.stringify({ jwks: { keys: [await publicJwk(EC, "ec-1")] } }),
+    });
+    const trust = {
+      name: "trust-a",
+      issuer,
+      audience: "vault",
+      conditions: { repository_owner: "a-org" },
+      identity_template: "ci:github:{repository}",
+      credentials: ["shared/*"],
+    };
     await expectStatus(await api(a.adminToken, "POST", "/v1/oidc/trusts", trust), 201);
-    await expectStatus(await api(b.adminToken, "POST", "/v1/oidc/trusts", { ...trust, name: "trust-b", conditions: { repository_owner: "b-org" } }), 201);
+    await expectStatus(
+      await api(b.adminToken, "POST", "/v1/oidc/trusts", {
+        ...trust,
+        name: "trust-b",
+        conditions: { repository_owner: "b-org" },
+      }),
+      201,
+    );
     for (const t of [a, b]) await vaultStub(env, t.tenantId).setClockForTest(NOW_MS);
-    const ciToken = await signToken("ES256", EC.privateKey, { kid: "ec-1" }, { iss: issuer, aud: "vault", sub: "x", repository: "a-org/app", repository_owner: "a-org", iat: NOW, exp: NOW + 300 });
+    const ciToken = await signToken(
+      "ES256",
+      EC.privateKey,
+      { kid: "ec-1" },
+      {
+        iss: issuer,
+        aud: "vault",
+        sub: "x",
+        repository: "a-org/app",
+        repository_owner: "a-org",
+        iat: NOW,
+        exp: NOW + 300,
+      },
+    );
     const lease = (tenant: string) =>
-      workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenant, token: ciToken, credentials: ["shared/a"] }) });
+      workerFetch(`${BASE}/v1/ci/leases`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ tenant_id: tenant, token: ciToken, credentials: ["shared/a"] }),
+      });
     await expectStatus(await lease(a.tenantId), 201);
     // B's policy does not match A's job: the one opaque CI refusal (issue 9 §8).
     expect((await lease(b.tenantId)).status).toBe(401);
@@ -107,7 +189,11 @@ describe("tenant isolation as a property", () => {
         // B has a webhook of its own; A's signature is for A's, presented under B's name.
         const res = await workerFetch(`${BASE}/v1/ci/webhooks/${b.tenantId}/hook-b/leases`, {
           method: "POST",
-          headers: { "content-type": "application/json", "x-vault-timestamp": String(ts), "x-vault-signature": signature },
+          headers: {
+            "content-type": "application/json",
+            "x-vault-timestamp": String(ts),
+            "x-vault-signature": signature,
+          },
           body,
         });
         expect(res.status).toBe(401);

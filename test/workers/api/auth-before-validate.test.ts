@@ -6,7 +6,16 @@ import app from "../../../worker/index";
 import { ALL_ROUTES } from "../../../worker/contract/operations";
 import type { RouteDef } from "../../../worker/contract/operations";
 import { vaultStub } from "../../../worker/routes/define";
-import { AUTH_ROUTES, callRoute, expectError, fixtureOf, label, setupWorld, type RequestParts, type World } from "./route-fixtures";
+import {
+  AUTH_ROUTES,
+  callRoute,
+  expectError,
+  fixtureOf,
+  label,
+  setupWorld,
+  type RequestParts,
+  type World,
+} from "./route-fixtures";
 
 /**
  * Issue 9 §7 at the route level: every authenticated route, hand-written ones included, answers
@@ -18,8 +27,10 @@ import { AUTH_ROUTES, callRoute, expectError, fixtureOf, label, setupWorld, type
 const EXEMPT: Record<string, string> = {
   "GET /v1/openapi.json": "public description of ALL_ROUTES",
   "ALL /v1/bench/*": "benchmark routes: 404 unless TEST_HOOKS, which production refuses",
-  "ALL /v1/operator/*": "operator plane: operator tokens, not tenant roles; every route of OPERATOR_ROUTES is checked 401-before-400 in test/workers/operator/auth.test.ts",
-  "ALL /ui/*": "HTML dashboard: session cookie, not bearer; its sign-in, CSRF and role gating are tested in test/workers/dashboard/",
+  "ALL /v1/operator/*":
+    "operator plane: operator tokens, not tenant roles; every route of OPERATOR_ROUTES is checked 401-before-400 in test/workers/operator/auth.test.ts",
+  "ALL /ui/*":
+    "HTML dashboard: session cookie, not bearer; its sign-in, CSRF and role gating are tested in test/workers/dashboard/",
 };
 const exempt = (key: string) =>
   key in EXEMPT ||
@@ -41,9 +52,27 @@ describe("the app's routes", () => {
 const ORDER: readonly Role[] = ["viewer", "user", "manager", "admin"];
 
 /** Bad input for a route and the name the 400 must mention; null when the route takes no input. */
-function badInput(route: RouteDef, parts: RequestParts): { parts: RequestParts; names: string; status: number; extra?: { rawBody: string; headers: Record<string, string> } } | null {
-  if (route.body) return { parts: { ...parts, body: { ...(parts.body as object), bogus_field: 1 } }, names: "bogus_field", status: 400 };
-  if (route.query) return { parts: { ...parts, query: { ...parts.query, from_seq: "abc", bogus_param: "1" } }, names: "bogus_param", status: 400 };
+function badInput(
+  route: RouteDef,
+  parts: RequestParts,
+): {
+  parts: RequestParts;
+  names: string;
+  status: number;
+  extra?: { rawBody: string; headers: Record<string, string> };
+} | null {
+  if (route.body)
+    return {
+      parts: { ...parts, body: { ...(parts.body as object), bogus_field: 1 } },
+      names: "bogus_field",
+      status: 400,
+    };
+  if (route.query)
+    return {
+      parts: { ...parts, query: { ...parts.query, from_seq: "abc", bogus_param: "1" } },
+      names: "bogus_param",
+      status: 400,
+    };
   if (route.params) {
     const name = Object.keys(route.params.shape)[0]!;
     return { parts: { ...parts, params: { ...parts.params, [name]: "x".repeat(300) } }, names: "path", status: 400 };
@@ -63,38 +92,55 @@ describe("authenticate before validating", { timeout: 240_000 }, () => {
     expect(withInput.length).toBe(AUTH_ROUTES.filter((r) => badInput(r, {}) !== null).length);
   });
 
-  it.each(withInput.map((r) => [label(r), r] as const))("%s: bad input from an unknown token is 401 and from a role below the route's is 403, neither naming the input, both recorded; from an allowed role it is the 4xx naming it", async (_name, route) => {
-    const parts = await fixtureOf(route)(w);
-    const bad = badInput(route, parts)!;
-    const forged = `${w.adminToken.slice(0, -1)}${w.adminToken.endsWith("0") ? "1" : "0"}`;
-    // Role refusals are access.denied, lease.denied for the lease route.
-    const count = (type: string) =>
-      runInDurableObject(vaultStub(env, w.tenantId), (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE type IN (?, ?)", type, type === "access.denied" ? "lease.denied" : type).one().n);
+  it.each(withInput.map((r) => [label(r), r] as const))(
+    "%s: bad input from an unknown token is 401 and from a role below the route's is 403, neither naming the input, both recorded; from an allowed role it is the 4xx naming it",
+    async (_name, route) => {
+      const parts = await fixtureOf(route)(w);
+      const bad = badInput(route, parts)!;
+      const forged = `${w.adminToken.slice(0, -1)}${w.adminToken.endsWith("0") ? "1" : "0"}`;
+      // Role refusals are access.denied, lease.denied for the lease route.
+      const count = (type: string) =>
+        runInDurableObject(
+          vaultStub(env, w.tenantId),
+          (_o, state) =>
+            state.storage.sql
+              .exec<{ n: number }>(
+                "SELECT COUNT(*) AS n FROM audit WHERE type IN (?, ?)",
+                type,
+                type === "access.denied" ? "lease.denied" : type,
+              )
+              .one().n,
+        );
 
-    const authDenied = await count("auth.denied");
-    const unknown = await callRoute(w, route, forged, bad.parts);
-    expect(expectError(unknown, 401, "unauthorized")).not.toContain(bad.names);
-    expect(await count("auth.denied")).toBe(authDenied + 1);
+      const authDenied = await count("auth.denied");
+      const unknown = await callRoute(w, route, forged, bad.parts);
+      expect(expectError(unknown, 401, "unauthorized")).not.toContain(bad.names);
+      expect(await count("auth.denied")).toBe(authDenied + 1);
 
-    const need = OPERATIONS[route.operation!];
-    const below = ORDER[ORDER.indexOf(need) - 1];
-    if (below) {
-      const accessDenied = await count("access.denied");
-      const refused = await callRoute(w, route, w.tokens[below], bad.parts);
-      expect(expectError(refused, 403, "forbidden")).not.toContain(bad.names);
-      expect(await count("access.denied")).toBe(accessDenied + 1);
-    }
+      const need = OPERATIONS[route.operation!];
+      const below = ORDER[ORDER.indexOf(need) - 1];
+      if (below) {
+        const accessDenied = await count("access.denied");
+        const refused = await callRoute(w, route, w.tokens[below], bad.parts);
+        expect(expectError(refused, 403, "forbidden")).not.toContain(bad.names);
+        expect(await count("access.denied")).toBe(accessDenied + 1);
+      }
 
-    // Positive control: the same bad input from a caller who may call the route is told what is wrong.
-    const allowed = await callRoute(w, route, w.tokens[need], bad.parts);
-    expect(expectError(allowed, bad.status, "validation_failed")).toContain(bad.names);
-  });
+      // Positive control: the same bad input from a caller who may call the route is told what is wrong.
+      const allowed = await callRoute(w, route, w.tokens[need], bad.parts);
+      expect(expectError(allowed, bad.status, "validation_failed")).toContain(bad.names);
+    },
+  );
 
   it("GET /v1/audit/export?from_seq=abc: 401 for an unknown token, 400 naming from_seq for the admin", async () => {
     const route = ALL_ROUTES.find((r) => r.path === "/v1/audit/export")!;
     const forged = `gv_api_${w.tenantId}_${"f".repeat(64)}`;
-    expect(expectError(await callRoute(w, route, forged, { query: { from_seq: "abc" } }), 401, "unauthorized")).not.toContain("from_seq");
-    expect(expectError(await callRoute(w, route, w.tokens.admin, { query: { from_seq: "abc" } }), 400, "validation_failed")).toContain("from_seq");
+    expect(
+      expectError(await callRoute(w, route, forged, { query: { from_seq: "abc" } }), 401, "unauthorized"),
+    ).not.toContain("from_seq");
+    expect(
+      expectError(await callRoute(w, route, w.tokens.admin, { query: { from_seq: "abc" } }), 400, "validation_failed"),
+    ).toContain("from_seq");
     expect(ROLES).toEqual(ORDER);
   });
 });

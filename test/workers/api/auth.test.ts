@@ -27,7 +27,7 @@ function badTokens(w: World): Record<string, string | null> {
     "no token": null,
     "not a token": "hello",
     "wrong prefix": `xx${good.slice(2)}`,
-    "truncated": good.slice(0, -1),
+    truncated: good.slice(0, -1),
     "one secret digit changed": flipped,
     "api token presented as a session token": good.replace("gv_api_", "gv_ses_"),
     "unknown tenant": `gv_api_${"0".repeat(20)}_${secret}`,
@@ -49,7 +49,11 @@ describe.each(AUTH_ROUTES.map((route) => [label(route), route] as const))("%s", 
       expect(r.status, `${what}: ${r.text}`).toBe(401);
       expectError(r, 401, "unauthorized");
     }
-    const basic = await send(w, route.method, fillPath(route, parts.params), { query: parts.query, body: parts.body, headers: { authorization: `Basic ${btoa("a:b")}` } });
+    const basic = await send(w, route.method, fillPath(route, parts.params), {
+      query: parts.query,
+      body: parts.body,
+      headers: { authorization: `Basic ${btoa("a:b")}` },
+    });
     expectError(basic, 401, "unauthorized");
     if (before) expect(await snapshot(w)).toEqual(before);
     expectSuccess(route, await callRoute(w, route, w.tokens.admin, parts));

@@ -30,7 +30,10 @@ const PUBLIC_BODY_FIXTURES: Record<string, { parts: () => RequestParts; headers:
 };
 
 /** A valid request for any route with a body, with the token or headers it needs. */
-async function validRequest(route: RouteDef, w: World): Promise<{ parts: RequestParts; token: string | null; headers: Record<string, string> }> {
+async function validRequest(
+  route: RouteDef,
+  w: World,
+): Promise<{ parts: RequestParts; token: string | null; headers: Record<string, string> }> {
   if (route.operation) return { parts: await fixtureOf(route)(w), token: w.tokens.admin, headers: {} };
   const fixture = PUBLIC_BODY_FIXTURES[route.path];
   if (!fixture) throw new Error(`no fixture for public route ${label(route)}: add one to PUBLIC_BODY_FIXTURES`);
@@ -57,11 +60,17 @@ describe.each(BODY_ROUTES.map((r) => [label(r), r] as const))("%s body", TIMEOUT
     const body = parts.body as Record<string, unknown>;
     const path = fillPath(route, parts.params);
     const raw = (rawBody: string, type: string | null) =>
-      send(w, route.method, path, { token, query: parts.query, rawBody, headers: { ...headers, ...(type ? { "content-type": type } : {}) } });
+      send(w, route.method, path, {
+        token,
+        query: parts.query,
+        rawBody,
+        headers: { ...headers, ...(type ? { "content-type": type } : {}) },
+      });
     const json = (b: unknown) => raw(JSON.stringify(b), "application/json");
     const before = await snapshot(w);
 
-    for (const bad of ["{", "", "{\"a\":", "nul", "{'a': 1}"]) expectError(await raw(bad, "application/json"), 400, "invalid_json");
+    for (const bad of ["{", "", '{"a":', "nul", "{'a': 1}"])
+      expectError(await raw(bad, "application/json"), 400, "invalid_json");
     expectError(await raw(JSON.stringify(body), "text/plain"), 415, "unsupported_media_type");
     expectError(await raw(JSON.stringify(body), "application/x-www-form-urlencoded"), 415, "unsupported_media_type");
     expectError(await raw(JSON.stringify(body), null), 415, "unsupported_media_type");
@@ -69,7 +78,10 @@ describe.each(BODY_ROUTES.map((r) => [label(r), r] as const))("%s body", TIMEOUT
     expect(expectError(await json({ ...body, bogus_field: 1 }), 400, "validation_failed")).toContain("bogus_field");
     const shape = shapeOf(route);
     for (const key of Object.keys(shape)) {
-      expect(expectError(await json({ ...body, [key]: { nested: [1] } }), 400, "validation_failed"), `wrong type for ${key}`).toContain(key);
+      expect(
+        expectError(await json({ ...body, [key]: { nested: [1] } }), 400, "validation_failed"),
+        `wrong type for ${key}`,
+      ).toContain(key);
       if (shape[key]!.safeParse(undefined).success) continue;
       const { [key]: _dropped, ...missing } = body;
       expect(expectError(await json(missing), 400, "validation_failed"), `missing ${key}`).toContain(key);
@@ -78,7 +90,11 @@ describe.each(BODY_ROUTES.map((r) => [label(r), r] as const))("%s body", TIMEOUT
     const huge = JSON.stringify({ ...body, padding: "x".repeat(513 * 1024) });
     expectError(await raw(huge, "application/json"), 413, "payload_too_large");
     const stream = new Blob([huge]).stream();
-    const chunked = await send(w, route.method, path, { token, rawBody: stream, headers: { ...headers, "content-type": "application/json" } });
+    const chunked = await send(w, route.method, path, {
+      token,
+      rawBody: stream,
+      headers: { ...headers, "content-type": "application/json" },
+    });
     expect([413, 400], chunked.text).toContain(chunked.status);
     expect(await snapshot(w)).toEqual(before);
 
@@ -92,7 +108,19 @@ describe.each(PARAM_ROUTES.map((r) => [label(r), r] as const))("%s path paramete
     const w = await setupWorld();
     const parts = await fixtureOf(route)(w);
     const before = await snapshot(w);
-    const candidates = ["cred_xyz", "tok_xyz", "lease_xyz", `cred_${"g".repeat(24)}`, "x".repeat(300), "../x", "a//b", "-lead", " ", "a b", "%00"];
+    const candidates = [
+      "cred_xyz",
+      "tok_xyz",
+      "lease_xyz",
+      `cred_${"g".repeat(24)}`,
+      "x".repeat(300),
+      "../x",
+      "a//b",
+      "-lead",
+      " ",
+      "a b",
+      "%00",
+    ];
     for (const name of Object.keys(route.params!.shape)) {
       for (const value of candidates) {
         const params = { ...parts.params, [name]: value };
@@ -114,11 +142,13 @@ describe.each(QUERY_ROUTES.map((r) => [label(r), r] as const))("%s query", TIMEO
     const w = await setupWorld();
     const parts = await fixtureOf(route)(w);
     const before = await snapshot(w);
-    const query = (q: Record<string, string>) => callRoute(w, route, w.tokens.admin, { ...parts, query: { ...parts.query, ...q } });
+    const query = (q: Record<string, string>) =>
+      callRoute(w, route, w.tokens.admin, { ...parts, query: { ...parts.query, ...q } });
     expect(expectError(await query({ bogus_param: "1" }), 400, "validation_failed")).toContain("bogus_param");
     const shape = route.query!.shape as Record<string, z.ZodType>;
     if ("limit" in shape) {
-      for (const limit of ["0", "abc", "1.5", "100000"]) expect(expectError(await query({ limit }), 400, "validation_failed"), `limit=${limit}`).toContain("limit");
+      for (const limit of ["0", "abc", "1.5", "100000"])
+        expect(expectError(await query({ limit }), 400, "validation_failed"), `limit=${limit}`).toContain("limit");
       expectSuccess(route, await query({ limit: "1" }));
     }
     // Whatever the schema refuses, the route refuses with a 400 naming the parameter (never a 500).
@@ -137,14 +167,27 @@ describe.each(QUERY_ROUTES.map((r) => [label(r), r] as const))("%s query", TIMEO
 describe("bootstrap secret", TIMEOUT, () => {
   it("a wrong or missing X-Bootstrap-Secret is refused with 401; the right one creates a tenant", async () => {
     const body = { tenant_name: "secretless", admin_identity: "user:root@acme.test" };
-    for (const headers of [{} as Record<string, string>, { "x-bootstrap-secret": "" }, { "x-bootstrap-secret": "wrong" }, { "x-bootstrap-secret": `${env.BOOTSTRAP_SECRET}x` }, { "x-bootstrap-secret": env.BOOTSTRAP_SECRET.slice(0, -1) }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { "x-bootstrap-secret": "" },
+      { "x-bootstrap-secret": "wrong" },
+      { "x-bootstrap-secret": `${env.BOOTSTRAP_SECRET}x` },
+      { "x-bootstrap-secret": env.BOOTSTRAP_SECRET.slice(0, -1) },
+    ]) {
       const r = await send(null, "post", "/v1/bootstrap", { body, headers });
       expectError(r, 401, "unauthorized");
       expect(r.text).not.toContain(env.BOOTSTRAP_SECRET);
     }
     // The secret is checked before the body is even read.
-    expectError(await send(null, "post", "/v1/bootstrap", { rawBody: "{", headers: { "content-type": "application/json" } }), 401, "unauthorized");
-    const ok = await send(null, "post", "/v1/bootstrap", { body, headers: { "x-bootstrap-secret": env.BOOTSTRAP_SECRET } });
+    expectError(
+      await send(null, "post", "/v1/bootstrap", { rawBody: "{", headers: { "content-type": "application/json" } }),
+      401,
+      "unauthorized",
+    );
+    const ok = await send(null, "post", "/v1/bootstrap", {
+      body,
+      headers: { "x-bootstrap-secret": env.BOOTSTRAP_SECRET },
+    });
     expect(ok.status, ok.text).toBe(201);
   });
 });

@@ -3,15 +3,21 @@ import { bodyOf, expectError, send, setupWorld, snapshot, uid, type World } from
 
 /** Credential-specific input rules (bad-input.test.ts covers what every route with a body shares). */
 
-const create = (w: World, body: Record<string, unknown>) => send(w, "post", "/v1/credentials", { token: w.tokens.manager, body });
-const rotate = (w: World, value: string) => send(w, "post", `/v1/credentials/${w.credential.id}/rotate`, { token: w.tokens.manager, body: { value } });
-const get = (w: World, ref: string) => send(w, "get", `/v1/credentials/${encodeURIComponent(ref)}`, { token: w.tokens.viewer });
+const create = (w: World, body: Record<string, unknown>) =>
+  send(w, "post", "/v1/credentials", { token: w.tokens.manager, body });
+const rotate = (w: World, value: string) =>
+  send(w, "post", `/v1/credentials/${w.credential.id}/rotate`, { token: w.tokens.manager, body: { value } });
+const get = (w: World, ref: string) =>
+  send(w, "get", `/v1/credentials/${encodeURIComponent(ref)}`, { token: w.tokens.viewer });
 
 /** A value of exactly `bytes` UTF-8 bytes, remembered as planted so no response may echo it. */
 function valueOf(w: World, bytes: number, unit = "v"): string {
   const prefix = `PLANTED-${uid()}-`;
   const unitBytes = new TextEncoder().encode(unit).byteLength;
-  const value = prefix + unit.repeat(Math.floor((bytes - prefix.length) / unitBytes)) + "z".repeat((bytes - prefix.length) % unitBytes);
+  const value =
+    prefix +
+    unit.repeat(Math.floor((bytes - prefix.length) / unitBytes)) +
+    "z".repeat((bytes - prefix.length) % unitBytes);
   expect(new TextEncoder().encode(value).byteLength).toBe(bytes);
   w.secrets.push(value);
   return value;
@@ -21,7 +27,9 @@ describe("credential values", { timeout: 60_000 }, () => {
   it("a value of 65537 bytes is refused naming `value`, on create and rotate; exactly 65536 bytes is accepted", async () => {
     const w = await setupWorld();
     const before = await snapshot(w);
-    expect(expectError(await create(w, { name: `big/${uid()}`, value: valueOf(w, 65_537) }), 400, "validation_failed")).toContain("value");
+    expect(
+      expectError(await create(w, { name: `big/${uid()}`, value: valueOf(w, 65_537) }), 400, "validation_failed"),
+    ).toContain("value");
     expect(expectError(await rotate(w, valueOf(w, 65_537)), 400, "validation_failed")).toContain("value");
     expect(await snapshot(w)).toEqual(before);
     const made = await create(w, { name: `big/${uid()}`, value: valueOf(w, 65_536) });
@@ -33,7 +41,9 @@ describe("credential values", { timeout: 60_000 }, () => {
 
   it("counts UTF-8 bytes, not characters: 65536 bytes of two-byte characters pass, one more byte fails", async () => {
     const w = await setupWorld();
-    expect(expectError(await create(w, { name: `utf8/${uid()}`, value: valueOf(w, 65_537, "é") }), 400, "validation_failed")).toContain("value");
+    expect(
+      expectError(await create(w, { name: `utf8/${uid()}`, value: valueOf(w, 65_537, "é") }), 400, "validation_failed"),
+    ).toContain("value");
     const ok = await create(w, { name: `utf8/${uid()}`, value: valueOf(w, 65_536, "é") });
     expect(ok.status, ok.text).toBe(201);
   });
@@ -48,13 +58,30 @@ describe("credential values", { timeout: 60_000 }, () => {
 
   it("an empty value is refused naming `value`; a one-character value is accepted", async () => {
     const w = await setupWorld();
-    expect(expectError(await create(w, { name: `empty/${uid()}`, value: "" }), 400, "validation_failed")).toContain("value");
+    expect(expectError(await create(w, { name: `empty/${uid()}`, value: "" }), 400, "validation_failed")).toContain(
+      "value",
+    );
     expect((await create(w, { name: `one/${uid()}`, value: "1" })).status).toBe(201);
   });
 });
 
 describe("credential names", { timeout: 60_000 }, () => {
-  const BAD = ["../x", "a//b", "-lead", ".hidden", "a/./b", "a/../b", "x".repeat(129), "", "/abs", "trail/", "sp ace", "uni\u00e9", "a\\b", "a\nb"];
+  const BAD = [
+    "../x",
+    "a//b",
+    "-lead",
+    ".hidden",
+    "a/./b",
+    "a/../b",
+    "x".repeat(129),
+    "",
+    "/abs",
+    "trail/",
+    "sp ace",
+    "uni\u00e9",
+    "a\\b",
+    "a\nb",
+  ];
 
   it.each(BAD.map((n) => [JSON.stringify(n.length > 20 ? `${n.slice(0, 8)}…(${n.length})` : n), n] as const))(
     "name %s is refused with 400 naming `name`, and nothing is stored",
@@ -109,15 +136,25 @@ describe("credential lease TTLs", { timeout: 60_000 }, () => {
     expect(made.status, made.text).toBe(201);
     expect(made.json).toMatchObject({ default_ttl: 600, max_ttl: 3600 });
     expect((await get(w, bodyOf<{ id: string }>(made).id)).json).toMatchObject({ default_ttl: 600, max_ttl: 3600 });
-    const patched = await send(w, "patch", `/v1/credentials/${w.credential.id}`, { token: w.tokens.manager, body: { default_ttl: "90s", max_ttl: "2h" } });
+    const patched = await send(w, "patch", `/v1/credentials/${w.credential.id}`, {
+      token: w.tokens.manager,
+      body: { default_ttl: "90s", max_ttl: "2h" },
+    });
     expect(patched.json).toMatchObject({ default_ttl: 90, max_ttl: 7200 });
   });
 
   it("default_ttl above max_ttl is refused with 400 on create and update; nothing changes", async () => {
     const w = await setupWorld();
     const before = await snapshot(w);
-    expect(expectError(await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), default_ttl: "2h", max_ttl: "1h" }), 400, "validation_failed")).toContain("default_ttl");
-    const patch = (body: unknown) => send(w, "patch", `/v1/credentials/${w.credential.id}`, { token: w.tokens.manager, body });
+    expect(
+      expectError(
+        await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), default_ttl: "2h", max_ttl: "1h" }),
+        400,
+        "validation_failed",
+      ),
+    ).toContain("default_ttl");
+    const patch = (body: unknown) =>
+      send(w, "patch", `/v1/credentials/${w.credential.id}`, { token: w.tokens.manager, body });
     await patch({ max_ttl: "1h" }).then((r) => expect(r.status, r.text).toBe(200));
     const afterSetup = await snapshot(w);
     expect(expectError(await patch({ default_ttl: "2h" }), 400, "validation_failed")).toContain("default_ttl");
@@ -129,9 +166,22 @@ describe("credential lease TTLs", { timeout: 60_000 }, () => {
   it("malformed durations and a max_ttl above the tenant maximum are refused naming the field", async () => {
     const w = await setupWorld();
     for (const ttl of ["10", "10x", "1.5h", "-5", 0, -1, 1.5, "367d", "99999999s"]) {
-      expect(expectError(await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), max_ttl: ttl }), 400, "validation_failed"), String(ttl)).toContain("max_ttl");
+      expect(
+        expectError(
+          await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), max_ttl: ttl }),
+          400,
+          "validation_failed",
+        ),
+        String(ttl),
+      ).toContain("max_ttl");
     }
-    expect(expectError(await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), max_ttl: "2d" }), 400, "validation_failed")).toContain("max_ttl");
+    expect(
+      expectError(
+        await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), max_ttl: "2d" }),
+        400,
+        "validation_failed",
+      ),
+    ).toContain("max_ttl");
     expect((await create(w, { name: `ttl/${uid()}`, value: valueOf(w, 40), max_ttl: "1d" })).status).toBe(201);
   });
 });

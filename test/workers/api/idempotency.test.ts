@@ -2,7 +2,16 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, BASE, bootstrap, expectStatus, makeToken, workerFetch } from "../helpers";
-import { auditOfType, HOUR, listAll, MINUTE, makeCredential, TestClock, type ErrorResponse, type LeaseBody } from "../leases/lease-helpers";
+import {
+  auditOfType,
+  HOUR,
+  listAll,
+  MINUTE,
+  makeCredential,
+  TestClock,
+  type ErrorResponse,
+  type LeaseBody,
+} from "../leases/lease-helpers";
 
 // Issue 15 §6: a POST retried with the same Idempotency-Key acts once. The "lost first response" is
 // modelled by simply sending the request twice: the server cannot tell the difference.
@@ -21,7 +30,15 @@ type Leased = { lease: LeaseBody; value: string };
 /** Every row of the tenant's idempotency table, as stored. */
 function idempotencyRows(tenantId: string) {
   return runInDurableObject(vaultStub(env, tenantId), (_o, state) =>
-    state.storage.sql.exec<{ token_id: string; idem_key: string; fingerprint: string; outcome: ArrayBuffer | null; expires_at: number }>("SELECT * FROM idempotency").toArray(),
+    state.storage.sql
+      .exec<{
+        token_id: string;
+        idem_key: string;
+        fingerprint: string;
+        outcome: ArrayBuffer | null;
+        expires_at: number;
+      }>("SELECT * FROM idempotency")
+      .toArray(),
   );
 }
 
@@ -77,7 +94,10 @@ describe("Idempotency-Key on POST", () => {
     expect((await expectStatus<ErrorResponse>(res, 422)).error.code).toBe("idempotency_mismatch");
     expect((await auditOfType(admin, "token.created")).length).toBe(tokensBefore);
     // Positive control: the same request under a fresh key is created.
-    await expectStatus(await post(admin, "/v1/tokens", { name: "x", role: "user", identity: "agent:x" }, "cross-op-key-2"), 201);
+    await expectStatus(
+      await post(admin, "/v1/tokens", { name: "x", role: "user", identity: "agent:x" }, "cross-op-key-2"),
+      201,
+    );
     expect((await auditOfType(admin, "token.created")).length).toBe(tokensBefore + 1);
   });
 
@@ -87,7 +107,9 @@ describe("Idempotency-Key on POST", () => {
     expect(theirs.lease.id).not.toBe(mine.lease.id);
     expect(theirs.lease.token_id).toBe(other.id);
     // Each still replays its own.
-    expect((await expectStatus<Leased>(await post(other.token, "/v1/leases", body, "shared-key"), 201)).lease.id).toBe(theirs.lease.id);
+    expect((await expectStatus<Leased>(await post(other.token, "/v1/leases", body, "shared-key"), 201)).lease.id).toBe(
+      theirs.lease.id,
+    );
   });
 
   it("a credential create and a KEK rotation retried with the same key act once", async () => {
@@ -96,11 +118,19 @@ describe("Idempotency-Key on POST", () => {
     const again = await expectStatus<{ id: string }>(await post(admin, "/v1/credentials", create, "create-1"), 201);
     expect(again.id).toBe(first.id);
     // Positive control: without the key the same create is a name conflict, so the replay did not run it.
-    expect((await expectStatus<ErrorResponse>(await post(admin, "/v1/credentials", create), 409)).error.code).toBe("conflict");
+    expect((await expectStatus<ErrorResponse>(await post(admin, "/v1/credentials", create), 409)).error.code).toBe(
+      "conflict",
+    );
 
     const rotations = (await auditOfType(admin, "kek.rotation_started")).length;
-    const r1 = await expectStatus<Record<string, unknown>>(await post(admin, "/v1/admin/kek/rotate", {}, "rotate-1"), 202);
-    const r2 = await expectStatus<Record<string, unknown>>(await post(admin, "/v1/admin/kek/rotate", {}, "rotate-1"), 202);
+    const r1 = await expectStatus<Record<string, unknown>>(
+      await post(admin, "/v1/admin/kek/rotate", {}, "rotate-1"),
+      202,
+    );
+    const r2 = await expectStatus<Record<string, unknown>>(
+      await post(admin, "/v1/admin/kek/rotate", {}, "rotate-1"),
+      202,
+    );
     expect(r2).toEqual(r1);
     expect((await auditOfType(admin, "kek.rotation_started")).length).toBe(rotations + 1);
   });
@@ -113,7 +143,8 @@ describe("Idempotency-Key on POST", () => {
     const needle = new TextEncoder().encode(VALUE);
     const hexNeedle = [...needle].map((b) => b.toString(16).padStart(2, "0")).join("");
     for (const r of rows) {
-      const hex = r.outcome === null ? "" : [...new Uint8Array(r.outcome)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      const hex =
+        r.outcome === null ? "" : [...new Uint8Array(r.outcome)].map((b) => b.toString(16).padStart(2, "0")).join("");
       expect(hex).not.toContain(hexNeedle);
       expect(JSON.stringify({ ...r, outcome: null })).not.toContain(VALUE);
     }
@@ -126,7 +157,11 @@ describe("Idempotency-Key on POST", () => {
     const first = await expectStatus<Leased>(await post(agent.token, "/v1/leases", body, "in-flight"), 201);
     // The state a crash between the lease and the stored outcome leaves: the key claimed, no outcome.
     await runInDurableObject(vaultStub(env, tenantId), (_o, state) => {
-      state.storage.sql.exec("UPDATE idempotency SET outcome = NULL WHERE token_id = ? AND idem_key = ?", agent.id, "in-flight");
+      state.storage.sql.exec(
+        "UPDATE idempotency SET outcome = NULL WHERE token_id = ? AND idem_key = ?",
+        agent.id,
+        "in-flight",
+      );
     });
     const leasesBefore = (await listAll(admin)).length;
     const res = await post(agent.token, "/v1/leases", body, "in-flight");
@@ -139,7 +174,10 @@ describe("Idempotency-Key on POST", () => {
     const before = (await auditOfType(admin, "lease.created")).length;
     const replies = await Promise.all([0, 1, 2].map(() => post(agent.token, "/v1/leases", body, "concurrent-key")));
     const statuses = replies.map((r) => r.status);
-    expect(statuses.every((s) => s === 201 || s === 409), statuses.join()).toBe(true);
+    expect(
+      statuses.every((s) => s === 201 || s === 409),
+      statuses.join(),
+    ).toBe(true);
     const leased = await Promise.all(replies.filter((r) => r.status === 201).map((r) => r.json() as Promise<Leased>));
     expect(leased.length).toBeGreaterThanOrEqual(1);
     expect(new Set(leased.map((l) => l.lease.id)).size).toBe(1);
@@ -151,12 +189,17 @@ describe("Idempotency-Key on POST", () => {
     const error = await expectStatus<ErrorResponse>(await post(forged, "/v1/leases", body, "k".repeat(129)), 401);
     expect(error.error.code).toBe("unauthorized");
     // Positive control: the same bad key from the real token is the 400 that names it.
-    expect((await expectStatus<ErrorResponse>(await post(agent.token, "/v1/leases", body, "k".repeat(129)), 400)).error.message).toContain("Idempotency-Key");
+    expect(
+      (await expectStatus<ErrorResponse>(await post(agent.token, "/v1/leases", body, "k".repeat(129)), 400)).error
+        .message,
+    ).toContain("Idempotency-Key");
   });
 
   it("a retry does not re-deliver the value of a lease revoked since (break glass); control: before revocation it does", async () => {
     const first = await expectStatus<Leased>(await post(agent.token, "/v1/leases", body, "revoked-since"), 201);
-    expect((await expectStatus<Leased>(await post(agent.token, "/v1/leases", body, "revoked-since"), 201)).value).toBe(VALUE);
+    expect((await expectStatus<Leased>(await post(agent.token, "/v1/leases", body, "revoked-since"), 201)).value).toBe(
+      VALUE,
+    );
     await expectStatus(await api(admin, "DELETE", `/v1/leases/${first.lease.id}`), 200);
     const res = await post(agent.token, "/v1/leases", body, "revoked-since");
     const text = await res.text();
@@ -191,7 +234,11 @@ describe("routes without a token", () => {
   it("ignore the header: a public POST with an over-long key still works", async () => {
     const res = await workerFetch(`${BASE}/v1/bootstrap`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-bootstrap-secret": env.BOOTSTRAP_SECRET, "idempotency-key": "k".repeat(129) },
+      headers: {
+        "content-type": "application/json",
+        "x-bootstrap-secret": env.BOOTSTRAP_SECRET,
+        "idempotency-key": "k".repeat(129),
+      },
       body: JSON.stringify({ tenant_name: "idem-public", admin_identity: "user:admin@acme.test" }),
     });
     await expectStatus(res, 201);
@@ -201,8 +248,12 @@ describe("routes without a token", () => {
 describe("OpenAPI", () => {
   it("documents Idempotency-Key on authenticated POSTs only", async () => {
     type Op = { parameters?: { name: string; in: string }[] };
-    const doc = await expectStatus<{ paths: Record<string, Record<string, Op>> }>(await workerFetch(`${BASE}/v1/openapi.json`), 200);
-    const has = (op: Op | undefined) => (op?.parameters ?? []).some((p) => p.name === "Idempotency-Key" && p.in === "header");
+    const doc = await expectStatus<{ paths: Record<string, Record<string, Op>> }>(
+      await workerFetch(`${BASE}/v1/openapi.json`),
+      200,
+    );
+    const has = (op: Op | undefined) =>
+      (op?.parameters ?? []).some((p) => p.name === "Idempotency-Key" && p.in === "header");
     expect(has(doc.paths["/v1/leases"]?.post)).toBe(true);
     expect(has(doc.paths["/v1/admin/kek/rotate"]?.post)).toBe(true);
     expect(has(doc.paths["/v1/leases"]?.get)).toBe(false);
@@ -215,21 +266,41 @@ describe("Idempotency rows expire after 24 h", () => {
     const { tenantId, adminToken } = await bootstrap("idem-expiry");
     await makeCredential(adminToken, "db", VALUE);
     const clock = await TestClock.freeze(tenantId);
-    const first = await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 201);
+    const first = await expectStatus<Leased>(
+      await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"),
+      201,
+    );
     expect(await idempotencyRows(tenantId)).toHaveLength(1);
 
     await clock.at(10 * MINUTE);
-    expect((await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 201)).lease.id).toBe(first.lease.id);
+    expect(
+      (
+        await expectStatus<Leased>(
+          await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"),
+          201,
+        )
+      ).lease.id,
+    ).toBe(first.lease.id);
     await clock.at(23 * HOUR);
     await clock.runAlarm();
     expect(await idempotencyRows(tenantId)).toHaveLength(1);
     // The lease itself has expired by now: its value is not handed out again.
-    expect((await expectStatus<ErrorResponse>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 409)).error.code).toBe("conflict");
+    expect(
+      (
+        await expectStatus<ErrorResponse>(
+          await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"),
+          409,
+        )
+      ).error.code,
+    ).toBe("conflict");
 
     await clock.at(24 * HOUR + 1);
     await clock.runAlarm();
     expect(await idempotencyRows(tenantId)).toHaveLength(0);
-    const later = await expectStatus<Leased>(await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"), 201);
+    const later = await expectStatus<Leased>(
+      await post(adminToken, "/v1/leases", { credential: "db", ttl: "1h" }, "day-key"),
+      201,
+    );
     expect(later.lease.id).not.toBe(first.lease.id);
   });
 });

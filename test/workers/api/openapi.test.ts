@@ -25,13 +25,19 @@ interface OperationDoc {
   "x-min-role"?: string;
   parameters?: Parameter[];
   requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: JsonSchema | { $ref: string } }> }>;
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, { schema: JsonSchema | { $ref: string } }> }
+  >;
 }
 interface OpenApiDoc {
   openapi: string;
   info: { title: string; version: string };
   paths: Record<string, Record<string, OperationDoc>>;
-  components: { securitySchemes: Record<string, { type: string; scheme: string }>; schemas: Record<string, JsonSchema> };
+  components: {
+    securitySchemes: Record<string, { type: string; scheme: string }>;
+    schemas: Record<string, JsonSchema>;
+  };
 }
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -70,7 +76,9 @@ describe("GET /v1/openapi.json", () => {
 
   it("documents exactly the routes of ALL_ROUTES, each with its method, success status and a unique operationId", async () => {
     const doc = await fetchDoc();
-    const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((m) => `${m} ${path}`),
+    );
     expect(documented.sort()).toEqual(ALL_ROUTES.map((r) => `${r.method} ${openApiPath(r)}`).sort());
     const ids = ALL_ROUTES.map((r) => operationOf(doc, r).operationId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -78,7 +86,9 @@ describe("GET /v1/openapi.json", () => {
       const op = operationOf(doc, route);
       expect(op.summary).toBe(route.summary);
       expect(Object.keys(op.responses), label(route)).toContain(String(route.status));
-      expect(op.responses["4XX"]?.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/Error" });
+      expect(op.responses["4XX"]?.content?.["application/json"]?.schema).toEqual({
+        $ref: "#/components/schemas/Error",
+      });
       const success = op.responses[String(route.status)]!;
       expect(success.content === undefined, `${label(route)} success body`).toBe(route.response === null);
     }
@@ -104,12 +114,19 @@ describe("GET /v1/openapi.json", () => {
     for (const route of ALL_ROUTES) {
       const params = operationOf(doc, route).parameters ?? [];
       const pathNames = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
-      expect(params.filter((p) => p.in === "path").map((p) => p.name).sort(), label(route)).toEqual(pathNames.sort());
+      expect(
+        params
+          .filter((p) => p.in === "path")
+          .map((p) => p.name)
+          .sort(),
+        label(route),
+      ).toEqual(pathNames.sort());
       for (const p of params.filter((x) => x.in === "path")) expect(p.required).toBe(true);
       const query = (route.query?.shape ?? {}) as Record<string, z.ZodType>;
       const documented = params.filter((p) => p.in === "query");
       expect(documented.map((p) => p.name).sort(), label(route)).toEqual(Object.keys(query).sort());
-      for (const p of documented) expect(p.required, `${label(route)} ?${p.name}`).toBe(!query[p.name]!.safeParse(undefined).success);
+      for (const p of documented)
+        expect(p.required, `${label(route)} ?${p.name}`).toBe(!query[p.name]!.safeParse(undefined).success);
     }
   });
 
@@ -136,7 +153,12 @@ describe("GET /v1/openapi.json", () => {
     const doc = await fetchDoc();
     const schema = doc.paths["/v1/credentials"]!.post!.requestBody!.content["application/json"]!.schema;
     expect(schema.required!.sort()).toEqual(["name", "value"]);
-    expect(schema.properties!.name).toMatchObject({ type: "string", minLength: 1, maxLength: 128, pattern: expect.any(String) });
+    expect(schema.properties!.name).toMatchObject({
+      type: "string",
+      minLength: 1,
+      maxLength: 128,
+      pattern: expect.any(String),
+    });
     expect(schema.properties!.value).toMatchObject({ type: "string", minLength: 1 });
     const pattern = new RegExp(schema.properties!.name!.pattern as string);
     expect(pattern.test("prod/db-url")).toBe(true);

@@ -21,11 +21,24 @@ beforeAll(async () => {
 });
 
 const forged = () => `${admin.slice(0, -1)}${admin.endsWith("0") ? "1" : "0"}`;
-const auditCount = () => runInDurableObject(vaultStub(env, tenantId), (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit").one().n);
+const auditCount = () =>
+  runInDurableObject(
+    vaultStub(env, tenantId),
+    (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit").one().n,
+  );
 
 /** POST /v1/credentials with a raw body, content type and extra headers. */
-function post(token: string, body: string, contentType = "application/json", headers: Record<string, string> = {}): Promise<Response> {
-  return workerFetch(`${BASE}/v1/credentials`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": contentType, ...headers }, body });
+function post(
+  token: string,
+  body: string,
+  contentType = "application/json",
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return workerFetch(`${BASE}/v1/credentials`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": contentType, ...headers },
+    body,
+  });
 }
 
 const codeOf = async (res: Response, status: number) => (await expectStatus<ErrorBody>(res, status)).error;
@@ -63,7 +76,10 @@ describe("the RPC entry itself", () => {
     const before = await auditCount();
     for (const name of ["constructor", "__proto__", "toString", "leases.seed", "system.bootstrap", "checkAccess"]) {
       // @ts-expect-error: not an operation name; the RPC boundary sees any string a caller sends.
-      expect(await vault.op(name, call), name).toEqual({ ok: false, error: { code: "bad_request", message: "unknown operation" } });
+      expect(await vault.op(name, call), name).toEqual({
+        ok: false,
+        error: { code: "bad_request", message: "unknown operation" },
+      });
     }
     expect(await auditCount()).toBe(before);
     expect(await vault.op("whoami", call)).toMatchObject({ ok: true, value: { role: "admin" } });
@@ -72,14 +88,26 @@ describe("the RPC entry itself", () => {
   it("validates input sent straight to the object, bypassing the Worker: 400 naming the field, nothing stored (control: valid input creates)", async () => {
     const vault = vaultStub(env, tenantId);
     const call = (input: unknown) => ({ token: manager, requestId: "rpc-input", input: input as { body: unknown } });
-    const bad = await vault.op("credentials.create", call({ body: { name: "dispatch/rpc", value: "v", bogus_field: 1 } }));
-    expect(bad).toMatchObject({ ok: false, error: { code: "validation_failed", message: expect.stringContaining("bogus_field") } });
+    const bad = await vault.op(
+      "credentials.create",
+      call({ body: { name: "dispatch/rpc", value: "v", bogus_field: 1 } }),
+    );
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed", message: expect.stringContaining("bogus_field") },
+    });
     const badPath = await vault.op("credentials.get", call({ params: { ref: "x".repeat(300) } }));
-    expect(badPath).toMatchObject({ ok: false, error: { code: "validation_failed", message: expect.stringContaining("path") } });
+    expect(badPath).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed", message: expect.stringContaining("path") },
+    });
     // A body error outside the closed set is still a 4xx the caller cannot choose.
     const chosen = await vault.op("credentials.create", call({ bodyError: "internal" }));
     expect(chosen).toMatchObject({ ok: false, error: { code: "unsupported_media_type" } });
     await expectStatus(await api(manager, "GET", "/v1/credentials/dispatch%2Frpc"), 404);
-    expect(await vault.op("credentials.create", call({ body: { name: "dispatch/rpc", value: "v" } }))).toMatchObject({ ok: true, value: { name: "dispatch/rpc" } });
+    expect(await vault.op("credentials.create", call({ body: { name: "dispatch/rpc", value: "v" } }))).toMatchObject({
+      ok: true,
+      value: { name: "dispatch/rpc" },
+    });
   });
 });

@@ -13,14 +13,26 @@ const MINUTE = 60_000;
 // A fixed clock a day ahead: the summary alarms it arms never fire on their own during the test.
 const T0 = Math.ceil((Date.now() + 86_400_000) / MINUTE) * MINUTE;
 const BUDGET = 60; // AUDIT_ANON_REFUSALS_PER_MINUTE's default
-const hex = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = (n: number) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
 const b64url = (s: string) => btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
 type Stub = ReturnType<typeof vaultStub>;
-type Entry = { seq: number; type: string; actor: { identity: string }; outcome: string; details: Record<string, unknown> };
+type Entry = {
+  seq: number;
+  type: string;
+  actor: { identity: string };
+  outcome: string;
+  details: Record<string, unknown>;
+};
 
 async function auditRows(vault: Stub): Promise<Entry[]> {
-  return runInDurableObject(vault, (_o, state) => state.storage.sql.exec<{ entry: string }>("SELECT entry FROM audit ORDER BY seq").toArray().map((r) => JSON.parse(r.entry) as Entry));
+  return runInDurableObject(vault, (_o, state) =>
+    state.storage.sql
+      .exec<{ entry: string }>("SELECT entry FROM audit ORDER BY seq")
+      .toArray()
+      .map((r) => JSON.parse(r.entry) as Entry),
+  );
 }
 
 const databaseSize = (vault: Stub) => runInDurableObject(vault, (_o, state) => state.storage.sql.databaseSize);
@@ -51,25 +63,50 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
     // One oidc.denied with a 10 KB issuer: recorded (within budget) but bounded.
     const hugeIss = `https://${"i".repeat(10 * 1024)}.example`;
     const jwt = `${b64url(JSON.stringify({ alg: "RS256" }))}.${b64url(JSON.stringify({ iss: hugeIss }))}.sig`;
-    expect(await vault.oidcLeases("req-huge", { tenant_id: tenantId, token: jwt, credentials: ["a"] }, "203.0.113.1")).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    expect(
+      await vault.oidcLeases("req-huge", { tenant_id: tenantId, token: jwt, credentials: ["a"] }, "203.0.113.1"),
+    ).toMatchObject({ ok: false, error: { code: "unauthorized" } });
 
     // 10,000 refusals of three kinds from 200 addresses: random well-formed tokens, unparseable
     // OIDC tokens, webhook requests for made-up names with made-up signatures.
     await flood(10_000, 200, (i) => {
       const ip = `198.51.100.${i % 200}`;
-      if (i % 4 === 1) return vault.oidcLeases(`r${i}`, { tenant_id: tenantId, token: `x.${hex(8)}.y`, credentials: ["a"] }, ip);
-      if (i % 4 === 2) return vault.webhookLeases(`r${i}`, { name: `hook-${hex(20)}`, contentType: "application/json", timestamp: "1", signature: `sha256=${hex(32)}`, body: "{}" }, ip);
+      if (i % 4 === 1)
+        return vault.oidcLeases(`r${i}`, { tenant_id: tenantId, token: `x.${hex(8)}.y`, credentials: ["a"] }, ip);
+      if (i % 4 === 2)
+        return vault.webhookLeases(
+          `r${i}`,
+          {
+            name: `hook-${hex(20)}`,
+            contentType: "application/json",
+            timestamp: "1",
+            signature: `sha256=${hex(32)}`,
+            body: "{}",
+          },
+          ip,
+        );
       return vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: `r${i}`, input: null, ip });
     });
 
     // Positive control: a caller who authenticated and lacks the role is recorded every time.
     for (let i = 0; i < 100; i++) {
-      expect(await vault.op("credentials.create", { token: viewer, requestId: `v${i}`, input: { body: { name: `x/${i}`, value: "v" } } })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+      expect(
+        await vault.op("credentials.create", {
+          token: viewer,
+          requestId: `v${i}`,
+          input: { body: { name: `x/${i}`, value: "v" } },
+        }),
+      ).toMatchObject({ ok: false, error: { code: "forbidden" } });
     }
 
     // The minute closes: the next refusal (a minute later) writes its summary first.
     await vault.setClockForTest(T0 + MINUTE);
-    await vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: "late", input: null, ip: "198.51.100.7" });
+    await vault.op("whoami", {
+      token: `gv_api_${tenantId}_${hex(32)}`,
+      requestId: "late",
+      input: null,
+      ip: "198.51.100.7",
+    });
 
     const rows = (await auditRows(vault)).slice(before);
     const anonymous = rows.filter((e) => e.actor.identity === "anonymous" && e.type !== "auth.denied_summary");
@@ -79,13 +116,19 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
     expect(rows.filter((e) => e.type === "access.denied")).toHaveLength(100);
     expect(rows.length).toBeLessThanOrEqual(2 * BUDGET + 2 + 100 + 4); // + checkpoints' own entries, if any
 
-    const summary = summaries[0]!.details as { recorded: number; folded: number; counts: { reason: string; ip: string; route: string; count: number }[] };
+    const summary = summaries[0]!.details as {
+      recorded: number;
+      folded: number;
+      counts: { reason: string; ip: string; route: string; count: number }[];
+    };
     expect(summary.recorded + summary.folded).toBe(10_001);
     expect(summary.recorded).toBe(BUDGET);
     expect(summary.counts.length).toBeLessThanOrEqual(65);
     expect(summary.counts.reduce((n, c) => n + c.count, 0)).toBe(summary.folded);
     expect(new Set(summary.counts.map((c) => c.route))).toEqual(new Set(["whoami", "ci.oidc", "ci.webhook", "other"]));
-    expect(summary.counts.some((c) => c.reason === "auth.denied/unknown_token" && c.ip.startsWith("198.51.100."))).toBe(true);
+    expect(summary.counts.some((c) => c.reason === "auth.denied/unknown_token" && c.ip.startsWith("198.51.100."))).toBe(
+      true,
+    );
 
     const bounded = rows.find((e) => e.type === "oidc.denied")!;
     const issuer = bounded.details.issuer as string;
@@ -95,14 +138,20 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
 
     expect((await databaseSize(vault)) - sizeBefore).toBeLessThanOrEqual(1024 * 1024);
     // The newest entries may not be under a checkpoint yet; strict verify would (rightly) refuse them.
-    const verified = await vault.op("audit.verify", { token: adminToken, requestId: "verify", input: { query: { allow_unsigned_tail: "true" } } });
+    const verified = await vault.op("audit.verify", {
+      token: adminToken,
+      requestId: "verify",
+      input: { query: { allow_unsigned_tail: "true" } },
+    });
     expect(verified).toMatchObject({ ok: true, value: { ok: true } });
   });
 
   it("a quiet minute's summary is written by the alarm; an alarm inside the minute writes none and re-arms", async () => {
     const start = T0 + 10 * MINUTE;
     await vault.setClockForTest(start);
-    await flood(BUDGET + 5, 20, (i) => vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: `q${i}`, input: null, ip: "192.0.2.9" }));
+    await flood(BUDGET + 5, 20, (i) =>
+      vault.op("whoami", { token: `gv_api_${tenantId}_${hex(32)}`, requestId: `q${i}`, input: null, ip: "192.0.2.9" }),
+    );
     const count = async () => (await auditRows(vault)).filter((e) => e.type === "auth.denied_summary").length;
     const summariesBefore = await count();
     await vault.setClockForTest(start + 30_000);
@@ -115,17 +164,31 @@ describe("anonymous refusals within a per-minute audit budget", { timeout: 240_0
     expect(await runDurableObjectAlarm(vault)).toBe(true);
     const after = await auditRows(vault);
     expect(await count()).toBe(summariesBefore + 1);
-    expect(after.at(-1)).toMatchObject({ type: "auth.denied_summary", details: { folded: 5, counts: [{ reason: "auth.denied/unknown_token", ip: "192.0.2.9", route: "whoami", count: 5 }] } });
+    expect(after.at(-1)).toMatchObject({
+      type: "auth.denied_summary",
+      details: {
+        folded: 5,
+        counts: [{ reason: "auth.denied/unknown_token", ip: "192.0.2.9", route: "whoami", count: 5 }],
+      },
+    });
   });
 
   it("refused tokens cannot buy a fresh allowance: past the per-IP limit an address gets 429, while a valid token from it and refusals from other addresses are unaffected", async () => {
     await vault.setClockForTest(T0 + 20 * MINUTE);
     const limit = 600; // ANON_REFUSALS_PER_IP_PER_MINUTE's default
     const forged = () => `gv_api_${tenantId}_${hex(32)}`;
-    await flood(limit, 100, (i) => vault.op("whoami", { token: forged(), requestId: `ip${i}`, input: null, ip: "192.0.2.66" }));
-    expect(await vault.op("whoami", { token: forged(), requestId: "over", input: null, ip: "192.0.2.66" })).toMatchObject({ ok: false, error: { code: "rate_limited" } });
+    await flood(limit, 100, (i) =>
+      vault.op("whoami", { token: forged(), requestId: `ip${i}`, input: null, ip: "192.0.2.66" }),
+    );
+    expect(
+      await vault.op("whoami", { token: forged(), requestId: "over", input: null, ip: "192.0.2.66" }),
+    ).toMatchObject({ ok: false, error: { code: "rate_limited" } });
     // Positive controls: another address is still told 401, and a valid token works from the flooding one.
-    expect(await vault.op("whoami", { token: forged(), requestId: "other", input: null, ip: "192.0.2.67" })).toMatchObject({ ok: false, error: { code: "unauthorized" } });
-    expect(await vault.op("whoami", { token: adminToken, requestId: "valid", input: null, ip: "192.0.2.66" })).toMatchObject({ ok: true });
+    expect(
+      await vault.op("whoami", { token: forged(), requestId: "other", input: null, ip: "192.0.2.67" }),
+    ).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    expect(
+      await vault.op("whoami", { token: adminToken, requestId: "valid", input: null, ip: "192.0.2.66" }),
+    ).toMatchObject({ ok: true });
   });
 });

@@ -28,7 +28,9 @@ describe("the route table", () => {
     const w = await setupWorld();
     for (const route of AUTH_ROUTES) {
       const parts = await fixtureOf(route)(w);
-      expect(Object.keys(parts.params ?? {}).sort(), label(route)).toEqual(Object.keys(route.params?.shape ?? {}).sort());
+      expect(Object.keys(parts.params ?? {}).sort(), label(route)).toEqual(
+        Object.keys(route.params?.shape ?? {}).sort(),
+      );
       expect(fillPath(route, parts.params)).not.toContain(":");
       expect(parts.body !== undefined, `${label(route)} body`).toBe(route.body !== undefined);
       if (route.query) expect(route.query.safeParse(parts.query ?? {}).success, label(route)).toBe(true);

@@ -1,7 +1,16 @@
 import { expect } from "vitest";
 import { AUTH_ROUTES, type Operation, type RouteDef } from "../../../worker/contract/operations";
 import { ROLES, type Role } from "../../../worker/contract/roles";
-import { api, BASE, bootstrap, createCredential, expectStatus, makeToken, tokenWithRole, workerFetch } from "../helpers";
+import {
+  api,
+  BASE,
+  bootstrap,
+  createCredential,
+  expectStatus,
+  makeToken,
+  tokenWithRole,
+  workerFetch,
+} from "../helpers";
 
 export { makeToken };
 
@@ -35,18 +44,24 @@ export function plant(w: World, label: string): string {
   return value;
 }
 
-
 /** The identity every role token of a world acts as. */
 export const MEMBER = "user:member@acme.test";
 
 /** Leases the world's credential as its user-role token; returns the lease id (the value is not kept). */
 export async function makeLease(w: World): Promise<string> {
-  const res = await api(w.tokens.user, "POST", "/v1/leases", { credential: w.credential.id, ttl: "5m", purpose: "fixture target" });
+  const res = await api(w.tokens.user, "POST", "/v1/leases", {
+    credential: w.credential.id,
+    ttl: "5m",
+    purpose: "fixture target",
+  });
   return (await expectStatus<{ lease: { id: string } }>(res, 201)).lease.id;
 }
 
 /** A use policy on the test upstream (test/workers/support/use-upstream.ts). */
-const USE_POLICY = { origins: ["https://api.example.com"], inject: { type: "header", name: "Authorization", template: "Bearer {value}" } };
+const USE_POLICY = {
+  origins: ["https://api.example.com"],
+  inject: { type: "header", name: "Authorization", template: "Bearer {value}" },
+};
 
 /** Gives the world's credential a use policy (as the bootstrap admin); returns its ref. */
 async function withUsePolicy(w: World): Promise<string> {
@@ -65,7 +80,10 @@ function approvalSetup(w: World): Promise<{ credential: string; requester: strin
   if (!setup) {
     setup = (async () => {
       const team = `approvers-${uid()}`;
-      await expectStatus(await api(w.adminToken, "PUT", `/v1/teams/${team}`, { members: [MEMBER, "user:admin@acme.test"] }), 200);
+      await expectStatus(
+        await api(w.adminToken, "PUT", `/v1/teams/${team}`, { members: [MEMBER, "user:admin@acme.test"] }),
+        200,
+      );
       const credential = await createCredential(w.adminToken, `approval/${uid()}`, plant(w, "approval"));
       const rules = [
         { effect: "approve", identity: "agent:requester@fixture", approvers: { team } },
@@ -108,7 +126,14 @@ export async function setupWorld(name = "acme"): Promise<World> {
   const { tenantId, adminToken } = await bootstrap(name);
   const tokens = {} as Record<Role, string>;
   for (const role of ROLES) tokens[role] = await tokenWithRole(adminToken, role, MEMBER);
-  const w: World = { tenantId, adminToken, tokens, credential: { id: "", name: "" }, spareToken: { id: "", token: "" }, secrets: [] };
+  const w: World = {
+    tenantId,
+    adminToken,
+    tokens,
+    credential: { id: "", name: "" },
+    spareToken: { id: "", token: "" },
+    secrets: [],
+  };
   w.credential = await createCredential(adminToken, `world/${name}-${uid()}`, plant(w, "world"));
   w.spareToken = await makeToken(adminToken, { role: "viewer", name: "spare" });
   return w;
@@ -127,19 +152,38 @@ export const FIXTURES: { readonly [op in Operation]: Fixture } = {
   whoami: async () => ({}),
   "credentials.list": async () => ({ query: { limit: "10" } }),
   "credentials.create": async (w) => ({
-    body: { name: `fixture/${uid()}`, value: plant(w, "create"), description: "made by a fixture", tags: ["fixture"], default_ttl: "10m", max_ttl: "1h" },
+    body: {
+      name: `fixture/${uid()}`,
+      value: plant(w, "create"),
+      description: "made by a fixture",
+      tags: ["fixture"],
+      default_ttl: "10m",
+      max_ttl: "1h",
+    },
   }),
   "credentials.get": async (w) => ({ params: { ref: w.credential.name } }),
-  "credentials.update": async (w) => ({ params: { ref: w.credential.id }, body: { description: "updated", tags: ["u"], default_ttl: 300, max_ttl: "2h" } }),
+  "credentials.update": async (w) => ({
+    params: { ref: w.credential.id },
+    body: { description: "updated", tags: ["u"], default_ttl: 300, max_ttl: "2h" },
+  }),
   "credentials.rotate": async (w) => ({ params: { ref: w.credential.id }, body: { value: plant(w, "rotated") } }),
   "credentials.versions": async (w) => ({ params: { ref: w.credential.name } }),
-  "credentials.delete": async (w) => ({ params: { ref: (await createCredential(w.adminToken, `doomed/${uid()}`, plant(w, "doomed"))).id } }),
+  "credentials.delete": async (w) => ({
+    params: { ref: (await createCredential(w.adminToken, `doomed/${uid()}`, plant(w, "doomed"))).id },
+  }),
   "tokens.list": async () => ({ query: { limit: "10", include_revoked: "true" } }),
-  "tokens.create": async () => ({ body: { name: `fixture ${uid()}`, role: "viewer", identity: "agent:fixture@test", expires_in: "1h" } }),
+  "tokens.create": async () => ({
+    body: { name: `fixture ${uid()}`, role: "viewer", identity: "agent:fixture@test", expires_in: "1h" },
+  }),
   "tokens.get": async (w) => ({ params: { id: w.spareToken.id } }),
   "tokens.revoke": async (w) => ({ params: { id: (await makeToken(w.adminToken, { role: "viewer" })).id } }),
   "leases.create": async (w) => ({
-    body: { credential: w.credential.name, ttl: "5m", purpose: "fixture", agent: { name: "claude-code", model: "m-1", client: "vitest" } },
+    body: {
+      credential: w.credential.name,
+      ttl: "5m",
+      purpose: "fixture",
+      agent: { name: "claude-code", model: "m-1", client: "vitest" },
+    },
   }),
   "leases.list": async () => ({ query: { limit: "10" } }),
   "leases.get": async (w) => ({ params: { id: await makeLease(w) } }),
@@ -152,9 +196,14 @@ export const FIXTURES: { readonly [op in Operation]: Fixture } = {
   "audit.inclusion_proof": async () => ({ query: { seq: "1" } }),
   "audit.consistency_proof": async () => ({ query: { old: "1" } }),
   "audit.export": async () => ({}),
-  "incident.impact": async () => ({ query: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() } }),
+  "incident.impact": async () => ({
+    query: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() },
+  }),
   "acl.get": async (w) => ({ params: { ref: w.credential.id } }),
-  "acl.set": async (w) => ({ params: { ref: w.credential.name }, body: { rules: [{ effect: "allow", identity: "user:*" }], agent_visible: false } }),
+  "acl.set": async (w) => ({
+    params: { ref: w.credential.name },
+    body: { rules: [{ effect: "allow", identity: "user:*" }], agent_visible: false },
+  }),
   "sessions.create": async () => ({ body: { ttl: "10m", role: "viewer", name: `session ${uid()}` } }),
   "sessions.revoke": async (w, as) => {
     const res = await api(as ?? w.adminToken, "POST", "/v1/sessions", { ttl: "10m", role: "viewer" });
@@ -163,9 +212,15 @@ export const FIXTURES: { readonly [op in Operation]: Fixture } = {
   "oidc.list": async () => ({}),
   "oidc.create": async () => ({
     body: {
-      name: `gh-${uid()}`, issuer: "https://token.actions.githubusercontent.com", audience: "vault",
-      jwks_uri: "https://token.actions.githubusercontent.com/.well-known/jwks", conditions: { repository_owner: "acme" },
-      identity_template: "ci:github:{repository}@{ref}", role: "user", credentials: ["world/*"], max_ttl: "10m",
+      name: `gh-${uid()}`,
+      issuer: "https://token.actions.githubusercontent.com",
+      audience: "vault",
+      jwks_uri: "https://token.actions.githubusercontent.com/.well-known/jwks",
+      conditions: { repository_owner: "acme" },
+      identity_template: "ci:github:{repository}@{ref}",
+      role: "user",
+      credentials: ["world/*"],
+      max_ttl: "10m",
     },
   }),
   "oidc.delete": async (w) => ({ params: { ref: (await makeVia(w, "oidc.create", "/v1/oidc/trusts")).id } }),
@@ -176,7 +231,10 @@ export const FIXTURES: { readonly [op in Operation]: Fixture } = {
   "use.get": async (w) => ({ params: { ref: await withUsePolicy(w) } }),
   "use.set": async (w) => ({ params: { ref: w.credential.name }, body: USE_POLICY }),
   "use.delete": async (w) => ({ params: { ref: await withUsePolicy(w) } }),
-  "use.request": async (w) => ({ params: { ref: await withUsePolicy(w) }, body: { method: "GET", url: "https://api.example.com/v1/echo", purpose: "fixture" } }),
+  "use.request": async (w) => ({
+    params: { ref: await withUsePolicy(w) },
+    body: { method: "GET", url: "https://api.example.com/v1/echo", purpose: "fixture" },
+  }),
   "teams.list": async () => ({}),
   "teams.set": async () => ({ params: { name: `crew-${uid()}` }, body: { members: ["agent:*", MEMBER] } }),
   "teams.delete": async (w) => {
@@ -223,7 +281,10 @@ export async function makeVia(w: World, op: Operation, path: string): Promise<{ 
 /** The fixture of an authenticated route; throws (failing the test) when there is none. */
 export function fixtureOf(route: RouteDef): Fixture {
   const fixture: Fixture | undefined = route.operation ? FIXTURES[route.operation] : undefined;
-  if (!fixture) throw new Error(`no fixture for ${route.method.toUpperCase()} ${route.path} (operation ${route.operation}): add one to FIXTURES`);
+  if (!fixture)
+    throw new Error(
+      `no fixture for ${route.method.toUpperCase()} ${route.path} (operation ${route.operation}): add one to FIXTURES`,
+    );
   return fixture;
 }
 
@@ -290,9 +351,21 @@ export async function send(w: World | null, method: string, path: string, opts: 
 }
 
 /** Sends a route's request as `token`. */
-export function callRoute(w: World, route: RouteDef, token: string | null, parts: RequestParts, extra: SendOptions = {}): Promise<Reply> {
+export function callRoute(
+  w: World,
+  route: RouteDef,
+  token: string | null,
+  parts: RequestParts,
+  extra: SendOptions = {},
+): Promise<Reply> {
   const valueAllowed = route.operation === "leases.create" || route.operation === "access_requests.collect";
-  return send(w, route.method, fillPath(route, parts.params), { token, query: parts.query, body: parts.body, valueAllowed, ...extra });
+  return send(w, route.method, fillPath(route, parts.params), {
+    token,
+    query: parts.query,
+    body: parts.body,
+    valueAllowed,
+    ...extra,
+  });
 }
 
 /** Asserts the route's success status and, for a body, that it matches the route's response schema. */
@@ -316,7 +389,8 @@ export function expectError(r: Reply, status: number, code: string): string {
 }
 
 /** A label for a route in test names. */
-export const label = (route: RouteDef): string => `${route.method.toUpperCase()} ${route.path} (${route.operation ?? "public"})`;
+export const label = (route: RouteDef): string =>
+  `${route.method.toUpperCase()} ${route.path} (${route.operation ?? "public"})`;
 
 /**
  * Everything observable about a world's state through the API: credentials with their
@@ -332,11 +406,21 @@ export async function snapshot(w: World): Promise<unknown> {
   const items = bodyOf<{ items: { id: string }[] }>(creds).items;
   const versions = [];
   for (const c of items) {
-    const list = bodyOf<{ items: { kek_version?: number }[] }>(await send(w, "get", `/v1/credentials/${c.id}/versions`, { token }));
+    const list = bodyOf<{ items: { kek_version?: number }[] }>(
+      await send(w, "get", `/v1/credentials/${c.id}/versions`, { token }),
+    );
     versions.push(list.items.map(({ kek_version: _k, ...v }) => v));
   }
   const tokens = await send(w, "get", "/v1/tokens", { token, query: { limit: "100", include_revoked: "true" } });
-  const kek = bodyOf<{ active_version: number; versions: { version: number }[] }>(await send(w, "get", "/v1/admin/kek", { token }));
+  const kek = bodyOf<{ active_version: number; versions: { version: number }[] }>(
+    await send(w, "get", "/v1/admin/kek", { token }),
+  );
   const leases = await send(w, "get", "/v1/leases", { token, query: { limit: "100" } });
-  return { credentials: creds.json, versions, tokens: tokens.json, kek: [kek.active_version, kek.versions.map((v) => v.version)], leases: leases.json };
+  return {
+    credentials: creds.json,
+    versions,
+    tokens: tokens.json,
+    kek: [kek.active_version, kek.versions.map((v) => v.version)],
+    leases: leases.json,
+  };
 }

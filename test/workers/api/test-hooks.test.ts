@@ -32,17 +32,27 @@ describe("one gate for test and bench hooks", () => {
 
   it("RATE_LIMITS=off outside production needs TEST_HOOKS (control: accepted with it)", async () => {
     for (const ENVIRONMENT of ["development", "test"]) {
-      expect((await fetchWith({ ENVIRONMENT, TEST_HOOKS: "false", RATE_LIMITS: "off" }, "/v1/health")).status, ENVIRONMENT).toBe(503);
-      expect((await fetchWith({ ENVIRONMENT, TEST_HOOKS: "true", RATE_LIMITS: "off" }, "/v1/health")).status, ENVIRONMENT).toBe(200);
+      expect(
+        (await fetchWith({ ENVIRONMENT, TEST_HOOKS: "false", RATE_LIMITS: "off" }, "/v1/health")).status,
+        ENVIRONMENT,
+      ).toBe(503);
+      expect(
+        (await fetchWith({ ENVIRONMENT, TEST_HOOKS: "true", RATE_LIMITS: "off" }, "/v1/health")).status,
+        ENVIRONMENT,
+      ).toBe(200);
     }
   });
 
   it("the object's hooks refuse without the gate and run with it", async () => {
-    expect(() => requireTestHooks({ TEST_HOOKS: false }, "setClockForTest")).toThrow("setClockForTest is refused unless TEST_HOOKS is on");
+    expect(() => requireTestHooks({ TEST_HOOKS: false }, "setClockForTest")).toThrow(
+      "setClockForTest is refused unless TEST_HOOKS is on",
+    );
     expect(() => requireTestHooks({ TEST_HOOKS: true }, "setClockForTest")).not.toThrow();
     // The gate is the first thing seedLeases checks: nothing else of the context is touched.
     const ungated = { config: { TEST_HOOKS: false, ENVIRONMENT: "test" } } as unknown as VaultContext;
-    const refused = await seedLeases(ungated, {} as never, { credential: "x", count: 1, expiresAt: 0 }).catch((error: unknown) => error);
+    const refused = await seedLeases(ungated, {} as never, { credential: "x", count: 1, expiresAt: 0 }).catch(
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(VaultError);
     expect((refused as VaultError).code).toBe("forbidden");
   });

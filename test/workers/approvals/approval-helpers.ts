@@ -36,7 +36,9 @@ export interface ApprovalWorld {
 const uid = (): string => crypto.randomUUID().slice(0, 8);
 
 /** Bootstraps a tenant, its people and a credential whose ACL holds agents' leases for approval. */
-export async function approvalWorld(approvers: { role?: string; team?: string } | "team" = "team"): Promise<ApprovalWorld> {
+export async function approvalWorld(
+  approvers: { role?: string; team?: string } | "team" = "team",
+): Promise<ApprovalWorld> {
   const { tenantId, adminToken: admin } = await bootstrap(`jit-${uid()}`);
   const team = `approvers-${uid()}`;
   await expectStatus(await api(admin, "PUT", `/v1/teams/${team}`, { members: ["user:alice@acme.test"] }), 200);
@@ -46,10 +48,24 @@ export async function approvalWorld(approvers: { role?: string; team?: string } 
   const manager = (await makeToken(admin, { role: "manager", identity: "user:mgr@acme.test" })).token;
   const value = `JIT-SECRET-${uid()}`;
   const credential = await createCredential(admin, `jit/${uid()}`, value);
-  await expectStatus(await api(admin, "PATCH", `/v1/credentials/${credential.id}`, { default_ttl: "10m", max_ttl: "1h" }), 200);
+  await expectStatus(
+    await api(admin, "PATCH", `/v1/credentials/${credential.id}`, { default_ttl: "10m", max_ttl: "1h" }),
+    200,
+  );
   const rule = { effect: "approve", identity: "agent:*", approvers: approvers === "team" ? { team } : approvers };
   await expectStatus(await api(admin, "PUT", `/v1/credentials/${credential.id}/acl`, { rules: [rule] }), 200);
-  return { tenantId, admin, agent: agentToken.token, agentId: agentToken.id, alice, bob, manager, team, credential, value };
+  return {
+    tenantId,
+    admin,
+    agent: agentToken.token,
+    agentId: agentToken.id,
+    alice,
+    bob,
+    manager,
+    team,
+    credential,
+    value,
+  };
 }
 
 /** Asks for a lease that an approve rule holds: must answer 202 with a pending request and no value. */
@@ -63,7 +79,12 @@ export async function requestLease(token: string, body: Record<string, unknown>)
 }
 
 /** POSTs a decision; returns the response for the caller to check. */
-export function decide(token: string, id: string, verb: "approve" | "deny", body: Record<string, unknown> = verb === "deny" ? { reason: "not now" } : {}): Promise<Response> {
+export function decide(
+  token: string,
+  id: string,
+  verb: "approve" | "deny",
+  body: Record<string, unknown> = verb === "deny" ? { reason: "not now" } : {},
+): Promise<Response> {
   return api(token, "POST", `/v1/access-requests/${id}/${verb}`, body);
 }
 

@@ -16,8 +16,12 @@ describe("dashboard approvals page", () => {
 
     // Refused without the CSRF token or from another origin; nothing changes.
     expect((await alice.post(`/ui/requests/${first.id}/approve`, {}, { csrf: null })).status).toBe(403);
-    expect((await alice.post(`/ui/requests/${first.id}/approve`, {}, { origin: "https://evil.example" })).status).toBe(403);
-    expect((await expectStatus<RequestBody>(await api(w.alice, "GET", `/v1/access-requests/${first.id}`), 200)).status).toBe("pending");
+    expect((await alice.post(`/ui/requests/${first.id}/approve`, {}, { origin: "https://evil.example" })).status).toBe(
+      403,
+    );
+    expect(
+      (await expectStatus<RequestBody>(await api(w.alice, "GET", `/v1/access-requests/${first.id}`), 200)).status,
+    ).toBe("pending");
     // The requester's own session is refused by the vault (its own request); control: the approver's form succeeds.
     const agent = await signedIn(w.agent);
     const own = await (await agent.get("/ui/requests")).text();
@@ -27,7 +31,9 @@ describe("dashboard approvals page", () => {
     const approved = await alice.post(`/ui/requests/${first.id}/approve`, { reason: "ticket 9" });
     expect(approved.status).toBe(303);
     expect(approved.headers.get("location")).toBe("/ui/requests?done=approved");
-    expect(await expectStatus<RequestBody>(await api(w.alice, "GET", `/v1/access-requests/${first.id}`), 200)).toMatchObject({ status: "approved", reason: "ticket 9", decided_by: "user:alice@acme.test" });
+    expect(
+      await expectStatus<RequestBody>(await api(w.alice, "GET", `/v1/access-requests/${first.id}`), 200),
+    ).toMatchObject({ status: "approved", reason: "ticket 9", decided_by: "user:alice@acme.test" });
 
     // Deny: the reason is required (400 page), then it is the requester's to read.
     await expectStatus(await api(w.agent, "POST", `/v1/access-requests/${first.id}/lease`), 201);

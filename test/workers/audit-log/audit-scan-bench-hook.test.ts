@@ -31,10 +31,17 @@ it("audit-scan reads and hashes the requested rows, clamped to the head, and cou
 it("the route is 404 without TEST_HOOKS; with it, a bad range is a 400 naming the field and a good one answers (control)", async () => {
   const { tenantId, size } = await smallChain(0);
   expect((await get("false", `/v1/bench/audit-scan/${tenantId}?from_seq=1&to_seq=${size}`)).status).toBe(404);
-  for (const [query, field] of [["from_seq=0&to_seq=2", "from_seq"], ["from_seq=3&to_seq=2", "to_seq"], ["from_seq=1", "to_seq"], ["from_seq=x&to_seq=2", "from_seq"]] as const) {
+  for (const [query, field] of [
+    ["from_seq=0&to_seq=2", "from_seq"],
+    ["from_seq=3&to_seq=2", "to_seq"],
+    ["from_seq=1", "to_seq"],
+    ["from_seq=x&to_seq=2", "from_seq"],
+  ] as const) {
     const res = await get("true", `/v1/bench/audit-scan/${tenantId}?${query}`);
     expect(res.status, query).toBe(400);
     expect(await res.text(), query).toContain(field);
   }
-  expect(await expectStatus(await get("true", `/v1/bench/audit-scan/${tenantId}?from_seq=1&to_seq=${size}`), 200)).toMatchObject({ rows: size, mismatches: 0 });
+  expect(
+    await expectStatus(await get("true", `/v1/bench/audit-scan/${tenantId}?from_seq=1&to_seq=${size}`), 200),
+  ).toMatchObject({ rows: size, mismatches: 0 });
 });

@@ -4,21 +4,33 @@ import { allEntries, auditRows, scalar, verify } from "./helpers";
 
 const N = 500;
 
-it(`${N} concurrent lease requests on one tenant: ${N} leases, ${N} lease.created entries, contiguous seq, chain verifies`, { timeout: 240_000 }, async () => {
+it(`${N} concurrent lease requests on one tenant: ${N} leases, ${N} lease.created entries, contiguous seq, chain verifies`, {
+  timeout: 240_000,
+}, async () => {
   const { tenantId, adminToken } = await bootstrap();
   // Two user tokens of one identity: the test config limits each token to 300 requests a minute.
-  const users = [await tokenWithRole(adminToken, "user", "agent:swarm@test"), await tokenWithRole(adminToken, "user", "agent:swarm@test")];
+  const users = [
+    await tokenWithRole(adminToken, "user", "agent:swarm@test"),
+    await tokenWithRole(adminToken, "user", "agent:swarm@test"),
+  ];
   const user = users[0]!;
   const cred = await createCredential(adminToken, "shared", "concurrent-value");
   const before = await scalar(tenantId, "SELECT count(*) AS n FROM audit");
 
   const responses = await Promise.all(
-    Array.from({ length: N }, (_, i) => api(users[i % 2]!, "POST", "/v1/leases", { credential: "shared", ttl: "10m", purpose: `req-${i}` })),
+    Array.from({ length: N }, (_, i) =>
+      api(users[i % 2]!, "POST", "/v1/leases", { credential: "shared", ttl: "10m", purpose: `req-${i}` }),
+    ),
   );
   const bodies = await Promise.all(responses.map((r) => r.text().then((text) => ({ status: r.status, text }))));
   const statuses = bodies.map((b) => b.status);
-  expect(statuses.filter((s) => s !== 201), bodies.find((b) => b.status !== 201)?.text).toEqual([]);
-  const leases = bodies.map((b) => JSON.parse(b.text) as { lease: { id: string; credential_id: string }; value: string });
+  expect(
+    statuses.filter((s) => s !== 201),
+    bodies.find((b) => b.status !== 201)?.text,
+  ).toEqual([]);
+  const leases = bodies.map(
+    (b) => JSON.parse(b.text) as { lease: { id: string; credential_id: string }; value: string },
+  );
   expect(leases.every((l) => l.value === "concurrent-value" && l.lease.credential_id === cred.id)).toBe(true);
   const ids = new Set(leases.map((l) => l.lease.id));
   expect(ids.size).toBe(N);

@@ -27,9 +27,12 @@ async function legacyTenant() {
   return chain;
 }
 
-const origin = (tenantId: string, merkle: boolean) => (merkle ? `vault.test/audit/v2/${tenantId}` : `vault.test/audit/${tenantId}`);
-const fresh = async (token: string) => (await expectStatus<Items>(await api(token, "GET", "/v1/audit/checkpoints?fresh=true"), 200)).items;
-const lease = async (user: string) => expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: "cutover" }), 201);
+const origin = (tenantId: string, merkle: boolean) =>
+  merkle ? `vault.test/audit/v2/${tenantId}` : `vault.test/audit/${tenantId}`;
+const fresh = async (token: string) =>
+  (await expectStatus<Items>(await api(token, "GET", "/v1/audit/checkpoints?fresh=true"), 200)).items;
+const lease = async (user: string) =>
+  expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: "cutover" }), 201);
 
 it("a log whose tree is still being built signs hash-chain checkpoints, then Merkle ones from the cut-over; both verify", async () => {
   const { tenantId, adminToken, user } = await legacyTenant();
@@ -50,13 +53,24 @@ it("a log whose tree is still being built signs hash-chain checkpoints, then Mer
   expect(await scalar(tenantId, "SELECT size AS n FROM audit_cutover")).toBe(head);
 
   // Both formats verify: on the server (chain head and Merkle root recomputed) and offline.
-  expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: true, checkpoints: 2, merkle_cutover: head });
-  const { verifier_key, legacy_verifier_key } = await expectStatus<{ verifier_key: string; legacy_verifier_key: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
+  expect(await verify(adminToken, "", { strict: true })).toMatchObject({
+    ok: true,
+    checkpoints: 2,
+    merkle_cutover: head,
+  });
+  const { verifier_key, legacy_verifier_key } = await expectStatus<{
+    verifier_key: string;
+    legacy_verifier_key: string;
+  }>(await api(null, "GET", "/v1/audit/public-key"), 200);
   const lines = (await (await api(adminToken, "GET", "/v1/audit/export")).text()).trim().split("\n");
   expect(lines.filter((l) => l.includes('"kind":"checkpoint"'))).toHaveLength(3);
   // Either verifier key string of the one signing key checks both formats.
   for (const key of [verifier_key, legacy_verifier_key]) {
-    expect(await verifyAuditExport(lines, key, { tenant: tenantId })).toMatchObject({ ok: true, checkpoints: 3, unsignedTail: 0 });
+    expect(await verifyAuditExport(lines, key, { tenant: tenantId })).toMatchObject({
+      ok: true,
+      checkpoints: 3,
+      unsignedTail: 0,
+    });
   }
 });
 
@@ -71,10 +85,27 @@ it("a hash-chain checkpoint past the cut-over is refused by the server's verify;
   const size = cutover + 1;
   const rows = await auditRows(tenantId);
   const { chain } = await auditSigners(env.AUDIT_SIGNING_KEY, "vault.test");
-  const note = await signCheckpoint(chain, { origin: checkpointOrigin("vault.test", tenantId), size, hash: rows[size - 1]!.hash });
-  const saved = await withSql(tenantId, (sql) => sql.exec<{ note: string }>("SELECT note FROM checkpoints WHERE size = ?", size).toArray()[0]?.note ?? null);
-  await withSql(tenantId, (sql) => sql.exec("INSERT OR REPLACE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", size, Date.now(), note));
-  expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: false, seq: size, reason: expect.stringMatching(/past the Merkle cut-over/) });
-  await withSql(tenantId, (sql) => (saved === null ? sql.exec("DELETE FROM checkpoints WHERE size = ?", size) : sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", saved, size)));
+  const note = await signCheckpoint(chain, {
+    origin: checkpointOrigin("vault.test", tenantId),
+    size,
+    hash: rows[size - 1]!.hash,
+  });
+  const saved = await withSql(
+    tenantId,
+    (sql) => sql.exec<{ note: string }>("SELECT note FROM checkpoints WHERE size = ?", size).toArray()[0]?.note ?? null,
+  );
+  await withSql(tenantId, (sql) =>
+    sql.exec("INSERT OR REPLACE INTO checkpoints (size, ts, note) VALUES (?, ?, ?)", size, Date.now(), note),
+  );
+  expect(await verify(adminToken, "", { strict: true })).toMatchObject({
+    ok: false,
+    seq: size,
+    reason: expect.stringMatching(/past the Merkle cut-over/),
+  });
+  await withSql(tenantId, (sql) =>
+    saved === null
+      ? sql.exec("DELETE FROM checkpoints WHERE size = ?", size)
+      : sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", saved, size),
+  );
   expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: true });
 });

@@ -18,17 +18,32 @@ export type AuditRow = {
 
 /** The answer of GET /v1/audit/verify. */
 export type Verify =
-  | { ok: true; checked: number; checkpoints: number; head: string | null; signed_through: number; unsigned_tail: number }
+  | {
+      ok: true;
+      checked: number;
+      checkpoints: number;
+      head: string | null;
+      signed_through: number;
+      unsigned_tail: number;
+    }
   | { ok: false; seq: number; reason: string; unsigned_tail?: number };
 
 /** Runs `fn` inside the tenant's Durable Object with its SQLite storage. */
-export async function withSql<T>(tenantId: string, fn: (sql: SqlStorage, storage: DurableObjectStorage) => T): Promise<T> {
+export async function withSql<T>(
+  tenantId: string,
+  fn: (sql: SqlStorage, storage: DurableObjectStorage) => T,
+): Promise<T> {
   return runInDurableObject(vaultStub(env, tenantId), (_instance, state) => fn(state.storage.sql, state.storage));
 }
 
 /** Every stored audit row, oldest first, read straight from storage. */
 export function auditRows(tenantId: string): Promise<AuditRow[]> {
-  return withSql(tenantId, (sql) => sql.exec<AuditRow>("SELECT * FROM audit ORDER BY seq").toArray().map((r) => ({ ...r })));
+  return withSql(tenantId, (sql) =>
+    sql
+      .exec<AuditRow>("SELECT * FROM audit ORDER BY seq")
+      .toArray()
+      .map((r) => ({ ...r })),
+  );
 }
 
 /** A scalar from the tenant's storage. */
@@ -47,11 +62,17 @@ export async function verify(token: string, query = "", options: { strict?: bool
 }
 
 /** Every entry through GET /v1/audit, following next_from_seq. */
-export async function allEntries(token: string, filter = ""): Promise<{ seq: number; hash: string; entry: Record<string, unknown> }[]> {
+export async function allEntries(
+  token: string,
+  filter = "",
+): Promise<{ seq: number; hash: string; entry: Record<string, unknown> }[]> {
   const out: { seq: number; hash: string; entry: Record<string, unknown> }[] = [];
   let from: number | null = 1;
   while (from !== null) {
-    const page: { items: typeof out; next_from_seq: number | null } = await expectStatus(await api(token, "GET", `/v1/audit?limit=1000&from_seq=${from}${filter}`), 200);
+    const page: { items: typeof out; next_from_seq: number | null } = await expectStatus(
+      await api(token, "GET", `/v1/audit?limit=1000&from_seq=${from}${filter}`),
+      200,
+    );
     out.push(...page.items);
     from = page.next_from_seq;
   }
@@ -66,11 +87,14 @@ export const sha256Hex = sha256HexSync;
  * and verifies ok; below AUDIT_CHECKPOINT_EVERY=10 entries it has no checkpoint, so verify
  * relies on the chain alone.
  */
-export async function smallChain(leases = 4): Promise<{ tenantId: string; adminToken: string; user: string; size: number }> {
+export async function smallChain(
+  leases = 4,
+): Promise<{ tenantId: string; adminToken: string; user: string; size: number }> {
   const { tenantId, adminToken } = await bootstrap();
   const user = await tokenWithRole(adminToken, "user", "agent:tamper@test");
   await createCredential(adminToken, "db");
-  for (let i = 0; i < leases; i++) await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: `p${i}` }), 201);
+  for (let i = 0; i < leases; i++)
+    await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: `p${i}` }), 201);
   const size = leases + 3;
   expect(await scalar(tenantId, "SELECT count(*) AS n FROM audit")).toBe(size);
   if (size < 10) expect(await scalar(tenantId, "SELECT count(*) AS n FROM checkpoints")).toBe(0);
@@ -90,7 +114,13 @@ export function rewriteChain(sql: SqlStorage, rows: readonly AuditRow[]): void {
     if (entry.seq === 3) entry.actor = { identity: "user:nobody@test" };
     const text = canonicalize(entry as unknown as JsonValue);
     prev = sha256Hex(text);
-    sql.exec("UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = ?", text, prev, entry.actor.identity, row.seq);
+    sql.exec(
+      "UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = ?",
+      text,
+      prev,
+      entry.actor.identity,
+      row.seq,
+    );
   }
   sql.exec("DELETE FROM checkpoints");
 }

@@ -41,11 +41,22 @@ it("both routes are 404 without TEST_HOOKS; with it, a bad body is a 400 naming 
   const { tenantId } = await smallChain(0);
   const post = async (hooks: string, path: string, body: unknown) => {
     const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(`${BASE}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }), { ...env, TEST_HOOKS: hooks } as Env, ctx);
+    const res = await worker.fetch(
+      new Request(`${BASE}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+      { ...env, TEST_HOOKS: hooks } as Env,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     return res;
   };
-  for (const [path, bad] of [[`/v1/bench/merkle-skip/${tenantId}`, { skip: "yes" }], [`/v1/bench/seed-audit/${tenantId}`, { count: 0 }]] as const) {
+  for (const [path, bad] of [
+    [`/v1/bench/merkle-skip/${tenantId}`, { skip: "yes" }],
+    [`/v1/bench/seed-audit/${tenantId}`, { count: 0 }],
+  ] as const) {
     expect((await post("false", path, bad)).status, path).toBe(404);
     const res = await post("true", path, bad);
     expect(res.status, path).toBe(400);

@@ -40,7 +40,11 @@ async function entryLeaves(tenantId: string): Promise<Uint8Array[]> {
 const treeState = (tenantId: string) =>
   withSql(tenantId, (sql) => {
     const size = merkleSize(sql);
-    return { size, root: toHex(merkleRoot(sql, size)), rows: sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit_hashes").one().n };
+    return {
+      size,
+      root: toHex(merkleRoot(sql, size)),
+      rows: sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit_hashes").one().n,
+    };
   });
 
 describe("the audit Merkle tree in the Durable Object", () => {
@@ -65,17 +69,35 @@ describe("the audit Merkle tree in the Durable Object", () => {
     // migration, then an append, which must not start a tree that lacks the earlier leaves.
     const left = await withSql(tenantId, (sql, storage) => {
       sql.exec("DELETE FROM audit_hashes");
-      storage.transactionSync(() => appendAudit(sql, tenantId, { type: "test.appended", actor: { identity: "system" }, target: null, outcome: "success", request_id: null, details: {}, at: Date.now() }));
+      storage.transactionSync(() =>
+        appendAudit(sql, tenantId, {
+          type: "test.appended",
+          actor: { identity: "system" },
+          target: null,
+          outcome: "success",
+          request_id: null,
+          details: {},
+          at: Date.now(),
+        }),
+      );
       return sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit_hashes").one().n;
     });
     expect(left).toBe(0);
     await runDurableObjectAlarm(vaultStub(env, tenantId));
     const built = await entryLeaves(tenantId);
-    expect(await treeState(tenantId)).toEqual({ size: built.length, root: naiveRoot(built), rows: storedHashCount(built.length) });
+    expect(await treeState(tenantId)).toEqual({
+      size: built.length,
+      root: naiveRoot(built),
+      rows: storedHashCount(built.length),
+    });
     // Positive control that appends resume once the tree has caught up.
     await expectStatus(await api(adminToken, "GET", "/v1/audit/checkpoints?fresh=true"), 200);
     await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", purpose: "after the build" }), 201);
     const after = await entryLeaves(tenantId);
-    expect(await treeState(tenantId)).toEqual({ size: after.length, root: naiveRoot(after), rows: storedHashCount(after.length) });
+    expect(await treeState(tenantId)).toEqual({
+      size: after.length,
+      root: naiveRoot(after),
+      rows: storedHashCount(after.length),
+    });
   });
 });

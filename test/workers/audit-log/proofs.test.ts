@@ -32,8 +32,11 @@ describe("inclusion proofs", () => {
       expect(p).toMatchObject({ seq: row.seq, size, root });
       expect(await verifyInclusionProof(p, row.entry)).toBe(true);
       // Denials: another entry's bytes, a flipped proof hash, a claimed larger tree.
-      expect(await verifyInclusionProof(p, rows[(row.seq % size)]!.entry)).toBe(false);
-      if (p.proof.length > 0) expect(await verifyInclusionProof({ ...p, proof: [flip(p.proof[0]!), ...p.proof.slice(1)] }, row.entry)).toBe(false);
+      expect(await verifyInclusionProof(p, rows[row.seq % size]!.entry)).toBe(false);
+      if (p.proof.length > 0)
+        expect(await verifyInclusionProof({ ...p, proof: [flip(p.proof[0]!), ...p.proof.slice(1)] }, row.entry)).toBe(
+          false,
+        );
       // A proof fits only trees of its depth (RFC 9162's final sn = 0 check); within a depth the
       // signed checkpoint, which carries size and root together, is what binds the size.
       expect(await verifyInclusionProof({ ...p, size: size * 2 }, row.entry)).toBe(false);
@@ -50,7 +53,8 @@ describe("consistency proofs", () => {
       const p = await get<ConsistencyProof>(`/v1/audit/proof/consistency?old=${old}`);
       expect(p).toMatchObject({ old, new: rows.length });
       expect(await verifyConsistencyProof(p)).toBe(true);
-      if (old > 0 && old < rows.length) expect(await verifyConsistencyProof({ ...p, old_root: flip(p.old_root) })).toBe(false);
+      if (old > 0 && old < rows.length)
+        expect(await verifyConsistencyProof({ ...p, old_root: flip(p.old_root) })).toBe(false);
     }
     const between = await get<ConsistencyProof>("/v1/audit/proof/consistency?old=3&new=7");
     expect(await verifyConsistencyProof(between)).toBe(true);

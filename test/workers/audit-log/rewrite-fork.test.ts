@@ -21,24 +21,40 @@ async function exportLines(token: string): Promise<string[]> {
 
 it("a chain rewritten in storage with its checkpoints deleted but the Merkle tree left alone fails the vault's own verify", async () => {
   const { tenantId, adminToken } = await smallChain();
-  const { verifier_key } = await expectStatus<{ verifier_key: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
+  const { verifier_key } = await expectStatus<{ verifier_key: string }>(
+    await api(null, "GET", "/v1/audit/public-key"),
+    200,
+  );
   // Positive control: the untouched log verifies offline and (covered by the export's checkpoint) on the server.
-  expect(await verifyAuditExport(await exportLines(adminToken), verifier_key, { tenant: tenantId })).toMatchObject({ ok: true });
+  expect(await verifyAuditExport(await exportLines(adminToken), verifier_key, { tenant: tenantId })).toMatchObject({
+    ok: true,
+  });
   expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: true });
   const rows = await auditRows(tenantId);
   await withSql(tenantId, (sql) => rewriteChain(sql, rows));
   await abortAllDurableObjects();
   // The export has the vault sign the head from its stored tree, whose root no longer matches the entries.
   const lines = await exportLines(adminToken);
-  expect(await verifyAuditExport(lines, verifier_key, { tenant: tenantId })).toMatchObject({ ok: false, reason: expect.stringMatching(/Merkle root/) });
-  expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: false, reason: expect.stringMatching(/Merkle root/) });
+  expect(await verifyAuditExport(lines, verifier_key, { tenant: tenantId })).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/Merkle root/),
+  });
+  expect(await verify(adminToken, "", { strict: true })).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/Merkle root/),
+  });
 });
 
 it("a chain and its Merkle tree rewritten in storage with its checkpoints deleted is re-signed by the vault, and a client that remembers reports a fork", async () => {
   const { tenantId, adminToken } = await smallChain();
-  const { verifier_key } = await expectStatus<{ verifier_key: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
+  const { verifier_key } = await expectStatus<{ verifier_key: string }>(
+    await api(null, "GET", "/v1/audit/public-key"),
+    200,
+  );
   const memory = new MemoryCheckpointMemory();
-  expect(await verifyAuditExport(await exportLines(adminToken), verifier_key, { tenant: tenantId, memory })).toMatchObject({ ok: true });
+  expect(
+    await verifyAuditExport(await exportLines(adminToken), verifier_key, { tenant: tenantId, memory }),
+  ).toMatchObject({ ok: true });
   const seen = (await memory.get(`vault.test/audit/v2/${tenantId}`))!;
   expect(seen.size).toBeGreaterThan(3);
 

@@ -9,23 +9,48 @@ import { scalar, smallChain, verify } from "./helpers";
  * can be asked for, and an export ends with a checkpoint signed at export time.
  */
 
-const publicKey = async () => expectStatus<{ verifier_key: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
+const publicKey = async () =>
+  expectStatus<{ verifier_key: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
 
 describe("strict verify on the server", () => {
   it("refuses an unsigned tail and reports its size; allows it only when asked", async () => {
     const { adminToken, size } = await smallChain(); // 7 entries, no checkpoint yet
-    expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: false, seq: 1, unsigned_tail: size, reason: expect.stringMatching(/not covered by a signed checkpoint/) });
+    expect(await verify(adminToken, "", { strict: true })).toMatchObject({
+      ok: false,
+      seq: 1,
+      unsigned_tail: size,
+      reason: expect.stringMatching(/not covered by a signed checkpoint/),
+    });
     // Positive control: the same chain passes when the caller accepts the tail, which is still reported.
-    expect(await verify(adminToken, "?allow_unsigned_tail=true", { strict: true })).toMatchObject({ ok: true, checked: size, signed_through: 0, unsigned_tail: size });
+    expect(await verify(adminToken, "?allow_unsigned_tail=true", { strict: true })).toMatchObject({
+      ok: true,
+      checked: size,
+      signed_through: 0,
+      unsigned_tail: size,
+    });
   });
 
   it("a fresh checkpoint covers the head, after which strict verify passes, also for a range ending before it", async () => {
     const { tenantId, adminToken, size } = await smallChain();
-    const { items } = await expectStatus<{ items: { size: number }[] }>(await api(adminToken, "GET", "/v1/audit/checkpoints?fresh=true"), 200);
+    const { items } = await expectStatus<{ items: { size: number }[] }>(
+      await api(adminToken, "GET", "/v1/audit/checkpoints?fresh=true"),
+      200,
+    );
     expect(items.map((c) => c.size)).toEqual([size]);
-    expect(await verify(adminToken, "", { strict: true })).toMatchObject({ ok: true, checked: size, signed_through: size, unsigned_tail: 0 });
+    expect(await verify(adminToken, "", { strict: true })).toMatchObject({
+      ok: true,
+      checked: size,
+      signed_through: size,
+      unsigned_tail: 0,
+    });
     // A range inside the log is recomputed up to the checkpoint past its end, so it is covered too.
-    expect(await verify(adminToken, "?from_seq=2&to_seq=4", { strict: true })).toMatchObject({ ok: true, to_seq: 4, checked: 3, signed_through: size, unsigned_tail: 0 });
+    expect(await verify(adminToken, "?from_seq=2&to_seq=4", { strict: true })).toMatchObject({
+      ok: true,
+      to_seq: 4,
+      checked: 3,
+      signed_through: size,
+      unsigned_tail: 0,
+    });
     // Asking again signs nothing new: one note per size bounds how often the key signs.
     await expectStatus(await api(adminToken, "GET", "/v1/audit/checkpoints?fresh=true"), 200);
     expect(await scalar(tenantId, "SELECT count(*) AS n FROM checkpoints")).toBe(1);
@@ -52,12 +77,27 @@ describe("an export ends with a checkpoint signed at export time", () => {
     const last = JSON.parse(lines.at(-1)!) as { kind: string; size: number };
     const entries = lines.filter((l) => l.includes('"kind":"entry"')).length;
     expect(last).toMatchObject({ kind: "checkpoint", size: entries });
-    expect(await verifyAuditExport(lines, verifier_key, { tenant: tenantId })).toMatchObject({ ok: true, entries, signedThrough: entries, unsignedTail: 0 });
+    expect(await verifyAuditExport(lines, verifier_key, { tenant: tenantId })).toMatchObject({
+      ok: true,
+      entries,
+      signedThrough: entries,
+      unsignedTail: 0,
+    });
     // Denial beside it: the same export without its final checkpoint has an unsigned tail.
-    expect(await verifyAuditExport(lines.slice(0, -1), verifier_key, { tenant: tenantId })).toMatchObject({ ok: false, unsignedTail: entries });
+    expect(await verifyAuditExport(lines.slice(0, -1), verifier_key, { tenant: tenantId })).toMatchObject({
+      ok: false,
+      unsignedTail: entries,
+    });
 
-    const ranged = (await (await api(adminToken, "GET", "/v1/audit/export?from_seq=2&to_seq=5")).text()).trim().split("\n");
+    const ranged = (await (await api(adminToken, "GET", "/v1/audit/export?from_seq=2&to_seq=5")).text())
+      .trim()
+      .split("\n");
     expect(JSON.parse(ranged.at(-1)!)).toMatchObject({ kind: "checkpoint", size: 5 });
-    expect(await verifyAuditExport(ranged, verifier_key, { tenant: tenantId })).toMatchObject({ ok: true, fromSeq: 2, toSeq: 5, unsignedTail: 0 });
+    expect(await verifyAuditExport(ranged, verifier_key, { tenant: tenantId })).toMatchObject({
+      ok: true,
+      fromSeq: 2,
+      toSeq: 5,
+      unsignedTail: 0,
+    });
   });
 });

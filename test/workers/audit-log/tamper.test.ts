@@ -27,10 +27,21 @@ describe("tampering with stored audit rows is reported by verify at the right se
     const { tenantId, adminToken } = await smallChain();
     const row = (await auditRows(tenantId))[3]!; // seq 4
     const text = edited(row, (e) => (e.actor.identity = "agent:someone-else@test"));
-    await withSql(tenantId, (sql) => sql.exec("UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = 4", text, sha256Hex(text), "agent:someone-else@test"));
+    await withSql(tenantId, (sql) =>
+      sql.exec(
+        "UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = 4",
+        text,
+        sha256Hex(text),
+        "agent:someone-else@test",
+      ),
+    );
     // The edited row alone is self-consistent; the chain breaks at the link to it.
     const result = await verify(adminToken);
-    expect(result).toMatchObject({ ok: false, seq: 5, reason: expect.stringMatching(/prev_hash does not match the hash of (seq|entry) 4\b/) });
+    expect(result).toMatchObject({
+      ok: false,
+      seq: 5,
+      reason: expect.stringMatching(/prev_hash does not match the hash of (seq|entry) 4\b/),
+    });
     // Verifying just the edited seq cannot see it; the range ending one later does.
     expect(await verify(adminToken, "?from_seq=4&to_seq=4")).toMatchObject({ ok: true });
     expect(await verify(adminToken, "?from_seq=4&to_seq=5")).toMatchObject({ ok: false, seq: 5 });
@@ -82,7 +93,15 @@ describe("tampering with stored audit rows is reported by verify at the right se
     await withSql(tenantId, (sql) => {
       sql.exec("UPDATE audit SET seq = seq + 1000 WHERE seq >= 5");
       sql.exec("UPDATE audit SET seq = seq - 999 WHERE seq >= 1000");
-      sql.exec("INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (5, ?, ?, ?, ?, ?, ?)", rows[4]!.ts, rows[4]!.type, rows[4]!.identity, rows[4]!.credential_id, forged, sha256Hex(forged));
+      sql.exec(
+        "INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (5, ?, ?, ?, ?, ?, ?)",
+        rows[4]!.ts,
+        rows[4]!.type,
+        rows[4]!.identity,
+        rows[4]!.credential_id,
+        forged,
+        sha256Hex(forged),
+      );
     });
     expect(await scalar(tenantId, "SELECT count(*) AS n FROM audit")).toBe(size + 1);
     expect(await verify(adminToken)).toMatchObject({ ok: false, seq: 6 });
@@ -92,7 +111,16 @@ describe("tampering with stored audit rows is reported by verify at the right se
     const { tenantId, adminToken, size } = await smallChain();
     const copy = (await auditRows(tenantId))[2]!;
     await withSql(tenantId, (sql) =>
-      sql.exec("INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)", size + 1, copy.ts, copy.type, copy.identity, copy.credential_id, copy.entry, copy.hash),
+      sql.exec(
+        "INSERT INTO audit (seq, ts, type, identity, credential_id, entry, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        size + 1,
+        copy.ts,
+        copy.type,
+        copy.identity,
+        copy.credential_id,
+        copy.entry,
+        copy.hash,
+      ),
     );
     expect(await verify(adminToken)).toMatchObject({ ok: false, seq: size + 1 });
   });
@@ -103,9 +131,16 @@ describe("tampering with stored audit rows is reported by verify at the right se
   ])("an indexed column (%s) edited alone: reported at that seq", async (column, value) => {
     const { tenantId, adminToken } = await smallChain();
     await withSql(tenantId, (sql) => sql.exec(`UPDATE audit SET ${column} = ? WHERE seq = 6`, value));
-    expect(await verify(adminToken)).toMatchObject({ ok: false, seq: 6, reason: expect.stringMatching(/indexed columns/) });
+    expect(await verify(adminToken)).toMatchObject({
+      ok: false,
+      seq: 6,
+      reason: expect.stringMatching(/indexed columns/),
+    });
     // Queries by that column now disagree with the entries, which is why verify checks them.
-    const page = await expectStatus<{ items: { seq: number }[] }>(await api(adminToken, "GET", `/v1/audit?${column}=${encodeURIComponent(value)}`), 200);
+    const page = await expectStatus<{ items: { seq: number }[] }>(
+      await api(adminToken, "GET", `/v1/audit?${column}=${encodeURIComponent(value)}`),
+      200,
+    );
     expect(page.items.map((i) => i.seq)).toContain(6);
   });
 });
@@ -113,7 +148,12 @@ describe("tampering with stored audit rows is reported by verify at the right se
 /** A tenant with at least one signed checkpoint; returns it and the newest checkpoint row. */
 async function checkpointed() {
   const chain = await smallChain(8); // 11 entries: the call that reaches 10 signs a checkpoint
-  const cps = await withSql(chain.tenantId, (sql) => sql.exec<{ size: number; ts: number; note: string }>("SELECT * FROM checkpoints ORDER BY size").toArray().map((r) => ({ ...r })));
+  const cps = await withSql(chain.tenantId, (sql) =>
+    sql
+      .exec<{ size: number; ts: number; note: string }>("SELECT * FROM checkpoints ORDER BY size")
+      .toArray()
+      .map((r) => ({ ...r })),
+  );
   expect(cps.length).toBeGreaterThan(0);
   const verified = await verify(chain.adminToken);
   expect(verified).toMatchObject({ ok: true, checkpoints: cps.length });
@@ -125,7 +165,11 @@ describe("checkpoints catch what the chain alone cannot", () => {
     const { tenantId, adminToken, cp } = await checkpointed();
     await withSql(tenantId, (sql) => sql.exec("DELETE FROM audit WHERE seq > ?", cp.size - 2));
     const result = await verify(adminToken);
-    expect(result).toMatchObject({ ok: false, seq: cp.size - 1, reason: expect.stringMatching(/covers \d+ entries but the log ends/) });
+    expect(result).toMatchObject({
+      ok: false,
+      seq: cp.size - 1,
+      reason: expect.stringMatching(/covers \d+ entries but the log ends/),
+    });
   });
 
   it("an entry rewritten with its hash and every later link recomputed: reported at the checkpointed seq", async () => {
@@ -142,7 +186,11 @@ describe("checkpoints catch what the chain alone cannot", () => {
         sql.exec("UPDATE audit SET entry = ?, hash = ? WHERE seq = ?", text, prev, row.seq);
       }
     });
-    expect(await verify(adminToken)).toMatchObject({ ok: false, seq: cp.size, reason: expect.stringMatching(/signed checkpoint/) });
+    expect(await verify(adminToken)).toMatchObject({
+      ok: false,
+      seq: cp.size,
+      reason: expect.stringMatching(/signed checkpoint/),
+    });
   });
 
   it("a checkpoint signed by another Ed25519 key under the same key name is rejected; the real one verifies", async () => {
@@ -154,7 +202,11 @@ describe("checkpoints catch what the chain alone cannot", () => {
     const forged = await signCheckpoint(impostor, { origin, size: cp.size, hash: root });
     expect(forged.split("\n\n")[0]).toBe(cp.note.split("\n\n")[0]); // same body, only the signature differs
     await withSql(tenantId, (sql) => sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", forged, cp.size));
-    expect(await verify(adminToken)).toMatchObject({ ok: false, seq: cp.size, reason: expect.stringMatching(/no signature by a trusted key/) });
+    expect(await verify(adminToken)).toMatchObject({
+      ok: false,
+      seq: cp.size,
+      reason: expect.stringMatching(/no signature by a trusted key/),
+    });
     // Positive control: the real note put back verifies again.
     await withSql(tenantId, (sql) => sql.exec("UPDATE checkpoints SET note = ? WHERE size = ?", cp.note, cp.size));
     expect(await verify(adminToken)).toMatchObject({ ok: true });

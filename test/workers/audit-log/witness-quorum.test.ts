@@ -19,17 +19,29 @@ async function exportLines(token: string): Promise<string[]> {
 
 it("an export verifies with the configured witness's quorum; with an unknown witness required it fails", async () => {
   const { tenantId, adminToken } = await smallChain(3);
-  const { verifier_key } = await expectStatus<{ verifier_key: string }>(await api(null, "GET", "/v1/audit/public-key"), 200);
+  const { verifier_key } = await expectStatus<{ verifier_key: string }>(
+    await api(null, "GET", "/v1/audit/public-key"),
+    200,
+  );
   const lines = await exportLines(adminToken);
-  const witnessed = { witnesses: { keys: [TEST_WITNESS_VKEY], quorum: 1 }, tenant: tenantId, memory: new MemoryCheckpointMemory() };
+  const witnessed = {
+    witnesses: { keys: [TEST_WITNESS_VKEY], quorum: 1 },
+    tenant: tenantId,
+    memory: new MemoryCheckpointMemory(),
+  };
   const ok = await verifyAuditExport(lines, verifier_key, witnessed);
   expect(ok).toMatchObject({ ok: true, unsignedTail: 0, cosignedBy: [TEST_WITNESS.name] });
   expect((ok as { witnessedThrough: number }).witnessedThrough).toBe((ok as { toSeq: number }).toSeq);
   // Denial beside it: a witness the vault never submitted to.
   const other = await createCosigner("77".repeat(32), "witness.test/other");
   const otherKey = await cosignerVerifierKey(other.name, other.publicKey);
-  expect(await verifyAuditExport(lines, verifier_key, { witnesses: { keys: [otherKey], quorum: 1 } })).toMatchObject({ ok: false, reason: expect.stringMatching(/0 of the 1 witness cosignatures/) });
-  expect(await verifyAuditExport(lines, verifier_key, { witnesses: { keys: [TEST_WITNESS_VKEY, otherKey], quorum: 2 } })).toMatchObject({ ok: false });
+  expect(await verifyAuditExport(lines, verifier_key, { witnesses: { keys: [otherKey], quorum: 1 } })).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/0 of the 1 witness cosignatures/),
+  });
+  expect(
+    await verifyAuditExport(lines, verifier_key, { witnesses: { keys: [TEST_WITNESS_VKEY, otherKey], quorum: 2 } }),
+  ).toMatchObject({ ok: false });
 });
 
 it("/v1/audit/verify reports the configured witnesses' cosignatures on the covering checkpoint", async () => {

@@ -80,7 +80,9 @@ describe("RFC 8785 examples", () => {
     // §3.2.4 shows the UTF-8 of the string: "€" is the only non-ASCII character (e2 82 ac).
     const bytes = canonicalBytes(input);
     expect(bytes.length).toBe(expected.length + 2);
-    expect(Array.from(bytes.slice(0, 12))).toEqual([0x7b, 0x22, 0x6c, 0x69, 0x74, 0x65, 0x72, 0x61, 0x6c, 0x73, 0x22, 0x3a]);
+    expect(Array.from(bytes.slice(0, 12))).toEqual([
+      0x7b, 0x22, 0x6c, 0x69, 0x74, 0x65, 0x72, 0x61, 0x6c, 0x73, 0x22, 0x3a,
+    ]);
     const euro = bytes.indexOf(0xe2);
     expect(Array.from(bytes.slice(euro, euro + 4))).toEqual([0xe2, 0x82, 0xac, 0x24]);
   });
@@ -150,9 +152,7 @@ describe("canonicalize", () => {
   });
 
   it("agrees with JSON.stringify on every well-formed string and finite number", () => {
-    fc.assert(
-      fc.property(fc.string({ unit: "binary" }), (s) => canonicalize(s) === JSON.stringify(s)),
-    );
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => canonicalize(s) === JSON.stringify(s)));
     fc.assert(
       fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (n) => canonicalize(n) === JSON.stringify(n)),
     );

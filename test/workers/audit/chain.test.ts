@@ -76,7 +76,9 @@ describe("genesis, bytes and hash", () => {
       expect(sync).toEqual(viaWebCrypto);
       head = { seq: sync.entry.seq, hash: sync.hash };
     }
-    expect(() => nextEntrySync(null, fields(1, { type: "Not An Event" }), sha256HexSync)).toThrow(/invalid audit entry/);
+    expect(() => nextEntrySync(null, fields(1, { type: "Not An Event" }), sha256HexSync)).toThrow(
+      /invalid audit entry/,
+    );
   });
 });
 
@@ -90,7 +92,10 @@ describe("nextEntry", () => {
   });
 
   it("drops optional actor and target members left undefined", async () => {
-    const { entry } = await nextEntry(null, fields(1, { actor: { identity: "system", token_id: undefined, agent: undefined } }));
+    const { entry } = await nextEntry(
+      null,
+      fields(1, { actor: { identity: "system", token_id: undefined, agent: undefined } }),
+    );
     expect(entry.actor).toEqual({ identity: "system" });
     expect(Object.keys(entry.actor)).toEqual(["identity"]);
   });
@@ -128,8 +133,16 @@ describe("verifyChain", () => {
 
   it("verifies a sub-range from the hash before it, and an empty range", async () => {
     const rows = await buildChain(10);
-    expect(await verifyChain(rows.slice(3), rows[2]!.hash, 4)).toEqual({ ok: true, count: 7, head: { seq: 10, hash: rows[9]!.hash } });
-    expect(await verifyChain([], rows[2]!.hash, 4)).toEqual({ ok: true, count: 0, head: { seq: 3, hash: rows[2]!.hash } });
+    expect(await verifyChain(rows.slice(3), rows[2]!.hash, 4)).toEqual({
+      ok: true,
+      count: 7,
+      head: { seq: 10, hash: rows[9]!.hash },
+    });
+    expect(await verifyChain([], rows[2]!.hash, 4)).toEqual({
+      ok: true,
+      count: 0,
+      head: { seq: 3, hash: rows[2]!.hash },
+    });
   });
 
   it("edited field, stored hash unchanged: reported at that seq", async () => {
@@ -211,7 +224,11 @@ describe("verifyChain", () => {
   it("a malformed row (extra member, wrong type) is reported, not thrown", async () => {
     const rows = await buildChain(4);
     rows[1] = { ...rows[1]!, entry: { ...entryAt(rows, 1), extra: 1 } };
-    expect(await verifyChain(rows, await genesisHash(TENANT), 1)).toMatchObject({ ok: false, seq: 2, reason: expect.stringMatching(/malformed/) });
+    expect(await verifyChain(rows, await genesisHash(TENANT), 1)).toMatchObject({
+      ok: false,
+      seq: 2,
+      reason: expect.stringMatching(/malformed/),
+    });
     rows[1] = { ...rows[1]!, entry: "not an object" };
     expect(await verifyChain(rows, await genesisHash(TENANT), 1)).toMatchObject({ ok: false, seq: 2 });
   });
@@ -219,7 +236,11 @@ describe("verifyChain", () => {
   it("a range started at the wrong seq is reported at the expected seq", async () => {
     const rows = await buildChain(4);
     expect(await verifyChain(rows, await genesisHash(TENANT), 2)).toMatchObject({ ok: false, seq: 1 });
-    expect(await verifyChain(rows.slice(1), rows[0]!.hash, 1)).toMatchObject({ ok: false, seq: 1, reason: expect.stringMatching(/missing/) });
+    expect(await verifyChain(rows.slice(1), rows[0]!.hash, 1)).toMatchObject({
+      ok: false,
+      seq: 1,
+      reason: expect.stringMatching(/missing/),
+    });
   });
 });
 

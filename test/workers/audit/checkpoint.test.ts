@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { genesisHash, nextEntry, verifyChain, type ChainHead, type StoredAuditEntry } from "../../../worker/core/audit/codec";
+import {
+  genesisHash,
+  nextEntry,
+  verifyChain,
+  type ChainHead,
+  type StoredAuditEntry,
+} from "../../../worker/core/audit/codec";
 import {
   checkpointOrigin,
   formatCheckpoint,
@@ -58,10 +64,16 @@ describe("signed-note", () => {
     const signed = await signCheckpoint(a, { origin: ORIGIN, size: 1, hash: HEAD });
     const bLine = (await signCheckpoint(b, { origin: ORIGIN, size: 1, hash: HEAD })).split("\n\n")[1]!;
     const both = signed + bLine;
-    expect(parseSignedNote(both)).toMatchObject({ ok: true, note: { signatures: [{ name: ORIGIN }, { name: "witness.example" }] } });
+    expect(parseSignedNote(both)).toMatchObject({
+      ok: true,
+      note: { signatures: [{ name: ORIGIN }, { name: "witness.example" }] },
+    });
     const trusted = await parseVerifierKey(await verifierKey(a.name, a.publicKey));
     expect(await openNote(both, [trusted!])).toMatchObject({ ok: true, verifiedBy: [ORIGIN] });
-    expect(await openNote(note + bLine, [trusted!])).toMatchObject({ ok: false, reason: expect.stringMatching(/no signature/) });
+    expect(await openNote(note + bLine, [trusted!])).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no signature/),
+    });
   });
 
   it.each<[string, string]>([

@@ -55,9 +55,7 @@ describe("Ed25519 wrapper", () => {
 });
 
 describe("Wycheproof ed25519_test.json through verify()", () => {
-  const cases = vectors.testGroups.flatMap((group) =>
-    group.tests.map((test) => ({ pk: group.publicKey.pk, ...test })),
-  );
+  const cases = vectors.testGroups.flatMap((group) => group.tests.map((test) => ({ pk: group.publicKey.pk, ...test })));
 
   it("has every case the file declares, both valid and invalid ones", () => {
     // Guards against an empty or truncated loop passing vacuously.

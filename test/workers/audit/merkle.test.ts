@@ -29,18 +29,20 @@ const maxSize = Math.max(...Object.keys(vectors.heads).map(Number));
 
 /** Every stored hash of the largest tree, appended leaf by leaf as the Durable Object does. */
 const stored: MerkleHash[] = [];
-const read = (indexes: readonly number[]) => indexes.map((i) => {
-  const h = stored[i];
-  if (h === undefined) throw new Error(`hash ${i} not stored`);
-  return h;
-});
+const read = (indexes: readonly number[]) =>
+  indexes.map((i) => {
+    const h = stored[i];
+    if (h === undefined) throw new Error(`hash ${i} not stored`);
+    return h;
+  });
 
 beforeAll(() => {
   for (let n = 0; n < maxSize; n++) stored.push(...storedHashesForLeaf(sha256, n, leafHash(sha256, leafData(n)), read));
 });
 
 /** A copy of `proof` with one bit of hash `i` flipped. */
-const flipped = (proof: MerkleHash[], i: number) => proof.map((h, j) => (j === i ? h.map((b, k) => (k === 0 ? b ^ 1 : b)) : h));
+const flipped = (proof: MerkleHash[], i: number) =>
+  proof.map((h, j) => (j === i ? h.map((b, k) => (k === 0 ? b ^ 1 : b)) : h));
 
 describe("Merkle tree hashes and storage match Go's sumdb/tlog", () => {
   it("stores exactly tlog's hash count and computes every tree head", () => {
@@ -55,11 +57,16 @@ describe("Merkle tree hashes and storage match Go's sumdb/tlog", () => {
 
 describe("compact ranges (what verifiers stream an export through)", () => {
   it("give every tree head of the Go vectors, from leaf 0 or seeded with the stored subtrees before any start", async () => {
-    const sizes = Object.keys(vectors.heads).map(Number).filter((n) => n <= 1100).sort((a, b) => a - b);
+    const sizes = Object.keys(vectors.heads)
+      .map(Number)
+      .filter((n) => n <= 1100)
+      .sort((a, b) => a - b);
     const whole = new CompactRange(sha256);
     for (const size of sizes) {
       while (whole.size < size) await whole.append(leafHash(sha256, leafData(whole.size)));
-      expect(toBase64(await whole.root()), `size ${size}`).toBe(vectors.heads[String(size) as keyof typeof vectors.heads]);
+      expect(toBase64(await whole.root()), `size ${size}`).toBe(
+        vectors.heads[String(size) as keyof typeof vectors.heads],
+      );
     }
     // A window from start: the subtrees before it come from the stored tree (prefixSubtrees).
     for (const start of [1, 5, 64, 299, 777]) {
@@ -89,8 +96,12 @@ describe("inclusion proofs", () => {
       const root = b64(vectors.heads[String(v.size) as keyof typeof vectors.heads]);
       const leaf = leafHash(sha256, leafData(v.index));
       expect(await verifyInclusion(sha256, v.index, v.size, leaf, proof, root)).toBe(true);
-      if (proof.length > 0) expect(await verifyInclusion(sha256, v.index, v.size, leaf, flipped(proof, proof.length - 1), root)).toBe(false);
-      if (v.size > 1) expect(await verifyInclusion(sha256, (v.index + 1) % v.size, v.size, leaf, proof, root)).toBe(false);
+      if (proof.length > 0)
+        expect(await verifyInclusion(sha256, v.index, v.size, leaf, flipped(proof, proof.length - 1), root)).toBe(
+          false,
+        );
+      if (v.size > 1)
+        expect(await verifyInclusion(sha256, (v.index + 1) % v.size, v.size, leaf, proof, root)).toBe(false);
       // RFC 9162's final sn = 0 check: the same proof must not pass for a larger tree.
       expect(await verifyInclusion(sha256, v.index, v.size * 2 + 1, leaf, proof, root)).toBe(false);
     }
@@ -116,7 +127,8 @@ describe("consistency proofs", () => {
       const proof = consistencyProof(sha256, v.new, v.old, read);
       expect(proof.map(toBase64), `${v.old} -> ${v.new}`).toEqual(v.proof);
       expect(await verifyConsistency(sha256, v.old, v.new, head(v.old), head(v.new), proof)).toBe(true);
-      if (proof.length > 0) expect(await verifyConsistency(sha256, v.old, v.new, head(v.old), head(v.new), flipped(proof, 0))).toBe(false);
+      if (proof.length > 0)
+        expect(await verifyConsistency(sha256, v.old, v.new, head(v.old), head(v.new), flipped(proof, 0))).toBe(false);
       if (v.old !== v.new) {
         expect(await verifyConsistency(sha256, v.old, v.new, head(v.new), head(v.new), proof)).toBe(false);
         expect(await verifyConsistency(sha256, v.old, v.new, head(v.old), head(v.old), proof)).toBe(false);

@@ -2,8 +2,11 @@ import { describe, expect, it } from "vitest";
 import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { api, BASE, bootstrap, createCredential, expectStatus, workerFetch, type ErrorBody } from "../helpers";
 
-
-async function post(path: string, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
+async function post(
+  path: string,
+  body: string,
+  headers: Record<string, string> = { "content-type": "application/json" },
+) {
   return workerFetch(`${BASE}${path}`, { method: "POST", headers, body });
 }
 
@@ -26,24 +29,43 @@ describe("bad input on the CI entry points", () => {
       expect(res.error.request_id).toBeTruthy();
     }
     // Positive control of the shape: a well-formed request reaches the vault (and is refused there: no trust policy).
-    expect((await expectStatus<ErrorBody>(await post("/v1/ci/leases", JSON.stringify(good)), 401)).error.code).toBe("unauthorized");
+    expect((await expectStatus<ErrorBody>(await post("/v1/ci/leases", JSON.stringify(good)), 401)).error.code).toBe(
+      "unauthorized",
+    );
   });
 
   it("POST /v1/ci/webhooks/…: the signature is checked first; signed bad bodies get 400, unsigned ones 401", async () => {
     const { tenantId, adminToken } = await bootstrap();
     await createCredential(adminToken, "deploy/x");
-    const { secret } = await expectStatus<{ secret: string }>(await api(adminToken, "POST", "/v1/webhooks", { name: "hook", credentials: ["deploy/*"] }), 201);
+    const { secret } = await expectStatus<{ secret: string }>(
+      await api(adminToken, "POST", "/v1/webhooks", { name: "hook", credentials: ["deploy/*"] }),
+      201,
+    );
     const path = `/v1/ci/webhooks/${tenantId}/hook/leases`;
     const signed = async (body: string, type = "application/json") => {
       const ts = Math.floor(Date.now() / 1000);
-      return post(path, body, { "content-type": type, "x-vault-timestamp": String(ts), "x-vault-signature": await signWebhook(secret, ts, body) });
+      return post(path, body, {
+        "content-type": type,
+        "x-vault-timestamp": String(ts),
+        "x-vault-signature": await signWebhook(secret, ts, body),
+      });
     };
     expect((await expectStatus<ErrorBody>(await signed("{"), 400)).error.code).toBe("invalid_json");
-    expect((await expectStatus<ErrorBody>(await signed(JSON.stringify({ credentials: ["deploy/x"], bogus: 1 })), 400)).error.message).toContain("bogus");
-    expect((await expectStatus<ErrorBody>(await signed(JSON.stringify({ credentials: "deploy/x" })), 400)).error.code).toBe("validation_failed");
-    expect((await expectStatus<ErrorBody>(await signed(JSON.stringify({ credentials: ["deploy/x"] }), "text/plain"), 415)).error.code).toBe("unsupported_media_type");
+    expect(
+      (await expectStatus<ErrorBody>(await signed(JSON.stringify({ credentials: ["deploy/x"], bogus: 1 })), 400)).error
+        .message,
+    ).toContain("bogus");
+    expect(
+      (await expectStatus<ErrorBody>(await signed(JSON.stringify({ credentials: "deploy/x" })), 400)).error.code,
+    ).toBe("validation_failed");
+    expect(
+      (await expectStatus<ErrorBody>(await signed(JSON.stringify({ credentials: ["deploy/x"] }), "text/plain"), 415))
+        .error.code,
+    ).toBe("unsupported_media_type");
     expect((await expectStatus<ErrorBody>(await post(path, "{"), 401)).error.code).toBe("unauthorized");
-    expect((await expectStatus<ErrorBody>(await post(`/v1/ci/webhooks/not-a-tenant/hook/leases`, "{}"), 400)).error.code).toBe("validation_failed");
+    expect(
+      (await expectStatus<ErrorBody>(await post(`/v1/ci/webhooks/not-a-tenant/hook/leases`, "{}"), 400)).error.code,
+    ).toBe("validation_failed");
     await expectStatus(await signed(JSON.stringify({ credentials: ["deploy/x"] })), 201);
   });
 });

@@ -20,16 +20,51 @@ async function acmeTenant() {
   await vaultStub(env, tenantId).setClockForTest(NOW_MS);
   const id = crypto.randomUUID();
   const issuer = `https://issuer.test/${id}`;
-  await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${id}`, { method: "PUT", body: JSON.stringify({ jwks: { keys: [await publicJwk(RSA, "rsa-1")] } }) });
+  await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${id}`, {
+    method: "PUT",
+    body: JSON.stringify({ jwks: { keys: [await publicJwk(RSA, "rsa-1")] } }),
+  });
   await createCredential(adminToken, "deploy/key", "deploy-canary");
-  await expectStatus(await api(adminToken, "PUT", "/v1/credentials/deploy%2Fkey/acl", { rules: [{ effect: "allow", identity: "ci:github:acme/*@refs/heads/main" }] }), 200);
-  const trust = { name: "acme", issuer, audience: "vault", conditions: { repository_owner: "acme" }, identity_template: "ci:github:{repository}@{ref}", credentials: ["deploy/*"] };
+  await expectStatus(
+    await api(adminToken, "PUT", "/v1/credentials/deploy%2Fkey/acl", {
+      rules: [{ effect: "allow", identity: "ci:github:acme/*@refs/heads/main" }],
+    }),
+    200,
+  );
+  const trust = {
+    name: "acme",
+    issuer,
+    audience: "vault",
+    conditions: { repository_owner: "acme" },
+    identity_template: "ci:github:{repository}@{ref}",
+    credentials: ["deploy/*"],
+  };
   await expectStatus(await api(adminToken, "POST", "/v1/oidc/trusts", trust), 201);
   const lease = async (claims: Record<string, unknown>) => {
-    const token = await signToken("RS256", RSA.privateKey, { kid: "rsa-1" }, { iss: issuer, aud: "vault", repository_owner: "acme", repository: "acme/api", iat: NOW - 5, exp: NOW + 300, ...claims });
-    return workerFetch(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: tenantId, token, credentials: ["deploy/key"] }) });
+    const token = await signToken(
+      "RS256",
+      RSA.privateKey,
+      { kid: "rsa-1" },
+      {
+        iss: issuer,
+        aud: "vault",
+        repository_owner: "acme",
+        repository: "acme/api",
+        iat: NOW - 5,
+        exp: NOW + 300,
+        ...claims,
+      },
+    );
+    return workerFetch(`${BASE}/v1/ci/leases`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tenant_id: tenantId, token, credentials: ["deploy/key"] }),
+    });
   };
-  const audit = async (type: string) => (await expectStatus<AuditPage>(await api(adminToken, "GET", `/v1/audit?type=${type}`), 200)).items.map((i) => i.entry);
+  const audit = async (type: string) =>
+    (await expectStatus<AuditPage>(await api(adminToken, "GET", `/v1/audit?type=${type}`), 200)).items.map(
+      (i) => i.entry,
+    );
   return { lease, audit };
 }
 

@@ -33,18 +33,44 @@ describe("CI refusals are opaque", { timeout: 120_000 }, () => {
   let issuer: string;
   let secret: string;
   const claims = (over: Record<string, unknown> = {}) => ({
-    iss: issuer, aud: "https://vault.example.com", repository: "acme/api", repository_owner: "acme", ref: "refs/heads/main", iat: NOW - 5, nbf: NOW - 5, exp: NOW + 300, ...over,
+    iss: issuer,
+    aud: "https://vault.example.com",
+    repository: "acme/api",
+    repository_owner: "acme",
+    ref: "refs/heads/main",
+    iat: NOW - 5,
+    nbf: NOW - 5,
+    exp: NOW + 300,
+    ...over,
   });
-  const oidc = (token: string, tenant = tenantId) => post("/v1/ci/leases", JSON.stringify({ tenant_id: tenant, token, credentials: ["deploy/key"] }));
-  const hook = async (opts: { tenant?: string; name?: string; key?: string; ts?: number; body?: string; signature?: string; type?: string } = {}) => {
+  const oidc = (token: string, tenant = tenantId) =>
+    post("/v1/ci/leases", JSON.stringify({ tenant_id: tenant, token, credentials: ["deploy/key"] }));
+  const hook = async (
+    opts: {
+      tenant?: string;
+      name?: string;
+      key?: string;
+      ts?: number;
+      body?: string;
+      signature?: string;
+      type?: string;
+    } = {},
+  ) => {
     // A fresh purpose each time, so two requests signed in the same second are not replays.
     const body = opts.body ?? JSON.stringify({ credentials: ["deploy/key"], purpose: crypto.randomUUID() });
     const ts = opts.ts ?? NOW; // the tenant's clock is fixed at NOW_MS
     const signature = opts.signature ?? (await signWebhook(opts.key ?? secret, ts, body));
-    return post(`/v1/ci/webhooks/${opts.tenant ?? tenantId}/${opts.name ?? "deployer"}/leases`, body, { "content-type": opts.type ?? "application/json", "x-vault-timestamp": String(ts), "x-vault-signature": signature });
+    return post(`/v1/ci/webhooks/${opts.tenant ?? tenantId}/${opts.name ?? "deployer"}/leases`, body, {
+      "content-type": opts.type ?? "application/json",
+      "x-vault-timestamp": String(ts),
+      "x-vault-signature": signature,
+    });
   };
   const deniedCauses = async (type: string): Promise<string[]> => {
-    const page = await expectStatus<{ items: { entry: Entry }[] }>(await api(adminToken, "GET", `/v1/audit?type=${type}&limit=100`), 200);
+    const page = await expectStatus<{ items: { entry: Entry }[] }>(
+      await api(adminToken, "GET", `/v1/audit?type=${type}&limit=100`),
+      200,
+    );
     return page.items.map((i) => i.entry.details.reason!);
   };
 
@@ -53,15 +79,30 @@ describe("CI refusals are opaque", { timeout: 120_000 }, () => {
     await vaultStub(env, tenantId).setClockForTest(NOW_MS);
     const id = crypto.randomUUID();
     issuer = `https://issuer.test/${id}`;
-    await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${id}`, { method: "PUT", body: JSON.stringify({ jwks: { keys: [await publicJwk(RSA, "rsa-1")] } }) });
+    await env.OIDC_TEST_ISSUER.fetch(`https://issuer.test/__issuer/${id}`, {
+      method: "PUT",
+      body: JSON.stringify({ jwks: { keys: [await publicJwk(RSA, "rsa-1")] } }),
+    });
     await createCredential(adminToken, "deploy/key", "opaque-canary");
-    const trust = { name: "gh", issuer, audience: "https://vault.example.com", conditions: { repository_owner: "acme" }, identity_template: "ci:github:{repository}", credentials: ["deploy/*"], max_ttl: "10m" };
+    const trust = {
+      name: "gh",
+      issuer,
+      audience: "https://vault.example.com",
+      conditions: { repository_owner: "acme" },
+      identity_template: "ci:github:{repository}",
+      credentials: ["deploy/*"],
+      max_ttl: "10m",
+    };
     await expectStatus(await api(adminToken, "POST", "/v1/oidc/trusts", trust), 201);
-    ({ secret } = await expectStatus<{ secret: string }>(await api(adminToken, "POST", "/v1/webhooks", { name: "deployer", credentials: ["deploy/*"] }), 201));
+    ({ secret } = await expectStatus<{ secret: string }>(
+      await api(adminToken, "POST", "/v1/webhooks", { name: "deployer", credentials: ["deploy/*"] }),
+      201,
+    ));
   });
 
   it("POST /v1/ci/leases: unknown tenant, untrusted issuer, unparseable token, bad signature, unknown kid, expired, wrong audience and claims matching no policy answer byte-identical bodies; each cause is in oidc.denied; a good token leases", async () => {
-    const sign = (over: Record<string, unknown> = {}, key = RSA.privateKey, kid = "rsa-1") => signToken("RS256", key, { kid }, claims(over));
+    const sign = (over: Record<string, unknown> = {}, key = RSA.privateKey, kid = "rsa-1") =>
+      signToken("RS256", key, { kid }, claims(over));
     const good = await sign();
     const refusals: Record<string, Response> = {
       "unknown tenant": await oidc(good, UNKNOWN_TENANT),
@@ -109,7 +150,8 @@ describe("CI refusals are opaque", { timeout: 120_000 }, () => {
     expect(seen.size, [...seen].join("\n")).toBe(1);
     const causes = (await deniedCauses("webhook.denied")).slice(before);
     expect(causes).toHaveLength(Object.keys(refusals).length - 1);
-    for (const detail of ["no webhook of this name", "bad_signature", "replayed"]) expect(causes.join("\n")).toContain(detail);
+    for (const detail of ["no webhook of this name", "bad_signature", "replayed"])
+      expect(causes.join("\n")).toContain(detail);
     const granted = await expectStatus<{ leases: { value: string }[] }>(await hook(), 201);
     expect(granted.leases[0]!.value).toBe("opaque-canary");
   });
@@ -130,7 +172,8 @@ describe("CI refusals are opaque", { timeout: 120_000 }, () => {
 describe("per-tenant limit on the CI entry points", { timeout: 120_000 }, () => {
   it("past the limit (60 a minute in tests) a tenant's CI route answers 429, known or not; another tenant's is unaffected", async () => {
     const flooded = "fedcba9876543210fedc";
-    const ask = (tenant: string) => post("/v1/ci/leases", JSON.stringify({ tenant_id: tenant, token: "not.a.jwt", credentials: ["x"] }));
+    const ask = (tenant: string) =>
+      post("/v1/ci/leases", JSON.stringify({ tenant_id: tenant, token: "not.a.jwt", credentials: ["x"] }));
     for (let i = 0; i < 60; i++) expect((await ask(flooded)).status).toBe(401);
     const limited = await ask(flooded);
     expect(limited.status).toBe(429);
@@ -141,7 +184,12 @@ describe("per-tenant limit on the CI entry points", { timeout: 120_000 }, () => 
   });
 
   it("fails closed: a failing limiter answers 503 and the vault is not asked; with the real limiter the same request reaches the vault", async () => {
-    const request = () => new Request(`${BASE}/v1/ci/leases`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant_id: "0000000000000000def0", token: "not.a.jwt", credentials: ["x"] }) });
+    const request = () =>
+      new Request(`${BASE}/v1/ci/leases`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ tenant_id: "0000000000000000def0", token: "not.a.jwt", credentials: ["x"] }),
+      });
     const failing = { limit: async () => Promise.reject(new Error("limiter down")) };
     const down = await worker.fetch(request(), { ...env, CI_RATE_LIMITER: failing }, createExecutionContext());
     expect(down.status).toBe(503);

@@ -4,7 +4,6 @@ import { signWebhook } from "../../../worker/core/federation/webhook-signature";
 import { vaultStub } from "../../../worker/routes/define";
 import { BASE, api, bootstrap, createCredential, expectStatus, workerFetch, type ErrorBody } from "../helpers";
 
-
 async function world() {
   const { tenantId, adminToken } = await bootstrap();
   await createCredential(adminToken, "deploy/token", "wh-canary");
@@ -32,7 +31,10 @@ describe("signed webhook leases", () => {
     const w = await world();
     expect(w.created.webhook.identity).toBe("ci:webhook:jenkins");
     expect(w.created.secret).toMatch(/^[0-9a-f]{64}$/);
-    const granted = await expectStatus<{ leases: { value: string; lease: { identity: string } }[] }>(await w.send(body()), 201);
+    const granted = await expectStatus<{ leases: { value: string; lease: { identity: string } }[] }>(
+      await w.send(body()),
+      201,
+    );
     expect(granted.leases[0]).toMatchObject({ value: "wh-canary", lease: { identity: "ci:webhook:jenkins" } });
     const listed = await expectStatus<{ items: unknown[] }>(await api(w.adminToken, "GET", "/v1/webhooks"), 200);
     expect(JSON.stringify(listed)).not.toContain(w.created.secret);
@@ -50,7 +52,10 @@ describe("signed webhook leases", () => {
     await expectStatus(await w.send(body()), 201);
     const refused = await expectStatus<ErrorBody>(await w.send(body(), opts), 401);
     expect(refused.error.code).toBe("unauthorized");
-    const audit = await expectStatus<{ items: unknown[] }>(await api(w.adminToken, "GET", "/v1/audit?type=webhook.denied"), 200);
+    const audit = await expectStatus<{ items: unknown[] }>(
+      await api(w.adminToken, "GET", "/v1/audit?type=webhook.denied"),
+      200,
+    );
     expect(audit.items).toHaveLength(1);
   });
 
@@ -62,7 +67,10 @@ describe("signed webhook leases", () => {
     await expectStatus(await w.send(b, { ts, signature }), 201);
     await expectStatus<ErrorBody>(await w.send(b, { ts, signature }), 401);
     // Every CI refusal answers alike (issue 9 §8); the tenant's log says it was a replay.
-    const audit = await expectStatus<{ items: { entry: { details: { reason: string } } }[] }>(await api(w.adminToken, "GET", "/v1/audit?type=webhook.denied"), 200);
+    const audit = await expectStatus<{ items: { entry: { details: { reason: string } } }[] }>(
+      await api(w.adminToken, "GET", "/v1/audit?type=webhook.denied"),
+      200,
+    );
     expect(audit.items.map((i) => i.entry.details.reason)).toEqual(["webhook signature refused: replayed"]);
   });
 
@@ -77,6 +85,8 @@ describe("signed webhook leases", () => {
     await expectStatus(await w.send(body()), 201);
     await expectStatus(await api(w.adminToken, "DELETE", "/v1/webhooks/jenkins"), 204);
     await expectStatus(await w.send(body()), 401);
-    expect(await vaultStub(env, w.tenantId).op("whoami", { token: w.adminToken, requestId: "r", input: null })).toMatchObject({ ok: true });
+    expect(
+      await vaultStub(env, w.tenantId).op("whoami", { token: w.adminToken, requestId: "r", input: null }),
+    ).toMatchObject({ ok: true });
   });
 });

@@ -116,7 +116,8 @@ describe("decodeOrNull and the two SHA-256 helpers", () => {
   it("decodeOrNull gives the strict decoder's bytes for canonical input and null for every alias it refuses", () => {
     expect(decodeOrNull(base64ToBytes, "Zm9vYg==")).toEqual(ascii("foob"));
     expect(decodeOrNull(base64urlToBytes, "-_8")).toEqual(Uint8Array.of(0xfb, 0xff));
-    for (const alias of ["Zm9vYg", "Zm9vYh==", "Zm9v\nYg==", " Zm9vYg=="]) expect(decodeOrNull(base64ToBytes, alias)).toBeNull();
+    for (const alias of ["Zm9vYg", "Zm9vYh==", "Zm9v\nYg==", " Zm9vYg=="])
+      expect(decodeOrNull(base64ToBytes, alias)).toBeNull();
     for (const alias of ["-_8=", "+/8", "-_9"]) expect(decodeOrNull(base64urlToBytes, alias)).toBeNull();
     expect(decodeOrNull(hexToBytes, "0g")).toBeNull();
   });
@@ -126,6 +127,7 @@ describe("decodeOrNull and the two SHA-256 helpers", () => {
     const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     expect(await sha256Hex("abc")).toBe(abc);
     expect(sha256HexSync(ascii("abc"))).toBe(abc);
-    for (const text of ["", "naïve 😀", "\uD800 lone", "x\uDC00"]) expect(await sha256Hex(text)).toBe(sha256HexSync(text));
+    for (const text of ["", "naïve 😀", "\uD800 lone", "x\uDC00"])
+      expect(await sha256Hex(text)).toBe(sha256HexSync(text));
   });
 });

@@ -48,7 +48,11 @@ function plaintextOf(c: GoldenCase): Uint8Array {
   return hexToBytes(c.plaintextHex ?? "");
 }
 
-const ctxOf = (c: GoldenCase): CredentialContext => ({ tenantId: c.tenantId, credentialId: c.credentialId, version: c.version });
+const ctxOf = (c: GoldenCase): CredentialContext => ({
+  tenantId: c.tenantId,
+  credentialId: c.credentialId,
+  version: c.version,
+});
 
 describe("golden v1 vectors", () => {
   it("has the frozen cases", () => {
@@ -111,9 +115,18 @@ describe("golden v1 vectors", () => {
 describe("encodeContext", () => {
   it("writes sorted, length-prefixed pairs (hand-checked bytes)", () => {
     const expected =
-      "0000000d" + bytesToHex(utf8Encode("credential_id")) + "00000001" + "63" +
-      "00000009" + bytesToHex(utf8Encode("tenant_id")) + "00000001" + "74" +
-      "00000007" + bytesToHex(utf8Encode("version")) + "00000002" + "3432";
+      "0000000d" +
+      bytesToHex(utf8Encode("credential_id")) +
+      "00000001" +
+      "63" +
+      "00000009" +
+      bytesToHex(utf8Encode("tenant_id")) +
+      "00000001" +
+      "74" +
+      "00000007" +
+      bytesToHex(utf8Encode("version")) +
+      "00000002" +
+      "3432";
     expect(bytesToHex(encodeContext({ tenantId: "t", credentialId: "c", version: 42 }))).toBe(expected);
   });
 
@@ -157,6 +170,8 @@ describe("sealCredentialValue (random)", () => {
   it("refuses a malformed context or KEK version before encrypting", async () => {
     const kek = await kekFromHex(KEK_A_HEX, 1);
     await expect(sealCredentialValue(new Uint8Array(1), kek, { ...CTX, version: -1 })).rejects.toThrow("context");
-    await expect(sealCredentialValue(new Uint8Array(1), { ...kek, version: 2 ** 32 }, CTX)).rejects.toThrow("KEK version");
+    await expect(sealCredentialValue(new Uint8Array(1), { ...kek, version: 2 ** 32 }, CTX)).rejects.toThrow(
+      "KEK version",
+    );
   });
 });

@@ -21,7 +21,9 @@ describe("rewrapDek", () => {
     expect(rewrapped.length).toBe(WRAPPED_DEK_BYTES);
     expect(wrappedDekKekVersion(rewrapped)).toBe(2);
     expect(bytesToHex(sealed.valueBlob)).toBe(blobBefore);
-    expect(await openCredentialValue({ valueBlob: sealed.valueBlob, wrappedDek: rewrapped }, newKek, CTX)).toEqual(plaintext);
+    expect(await openCredentialValue({ valueBlob: sealed.valueBlob, wrappedDek: rewrapped }, newKek, CTX)).toEqual(
+      plaintext,
+    );
     // Positive control for the denials below: the old pair still opens under the old KEK.
     expect(await openCredentialValue(sealed, oldKek, CTX)).toEqual(plaintext);
 

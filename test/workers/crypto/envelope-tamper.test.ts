@@ -79,9 +79,15 @@ describe("truncation and extension", () => {
     const { kek, plaintext, sealed } = await sealedFixture();
     await expectOpens(sealed, kek, CTX, plaintext);
     const one = Uint8Array.of(byte);
-    await expectUniformFailure(openCredentialValue({ ...sealed, valueBlob: concatBytes(sealed.valueBlob, one) }, kek, CTX));
-    await expectUniformFailure(openCredentialValue({ ...sealed, wrappedDek: concatBytes(sealed.wrappedDek, one) }, kek, CTX));
-    await expectUniformFailure(openCredentialValue({ ...sealed, valueBlob: concatBytes(one, sealed.valueBlob) }, kek, CTX));
+    await expectUniformFailure(
+      openCredentialValue({ ...sealed, valueBlob: concatBytes(sealed.valueBlob, one) }, kek, CTX),
+    );
+    await expectUniformFailure(
+      openCredentialValue({ ...sealed, wrappedDek: concatBytes(sealed.wrappedDek, one) }, kek, CTX),
+    );
+    await expectUniformFailure(
+      openCredentialValue({ ...sealed, valueBlob: concatBytes(one, sealed.valueBlob) }, kek, CTX),
+    );
   });
 
   it("swapping the two parts, or pairing with another seal's part, fails", async () => {
@@ -103,7 +109,10 @@ describe("moved to another row", () => {
     ["version 0", { ...CTX, version: 0 }],
     ["another tenant", { ...CTX, tenantId: "t_other" }],
     ["tenant and credential swapped", { tenantId: CTX.credentialId, credentialId: CTX.tenantId, version: 1 }],
-    ["boundary shifted between ids", { tenantId: CTX.tenantId + "c", credentialId: CTX.credentialId.slice(1), version: 1 }],
+    [
+      "boundary shifted between ids",
+      { tenantId: CTX.tenantId + "c", credentialId: CTX.credentialId.slice(1), version: 1 },
+    ],
     ["case-changed credential", { ...CTX, credentialId: "CRED_01" }],
   ];
 
@@ -156,9 +165,20 @@ describe("the error itself", () => {
       openCredentialValue(sealed, await kekFromHex(KEK_A_HEX, 9), CTX),
       openCredentialValue(sealed, await kekFromHex(KEK_B_HEX, 1), CTX),
       openCredentialValue(sealed, kek, { ...CTX, version: 3 }),
-      openCredentialValue({ ...sealed, valueBlob: flipBit(sealed.valueBlob, sealed.valueBlob.length * 8 - 1) }, kek, CTX),
+      openCredentialValue(
+        { ...sealed, valueBlob: flipBit(sealed.valueBlob, sealed.valueBlob.length * 8 - 1) },
+        kek,
+        CTX,
+      ),
     ];
-    const errors = await Promise.all(failures.map((p) => p.then(() => null, (e: unknown) => e)));
+    const errors = await Promise.all(
+      failures.map((p) =>
+        p.then(
+          () => null,
+          (e: unknown) => e,
+        ),
+      ),
+    );
     for (const e of errors) expect(e).toBeInstanceOf(DecryptionError);
     expect(new Set(errors.map((e) => (e as Error).message))).toEqual(new Set(["decryption failed"]));
     expect(new Set(errors.map((e) => Object.keys(e as object).join(",")))).toEqual(new Set(["name"]));
@@ -167,8 +187,15 @@ describe("the error itself", () => {
   it("wrappedDekKekVersion: reads a good header, refuses bad ones with DecryptionError", async () => {
     const { sealed } = await sealedFixture();
     expect(wrappedDekKekVersion(sealed.wrappedDek)).toBe(1);
-    for (const bad of [new Uint8Array(0), sealed.wrappedDek.slice(0, 82), concatBytes(sealed.wrappedDek, new Uint8Array(1)),
-      flipBit(sealed.wrappedDek, 0), flipBit(sealed.wrappedDek, 15), flipBit(sealed.wrappedDek, 23), sealed.valueBlob]) {
+    for (const bad of [
+      new Uint8Array(0),
+      sealed.wrappedDek.slice(0, 82),
+      concatBytes(sealed.wrappedDek, new Uint8Array(1)),
+      flipBit(sealed.wrappedDek, 0),
+      flipBit(sealed.wrappedDek, 15),
+      flipBit(sealed.wrappedDek, 23),
+      sealed.valueBlob,
+    ]) {
       expect(() => wrappedDekKekVersion(bad)).toThrow(DecryptionError);
     }
   });
@@ -176,9 +203,15 @@ describe("the error itself", () => {
   it("a malformed context is a caller bug: plain Error, not DecryptionError", async () => {
     const { kek, plaintext, sealed } = await sealedFixture();
     await expectOpens(sealed, kek, CTX, plaintext);
-    for (const ctx of [{ ...CTX, tenantId: "" }, { ...CTX, version: -1 }, { ...CTX, credentialId: "cred\uD800" }]) {
+    for (const ctx of [
+      { ...CTX, tenantId: "" },
+      { ...CTX, version: -1 },
+      { ...CTX, credentialId: "cred\uD800" },
+    ]) {
       expect(await outcome(openCredentialValue(sealed, kek, ctx))).toBe("other-error");
-      await expect(openCredentialValue(sealed, kek, ctx)).rejects.toThrow(/invalid credential context|unpaired surrogate/);
+      await expect(openCredentialValue(sealed, kek, ctx)).rejects.toThrow(
+        /invalid credential context|unpaired surrogate/,
+      );
       expect(await outcome(rewrapDek(sealed.wrappedDek, kek, kek, ctx))).toBe("other-error");
     }
   });
@@ -191,7 +224,8 @@ describe("importTenantKek", () => {
     expect(kek.key.extractable).toBe(false);
     expect(kek.key.algorithm.name).toBe("HKDF");
     await expect(crypto.subtle.exportKey("raw", kek.key)).rejects.toThrow();
-    for (const n of [0, 16, 31, 33, 64]) await expect(importTenantKek(new Uint8Array(n), 1)).rejects.toThrow("32 bytes");
+    for (const n of [0, 16, 31, 33, 64])
+      await expect(importTenantKek(new Uint8Array(n), 1)).rejects.toThrow("32 bytes");
     for (const v of [-1, 1.5, 2 ** 32, Number.NaN]) {
       await expect(importTenantKek(new Uint8Array(32), v)).rejects.toThrow("KEK version");
     }

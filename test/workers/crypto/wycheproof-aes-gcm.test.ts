@@ -28,7 +28,9 @@ interface AeadGroup {
 }
 
 const groups: AeadGroup[] = file.testGroups;
-const iv96 = groups.filter((g) => g.ivSize === 96).flatMap((g) => g.tests.map((t) => ({ ...t, keySize: g.keySize, tagSize: g.tagSize })));
+const iv96 = groups
+  .filter((g) => g.ivSize === 96)
+  .flatMap((g) => g.tests.map((t) => ({ ...t, keySize: g.keySize, tagSize: g.tagSize })));
 const otherIv = groups.filter((g) => g.ivSize !== 96).flatMap((g) => g.tests.map((t) => ({ ...t, ivSize: g.ivSize })));
 
 describe("Wycheproof AES-GCM, 96-bit IVs", () => {
@@ -99,6 +101,7 @@ describe("importAesKey", () => {
     const k = await importAesKey(new Uint8Array(32), ["encrypt"]);
     expect(k.extractable).toBe(false);
     await expect(crypto.subtle.exportKey("raw", k)).rejects.toThrow();
-    for (const n of [0, 15, 17, 31, 33, 64]) await expect(importAesKey(new Uint8Array(n), ["encrypt"])).rejects.toThrow();
+    for (const n of [0, 15, 17, 31, 33, 64])
+      await expect(importAesKey(new Uint8Array(n), ["encrypt"])).rejects.toThrow();
   });
 });

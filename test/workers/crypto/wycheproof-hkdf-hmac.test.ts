@@ -37,7 +37,9 @@ interface MacCase {
 }
 
 const hkdfCases: HkdfCase[] = hkdfFile.testGroups.flatMap((g) => g.tests);
-const macCases = hmacFile.testGroups.flatMap((g) => g.tests.map((t): MacCase & { tagSize: number } => ({ ...t, tagSize: g.tagSize })));
+const macCases = hmacFile.testGroups.flatMap((g) =>
+  g.tests.map((t): MacCase & { tagSize: number } => ({ ...t, tagSize: g.tagSize })),
+);
 
 describe("Wycheproof HKDF-SHA256", () => {
   it("loads all 86 cases (83 valid, 3 invalid)", () => {
@@ -126,7 +128,11 @@ describe("sha256, timingSafeEqual, randomBytes", () => {
     for (const n of [0, 1, 12, 65_536, 65_537, 200_000]) expect(randomBytes(n).length).toBe(n);
     expect(bytesToHex(randomBytes(32))).not.toBe(bytesToHex(randomBytes(32)));
     // The tail beyond the first 64 KiB chunk is filled too (all-zero 1 KiB by chance: 2^-8192).
-    expect(randomBytes(70_000).subarray(68_976).some((x) => x !== 0)).toBe(true);
+    expect(
+      randomBytes(70_000)
+        .subarray(68_976)
+        .some((x) => x !== 0),
+    ).toBe(true);
     for (const n of [-1, 1.5, Number.NaN]) expect(() => randomBytes(n)).toThrow();
   });
 });

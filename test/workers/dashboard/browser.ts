@@ -6,7 +6,11 @@ export interface Browser {
   cookie: string | null;
   get(path: string): Promise<Response>;
   /** A form post with this origin's Origin header and the CSRF token of the last page, unless overridden. */
-  post(path: string, fields: Record<string, string>, opts?: { origin?: string | null; csrf?: string | null; secFetchSite?: string }): Promise<Response>;
+  post(
+    path: string,
+    fields: Record<string, string>,
+    opts?: { origin?: string | null; csrf?: string | null; secFetchSite?: string },
+  ): Promise<Response>;
   /** The CSRF token rendered into the last page fetched. */
   csrf: string | null;
 }
@@ -27,7 +31,10 @@ export function browser(): Browser {
     cookie: null,
     csrf: null,
     async get(path) {
-      const res = await workerFetch(`${BASE}${path}`, { headers: b.cookie ? { cookie: `${COOKIE}=${b.cookie}` } : {}, redirect: "manual" });
+      const res = await workerFetch(`${BASE}${path}`, {
+        headers: b.cookie ? { cookie: `${COOKIE}=${b.cookie}` } : {},
+        redirect: "manual",
+      });
       remember(b, res);
       const html = await res.clone().text();
       const m = /name="_csrf" value="([^"]+)"/.exec(html);
@@ -42,7 +49,12 @@ export function browser(): Browser {
       if (b.cookie) headers.cookie = `${COOKIE}=${b.cookie}`;
       const csrf = opts.csrf === undefined ? b.csrf : opts.csrf;
       const body = new URLSearchParams(csrf === null ? fields : { ...fields, _csrf: csrf });
-      const res = await workerFetch(`${BASE}${path}`, { method: "POST", headers, body: body.toString(), redirect: "manual" });
+      const res = await workerFetch(`${BASE}${path}`, {
+        method: "POST",
+        headers,
+        body: body.toString(),
+        redirect: "manual",
+      });
       remember(b, res);
       return res;
     },

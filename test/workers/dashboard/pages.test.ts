@@ -13,7 +13,9 @@ const HOSTILE_IDENTITY = "agent:<script>alert(3)</script>";
 
 /** Every /ui link of a page, minus sign-out and assets. */
 function links(html: string): string[] {
-  return [...html.matchAll(/href="(\/ui\/[^"#]*)"/g)].map((m) => m[1]!.replace(/&amp;/g, "&")).filter((h) => !h.startsWith("/ui/assets/"));
+  return [...html.matchAll(/href="(\/ui\/[^"#]*)"/g)]
+    .map((m) => m[1]!.replace(/&amp;/g, "&"))
+    .filter((h) => !h.startsWith("/ui/assets/"));
 }
 
 describe("role gating", () => {
@@ -30,14 +32,31 @@ describe("role gating", () => {
     const nav = (html: string) => /<nav[\s\S]*<\/nav>/.exec(html)![0];
     const mine = nav(await (await viewer.get("/ui/credentials")).text());
     const theirs = nav(await (await admin.get("/ui/credentials")).text());
-    for (const href of ["/ui/audit", "/ui/tokens", "/ui/teams", "/ui/oidc", "/ui/webhooks", "/ui/kek", "/ui/incident"]) {
+    for (const href of [
+      "/ui/audit",
+      "/ui/tokens",
+      "/ui/teams",
+      "/ui/oidc",
+      "/ui/webhooks",
+      "/ui/kek",
+      "/ui/incident",
+    ]) {
       expect(mine).not.toContain(`href="${href}"`);
       expect(theirs).toContain(`href="${href}"`);
     }
     expect(mine).toContain('href="/ui/leases"');
   });
 
-  it.each(["/ui/audit", "/ui/audit/chain", "/ui/tokens", "/ui/teams", "/ui/oidc", "/ui/webhooks", "/ui/kek", "/ui/incident"])("GET %s is a 403 page for a viewer and 200 for an admin", async (path) => {
+  it.each([
+    "/ui/audit",
+    "/ui/audit/chain",
+    "/ui/tokens",
+    "/ui/teams",
+    "/ui/oidc",
+    "/ui/webhooks",
+    "/ui/kek",
+    "/ui/incident",
+  ])("GET %s is a 403 page for a viewer and 200 for an admin", async (path) => {
     const refused = await viewer.get(path);
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain("Not allowed");
@@ -55,9 +74,15 @@ describe("role gating", () => {
     ];
     for (const [path, fields] of posts) expect((await viewer.post(path, fields)).status, path).toBe(403);
     await expectStatus(await api(adminToken, "GET", "/v1/credentials/by-viewer"), 404);
-    expect((await expectStatus<{ current_version: number }>(await api(adminToken, "GET", "/v1/credentials/gated"), 200)).current_version).toBe(1);
+    expect(
+      (await expectStatus<{ current_version: number }>(await api(adminToken, "GET", "/v1/credentials/gated"), 200))
+        .current_version,
+    ).toBe(1);
     for (const [path, fields] of posts) expect((await admin.post(path, fields)).status, path).toBeLessThan(400);
-    expect((await expectStatus<{ current_version: number }>(await api(adminToken, "GET", "/v1/credentials/gated"), 200)).current_version).toBe(2);
+    expect(
+      (await expectStatus<{ current_version: number }>(await api(adminToken, "GET", "/v1/credentials/gated"), 200))
+        .current_version,
+    ).toBe(2);
   });
 });
 
@@ -67,7 +92,10 @@ describe("pages", () => {
     const cred = await createCredential(adminToken, "hostile");
     await expectStatus(await api(adminToken, "PATCH", "/v1/credentials/hostile", { description: HOSTILE }), 200);
     await makeToken(adminToken, { name: HOSTILE, identity: HOSTILE_IDENTITY, role: "user" });
-    await expectStatus(await api(adminToken, "POST", "/v1/leases", { credential: "hostile", agent: { name: HOSTILE } }), 201);
+    await expectStatus(
+      await api(adminToken, "POST", "/v1/leases", { credential: "hostile", agent: { name: HOSTILE } }),
+      201,
+    );
     const b = await signedIn(adminToken);
     for (const path of [`/ui/credentials/${cred.id}`, "/ui/tokens", "/ui/leases", "/ui/audit", "/ui/audit/2"]) {
       const html = await (await b.get(path)).text();
@@ -91,10 +119,17 @@ describe("pages", () => {
     expect(rotated.status).toBe(303);
     expect(await rotated.text()).not.toContain(second);
     // Positive control: the vault holds the rotated value, and leasing it shows up on the pages.
-    const lease = await expectStatus<{ value: string }>(await api(adminToken, "POST", "/v1/leases", { credential: "canary", purpose: "crawl" }), 201);
+    const lease = await expectStatus<{ value: string }>(
+      await api(adminToken, "POST", "/v1/leases", { credential: "canary", purpose: "crawl" }),
+      201,
+    );
     expect(lease.value).toBe(second);
     const seen = new Set<string>();
-    const queue = ["/ui/credentials", `/ui/incident?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`, "/ui/incident.json?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"];
+    const queue = [
+      "/ui/credentials",
+      `/ui/incident?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`,
+      "/ui/incident.json?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+    ];
     let leasesShown = false;
     while (queue.length > 0 && seen.size < 150) {
       const path = queue.shift()!;
@@ -132,7 +167,9 @@ describe("pages", () => {
     // Bad JSON and a bad rule are 400 pages naming the problem, and the saved ACL is unchanged.
     const badJson = await b.post(`${detail}/acl`, { acl: "{" });
     expect(badJson.status).toBe(400);
-    const badRule = await b.post(`${detail}/acl`, { acl: JSON.stringify({ rules: [{ effect: "maybe", identity: "x" }] }) });
+    const badRule = await b.post(`${detail}/acl`, {
+      acl: JSON.stringify({ rules: [{ effect: "maybe", identity: "x" }] }),
+    });
     expect(badRule.status).toBe(400);
     expect(await badRule.text()).toContain("effect");
     // A JSON escape that decodes to a lone surrogate is refused before the vault, as the API does.
@@ -145,18 +182,30 @@ describe("pages", () => {
   it("leases: revoke one from the list; break glass needs the typed word (server-checked) and then revokes the matching leases", async () => {
     const { adminToken } = await bootstrap();
     await createCredential(adminToken, "db");
-    const one = await expectStatus<{ lease: { id: string } }>(await api(adminToken, "POST", "/v1/leases", { credential: "db" }), 201);
-    const two = await expectStatus<{ lease: { id: string } }>(await api(adminToken, "POST", "/v1/leases", { credential: "db" }), 201);
+    const one = await expectStatus<{ lease: { id: string } }>(
+      await api(adminToken, "POST", "/v1/leases", { credential: "db" }),
+      201,
+    );
+    const two = await expectStatus<{ lease: { id: string } }>(
+      await api(adminToken, "POST", "/v1/leases", { credential: "db" }),
+      201,
+    );
     const b = await signedIn(adminToken);
     const list = await (await b.get("/ui/leases")).text();
     expect(list).toContain(one.lease.id);
     expect((await b.post(`/ui/leases/${one.lease.id}/revoke`, {})).status).toBe(303);
-    expect((await expectStatus<{ state: string }>(await api(adminToken, "GET", `/v1/leases/${one.lease.id}`), 200)).state).toBe("revoked");
+    expect(
+      (await expectStatus<{ state: string }>(await api(adminToken, "GET", `/v1/leases/${one.lease.id}`), 200)).state,
+    ).toBe("revoked");
     const unconfirmed = await b.post("/ui/leases/break-glass", { credential: "db", confirm: "revoke" });
     expect(unconfirmed.status).toBe(400);
-    expect((await expectStatus<{ state: string }>(await api(adminToken, "GET", `/v1/leases/${two.lease.id}`), 200)).state).toBe("active");
+    expect(
+      (await expectStatus<{ state: string }>(await api(adminToken, "GET", `/v1/leases/${two.lease.id}`), 200)).state,
+    ).toBe("active");
     expect((await b.post("/ui/leases/break-glass", { credential: "db", confirm: "REVOKE" })).status).toBe(303);
-    expect((await expectStatus<{ state: string }>(await api(adminToken, "GET", `/v1/leases/${two.lease.id}`), 200)).state).toBe("revoked");
+    expect(
+      (await expectStatus<{ state: string }>(await api(adminToken, "GET", `/v1/leases/${two.lease.id}`), 200)).state,
+    ).toBe("revoked");
   });
 
   it("a new API token and a webhook secret are shown once, on the answer to the post, and on no later page", async () => {
@@ -166,7 +215,12 @@ describe("pages", () => {
     const sessionOnly = await b.post("/ui/tokens", { name: "deploy", role: "user", identity: "agent:deploy" });
     expect(sessionOnly.status).toBe(400);
     expect(await sessionOnly.text()).toContain("api_token");
-    const res = await b.post("/ui/tokens", { name: "deploy", role: "user", identity: "agent:deploy", api_token: adminToken });
+    const res = await b.post("/ui/tokens", {
+      name: "deploy",
+      role: "user",
+      identity: "agent:deploy",
+      api_token: adminToken,
+    });
     expect(res.status).toBe(200);
     const token = /<output id="shown-once">([^<]+)<\/output>/.exec(await res.text())![1]!;
     await expectStatus(await api(token, "GET", "/v1/whoami"), 200);

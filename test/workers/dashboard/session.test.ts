@@ -95,7 +95,10 @@ describe("sign-in", () => {
     expect(maxAge).toBeLessThanOrEqual(12 * 3600);
     expect(line).not.toContain(adminToken);
     // The cookie holds a session of the same identity, not the API token.
-    const who = await expectStatus<{ kind: string; identity: string }>(await api((await opened(b.cookie!)).token, "GET", "/v1/whoami"), 200);
+    const who = await expectStatus<{ kind: string; identity: string }>(
+      await api((await opened(b.cookie!)).token, "GET", "/v1/whoami"),
+      200,
+    );
     expect(who).toMatchObject({ kind: "session", identity: "user:admin@acme.test" });
   });
 
@@ -132,7 +135,11 @@ describe("sign-in", () => {
   });
 
   it("a malformed form body is a 4xx page, never a 500; a file where text belongs is a 400", async () => {
-    const res = await workerFetch(`${BASE}/ui/login`, { method: "POST", headers: { origin: BASE, "content-type": "application/x-www-form-urlencoded" }, body: "token=%ED%A0%80%ZZ" });
+    const res = await workerFetch(`${BASE}/ui/login`, {
+      method: "POST",
+      headers: { origin: BASE, "content-type": "application/x-www-form-urlencoded" },
+      body: "token=%ED%A0%80%ZZ",
+    });
     expect(res.status).toBe(401);
     const form = new FormData();
     form.append("token", new File(["x"], "token.txt"));
@@ -153,24 +160,43 @@ describe("CSRF", () => {
     ["a wrong CSRF token", { csrf: "A".repeat(43) }],
   ] as const;
 
-  it.each(cases)("a state-changing post with %s is 403 and changes nothing; the same post with both is accepted", async (_name, override) => {
-    const { adminToken } = await bootstrap();
-    const b = await signedIn(adminToken);
-    const refused = await b.post("/ui/credentials", { name: "csrf-target", value: "v" }, override);
-    expect(refused.status).toBe(403);
-    expect(await refused.text()).toMatch(/CSRF|cross-origin/);
-    await expectStatus(await api(adminToken, "GET", "/v1/credentials/csrf-target"), 404);
-    const accepted = await b.post("/ui/credentials", { name: "csrf-target", value: "v" });
-    expect(accepted.status).toBe(303);
-    await expectStatus(await api(adminToken, "GET", "/v1/credentials/csrf-target"), 200);
-  });
+  it.each(cases)(
+    "a state-changing post with %s is 403 and changes nothing; the same post with both is accepted",
+    async (_name, override) => {
+      const { adminToken } = await bootstrap();
+      const b = await signedIn(adminToken);
+      const refused = await b.post("/ui/credentials", { name: "csrf-target", value: "v" }, override);
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toMatch(/CSRF|cross-origin/);
+      await expectStatus(await api(adminToken, "GET", "/v1/credentials/csrf-target"), 404);
+      const accepted = await b.post("/ui/credentials", { name: "csrf-target", value: "v" });
+      expect(accepted.status).toBe(303);
+      await expectStatus(await api(adminToken, "GET", "/v1/credentials/csrf-target"), 200);
+    },
+  );
 
   it("Origin null with Sec-Fetch-Site same-origin is what a browser sends under Referrer-Policy no-referrer: accepted with the CSRF token", async () => {
     const { adminToken } = await bootstrap();
     const b = await signedIn(adminToken);
-    expect((await b.post("/ui/credentials", { name: "null-origin", value: "v" }, { origin: "null", secFetchSite: "same-origin" })).status).toBe(303);
+    expect(
+      (
+        await b.post(
+          "/ui/credentials",
+          { name: "null-origin", value: "v" },
+          { origin: "null", secFetchSite: "same-origin" },
+        )
+      ).status,
+    ).toBe(303);
     await expectStatus(await api(adminToken, "GET", "/v1/credentials/null-origin"), 200);
-    expect((await b.post("/ui/credentials", { name: "null-origin-2", value: "v" }, { origin: "null", secFetchSite: "same-origin", csrf: null })).status).toBe(403);
+    expect(
+      (
+        await b.post(
+          "/ui/credentials",
+          { name: "null-origin-2", value: "v" },
+          { origin: "null", secFetchSite: "same-origin", csrf: null },
+        )
+      ).status,
+    ).toBe(403);
   });
 
   it("the CSRF token of another session (same tenant, same identity) is refused", async () => {
@@ -209,7 +235,9 @@ describe("session lifetime", () => {
   it("the lease list's background refresh does not renew the idle window; a page load does", async () => {
     const { adminToken } = await bootstrap();
     const b = await signedIn(adminToken);
-    const res = await workerFetch(`${BASE}/ui/leases`, { headers: { cookie: `${COOKIE}=${b.cookie}`, "x-gv-background": "1" } });
+    const res = await workerFetch(`${BASE}/ui/leases`, {
+      headers: { cookie: `${COOKIE}=${b.cookie}`, "x-gv-background": "1" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.getSetCookie()).toEqual([]);
     expect((await b.get("/ui/leases")).headers.getSetCookie()[0]).toMatch(new RegExp(`^${COOKIE}=`));

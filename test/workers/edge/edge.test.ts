@@ -8,7 +8,6 @@ import { rateLimit } from "../../../worker/middleware/rate-limit";
 import { productionEnv } from "../support/production-env";
 import { api, BASE, bootstrap, expectStatus, tokenWithRole, workerFetch, type ErrorBody } from "../helpers";
 
-
 /**
  * The local rate limiter (miniflare) counts in fixed 60-second windows. A burst that straddles a
  * window edge would be split across two counters, so start bursts early in a window.
@@ -101,7 +100,9 @@ describe("production edge", () => {
 
   it("refuses to run against the KMS emulator or with bench paths on", async () => {
     const withEmulator = { ...production(), KMS_EMULATOR: env.KMS_EMULATOR } as Env;
-    expect(((await (await call("https://vault.example/v1/health", withEmulator)).json()) as ErrorBody).error.code).toBe("misconfigured");
+    expect(((await (await call("https://vault.example/v1/health", withEmulator)).json()) as ErrorBody).error.code).toBe(
+      "misconfigured",
+    );
     const bench = { ...production(), TEST_HOOKS: "true" } as unknown as Env;
     expect((await call("https://vault.example/v1/health", bench)).status).toBe(503);
   });

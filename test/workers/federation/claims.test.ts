@@ -4,7 +4,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { identityTemplatePlaceholders, matchConditions, parseRendered, renderIdentity } from "../../../worker/core/federation/claims";
+import {
+  identityTemplatePlaceholders,
+  matchConditions,
+  parseRendered,
+  renderIdentity,
+} from "../../../worker/core/federation/claims";
 
 /**
  * Reference glob matcher by recursive backtracking over UTF-16 code units: `*` any run (including
@@ -39,10 +44,16 @@ describe("matchConditions", () => {
   it("agrees when a pattern is derived from the value, so most cases match (property)", () => {
     const derived = valueArb.chain((value) =>
       fc
-        .array(fc.constantFrom("keep", "star", "qmark", "starAfter"), { minLength: value.length, maxLength: value.length })
+        .array(fc.constantFrom("keep", "star", "qmark", "starAfter"), {
+          minLength: value.length,
+          maxLength: value.length,
+        })
         .map((ops) => ({
           value,
-          pattern: Array.from(value, (ch, k) => ({ keep: ch, star: "*", qmark: "?", starAfter: `${ch}*` })[ops[k]!]).join(""),
+          pattern: Array.from(
+            value,
+            (ch, k) => ({ keep: ch, star: "*", qmark: "?", starAfter: `${ch}*` })[ops[k]!],
+          ).join(""),
         })),
     );
     fc.assert(
@@ -56,13 +67,16 @@ describe("matchConditions", () => {
 
   it("is a conjunction over all conditions (property)", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom("repository", "ref", "environment", "sub"), fc.tuple(patternArb, valueArb)), (pairs) => {
-        const entries = Object.entries(pairs);
-        const claims = Object.fromEntries(entries.map(([k, [, v]]) => [k, v]));
-        const conditions = Object.fromEntries(entries.map(([k, [p]]) => [k, p]));
-        const expected = entries.length > 0 && entries.every(([, [p, v]]) => refGlob(p, v));
-        expect(matchConditions(claims, conditions)).toBe(expected);
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom("repository", "ref", "environment", "sub"), fc.tuple(patternArb, valueArb)),
+        (pairs) => {
+          const entries = Object.entries(pairs);
+          const claims = Object.fromEntries(entries.map(([k, [, v]]) => [k, v]));
+          const conditions = Object.fromEntries(entries.map(([k, [p]]) => [k, p]));
+          const expected = entries.length > 0 && entries.every(([, [p, v]]) => refGlob(p, v));
+          expect(matchConditions(claims, conditions)).toBe(expected);
+        },
+      ),
     );
   });
 
@@ -109,7 +123,9 @@ describe("renderIdentity", () => {
 
   it("fills placeholders from string claims", () => {
     expect(renderIdentity("ci:github:{repository}@{ref}", gh)).toBe("ci:github:acme/api@refs/heads/main");
-    expect(renderIdentity("ci:gitlab:{project_path}", { project_path: "acme/platform/api" })).toBe("ci:gitlab:acme/platform/api");
+    expect(renderIdentity("ci:gitlab:{project_path}", { project_path: "acme/platform/api" })).toBe(
+      "ci:gitlab:acme/platform/api",
+    );
     expect(renderIdentity("service:deployer", gh)).toBe("service:deployer");
     expect(renderIdentity("ci:{environment}:{environment}", gh)).toBe("ci:prod:prod");
   });
@@ -150,7 +166,14 @@ describe("renderIdentity", () => {
   });
 
   it("refuses unusable templates", () => {
-    for (const t of ["ci:github:{repository", "ci:github:repository}", "ci:{}", "ci:{a-b}", "ci:{{repository}}", "ci:{ repository }"]) {
+    for (const t of [
+      "ci:github:{repository",
+      "ci:github:repository}",
+      "ci:{}",
+      "ci:{a-b}",
+      "ci:{{repository}}",
+      "ci:{ repository }",
+    ]) {
       expect(identityTemplatePlaceholders(t)).toBeNull();
       expect(renderIdentity(t, { repository: "acme/api", "a-b": "x", " repository ": "x" })).toBeNull();
     }

@@ -11,14 +11,50 @@ import { identityTemplateProblem, parseRendered, renderIdentity } from "../../..
 
 // Full Unicode (well-formed), plus a small alphabet dense in separators, wildcards, escapes,
 // whitespace and controls so that collisions would be likely if rendering were not injective.
-const tricky = fc.constantFrom("@", ":", "/", "*", "?", "%", "%4", "0", "A", "a", "-", ".", " ", "\t", "\n", "\u0000", "\u007f", "\u0085", "\u2028", "{", "}", "é", "😀");
-const claimValue = fc.oneof(fc.string({ unit: "binary", minLength: 1, maxLength: 12 }), fc.string({ unit: tricky, minLength: 1, maxLength: 12 }));
+const tricky = fc.constantFrom(
+  "@",
+  ":",
+  "/",
+  "*",
+  "?",
+  "%",
+  "%4",
+  "0",
+  "A",
+  "a",
+  "-",
+  ".",
+  " ",
+  "\t",
+  "\n",
+  "\u0000",
+  "\u007f",
+  "\u0085",
+  "\u2028",
+  "{",
+  "}",
+  "é",
+  "😀",
+);
+const claimValue = fc.oneof(
+  fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
+  fc.string({ unit: tricky, minLength: 1, maxLength: 12 }),
+);
 
-const TEMPLATES = ["ci:github:{repository}@{ref}", "ci:gitlab:{project_path}:{ref_type}/{ref}", "service:{a}-{b}", "ci:x:{a}", "ci:{a}@x.{b}a", "ci:{a}a@b{b}"];
+const TEMPLATES = [
+  "ci:github:{repository}@{ref}",
+  "ci:gitlab:{project_path}:{ref_type}/{ref}",
+  "service:{a}-{b}",
+  "ci:x:{a}",
+  "ci:{a}@x.{b}a",
+  "ci:{a}a@b{b}",
+];
 
 function claimsFor(template: string) {
   const names = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-  return fc.tuple(...names.map(() => claimValue)).map((values) => Object.fromEntries(names.map((n, i) => [n, values[i]!])));
+  return fc
+    .tuple(...names.map(() => claimValue))
+    .map((values) => Object.fromEntries(names.map((n, i) => [n, values[i]!])));
 }
 
 describe("identity grammar", () => {
@@ -42,23 +78,30 @@ describe("identity grammar", () => {
   });
 
   it("gives kind and name separately", () => {
-    expect(parseIdentity("ci:github:acme/api@refs/heads/main")).toEqual({ ok: true, kind: "ci", name: "github:acme/api@refs/heads/main" });
+    expect(parseIdentity("ci:github:acme/api@refs/heads/main")).toEqual({
+      ok: true,
+      kind: "ci",
+      name: "github:acme/api@refs/heads/main",
+    });
   });
 });
 
 describe("identity templates are injective", () => {
-  it.each(TEMPLATES)("parseRendered(t, renderIdentity(t, claims)) gives back the claims for %s (property)", (template) => {
-    expect(identityTemplateProblem(template)).toBeNull();
-    fc.assert(
-      fc.property(claimsFor(template), (claims) => {
-        const id = renderIdentity(template, claims);
-        if (id === null) return; // too long after encoding: refused, never truncated
-        expect(parseIdentity(id).ok).toBe(true);
-        expect(parseRendered(template, id)).toEqual(claims);
-      }),
-      { numRuns: 500 },
-    );
-  });
+  it.each(TEMPLATES)(
+    "parseRendered(t, renderIdentity(t, claims)) gives back the claims for %s (property)",
+    (template) => {
+      expect(identityTemplateProblem(template)).toBeNull();
+      fc.assert(
+        fc.property(claimsFor(template), (claims) => {
+          const id = renderIdentity(template, claims);
+          if (id === null) return; // too long after encoding: refused, never truncated
+          expect(parseIdentity(id).ok).toBe(true);
+          expect(parseRendered(template, id)).toEqual(claims);
+        }),
+        { numRuns: 500 },
+      );
+    },
+  );
 
   it.each(TEMPLATES)("different claims render different identities for %s (property)", (template) => {
     fc.assert(
@@ -73,8 +116,16 @@ describe("identity templates are injective", () => {
 
   it("no rendered identity matches a glob that only another repository or ref should match (property)", () => {
     const glob = "ci:github:acme/*@refs/heads/main";
-    const repository = fc.oneof(claimValue, claimValue.map((v) => `acme/${v}`), fc.constant("acme/api"));
-    const ref = fc.oneof(claimValue, claimValue.map((v) => `${v}@refs/heads/main`), fc.constant("refs/heads/main"));
+    const repository = fc.oneof(
+      claimValue,
+      claimValue.map((v) => `acme/${v}`),
+      fc.constant("acme/api"),
+    );
+    const ref = fc.oneof(
+      claimValue,
+      claimValue.map((v) => `${v}@refs/heads/main`),
+      fc.constant("refs/heads/main"),
+    );
     fc.assert(
       fc.property(repository, ref, (repository, ref) => {
         const id = renderIdentity("ci:github:{repository}@{ref}", { repository, ref });
@@ -86,7 +137,10 @@ describe("identity templates are injective", () => {
   });
 
   it("renders the ref-injection attack harmlessly, next to the real main ref", () => {
-    const attack = renderIdentity("ci:github:{repository}@{ref}", { repository: "acme/api", ref: "refs/heads/x@refs/heads/main" });
+    const attack = renderIdentity("ci:github:{repository}@{ref}", {
+      repository: "acme/api",
+      ref: "refs/heads/x@refs/heads/main",
+    });
     expect(attack).toBe("ci:github:acme/api@refs/heads/x%40refs/heads/main");
     expect(globMatches("ci:github:acme/*@refs/heads/main", attack!)).toBe(false);
     const real = renderIdentity("ci:github:{repository}@{ref}", { repository: "acme/api", ref: "refs/heads/main" });
@@ -102,8 +156,21 @@ describe("identity templates are injective", () => {
 
   it("parses only what rendering produces (canonical escapes)", () => {
     const t = "ci:github:{repository}@{ref}";
-    expect(parseRendered(t, "ci:github:acme/api@refs/heads/main")).toEqual({ repository: "acme/api", ref: "refs/heads/main" });
-    for (const bad of ["ci:github:acme/api@refs/heads/x%40y", "ci:github:acme%2fapi@r", "ci:github:acm%65@r", "ci:github:a%ZZ@r", "ci:github:%C3@r", "ci:github:@r", "ci:github:a@", "ci:github:a@b@c", "ci:gitlab:a@b"]) {
+    expect(parseRendered(t, "ci:github:acme/api@refs/heads/main")).toEqual({
+      repository: "acme/api",
+      ref: "refs/heads/main",
+    });
+    for (const bad of [
+      "ci:github:acme/api@refs/heads/x%40y",
+      "ci:github:acme%2fapi@r",
+      "ci:github:acm%65@r",
+      "ci:github:a%ZZ@r",
+      "ci:github:%C3@r",
+      "ci:github:@r",
+      "ci:github:a@",
+      "ci:github:a@b@c",
+      "ci:gitlab:a@b",
+    ]) {
       if (bad.endsWith("x%40y")) {
         expect(parseRendered(t, bad)).toEqual({ repository: "acme/api", ref: "refs/heads/x@y" });
         continue;

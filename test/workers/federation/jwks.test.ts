@@ -3,7 +3,13 @@
  * calls) and an injected clock. Each test builds its own issuer and clock.
  */
 import { describe, expect, it } from "vitest";
-import { discoverJwksUri, fetchJwks, JwksCache, type FetchFn, type JwksResult } from "../../../worker/core/federation/jwks";
+import {
+  discoverJwksUri,
+  fetchJwks,
+  JwksCache,
+  type FetchFn,
+  type JwksResult,
+} from "../../../worker/core/federation/jwks";
 import { verifyJwt } from "../../../worker/core/federation/jwt";
 import { AUDIENCE, EC, ISSUER, JWKS_DOC, NOW_MS, githubClaims, publicJwk, signToken } from "./jwt-fixtures";
 
@@ -22,7 +28,10 @@ function fakeIssuer(routes: Record<string, Route>) {
   return { fetch, calls, routes };
 }
 
-const json = (value: unknown, status = 200) => () => new Response(JSON.stringify(value), { status });
+const json =
+  (value: unknown, status = 200) =>
+  () =>
+    new Response(JSON.stringify(value), { status });
 
 function clock(start = NOW_MS) {
   let t = start;
@@ -130,7 +139,11 @@ describe("fetchJwks failures are typed, never thrown", () => {
   const cases: [string, Route, string][] = [
     ["network error", () => Promise.reject(new TypeError("fetch failed")), "fetch_failed"],
     ["500", json({}, 500), "http_status"],
-    ["redirect", () => new Response(null, { status: 302, headers: { location: "https://evil.example/jwks" } }), "http_status"],
+    [
+      "redirect",
+      () => new Response(null, { status: 302, headers: { location: "https://evil.example/jwks" } }),
+      "http_status",
+    ],
     ["not JSON", () => new Response("<html>"), "not_json"],
     ["no keys member", json({ kids: [] }), "invalid_document"],
     ["keys not an array", json({ keys: {} }), "invalid_document"],
@@ -139,7 +152,10 @@ describe("fetchJwks failures are typed, never thrown", () => {
   ];
   it.for(cases)("%s", async ([, route, code]) => {
     expect(kids(await fetchJwks(JWKS_URI, fakeIssuer({ [JWKS_URI]: route }).fetch))).toBe(code);
-    expect(kids(await fetchJwks(JWKS_URI, fakeIssuer({ [JWKS_URI]: json(JWKS_DOC) }).fetch))).toEqual(["rsa-1", "ec-1"]);
+    expect(kids(await fetchJwks(JWKS_URI, fakeIssuer({ [JWKS_URI]: json(JWKS_DOC) }).fetch))).toEqual([
+      "rsa-1",
+      "ec-1",
+    ]);
   });
 
   it("drops malformed entries and keeps the rest (RFC 7517 §5)", async () => {

@@ -4,11 +4,29 @@
  */
 import { describe, expect, it } from "vitest";
 import { verifyJwt } from "../../../worker/core/federation/jwt";
-import { AUDIENCE, ISSUER, NOW, NOW_MS, es256, expectAccepted, expectRefused, githubClaims, opts, rs256, signToken, RSA } from "./jwt-fixtures";
+import {
+  AUDIENCE,
+  ISSUER,
+  NOW,
+  NOW_MS,
+  es256,
+  expectAccepted,
+  expectRefused,
+  githubClaims,
+  opts,
+  rs256,
+  signToken,
+  RSA,
+} from "./jwt-fixtures";
 
 describe("issuer and audience", () => {
   it("refuses a different or differently spelled issuer", async () => {
-    for (const iss of ["https://gitlab.com", `${ISSUER}/`, ISSUER.toUpperCase(), "http://token.actions.githubusercontent.com"]) {
+    for (const iss of [
+      "https://gitlab.com",
+      `${ISSUER}/`,
+      ISSUER.toUpperCase(),
+      "http://token.actions.githubusercontent.com",
+    ]) {
       await expectRefused(await rs256({ iss }), "wrong_issuer");
     }
     await expectAccepted(await rs256({ iss: ISSUER }));
@@ -78,9 +96,17 @@ describe("exp, nbf, iat with skew", () => {
     // A token from the year 2200 that claims a short life by lying about iat.
     const lying = await rs256({ iat: 7_258_118_400 - 300, nbf: NOW - 5, exp: 7_258_118_400 });
     await expectRefused(lying, "issued_in_future", opts({ maxLifetimeSeconds: 3600 }));
-    await expectRefused(await rs256({ iat: NOW - 5, exp: 7_258_118_400 }), "token_lifetime", opts({ maxLifetimeSeconds: 3600 }));
+    await expectRefused(
+      await rs256({ iat: NOW - 5, exp: 7_258_118_400 }),
+      "token_lifetime",
+      opts({ maxLifetimeSeconds: 3600 }),
+    );
     // iat at the edge of the skew cannot stretch exp beyond max + skew from now.
-    await expectRefused(await rs256({ iat: NOW + 60, exp: NOW + 3600 + 61 }), "token_lifetime", opts({ maxLifetimeSeconds: 3600 }));
+    await expectRefused(
+      await rs256({ iat: NOW + 60, exp: NOW + 3600 + 61 }),
+      "token_lifetime",
+      opts({ maxLifetimeSeconds: 3600 }),
+    );
     await expectAccepted(await rs256({ iat: NOW + 60, exp: NOW + 3600 + 60 }), opts({ maxLifetimeSeconds: 3600 }));
   });
 

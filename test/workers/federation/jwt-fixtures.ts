@@ -25,7 +25,10 @@ async function rsaPair(bits: number): Promise<CryptoKeyPair> {
 }
 
 async function ecPair(): Promise<CryptoKeyPair> {
-  return (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  return (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
 }
 
 /** The issuer's RSA-2048 key pair ("rsa-1"). */
@@ -40,7 +43,11 @@ export const ATTACKER_EC = await ecPair();
 export const RSA_1024 = await rsaPair(1024);
 
 /** The public JWK of `pair` with `kid` and any extra members (as issuers publish them). */
-export async function publicJwk(pair: CryptoKeyPair, kid: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function publicJwk(
+  pair: CryptoKeyPair,
+  kid: string,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const { kty, n, e, crv, x, y } = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
   const base = kty === "RSA" ? { kty, n, e } : { kty, crv, x, y };
   return { ...base, kid, use: "sig", ...extra };
@@ -121,7 +128,11 @@ export async function expectAccepted(token: string, options: VerifyJwtOptions = 
 }
 
 /** Asserts `token` is refused with `reason`. */
-export async function expectRefused(token: string, reason: JwtFailure, options: VerifyJwtOptions = opts()): Promise<void> {
+export async function expectRefused(
+  token: string,
+  reason: JwtFailure,
+  options: VerifyJwtOptions = opts(),
+): Promise<void> {
   const r = await verifyJwt(token, options);
   expect(r.ok ? "accepted" : r.reason).toBe(reason);
 }

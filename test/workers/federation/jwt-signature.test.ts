@@ -45,11 +45,20 @@ describe("valid tokens", () => {
   });
 
   it("two keys under one kid (a careless rotation): a token signed by either verifies, one signed by neither does not", async () => {
-    const keys = jwksOf(await publicJwk(ATTACKER_RSA, "rsa-1", { alg: "RS256" }), await publicJwk(RSA, "rsa-1", { alg: "RS256" }));
+    const keys = jwksOf(
+      await publicJwk(ATTACKER_RSA, "rsa-1", { alg: "RS256" }),
+      await publicJwk(RSA, "rsa-1", { alg: "RS256" }),
+    );
     // Control: the second key of the two signs; then the first; then a key in neither.
     await expectAccepted(await rs256(), opts({ keys }));
-    await expectAccepted(await signToken("RS256", ATTACKER_RSA.privateKey, { kid: "rsa-1" }, githubClaims()), opts({ keys }));
-    const other = jwksOf(await publicJwk(ATTACKER_RSA, "rsa-1", { alg: "RS256" }), await publicJwk(ATTACKER_EC, "rsa-1"));
+    await expectAccepted(
+      await signToken("RS256", ATTACKER_RSA.privateKey, { kid: "rsa-1" }, githubClaims()),
+      opts({ keys }),
+    );
+    const other = jwksOf(
+      await publicJwk(ATTACKER_RSA, "rsa-1", { alg: "RS256" }),
+      await publicJwk(ATTACKER_EC, "rsa-1"),
+    );
     await expectRefused(await rs256(), "bad_signature", opts({ keys: other }));
   });
 });
@@ -67,7 +76,10 @@ describe("alg_not_allowed", () => {
     const jwkText = utf8Encode(JSON.stringify(JWKS_DOC.keys[0]));
     // The public key as DER, as PEM text (the classic attack) and as its JWK JSON.
     for (const secret of [spki, utf8Encode(pem), jwkText]) {
-      const hmac = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+      const hmac = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
+        "sign",
+        "verify",
+      ]);
       const input = `${jsonSegment({ alg: "HS256", typ: "JWT", kid: "rsa-1" })}.${jsonSegment(githubClaims())}`;
       const mac = new Uint8Array(await crypto.subtle.sign("HMAC", hmac, utf8Encode(input)));
       // The forged token really is a valid HS256 token under that "secret"...
@@ -78,10 +90,13 @@ describe("alg_not_allowed", () => {
     await expectAccepted(await rs256());
   });
 
-  it.for(["RS384", "RS512", "PS256", "ES384", "ES256K", "EdDSA", "rs256", "Rs256", "HS512"])("refuses alg %s", async (alg) => {
-    const input = `${jsonSegment({ alg, kid: "rsa-1" })}.${jsonSegment(githubClaims())}`;
-    await expectRefused(`${input}.${await signInput(RSA.privateKey, "RS256", input)}`, "alg_not_allowed");
-  });
+  it.for(["RS384", "RS512", "PS256", "ES384", "ES256K", "EdDSA", "rs256", "Rs256", "HS512"])(
+    "refuses alg %s",
+    async (alg) => {
+      const input = `${jsonSegment({ alg, kid: "rsa-1" })}.${jsonSegment(githubClaims())}`;
+      await expectRefused(`${input}.${await signInput(RSA.privateKey, "RS256", input)}`, "alg_not_allowed");
+    },
+  );
 
   it("refuses a key whose type does not fit the header alg", async () => {
     // ES256 header naming the RSA key, and RS256 header naming the EC key.
@@ -99,7 +114,11 @@ describe("alg_not_allowed", () => {
       [{ key_ops: ["encrypt"] }, "alg_not_allowed"],
     ];
     for (const [extra, reason] of cases) {
-      await expectRefused(token, reason as "alg_not_allowed", opts({ keys: jwksOf(await publicJwk(RSA, "rsa-1", extra)) }));
+      await expectRefused(
+        token,
+        reason as "alg_not_allowed",
+        opts({ keys: jwksOf(await publicJwk(RSA, "rsa-1", extra)) }),
+      );
     }
     await expectAccepted(token, opts({ keys: jwksOf(await publicJwk(RSA, "rsa-1", { key_ops: ["verify"] })) }));
     await expectAccepted(token, opts({ keys: jwksOf(await publicJwk(RSA, "rsa-1", { use: undefined })) }));
@@ -139,8 +158,14 @@ describe("bad_signature", () => {
   });
 
   it("refuses a token signed by another key under a trusted kid", async () => {
-    await expectRefused(await signToken("RS256", ATTACKER_RSA.privateKey, { kid: "rsa-1" }, githubClaims()), "bad_signature");
-    await expectRefused(await signToken("ES256", ATTACKER_EC.privateKey, { kid: "ec-1" }, githubClaims()), "bad_signature");
+    await expectRefused(
+      await signToken("RS256", ATTACKER_RSA.privateKey, { kid: "rsa-1" }, githubClaims()),
+      "bad_signature",
+    );
+    await expectRefused(
+      await signToken("ES256", ATTACKER_EC.privateKey, { kid: "ec-1" }, githubClaims()),
+      "bad_signature",
+    );
   });
 
   it("refuses a flipped signature bit and a non-64-byte ES256 signature", async () => {
@@ -192,7 +217,10 @@ describe("malformed", () => {
       [goodHeader, segment("null")],
       [goodHeader, segment("[1]")],
       [segment('{"alg":"RS256","kid":"rsa-1","alg":"RS256"}'), segment(claims)],
-      [goodHeader, segment(claims.replace('"repository":"acme/api"', '"repository":"acme/api","repository":"acme/other"'))],
+      [
+        goodHeader,
+        segment(claims.replace('"repository":"acme/api"', '"repository":"acme/api","repository":"acme/other"')),
+      ],
       [goodHeader, segment(claims.replace('"ref":', '"\\u0072ef":"x","ref":'))],
       [bytesToBase64url(new Uint8Array([0x7b, 0xff, 0x7d])), segment(claims)],
     ] as const) {
@@ -203,7 +231,10 @@ describe("malformed", () => {
 
   it("refuses crit, a missing alg and a missing or non-string kid", async () => {
     const c = githubClaims();
-    await expectRefused(await signToken("RS256", RSA.privateKey, { kid: "rsa-1", crit: ["exp"], exp: 1 }, c), "malformed");
+    await expectRefused(
+      await signToken("RS256", RSA.privateKey, { kid: "rsa-1", crit: ["exp"], exp: 1 }, c),
+      "malformed",
+    );
     await expectRefused(await signToken("RS256", RSA.privateKey, {}, c), "malformed");
     await expectRefused(await signToken("RS256", RSA.privateKey, { kid: 1 }, c), "malformed");
     const noAlg = `${jsonSegment({ kid: "rsa-1" })}.${jsonSegment(c)}`;

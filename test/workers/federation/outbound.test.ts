@@ -8,7 +8,12 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../worker/contract/config";
 import { fetchJsonDocument, MAX_REDIRECTS, type FetchFn } from "../../../worker/core/federation/document-fetch";
 import { JwksCache } from "../../../worker/core/federation/jwks";
-import { boundDetail, checkOutboundUrl, MAX_DETAIL_CHARS, OutboundBudget } from "../../../worker/core/federation/outbound";
+import {
+  boundDetail,
+  checkOutboundUrl,
+  MAX_DETAIL_CHARS,
+  OutboundBudget,
+} from "../../../worker/core/federation/outbound";
 import { JWKS_DOC, NOW_MS } from "./jwt-fixtures";
 import { productionEnv } from "../support/production-env";
 
@@ -43,7 +48,18 @@ describe("checkOutboundUrl", () => {
   });
 
   it("refuses localhost, single-label hosts and non-public suffixes, with or without a trailing dot", () => {
-    for (const url of ["https://localhost/", "https://localhost./", "https://ｌｏｃａｌｈｏｓｔ/", "https://LOCALHOST/", "https://metadata/", "https://metadata.google.internal/", "https://vault.localhost/", "https://printer.local/", "https://nas.home.arpa/", "https://kms.internal./"]) {
+    for (const url of [
+      "https://localhost/",
+      "https://localhost./",
+      "https://ｌｏｃａｌｈｏｓｔ/",
+      "https://LOCALHOST/",
+      "https://metadata/",
+      "https://metadata.google.internal/",
+      "https://vault.localhost/",
+      "https://printer.local/",
+      "https://nas.home.arpa/",
+      "https://kms.internal./",
+    ]) {
       expect(problem(url), url).not.toBe("ok");
     }
     expect(problem("https://gitlab.example.com/")).toBe("ok");
@@ -85,19 +101,38 @@ function network(routes: Record<string, () => Response>) {
   };
   return { fetch, calls };
 }
-const redirect = (to: string, status = 302) => () => new Response(null, { status, headers: { location: to } });
+const redirect =
+  (to: string, status = 302) =>
+  () =>
+    new Response(null, { status, headers: { location: to } });
 const doc = () => Response.json({ ok: true });
 
 describe("fetchJsonDocument redirects", () => {
   it("follows redirects by hand, re-checking each hop, with no-store and manual redirect", async () => {
-    const net = network({ "https://a.example.com/d": redirect("/moved", 301), "https://a.example.com/moved": redirect("https://b.example.com/d", 308), "https://b.example.com/d": doc });
-    expect(await fetchJsonDocument("https://a.example.com/d", net.fetch, {})).toEqual({ ok: true, value: { ok: true } });
-    expect(net.calls.map((c) => c.url)).toEqual(["https://a.example.com/d", "https://a.example.com/moved", "https://b.example.com/d"]);
+    const net = network({
+      "https://a.example.com/d": redirect("/moved", 301),
+      "https://a.example.com/moved": redirect("https://b.example.com/d", 308),
+      "https://b.example.com/d": doc,
+    });
+    expect(await fetchJsonDocument("https://a.example.com/d", net.fetch, {})).toEqual({
+      ok: true,
+      value: { ok: true },
+    });
+    expect(net.calls.map((c) => c.url)).toEqual([
+      "https://a.example.com/d",
+      "https://a.example.com/moved",
+      "https://b.example.com/d",
+    ]);
     for (const { init } of net.calls) expect(init).toMatchObject({ redirect: "manual", cache: "no-store" });
   });
 
   it("refuses a redirect to a refused URL without fetching it", async () => {
-    for (const target of ["http://169.254.169.254/latest/meta-data/", "https://127.0.0.1/", "https://metadata.google.internal/", "https://u:p@b.example.com/"]) {
+    for (const target of [
+      "http://169.254.169.254/latest/meta-data/",
+      "https://127.0.0.1/",
+      "https://metadata.google.internal/",
+      "https://u:p@b.example.com/",
+    ]) {
       const net = network({ "https://a.example.com/d": redirect(target) });
       const r = await fetchJsonDocument("https://a.example.com/d", net.fetch, {});
       expect(r.ok ? "ok" : r.error.code, target).toBe("insecure_uri");
@@ -106,7 +141,10 @@ describe("fetchJsonDocument redirects", () => {
   });
 
   it(`follows at most ${MAX_REDIRECTS} redirects`, async () => {
-    const hops = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`https://a.example.com/${i}`, redirect(`https://a.example.com/${i + 1}`)]));
+    const hops = (n: number) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`https://a.example.com/${i}`, redirect(`https://a.example.com/${i + 1}`)]),
+      );
     const ok = network({ ...hops(MAX_REDIRECTS), [`https://a.example.com/${MAX_REDIRECTS}`]: doc });
     expect((await fetchJsonDocument("https://a.example.com/0", ok.fetch, {})).ok).toBe(true);
     const loop = network(hops(50));
@@ -135,10 +173,13 @@ describe("JwksCache negative cache and budget", () => {
 
   it("caches discovery, found or not, and a found jwks_uri for ttlMs", async () => {
     const issuer = "https://a.example.com";
-    const net = network({ [`${issuer}/.well-known/openid-configuration`]: () => Response.json({ issuer, jwks_uri: `${issuer}/jwks` }) });
+    const net = network({
+      [`${issuer}/.well-known/openid-configuration`]: () => Response.json({ issuer, jwks_uri: `${issuer}/jwks` }),
+    });
     const c = clock();
     const cache = new JwksCache({ fetch: net.fetch, now: c.now, ttlMs: 600_000, negativeTtlMs: 60_000 });
-    for (let i = 0; i < 10; i++) expect(await cache.jwksUriFor(issuer)).toEqual({ ok: true, jwksUri: `${issuer}/jwks` });
+    for (let i = 0; i < 10; i++)
+      expect(await cache.jwksUriFor(issuer)).toEqual({ ok: true, jwksUri: `${issuer}/jwks` });
     for (let i = 0; i < 10; i++) expect((await cache.jwksUriFor("https://gone.example.com")).ok).toBe(false);
     expect(net.calls).toHaveLength(2);
     c.advance(60_000);
@@ -184,6 +225,8 @@ describe("OUTBOUND_ALLOW_INSECURE", () => {
   it("is refused in production, allowed in tests, and off unless set", () => {
     expect(loadConfig(production()).OUTBOUND_ALLOW_INSECURE).toBe(false);
     expect(() => loadConfig(production({ OUTBOUND_ALLOW_INSECURE: "true" }))).toThrow(/misconfigured/);
-    expect(loadConfig({ ...rest, OUTBOUND_ALLOW_INSECURE: "true" } as unknown as Env).OUTBOUND_ALLOW_INSECURE).toBe(true);
+    expect(loadConfig({ ...rest, OUTBOUND_ALLOW_INSECURE: "true" } as unknown as Env).OUTBOUND_ALLOW_INSECURE).toBe(
+      true,
+    );
   });
 });

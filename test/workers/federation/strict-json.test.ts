@@ -33,18 +33,27 @@ describe("parseStrictJsonObject", () => {
   });
 
   it("refuses lone surrogates in values and member names at any depth; a surrogate pair is fine", () => {
-    for (const text of ['{"ref":"\\ud800"}', '{"a":{"b":["x","\\udfff"]}}', '{"\\ud800":1}', '{"a":"x\\udc00\\ud800"}']) {
+    for (const text of [
+      '{"ref":"\\ud800"}',
+      '{"a":{"b":["x","\\udfff"]}}',
+      '{"\\ud800":1}',
+      '{"a":"x\\udc00\\ud800"}',
+    ]) {
       const r = parseStrictJsonObject(text);
       expect(r.ok, text).toBe(false);
       if (!r.ok) expect(r.message).toContain("not well-formed Unicode");
     }
-    expect(parseStrictJsonObject('{"a":{"b":["x","\\ud83d\\ude00"]}}')).toEqual({ ok: true, value: { a: { b: ["x", "😀"] } } });
+    expect(parseStrictJsonObject('{"a":{"b":["x","\\ud83d\\ude00"]}}')).toEqual({
+      ok: true,
+      value: { a: { b: ["x", "😀"] } },
+    });
     const nested = parseStrictJsonObject('{"a":{"b":["x","\\udfff"]}}');
     expect(nested.ok ? "" : nested.message).toContain("a.b.1");
   });
 
   it("refuses non-objects and invalid JSON", () => {
-    for (const text of ["[]", "null", "1", '"x"', "{", "{'a':1}", ""]) expect(parseStrictJsonObject(text).ok).toBe(false);
+    for (const text of ["[]", "null", "1", '"x"', "{", "{'a':1}", ""])
+      expect(parseStrictJsonObject(text).ok).toBe(false);
     expect(parseStrictJsonObject("{}").ok).toBe(true);
   });
 });

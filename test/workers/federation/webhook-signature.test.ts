@@ -5,7 +5,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bytesToHex, utf8Encode } from "../../../worker/core/crypto/encoding";
-import { signWebhook, verifyWebhookSignature, type VerifyWebhookOptions } from "../../../worker/core/federation/webhook-signature";
+import {
+  signWebhook,
+  verifyWebhookSignature,
+  type VerifyWebhookOptions,
+} from "../../../worker/core/federation/webhook-signature";
 
 const SECRET = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const TS = 1_700_000_000;
@@ -68,7 +72,13 @@ describe("verifyWebhookSignature", () => {
         async (secret, body, ts, offsetMs) => {
           const secretHex = bytesToHex(secret);
           const signatureHeader = await signWebhook(secretHex, ts, body);
-          const r = await verifyWebhookSignature({ secretHex, timestampHeader: String(ts), signatureHeader, body, now: ts * 1000 + offsetMs });
+          const r = await verifyWebhookSignature({
+            secretHex,
+            timestampHeader: String(ts),
+            signatureHeader,
+            body,
+            now: ts * 1000 + offsetMs,
+          });
           expect(r.ok).toBe(true);
         },
       ),
@@ -131,10 +141,15 @@ describe("verifyWebhookSignature", () => {
   it("throws only for a misconfigured secret, never for request input", async () => {
     await expect(verify({ secretHex: "abc" })).rejects.toThrow();
     await fc.assert(
-      fc.asyncProperty(fc.option(fc.string()), fc.option(fc.string()), fc.string(), async (timestampHeader, signatureHeader, body) => {
-        const r = await verify({ timestampHeader, signatureHeader, body });
-        expect(typeof r.ok).toBe("boolean");
-      }),
+      fc.asyncProperty(
+        fc.option(fc.string()),
+        fc.option(fc.string()),
+        fc.string(),
+        async (timestampHeader, signatureHeader, body) => {
+          const r = await verify({ timestampHeader, signatureHeader, body });
+          expect(typeof r.ok).toBe("boolean");
+        },
+      ),
     );
   });
 });

@@ -23,7 +23,9 @@ export async function storedVersions(tenantId: string): Promise<StoredVersion[]>
 
 /** The tenant's KEK rows as D1 stores them. */
 export async function storedKeks(tenantId: string) {
-  const { results } = await env.DB.prepare("SELECT version, state, wrapped_kek IS NULL AS erased FROM tenant_keks WHERE tenant_id = ? ORDER BY version")
+  const { results } = await env.DB.prepare(
+    "SELECT version, state, wrapped_kek IS NULL AS erased FROM tenant_keks WHERE tenant_id = ? ORDER BY version",
+  )
     .bind(tenantId)
     .all<{ version: number; state: string; erased: number }>();
   return results;
@@ -39,7 +41,10 @@ export async function decryptStored(tenantId: string, row: StoredVersion): Promi
     .bind(tenantId, row.kek_version)
     .first<{ wrapped_kek: ArrayBuffer | null }>();
   if (!kekRow?.wrapped_kek) throw new Error(`KEK v${row.kek_version} is gone`);
-  const raw = await emulatorProvider().unwrapKek(new Uint8Array(kekRow.wrapped_kek), { tenantId, kekVersion: row.kek_version });
+  const raw = await emulatorProvider().unwrapKek(new Uint8Array(kekRow.wrapped_kek), {
+    tenantId,
+    kekVersion: row.kek_version,
+  });
   const kek = await importTenantKek(raw, row.kek_version);
   const plaintext = await openCredentialValue(
     { valueBlob: new Uint8Array(row.value_blob), wrappedDek: new Uint8Array(row.wrapped_dek) },

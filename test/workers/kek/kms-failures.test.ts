@@ -30,7 +30,11 @@ afterEach(async () => {
 });
 
 async function tenantRows(tenantId: string) {
-  return env.DB.prepare("SELECT (SELECT count(*) FROM tenants WHERE id = ?1) AS tenants, (SELECT count(*) FROM tenant_keks WHERE tenant_id = ?1) AS keks").bind(tenantId).first();
+  return env.DB.prepare(
+    "SELECT (SELECT count(*) FROM tenants WHERE id = ?1) AS tenants, (SELECT count(*) FROM tenant_keks WHERE tenant_id = ?1) AS keks",
+  )
+    .bind(tenantId)
+    .first();
 }
 
 describe("KMS failures answer 503 kms_unavailable and write nothing", () => {
@@ -64,7 +68,10 @@ describe("KMS failures answer 503 kms_unavailable and write nothing", () => {
   it.each(MODES)("KEK rotation with KMS %s", async (mode) => {
     const { tenantId, adminToken } = await bootstrap();
     await fault(tenantId, mode);
-    const body = await expectStatus<{ error: { code: string } }>(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 503);
+    const body = await expectStatus<{ error: { code: string } }>(
+      await api(adminToken, "POST", "/v1/admin/kek/rotate"),
+      503,
+    );
     expect(body.error.code).toBe("kms_unavailable");
     expect(await storedKeks(tenantId)).toEqual([{ version: 1, state: "active", erased: 0 }]);
     await clear(tenantId);
@@ -79,7 +86,9 @@ describe("KEK cache", () => {
     touched.push(tenantId);
     await clear(tenantId);
     const results = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => api(adminToken, "POST", "/v1/credentials", { name: `cold-${i}`, value: `v${i}` })),
+      Array.from({ length: 25 }, (_, i) =>
+        api(adminToken, "POST", "/v1/credentials", { name: `cold-${i}`, value: `v${i}` }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(25).fill(201));
     expect((await kmsCalls(tenantId)).Decrypt).toBe(1);

@@ -19,10 +19,22 @@ import { storedKeks, storedVersions } from "./inspect";
  * rotation) cover the same paths through HTTP for the default provider.
  */
 
-const actor: Actor = { tokenId: "tok_lifecycle", kind: "api", role: "admin", identity: "user:admin", expiresAt: null, requestId: "req-lifecycle" };
+const actor: Actor = {
+  tokenId: "tok_lifecycle",
+  kind: "api",
+  role: "admin",
+  identity: "user:admin",
+  expiresAt: null,
+  requestId: "req-lifecycle",
+};
 
 /** Runs `fn` in the tenant's Durable Object with a fresh context (cold KEK cache) for provider `h`. */
-function inVault<T>(h: ProviderHarness, t: Scoped, fn: (ctx: VaultContext) => Promise<T>, overrides: Record<string, unknown> = {}): Promise<T> {
+function inVault<T>(
+  h: ProviderHarness,
+  t: Scoped,
+  fn: (ctx: VaultContext) => Promise<T>,
+  overrides: Record<string, unknown> = {},
+): Promise<T> {
   return runInDurableObject(vaultStub(env, t.tenantId), (_instance, state) =>
     fn(
       buildContext({
@@ -47,12 +59,18 @@ async function failureCode(promise: Promise<unknown>): Promise<string> {
 }
 
 async function tenantRows(tenantId: string) {
-  return env.DB.prepare("SELECT (SELECT count(*) FROM tenants WHERE id = ?1) AS tenants, (SELECT count(*) FROM tenant_keks WHERE tenant_id = ?1) AS keks").bind(tenantId).first();
+  return env.DB.prepare(
+    "SELECT (SELECT count(*) FROM tenants WHERE id = ?1) AS tenants, (SELECT count(*) FROM tenant_keks WHERE tenant_id = ?1) AS keks",
+  )
+    .bind(tenantId)
+    .first();
 }
 
 async function bootstrapped(h: ProviderHarness): Promise<Scoped> {
   const t = h.fresh();
-  await inVault(h, t, (ctx) => bootstrapTenant(ctx, { tenant_name: `lifecycle-${h.name}`, admin_identity: "user:admin" }, "req-boot"));
+  await inVault(h, t, (ctx) =>
+    bootstrapTenant(ctx, { tenant_name: `lifecycle-${h.name}`, admin_identity: "user:admin" }, "req-boot"),
+  );
   return t;
 }
 
@@ -62,10 +80,14 @@ describe.each(PROVIDERS)("KEK lifecycle with the %s provider", (name) => {
   it("bootstraps under the provider, and a cold burst of reads unwraps the KEK exactly once", async () => {
     const t = await bootstrapped(h);
     expect(await tenantRows(t.tenantId)).toEqual({ tenants: 1, keks: 1 });
-    const created = await inVault(h, t, (ctx) => createCredential(ctx, actor, { name: "db", value: "s3cret", description: "", tags: [] }));
+    const created = await inVault(h, t, (ctx) =>
+      createCredential(ctx, actor, { name: "db", value: "s3cret", description: "", tags: [] }),
+    );
     const before = (await stats(h, t.scope))[h.ops.unwrap] ?? 0;
     // A new context: nothing cached, 20 concurrent reads of the same KEK version.
-    const values = await inVault(h, t, (ctx) => Promise.all(Array.from({ length: 20 }, () => openVersion(ctx, created.id, 1))));
+    const values = await inVault(h, t, (ctx) =>
+      Promise.all(Array.from({ length: 20 }, () => openVersion(ctx, created.id, 1))),
+    );
     expect(values.map(utf8Decode)).toEqual(Array(20).fill("s3cret"));
     expect((await stats(h, t.scope))[h.ops.unwrap]).toBe(before + 1);
   });
@@ -75,7 +97,8 @@ describe.each(PROVIDERS)("KEK lifecycle with the %s provider", (name) => {
     const names = ["a", "b", "c", "d"];
     const ids = await inVault(h, t, async (ctx) => {
       const out: string[] = [];
-      for (const n of names) out.push((await createCredential(ctx, actor, { name: n, value: `value-${n}`, description: "", tags: [] })).id);
+      for (const n of names)
+        out.push((await createCredential(ctx, actor, { name: n, value: `value-${n}`, description: "", tags: [] })).id);
       return out;
     });
     await inVault(h, t, async (ctx) => {
@@ -94,7 +117,8 @@ describe.each(PROVIDERS)("KEK lifecycle with the %s provider", (name) => {
 
   it("with a credential the provider refuses, bootstrap answers kms_unavailable and writes nothing", async () => {
     const t = h.fresh();
-    const boot = (ctx: VaultContext) => bootstrapTenant(ctx, { tenant_name: "t", admin_identity: "user:admin" }, "req-boot");
+    const boot = (ctx: VaultContext) =>
+      bootstrapTenant(ctx, { tenant_name: "t", admin_identity: "user:admin" }, "req-boot");
     expect(await failureCode(inVault(h, t, boot, await h.wrongCredentials()))).toBe("kms_unavailable");
     expect(await tenantRows(t.tenantId)).toEqual({ tenants: 0, keks: 0 });
     // Positive control: the right credential.
@@ -102,24 +126,30 @@ describe.each(PROVIDERS)("KEK lifecycle with the %s provider", (name) => {
     expect(await tenantRows(t.tenantId)).toEqual({ tenants: 1, keks: 1 });
   });
 
-  it.each(["error", "throttle", "garbage"] as const)("a KMS %s answers kms_unavailable and writes nothing (bootstrap, rotation, cold unwrap)", async (mode) => {
-    const t = h.fresh();
-    await fault(h, t.scope, mode);
-    const boot = (ctx: VaultContext) => bootstrapTenant(ctx, { tenant_name: "t", admin_identity: "user:admin" }, "req-boot");
-    expect(await failureCode(inVault(h, t, boot))).toBe("kms_unavailable");
-    expect(await tenantRows(t.tenantId)).toEqual({ tenants: 0, keks: 0 });
-    // Positive control: the same tenant bootstraps once the KMS is back.
-    await fault(h, t.scope, "none");
-    await inVault(h, t, boot);
-    const created = await inVault(h, t, (ctx) => createCredential(ctx, actor, { name: "db", value: "v", description: "", tags: [] }));
+  it.each(["error", "throttle", "garbage"] as const)(
+    "a KMS %s answers kms_unavailable and writes nothing (bootstrap, rotation, cold unwrap)",
+    async (mode) => {
+      const t = h.fresh();
+      await fault(h, t.scope, mode);
+      const boot = (ctx: VaultContext) =>
+        bootstrapTenant(ctx, { tenant_name: "t", admin_identity: "user:admin" }, "req-boot");
+      expect(await failureCode(inVault(h, t, boot))).toBe("kms_unavailable");
+      expect(await tenantRows(t.tenantId)).toEqual({ tenants: 0, keks: 0 });
+      // Positive control: the same tenant bootstraps once the KMS is back.
+      await fault(h, t.scope, "none");
+      await inVault(h, t, boot);
+      const created = await inVault(h, t, (ctx) =>
+        createCredential(ctx, actor, { name: "db", value: "v", description: "", tags: [] }),
+      );
 
-    await fault(h, t.scope, mode);
-    expect(await failureCode(inVault(h, t, (ctx) => rotateKek(ctx, actor)))).toBe("kms_unavailable");
-    expect(await storedKeks(t.tenantId)).toEqual([{ version: 1, state: "active", erased: 0 }]);
-    expect(await failureCode(inVault(h, t, (ctx) => openVersion(ctx, created.id, 1)))).toBe("kms_unavailable");
-    await fault(h, t.scope, "none");
-    expect(utf8Decode(await inVault(h, t, (ctx) => openVersion(ctx, created.id, 1)))).toBe("v");
-    await inVault(h, t, (ctx) => rotateKek(ctx, actor));
-    expect((await storedKeks(t.tenantId)).map((k) => k.state)).toEqual(["decrypt_only", "active"]);
-  });
+      await fault(h, t.scope, mode);
+      expect(await failureCode(inVault(h, t, (ctx) => rotateKek(ctx, actor)))).toBe("kms_unavailable");
+      expect(await storedKeks(t.tenantId)).toEqual([{ version: 1, state: "active", erased: 0 }]);
+      expect(await failureCode(inVault(h, t, (ctx) => openVersion(ctx, created.id, 1)))).toBe("kms_unavailable");
+      await fault(h, t.scope, "none");
+      expect(utf8Decode(await inVault(h, t, (ctx) => openVersion(ctx, created.id, 1)))).toBe("v");
+      await inVault(h, t, (ctx) => rotateKek(ctx, actor));
+      expect((await storedKeks(t.tenantId)).map((k) => k.state)).toEqual(["decrypt_only", "active"]);
+    },
+  );
 });

@@ -7,7 +7,10 @@ import { decryptStored, hex, storedKeks, storedVersions } from "./inspect";
 /** Runs the tenant's alarm until the sweep has finished; returns how many runs it took (bounded). */
 async function drainSweep(tenantId: string, adminToken: string): Promise<number> {
   for (let runs = 0; runs < 200; runs++) {
-    const status = await expectStatus<{ sweep: { running: boolean } }>(await api(adminToken, "GET", "/v1/admin/kek"), 200);
+    const status = await expectStatus<{ sweep: { running: boolean } }>(
+      await api(adminToken, "GET", "/v1/admin/kek"),
+      200,
+    );
     if (!status.sweep.running) return runs;
     await runDurableObjectAlarm(vaultStub(env, tenantId));
   }
@@ -20,7 +23,9 @@ describe("KEK rotation", () => {
     const manager = await tokenWithRole(adminToken, "manager");
     const names = Array.from({ length: 11 }, (_, i) => `svc/key-${i}`);
     for (const name of names) await createCredential(manager, name, `secret-${name}`);
-    const before = new Map((await storedVersions(tenantId)).map((r) => [`${r.credential_id}@${r.version}`, hex(r.value_blob)]));
+    const before = new Map(
+      (await storedVersions(tenantId)).map((r) => [`${r.credential_id}@${r.version}`, hex(r.value_blob)]),
+    );
     expect(before.size).toBe(11);
 
     const rotated = await expectStatus(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 202);
@@ -30,7 +35,9 @@ describe("KEK rotation", () => {
     const [ran] = await Promise.all([
       runDurableObjectAlarm(vaultStub(env, tenantId)),
       createCredential(manager, "svc/added-during-sweep", "secret-svc/added-during-sweep"),
-      api(manager, "POST", `/v1/credentials/${encodeURIComponent("svc/key-0")}/rotate`, { value: "secret-svc/key-0-v2" }).then((r) => expectStatus(r, 200)),
+      api(manager, "POST", `/v1/credentials/${encodeURIComponent("svc/key-0")}/rotate`, {
+        value: "secret-svc/key-0-v2",
+      }).then((r) => expectStatus(r, 200)),
       api(manager, "GET", "/v1/credentials?limit=100").then((r) => expectStatus(r, 200)),
     ]);
     expect(ran).toBe(true);
@@ -51,7 +58,12 @@ describe("KEK rotation", () => {
     }
     const values = await Promise.all(after.map((r) => decryptStored(tenantId, r)));
     expect(values.sort()).toEqual(
-      [...names.map((n) => `secret-${n}`), "secret-svc/key-0-v2", "secret-svc/added-during-sweep", "secret-svc/added-after-abort"].sort(),
+      [
+        ...names.map((n) => `secret-${n}`),
+        "secret-svc/key-0-v2",
+        "secret-svc/added-during-sweep",
+        "secret-svc/added-after-abort",
+      ].sort(),
     );
     expect(await storedKeks(tenantId)).toEqual([
       { version: 1, state: "destroyed", erased: 1 },
@@ -77,7 +89,10 @@ describe("KEK rotation", () => {
   it("is admin-only (manager refused, admin allowed)", async () => {
     const { adminToken } = await bootstrap();
     const manager = await tokenWithRole(adminToken, "manager");
-    const denied = await expectStatus<{ error: { code: string } }>(await api(manager, "POST", "/v1/admin/kek/rotate"), 403);
+    const denied = await expectStatus<{ error: { code: string } }>(
+      await api(manager, "POST", "/v1/admin/kek/rotate"),
+      403,
+    );
     expect(denied.error.code).toBe("forbidden");
     await expectStatus(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 202);
   });

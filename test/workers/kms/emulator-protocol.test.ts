@@ -103,8 +103,14 @@ describe("KMS emulator: protocol", () => {
   }
 
   it("answers an unknown operation with UnknownOperationException", async () => {
-    expect(await call("TrentService.ScheduleKeyDeletion", {})).toEqual({ status: 400, type: "UnknownOperationException" });
-    expect(await call("TrentService.DescribeKey", { KeyId: kmsSettings().keyId })).toEqual({ status: 200, type: undefined });
+    expect(await call("TrentService.ScheduleKeyDeletion", {})).toEqual({
+      status: 400,
+      type: "UnknownOperationException",
+    });
+    expect(await call("TrentService.DescribeKey", { KeyId: kmsSettings().keyId })).toEqual({
+      status: 200,
+      type: undefined,
+    });
   });
 
   it("validates input: base64, sizes, KeySpec xor NumberOfBytes", async () => {
@@ -117,11 +123,15 @@ describe("KMS emulator: protocol", () => {
     for (const payload of bad) {
       expect(await call("TrentService.Encrypt", payload)).toEqual({ status: 400, type: "ValidationException" });
     }
-    expect(await call("TrentService.GenerateDataKey", { KeyId: keyId, KeySpec: "AES_256", NumberOfBytes: 32 })).toEqual({
-      status: 400,
-      type: "ValidationException",
-    });
-    expect(await call("TrentService.Encrypt", { KeyId: keyId, Plaintext: bytesToBase64(new Uint8Array(4096)) })).toEqual({
+    expect(await call("TrentService.GenerateDataKey", { KeyId: keyId, KeySpec: "AES_256", NumberOfBytes: 32 })).toEqual(
+      {
+        status: 400,
+        type: "ValidationException",
+      },
+    );
+    expect(
+      await call("TrentService.Encrypt", { KeyId: keyId, Plaintext: bytesToBase64(new Uint8Array(4096)) }),
+    ).toEqual({
       status: 200,
       type: undefined,
     });

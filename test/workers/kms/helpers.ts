@@ -1,7 +1,13 @@
 import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { z } from "zod";
-import { AwsKmsClient, createKmsProvider, KmsError, type AwsKmsSettings, type KmsProvider } from "../../../worker/core/kms";
+import {
+  AwsKmsClient,
+  createKmsProvider,
+  KmsError,
+  type AwsKmsSettings,
+  type KmsProvider,
+} from "../../../worker/core/kms";
 
 // Only the KMS bindings: this suite must not fail because an unrelated setting is off.
 // KMS_TIMEOUT_MS is a test binding (test/test-env.ts) missing from the generated Env type.

@@ -29,7 +29,9 @@ describe.each(PROVIDERS)("%s provider against its emulator", (name) => {
     const kms = h.provider(scope);
     const { plaintext, wrapped } = await kms.generateKek({ tenantId, kekVersion: 3 });
     expect((await kmsFailure(kms.unwrapKek(wrapped, { tenantId, kekVersion: 4 }))).kind).toBe("refused");
-    expect((await kmsFailure(kms.unwrapKek(wrapped, { tenantId: h.fresh().tenantId, kekVersion: 3 }))).kind).toBe("refused");
+    expect((await kmsFailure(kms.unwrapKek(wrapped, { tenantId: h.fresh().tenantId, kekVersion: 3 }))).kind).toBe(
+      "refused",
+    );
     const tampered = wrapped.slice();
     tampered[tampered.length - 1]! ^= 0x01;
     expect((await kmsFailure(kms.unwrapKek(tampered, { tenantId, kekVersion: 3 }))).kind).toBe("refused");
@@ -71,7 +73,9 @@ describe("gcp provider", () => {
     const { tenantId, scope } = h.fresh();
     // Another service-account key: the emulator's token endpoint refuses its assertion.
     const pem = await otherPrivateKeyPem();
-    const refused = await kmsFailure(h.provider(scope, { serviceAccount: { private_key: pem } }).generateKek({ tenantId, kekVersion: 1 }));
+    const refused = await kmsFailure(
+      h.provider(scope, { serviceAccount: { private_key: pem } }).generateKek({ tenantId, kekVersion: 1 }),
+    );
     expect(refused.kind).toBe("refused");
     expect(refused.message).toContain("invalid_grant");
     expect(refused.message).not.toContain("PRIVATE KEY");
@@ -81,13 +85,19 @@ describe("gcp provider", () => {
   it("refuses a KMS call without a token it issued, or for a key it does not hold", async () => {
     const { keyName, endpoint } = gcpTest();
     const call = (headers: Record<string, string>) =>
-      h.emulator.fetch(`${endpoint}/v1/${keyName}:encrypt`, { method: "POST", headers, body: JSON.stringify({ plaintext: "AAAA" }) });
+      h.emulator.fetch(`${endpoint}/v1/${keyName}:encrypt`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ plaintext: "AAAA" }),
+      });
     const anonymous = await call({});
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({ error: { code: 401, status: "UNAUTHENTICATED" } });
     expect((await call({ authorization: "Bearer made-up" })).status).toBe(401);
     const { tenantId, scope } = h.fresh();
-    const unknown = await kmsFailure(h.provider(scope, { keyName: `${keyName}-other` }).generateKek({ tenantId, kekVersion: 1 }));
+    const unknown = await kmsFailure(
+      h.provider(scope, { keyName: `${keyName}-other` }).generateKek({ tenantId, kekVersion: 1 }),
+    );
     expect(unknown.message).toContain("PERMISSION_DENIED");
     await expect(h.provider(scope).generateKek({ tenantId, kekVersion: 1 })).resolves.toHaveProperty("wrapped");
   });
@@ -108,7 +118,9 @@ describe("gcp provider", () => {
     const error = await kmsFailure(createKmsProvider(settings, corrupting).generateKek({ tenantId, kekVersion: 1 }));
     expect(error.kind).toBe("malformed");
     expect(error.message).toContain("CRC32C");
-    await expect(createKmsProvider(settings, h.emulator).generateKek({ tenantId, kekVersion: 1 })).resolves.toHaveProperty("wrapped");
+    await expect(
+      createKmsProvider(settings, h.emulator).generateKek({ tenantId, kekVersion: 1 }),
+    ).resolves.toHaveProperty("wrapped");
   });
 });
 
@@ -117,7 +129,9 @@ describe("azure provider", () => {
 
   it("is refused with a wrong client secret; the right one works", async () => {
     const { tenantId, scope } = h.fresh();
-    const refused = await kmsFailure(h.provider(scope, { clientSecret: "not-the-client-secret-000000" }).generateKek({ tenantId, kekVersion: 1 }));
+    const refused = await kmsFailure(
+      h.provider(scope, { clientSecret: "not-the-client-secret-000000" }).generateKek({ tenantId, kekVersion: 1 }),
+    );
     expect(refused.kind).toBe("refused");
     expect(refused.message).toContain("invalid_client");
     expect(refused.message).not.toContain("not-the-client-secret");
@@ -126,11 +140,18 @@ describe("azure provider", () => {
 
   it("answers Key Vault's 401 challenge without a token, and 404 for a key it does not hold", async () => {
     const { vault, tenantId: directory, keyName } = azureTest();
-    const res = await h.emulator.fetch(`${vault}/keys/${keyName}//wrapkey?api-version=7.4`, { method: "POST", body: "{}" });
+    const res = await h.emulator.fetch(`${vault}/keys/${keyName}//wrapkey?api-version=7.4`, {
+      method: "POST",
+      body: "{}",
+    });
     expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toContain(`authorization="https://login.microsoftonline.com/${directory}"`);
+    expect(res.headers.get("www-authenticate")).toContain(
+      `authorization="https://login.microsoftonline.com/${directory}"`,
+    );
     const { tenantId, scope } = h.fresh();
-    const unknown = await kmsFailure(h.provider(scope, { keyId: `${vault}/keys/someone-elses-key` }).generateKek({ tenantId, kekVersion: 1 }));
+    const unknown = await kmsFailure(
+      h.provider(scope, { keyId: `${vault}/keys/someone-elses-key` }).generateKek({ tenantId, kekVersion: 1 }),
+    );
     expect(unknown.message).toContain("KeyNotFound");
     await expect(h.provider(scope).generateKek({ tenantId, kekVersion: 1 })).resolves.toHaveProperty("plaintext");
   });
@@ -138,11 +159,16 @@ describe("azure provider", () => {
   it("wraps with AES-KW (A256KW) on a Managed-HSM oct key, and refuses A256KW on an RSA key", async () => {
     const { vault, octKeyName } = azureTest();
     const { tenantId, scope } = h.fresh();
-    const hsm = h.provider(scope, { keyId: `${vault}/keys/${octKeyName}--${crypto.randomUUID()}`, algorithm: "A256KW" });
+    const hsm = h.provider(scope, {
+      keyId: `${vault}/keys/${octKeyName}--${crypto.randomUUID()}`,
+      algorithm: "A256KW",
+    });
     const { plaintext, wrapped } = await hsm.generateKek({ tenantId, kekVersion: 1 });
     expect(await hsm.unwrapKek(wrapped, { tenantId, kekVersion: 1 })).toEqual(plaintext);
     expect((await kmsFailure(hsm.unwrapKek(wrapped, { tenantId, kekVersion: 2 }))).kind).toBe("refused");
-    const mismatched = await kmsFailure(h.provider(scope, { algorithm: "A256KW" }).generateKek({ tenantId, kekVersion: 1 }));
+    const mismatched = await kmsFailure(
+      h.provider(scope, { algorithm: "A256KW" }).generateKek({ tenantId, kekVersion: 1 }),
+    );
     expect(mismatched.message).toContain("BadParameter");
   });
 
@@ -161,7 +187,15 @@ describe("azure provider", () => {
 /** A token from the azure emulator's Entra endpoint, for direct REST calls. */
 async function azureToken(): Promise<string> {
   const t = azureTest();
-  const form = new URLSearchParams({ grant_type: "client_credentials", client_id: t.clientId, client_secret: t.clientSecret, scope: "https://vault.azure.net/.default" });
-  const res = await HARNESSES.azure.emulator.fetch(`${t.authorityHost}/${t.tenantId}/oauth2/v2.0/token`, { method: "POST", body: form });
+  const form = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: t.clientId,
+    client_secret: t.clientSecret,
+    scope: "https://vault.azure.net/.default",
+  });
+  const res = await HARNESSES.azure.emulator.fetch(`${t.authorityHost}/${t.tenantId}/oauth2/v2.0/token`, {
+    method: "POST",
+    body: form,
+  });
   return ((await res.json()) as { access_token: string }).access_token;
 }

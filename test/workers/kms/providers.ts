@@ -84,13 +84,28 @@ const gcp: ProviderHarness = {
   fresh: aws.fresh,
   settings: (_scope, overrides = {}) => {
     const t = gcpTest();
-    const serviceAccount = { ...JSON.parse(t.serviceAccountJson), ...((overrides.serviceAccount as object | undefined) ?? {}) };
-    return { provider: "gcp", keyName: t.keyName, endpoint: t.endpoint, timeoutMs: kmsSettings().timeoutMs, ...overrides, serviceAccount } as KmsSettings;
+    const serviceAccount = {
+      ...JSON.parse(t.serviceAccountJson),
+      ...((overrides.serviceAccount as object | undefined) ?? {}),
+    };
+    return {
+      provider: "gcp",
+      keyName: t.keyName,
+      endpoint: t.endpoint,
+      timeoutMs: kmsSettings().timeoutMs,
+      ...overrides,
+      serviceAccount,
+    } as KmsSettings;
   },
   provider: (scope, overrides) => createKmsProvider(gcp.settings(scope, overrides), env.GCP_KMS_EMULATOR!),
   bindings: () => {
     const t = gcpTest();
-    return { KMS_PROVIDER: "gcp", KMS_GCP_KEY_NAME: t.keyName, KMS_GCP_ENDPOINT: t.endpoint, KMS_GCP_SERVICE_ACCOUNT: t.serviceAccountJson };
+    return {
+      KMS_PROVIDER: "gcp",
+      KMS_GCP_KEY_NAME: t.keyName,
+      KMS_GCP_ENDPOINT: t.endpoint,
+      KMS_GCP_SERVICE_ACCOUNT: t.serviceAccountJson,
+    };
   },
   wrongCredentials: async () => {
     const account = { ...JSON.parse(gcpTest().serviceAccountJson), private_key: await otherPrivateKeyPem() };
@@ -144,7 +159,12 @@ const azure: ProviderHarness = {
 export const HARNESSES: Record<ProviderName, ProviderHarness> = { aws, gcp, azure };
 
 /** Installs a fault for one scope of a provider's emulator. */
-export async function fault(h: ProviderHarness, scope: string, mode: FaultMode, extra: { delayMs?: number; count?: number } = {}): Promise<void> {
+export async function fault(
+  h: ProviderHarness,
+  scope: string,
+  mode: FaultMode,
+  extra: { delayMs?: number; count?: number } = {},
+): Promise<void> {
   await h.control("faults", { method: "POST", body: JSON.stringify({ tenantId: scope, mode, ...extra }) });
 }
 

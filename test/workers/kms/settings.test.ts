@@ -10,7 +10,20 @@ import { gcpTest } from "./providers";
  * plane is off: production refuses the published test operator token's hash.
  */
 function production(extra: Record<string, unknown>): Env {
-  const { KMS_EMULATOR: _a, GCP_KMS_EMULATOR: _g, AZURE_KV_EMULATOR: _z, OIDC_TEST_ISSUER: _o, TEST_HOOKS: _t, USE_TEST_UPSTREAM: _u, AUDIT_WITNESSES: _w, AUDIT_WITNESS_DEV: _dw, METRICS_TEST_SINK: _m, OPERATOR_PLANE_ENABLED: _p, OPERATOR_TOKEN_HASH: _h, ...rest } = env as unknown as Record<string, unknown>;
+  const {
+    KMS_EMULATOR: _a,
+    GCP_KMS_EMULATOR: _g,
+    AZURE_KV_EMULATOR: _z,
+    OIDC_TEST_ISSUER: _o,
+    TEST_HOOKS: _t,
+    USE_TEST_UPSTREAM: _u,
+    AUDIT_WITNESSES: _w,
+    AUDIT_WITNESS_DEV: _dw,
+    METRICS_TEST_SINK: _m,
+    OPERATOR_PLANE_ENABLED: _p,
+    OPERATOR_TOKEN_HASH: _h,
+    ...rest
+  } = env as unknown as Record<string, unknown>;
   for (const name of KMS_SECRET_BINDINGS) delete rest[name];
   return { ...rest, ENVIRONMENT: "production", ...extra } as unknown as Env;
 }
@@ -26,9 +39,15 @@ function accepted(bindings: Env): boolean {
   }
 }
 
-const googleSa = () => JSON.stringify({ ...JSON.parse(gcpTest().serviceAccountJson), token_uri: "https://oauth2.googleapis.com/token" });
+const googleSa = () =>
+  JSON.stringify({ ...JSON.parse(gcpTest().serviceAccountJson), token_uri: "https://oauth2.googleapis.com/token" });
 const gcp = (extra: Record<string, unknown> = {}) =>
-  production({ KMS_PROVIDER: "gcp", KMS_GCP_KEY_NAME: gcpTest().keyName, KMS_GCP_SERVICE_ACCOUNT: googleSa(), ...extra });
+  production({
+    KMS_PROVIDER: "gcp",
+    KMS_GCP_KEY_NAME: gcpTest().keyName,
+    KMS_GCP_SERVICE_ACCOUNT: googleSa(),
+    ...extra,
+  });
 const azure = (extra: Record<string, unknown> = {}) =>
   production({
     KMS_PROVIDER: "azure",
@@ -50,7 +69,14 @@ describe("KMS_PROVIDER settings", () => {
 
   it("production accepts Key Vault and Managed HSM keys, and refuses emulator hosts, a foreign authority and A256KW on a vault key", () => {
     expect(accepted(azure())).toBe(true);
-    expect(accepted(azure({ KMS_AZURE_KEY_ID: "https://contoso.managedhsm.azure.net/keys/k/0123abcd", KMS_AZURE_ALGORITHM: "A256KW" }))).toBe(true);
+    expect(
+      accepted(
+        azure({
+          KMS_AZURE_KEY_ID: "https://contoso.managedhsm.azure.net/keys/k/0123abcd",
+          KMS_AZURE_ALGORITHM: "A256KW",
+        }),
+      ),
+    ).toBe(true);
     expect(accepted(azure({ KMS_AZURE_KEY_ID: "http://azure-kv.emulator/keys/tenant-keks" }))).toBe(false);
     expect(accepted(azure({ KMS_AZURE_AUTHORITY_HOST: "http://azure-kv.emulator" }))).toBe(false);
     expect(accepted(azure({ KMS_AZURE_ALGORITHM: "A256KW" }))).toBe(false);
@@ -67,9 +93,29 @@ describe("KMS_PROVIDER settings", () => {
     const dev = (extra: Record<string, unknown>) => ({ ...env, ...extra }) as unknown as Env;
     expect(accepted(dev({ KMS_PROVIDER: "vault" }))).toBe(false);
     expect(accepted(dev({ KMS_PROVIDER: "gcp", KMS_GCP_SERVICE_ACCOUNT: googleSa() }))).toBe(false);
-    expect(accepted(dev({ KMS_PROVIDER: "gcp", KMS_GCP_KEY_NAME: gcpTest().keyName, KMS_GCP_SERVICE_ACCOUNT: "{not json" }))).toBe(false);
-    expect(accepted(dev({ KMS_PROVIDER: "azure", KMS_AZURE_KEY_ID: "https://v.vault.azure.net/secrets/x", KMS_AZURE_TENANT_ID: "t", KMS_AZURE_CLIENT_ID: "c", KMS_AZURE_CLIENT_SECRET: "s" }))).toBe(false);
+    expect(
+      accepted(dev({ KMS_PROVIDER: "gcp", KMS_GCP_KEY_NAME: gcpTest().keyName, KMS_GCP_SERVICE_ACCOUNT: "{not json" })),
+    ).toBe(false);
+    expect(
+      accepted(
+        dev({
+          KMS_PROVIDER: "azure",
+          KMS_AZURE_KEY_ID: "https://v.vault.azure.net/secrets/x",
+          KMS_AZURE_TENANT_ID: "t",
+          KMS_AZURE_CLIENT_ID: "c",
+          KMS_AZURE_CLIENT_SECRET: "s",
+        }),
+      ),
+    ).toBe(false);
     // Positive control: complete gcp settings outside production, with the emulator.
-    expect(accepted(dev({ KMS_PROVIDER: "gcp", KMS_GCP_KEY_NAME: gcpTest().keyName, KMS_GCP_SERVICE_ACCOUNT: gcpTest().serviceAccountJson }))).toBe(true);
+    expect(
+      accepted(
+        dev({
+          KMS_PROVIDER: "gcp",
+          KMS_GCP_KEY_NAME: gcpTest().keyName,
+          KMS_GCP_SERVICE_ACCOUNT: gcpTest().serviceAccountJson,
+        }),
+      ),
+    ).toBe(true);
   });
 });

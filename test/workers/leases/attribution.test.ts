@@ -17,8 +17,18 @@ describe("lease attribution", () => {
     const { adminToken } = await bootstrap();
     const user = await makeToken(adminToken, { role: "user", identity: "agent:claude-code@alice-laptop" });
     const cred = await makeCredential(adminToken, "attr/key", "attr-secret");
-    const { lease: created } = await lease(user.token, { credential: "attr/key", ttl: "10m", purpose: "deploy api", agent: AGENT });
-    expect(created).toMatchObject({ identity: "agent:claude-code@alice-laptop", token_id: user.id, agent: AGENT, purpose: "deploy api" });
+    const { lease: created } = await lease(user.token, {
+      credential: "attr/key",
+      ttl: "10m",
+      purpose: "deploy api",
+      agent: AGENT,
+    });
+    expect(created).toMatchObject({
+      identity: "agent:claude-code@alice-laptop",
+      token_id: user.id,
+      agent: AGENT,
+      purpose: "deploy api",
+    });
 
     const stored = await getLease(user.token, created.id);
     expect(stored).toMatchObject({
@@ -39,7 +49,9 @@ describe("lease attribution", () => {
     expect(entry.details).toMatchObject({ lease_id: created.id, purpose: "deploy api" });
     expect(JSON.stringify(entry)).not.toContain(user.token);
     expect(JSON.stringify(entry)).not.toContain("attr-secret");
-    expect(await expectStatus(await api(adminToken, "GET", "/v1/audit/verify?allow_unsigned_tail=true"), 200)).toMatchObject({ ok: true });
+    expect(
+      await expectStatus(await api(adminToken, "GET", "/v1/audit/verify?allow_unsigned_tail=true"), 200),
+    ).toMatchObject({ ok: true });
   });
 
   it("records a lease without an agent as agent null and an actor without one", async () => {
@@ -47,7 +59,12 @@ describe("lease attribution", () => {
     const user = await makeToken(adminToken, { role: "user", identity: "service:billing" });
     await makeCredential(adminToken, "attr/plain", "v");
     const { lease: created } = await lease(user.token, { credential: "attr/plain" });
-    expect(await getLease(user.token, created.id)).toMatchObject({ identity: "service:billing", token_id: user.id, agent: null, purpose: null });
+    expect(await getLease(user.token, created.id)).toMatchObject({
+      identity: "service:billing",
+      token_id: user.id,
+      agent: null,
+      purpose: null,
+    });
     const [entry] = await auditOfType(adminToken, "lease.created");
     expect(entry!.entry.actor).toEqual({ identity: "service:billing", token_id: user.id });
   });
@@ -56,7 +73,11 @@ describe("lease attribution", () => {
     const { adminToken } = await bootstrap();
     const user = await makeToken(adminToken, { role: "user", identity: "agent:honest@host" });
     await makeCredential(adminToken, "attr/spoof", "v");
-    for (const extra of [{ identity: "user:admin@acme.test" }, { token_id: "tok_000000000000000000000000" }, { agent: { ...AGENT, identity: "user:x@y" } }]) {
+    for (const extra of [
+      { identity: "user:admin@acme.test" },
+      { token_id: "tok_000000000000000000000000" },
+      { agent: { ...AGENT, identity: "user:x@y" } },
+    ]) {
       await expectStatus(await api(user.token, "POST", "/v1/leases", { credential: "attr/spoof", ...extra }), 400);
     }
     const { lease: ok } = await lease(user.token, { credential: "attr/spoof", agent: AGENT });
@@ -67,9 +88,16 @@ describe("lease attribution", () => {
     const { adminToken } = await bootstrap();
     const user = await makeToken(adminToken, { role: "user", identity: "agent:claude-code@alice-laptop" });
     await makeCredential(adminToken, "attr/denied", "v", { max_ttl: "1h" });
-    await expectStatus(await api(user.token, "POST", "/v1/leases", { credential: "attr/denied", ttl: "2h", agent: AGENT }), 400);
+    await expectStatus(
+      await api(user.token, "POST", "/v1/leases", { credential: "attr/denied", ttl: "2h", agent: AGENT }),
+      400,
+    );
     const [denied] = await auditOfType(adminToken, "lease.denied");
-    expect(denied!.entry.actor).toEqual({ identity: "agent:claude-code@alice-laptop", token_id: user.id, agent: AGENT });
+    expect(denied!.entry.actor).toEqual({
+      identity: "agent:claude-code@alice-laptop",
+      token_id: user.id,
+      agent: AGENT,
+    });
     await lease(user.token, { credential: "attr/denied", ttl: "1h", agent: AGENT });
   });
 
@@ -80,7 +108,10 @@ describe("lease attribution", () => {
     await makeCredential(adminToken, "attr/ops", "v");
     const { lease: l } = await lease(user.token, { credential: "attr/ops", ttl: "10m", agent: AGENT });
     await expectStatus(await api(user.token, "POST", `/v1/leases/${l.id}/renew`, { ttl: "5m" }), 200);
-    const revoked = await expectStatus<{ revoked_by: string }>(await api(manager.token, "DELETE", `/v1/leases/${l.id}`), 200);
+    const revoked = await expectStatus<{ revoked_by: string }>(
+      await api(manager.token, "DELETE", `/v1/leases/${l.id}`),
+      200,
+    );
     expect(revoked.revoked_by).toBe(manager.id);
     const [renewed] = await auditOfType(adminToken, "lease.renewed");
     expect(renewed!.entry.actor).toMatchObject({ identity: "agent:holder@host", token_id: user.id });

@@ -11,12 +11,16 @@ const BATCH = Number(TEST_BINDINGS.LEASE_EXPIRY_BATCH);
 /** Stored lease counts by state, read straight from the Durable Object's SQLite. */
 async function storedStates(tenantId: string): Promise<Record<string, number>> {
   return runInDurableObject(vaultStub(env, tenantId), (_vault, state) => {
-    const rows = state.storage.sql.exec<{ state: string; n: number }>("SELECT state, count(*) AS n FROM leases GROUP BY state").toArray();
+    const rows = state.storage.sql
+      .exec<{ state: string; n: number }>("SELECT state, count(*) AS n FROM leases GROUP BY state")
+      .toArray();
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   });
 }
 
-it(`expires ${COUNT} leases with one deadline in bounded batches, none missed, none twice`, { timeout: 60_000 }, async () => {
+it(`expires ${COUNT} leases with one deadline in bounded batches, none missed, none twice`, {
+  timeout: 60_000,
+}, async () => {
   expect(BATCH).toBe(1000);
   const { tenantId, adminToken } = await bootstrap();
   const user = await tokenWithRole(adminToken, "user", "agent:bystander@host");
@@ -24,7 +28,11 @@ it(`expires ${COUNT} leases with one deadline in bounded batches, none missed, n
   const clock = await TestClock.freeze(tenantId);
   const deadline = clock.start + MINUTE;
 
-  const seeded = await vaultStub(env, tenantId).seedLeases({ token: adminToken, requestId: "seed-batch-test", input: { credential: "batch/key", count: COUNT, expiresAt: deadline } });
+  const seeded = await vaultStub(env, tenantId).seedLeases({
+    token: adminToken,
+    requestId: "seed-batch-test",
+    input: { credential: "batch/key", count: COUNT, expiresAt: deadline },
+  });
   expect(seeded).toEqual({ ok: true, value: { seeded: COUNT } });
   // A lease with a later deadline, which no run may touch.
   const { lease: later } = await lease(user, { credential: "batch/key", ttl: "1h" });
@@ -63,7 +71,9 @@ it(`expires ${COUNT} leases with one deadline in bounded batches, none missed, n
     expect(e.entry.details.expired_at).toBe(new Date(deadline).toISOString());
   }
   // Every seeded lease has exactly one expiry entry: the created and expired ids are the same set.
-  const created = (await auditOfType(adminToken, "lease.created")).map((e) => e.entry.details.lease_id).filter((id) => id !== later.id);
+  const created = (await auditOfType(adminToken, "lease.created"))
+    .map((e) => e.entry.details.lease_id)
+    .filter((id) => id !== later.id);
   expect(created).toHaveLength(COUNT);
   expect(created.every((id) => ids.has(id))).toBe(true);
 

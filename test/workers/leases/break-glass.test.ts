@@ -19,11 +19,21 @@ const IDENTITIES = [
 async function fleet() {
   const { adminToken } = await bootstrap();
   const manager = await tokenWithRole(adminToken, "manager", "user:oncall@acme.test");
-  const users = Object.fromEntries(await Promise.all(IDENTITIES.map(async (id) => [id, await tokenWithRole(adminToken, "user", id)] as const)));
-  const creds = { db: await makeCredential(adminToken, "prod/db", "db-secret"), stripe: await makeCredential(adminToken, "prod/stripe", "stripe-secret") };
-  const wanted = IDENTITIES.flatMap((identity) => ["prod/db", "prod/stripe"].map((credential) => ({ identity, credential })));
+  const users = Object.fromEntries(
+    await Promise.all(IDENTITIES.map(async (id) => [id, await tokenWithRole(adminToken, "user", id)] as const)),
+  );
+  const creds = {
+    db: await makeCredential(adminToken, "prod/db", "db-secret"),
+    stripe: await makeCredential(adminToken, "prod/stripe", "stripe-secret"),
+  };
+  const wanted = IDENTITIES.flatMap((identity) =>
+    ["prod/db", "prod/stripe"].map((credential) => ({ identity, credential })),
+  );
   const held = await Promise.all(
-    wanted.map(async (w) => ({ ...w, id: (await lease(users[w.identity]!, { credential: w.credential, ttl: "1h" })).lease.id })),
+    wanted.map(async (w) => ({
+      ...w,
+      id: (await lease(users[w.identity]!, { credential: w.credential, ttl: "1h" })).lease.id,
+    })),
   );
   const alreadyRevoked: string[] = [];
   for (const credential of ["prod/db", "prod/stripe"]) {
@@ -35,22 +45,44 @@ async function fleet() {
 }
 
 /** Runs a break-glass filter and checks count, states and audit entries against `expected`. */
-async function breakGlass(filter: Record<string, unknown>, matches: (l: { identity: string; credential: string }) => boolean) {
+async function breakGlass(
+  filter: Record<string, unknown>,
+  matches: (l: { identity: string; credential: string }) => boolean,
+) {
   const f = await fleet();
-  const expected = f.held.filter(matches).map((l) => l.id).sort();
+  const expected = f.held
+    .filter(matches)
+    .map((l) => l.id)
+    .sort();
   expect(expected.length).toBeGreaterThan(0);
   expect(expected.length).toBeLessThan(f.held.length + (filter.all ? 1 : 0));
 
-  const res = await expectStatus<{ revoked: number }>(await api(f.manager, "POST", "/v1/leases/revoke", { ...filter, reason: "incident 42" }), 200);
+  const res = await expectStatus<{ revoked: number }>(
+    await api(f.manager, "POST", "/v1/leases/revoke", { ...filter, reason: "incident 42" }),
+    200,
+  );
   expect(res).toEqual({ revoked: expected.length });
 
   const all = await listAll(f.manager);
-  const revokedNow = all.filter((l) => l.state === "revoked" && !f.alreadyRevoked.includes(l.id)).map((l) => l.id).sort();
+  const revokedNow = all
+    .filter((l) => l.state === "revoked" && !f.alreadyRevoked.includes(l.id))
+    .map((l) => l.id)
+    .sort();
   expect(revokedNow).toEqual(expected);
-  const stillActive = all.filter((l) => l.state === "active").map((l) => l.id).sort();
-  expect(stillActive).toEqual(f.held.filter((l) => !matches(l)).map((l) => l.id).sort());
+  const stillActive = all
+    .filter((l) => l.state === "active")
+    .map((l) => l.id)
+    .sort();
+  expect(stillActive).toEqual(
+    f.held
+      .filter((l) => !matches(l))
+      .map((l) => l.id)
+      .sort(),
+  );
 
-  const entries = (await auditOfType(f.adminToken, "lease.revoked")).filter((e) => e.entry.details.break_glass === true);
+  const entries = (await auditOfType(f.adminToken, "lease.revoked")).filter(
+    (e) => e.entry.details.break_glass === true,
+  );
   expect(entries.map((e) => e.entry.details.lease_id as string).sort()).toEqual(expected);
   for (const e of entries) expect(e.entry.actor.identity).toBe("user:oncall@acme.test");
   const summary = await auditOfType(f.adminToken, "lease.revoked_matching");
@@ -74,11 +106,18 @@ describe("break glass: POST /v1/leases/revoke", { timeout: 30_000 }, () => {
     const f = await breakGlass({ identity: "ci:github:acme/*@refs/heads/main" }, (l) =>
       ["ci:github:acme/api@refs/heads/main", "ci:github:acme/web@refs/heads/main"].includes(l.identity),
     );
-    expect((await listAll(f.manager, `identity=${encodeURIComponent("ci:github:other/api@refs/heads/main")}`)).every((l) => l.state === "active")).toBe(true);
+    expect(
+      (await listAll(f.manager, `identity=${encodeURIComponent("ci:github:other/api@refs/heads/main")}`)).every(
+        (l) => l.state === "active",
+      ),
+    ).toBe(true);
   });
 
   it("combines a credential and an identity glob", async () => {
-    await breakGlass({ credential: "prod/stripe", identity: "ci:*" }, (l) => l.credential === "prod/stripe" && l.identity.startsWith("ci:"));
+    await breakGlass(
+      { credential: "prod/stripe", identity: "ci:*" },
+      (l) => l.credential === "prod/stripe" && l.identity.startsWith("ci:"),
+    );
   });
 
   it("revokes everything with all: true", async () => {
@@ -87,9 +126,13 @@ describe("break glass: POST /v1/leases/revoke", { timeout: 30_000 }, () => {
 
   it("answers 0 and revokes nothing when nothing matches", async () => {
     const f = await fleet();
-    expect(await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { identity: "service:*" }), 200)).toEqual({ revoked: 0 });
+    expect(
+      await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { identity: "service:*" }), 200),
+    ).toEqual({ revoked: 0 });
     expect((await listAll(f.manager)).filter((l) => l.state === "active")).toHaveLength(f.held.length);
-    expect((await auditOfType(f.adminToken, "lease.revoked")).filter((e) => e.entry.details.break_glass === true)).toHaveLength(0);
+    expect(
+      (await auditOfType(f.adminToken, "lease.revoked")).filter((e) => e.entry.details.break_glass === true),
+    ).toHaveLength(0);
   });
 
   it("refuses a user (403, nothing revoked) and grants a manager", async () => {
@@ -99,7 +142,9 @@ describe("break glass: POST /v1/leases/revoke", { timeout: 30_000 }, () => {
     expect(refused.error.code).toBe("forbidden");
     expect((await listAll(f.manager)).filter((l) => l.state === "active")).toHaveLength(f.held.length);
     expect(await auditOfType(f.adminToken, "lease.revoked_matching")).toHaveLength(0);
-    expect(await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { all: true }), 200)).toEqual({ revoked: f.held.length });
+    expect(await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { all: true }), 200)).toEqual({
+      revoked: f.held.length,
+    });
   });
 
   it("refuses an empty or contradictory filter (400) and accepts a proper one", async () => {
@@ -116,7 +161,9 @@ describe("break glass: POST /v1/leases/revoke", { timeout: 30_000 }, () => {
     const f = await fleet();
     await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { credential: "prod/nope" }), 404);
     expect((await listAll(f.manager)).filter((l) => l.state === "active")).toHaveLength(f.held.length);
-    expect(await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { credential: f.creds.stripe.id }), 200)).toEqual({ revoked: IDENTITIES.length });
+    expect(
+      await expectStatus(await api(f.manager, "POST", "/v1/leases/revoke", { credential: f.creds.stripe.id }), 200),
+    ).toEqual({ revoked: IDENTITIES.length });
   });
 
   it("does not count or re-end a lease that already lapsed: it stays expired at its deadline", async () => {
@@ -129,7 +176,9 @@ describe("break glass: POST /v1/leases/revoke", { timeout: 30_000 }, () => {
     const { lease: live } = await lease(user, { credential: "prod/lapse", ttl: "1h" });
     await clock.at(61 * SECOND);
     // The alarm has not swept the lapsed lease yet; break glass must not claim it.
-    expect(await expectStatus(await api(manager, "POST", "/v1/leases/revoke", { all: true }), 200)).toEqual({ revoked: 1 });
+    expect(await expectStatus(await api(manager, "POST", "/v1/leases/revoke", { all: true }), 200)).toEqual({
+      revoked: 1,
+    });
     const states = Object.fromEntries((await listAll(manager)).map((l) => [l.id, l]));
     expect(states[live.id]).toMatchObject({ state: "revoked" });
     expect(states[lapsed.id]).toMatchObject({ state: "expired", ended_at: clock.iso(60 * SECOND) });

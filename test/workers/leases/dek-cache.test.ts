@@ -1,7 +1,14 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CredentialCache } from "../../../durable-objects/credential-cache";
-import { DecryptionError, importTenantKek, randomBytes, sealCredentialValue, utf8Decode, utf8Encode } from "../../../worker/core/crypto";
+import {
+  DecryptionError,
+  importTenantKek,
+  randomBytes,
+  sealCredentialValue,
+  utf8Decode,
+  utf8Encode,
+} from "../../../worker/core/crypto";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
 
@@ -85,12 +92,21 @@ describe("DEK cache through the lease path", () => {
     expect(await lease(user, "dek/kek")).toBe("kek-value"); // DEK cached under KEK version 1
     await expectStatus(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 202);
     for (let runs = 0; runs < 50; runs++) {
-      const status = await expectStatus<{ sweep: { running: boolean } }>(await api(adminToken, "GET", "/v1/admin/kek"), 200);
+      const status = await expectStatus<{ sweep: { running: boolean } }>(
+        await api(adminToken, "GET", "/v1/admin/kek"),
+        200,
+      );
       if (!status.sweep.running) break;
       await runDurableObjectAlarm(vaultStub(env, tenantId));
     }
-    const status = await expectStatus<{ versions: { version: number; state: string }[] }>(await api(adminToken, "GET", "/v1/admin/kek"), 200);
-    expect(status.versions.map((v) => [v.version, v.state])).toEqual([[1, "destroyed"], [2, "active"]]);
+    const status = await expectStatus<{ versions: { version: number; state: string }[] }>(
+      await api(adminToken, "GET", "/v1/admin/kek"),
+      200,
+    );
+    expect(status.versions.map((v) => [v.version, v.state])).toEqual([
+      [1, "destroyed"],
+      [2, "active"],
+    ]);
     expect(await lease(user, "dek/kek")).toBe("kek-value");
   });
 });

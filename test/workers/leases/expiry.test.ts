@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { api, bootstrap, expectStatus, tokenWithRole } from "../helpers";
-import { auditOfType, getLease, lease, makeCredential, MINUTE, SECOND, TestClock, type ErrorResponse, type LeaseBody } from "./lease-helpers";
+import {
+  auditOfType,
+  getLease,
+  lease,
+  makeCredential,
+  MINUTE,
+  SECOND,
+  TestClock,
+  type ErrorResponse,
+  type LeaseBody,
+} from "./lease-helpers";
 
 /** A tenant with a user token, a credential (max 10 minutes) and a frozen clock. */
 async function setup() {
@@ -11,7 +21,8 @@ async function setup() {
   return { adminToken, user, clock };
 }
 
-const renew = (token: string, id: string, ttl?: string) => api(token, "POST", `/v1/leases/${id}/renew`, ttl === undefined ? {} : { ttl });
+const renew = (token: string, id: string, ttl?: string) =>
+  api(token, "POST", `/v1/leases/${id}/renew`, ttl === undefined ? {} : { ttl });
 const revoke = (token: string, id: string) => api(token, "DELETE", `/v1/leases/${id}`);
 
 describe("lease expiry with the injectable clock", () => {
@@ -28,11 +39,19 @@ describe("lease expiry with the injectable clock", () => {
 
     await clock.at(61 * SECOND);
     expect(await clock.runAlarm()).toBe(true);
-    expect(await getLease(user, l.id)).toMatchObject({ state: "expired", ended_at: clock.iso(60 * SECOND), revoked_by: null });
+    expect(await getLease(user, l.id)).toMatchObject({
+      state: "expired",
+      ended_at: clock.iso(60 * SECOND),
+      revoked_by: null,
+    });
     const expired = await auditOfType(adminToken, "lease.expired");
     expect(expired).toHaveLength(1);
     expect(expired[0]!.entry.actor).toEqual({ identity: "system" });
-    expect(expired[0]!.entry.details).toMatchObject({ lease_id: l.id, holder: "agent:expiry@host", expired_at: clock.iso(60 * SECOND) });
+    expect(expired[0]!.entry.details).toMatchObject({
+      lease_id: l.id,
+      holder: "agent:expiry@host",
+      expired_at: clock.iso(60 * SECOND),
+    });
 
     // A later alarm run does not expire it a second time.
     await clock.at(5 * MINUTE);

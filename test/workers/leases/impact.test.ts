@@ -57,7 +57,15 @@ async function timeline() {
   await clock.at(3 * HOUR);
   const { lease: after } = await lease(user, { credential: "prod/later", ttl: "10m" });
   const query = `/v1/incident/impact?from=${encodeURIComponent(clock.iso(5 * MINUTE))}&to=${encodeURIComponent(clock.iso(2 * HOUR))}`;
-  return { adminToken, manager, clock, query, agentInfo, creds: { db, stripe, later }, leases: { before, a, b, c, after } };
+  return {
+    adminToken,
+    manager,
+    clock,
+    query,
+    agentInfo,
+    creds: { db, stripe, later },
+    leases: { before, a, b, c, after },
+  };
 }
 
 describe("incident impact report", { timeout: 30_000 }, () => {
@@ -74,13 +82,30 @@ describe("incident impact report", { timeout: 30_000 }, () => {
     expect(db.identities).toEqual([AGENT, USER]);
     const dbLeases = Object.fromEntries(db.leases.map((l) => [l.lease_id, l]));
     expect(Object.keys(dbLeases).sort()).toEqual([t.leases.a.id, t.leases.c.id].sort());
-    expect(dbLeases[t.leases.a.id]).toMatchObject({ identity: USER, end: "expired", ended_at: t.clock.iso(11 * MINUTE), issued_at: t.clock.iso(10 * MINUTE), agent: null });
-    expect(dbLeases[t.leases.c.id]).toMatchObject({ identity: AGENT, end: "active", ended_at: null, agent: t.agentInfo, version: 1 });
+    expect(dbLeases[t.leases.a.id]).toMatchObject({
+      identity: USER,
+      end: "expired",
+      ended_at: t.clock.iso(11 * MINUTE),
+      issued_at: t.clock.iso(10 * MINUTE),
+      agent: null,
+    });
+    expect(dbLeases[t.leases.c.id]).toMatchObject({
+      identity: AGENT,
+      end: "active",
+      ended_at: null,
+      agent: t.agentInfo,
+      version: 1,
+    });
 
     const stripe = byName["prod/stripe"]!;
     expect(stripe.identities).toEqual([AGENT]);
     expect(stripe.leases).toHaveLength(1);
-    expect(stripe.leases[0]).toMatchObject({ lease_id: t.leases.b.id, end: "revoked", ended_at: t.clock.iso(25 * MINUTE), agent: t.agentInfo });
+    expect(stripe.leases[0]).toMatchObject({
+      lease_id: t.leases.b.id,
+      end: "revoked",
+      ended_at: t.clock.iso(25 * MINUTE),
+      agent: t.agentInfo,
+    });
 
     const ids = JSON.stringify(report);
     expect(ids).not.toContain(t.leases.before.id);
@@ -89,7 +114,9 @@ describe("incident impact report", { timeout: 30_000 }, () => {
     for (const secret of ["db-secret", "stripe-secret", "later-secret"]) expect(ids).not.toContain(secret);
 
     const recorded = await auditOfType(t.adminToken, "incident.report");
-    expect(recorded.map((e) => e.entry.details)).toEqual([{ from: t.clock.iso(5 * MINUTE), to: t.clock.iso(2 * HOUR), leases: 3 }]);
+    expect(recorded.map((e) => e.entry.details)).toEqual([
+      { from: t.clock.iso(5 * MINUTE), to: t.clock.iso(2 * HOUR), leases: 3 },
+    ]);
   });
 
   it("includes leases that straddle a window edge and excludes those entirely outside", async () => {
@@ -107,7 +134,10 @@ describe("incident impact report", { timeout: 30_000 }, () => {
 
   it("refuses a manager (403) and grants an admin", async () => {
     const t = await timeline();
-    const refused = await expectStatus<ErrorResponse & { credentials?: unknown }>(await api(t.manager, "GET", t.query), 403);
+    const refused = await expectStatus<ErrorResponse & { credentials?: unknown }>(
+      await api(t.manager, "GET", t.query),
+      403,
+    );
     expect(refused.error.code).toBe("forbidden");
     expect(refused.credentials).toBeUndefined();
     expect(await auditOfType(t.adminToken, "incident.report")).toHaveLength(0);
@@ -118,8 +148,14 @@ describe("incident impact report", { timeout: 30_000 }, () => {
   it("refuses a window that ends before it starts, or lacks an end (400)", async () => {
     const { adminToken } = await bootstrap();
     const from = "2030-01-02T00:00:00.000Z";
-    await expectStatus(await api(adminToken, "GET", `/v1/incident/impact?from=${from}&to=2030-01-01T00:00:00.000Z`), 400);
+    await expectStatus(
+      await api(adminToken, "GET", `/v1/incident/impact?from=${from}&to=2030-01-01T00:00:00.000Z`),
+      400,
+    );
     await expectStatus(await api(adminToken, "GET", `/v1/incident/impact?from=${from}`), 400);
-    await expectStatus(await api(adminToken, "GET", `/v1/incident/impact?from=${from}&to=2030-01-03T00:00:00.000Z`), 200);
+    await expectStatus(
+      await api(adminToken, "GET", `/v1/incident/impact?from=${from}&to=2030-01-03T00:00:00.000Z`),
+      200,
+    );
   });
 });

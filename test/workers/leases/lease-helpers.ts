@@ -46,13 +46,21 @@ const YEAR = 365 * 24 * HOUR;
 export const MISSING_LEASE_ID = "lease_000000000000000000000000";
 
 /** Creates a credential with explicit TTL settings; returns its metadata. */
-export async function makeCredential(token: string, name: string, value: string, ttl: { default_ttl?: string; max_ttl?: string } = {}) {
+export async function makeCredential(
+  token: string,
+  name: string,
+  value: string,
+  ttl: { default_ttl?: string; max_ttl?: string } = {},
+) {
   const res = await api(token, "POST", "/v1/credentials", { name, value, ...ttl });
   return expectStatus<{ id: string; name: string; default_ttl: number; max_ttl: number }>(res, 201);
 }
 
 /** Leases a credential; the request must succeed. */
-export async function lease(token: string, body: Record<string, unknown>): Promise<{ lease: LeaseBody; value: string }> {
+export async function lease(
+  token: string,
+  body: Record<string, unknown>,
+): Promise<{ lease: LeaseBody; value: string }> {
   return expectStatus<{ lease: LeaseBody; value: string }>(await api(token, "POST", "/v1/leases", body), 201);
 }
 
@@ -68,7 +76,10 @@ export async function listAll(token: string, query = ""): Promise<LeaseBody[]> {
   do {
     const sep = query ? "&" : "";
     const path: string = `/v1/leases?limit=100${sep}${query}${cursor ? `&cursor=${cursor}` : ""}`;
-    const page = await expectStatus<{ items: LeaseBody[]; next_cursor: string | null }>(await api(token, "GET", path), 200);
+    const page = await expectStatus<{ items: LeaseBody[]; next_cursor: string | null }>(
+      await api(token, "GET", path),
+      200,
+    );
     out.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor !== null);

@@ -11,7 +11,13 @@ interface OpenApiDoc {
 function schemasWithProperty(node: Json, name: string, at: string[] = []): string[][] {
   if (node === null || typeof node !== "object") return [];
   const found: string[][] = [];
-  if (!Array.isArray(node) && typeof node.properties === "object" && node.properties !== null && !Array.isArray(node.properties) && name in node.properties) {
+  if (
+    !Array.isArray(node) &&
+    typeof node.properties === "object" &&
+    node.properties !== null &&
+    !Array.isArray(node.properties) &&
+    name in node.properties
+  ) {
     found.push(at);
   }
   const entries: [string, Json][] = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
@@ -25,7 +31,9 @@ describe("only a lease returns a credential value", () => {
     const hits = schemasWithProperty(doc, "value");
     // Positive control: the walker does find `value`, in request bodies that take one.
     const inRequests = hits.filter((p) => p.includes("requestBody"));
-    expect(inRequests.map((p) => `${p[1]} ${p[2]}`)).toEqual(expect.arrayContaining(["/v1/credentials post", "/v1/credentials/{ref}/rotate post"]));
+    expect(inRequests.map((p) => `${p[1]} ${p[2]}`)).toEqual(
+      expect.arrayContaining(["/v1/credentials post", "/v1/credentials/{ref}/rotate post"]),
+    );
 
     const elsewhere = hits.filter((p) => !p.includes("requestBody"));
     // POST /v1/leases, collecting an approved access request's lease, and the two CI entry points
@@ -45,11 +53,20 @@ describe("only a lease returns a credential value", () => {
     const { adminToken } = await bootstrap();
     const manager = await tokenWithRole(adminToken, "manager", "user:manager@acme.test");
     const spare = await makeToken(adminToken, { role: "user", identity: "agent:planter@host" });
-    const planted = [`PLANTED-v1-${crypto.randomUUID()}`, `PLANTED-v2-${crypto.randomUUID()}`, `PLANTED-other-${crypto.randomUUID()}`];
+    const planted = [
+      `PLANTED-v1-${crypto.randomUUID()}`,
+      `PLANTED-v2-${crypto.randomUUID()}`,
+      `PLANTED-other-${crypto.randomUUID()}`,
+    ];
     const cred = await makeCredential(manager, "plant/key", planted[0]!);
     await makeCredential(manager, "plant/other", planted[2]!);
     // Each value is decrypted at least once (so it sat in the vault's memory) before the GET sweep.
-    const first = await lease(spare.token, { credential: "plant/key", ttl: "10m", purpose: "planting", agent: { name: "planter" } });
+    const first = await lease(spare.token, {
+      credential: "plant/key",
+      ttl: "10m",
+      purpose: "planting",
+      agent: { name: "planter" },
+    });
     expect(first.value).toBe(planted[0]);
     await expectStatus(await api(manager, "POST", "/v1/credentials/plant%2Fkey/rotate", { value: planted[1] }), 200);
     const second = await lease(spare.token, { credential: "plant/key", ttl: "10m" });
@@ -57,13 +74,30 @@ describe("only a lease returns a credential value", () => {
     expect((await lease(spare.token, { credential: "plant/other" })).value).toBe(planted[2]);
     await expectStatus(await api(spare.token, "DELETE", `/v1/leases/${second.lease.id}`), 200);
     // Used through the proxy too (issue 11): the sweep then covers the use policy and credential.used entries.
-    const policy = { origins: ["https://api.example.com"], inject: { type: "header", name: "Authorization", template: "Bearer {value}" } };
+    const policy = {
+      origins: ["https://api.example.com"],
+      inject: { type: "header", name: "Authorization", template: "Bearer {value}" },
+    };
     await expectStatus(await api(manager, "PUT", "/v1/credentials/plant%2Fkey/use", policy), 200);
-    await expectStatus(await api(spare.token, "POST", "/v1/credentials/plant%2Fkey/use", { method: "GET", url: "https://api.example.com/v1/leak" }), 200);
+    await expectStatus(
+      await api(spare.token, "POST", "/v1/credentials/plant%2Fkey/use", {
+        method: "GET",
+        url: "https://api.example.com/v1/leak",
+      }),
+      200,
+    );
 
     // An access request (issue 14 §3): an approve rule now holds the planter's leases of the other credential.
-    await expectStatus(await api(manager, "PUT", "/v1/credentials/plant%2Fother/acl", { rules: [{ effect: "approve", identity: "agent:planter@host", approvers: { role: "admin" } }] }), 200);
-    const held = await expectStatus<{ request: { id: string } }>(await api(spare.token, "POST", "/v1/leases", { credential: "plant/other" }), 202);
+    await expectStatus(
+      await api(manager, "PUT", "/v1/credentials/plant%2Fother/acl", {
+        rules: [{ effect: "approve", identity: "agent:planter@host", approvers: { role: "admin" } }],
+      }),
+      200,
+    );
+    const held = await expectStatus<{ request: { id: string } }>(
+      await api(spare.token, "POST", "/v1/leases", { credential: "plant/other" }),
+      202,
+    );
 
     const doc = await expectStatus<OpenApiDoc>(await api(null, "GET", "/v1/openapi.json"), 200);
     const now = Date.now();
@@ -84,7 +118,16 @@ describe("only a lease returns a credential value", () => {
     };
 
     const getPaths = Object.entries(doc.paths).filter(([, ops]) => ops.get !== undefined);
-    expect(getPaths.map(([p]) => p)).toEqual(expect.arrayContaining(["/v1/leases", "/v1/leases/{id}", "/v1/credentials/{ref}", "/v1/audit", "/v1/audit/export", "/v1/incident/impact"]));
+    expect(getPaths.map(([p]) => p)).toEqual(
+      expect.arrayContaining([
+        "/v1/leases",
+        "/v1/leases/{id}",
+        "/v1/credentials/{ref}",
+        "/v1/audit",
+        "/v1/audit/export",
+        "/v1/incident/impact",
+      ]),
+    );
     const bodies: Record<string, string> = {};
     for (const [template, ops] of getPaths) {
       const path = template.replace(/\{(\w+)\}/g, (_m, name: string) => fill(template, name));

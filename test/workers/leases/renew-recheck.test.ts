@@ -66,7 +66,9 @@ describe("refused renewals and revocations of another identity's lease are audit
     const held = await lease(alice, { credential: "svc/key" });
 
     expect((await expectStatus<ErrorResponse>(await renew(bob, held.lease.id), 404)).error.code).toBe("not_found");
-    expect((await expectStatus<ErrorResponse>(await api(bob, "DELETE", `/v1/leases/${held.lease.id}`), 404)).error.code).toBe("not_found");
+    expect(
+      (await expectStatus<ErrorResponse>(await api(bob, "DELETE", `/v1/leases/${held.lease.id}`), 404)).error.code,
+    ).toBe("not_found");
     await expectStatus(await renew(bob, MISSING_LEASE_ID), 404);
     expect((await getLease(alice, held.lease.id)).state).toBe("active");
 
@@ -76,9 +78,14 @@ describe("refused renewals and revocations of another identity's lease are audit
       ["agent:bob@host", MISSING_LEASE_ID, "no_such_lease"],
     ]);
     const revokeDenied = await auditOfType(manager, "lease.revoke_denied");
-    expect(revokeDenied.map((d) => [d.entry.actor.identity, d.entry.details.lease_id, d.entry.details.reason, d.entry.outcome])).toEqual([
-      ["agent:bob@host", held.lease.id, "not_holder", "denied"],
-    ]);
+    expect(
+      revokeDenied.map((d) => [
+        d.entry.actor.identity,
+        d.entry.details.lease_id,
+        d.entry.details.reason,
+        d.entry.outcome,
+      ]),
+    ).toEqual([["agent:bob@host", held.lease.id, "not_holder", "denied"]]);
 
     // Positive controls: the holder renews and revokes, and nothing more is recorded as denied.
     await expectStatus(await renew(alice, held.lease.id), 200);

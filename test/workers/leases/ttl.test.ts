@@ -60,12 +60,19 @@ describe("lease TTL", () => {
     const user = await tokenWithRole(adminToken, "user", "agent:ttl@host");
     const cred = await makeCredential(adminToken, "ttl/tenant-cap", "v");
     expect(cred.max_ttl).toBe(86_400);
-    const over = await expectStatus<ErrorResponse>(await api(user, "POST", "/v1/leases", { credential: "ttl/tenant-cap", ttl: "2d" }), 400);
+    const over = await expectStatus<ErrorResponse>(
+      await api(user, "POST", "/v1/leases", { credential: "ttl/tenant-cap", ttl: "2d" }),
+      400,
+    );
     expect(over.error.message).toContain("86400s");
     const { lease: l } = await lease(user, { credential: "ttl/tenant-cap", ttl: "1d" });
     expect(secondsBetween(l.issued_at, l.expires_at)).toBe(86_400);
 
-    const refused = await api(adminToken, "POST", "/v1/credentials", { name: "ttl/too-long", value: "v", max_ttl: "2d" });
+    const refused = await api(adminToken, "POST", "/v1/credentials", {
+      name: "ttl/too-long",
+      value: "v",
+      max_ttl: "2d",
+    });
     expect((await expectStatus<ErrorResponse>(refused, 400)).error.message).toContain("86400");
     await makeCredential(adminToken, "ttl/just-right", "v", { max_ttl: "1d" });
   });

@@ -11,7 +11,10 @@ it("after a rotation a new lease returns the new value as version 2, and an earl
   const before = await lease(user, { credential: "rot/key", ttl: "10m" });
   expect(before).toMatchObject({ value: "value-one", lease: { version: 1 } });
 
-  const rotated = await expectStatus<{ current_version: number }>(await api(manager, "POST", "/v1/credentials/rot%2Fkey/rotate", { value: "value-two" }), 200);
+  const rotated = await expectStatus<{ current_version: number }>(
+    await api(manager, "POST", "/v1/credentials/rot%2Fkey/rotate", { value: "value-two" }),
+    200,
+  );
   expect(rotated.current_version).toBe(2);
 
   const after = await lease(user, { credential: cred.id, ttl: "10m" });
@@ -29,7 +32,10 @@ it("after a rotation a new lease returns the new value as version 2, and an earl
 
   // A second rotation moves new leases on again; renewing the old lease does not upgrade it.
   await expectStatus(await api(manager, "POST", "/v1/credentials/rot%2Fkey/rotate", { value: "value-three" }), 200);
-  const renewed = await expectStatus<{ version: number }>(await api(user, "POST", `/v1/leases/${before.lease.id}/renew`, { ttl: "5m" }), 200);
+  const renewed = await expectStatus<{ version: number }>(
+    await api(user, "POST", `/v1/leases/${before.lease.id}/renew`, { ttl: "5m" }),
+    200,
+  );
   expect(renewed.version).toBe(1);
   expect(await lease(user, { credential: "rot/key" })).toMatchObject({ value: "value-three", lease: { version: 3 } });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { api, bootstrap, expectStatus, tokenWithRole } from "../helpers";
-import { getLease, lease, listAll, makeCredential, MISSING_LEASE_ID, type ErrorResponse, type LeaseBody } from "./lease-helpers";
+import {
+  getLease,
+  lease,
+  listAll,
+  makeCredential,
+  MISSING_LEASE_ID,
+  type ErrorResponse,
+  type LeaseBody,
+} from "./lease-helpers";
 
 const ALICE = "agent:alice@laptop";
 const BOB = "agent:bob@desktop";
@@ -54,11 +62,15 @@ describe("lease visibility", () => {
     const missing = await refusal(await api(bob, "POST", `/v1/leases/${MISSING_LEASE_ID}/renew`, { ttl: "5m" }));
     expect(missing.status).toBe(404);
     expect(await refusal(await api(bob, "POST", `/v1/leases/${aliceLease.id}/renew`, { ttl: "5m" }))).toEqual(missing);
-    expect(await refusal(await api(bob, "DELETE", `/v1/leases/${aliceLease.id}`))).toEqual(await refusal(await api(bob, "DELETE", `/v1/leases/${MISSING_LEASE_ID}`)));
+    expect(await refusal(await api(bob, "DELETE", `/v1/leases/${aliceLease.id}`))).toEqual(
+      await refusal(await api(bob, "DELETE", `/v1/leases/${MISSING_LEASE_ID}`)),
+    );
     expect((await getLease(alice, aliceLease.id)).state).toBe("active");
 
     await expectStatus(await api(bob, "POST", `/v1/leases/${bobLease.id}/renew`, { ttl: "5m" }), 200);
-    expect((await expectStatus<LeaseBody>(await api(bob, "DELETE", `/v1/leases/${bobLease.id}`), 200)).state).toBe("revoked");
+    expect((await expectStatus<LeaseBody>(await api(bob, "DELETE", `/v1/leases/${bobLease.id}`), 200)).state).toBe(
+      "revoked",
+    );
     await expectStatus(await api(alice, "POST", `/v1/leases/${aliceLease.id}/renew`, { ttl: "5m" }), 200);
 
     const byManager = await expectStatus<LeaseBody>(await api(manager, "DELETE", `/v1/leases/${aliceLease.id}`), 200);

@@ -17,7 +17,8 @@ import { control } from "../kms/helpers";
  * behind the object's back into D1. Every firing case has a control beside it that does not fire.
  */
 
-const AUDIT_TRIGGER = "CREATE TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END;";
+const AUDIT_TRIGGER =
+  "CREATE TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END;";
 
 async function snapshot(tenantId: string): Promise<TenantMetrics> {
   return TenantMetricsSchema.parse(unwrapOutcome(await vaultStub(env, tenantId).metricsSnapshot()));
@@ -54,7 +55,10 @@ async function withAuditFailing<T>(tenantId: string, fn: () => Promise<T>): Prom
  * The stand-in's points for the tenant once `ready` holds (or after ~1 s): the object calls it
  * without waiting, as it calls Analytics Engine, so a point may land just after the response.
  */
-async function pointsUntil(tenantId: string, ready: (points: AnalyticsEngineDataPoint[]) => boolean): Promise<AnalyticsEngineDataPoint[]> {
+async function pointsUntil(
+  tenantId: string,
+  ready: (points: AnalyticsEngineDataPoint[]) => boolean,
+): Promise<AnalyticsEngineDataPoint[]> {
   let points = await env.METRICS_TEST_SINK.pointsFor(tenantId);
   for (let i = 0; i < 50 && !ready(points); i++) {
     await new Promise((r) => setTimeout(r, 20));
@@ -83,7 +87,17 @@ describe("per-tenant counters", () => {
     await expectStatus(await api(adminToken, "GET", "/v1/credentials"), 200);
     const after = await snapshot(tenantId);
     const delta = Object.fromEntries(COUNTER_NAMES.map((n) => [n, after.totals[n] - before.totals[n]]));
-    expect(delta).toEqual({ requests: 7, errors: 0, leases_issued: 3, leases_denied: 3, leases_failed: 0, audit_append_failures: 0, kms_calls: 0, kms_failures: 0, integrity_violations: 0 });
+    expect(delta).toEqual({
+      requests: 7,
+      errors: 0,
+      leases_issued: 3,
+      leases_denied: 3,
+      leases_failed: 0,
+      audit_append_failures: 0,
+      kms_calls: 0,
+      kms_failures: 0,
+      integrity_violations: 0,
+    });
     expect(after.window.counts.leases_issued).toBeGreaterThanOrEqual(3);
     expect(after.latency.count - before.latency.count).toBe(7);
     expect(JSON.stringify(after)).not.toContain("metrics-secret-value");
@@ -106,7 +120,9 @@ describe("per-tenant counters", () => {
     expect(await leases(user, 1, "no-such-credential")).toEqual([404]);
     const denied = 1 + COUNTER_NAMES.indexOf("leases_denied");
     points = await pointsUntil(tenantId, (all) => all.some((p) => p.blobs?.[1] === "not_found"));
-    expect(points.filter((p) => p.blobs?.[1] === "not_found").map((p) => [p.blobs, p.doubles?.[denied]])).toEqual([[["leases.create", "not_found"], 1]]);
+    expect(points.filter((p) => p.blobs?.[1] === "not_found").map((p) => [p.blobs, p.doubles?.[denied]])).toEqual([
+      [["leases.create", "not_found"], 1],
+    ]);
     expect(JSON.stringify(points)).not.toContain("metrics-secret-value");
   });
 
@@ -134,7 +150,12 @@ describe("per-tenant counters", () => {
     await stub.setClockForTest(null);
     expect(late.totals.leases_issued).toBe(early.totals.leases_issued + 1);
     expect(late.window.counts.leases_issued).toBe(1);
-    const minutes = await withSql(tenantId, (sql) => sql.exec<{ minute: number }>("SELECT minute FROM metrics_minutes ORDER BY minute").toArray().map((r) => r.minute));
+    const minutes = await withSql(tenantId, (sql) =>
+      sql
+        .exec<{ minute: number }>("SELECT minute FROM metrics_minutes ORDER BY minute")
+        .toArray()
+        .map((r) => r.minute),
+    );
     expect(minutes[0]).toBe(0); // the fold row
     expect(minutes.length).toBeLessThanOrEqual(RETENTION_MINUTES + 2);
   });
@@ -151,7 +172,9 @@ describe("signals from injected faults", () => {
     expect(m.window.counts.leases_failed).toBe(1);
     expect(fires("audit_write_failures")).toBe(true);
     expect(fires("lease_issuance_failure_rate")).toBe(true);
-    expect(report.signals.find((s) => s.name === "audit_write_failures")!.tenants.map((t) => t.tenant_id)).toEqual([tenantId]);
+    expect(report.signals.find((s) => s.name === "audit_write_failures")!.tenants.map((t) => t.tenant_id)).toEqual([
+      tenantId,
+    ]);
     const control = await signalsOf(clean.tenantId);
     expect(control.report.firing).toEqual([]);
   });
@@ -161,11 +184,18 @@ describe("signals from injected faults", () => {
     expect(await leases(user, 19)).toEqual(Array(19).fill(201));
     expect(await withAuditFailing(tenantId, () => leases(user, 1))).toEqual([500]);
     const atFive = await signalsOf(tenantId);
-    expect(atFive.report.signals.find((s) => s.name === "lease_issuance_failure_rate")!.numbers).toMatchObject({ failed: 1, issued: 19, rate: 0.05 });
+    expect(atFive.report.signals.find((s) => s.name === "lease_issuance_failure_rate")!.numbers).toMatchObject({
+      failed: 1,
+      issued: 19,
+      rate: 0.05,
+    });
     expect(atFive.fires("lease_issuance_failure_rate")).toBe(false);
     expect(await withAuditFailing(tenantId, () => leases(user, 1))).toEqual([500]);
     const above = await signalsOf(tenantId);
-    expect(above.report.signals.find((s) => s.name === "lease_issuance_failure_rate")!.numbers).toMatchObject({ failed: 2, issued: 19 });
+    expect(above.report.signals.find((s) => s.name === "lease_issuance_failure_rate")!.numbers).toMatchObject({
+      failed: 2,
+      issued: 19,
+    });
     expect(above.fires("lease_issuance_failure_rate")).toBe(true);
   });
 
@@ -211,7 +241,13 @@ describe("signals from injected faults", () => {
     expect(await verify(adminToken)).toMatchObject({ ok: true });
     expect((await signalsOf(tenantId)).m.window.counts.integrity_violations).toBe(0);
     const row = (await auditRows(tenantId))[1]!;
-    await withSql(tenantId, (sql) => sql.exec("UPDATE audit SET entry = ? WHERE seq = ?", row.entry.replace(/"type":"[^"]+"/, '"type":"forged.entry"'), row.seq));
+    await withSql(tenantId, (sql) =>
+      sql.exec(
+        "UPDATE audit SET entry = ? WHERE seq = ?",
+        row.entry.replace(/"type":"[^"]+"/, '"type":"forged.entry"'),
+        row.seq,
+      ),
+    );
     expect(await verify(adminToken)).toMatchObject({ ok: false, seq: row.seq });
     const { m, fires } = await signalsOf(tenantId);
     expect(m.window.counts.integrity_violations).toBe(1);
@@ -222,7 +258,9 @@ describe("signals from injected faults", () => {
     const { tenantId, adminToken, user } = await world();
     await expectStatus(await api(adminToken, "POST", "/v1/credentials/db/rotate", { value: "second-value" }), 200);
     expect((await signalsOf(tenantId)).fires("integrity_violations")).toBe(false);
-    await env.DB.prepare("UPDATE credentials SET current_version = 1 WHERE tenant_id = ? AND name = 'db'").bind(tenantId).run();
+    await env.DB.prepare("UPDATE credentials SET current_version = 1 WHERE tenant_id = ? AND name = 'db'")
+      .bind(tenantId)
+      .run();
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       expect(await leases(user, 1)).toEqual([500]);
@@ -231,6 +269,10 @@ describe("signals from injected faults", () => {
     }
     const { m, report } = await signalsOf(tenantId);
     expect(m.window.counts.integrity_violations).toBe(1);
-    expect(report.signals.find((s) => s.name === "integrity_violations")).toMatchObject({ firing: true, severity: "P0", numbers: { violations: 1 } });
+    expect(report.signals.find((s) => s.name === "integrity_violations")).toMatchObject({
+      firing: true,
+      severity: "P0",
+      numbers: { violations: 1 },
+    });
   });
 });

@@ -16,17 +16,20 @@ import { op, runJob, startJob } from "../operator/helpers";
  * (`?tenants=`): other test files' tenants share this runtime and may have faults of their own.
  */
 
-const AUDIT_TRIGGER = "CREATE TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END;";
+const AUDIT_TRIGGER =
+  "CREATE TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END;";
 
 async function tenantWithLeases(leases: number) {
   const t = await bootstrap("metrics-routes");
   const user = await tokenWithRole(t.adminToken, "user", "agent:routes@test");
   await createCredential(t.adminToken, "db", "routes-secret-value");
-  for (let i = 0; i < leases; i++) await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", ttl: "5m" }), 201);
+  for (let i = 0; i < leases; i++)
+    await expectStatus(await api(user, "POST", "/v1/leases", { credential: "db", ttl: "5m" }), 201);
   return { ...t, user };
 }
 
-const signals = async (query: string, token?: string | null) => expectStatus<SignalsReport>(await op("GET", `/signals${query}`, undefined, token), 200);
+const signals = async (query: string, token?: string | null) =>
+  expectStatus<SignalsReport>(await op("GET", `/signals${query}`, undefined, token), 200);
 
 describe("operator metrics and signals", () => {
   it("need an operator token: a tenant's admin token and no token get 401, the operator 200", async () => {
@@ -73,7 +76,10 @@ describe("operator metrics and signals", () => {
     expect(both.firing).toEqual(["lease_issuance_failure_rate", "audit_write_failures"]);
     const audit = both.signals.find((s) => s.name === "audit_write_failures")!;
     expect(audit.tenants.map((t) => t.tenant_id)).toEqual([bad.tenantId]);
-    expect(both.signals.find((s) => s.name === "lease_issuance_failure_rate")!.numbers).toMatchObject({ failed: 1, issued: 2 });
+    expect(both.signals.find((s) => s.name === "lease_issuance_failure_rate")!.numbers).toMatchObject({
+      failed: 1,
+      issued: 2,
+    });
     // Control: the clean tenant alone fires nothing.
     expect((await signals(`?tenants=${clean.tenantId}`)).firing).toEqual([]);
   });
@@ -108,13 +114,18 @@ describe("operator metrics and signals", () => {
       const report = await signals(`?tenants=${ok.tenantId},${broken.tenantId}`);
       expect(report.tenants_checked).toBe(1);
       expect(report.firing).toEqual(["tenants_unreachable"]);
-      expect(report.signals.find((s) => s.name === "tenants_unreachable")!.tenants).toEqual([{ tenant_id: broken.tenantId }]);
+      expect(report.signals.find((s) => s.name === "tenants_unreachable")!.tenants).toEqual([
+        { tenant_id: broken.tenantId },
+      ]);
     } finally {
       await withSql(broken.tenantId, (sql) => sql.exec("ALTER TABLE metrics_minutes_gone RENAME TO metrics_minutes"));
       warn.mockRestore();
       errors.mockRestore();
     }
-    expect(await vaultStub(env, broken.tenantId).metricsSnapshot()).toMatchObject({ ok: true, value: { tenant_id: broken.tenantId } });
+    expect(await vaultStub(env, broken.tenantId).metricsSnapshot()).toMatchObject({
+      ok: true,
+      value: { tenant_id: broken.tenantId },
+    });
     expect((await signals(`?tenants=${ok.tenantId},${broken.tenantId}`)).firing).toEqual([]);
   });
 

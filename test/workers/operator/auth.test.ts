@@ -15,11 +15,20 @@ import { namedOperator, op, ROOT } from "./helpers";
  */
 
 const whoami = (token: string | null, headers: Record<string, string> = {}) =>
-  worker.fetch(new Request(`${BASE}/v1/operator/whoami`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } }), env, createExecutionContext());
+  worker.fetch(
+    new Request(`${BASE}/v1/operator/whoami`, {
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    }),
+    env,
+    createExecutionContext(),
+  );
 
 describe("operator authentication", () => {
   it("the root operator token opens the plane; a tenant admin token does not, with the same answer as no token", async () => {
-    expect(await expectStatus(await op("GET", "/whoami"), 200)).toEqual({ operator: "operator:root", token_id: "root" });
+    expect(await expectStatus(await op("GET", "/whoami"), 200)).toEqual({
+      operator: "operator:root",
+      token_id: "root",
+    });
     const { adminToken } = await bootstrap("op-auth");
     const tenant = await expectStatus<ErrorBody>(await op("GET", "/whoami", undefined, adminToken), 401);
     const none = await expectStatus<ErrorBody>(await op("GET", "/whoami", undefined, null), 401);
@@ -52,7 +61,10 @@ describe("operator authentication", () => {
   it("named tokens: minted by root, act as operator:<name>, cannot mint, die when revoked or expired", async () => {
     const alice = await namedOperator("alice");
     expect(alice.token).toMatch(/^gvop_[0-9a-f]{20}_[0-9a-f]{64}$/);
-    expect(await expectStatus(await op("GET", "/whoami", undefined, alice.token), 200)).toEqual({ operator: "operator:alice", token_id: alice.id });
+    expect(await expectStatus(await op("GET", "/whoami", undefined, alice.token), 200)).toEqual({
+      operator: "operator:alice",
+      token_id: alice.id,
+    });
     // Only root manages tokens: a named token cannot mint its equal or revoke another.
     await expectStatus(await op("POST", "/tokens", { name: "mallory", expires_in: "1h" }, alice.token), 403);
     const bob = await namedOperator("bob");
@@ -61,7 +73,10 @@ describe("operator authentication", () => {
     // Root revokes: refused at once.
     await expectStatus(await op("DELETE", `/tokens/${alice.id}`), 200);
     await expectStatus(await op("GET", "/whoami", undefined, alice.token), 401);
-    const listed = await expectStatus<{ items: { id: string; revoked_at: string | null }[] }>(await op("GET", "/tokens"), 200);
+    const listed = await expectStatus<{ items: { id: string; revoked_at: string | null }[] }>(
+      await op("GET", "/tokens"),
+      200,
+    );
     expect(listed.items.find((t) => t.id === alice.id)?.revoked_at).not.toBeNull();
     expect(JSON.stringify(listed)).not.toContain(alice.token);
     // Expired: a one-second token, used after it lapsed.
@@ -73,7 +88,12 @@ describe("operator authentication", () => {
 
   it("bad input to mint is a 400 naming the field, and creates nothing", async () => {
     const before = (await expectStatus<{ items: unknown[] }>(await op("GET", "/tokens"), 200)).items.length;
-    for (const body of [{ name: "root", expires_in: "1h" }, { name: "Bad Name", expires_in: "1h" }, { name: "ok", expires_in: "91d" }, { name: "ok" }]) {
+    for (const body of [
+      { name: "root", expires_in: "1h" },
+      { name: "Bad Name", expires_in: "1h" },
+      { name: "ok", expires_in: "91d" },
+      { name: "ok" },
+    ]) {
       const res = await expectStatus<ErrorBody>(await op("POST", "/tokens", body), 400);
       expect(res.error.code).toBe("validation_failed");
     }
@@ -86,7 +106,13 @@ describe("operator authentication", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
       const ctx = createExecutionContext();
-      const res = await worker.fetch(new Request(`${BASE}/v1/operator/whoami`, { headers: { authorization: `Bearer ${bad}`, "cf-connecting-ip": ip } }), env, ctx);
+      const res = await worker.fetch(
+        new Request(`${BASE}/v1/operator/whoami`, {
+          headers: { authorization: `Bearer ${bad}`, "cf-connecting-ip": ip },
+        }),
+        env,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
       statuses.push(res.status);
       await res.arrayBuffer();
@@ -102,32 +128,54 @@ describe("operator authentication", () => {
 
   it("a disabled plane refuses every token alike; enabled in production it needs a strong hash", async () => {
     const disabled = { ...env, OPERATOR_PLANE_ENABLED: "false" } as Env;
-    const res = await worker.fetch(new Request(`${BASE}/v1/operator/whoami`, { headers: { authorization: `Bearer ${ROOT}` } }), disabled, createExecutionContext());
+    const res = await worker.fetch(
+      new Request(`${BASE}/v1/operator/whoami`, { headers: { authorization: `Bearer ${ROOT}` } }),
+      disabled,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(401);
     // Production: off is fine without a hash; on refuses a missing hash and the published test token's.
     expect(loadConfig(productionEnv()).OPERATOR_PLANE_ENABLED).toBe(false);
     expect(() => loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true" }))).toThrow(VaultError);
-    expect(() => loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true", OPERATOR_TOKEN_HASH: env.OPERATOR_TOKEN_HASH }))).toThrow(VaultError);
-    expect(loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true", OPERATOR_TOKEN_HASH: "ab".repeat(32) })).OPERATOR_PLANE_ENABLED).toBe(true);
-    expect(() => loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true", OPERATOR_TOKEN_HASH: "not-hex" }))).toThrow(VaultError);
+    expect(() =>
+      loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true", OPERATOR_TOKEN_HASH: env.OPERATOR_TOKEN_HASH })),
+    ).toThrow(VaultError);
+    expect(
+      loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true", OPERATOR_TOKEN_HASH: "ab".repeat(32) }))
+        .OPERATOR_PLANE_ENABLED,
+    ).toBe(true);
+    expect(() => loadConfig(productionEnv({ OPERATOR_PLANE_ENABLED: "true", OPERATOR_TOKEN_HASH: "not-hex" }))).toThrow(
+      VaultError,
+    );
   });
 
   it("token management lands in the hash-chained operator log, without the token", async () => {
     const carol = await namedOperator("carol");
     await expectStatus(await op("DELETE", `/tokens/${carol.id}`), 200);
-    const log = await expectStatus<{ items: { entry: { action: string; operator: string; details: { id?: string } } }[]; chain: { ok: boolean } }>(await op("GET", "/log?limit=500"), 200);
+    const log = await expectStatus<{
+      items: { entry: { action: string; operator: string; details: { id?: string } } }[];
+      chain: { ok: boolean };
+    }>(await op("GET", "/log?limit=500"), 200);
     expect(log.chain.ok).toBe(true);
-    const mine = log.items.filter((i) => i.entry.details.id === carol.id).map((i) => `${i.entry.operator} ${i.entry.action}`);
+    const mine = log.items
+      .filter((i) => i.entry.details.id === carol.id)
+      .map((i) => `${i.entry.operator} ${i.entry.action}`);
     expect(mine).toEqual(["operator:root operator_token.created", "operator:root operator_token.revoked"]);
     expect(JSON.stringify(log)).not.toContain(carol.token);
   });
 
-  it.each(OPERATOR_ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))("%s: bad input from a tenant token or none is 401, never the schema", async (_label, route) => {
-    const { adminToken } = await bootstrap("op-validate");
-    const path = route.path.replace(/:[a-z_]+/g, "x".repeat(300)) + (route.query ? "?bogus_param=1" : "");
-    for (const token of [adminToken, null, `gvop_root_${"5".repeat(64)}`]) {
-      const res = await expectStatus<ErrorBody>(await api(token, route.method.toUpperCase(), path, route.body ? { bogus_field: 1 } : undefined), 401);
-      expect(JSON.stringify(res)).not.toMatch(/bogus|path|query/);
-    }
-  });
+  it.each(OPERATOR_ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))(
+    "%s: bad input from a tenant token or none is 401, never the schema",
+    async (_label, route) => {
+      const { adminToken } = await bootstrap("op-validate");
+      const path = route.path.replace(/:[a-z_]+/g, "x".repeat(300)) + (route.query ? "?bogus_param=1" : "");
+      for (const token of [adminToken, null, `gvop_root_${"5".repeat(64)}`]) {
+        const res = await expectStatus<ErrorBody>(
+          await api(token, route.method.toUpperCase(), path, route.body ? { bogus_field: 1 } : undefined),
+          401,
+        );
+        expect(JSON.stringify(res)).not.toMatch(/bogus|path|query/);
+      }
+    },
+  );
 });

@@ -16,11 +16,17 @@ import { namedOperator, op, ROOT, runJob, startJob, tenants } from "./helpers";
 let lines: string[];
 beforeEach(() => {
   lines = [];
-  for (const m of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")));
+  for (const m of ["log", "info", "warn", "error", "debug"] as const)
+    vi.spyOn(console, m).mockImplementation(
+      (...args: unknown[]) =>
+        void lines.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")),
+    );
 });
 afterEach(() => vi.restoreAllMocks());
 
-it("no value or raw token reaches an operator answer, a log line, a tenant's chain or the operator log", { timeout: 60_000 }, async () => {
+it("no value or raw token reaches an operator answer, a log line, a tenant's chain or the operator log", {
+  timeout: 60_000,
+}, async () => {
   const canary = `CANARY-OP-${crypto.randomUUID()}`;
   const [t] = await tenants(1, "op-canary");
   await createCredential(t!.adminToken, "canary/cred", canary);
@@ -41,7 +47,11 @@ it("no value or raw token reaches an operator answer, a log line, a tenant's cha
     answers.push(JSON.stringify(done));
     if (body.kind === "impact") answers.push(await (await op("GET", `/jobs/${done.id}/disclosures`)).text());
   }
-  answers.push(await (await op("GET", "/log?limit=500")).text(), await (await op("GET", "/tokens")).text(), await (await op("GET", "/tenants?limit=500")).text());
+  answers.push(
+    await (await op("GET", "/log?limit=500")).text(),
+    await (await op("GET", "/tokens")).text(),
+    await (await op("GET", "/tenants?limit=500")).text(),
+  );
   // The value still leases after all of it (positive control that the canary was really there).
   expect((await lease(t!.adminToken, { credential: "canary/cred", ttl: "5m" })).value).toBe(canary);
   const entries = (await auditRows(t!.tenantId)).map((r) => r.entry);
@@ -55,13 +65,24 @@ it("the operator log's chain check reports an edited entry (restored afterwards)
   const ok = await expectStatus<{ chain: { ok: boolean } }>(await op("GET", "/log?limit=1"), 200);
   expect(ok.chain.ok).toBe(true);
   const stub = operatorPlane(env);
-  const original = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ seq: number; entry: string }>("SELECT seq, entry FROM operator_log ORDER BY seq DESC LIMIT 1").one());
+  const original = await runInDurableObject(stub, (_i, state) =>
+    state.storage.sql
+      .exec<{ seq: number; entry: string }>("SELECT seq, entry FROM operator_log ORDER BY seq DESC LIMIT 1")
+      .one(),
+  );
   try {
-    await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("UPDATE operator_log SET entry = replace(entry, 'tamper-probe', 'someone-else') WHERE seq = ?", original.seq));
+    await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec(
+        "UPDATE operator_log SET entry = replace(entry, 'tamper-probe', 'someone-else') WHERE seq = ?",
+        original.seq,
+      ),
+    );
     const bad = await expectStatus<{ chain: { ok: boolean; seq?: number } }>(await op("GET", "/log?limit=1"), 200);
     expect(bad.chain).toEqual({ ok: false, seq: original.seq });
   } finally {
-    await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("UPDATE operator_log SET entry = ? WHERE seq = ?", original.entry, original.seq));
+    await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec("UPDATE operator_log SET entry = ? WHERE seq = ?", original.entry, original.seq),
+    );
   }
   expect((await expectStatus<{ chain: { ok: boolean } }>(await op("GET", "/log?limit=1"), 200)).chain.ok).toBe(true);
   await expectStatus(await api(ROOT, "GET", "/v1/whoami"), 401);

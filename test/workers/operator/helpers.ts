@@ -13,7 +13,10 @@ export function op(method: string, path: string, body?: unknown, token: string |
 }
 
 /** Mints a named operator token with the root token. */
-export async function namedOperator(name: string, expiresIn: string | number = "1h"): Promise<{ token: string; id: string }> {
+export async function namedOperator(
+  name: string,
+  expiresIn: string | number = "1h",
+): Promise<{ token: string; id: string }> {
   return expectStatus<{ token: string; id: string }>(await op("POST", "/tokens", { name, expires_in: expiresIn }), 201);
 }
 
@@ -24,7 +27,13 @@ export interface JobView {
   state: "running" | "done";
   operator: string;
   progress: { total: number; pending: number; done: number; failed: number };
-  tenants: { tenant_id: string; state: string; attempts: number; result: Record<string, unknown> | null; error: string | null }[];
+  tenants: {
+    tenant_id: string;
+    state: string;
+    attempts: number;
+    result: Record<string, unknown> | null;
+    error: string | null;
+  }[];
 }
 
 /** Starts a job as `token` and returns it. */

@@ -21,11 +21,15 @@ describe("moving tenant KEKs to another AWS key id", () => {
     const newOnly = emulatorProvider({ keyId: NEW });
     const moving = emulatorProvider({ keyId: NEW, previousKeyId: OLD });
     // Control: before the move, the new key alone cannot open it; with the previous key set, it can.
-    await expect(newOnly.unwrapKek(wrapped, ctx)).rejects.toSatisfy((e) => e instanceof KmsError && e.kind === "refused");
+    await expect(newOnly.unwrapKek(wrapped, ctx)).rejects.toSatisfy(
+      (e) => e instanceof KmsError && e.kind === "refused",
+    );
     expect(await moving.unwrapKek(wrapped, ctx)).toEqual(plaintext);
     const moved = await moving.rewrapKek(wrapped, ctx);
     expect(await newOnly.unwrapKek(moved, ctx)).toEqual(plaintext);
-    await expect(emulatorProvider({ keyId: OLD }).unwrapKek(moved, ctx)).rejects.toSatisfy((e) => e instanceof KmsError && e.kind === "refused");
+    await expect(emulatorProvider({ keyId: OLD }).unwrapKek(moved, ctx)).rejects.toSatisfy(
+      (e) => e instanceof KmsError && e.kind === "refused",
+    );
     // The context still binds: the moved KEK does not open as another tenant's or version's.
     await expect(newOnly.unwrapKek(moved, { ...ctx, kekVersion: 2 })).rejects.toBeInstanceOf(KmsError);
     // Rewrapping an already moved KEK again stays on the new key.

@@ -15,19 +15,37 @@ import { arm, tenant } from "./outbox-helpers";
 async function leasesDue(count: number) {
   const t = await tenant();
   await expectStatus(await api(t.manager, "POST", "/v1/credentials", { name: "db", value: "v" }), 201);
-  await expectStatus(await api(t.manager, "PUT", "/v1/credentials/db/acl", { rules: [{ effect: "allow", identity: "agent:*" }], agent_visible: true }), 200);
+  await expectStatus(
+    await api(t.manager, "PUT", "/v1/credentials/db/acl", {
+      rules: [{ effect: "allow", identity: "agent:*" }],
+      agent_visible: true,
+    }),
+    200,
+  );
   const clock = await TestClock.freeze(t.tenantId);
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) ids.push((await expectStatus<{ lease: { id: string } }>(await api(t.user, "POST", "/v1/leases", { credential: "db", ttl: 60 }), 201)).lease.id);
+  for (let i = 0; i < count; i++)
+    ids.push(
+      (
+        await expectStatus<{ lease: { id: string } }>(
+          await api(t.user, "POST", "/v1/leases", { credential: "db", ttl: 60 }),
+          201,
+        )
+      ).lease.id,
+    );
   await clock.at(120_000);
   return { ...t, clock, ids };
 }
 
 async function expiredEntries(tenantId: string): Promise<string[]> {
-  return (await auditRows(tenantId)).map((r) => JSON.parse(r.entry) as { type: string; details: { lease_id?: string } }).filter((e) => e.type === "lease.expired").map((e) => e.details.lease_id!);
+  return (await auditRows(tenantId))
+    .map((r) => JSON.parse(r.entry) as { type: string; details: { lease_id?: string } })
+    .filter((e) => e.type === "lease.expired")
+    .map((e) => e.details.lease_id!);
 }
 
-const alarmAt = (tenantId: string) => runInDurableObject(vaultStub(env, tenantId), (_i, state) => state.storage.getAlarm());
+const alarmAt = (tenantId: string) =>
+  runInDurableObject(vaultStub(env, tenantId), (_i, state) => state.storage.getAlarm());
 
 describe("alarm faults", () => {
   it("every step throwing: nothing is expired or recorded twice, the alarm stays armed, and every due lease expires once when the steps recover", async () => {
@@ -66,7 +84,11 @@ describe("alarm faults", () => {
 
   it("the object aborted mid-checkpoint: no half-written checkpoint, and the next run signs one that verifies", async () => {
     const { tenantId, manager, clock } = await leasesDue(1);
-    const checkpoints = () => runInDurableObject(vaultStub(env, tenantId), (_i, state) => state.storage.sql.exec("SELECT size FROM checkpoints").toArray().length);
+    const checkpoints = () =>
+      runInDurableObject(
+        vaultStub(env, tenantId),
+        (_i, state) => state.storage.sql.exec("SELECT size FROM checkpoints").toArray().length,
+      );
     const before = await checkpoints();
     await arm(tenantId, { abortAt: "mid-checkpoint", failSteps: ["expiry"] });
     await clock.at(10 * 60_000);

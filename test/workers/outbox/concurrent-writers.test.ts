@@ -11,7 +11,12 @@ import { d1State, pendingOutbox, tenant } from "./outbox-helpers";
  * and the state it ends in is the one D1 holds. No request may fail with a 5xx.
  */
 
-type Op = { kind: "update"; description: string } | { kind: "rotate" } | { kind: "delete" } | { kind: "acl"; visible: boolean } | { kind: "lease" };
+type Op =
+  | { kind: "update"; description: string }
+  | { kind: "rotate" }
+  | { kind: "delete" }
+  | { kind: "acl"; visible: boolean }
+  | { kind: "lease" };
 
 const OpArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("update" as const), description: fc.constantFrom("a", "b", "c") }),
@@ -23,29 +28,52 @@ const OpArb: fc.Arbitrary<Op> = fc.oneof(
 
 function send(manager: string, user: string, op: Op): Promise<Response> {
   switch (op.kind) {
-    case "update": return api(manager, "PATCH", "/v1/credentials/x", { description: op.description });
-    case "rotate": return api(manager, "POST", "/v1/credentials/x/rotate", { value: "next" });
-    case "delete": return api(manager, "DELETE", "/v1/credentials/x");
-    case "acl": return api(manager, "PUT", "/v1/credentials/x/acl", { rules: [{ effect: "allow", identity: "agent:*" }], agent_visible: op.visible });
-    case "lease": return api(user, "POST", "/v1/leases", { credential: "x" });
+    case "update":
+      return api(manager, "PATCH", "/v1/credentials/x", { description: op.description });
+    case "rotate":
+      return api(manager, "POST", "/v1/credentials/x/rotate", { value: "next" });
+    case "delete":
+      return api(manager, "DELETE", "/v1/credentials/x");
+    case "acl":
+      return api(manager, "PUT", "/v1/credentials/x/acl", {
+        rules: [{ effect: "allow", identity: "agent:*" }],
+        agent_visible: op.visible,
+      });
+    case "lease":
+      return api(user, "POST", "/v1/leases", { credential: "x" });
   }
 }
 
-interface Entry { type: string; target: { id: string; version?: number } | null; details: Record<string, unknown> }
+interface Entry {
+  type: string;
+  target: { id: string; version?: number } | null;
+  details: Record<string, unknown>;
+}
 
 describe("concurrent writers to one credential", () => {
   it("leave a serial audit history that explains the final D1 state (random interleavings)", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(OpArb, { minLength: 2, maxLength: 6 }), async (ops) => {
         const { tenantId, manager, user } = await tenant();
-        const created = await expectStatus<{ id: string }>(await api(manager, "POST", "/v1/credentials", { name: "x", value: "v1" }), 201);
-        await expectStatus(await api(manager, "PUT", "/v1/credentials/x/acl", { rules: [{ effect: "allow", identity: "agent:*" }], agent_visible: true }), 200);
+        const created = await expectStatus<{ id: string }>(
+          await api(manager, "POST", "/v1/credentials", { name: "x", value: "v1" }),
+          201,
+        );
+        await expectStatus(
+          await api(manager, "PUT", "/v1/credentials/x/acl", {
+            rules: [{ effect: "allow", identity: "agent:*" }],
+            agent_visible: true,
+          }),
+          200,
+        );
         const responses = await Promise.all(ops.map((op) => send(manager, user, op)));
         for (const res of responses) expect(res.status, await res.clone().text()).toBeLessThan(500);
 
         // Replay the log: each entry must follow from the state before it.
         const model = { exists: true, version: 1, description: "" };
-        const entries = (await auditRows(tenantId)).map((r) => JSON.parse(r.entry) as Entry).filter((e) => e.target?.id === created.id);
+        const entries = (await auditRows(tenantId))
+          .map((r) => JSON.parse(r.entry) as Entry)
+          .filter((e) => e.target?.id === created.id);
         for (const e of entries) {
           if (e.type === "credential.created" || e.type === "integrity.violation") {
             expect(e.type).toBe("credential.created");

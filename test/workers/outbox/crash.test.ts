@@ -11,17 +11,31 @@ import { arm, credentialAudit, d1CredentialIds, d1State, pendingOutbox, tenant }
  */
 
 type Kind = "create" | "update" | "rotate" | "delete" | "acl";
-const EXPECTED_ENTRY: Record<Kind, string> = { create: "credential.created", update: "credential.updated", rotate: "credential.rotated", delete: "credential.deleted", acl: "acl.updated" };
+const EXPECTED_ENTRY: Record<Kind, string> = {
+  create: "credential.created",
+  update: "credential.updated",
+  rotate: "credential.rotated",
+  delete: "credential.deleted",
+  acl: "acl.updated",
+};
 
 /** Runs one write of `kind` on credential `name` (created first unless the kind is create). */
 async function write(token: string, kind: Kind, name: string): Promise<Response> {
   const path = `/v1/credentials/${encodeURIComponent(name)}`;
   switch (kind) {
-    case "create": return api(token, "POST", "/v1/credentials", { name, value: `value-of-${name}` });
-    case "update": return api(token, "PATCH", path, { description: "changed" });
-    case "rotate": return api(token, "POST", `${path}/rotate`, { value: "next-value" });
-    case "delete": return api(token, "DELETE", path);
-    case "acl": return api(token, "PUT", `${path}/acl`, { rules: [{ effect: "allow", identity: "agent:*" }], agent_visible: true });
+    case "create":
+      return api(token, "POST", "/v1/credentials", { name, value: `value-of-${name}` });
+    case "update":
+      return api(token, "PATCH", path, { description: "changed" });
+    case "rotate":
+      return api(token, "POST", `${path}/rotate`, { value: "next-value" });
+    case "delete":
+      return api(token, "DELETE", path);
+    case "acl":
+      return api(token, "PUT", `${path}/acl`, {
+        rules: [{ effect: "allow", identity: "agent:*" }],
+        agent_visible: true,
+      });
   }
 }
 
@@ -36,11 +50,16 @@ function expectLanded(kind: Kind, state: Awaited<ReturnType<typeof d1State>>): v
 }
 
 async function idOf(tenantId: string, manager: string, name: string): Promise<string> {
-  const listed = await expectStatus<{ items: { id: string; name: string }[] }>(await api(manager, "GET", "/v1/credentials?limit=100"), 200);
+  const listed = await expectStatus<{ items: { id: string; name: string }[] }>(
+    await api(manager, "GET", "/v1/credentials?limit=100"),
+    200,
+  );
   const found = listed.items.find((c) => c.name === name);
   if (found) return found.id;
   // Deleted: the id is in the audit log.
-  const created = (await credentialAudit(tenantId)).find((e) => e.type === "credential.created" && e.details.name === name);
+  const created = (await credentialAudit(tenantId)).find(
+    (e) => e.type === "credential.created" && e.details.name === name,
+  );
   return created!.id!;
 }
 
@@ -53,7 +72,8 @@ describe("the object aborted at each point of each write kind: D1 and the audit 
       it(`${kind}, aborted ${point}: applied once, audited once`, async () => {
         const { tenantId, manager } = await tenant();
         if (kind !== "create") {
-          for (const name of ["control", "victim"]) await expectStatus(await api(manager, "POST", "/v1/credentials", { name, value: `value-of-${name}` }), 201);
+          for (const name of ["control", "victim"])
+            await expectStatus(await api(manager, "POST", "/v1/credentials", { name, value: `value-of-${name}` }), 201);
         }
         // Positive control: the same write with no fault succeeds and lands.
         expect((await write(manager, kind, "control")).status).toBeLessThan(300);

@@ -12,7 +12,15 @@ describe("the fault-injection gate", () => {
   it("is open with TEST_HOOKS (the one test-hook gate) and closed in production and without it", () => {
     expect(allowsTestHooks(loadConfig(env))).toBe(true);
     expect(allowsTestHooks(loadConfig(productionEnv()))).toBe(false);
-    expect(allowsTestHooks(loadConfig({ ...(env as unknown as Record<string, unknown>), ENVIRONMENT: "development", TEST_HOOKS: "false" } as unknown as Env))).toBe(false);
+    expect(
+      allowsTestHooks(
+        loadConfig({
+          ...(env as unknown as Record<string, unknown>),
+          ENVIRONMENT: "development",
+          TEST_HOOKS: "false",
+        } as unknown as Env),
+      ),
+    ).toBe(false);
   });
 
   it("a tenant object under a production configuration refuses to arm faults; the test object accepts (control)", async () => {
@@ -21,7 +29,9 @@ describe("the fault-injection gate", () => {
     await arm(tenantId, null);
     await runInDurableObject(vaultStub(env, tenantId), async (_instance, state) => {
       const production = new TenantVault(state, productionEnv());
-      await expect(production.setFaultsForTest({ d1Writes: "fail" })).rejects.toThrow(/refused unless TEST_HOOKS is on/);
+      await expect(production.setFaultsForTest({ d1Writes: "fail" })).rejects.toThrow(
+        /refused unless TEST_HOOKS is on/,
+      );
     });
   });
 

@@ -22,13 +22,17 @@ async function rotationsAudited(tenantId: string): Promise<number[]> {
 }
 
 async function activeVersion(adminToken: string): Promise<number> {
-  return (await expectStatus<{ active_version: number }>(await api(adminToken, "GET", "/v1/admin/kek"), 200)).active_version;
+  return (await expectStatus<{ active_version: number }>(await api(adminToken, "GET", "/v1/admin/kek"), 200))
+    .active_version;
 }
 
 /** Rows of `version` in D1 and which versions are active there. */
 async function d1Keks(tenantId: string, version: number) {
   const rows = await storedKeks(tenantId);
-  return { rowsOfVersion: rows.filter((r) => r.version === version).length, active: rows.filter((r) => r.state === "active").map((r) => r.version) };
+  return {
+    rowsOfVersion: rows.filter((r) => r.version === version).length,
+    active: rows.filter((r) => r.state === "active").map((r) => r.version),
+  };
 }
 
 const rotate = (adminToken: string) => api(adminToken, "POST", "/v1/admin/kek/rotate");
@@ -38,7 +42,10 @@ describe("starting a KEK rotation through the outbox", () => {
     it(`aborted ${point}: after restart the new KEK row is in D1 exactly once and the rotation audited once`, async () => {
       const { tenantId, adminToken, manager } = await tenant();
       // Positive control: a rotation with no fault lands in D1 and is audited at once.
-      expect(await expectStatus(await rotate(adminToken), 202)).toMatchObject({ active_version: 2, previous_version: 1 });
+      expect(await expectStatus(await rotate(adminToken), 202)).toMatchObject({
+        active_version: 2,
+        previous_version: 1,
+      });
       expect(await d1Keks(tenantId, 2)).toEqual({ rowsOfVersion: 1, active: [2] });
 
       await arm(tenantId, { abortAt: point });
@@ -57,7 +64,10 @@ describe("starting a KEK rotation through the outbox", () => {
       // New values are sealed under the new KEK, and the next rotation takes the next version.
       const created = await createCredential(manager, "after-abort");
       expect((await storedVersions(tenantId)).find((r) => r.credential_id === created.id)?.kek_version).toBe(3);
-      expect(await expectStatus(await rotate(adminToken), 202)).toMatchObject({ active_version: 4, previous_version: 3 });
+      expect(await expectStatus(await rotate(adminToken), 202)).toMatchObject({
+        active_version: 4,
+        previous_version: 3,
+      });
       expect(await rotationsAudited(tenantId)).toEqual([2, 3, 4]);
     });
   }
@@ -111,8 +121,13 @@ describe("starting a KEK rotation through the outbox", () => {
     const { tenantId, adminToken } = await tenant();
     const answers = await Promise.all([rotate(adminToken), rotate(adminToken)]);
     expect(answers.map((r) => r.status)).toEqual([202, 202]);
-    const started = await Promise.all(answers.map((r) => r.json() as Promise<{ active_version: number; previous_version: number }>));
-    expect(started.map((b) => [b.previous_version, b.active_version]).sort()).toEqual([[1, 2], [2, 3]]);
+    const started = await Promise.all(
+      answers.map((r) => r.json() as Promise<{ active_version: number; previous_version: number }>),
+    );
+    expect(started.map((b) => [b.previous_version, b.active_version]).sort()).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
     expect(await d1Keks(tenantId, 3)).toEqual({ rowsOfVersion: 1, active: [3] });
     expect((await storedKeks(tenantId)).map((r) => r.version)).toEqual([1, 2, 3]);
     expect(await rotationsAudited(tenantId)).toEqual([2, 3]);

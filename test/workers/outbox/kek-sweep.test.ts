@@ -13,11 +13,13 @@ import { arm, tenant } from "./outbox-helpers";
  */
 
 async function sweepRunning(adminToken: string): Promise<boolean> {
-  return (await expectStatus<{ sweep: { running: boolean } }>(await api(adminToken, "GET", "/v1/admin/kek"), 200)).sweep.running;
+  return (await expectStatus<{ sweep: { running: boolean } }>(await api(adminToken, "GET", "/v1/admin/kek"), 200)).sweep
+    .running;
 }
 
 async function drainSweep(tenantId: string, adminToken: string): Promise<void> {
-  for (let runs = 0; runs < 50 && (await sweepRunning(adminToken)); runs++) await runDurableObjectAlarm(vaultStub(env, tenantId));
+  for (let runs = 0; runs < 50 && (await sweepRunning(adminToken)); runs++)
+    await runDurableObjectAlarm(vaultStub(env, tenantId));
   expect(await sweepRunning(adminToken)).toBe(false);
 }
 
@@ -32,7 +34,9 @@ async function rotatedTenant() {
 async function expectSweptOnce(tenantId: string, adminToken: string, names: string[]): Promise<void> {
   const rows = await storedVersions(tenantId);
   expect(rows.map((r) => r.kek_version)).toEqual(names.map(() => 2));
-  expect((await Promise.all(rows.map((r) => decryptStored(tenantId, r)))).sort()).toEqual(names.map((n) => `secret-${n}`).sort());
+  expect((await Promise.all(rows.map((r) => decryptStored(tenantId, r)))).sort()).toEqual(
+    names.map((n) => `secret-${n}`).sort(),
+  );
   const types = (await auditRows(tenantId)).map((r) => (JSON.parse(r.entry) as { type: string }).type);
   expect(types.filter((t) => t === "kek.rotation_completed")).toHaveLength(1);
   expect(types.filter((t) => t === "kek.destroyed")).toHaveLength(1);
@@ -68,7 +72,10 @@ describe("KEK sweep faults", () => {
       await arm(tenantId, { abortAt: point });
       let aborted = false;
       for (let runs = 0; runs < 20 && !aborted && (await sweepRunning(adminToken)); runs++) {
-        aborted = await runDurableObjectAlarm(vaultStub(env, tenantId)).then(() => false, () => true);
+        aborted = await runDurableObjectAlarm(vaultStub(env, tenantId)).then(
+          () => false,
+          () => true,
+        );
       }
       expect(aborted, "the destruction step was reached and the object aborted there").toBe(true);
       await drainSweep(tenantId, adminToken);

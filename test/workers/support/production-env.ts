@@ -24,5 +24,10 @@ export function productionEnv(overrides: Record<string, unknown> = {}): Env {
     OPERATOR_TOKEN_HASH: _opHash,
     ...rest
   } = env as unknown as Record<string, unknown>;
-  return { ...rest, ENVIRONMENT: "production", KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com", ...overrides } as unknown as Env;
+  return {
+    ...rest,
+    ENVIRONMENT: "production",
+    KMS_ENDPOINT: "https://kms.us-east-1.amazonaws.com",
+    ...overrides,
+  } as unknown as Env;
 }

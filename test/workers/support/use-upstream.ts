@@ -37,11 +37,18 @@ export default {
       case "/v1/echo":
       case "/v1/chat/completions": {
         const body = request.body ? await request.text() : null;
-        return Response.json({ method: request.method, url: request.url, headers: Object.fromEntries(request.headers), body });
+        return Response.json({
+          method: request.method,
+          url: request.url,
+          headers: Object.fromEntries(request.headers),
+          body,
+        });
       }
       case "/v1/leak": {
         const value = (request.headers.get("authorization") ?? "").replace(/^Bearer /, "");
-        return new Response(JSON.stringify(encodingsOf(value)), { headers: { "content-type": "application/json", "x-echo": value, "x-plain": "nothing secret" } });
+        return new Response(JSON.stringify(encodingsOf(value)), {
+          headers: { "content-type": "application/json", "x-echo": value, "x-plain": "nothing secret" },
+        });
       }
       case "/v1/redirect":
         return new Response(null, { status: 302, headers: { location: "https://elsewhere.example.net/steal" } });

@@ -9,7 +9,8 @@ describe("binary(): bytes as a one-char-per-byte string", () => {
     const bytes = new Uint8Array(100_003).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
     const text = binary(bytes);
     expect(text.length).toBe(bytes.length);
-    for (let i = 0; i < bytes.length; i++) if (text.charCodeAt(i) !== bytes[i]) expect.fail(`char ${i} is ${text.charCodeAt(i)}, byte is ${bytes[i]}`);
+    for (let i = 0; i < bytes.length; i++)
+      if (text.charCodeAt(i) !== bytes[i]) expect.fail(`char ${i} is ${text.charCodeAt(i)}, byte is ${bytes[i]}`);
     expect(binary(new Uint8Array(0))).toBe("");
   });
 

@@ -16,7 +16,14 @@ async function withInject(inject: object): Promise<void> {
 describe("injection places", () => {
   it("basic: sends base64(user:value) and scrubs that token from the answer too", async () => {
     await withInject({ type: "basic", username: "api" });
-    const answer = await expectStatus<UseAnswer>(await useCall(w.user, "openai", { method: "GET", url: "https://api.example.com/v1/echo", headers: { authorization: "Basic Y2FsbGVyOm93bg==" } }), 200);
+    const answer = await expectStatus<UseAnswer>(
+      await useCall(w.user, "openai", {
+        method: "GET",
+        url: "https://api.example.com/v1/echo",
+        headers: { authorization: "Basic Y2FsbGVyOm93bg==" },
+      }),
+      200,
+    );
     const seen = JSON.parse(bodyText(answer)) as { headers: Record<string, string> };
     expect(seen.headers.authorization).toBe("Basic [REDACTED:ghostvault]");
     expect(answer.scrubbed).toBe(true);
@@ -24,7 +31,10 @@ describe("injection places", () => {
 
   it("query: replaces the caller's parameter of that name, keeps the others", async () => {
     await withInject({ type: "query", name: "key" });
-    const answer = await expectStatus<UseAnswer>(await useCall(w.user, "openai", { method: "GET", url: "https://api.example.com/v1/echo?key=caller-own&q=kept" }), 200);
+    const answer = await expectStatus<UseAnswer>(
+      await useCall(w.user, "openai", { method: "GET", url: "https://api.example.com/v1/echo?key=caller-own&q=kept" }),
+      200,
+    );
     const seen = JSON.parse(bodyText(answer)) as { url: string; headers: Record<string, string> };
     const url = new URL(seen.url.replace("[REDACTED:ghostvault]", "REDACTED"));
     expect(url.searchParams.getAll("key")).toEqual(["REDACTED"]);
@@ -34,7 +44,14 @@ describe("injection places", () => {
 
   it("header with a custom name: the caller's header of that name is replaced (control: Authorization header injection above)", async () => {
     await withInject({ type: "header", name: "x-api-key", template: "{value}" });
-    const answer = await expectStatus<UseAnswer>(await useCall(w.user, "openai", { method: "GET", url: "https://api.example.com/v1/echo", headers: { "X-Api-Key": "caller-own" } }), 200);
+    const answer = await expectStatus<UseAnswer>(
+      await useCall(w.user, "openai", {
+        method: "GET",
+        url: "https://api.example.com/v1/echo",
+        headers: { "X-Api-Key": "caller-own" },
+      }),
+      200,
+    );
     const seen = JSON.parse(bodyText(answer)) as { headers: Record<string, string> };
     expect(seen.headers["x-api-key"]).toBe("[REDACTED:ghostvault]");
     expect(bodyText(answer)).not.toContain("caller-own");
@@ -46,7 +63,10 @@ describe("non-ASCII values", () => {
     const value = "sk-\u00fcn\u00efc\u00f6de-0123456789";
     await expectStatus(await api(w.adminToken, "POST", "/v1/credentials", { name: "unicode", value }), 201);
     await expectStatus(await api(w.adminToken, "PUT", "/v1/credentials/unicode/use", OPENAI_POLICY), 200);
-    const answer = await expectStatus<UseAnswer>(await useCall(w.user, "unicode", { method: "GET", url: "https://api.example.com/v1/leak" }), 200);
+    const answer = await expectStatus<UseAnswer>(
+      await useCall(w.user, "unicode", { method: "GET", url: "https://api.example.com/v1/leak" }),
+      200,
+    );
     expect(answer.headers["x-echo"]).toBe("[REDACTED:ghostvault]");
     expect(answer.headers["x-plain"]).toBe("nothing secret");
     expect(JSON.stringify(answer) + bodyText(answer)).not.toContain(value);

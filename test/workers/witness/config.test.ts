@@ -5,7 +5,11 @@ import { TEST_WITNESS, TEST_WITNESS_VKEY, vkeyOf } from "../../witness-env";
 
 const LOG_VKEY = vkeyOf("vault.example/audit", "11".repeat(32), 0x01);
 const good = (logs: unknown = [{ prefix: "vault.example/", vkey: LOG_VKEY }]) =>
-  ({ WITNESS_NAME: TEST_WITNESS.name, WITNESS_SIGNING_KEY: TEST_WITNESS.seed, WITNESS_LOGS: JSON.stringify(logs) }) as unknown as WitnessEnv;
+  ({
+    WITNESS_NAME: TEST_WITNESS.name,
+    WITNESS_SIGNING_KEY: TEST_WITNESS.seed,
+    WITNESS_LOGS: JSON.stringify(logs),
+  }) as unknown as WitnessEnv;
 
 describe("witness configuration", () => {
   it("loads a good configuration (control) and picks the longest matching prefix", async () => {
@@ -30,7 +34,10 @@ describe("witness configuration", () => {
       [{ WITNESS_LOGS: "{" }, /not JSON/],
       [{ WITNESS_LOGS: "[]" }, /WITNESS_LOGS/],
       [{ WITNESS_LOGS: JSON.stringify([{ prefix: "vault.example", vkey: LOG_VKEY }]) }, /must end with/],
-      [{ WITNESS_LOGS: JSON.stringify([{ prefix: "vault.example/", vkey: TEST_WITNESS_VKEY }]) }, /not an Ed25519 signed-note key/],
+      [
+        { WITNESS_LOGS: JSON.stringify([{ prefix: "vault.example/", vkey: TEST_WITNESS_VKEY }]) },
+        /not an Ed25519 signed-note key/,
+      ],
     ];
     for (const [change, message] of bad) {
       const env = { ...good(), ...change } as unknown as WitnessEnv;

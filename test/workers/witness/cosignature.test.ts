@@ -42,7 +42,10 @@ describe("cosignature/v1 against Go's sumdb/note and crypto/ed25519", () => {
       const key = await parseCosignerKey(v.vkey);
       const parsed = parseSignedNote(v.note);
       if (!key || !parsed.ok) throw new Error("vector does not parse");
-      expect(await verifyCosignature(key, v.body, parsed.note.signatures[0]!)).toEqual({ ok: true, timestamp: v.timestamp });
+      expect(await verifyCosignature(key, v.body, parsed.note.signatures[0]!)).toEqual({
+        ok: true,
+        timestamp: v.timestamp,
+      });
     });
   }
 
@@ -75,7 +78,9 @@ describe("verifyCosignature tamper", () => {
     if (!parsed.ok) throw new Error(parsed.reason);
     const sig = parsed.note.signatures[0]!;
     // Same name and key ID claimed, but another public key: the signature must not verify.
-    expect(await verifyCosignature({ ...keys[0]!, publicKey: keys[1]!.publicKey }, body, sig)).toMatchObject({ ok: false });
+    expect(await verifyCosignature({ ...keys[0]!, publicKey: keys[1]!.publicKey }, body, sig)).toMatchObject({
+      ok: false,
+    });
     const moved = sig.signature.slice();
     moved[7] = moved[7]! ^ 1;
     expect(await verifyCosignature(keys[0]!, body, { ...sig, signature: moved })).toMatchObject({ ok: false });
@@ -97,7 +102,10 @@ describe("verifyCosignature tamper", () => {
     const ok = new Uint8Array(8 + 64);
     ok[7] = 1;
     ok.set(one, 8);
-    expect(await verifyCosignature(keys[0]!, body, { name: w[0]!.name, keyId: w[0]!.keyId, signature: ok })).toEqual({ ok: true, timestamp: 1 });
+    expect(await verifyCosignature(keys[0]!, body, { name: w[0]!.name, keyId: w[0]!.keyId, signature: ok })).toEqual({
+      ok: true,
+      timestamp: 1,
+    });
   });
 });
 
@@ -119,7 +127,9 @@ describe("verifyWitnessQuorum", () => {
     const aliasKey = { name: alias.name, keyId: alias.keyId, publicKey: alias.publicKey };
     const lines = (await cosign(w[0]!, body, T)) + (await cosign(alias, body, T));
     expect(await verifyWitnessQuorum(note + lines, logVkey, [...keys, aliasKey], 2)).toMatchObject({ ok: false });
-    expect(await verifyWitnessQuorum(note + lines + (await cosign(w[2]!, body, T)), logVkey, [...keys, aliasKey], 2)).toMatchObject({ ok: true });
+    expect(
+      await verifyWitnessQuorum(note + lines + (await cosign(w[2]!, body, T)), logVkey, [...keys, aliasKey], 2),
+    ).toMatchObject({ ok: true });
   });
 
   it("ignores unknown witnesses and refuses a note whose known witness line fails", async () => {
@@ -141,9 +151,14 @@ describe("verifyWitnessQuorum", () => {
   it("needs the log's own signature first: cosignatures alone are not a checkpoint", async () => {
     const { w, keys, body, logVkey, note } = await fixture();
     const lines = (await cosign(w[0]!, body, T)) + (await cosign(w[1]!, body, T));
-    expect(await verifyWitnessQuorum(`${body}\n${lines}`, logVkey, keys, 2)).toMatchObject({ ok: false, reason: "no signature by a trusted key" });
+    expect(await verifyWitnessQuorum(`${body}\n${lines}`, logVkey, keys, 2)).toMatchObject({
+      ok: false,
+      reason: "no signature by a trusted key",
+    });
     expect(await verifyWitnessQuorum(note + lines, logVkey, keys, 2)).toMatchObject({ ok: true });
-    expect(await verifyWitnessQuorum(note + lines, logVkey, keys, 2, { origin: "vault.test/audit-merkle/other" })).toMatchObject({ ok: false });
+    expect(
+      await verifyWitnessQuorum(note + lines, logVkey, keys, 2, { origin: "vault.test/audit-merkle/other" }),
+    ).toMatchObject({ ok: false });
   });
 
   it("rejects a garbled witness signature blob without throwing", async () => {

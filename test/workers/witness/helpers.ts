@@ -9,7 +9,13 @@ import { env } from "cloudflare:test";
 import { signCheckpoint } from "../../../worker/core/audit/checkpoint";
 import { parseCosignerKey, type CosignerKey } from "../../../worker/core/audit/cosignature";
 import { toBase64, toHex } from "../../../worker/core/audit/encoding";
-import { consistencyProof, leafHash, storedHashesForLeaf, treeHash, type MerkleHash } from "../../../worker/core/audit/merkle";
+import {
+  consistencyProof,
+  leafHash,
+  storedHashesForLeaf,
+  treeHash,
+  type MerkleHash,
+} from "../../../worker/core/audit/merkle";
 import { createSigner, type NoteSigner } from "../../../worker/core/audit/signed-note";
 import { formatAddCheckpoint } from "../../../dev/witness/protocol";
 import { TEST_WITNESS, TEST_WITNESS_VKEY } from "../../witness-env";
@@ -27,9 +33,18 @@ export function freshOrigin(): string {
 export class ToyLog {
   readonly #stored: MerkleHash[] = [];
   size = 0;
-  constructor(readonly origin: string, readonly signer: NoteSigner, readonly tag = "leaf") {}
+  constructor(
+    readonly origin: string,
+    readonly signer: NoteSigner,
+    readonly tag = "leaf",
+  ) {}
 
-  static async create(origin = freshOrigin(), tag = "leaf", seed: string = TEST_WITNESS.protocolLog.seed, keyName: string = TEST_WITNESS.protocolLog.keyName): Promise<ToyLog> {
+  static async create(
+    origin = freshOrigin(),
+    tag = "leaf",
+    seed: string = TEST_WITNESS.protocolLog.seed,
+    keyName: string = TEST_WITNESS.protocolLog.keyName,
+  ): Promise<ToyLog> {
     return new ToyLog(origin, await createSigner(seed, keyName), tag);
   }
 
@@ -59,13 +74,19 @@ export class ToyLog {
 }
 
 /** POSTs a raw body to the witness's add-checkpoint. */
-export function postWitness(body: string | Uint8Array, path = "/add-checkpoint", init: RequestInit = {}): Promise<Response> {
+export function postWitness(
+  body: string | Uint8Array,
+  path = "/add-checkpoint",
+  init: RequestInit = {},
+): Promise<Response> {
   return env.TEST_WITNESS.fetch(new Request(`https://witness.test${path}`, { method: "POST", body, ...init }));
 }
 
 /** Submits checkpoint `size` of `log` with a proof from `old` (computed from the same log unless given). */
 export async function submit(log: ToyLog, old: number, size = log.size, proof?: string[]): Promise<Response> {
-  return postWitness(formatAddCheckpoint(old, proof ?? (old <= size ? log.proof(old, size) : []), await log.checkpoint(size)));
+  return postWitness(
+    formatAddCheckpoint(old, proof ?? (old <= size ? log.proof(old, size) : []), await log.checkpoint(size)),
+  );
 }
 
 /** The witness's verifier key, parsed. */

@@ -7,11 +7,14 @@ import { TEST_WITNESS, TEST_WITNESS_VKEY } from "../../witness-env";
 
 const witnesses = (...list: unknown[]) => ({ AUDIT_WITNESSES: JSON.stringify(list) });
 const viaUrl = (url: string) => ({ name: TEST_WITNESS.name, vkey: TEST_WITNESS_VKEY, url });
-const test = (over: Record<string, unknown>) => ({ ...(env as unknown as Record<string, unknown>), ...over }) as unknown as Env;
+const test = (over: Record<string, unknown>) =>
+  ({ ...(env as unknown as Record<string, unknown>), ...over }) as unknown as Env;
 
 describe("AUDIT_WITNESSES", () => {
   it("production accepts an https witness in another account (control) and none at all", () => {
-    expect(loadConfig(productionEnv(witnesses(viaUrl("https://witness.example.net")))).AUDIT_WITNESSES).toEqual([viaUrl("https://witness.example.net")]);
+    expect(loadConfig(productionEnv(witnesses(viaUrl("https://witness.example.net")))).AUDIT_WITNESSES).toEqual([
+      viaUrl("https://witness.example.net"),
+    ]);
     expect(loadConfig(productionEnv()).AUDIT_WITNESSES).toEqual([]);
   });
 
@@ -23,7 +26,8 @@ describe("AUDIT_WITNESSES", () => {
       viaUrl("https://127.0.0.1"),
       viaUrl("https://witness.local/"),
     ];
-    for (const w of bad) expect(() => loadConfig(productionEnv(witnesses(w))), JSON.stringify(w)).toThrow(/misconfigured/);
+    for (const w of bad)
+      expect(() => loadConfig(productionEnv(witnesses(w))), JSON.stringify(w)).toThrow(/misconfigured/);
     // The development witness's binding itself, even unused, as for the KMS emulators.
     expect(() => loadConfig(productionEnv({ AUDIT_WITNESS_DEV: env.TEST_WITNESS }))).toThrow(/misconfigured/);
     // The same binding is fine outside production (how the tests and `npm run dev` reach theirs).

@@ -18,7 +18,10 @@ async function expectCosigned(res: Response, log: ToyLog, size = log.size): Prom
   expect(res.status, lines).toBe(200);
   const note = (await log.checkpoint(size)) + lines;
   const logKey = await verifierKey(log.signer.name, log.signer.publicKey);
-  expect(await verifyWitnessQuorum(note, logKey, [await witnessKey()], 1, { origin: log.origin })).toMatchObject({ ok: true, cosignedBy: [TEST_WITNESS.name] });
+  expect(await verifyWitnessQuorum(note, logKey, [await witnessKey()], 1, { origin: log.origin })).toMatchObject({
+    ok: true,
+    cosignedBy: [TEST_WITNESS.name],
+  });
 }
 
 describe("add-checkpoint: the happy path", () => {
@@ -34,13 +37,18 @@ describe("add-checkpoint: the happy path", () => {
   it("publishes its vkey and the last checkpoint it cosigned, also under a route prefix", async () => {
     const vkey = await (await postWitness("", "/vkey", { method: "GET", body: null })).text();
     expect(vkey).toBe(`${TEST_WITNESS_VKEY}\n`);
-    expect(await (await postWitness("", "/witness/vkey", { method: "GET", body: null })).text()).toBe(`${TEST_WITNESS_VKEY}\n`);
+    expect(await (await postWitness("", "/witness/vkey", { method: "GET", body: null })).text()).toBe(
+      `${TEST_WITNESS_VKEY}\n`,
+    );
     expect((await postWitness("", "/vkeys", { method: "GET", body: null })).status).toBe(404);
     const log = (await ToyLog.create()).append(3);
     const url = `/checkpoint?origin=${encodeURIComponent(log.origin)}`;
     expect((await postWitness("", url, { method: "GET", body: null })).status).toBe(404);
     // Submitted under a route prefix (`<prefix>/add-checkpoint`).
-    await expectCosigned(await postWitness(formatAddCheckpoint(0, [], await log.checkpoint()), "/witness/add-checkpoint"), log);
+    await expectCosigned(
+      await postWitness(formatAddCheckpoint(0, [], await log.checkpoint()), "/witness/add-checkpoint"),
+      log,
+    );
     expect(await (await postWitness("", url, { method: "GET", body: null })).text()).toBe(await log.checkpoint());
   });
 });
@@ -96,7 +104,7 @@ describe("add-checkpoint: refusals (each changes nothing)", () => {
     await expectCosigned(await submit(fresh, 0), fresh);
   });
 
-  it("422 for a size-0 checkpoint whose root is not SHA-256(\"\"); the empty tree itself is fine", async () => {
+  it('422 for a size-0 checkpoint whose root is not SHA-256(""); the empty tree itself is fine', async () => {
     const log = await ToyLog.create();
     await expectCosigned(await submit(log, 0, 0), log, 0);
     const other = await ToyLog.create();
@@ -120,7 +128,11 @@ describe("add-checkpoint: refusals (each changes nothing)", () => {
     const note = await log.checkpoint();
     const cut = note.lastIndexOf(" ") + 1;
     const sigBytes = note.slice(cut, -1);
-    const flipped = note.slice(0, cut) + (sigBytes[10] === "A" ? sigBytes.slice(0, 10) + "B" : sigBytes.slice(0, 10) + "A") + sigBytes.slice(11) + "\n";
+    const flipped =
+      note.slice(0, cut) +
+      (sigBytes[10] === "A" ? sigBytes.slice(0, 10) + "B" : sigBytes.slice(0, 10) + "A") +
+      sigBytes.slice(11) +
+      "\n";
     expect((await postWitness(formatAddCheckpoint(0, [], flipped))).status).toBe(403);
     const stranger = (await ToyLog.create(`elsewhere.example/${freshOrigin()}`)).append(1);
     expect((await submit(stranger, 0)).status).toBe(404);
@@ -165,7 +177,10 @@ describe("test configuration", () => {
 
 describe("parseAddCheckpoint", () => {
   it("splits old size, proof lines and the note; an empty proof is a blank line right after 'old'", () => {
-    expect(parseAddCheckpoint("old 0\n\nx\n\n— k AAAA\n")).toEqual({ ok: true, request: { oldSize: 0, proof: [], note: "x\n\n— k AAAA\n" } });
+    expect(parseAddCheckpoint("old 0\n\nx\n\n— k AAAA\n")).toEqual({
+      ok: true,
+      request: { oldSize: 0, proof: [], note: "x\n\n— k AAAA\n" },
+    });
     const h = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
     const parsed = parseAddCheckpoint(`old 3\n${h}\n${h}\n\nnote`);
     expect(parsed.ok && parsed.request.proof.length).toBe(2);

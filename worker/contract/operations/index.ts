@@ -11,7 +11,14 @@ import { teamOperations } from "./teams";
 import { tokenOperations } from "./tokens";
 import { useOperations } from "./use";
 
-export { bodyErrorOf, parseOperationInput, type BodyError, type OperationInput, type OperationSpec, type RawInput } from "./spec";
+export {
+  bodyErrorOf,
+  parseOperationInput,
+  type BodyError,
+  type OperationInput,
+  type OperationSpec,
+  type RawInput,
+} from "./spec";
 
 /**
  * Every operation of the API, declared once (docs/architecture.md "Adding an operation"). The
@@ -53,11 +60,13 @@ export interface RouteDef extends OperationSpec {
 }
 
 /** Every operation as a route, in mount order. */
-export const ALL_ROUTES: readonly RouteDef[] = Object.entries(OPERATION_TABLE).map(([name, spec]: [string, OperationSpec]) => ({
-  ...spec,
-  name: name as OperationName,
-  operation: spec.role === null ? null : (name as Operation),
-}));
+export const ALL_ROUTES: readonly RouteDef[] = Object.entries(OPERATION_TABLE).map(
+  ([name, spec]: [string, OperationSpec]) => ({
+    ...spec,
+    name: name as OperationName,
+    operation: spec.role === null ? null : (name as Operation),
+  }),
+);
 
 /** Every authenticated operation's route. */
 export const AUTH_ROUTES: readonly (RouteDef & { operation: Operation; role: Role })[] = ALL_ROUTES.filter(
@@ -65,7 +74,9 @@ export const AUTH_ROUTES: readonly (RouteDef & { operation: Operation; role: Rol
 );
 
 /** Every authenticated operation and the least role that may perform it. */
-export const OPERATIONS = Object.fromEntries(AUTH_ROUTES.map((r) => [r.operation, r.role])) as { readonly [K in Operation]: Role };
+export const OPERATIONS = Object.fromEntries(AUTH_ROUTES.map((r) => [r.operation, r.role])) as {
+  readonly [K in Operation]: Role;
+};
 
 /** True when `name` is an authenticated operation (an RPC caller's string is checked with this). */
 export function isOperation(name: unknown): name is Operation {

@@ -77,7 +77,10 @@ function check<S extends z.ZodType>(schema: S, value: unknown, where: string): z
  * Validates a request's parts against the operation's schemas, in the order path, query, body.
  * The only place an operation's input is validated; bad input is a 400 naming where it is wrong.
  */
-export function parseOperationInput<S extends OperationSpec>(spec: S, raw: RawInput | null | undefined): OperationInput<S> {
+export function parseOperationInput<S extends OperationSpec>(
+  spec: S,
+  raw: RawInput | null | undefined,
+): OperationInput<S> {
   const input = raw ?? {};
   const params = spec.params ? check(spec.params, input.params ?? {}, "path") : undefined;
   const query = spec.query ? check(spec.query, input.query ?? {}, "query") : undefined;

@@ -58,7 +58,9 @@ export const ListAccessRequestsQuerySchema = z.strictObject({
 export const AccessRequestListSchema = z.object({ items: z.array(AccessRequestSchema) });
 
 /** POST /v1/access-requests/{id}/approve body. */
-export const ApproveAccessRequestSchema = z.strictObject({ reason: z.string().min(1).max(ACCESS_REASON_MAX).optional() });
+export const ApproveAccessRequestSchema = z.strictObject({
+  reason: z.string().min(1).max(ACCESS_REASON_MAX).optional(),
+});
 
 /** POST /v1/access-requests/{id}/deny body: a reason is required, so the requester learns why. */
 export const DenyAccessRequestSchema = z.strictObject({ reason: z.string().min(1).max(ACCESS_REASON_MAX) });

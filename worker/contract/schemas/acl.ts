@@ -24,11 +24,17 @@ export const ApproversSchema = z
 export const AclRuleSchema = z
   .strictObject({
     effect: z.enum(["allow", "deny", "approve"]),
-    identity: IdentityGlobSchema.refine((p) => !p.startsWith("team:") || /^team:[a-z0-9][a-z0-9._-]{0,63}$/.test(p), "a team principal is team:<name> with no wildcard"),
+    identity: IdentityGlobSchema.refine(
+      (p) => !p.startsWith("team:") || /^team:[a-z0-9][a-z0-9._-]{0,63}$/.test(p),
+      "a team principal is team:<name> with no wildcard",
+    ),
     permissions: z.array(AclPermissionSchema).min(1).max(2).optional(),
     approvers: ApproversSchema.optional(),
   })
-  .refine((r) => (r.effect === "approve") === (r.approvers !== undefined), { message: "approvers: required on an approve rule, and only there", path: ["approvers"] });
+  .refine((r) => (r.effect === "approve") === (r.approvers !== undefined), {
+    message: "approvers: required on an approve rule, and only there",
+    path: ["approvers"],
+  });
 
 /**
  * A credential's access policy. `rules` are evaluated by durable-objects/access/acl.ts (deny wins; with no
@@ -50,11 +56,19 @@ export type Approvers = z.output<typeof ApproversSchema>;
 export const DEFAULT_ACL: Acl = { rules: [], agent_visible: false };
 
 /** GET /v1/credentials/{ref}/acl/check query. */
-export const AclCheckQuerySchema = z.strictObject({ identity: IdentitySchema, permission: AclPermissionSchema.default("lease") });
+export const AclCheckQuerySchema = z.strictObject({
+  identity: IdentitySchema,
+  permission: AclPermissionSchema.default("lease"),
+});
 
 /**
  * GET /v1/credentials/{ref}/acl/check answer: the decision, the deciding rule's index and the team it
  * named; `approvers` only when the deciding rule is an approve rule (then `allowed` is false: a
  * lease needs an approved request first).
  */
-export const AclCheckSchema = z.object({ allowed: z.boolean(), rule: z.number().int().nullable(), team: z.string().nullable(), approvers: ApproversSchema.optional() });
+export const AclCheckSchema = z.object({
+  allowed: z.boolean(),
+  rule: z.number().int().nullable(),
+  team: z.string().nullable(),
+  approvers: ApproversSchema.optional(),
+});

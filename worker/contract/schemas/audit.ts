@@ -9,17 +9,27 @@ export const AuditQuerySchema = z.strictObject({
   to_seq: seq.optional(),
   since: TimestampSchema.optional(),
   until: TimestampSchema.optional(),
-  type: z.string().regex(/^[a-z][a-z0-9_.]*$/, "must be an event type like lease.created").optional(),
+  type: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.]*$/, "must be an event type like lease.created")
+    .optional(),
   identity: z.string().min(1).max(256).optional(),
   credential: CredentialIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 /** One stored entry as the API shows it: the entry and the hash stored beside it. */
-export const AuditRecordSchema = z.object({ seq: z.number().int(), hash: z.string(), entry: z.record(z.string(), z.unknown()) });
+export const AuditRecordSchema = z.object({
+  seq: z.number().int(),
+  hash: z.string(),
+  entry: z.record(z.string(), z.unknown()),
+});
 
 /** A page of entries; `next_from_seq` continues the same query. */
-export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), next_from_seq: z.number().int().nullable() });
+export const AuditPageSchema = z.object({
+  items: z.array(AuditRecordSchema),
+  next_from_seq: z.number().int().nullable(),
+});
 
 /** GET /v1/audit/verify and /export query: a seq range (default: the whole chain). */
 export const AuditRangeSchema = z.strictObject({ from_seq: seq.optional(), to_seq: seq.optional() });
@@ -37,7 +47,11 @@ export const AuditVerifyQuerySchema = AuditRangeSchema.extend({ allow_unsigned_t
 export const CheckpointQuerySchema = AuditRangeSchema.extend({ fresh: flag.optional() });
 
 /** When witnesses are configured: their cosignatures on the checkpoint covering the verified range. */
-const WitnessStatusSchema = z.object({ configured: z.number().int(), checkpoint: z.number().int().nullable(), cosigned_by: z.array(z.string()) });
+const WitnessStatusSchema = z.object({
+  configured: z.number().int(),
+  checkpoint: z.number().int().nullable(),
+  cosigned_by: z.array(z.string()),
+});
 
 /**
  * The answer to verify: ok with what was checked, or the first bad seq and why. `signed_through`
@@ -46,12 +60,30 @@ const WitnessStatusSchema = z.object({ configured: z.number().int(), checkpoint:
  * `witnesses` (only when the vault has witnesses configured) who cosigned the covering checkpoint.
  */
 export const AuditVerifySchema = z.union([
-  z.object({ ok: z.literal(true), from_seq: z.number().int(), to_seq: z.number().int(), checked: z.number().int(), checkpoints: z.number().int(), head: z.string().nullable(), signed_through: z.number().int(), unsigned_tail: z.number().int(), merkle_cutover: z.number().int().nullable().optional(), witnesses: WitnessStatusSchema.optional() }),
-  z.object({ ok: z.literal(false), seq: z.number().int(), reason: z.string(), unsigned_tail: z.number().int().optional() }),
+  z.object({
+    ok: z.literal(true),
+    from_seq: z.number().int(),
+    to_seq: z.number().int(),
+    checked: z.number().int(),
+    checkpoints: z.number().int(),
+    head: z.string().nullable(),
+    signed_through: z.number().int(),
+    unsigned_tail: z.number().int(),
+    merkle_cutover: z.number().int().nullable().optional(),
+    witnesses: WitnessStatusSchema.optional(),
+  }),
+  z.object({
+    ok: z.literal(false),
+    seq: z.number().int(),
+    reason: z.string(),
+    unsigned_tail: z.number().int().optional(),
+  }),
 ]);
 
 /** GET /v1/audit/checkpoints */
-export const CheckpointListSchema = z.object({ items: z.array(z.object({ size: z.number().int(), created_at: TimestampSchema, note: z.string() })) });
+export const CheckpointListSchema = z.object({
+  items: z.array(z.object({ size: z.number().int(), created_at: TimestampSchema, note: z.string() })),
+});
 
 const base64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "expected a base64 SHA-256 hash");
 
@@ -65,13 +97,30 @@ export const InclusionProofQuerySchema = z.strictObject({ seq, size: seq.optiona
  * An RFC 6962 inclusion proof: entry `seq` (leaf `seq - 1`, leaf hash SHA-256(0x00 ‖ entry bytes))
  * is in the tree of `size` entries whose root is `root`. Hashes are standard base64.
  */
-export const InclusionProofSchema = z.object({ seq: z.number().int(), size: z.number().int(), leaf_hash: base64Hash, root: base64Hash, proof: z.array(base64Hash), checkpoint: proofCheckpoint });
+export const InclusionProofSchema = z.object({
+  seq: z.number().int(),
+  size: z.number().int(),
+  leaf_hash: base64Hash,
+  root: base64Hash,
+  proof: z.array(base64Hash),
+  checkpoint: proofCheckpoint,
+});
 
 /** GET /v1/audit/proof/consistency query: old size (0 allowed) and new size (default: the whole tree). */
-export const ConsistencyProofQuerySchema = z.strictObject({ old: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER), new: seq.optional() });
+export const ConsistencyProofQuerySchema = z.strictObject({
+  old: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  new: seq.optional(),
+});
 
 /** An RFC 6962 consistency proof: the tree of `old` entries (root `old_root`) is a prefix of the tree of `new` (root `new_root`). */
-export const ConsistencyProofSchema = z.object({ old: z.number().int(), new: z.number().int(), old_root: base64Hash, new_root: base64Hash, proof: z.array(base64Hash), checkpoint: proofCheckpoint });
+export const ConsistencyProofSchema = z.object({
+  old: z.number().int(),
+  new: z.number().int(),
+  old_root: base64Hash,
+  new_root: base64Hash,
+  proof: z.array(base64Hash),
+  checkpoint: proofCheckpoint,
+});
 
 /**
  * GET /v1/audit/public-key: what an auditor needs to verify checkpoints offline. `verifier_key`
@@ -79,7 +128,14 @@ export const ConsistencyProofSchema = z.object({ old: z.number().int(), new: z.n
  * key under the name of the hash-chain checkpoints signed before the cut-over. Either one lets the
  * SDK and CLI check both formats.
  */
-export const AuditPublicKeySchema = z.object({ key_name: z.string(), public_key: z.string(), verifier_key: z.string(), legacy_key_name: z.string().optional(), legacy_verifier_key: z.string().optional(), algorithm: z.literal("ed25519") });
+export const AuditPublicKeySchema = z.object({
+  key_name: z.string(),
+  public_key: z.string(),
+  verifier_key: z.string(),
+  legacy_key_name: z.string().optional(),
+  legacy_verifier_key: z.string().optional(),
+  algorithm: z.literal("ed25519"),
+});
 
 /** GET /v1/incident/impact query. */
 export const ImpactQuerySchema = z

@@ -23,7 +23,13 @@ export const DurationSchema = z
     const [, n, unit] = DURATION.exec(v) as unknown as [string, string, keyof typeof UNIT_SECONDS];
     return Number(n) * UNIT_SECONDS[unit];
   })
-  .pipe(z.number().int().positive("must be positive").max(366 * 86_400, "must be at most 366 days"));
+  .pipe(
+    z
+      .number()
+      .int()
+      .positive("must be positive")
+      .max(366 * 86_400, "must be at most 366 days"),
+  );
 
 /** A credential id. */
 export const CredentialIdSchema = z.string().regex(ID_PATTERNS.cred, "must be a credential id (cred_ + 24 hex)");
@@ -32,7 +38,9 @@ export const CredentialIdSchema = z.string().regex(ID_PATTERNS.cred, "must be a 
 export const TokenIdSchema = z.string().regex(ID_PATTERNS.tok, "must be a token id (tok_ + 24 hex)");
 
 /** An access request id (worker/contract/schemas/access-requests.ts). */
-export const AccessRequestIdSchema = z.string().regex(ID_PATTERNS.areq, "must be an access request id (areq_ + 24 hex)");
+export const AccessRequestIdSchema = z
+  .string()
+  .regex(ID_PATTERNS.areq, "must be an access request id (areq_ + 24 hex)");
 
 /** A lease id. */
 export const LeaseIdSchema = z.string().regex(ID_PATTERNS.lease, "must be a lease id (lease_ + 24 hex)");
@@ -41,7 +49,11 @@ export const LeaseIdSchema = z.string().regex(ID_PATTERNS.lease, "must be a leas
  * An identity glob: `*` matches any run of characters, `?` exactly one; everything else is
  * literal. `agent:*`, `ci:github:acme/*@refs/heads/main`, `user:*@acme.com`.
  */
-export const IdentityGlobSchema = z.string().min(1).max(MAX_GLOB_LENGTH).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+export const IdentityGlobSchema = z
+  .string()
+  .min(1)
+  .max(MAX_GLOB_LENGTH)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
 /** A timestamp as the API shows it. */
 export const TimestampSchema = z.iso.datetime();

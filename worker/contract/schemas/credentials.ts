@@ -13,25 +13,40 @@ export const CredentialNameSchema = z
   .string()
   .min(1, "must not be empty")
   .max(128, "must be at most 128 characters")
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, "may contain letters, digits, '.', '_', '-' and '/'-separated segments that start with a letter or digit")
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/,
+    "may contain letters, digits, '.', '_', '-' and '/'-separated segments that start with a letter or digit",
+  )
   // A reference starting with cred_ is read as an id, so such a name could never be found by name.
   .refine((n) => !n.startsWith("cred_"), "must not start with cred_ (reserved for credential ids)");
 
 /** A credential referenced by id or by name. */
 export const CredentialRefSchema = z.union([CredentialIdSchema, CredentialNameSchema]);
 
-const TagSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:=-]{0,63}$/, "tags are 1-64 of a-z 0-9 _ . : = - starting with a letter or digit");
-const TagsSchema = z.array(TagSchema).max(32, "at most 32 tags").refine((t) => new Set(t).size === t.length, "tags must be unique");
+const TagSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.:=-]{0,63}$/, "tags are 1-64 of a-z 0-9 _ . : = - starting with a letter or digit");
+const TagsSchema = z
+  .array(TagSchema)
+  .max(32, "at most 32 tags")
+  .refine((t) => new Set(t).size === t.length, "tags must be unique");
 const DescriptionSchema = z.string().max(1024, "must be at most 1024 characters");
 
 /** Retention: how many of a credential's newest versions are kept; older ones are deleted with their DEKs. */
-export const KeepVersionsSchema = z.number().int("must be a whole number").min(1, "must keep at least 1 version").max(100, "must be at most 100");
+export const KeepVersionsSchema = z
+  .number()
+  .int("must be a whole number")
+  .min(1, "must keep at least 1 version")
+  .max(100, "must be at most 100");
 
 /** A credential value: any string of at most 64 KiB of UTF-8. */
 export const CredentialValueSchema = z
   .string()
   .min(1, "must not be empty")
-  .refine((v) => new TextEncoder().encode(v).byteLength <= MAX_VALUE_BYTES, `must be at most ${MAX_VALUE_BYTES} bytes of UTF-8`);
+  .refine(
+    (v) => new TextEncoder().encode(v).byteLength <= MAX_VALUE_BYTES,
+    `must be at most ${MAX_VALUE_BYTES} bytes of UTF-8`,
+  );
 
 /** POST /v1/credentials */
 export const CreateCredentialSchema = z.strictObject({

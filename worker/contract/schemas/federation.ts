@@ -7,7 +7,16 @@ import { CredentialNameSchema, CredentialValueSchema } from "./credentials";
 import { AgentSchema, LeaseSchema } from "./leases";
 
 const NameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "1-63 of a-z 0-9 - starting with a letter or digit");
-const CredentialGlobs = z.array(z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII")).min(1, "name at least one credential (globs allowed)").max(100);
+const CredentialGlobs = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII"),
+  )
+  .min(1, "name at least one credential (globs allowed)")
+  .max(100);
 const HttpsUrl = z.url().refine((u) => u.startsWith("https://") || u.startsWith("http://"), "must be an http(s) URL");
 
 /** POST /v1/oidc/trusts: who may lease by presenting an OIDC ID token (GitHub Actions, GitLab CI, …). */
@@ -20,7 +29,9 @@ export const CreateTrustSchema = z
     jwks_uri: HttpsUrl.optional(),
     jwks: JwksSchema.optional(),
     /** Claim → exact value or glob. At least one: an issuer such as GitHub's is shared by everyone. */
-    conditions: z.record(z.string().min(1).max(64), z.string().min(1).max(256)).refine((c) => Object.keys(c).length > 0, "give at least one claim condition (e.g. repository_owner)"),
+    conditions: z
+      .record(z.string().min(1).max(64), z.string().min(1).max(256))
+      .refine((c) => Object.keys(c).length > 0, "give at least one claim condition (e.g. repository_owner)"),
     identity_template: z
       .string()
       .max(256)
@@ -83,7 +94,11 @@ const CiLeaseRequest = {
 };
 
 /** POST /v1/ci/leases: the ID token travels in the body, the tenant too (there is no vault token). */
-export const OidcLeaseRequestSchema = z.strictObject({ tenant_id: z.string().regex(/^[0-9a-f]{20}$/, "must be a tenant id"), token: z.string().min(1).max(16_384), ...CiLeaseRequest });
+export const OidcLeaseRequestSchema = z.strictObject({
+  tenant_id: z.string().regex(/^[0-9a-f]{20}$/, "must be a tenant id"),
+  token: z.string().min(1).max(16_384),
+  ...CiLeaseRequest,
+});
 
 /**
  * POST /v1/ci/leases/revoke: the end of a CI job gives its leases back, proving who it is with a
@@ -92,14 +107,20 @@ export const OidcLeaseRequestSchema = z.strictObject({ tenant_id: z.string().reg
 export const OidcRevokeRequestSchema = z.strictObject({
   tenant_id: z.string().regex(/^[0-9a-f]{20}$/, "must be a tenant id"),
   token: z.string().min(1).max(16_384),
-  lease_ids: z.array(z.string().regex(/^lease_[0-9a-f]{24}$/, "must be a lease id")).min(1).max(20),
+  lease_ids: z
+    .array(z.string().regex(/^lease_[0-9a-f]{24}$/, "must be a lease id"))
+    .min(1)
+    .max(20),
 });
 
 /** POST /v1/ci/webhooks/{tenant}/{name}/leases body (signed). */
 export const WebhookLeaseRequestSchema = z.strictObject(CiLeaseRequest);
 
 /** Leases granted to a CI job, with their values. */
-export const CiLeasesSchema = z.object({ identity: z.string(), leases: z.array(z.object({ lease: LeaseSchema, value: CredentialValueSchema.or(z.string()) })) });
+export const CiLeasesSchema = z.object({
+  identity: z.string(),
+  leases: z.array(z.object({ lease: LeaseSchema, value: CredentialValueSchema.or(z.string()) })),
+});
 
 /** The leases a CI job gave back: each now revoked, or already ended before the request. */
 export const CiRevokedSchema = z.object({ identity: z.string(), leases: z.array(LeaseSchema) });

@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { AccessRequestIdSchema, DurationSchema, IdentityGlobSchema, IdentitySchema, LeaseIdSchema, TimestampSchema } from "./common";
+import {
+  AccessRequestIdSchema,
+  DurationSchema,
+  IdentityGlobSchema,
+  IdentitySchema,
+  LeaseIdSchema,
+  TimestampSchema,
+} from "./common";
 import { CredentialRefSchema } from "./credentials";
 
 const short = (max: number) => z.string().min(1).max(max);
@@ -66,7 +73,10 @@ export const ListLeasesQuerySchema = z.strictObject({
   credential: CredentialRefSchema.optional(),
   identity: IdentitySchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().regex(/^\d{1,15}$/, "must be a cursor from a previous page").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a cursor from a previous page")
+    .optional(),
 });
 
 /** A page of leases. */
@@ -80,8 +90,14 @@ export const RevokeMatchingSchema = z
     all: z.literal(true).optional(),
     reason: short(256).optional(),
   })
-  .refine((f) => f.all === true || f.credential !== undefined || f.identity !== undefined, "give credential, identity, or all: true")
-  .refine((f) => !(f.all === true && (f.credential !== undefined || f.identity !== undefined)), "all: true takes no other filter");
+  .refine(
+    (f) => f.all === true || f.credential !== undefined || f.identity !== undefined,
+    "give credential, identity, or all: true",
+  )
+  .refine(
+    (f) => !(f.all === true && (f.credential !== undefined || f.identity !== undefined)),
+    "all: true takes no other filter",
+  );
 
 /** The answer to revoke-matching. */
 export const RevokeMatchingResultSchema = z.object({ revoked: z.number().int() });

@@ -14,7 +14,10 @@ export const TenantIdSchema = z.string().regex(ID_PATTERNS.tenant, "must be a te
 
 /** POST /v1/operator/tokens: a named operator token with a lifetime (at most 90 days). */
 export const MintOperatorTokenSchema = z.strictObject({
-  name: z.string().regex(OPERATOR_NAME, "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit").refine((n) => n !== "root", "root is reserved"),
+  name: z
+    .string()
+    .regex(OPERATOR_NAME, "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit")
+    .refine((n) => n !== "root", "root is reserved"),
   expires_in: DurationSchema.pipe(z.number().max(90 * 86_400, "must be at most 90 days")),
 });
 
@@ -32,7 +35,9 @@ export const OperatorTokenSchema = z.object({
 export const MintedOperatorTokenSchema = OperatorTokenSchema.extend({ token: z.string() });
 
 /** `:id` of a named operator token. */
-export const OperatorTokenIdParamsSchema = z.strictObject({ id: z.string().regex(/^[0-9a-f]{20}$/, "must be an operator token id (20 hex)") });
+export const OperatorTokenIdParamsSchema = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{20}$/, "must be an operator token id (20 hex)"),
+});
 
 /** GET /v1/operator/tenants query. */
 export const TenantListQuerySchema = z.strictObject({
@@ -43,15 +48,25 @@ export const TenantListQuerySchema = z.strictObject({
 
 /** GET /v1/operator/tenants */
 export const TenantListSchema = z.object({
-  items: z.array(z.object({ id: z.string(), name: z.string(), created_at: TimestampSchema, status: z.enum(TENANT_STATUSES) })),
+  items: z.array(
+    z.object({ id: z.string(), name: z.string(), created_at: TimestampSchema, status: z.enum(TENANT_STATUSES) }),
+  ),
   next_after: z.string().nullable(),
 });
 
 /** Which tenants a fleet job acts on: every registered active tenant, or a list (1-1000). */
-export const TenantSelectionSchema = z.union([z.literal("all"), z.array(TenantIdSchema).min(1).max(1000).refine((ids) => new Set(ids).size === ids.length, "tenant ids must not repeat")]);
+export const TenantSelectionSchema = z.union([
+  z.literal("all"),
+  z
+    .array(TenantIdSchema)
+    .min(1)
+    .max(1000)
+    .refine((ids) => new Set(ids).size === ids.length, "tenant ids must not repeat"),
+]);
 
 const window = { from: TimestampSchema, to: TimestampSchema };
-const ordered = (w: { from?: string; to?: string }) => w.from === undefined || w.to === undefined || Date.parse(w.from) <= Date.parse(w.to);
+const ordered = (w: { from?: string; to?: string }) =>
+  w.from === undefined || w.to === undefined || Date.parse(w.from) <= Date.parse(w.to);
 const ORDER = { message: "from must not be after to" };
 
 /**
@@ -59,7 +74,13 @@ const ORDER = { message: "from must not be after to" };
  * (worker/core/operator/proof.ts) that names it.
  */
 export const TenantActionSchema = z.discriminatedUnion("action", [
-  z.strictObject({ action: z.literal("verify_audit"), from: TimestampSchema.optional(), to: TimestampSchema.optional() }).refine(ordered, ORDER),
+  z
+    .strictObject({
+      action: z.literal("verify_audit"),
+      from: TimestampSchema.optional(),
+      to: TimestampSchema.optional(),
+    })
+    .refine(ordered, ORDER),
   z.strictObject({ action: z.literal("rotate_kek") }),
   z.strictObject({ action: z.literal("revoke_leases"), reason: z.string().min(1).max(256) }),
   z.strictObject({ action: z.literal("impact"), ...window }).refine(ordered, ORDER),
@@ -71,10 +92,21 @@ export type TenantAction = z.output<typeof TenantActionSchema>;
 
 /** POST /v1/operator/jobs: a fleet action over the selected tenants. */
 export const StartJobSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("verify_audit"), tenants: TenantSelectionSchema, from: TimestampSchema.optional(), to: TimestampSchema.optional() }).refine(ordered, ORDER),
+  z
+    .strictObject({
+      kind: z.literal("verify_audit"),
+      tenants: TenantSelectionSchema,
+      from: TimestampSchema.optional(),
+      to: TimestampSchema.optional(),
+    })
+    .refine(ordered, ORDER),
   z.strictObject({ kind: z.literal("rotate_kek"), tenants: TenantSelectionSchema }),
   // Revoking every lease of the whole fleet at once is never the incident's answer: name tenants.
-  z.strictObject({ kind: z.literal("revoke_leases"), tenants: z.array(TenantIdSchema).min(1).max(1000), reason: z.string().min(1).max(256) }),
+  z.strictObject({
+    kind: z.literal("revoke_leases"),
+    tenants: z.array(TenantIdSchema).min(1).max(1000),
+    reason: z.string().min(1).max(256),
+  }),
   z.strictObject({ kind: z.literal("impact"), tenants: TenantSelectionSchema, ...window }).refine(ordered, ORDER),
   z.strictObject({ kind: z.literal("rewrap_root"), tenants: TenantSelectionSchema }),
 ]);
@@ -86,10 +118,15 @@ export type StartJob = z.output<typeof StartJobSchema>;
 export type JobKind = StartJob["kind"];
 
 /** `:id` of a job. */
-export const JobIdParamsSchema = z.strictObject({ id: z.string().regex(/^job_[0-9a-f]{24}$/, "must be a job id (job_ + 24 hex)") });
+export const JobIdParamsSchema = z.strictObject({
+  id: z.string().regex(/^job_[0-9a-f]{24}$/, "must be a job id (job_ + 24 hex)"),
+});
 
 /** GET /v1/operator/jobs/:id query: page through the per-tenant results. */
-export const JobQuerySchema = z.strictObject({ after: TenantIdSchema.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const JobQuerySchema = z.strictObject({
+  after: TenantIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 /** Per-tenant state of a job. */
 export const JobTenantSchema = z.object({
@@ -109,13 +146,21 @@ export const JobSchema = z.object({
   state: z.enum(["running", "done"]),
   created_at: TimestampSchema,
   finished_at: TimestampSchema.nullable(),
-  progress: z.object({ total: z.number().int(), pending: z.number().int(), done: z.number().int(), failed: z.number().int() }),
+  progress: z.object({
+    total: z.number().int(),
+    pending: z.number().int(),
+    done: z.number().int(),
+    failed: z.number().int(),
+  }),
   tenants: z.array(JobTenantSchema),
   next_after: z.string().nullable(),
 });
 
 /** GET /v1/operator/log query. */
-export const OperatorLogQuerySchema = z.strictObject({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const OperatorLogQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 /** An operator proof as it crosses RPC; its MAC is checked in worker/core/operator/proof.ts. */
 export const OperatorProofSchema = z.strictObject({

@@ -2,7 +2,11 @@ import { z } from "zod";
 import { IdentityGlobSchema } from "./common";
 
 /** A team name, as it appears after `team:` in an ACL rule. */
-export const TeamNameSchema = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, '.', '_' or '-'");
+export const TeamNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, '.', '_' or '-'");
 
 /** PUT /v1/teams/{name} body: the identity globs (worker/core/auth/glob.ts) that are members. */
 export const SetTeamSchema = z.strictObject({ members: z.array(IdentityGlobSchema).max(200, "at most 200 members") });

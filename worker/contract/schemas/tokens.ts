@@ -29,7 +29,10 @@ export const CreatedTokenSchema = TokenSchema.extend({ token: z.string() });
 export const ListTokensQuerySchema = z.strictObject({
   limit: LimitSchema,
   cursor: TokenIdSchema.optional(),
-  include_revoked: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  include_revoked: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
 });
 
 /** A page of tokens. */

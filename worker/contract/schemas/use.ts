@@ -7,7 +7,11 @@ const short = (max: number) => z.string().min(1).max(max);
 export const UseMethodSchema = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** A header name as RFC 9110 §5.1 defines a token. */
-const HeaderNameSchema = z.string().min(1).max(128).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name");
+const HeaderNameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name");
 
 /**
  * An allowed upstream origin: `https://host[:port]` where host is an exact DNS name or `*.` plus a
@@ -18,17 +22,30 @@ const HeaderNameSchema = z.string().min(1).max(128).regex(/^[!#$%&'*+.^_`|~0-9A-
 export const UseOriginSchema = z
   .string()
   .max(300)
-  .regex(/^https?:\/\/(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/, "must be https://host[:port] in lower case, host an exact DNS name or *.name");
+  .regex(
+    /^https?:\/\/(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/,
+    "must be https://host[:port] in lower case, host an exact DNS name or *.name",
+  );
 
 /** How the value is put into the upstream request. */
 export const InjectSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("header"),
     name: HeaderNameSchema,
-    template: z.string().max(256).regex(/\{value\}/, "must contain {value}").default("{value}"),
+    template: z
+      .string()
+      .max(256)
+      .regex(/\{value\}/, "must contain {value}")
+      .default("{value}"),
   }),
   /** HTTP basic authentication (RFC 7617): the value is the password. */
-  z.strictObject({ type: z.literal("basic"), username: z.string().max(256).regex(/^[^:\r\n]*$/, "must not contain ':' or a line break") }),
+  z.strictObject({
+    type: z.literal("basic"),
+    username: z
+      .string()
+      .max(256)
+      .regex(/^[^:\r\n]*$/, "must not contain ':' or a line break"),
+  }),
   z.strictObject({ type: z.literal("query"), name: short(128).regex(/^[\x21-\x7e]+$/, "must be printable ASCII") }),
 ]);
 
@@ -47,7 +64,17 @@ export const MAX_USE_RESPONSE_BYTES = 10 * 1024 * 1024;
 export const UsePolicySchema = z.strictObject({
   origins: z.array(UseOriginSchema).min(1, "name at least one origin").max(20),
   methods: z.array(UseMethodSchema).min(1).max(7).default(["GET", "POST"]),
-  path_prefixes: z.array(z.string().min(1).max(256).regex(/^\/[\x21-\x7e]*$/, "must start with / and be printable ASCII")).min(1).max(20).default(["/"]),
+  path_prefixes: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(/^\/[\x21-\x7e]*$/, "must start with / and be printable ASCII"),
+    )
+    .min(1)
+    .max(20)
+    .default(["/"]),
   inject: InjectSchema,
   max_request_bytes: z.number().int().min(0).max(MAX_USE_REQUEST_BYTES).default(MAX_USE_REQUEST_BYTES),
   max_response_bytes: z.number().int().min(1).max(MAX_USE_RESPONSE_BYTES).default(MAX_USE_RESPONSE_BYTES),
@@ -61,7 +88,13 @@ export const UseRequestSchema = z
     url: z.string().min(1).max(4096),
     // At most 64 headers: each becomes a header of the outbound fetch the object makes.
     headers: z
-      .record(HeaderNameSchema, z.string().max(8192).regex(/^[^\r\n\0]*$/, "must not contain a line break"))
+      .record(
+        HeaderNameSchema,
+        z
+          .string()
+          .max(8192)
+          .regex(/^[^\r\n\0]*$/, "must not contain a line break"),
+      )
       .refine((h) => Object.keys(h).length <= 64, "at most 64 headers")
       .default({}),
     body: z.string().optional(),
@@ -69,7 +102,9 @@ export const UseRequestSchema = z
     purpose: short(256).optional(),
     agent: AgentSchema.optional(),
   })
-  .refine((r) => r.body === undefined || r.body_base64 === undefined, { message: "send body or body_base64, not both" });
+  .refine((r) => r.body === undefined || r.body_base64 === undefined, {
+    message: "send body or body_base64, not both",
+  });
 
 /** POST /v1/credentials/{ref}/use answer: the upstream response, with the value scrubbed out. */
 export const UseResponseSchema = z.object({

@@ -107,7 +107,10 @@ export async function verifyCheckpoint(
   const parsed = parseCheckpoint(opened.text);
   if (!parsed.ok) return parsed;
   if (options.origin !== undefined && parsed.checkpoint.origin !== options.origin) {
-    return { ok: false, reason: `checkpoint origin ${JSON.stringify(parsed.checkpoint.origin)} is not the expected one` };
+    return {
+      ok: false,
+      reason: `checkpoint origin ${JSON.stringify(parsed.checkpoint.origin)} is not the expected one`,
+    };
   }
   return parsed;
 }

@@ -82,7 +82,10 @@ const encoder = new TextEncoder();
 /** Lowercase hex SHA-256 of UTF-8("gv-audit-genesis:" + tenantId): the prev_hash of seq 1. */
 export function genesisHash(tenantId: string): Promise<string>;
 export function genesisHash(tenantId: string, sha: SyncSha256Hex): string;
-export function genesisHash(tenantId: string, sha: SyncSha256Hex | typeof sha256Hex = sha256Hex): string | Promise<string> {
+export function genesisHash(
+  tenantId: string,
+  sha: SyncSha256Hex | typeof sha256Hex = sha256Hex,
+): string | Promise<string> {
   return sha(encoder.encode(GENESIS_PREFIX + tenantId));
 }
 
@@ -260,7 +263,11 @@ function seqOf(entry: unknown): unknown {
  */
 export function hmacField(key: CryptoKey | Uint8Array, value: string): Promise<string>;
 export function hmacField(key: Uint8Array, value: string, hmac: SyncHmacSha256Hex): string;
-export function hmacField(key: CryptoKey | Uint8Array, value: string, hmac?: SyncHmacSha256Hex): string | Promise<string> {
+export function hmacField(
+  key: CryptoKey | Uint8Array,
+  value: string,
+  hmac?: SyncHmacSha256Hex,
+): string | Promise<string> {
   const tooShort = () => new Error("audit HMAC key must be at least 32 bytes");
   if (hmac && key instanceof Uint8Array) {
     if (key.length < 32) throw tooShort();

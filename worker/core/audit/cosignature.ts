@@ -106,8 +106,13 @@ export async function cosign(cosigner: Cosigner, body: string, timestamp: number
  * Verifies one parsed signature line as a cosignature by `key` over `body`. The caller has
  * already matched name and key ID; this checks length, timestamp and the Ed25519 signature.
  */
-export async function verifyCosignature(key: CosignerKey, body: string, line: NoteSignature): Promise<CosignatureResult> {
-  if (line.name !== key.name || !bytesEqual(line.keyId, key.keyId)) return { ok: false, reason: "not this witness's key" };
+export async function verifyCosignature(
+  key: CosignerKey,
+  body: string,
+  line: NoteSignature,
+): Promise<CosignatureResult> {
+  if (line.name !== key.name || !bytesEqual(line.keyId, key.keyId))
+    return { ok: false, reason: "not this witness's key" };
   if (line.signature.length !== TIMESTAMP_BYTES + ED25519_SIGNATURE_BYTES) {
     return { ok: false, reason: `cosignature by ${key.name} has the wrong length` };
   }
@@ -140,7 +145,8 @@ export async function verifyWitnessQuorum(
   options: VerifyCheckpointOptions = {},
 ): Promise<QuorumResult> {
   const cosignedBy: string[] = [];
-  if (!Number.isSafeInteger(threshold) || threshold < 0) return { ok: false, reason: "quorum threshold must be a non-negative integer", cosignedBy };
+  if (!Number.isSafeInteger(threshold) || threshold < 0)
+    return { ok: false, reason: "quorum threshold must be a non-negative integer", cosignedBy };
   const logged = await verifyCheckpoint(note, logKey, options);
   if (!logged.ok) return { ok: false, reason: logged.reason, cosignedBy };
   const parsed = parseSignedNote(note);
@@ -157,7 +163,11 @@ export async function verifyWitnessQuorum(
     cosignedBy.push(key.name);
   }
   if (cosignedBy.length < threshold) {
-    return { ok: false, reason: `checkpoint has ${cosignedBy.length} of the ${threshold} witness cosignatures required`, cosignedBy };
+    return {
+      ok: false,
+      reason: `checkpoint has ${cosignedBy.length} of the ${threshold} witness cosignatures required`,
+      cosignedBy,
+    };
   }
   return { ok: true, checkpoint: logged.checkpoint, cosignedBy };
 }

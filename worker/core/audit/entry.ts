@@ -93,9 +93,7 @@ export const auditEntrySchema = z.strictObject({
     token_id: nonEmpty.optional(),
     agent: agentSchema.optional(),
   }),
-  target: z
-    .strictObject({ kind: nonEmpty, id: nonEmpty, version: z.number().int().min(0).optional() })
-    .nullable(),
+  target: z.strictObject({ kind: nonEmpty, id: nonEmpty, version: z.number().int().min(0).optional() }).nullable(),
   outcome: z.enum(["success", "denied", "error"]),
   request_id: nonEmpty.nullable(),
   details: z.record(z.string(), z.json()),

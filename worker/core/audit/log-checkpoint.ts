@@ -44,7 +44,11 @@ export function merkleCheckpointOrigin(host: string, tenantId: string): string {
 export async function auditLogVerifiers(key: string | NoteVerifier): Promise<AuditLogVerifiers | null> {
   const given = typeof key === "string" ? await parseVerifierKey(key) : key;
   if (given === null) return null;
-  const renamed = async (name: string): Promise<NoteVerifier> => ({ name, keyId: await keyId(name, given.publicKey), publicKey: given.publicKey });
+  const renamed = async (name: string): Promise<NoteVerifier> => ({
+    name,
+    keyId: await keyId(name, given.publicKey),
+    publicKey: given.publicKey,
+  });
   if (given.name.endsWith(MERKLE_SUFFIX)) {
     const chainName = given.name.slice(0, -MERKLE_SUFFIX.length);
     return chainName.length === 0 ? null : { chain: await renamed(chainName), merkle: given };
@@ -58,7 +62,9 @@ export function auditOrigins(verifiers: AuditLogVerifiers, tenant: string): Reco
 }
 
 /** A verified checkpoint and the rule its hash follows. */
-export type AuditCheckpointResult = { ok: true; format: CheckpointFormat; checkpoint: Checkpoint } | { ok: false; reason: string };
+export type AuditCheckpointResult =
+  | { ok: true; format: CheckpointFormat; checkpoint: Checkpoint }
+  | { ok: false; reason: string };
 
 /**
  * Verifies a checkpoint note of `tenant`'s log in either format: its origin picks the format and
@@ -66,15 +72,23 @@ export type AuditCheckpointResult = { ok: true; format: CheckpointFormat; checkp
  * of the key, fails. The hash is not checked here: the caller recomputes the chain head or the
  * Merkle root for that size. Never throws.
  */
-export async function openAuditCheckpoint(note: string, verifiers: AuditLogVerifiers, tenant: string): Promise<AuditCheckpointResult> {
+export async function openAuditCheckpoint(
+  note: string,
+  verifiers: AuditLogVerifiers,
+  tenant: string,
+): Promise<AuditCheckpointResult> {
   const origins = auditOrigins(verifiers, tenant);
   const parsed = parseSignedNote(note);
   if (!parsed.ok) return parsed;
   const body = parseCheckpoint(parsed.note.text);
   if (!body.ok) return body;
-  const format: CheckpointFormat | null = body.checkpoint.origin === origins.merkle ? "merkle" : body.checkpoint.origin === origins.chain ? "chain" : null;
+  const format: CheckpointFormat | null =
+    body.checkpoint.origin === origins.merkle ? "merkle" : body.checkpoint.origin === origins.chain ? "chain" : null;
   if (format === null) {
-    return { ok: false, reason: `checkpoint origin ${JSON.stringify(body.checkpoint.origin)} is not the expected one (${origins.merkle} or, before the cut-over, ${origins.chain})` };
+    return {
+      ok: false,
+      reason: `checkpoint origin ${JSON.stringify(body.checkpoint.origin)} is not the expected one (${origins.merkle} or, before the cut-over, ${origins.chain})`,
+    };
   }
   const opened: CheckpointResult = await verifyCheckpoint(note, verifiers[format], { origin: origins[format] });
   return opened.ok ? { ok: true, format, checkpoint: opened.checkpoint } : opened;

@@ -38,7 +38,11 @@ export function leafHash<R extends MerkleHash | Promise<MerkleHash>>(sha256: Sha
 }
 
 /** RFC 6962 interior node hash: SHA-256(0x01 ‖ left ‖ right). */
-export function nodeHash<R extends MerkleHash | Promise<MerkleHash>>(sha256: Sha256<R>, left: MerkleHash, right: MerkleHash): R {
+export function nodeHash<R extends MerkleHash | Promise<MerkleHash>>(
+  sha256: Sha256<R>,
+  left: MerkleHash,
+  right: MerkleHash,
+): R {
   return sha256(concat(NODE, left, right));
 }
 
@@ -76,7 +80,12 @@ export function storedHashCount(size: number): number {
  * indexes `storedHashIndex(0, n)` onward (tlog.StoredHashesForRecordHash): the leaf, then one new
  * complete subtree per trailing one bit of n. Reads only the left siblings it combines with.
  */
-export function storedHashesForLeaf(sha256: Sha256<MerkleHash>, n: number, leaf: MerkleHash, read: HashReader): MerkleHash[] {
+export function storedHashesForLeaf(
+  sha256: Sha256<MerkleHash>,
+  n: number,
+  leaf: MerkleHash,
+  read: HashReader,
+): MerkleHash[] {
   const hashes = [leaf];
   let m = 0;
   while (isOdd(Math.floor(n / 2 ** m))) m++;
@@ -128,7 +137,9 @@ function proofRanges(lo: number, hi: number, n: number, kind: "inclusion" | "con
   if (kind === "inclusion" ? lo + 1 === hi : n === hi) return kind === "consistency" && lo !== 0 ? [[lo, hi]] : [];
   const { k } = maxPow2(hi - lo);
   const inLeft = kind === "inclusion" ? n < lo + k : n <= lo + k;
-  return inLeft ? [...proofRanges(lo, lo + k, n, kind), [lo + k, hi]] : [...proofRanges(lo + k, hi, n, kind), [lo, lo + k]];
+  return inLeft
+    ? [...proofRanges(lo, lo + k, n, kind), [lo + k, hi]]
+    : [...proofRanges(lo + k, hi, n, kind), [lo, lo + k]];
 }
 
 /** The proof hashes for `ranges`, read in one call. */
@@ -144,7 +155,12 @@ function proofHashes(sha256: Sha256<MerkleHash>, ranges: [number, number][], rea
  * (tlog.ProveRecord): the siblings from the leaf up.
  * @throws Error unless 0 ≤ index < size.
  */
-export function inclusionProof(sha256: Sha256<MerkleHash>, size: number, index: number, read: HashReader): MerkleHash[] {
+export function inclusionProof(
+  sha256: Sha256<MerkleHash>,
+  size: number,
+  index: number,
+  read: HashReader,
+): MerkleHash[] {
   if (!(Number.isSafeInteger(index) && index >= 0 && index < size)) throw new Error("merkle: index outside the tree");
   return proofHashes(sha256, proofRanges(0, size, index, "inclusion"), read);
 }
@@ -154,8 +170,14 @@ export function inclusionProof(sha256: Sha256<MerkleHash>, size: number, index: 
  * (tlog.ProveTree). Empty when the sizes are equal or oldSize is 0 (nothing to prove).
  * @throws Error unless 0 ≤ oldSize ≤ newSize.
  */
-export function consistencyProof(sha256: Sha256<MerkleHash>, newSize: number, oldSize: number, read: HashReader): MerkleHash[] {
-  if (!(Number.isSafeInteger(oldSize) && oldSize >= 0 && oldSize <= newSize)) throw new Error("merkle: old size outside the tree");
+export function consistencyProof(
+  sha256: Sha256<MerkleHash>,
+  newSize: number,
+  oldSize: number,
+  read: HashReader,
+): MerkleHash[] {
+  if (!(Number.isSafeInteger(oldSize) && oldSize >= 0 && oldSize <= newSize))
+    throw new Error("merkle: old size outside the tree");
   if (oldSize === 0 || oldSize === newSize) return [];
   return proofHashes(sha256, proofRanges(0, newSize, oldSize, "consistency"), read);
 }
@@ -207,7 +229,8 @@ export async function verifyConsistency(
   newRoot: MerkleHash,
   proof: readonly MerkleHash[],
 ): Promise<boolean> {
-  if (!(Number.isSafeInteger(oldSize) && Number.isSafeInteger(newSize) && oldSize >= 0 && oldSize <= newSize)) return false;
+  if (!(Number.isSafeInteger(oldSize) && Number.isSafeInteger(newSize) && oldSize >= 0 && oldSize <= newSize))
+    return false;
   if (oldSize === newSize) return proof.length === 0 && equal(oldRoot, newRoot);
   if (oldSize === 0) return proof.length === 0;
   if (proof.length === 0) return false;
@@ -267,8 +290,10 @@ export class CompactRange {
     this.#sha256 = sha256;
     let rest = startSize;
     const sizes: number[] = [];
-    for (let bit = 2 ** Math.floor(Math.log2(Math.max(1, rest))); rest > 0; bit /= 2) if (rest >= bit) sizes.push(bit), (rest -= bit);
-    if (sizes.length !== start.length || start.some((h) => h.length !== 32)) throw new Error("merkle: the start of a compact range does not match its size");
+    for (let bit = 2 ** Math.floor(Math.log2(Math.max(1, rest))); rest > 0; bit /= 2)
+      if (rest >= bit) sizes.push(bit), (rest -= bit);
+    if (sizes.length !== start.length || start.some((h) => h.length !== 32))
+      throw new Error("merkle: the start of a compact range does not match its size");
     sizes.forEach((size, i) => this.#stack.push({ size, hash: start[i]! }));
     this.#size = startSize;
   }

@@ -28,7 +28,10 @@ export interface AuditSigners {
 
 /** The signers for checkpoints, from the AUDIT_SIGNING_KEY seed. */
 export async function auditSigners(seedHex: string, host: string): Promise<AuditSigners> {
-  const [chain, merkle] = await Promise.all([createSigner(seedHex, signingKeyName(host)), createSigner(seedHex, merkleKeyName(host))]);
+  const [chain, merkle] = await Promise.all([
+    createSigner(seedHex, signingKeyName(host)),
+    createSigner(seedHex, merkleKeyName(host)),
+  ]);
   return { chain, merkle };
 }
 
@@ -36,9 +39,18 @@ export async function auditSigners(seedHex: string, host: string): Promise<Audit
  * The public half of the signing key, as raw bytes and as C2SP verifier key strings: the
  * Merkle key name first (what new checkpoints are signed under), the legacy one beside it.
  */
-export async function auditPublicKey(seedHex: string, host: string): Promise<{ keyName: string; publicKey: Uint8Array; vkey: string; legacyKeyName: string; legacyVkey: string }> {
+export async function auditPublicKey(
+  seedHex: string,
+  host: string,
+): Promise<{ keyName: string; publicKey: Uint8Array; vkey: string; legacyKeyName: string; legacyVkey: string }> {
   const { publicKey } = await importSigningKey(seedHex);
   const keyName = merkleKeyName(host);
   const legacyKeyName = signingKeyName(host);
-  return { keyName, publicKey, vkey: await verifierKey(keyName, publicKey), legacyKeyName, legacyVkey: await verifierKey(legacyKeyName, publicKey) };
+  return {
+    keyName,
+    publicKey,
+    vkey: await verifierKey(keyName, publicKey),
+    legacyKeyName,
+    legacyVkey: await verifierKey(legacyKeyName, publicKey),
+  };
 }

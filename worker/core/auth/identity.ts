@@ -38,7 +38,8 @@ export function parseIdentity(text: string): IdentityParse {
   }
   const name = text.slice(colon + 1);
   if (name.length === 0) return { ok: false, reason: "must have a name after the kind" };
-  if (name.length > MAX_IDENTITY_NAME_LENGTH) return { ok: false, reason: `must have a name of at most ${MAX_IDENTITY_NAME_LENGTH} characters` };
+  if (name.length > MAX_IDENTITY_NAME_LENGTH)
+    return { ok: false, reason: `must have a name of at most ${MAX_IDENTITY_NAME_LENGTH} characters` };
   if (!NAME_CHAR.test(name)) return { ok: false, reason: "must be printable ASCII without spaces, * or ?" };
   return { ok: true, kind: kind as IdentityKind, name };
 }

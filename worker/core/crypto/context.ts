@@ -47,4 +47,3 @@ export function encodeContext(ctx: CredentialContext): Uint8Array {
   }
   return concatBytes(...parts);
 }
-

@@ -63,8 +63,7 @@ function decodeBase64With(text: string, alphabet: string, padded: boolean, name:
   const out = new Uint8Array(Math.floor((body.length * 3) / 4));
   let o = 0;
   for (let i = 0; i < body.length; i += 4) {
-    const n =
-      (values[i]! << 18) | (values[i + 1]! << 12) | ((values[i + 2] ?? 0) << 6) | (values[i + 3] ?? 0);
+    const n = (values[i]! << 18) | (values[i + 1]! << 12) | ((values[i + 2] ?? 0) << 6) | (values[i + 3] ?? 0);
     out[o++] = (n >> 16) & 0xff;
     if (i + 2 < body.length) out[o++] = (n >> 8) & 0xff;
     if (i + 3 < body.length) out[o++] = n & 0xff;

@@ -190,7 +190,12 @@ export async function sealCredentialValue(
   const dek = randomBytes(DEK_BYTES);
   try {
     return await sealWith(
-      { dek, valueIv: randomBytes(AES_GCM_IV_BYTES), salt: randomBytes(WRAP_SALT_BYTES), wrapIv: randomBytes(AES_GCM_IV_BYTES) },
+      {
+        dek,
+        valueIv: randomBytes(AES_GCM_IV_BYTES),
+        salt: randomBytes(WRAP_SALT_BYTES),
+        wrapIv: randomBytes(AES_GCM_IV_BYTES),
+      },
       plaintext,
       kek,
       ctx,
@@ -246,7 +251,11 @@ export async function unwrapDekKey(wrappedDek: Uint8Array, kek: TenantKek, ctx: 
  * the value's AAD binds the context too, so a DEK of another credential or version fails here.
  * @throws DecryptionError on every failure to open, with the same message.
  */
-export async function openCredentialValueWithDek(valueBlob: Uint8Array, dek: CryptoKey, ctx: CredentialContext): Promise<Uint8Array> {
+export async function openCredentialValueWithDek(
+  valueBlob: Uint8Array,
+  dek: CryptoKey,
+  ctx: CredentialContext,
+): Promise<Uint8Array> {
   const ctxBytes = encodeContext(ctx);
   checkValueBlob(valueBlob);
   return openValueBlob(valueBlob, dek, ctxBytes);

@@ -18,7 +18,9 @@ type NodeHash = { createHash(algorithm: "sha256"): { update(data: Uint8Array): {
  * each entry about three times; WebCrypto's digest runs every call through a thread pool (~16 µs
  * each in Node), the synchronous hash takes ~1 µs (bench/merkle.mjs). Same bytes either way.
  */
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:crypto") as NodeHash | undefined;
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.("node:crypto") as NodeHash | undefined;
 
 /** SHA-256 digest of `data`; a string is hashed as its UTF-8 (see {@link sha256Hex}). */
 export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {

@@ -7,14 +7,21 @@ export type CredentialRow = typeof credentials.$inferSelect;
 /** A credential version row as stored (ciphertext only). */
 export type CredentialVersionRow = typeof credentialVersions.$inferSelect;
 /** What a new version stores. */
-export type SealedVersion = Pick<CredentialVersionRow, "version" | "valueBlob" | "wrappedDek" | "kekVersion" | "createdAt" | "createdBy">;
+export type SealedVersion = Pick<
+  CredentialVersionRow,
+  "version" | "valueBlob" | "wrappedDek" | "kekVersion" | "createdAt" | "createdBy"
+>;
 
 const scope = (t: TenantDb) => eq(credentials.tenantId, t.tenantId);
 
 /** Finds a credential by id or by name within the tenant. */
 export async function findCredential(t: TenantDb, ref: string): Promise<CredentialRow | undefined> {
   const column = ref.startsWith("cred_") ? credentials.id : credentials.name;
-  return t.db.select().from(credentials).where(and(scope(t), eq(column, ref))).get();
+  return t.db
+    .select()
+    .from(credentials)
+    .where(and(scope(t), eq(column, ref)))
+    .get();
 }
 
 /** Lists credentials by name, after `cursor`, optionally by name prefix or tag. */
@@ -27,7 +34,13 @@ export async function listCredentials(
   // substr, not LIKE: LIKE is case-insensitive in SQLite and names are case-sensitive.
   if (q.prefix) filters.push(sql`substr(${credentials.name}, 1, ${q.prefix.length}) = ${q.prefix}`);
   if (q.tag) filters.push(sql`exists (select 1 from json_each(${credentials.tags}) where value = ${q.tag})`);
-  return t.db.select().from(credentials).where(and(...filters)).orderBy(asc(credentials.name)).limit(q.limit + 1).all();
+  return t.db
+    .select()
+    .from(credentials)
+    .where(and(...filters))
+    .orderBy(asc(credentials.name))
+    .limit(q.limit + 1)
+    .all();
 }
 
 /** Updates metadata fields of a credential. */
@@ -36,13 +49,19 @@ export async function updateCredential(
   credentialId: string,
   patch: Partial<Pick<CredentialRow, "description" | "tags" | "defaultTtl" | "maxTtl" | "acl" | "updatedAt">>,
 ): Promise<void> {
-  await t.db.update(credentials).set(patch).where(and(scope(t), eq(credentials.id, credentialId))).run();
+  await t.db
+    .update(credentials)
+    .set(patch)
+    .where(and(scope(t), eq(credentials.id, credentialId)))
+    .run();
 }
 
 /** Deletes a credential and every stored version of its value (crypto-shredding the DEKs). */
 export async function deleteCredential(t: TenantDb, credentialId: string): Promise<void> {
   await t.db.batch([
-    t.db.delete(credentialVersions).where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId))),
+    t.db
+      .delete(credentialVersions)
+      .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId))),
     t.db.delete(credentials).where(and(scope(t), eq(credentials.id, credentialId))),
   ]);
 }
@@ -51,7 +70,13 @@ export async function deleteCredential(t: TenantDb, credentialId: string): Promi
 export async function deleteVersionsThrough(t: TenantDb, credentialId: string, through: number): Promise<void> {
   await t.db
     .delete(credentialVersions)
-    .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), lte(credentialVersions.version, through)))
+    .where(
+      and(
+        eq(credentialVersions.tenantId, t.tenantId),
+        eq(credentialVersions.credentialId, credentialId),
+        lte(credentialVersions.version, through),
+      ),
+    )
     .run();
 }
 
@@ -66,11 +91,21 @@ export async function listVersions(t: TenantDb, credentialId: string): Promise<C
 }
 
 /** Reads one version's ciphertext. */
-export async function getVersion(t: TenantDb, credentialId: string, version: number): Promise<CredentialVersionRow | undefined> {
+export async function getVersion(
+  t: TenantDb,
+  credentialId: string,
+  version: number,
+): Promise<CredentialVersionRow | undefined> {
   return t.db
     .select()
     .from(credentialVersions)
-    .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, credentialId), eq(credentialVersions.version, version)))
+    .where(
+      and(
+        eq(credentialVersions.tenantId, t.tenantId),
+        eq(credentialVersions.credentialId, credentialId),
+        eq(credentialVersions.version, version),
+      ),
+    )
     .get();
 }
 
@@ -102,7 +137,11 @@ export async function findCredentialWithCurrentVersion(
 export type D1Seen = { updatedAt: number; currentVersion: number } | null;
 
 async function seen(t: TenantDb, credentialId: string): Promise<D1Seen> {
-  const row = await t.db.select({ updatedAt: credentials.updatedAt, currentVersion: credentials.currentVersion }).from(credentials).where(and(scope(t), eq(credentials.id, credentialId))).get();
+  const row = await t.db
+    .select({ updatedAt: credentials.updatedAt, currentVersion: credentials.currentVersion })
+    .from(credentials)
+    .where(and(scope(t), eq(credentials.id, credentialId)))
+    .get();
   return row ?? null;
 }
 
@@ -111,13 +150,26 @@ async function seen(t: TenantDb, credentialId: string): Promise<D1Seen> {
  * one batch, so a replay changes nothing. Returns false when the name is held by another
  * credential (written behind the object's back); the orphaned version row is then removed.
  */
-export async function applyInsert(t: TenantDb, row: Omit<CredentialRow, "tenantId">, first: SealedVersion): Promise<boolean> {
+export async function applyInsert(
+  t: TenantDb,
+  row: Omit<CredentialRow, "tenantId">,
+  first: SealedVersion,
+): Promise<boolean> {
   await t.db.batch([
-    t.db.insert(credentialVersions).values({ ...first, tenantId: t.tenantId, credentialId: row.id }).onConflictDoNothing(),
-    t.db.insert(credentials).values({ ...row, tenantId: t.tenantId }).onConflictDoNothing(),
+    t.db
+      .insert(credentialVersions)
+      .values({ ...first, tenantId: t.tenantId, credentialId: row.id })
+      .onConflictDoNothing(),
+    t.db
+      .insert(credentials)
+      .values({ ...row, tenantId: t.tenantId })
+      .onConflictDoNothing(),
   ]);
   if ((await seen(t, row.id)) !== null) return true;
-  await t.db.delete(credentialVersions).where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, row.id))).run();
+  await t.db
+    .delete(credentialVersions)
+    .where(and(eq(credentialVersions.tenantId, t.tenantId), eq(credentialVersions.credentialId, row.id)))
+    .run();
   return false;
 }
 
@@ -134,7 +186,13 @@ export async function applyUpdate(
   const done = await t.db
     .update(credentials)
     .set(patch)
-    .where(and(scope(t), eq(credentials.id, credentialId), inArray(credentials.updatedAt, [expectedUpdatedAt, patch.updatedAt])))
+    .where(
+      and(
+        scope(t),
+        eq(credentials.id, credentialId),
+        inArray(credentials.updatedAt, [expectedUpdatedAt, patch.updatedAt]),
+      ),
+    )
     .run();
   return done.meta.changes === 1 ? { applied: true } : { applied: false, d1: await seen(t, credentialId) };
 }
@@ -143,18 +201,41 @@ export async function applyUpdate(
  * Outbox form of a rotation: the new version only if absent (a replay finds its own row: ids are
  * the object's), and the move to it as a compare-and-set on `current_version` (prior or target).
  */
-export async function applyRotate(t: TenantDb, credentialId: string, fromVersion: number, next: SealedVersion): Promise<{ applied: true } | { applied: false; d1: D1Seen }> {
+export async function applyRotate(
+  t: TenantDb,
+  credentialId: string,
+  fromVersion: number,
+  next: SealedVersion,
+): Promise<{ applied: true } | { applied: false; d1: D1Seen }> {
   const [, moved] = await t.db.batch([
-    t.db.insert(credentialVersions).values({ ...next, tenantId: t.tenantId, credentialId }).onConflictDoNothing(),
+    t.db
+      .insert(credentialVersions)
+      .values({ ...next, tenantId: t.tenantId, credentialId })
+      .onConflictDoNothing(),
     t.db
       .update(credentials)
       .set({ currentVersion: next.version, updatedAt: next.createdAt })
-      .where(and(scope(t), eq(credentials.id, credentialId), inArray(credentials.currentVersion, [fromVersion, next.version]))),
+      .where(
+        and(
+          scope(t),
+          eq(credentials.id, credentialId),
+          inArray(credentials.currentVersion, [fromVersion, next.version]),
+        ),
+      ),
   ]);
   return moved.meta.changes === 1 ? { applied: true } : { applied: false, d1: await seen(t, credentialId) };
 }
 
 /** Moves a credential to `version` whatever D1 held (the object's state wins a conflict). */
-export async function forceVersion(t: TenantDb, credentialId: string, version: number, updatedAt: number): Promise<void> {
-  await t.db.update(credentials).set({ currentVersion: version, updatedAt }).where(and(scope(t), eq(credentials.id, credentialId))).run();
+export async function forceVersion(
+  t: TenantDb,
+  credentialId: string,
+  version: number,
+  updatedAt: number,
+): Promise<void> {
+  await t.db
+    .update(credentials)
+    .set({ currentVersion: version, updatedAt })
+    .where(and(scope(t), eq(credentials.id, credentialId)))
+    .run();
 }

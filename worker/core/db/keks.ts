@@ -15,7 +15,11 @@ export async function insertTenant(t: TenantDb, name: string, wrappedKek: Uint8A
 
 /** Reads one KEK version of the tenant. */
 export async function getKek(t: TenantDb, version: number): Promise<TenantKekRow | undefined> {
-  return t.db.select().from(tenantKeks).where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, version))).get();
+  return t.db
+    .select()
+    .from(tenantKeks)
+    .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.version, version)))
+    .get();
 }
 
 /** All KEK versions of the tenant with how many wrapped DEKs each still protects. */
@@ -39,13 +43,21 @@ export async function listKeks(t: TenantDb): Promise<(TenantKekRow & { wrappedDe
  * every older active version to decrypt-only, atomically. Idempotent, so the outbox can apply it any
  * number of times (a replay after a crash, a retry after D1 failed) and D1 ends the same.
  */
-export async function applyActivateKek(t: TenantDb, version: number, wrappedKek: Uint8Array, createdAt: number): Promise<void> {
+export async function applyActivateKek(
+  t: TenantDb,
+  version: number,
+  wrappedKek: Uint8Array,
+  createdAt: number,
+): Promise<void> {
   await t.db.batch([
     t.db
       .update(tenantKeks)
       .set({ state: "decrypt_only" })
       .where(and(eq(tenantKeks.tenantId, t.tenantId), eq(tenantKeks.state, "active"), lt(tenantKeks.version, version))),
-    t.db.insert(tenantKeks).values({ tenantId: t.tenantId, version, wrappedKek, state: "active", createdAt }).onConflictDoNothing(),
+    t.db
+      .insert(tenantKeks)
+      .values({ tenantId: t.tenantId, version, wrappedKek, state: "active", createdAt })
+      .onConflictDoNothing(),
   ]);
 }
 
@@ -58,10 +70,18 @@ export async function wrappedDeksToRewrap(
 ) {
   const cv = credentialVersions;
   const cursor = after
-    ? or(gt(cv.credentialId, after.credentialId), and(eq(cv.credentialId, after.credentialId), gt(cv.version, after.version)))
+    ? or(
+        gt(cv.credentialId, after.credentialId),
+        and(eq(cv.credentialId, after.credentialId), gt(cv.version, after.version)),
+      )
     : undefined;
   return t.db
-    .select({ credentialId: cv.credentialId, version: cv.version, wrappedDek: cv.wrappedDek, kekVersion: cv.kekVersion })
+    .select({
+      credentialId: cv.credentialId,
+      version: cv.version,
+      wrappedDek: cv.wrappedDek,
+      kekVersion: cv.kekVersion,
+    })
     .from(cv)
     .where(and(eq(cv.tenantId, t.tenantId), ne(cv.kekVersion, activeVersion), cursor))
     .orderBy(asc(cv.credentialId), asc(cv.version))
@@ -84,7 +104,12 @@ export async function replaceWrappedDek(
     .update(cv)
     .set({ wrappedDek, kekVersion: toKekVersion })
     .where(
-      and(eq(cv.tenantId, t.tenantId), eq(cv.credentialId, row.credentialId), eq(cv.version, row.version), eq(cv.kekVersion, row.fromKekVersion)),
+      and(
+        eq(cv.tenantId, t.tenantId),
+        eq(cv.credentialId, row.credentialId),
+        eq(cv.version, row.version),
+        eq(cv.kekVersion, row.fromKekVersion),
+      ),
     )
     .run();
   return res.meta.changes === 1;
@@ -112,6 +137,13 @@ export async function destroyKeks(t: TenantDb, versions: number[], now: number):
   await t.db
     .update(tenantKeks)
     .set({ state: "destroyed", wrappedKek: null, destroyedAt: now })
-    .where(and(eq(tenantKeks.tenantId, t.tenantId), inArray(tenantKeks.version, versions), eq(tenantKeks.state, "decrypt_only"), unused(t)))
+    .where(
+      and(
+        eq(tenantKeks.tenantId, t.tenantId),
+        inArray(tenantKeks.version, versions),
+        eq(tenantKeks.state, "decrypt_only"),
+        unused(t),
+      ),
+    )
     .run();
 }

@@ -22,7 +22,10 @@ export interface RegisteredTenant {
 }
 
 /** One page of tenants ordered by id, after `after`, optionally of one status; `limit + 1` rows are read to know if more follow. */
-export async function listTenants(d1: D1Database, q: { status?: TenantStatus; after?: string; limit: number }): Promise<{ items: RegisteredTenant[]; next: string | null }> {
+export async function listTenants(
+  d1: D1Database,
+  q: { status?: TenantStatus; after?: string; limit: number },
+): Promise<{ items: RegisteredTenant[]; next: string | null }> {
   const db = drizzle(d1, { schema });
   const rows = await db
     .select()
@@ -41,7 +44,11 @@ export async function existingTenantIds(d1: D1Database, ids: readonly string[]):
   // Paged by 50 ids: D1 caps bound parameters per query at 100.
   for (let i = 0; i < ids.length; i += 50) {
     const chunk = ids.slice(i, i + 50);
-    const rows = await drizzle(d1, { schema }).select({ id: tenants.id }).from(tenants).where(inArray(tenants.id, [...chunk])).all();
+    const rows = await drizzle(d1, { schema })
+      .select({ id: tenants.id })
+      .from(tenants)
+      .where(inArray(tenants.id, [...chunk]))
+      .all();
     for (const r of rows) found.add(r.id);
   }
   return found;
@@ -50,7 +57,12 @@ export async function existingTenantIds(d1: D1Database, ids: readonly string[]):
 /** A tenant's KEK rows that still hold a wrapped KEK (not destroyed): what root-key rotation rewraps. */
 export async function liveKekRows(t: TenantDb) {
   return t.db
-    .select({ version: tenantKeks.version, wrappedKek: tenantKeks.wrappedKek, rootKey: tenantKeks.rootKey, rootJob: tenantKeks.rootJob })
+    .select({
+      version: tenantKeks.version,
+      wrappedKek: tenantKeks.wrappedKek,
+      rootKey: tenantKeks.rootKey,
+      rootJob: tenantKeks.rootJob,
+    })
     .from(tenantKeks)
     .where(and(eq(tenantKeks.tenantId, t.tenantId), isNotNull(tenantKeks.wrappedKek)))
     .orderBy(asc(tenantKeks.version))
@@ -62,7 +74,12 @@ export async function liveKekRows(t: TenantDb) {
  * not already rewrapped by this job (compare-and-set): a resumed job, or one racing a KEK
  * destruction, never overwrites newer state. True if the row changed.
  */
-export async function replaceWrappedKek(t: TenantDb, version: number, wrappedKek: Uint8Array, root: { rootKey: string; job: string }): Promise<boolean> {
+export async function replaceWrappedKek(
+  t: TenantDb,
+  version: number,
+  wrappedKek: Uint8Array,
+  root: { rootKey: string; job: string },
+): Promise<boolean> {
   const res = await t.db
     .update(tenantKeks)
     .set({ wrappedKek, rootKey: root.rootKey, rootJob: root.job })

@@ -45,7 +45,6 @@ export function matchConditions(
   });
 }
 
-
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** A template split into literal text and placeholders: literals.length === names.length + 1. */
@@ -83,8 +82,9 @@ function templateParts(template: string): TemplateParts | string {
   literals.push(template.slice(last));
   const literal = literals.join("");
   if (/[%*?]/.test(literal)) return "the template's own text may not contain %, * or ?";
-  if (names.length > 0 && !literals[0]!.includes(":")) return "the kind (ci: or service:) must be literal text, not a placeholder";
-  if (!isIdentity(literals.join("x"))) return "the template must form an identity (kind:name, README \"Identities\")";
+  if (names.length > 0 && !literals[0]!.includes(":"))
+    return "the kind (ci: or service:) must be literal text, not a placeholder";
+  if (!isIdentity(literals.join("x"))) return 'the template must form an identity (kind:name, README "Identities")';
   // Between two placeholders there must be a separator that values cannot contain, or
   // `{a}x{b}` renders a="x", b="xy" and a="xx", b="y" alike.
   for (const between of literals.slice(1, -1)) {

@@ -52,7 +52,10 @@ export function checkUrl(uri: string, allowInsecure: boolean): URL | JwksError {
 }
 
 /** Reads at most `max` bytes of a body (a Response's or a Request's), cancelling the stream beyond that. */
-export async function readBounded(res: { readonly body: ReadableStream<Uint8Array> | null }, max: number): Promise<Uint8Array | null> {
+export async function readBounded(
+  res: { readonly body: ReadableStream<Uint8Array> | null },
+  max: number,
+): Promise<Uint8Array | null> {
   if (!res.body) return new Uint8Array();
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -82,7 +85,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** The target of a redirect answer, checked by the guard; the error otherwise. */
 function redirectTarget(res: Response, from: URL, allowInsecure: boolean): URL | JwksError {
   const location = res.headers.get("location");
-  if (location === null) return { code: "http_status", message: `GET ${from.href} answered ${res.status} without Location` };
+  if (location === null)
+    return { code: "http_status", message: `GET ${from.href} answered ${res.status} without Location` };
   let target: string;
   try {
     target = new URL(location, from).href;
@@ -90,7 +94,9 @@ function redirectTarget(res: Response, from: URL, allowInsecure: boolean): URL |
     return { code: "insecure_uri", message: `GET ${from.href} redirected to a non-URL` };
   }
   const checked = checkUrl(target, allowInsecure);
-  return checked instanceof URL ? checked : { code: "insecure_uri", message: `GET ${from.href} redirected to a refused URL: ${checked.message}` };
+  return checked instanceof URL
+    ? checked
+    : { code: "insecure_uri", message: `GET ${from.href} redirected to a refused URL: ${checked.message}` };
 }
 
 /**
@@ -109,7 +115,12 @@ export async function fetchJsonDocument(
   const signal = AbortSignal.timeout(opts.timeoutMs ?? 5_000);
   try {
     for (let hop = 0; ; hop++) {
-      const res = await fetchFn(url.href, { headers: { accept: "application/json" }, redirect: "manual", cache: "no-store", signal });
+      const res = await fetchFn(url.href, {
+        headers: { accept: "application/json" },
+        redirect: "manual",
+        cache: "no-store",
+        signal,
+      });
       if (REDIRECTS.has(res.status)) {
         await res.body?.cancel();
         if (hop >= MAX_REDIRECTS) return fail("http_status", `GET ${uri}: more than ${MAX_REDIRECTS} redirects`);

@@ -6,12 +6,22 @@
  * {@link JwksError} with a closed `code`, for the caller to map to its own error.
  */
 import { z } from "zod";
-import { checkUrl, fail, fetchJsonDocument, type DocumentFetchOptions, type FetchFn, type JwksError } from "./document-fetch";
+import {
+  checkUrl,
+  fail,
+  fetchJsonDocument,
+  type DocumentFetchOptions,
+  type FetchFn,
+  type JwksError,
+} from "./document-fetch";
 import { OutboundBudget } from "./outbound";
 
 export type { DocumentFetchOptions, FetchFn, JwksError, JwksErrorCode } from "./document-fetch";
 
-const Base64url = z.string().regex(/^[A-Za-z0-9_-]+$/).max(2048);
+const Base64url = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/)
+  .max(2048);
 
 /**
  * One public JWK (RFC 7517 §4, RFC 7518 §6) as far as this verifier reads it. Unknown members
@@ -42,14 +52,12 @@ export const MAX_JWKS_KEYS = 64;
  * ignored rather than failing the whole set, so invalid entries are dropped. A key carrying the
  * private exponent `d` is dropped too: if the private half is public, anyone can sign with it.
  */
-export const JwksSchema = z
-  .object({ keys: z.array(z.unknown()).max(MAX_JWKS_KEYS) })
-  .transform(({ keys }) => ({
-    keys: keys.flatMap((k): Jwk[] => {
-      const parsed = JwkSchema.safeParse(k);
-      return parsed.success && parsed.data.d === undefined ? [parsed.data] : [];
-    }),
-  }));
+export const JwksSchema = z.object({ keys: z.array(z.unknown()).max(MAX_JWKS_KEYS) }).transform(({ keys }) => ({
+  keys: keys.flatMap((k): Jwk[] => {
+    const parsed = JwkSchema.safeParse(k);
+    return parsed.success && parsed.data.d === undefined ? [parsed.data] : [];
+  }),
+}));
 
 /** A parsed JWK Set, as {@link verifyJwt} takes it. */
 export type JwkSet = z.output<typeof JwksSchema>;
@@ -92,7 +100,10 @@ export async function discoverJwksUri(
   const parsed = DiscoverySchema.safeParse(doc.value);
   if (!parsed.success) return fail("invalid_document", `${configUri} lacks string issuer and jwks_uri`);
   if (parsed.data.issuer !== issuer) {
-    return fail("issuer_mismatch", `discovery issuer ${JSON.stringify(parsed.data.issuer)} is not ${JSON.stringify(issuer)}`);
+    return fail(
+      "issuer_mismatch",
+      `discovery issuer ${JSON.stringify(parsed.data.issuer)} is not ${JSON.stringify(issuer)}`,
+    );
   }
   const jwksUrl = checkUrl(parsed.data.jwks_uri, opts.allowInsecure ?? false);
   if (!(jwksUrl instanceof URL)) return { ok: false, error: jwksUrl };
@@ -162,7 +173,16 @@ export class JwksCache {
 
   /** @throws RangeError on a non-positive or over-long `ttlMs`, or a negative `minRefetchMs`. */
   constructor(options: JwksCacheOptions) {
-    const { fetch, now, ttlMs = 600_000, minRefetchMs = 60_000, maxEntries = 64, negativeTtlMs = Math.min(60_000, ttlMs), fetchesPerMinute = 20, ...opts } = options;
+    const {
+      fetch,
+      now,
+      ttlMs = 600_000,
+      minRefetchMs = 60_000,
+      maxEntries = 64,
+      negativeTtlMs = Math.min(60_000, ttlMs),
+      fetchesPerMinute = 20,
+      ...opts
+    } = options;
     if (!(ttlMs > 0 && ttlMs <= 86_400_000)) throw new RangeError("ttlMs must be in (0, 24 h]");
     if (!(minRefetchMs >= 0)) throw new RangeError("minRefetchMs must be >= 0");
     if (!(maxEntries >= 1)) throw new RangeError("maxEntries must be >= 1");
@@ -183,7 +203,8 @@ export class JwksCache {
     if (entry?.jwks && entry.fetchedAt !== undefined && this.#now() - entry.fetchedAt < this.#ttlMs) {
       return { ok: true, jwks: entry.jwks };
     }
-    if (entry?.error && !entry.inflight && this.#now() - entry.lastAttemptAt < this.#negativeTtlMs) return { ok: false, error: entry.error };
+    if (entry?.error && !entry.inflight && this.#now() - entry.lastAttemptAt < this.#negativeTtlMs)
+      return { ok: false, error: entry.error };
     return this.#load(uri);
   }
 
@@ -266,4 +287,3 @@ export class JwksCache {
     return pending;
   }
 }
-

@@ -131,7 +131,8 @@ function checkClaims(claims: Record<string, unknown>, opts: VerifyJwtOptions, sk
   if (!Array.isArray(audiences) || !audiences.every((a) => typeof a === "string")) {
     return refuse("malformed", "aud is neither a string nor an array of strings");
   }
-  if (!audiences.includes(opts.audience)) return refuse("wrong_audience", `aud does not include ${JSON.stringify(opts.audience)}`);
+  if (!audiences.includes(opts.audience))
+    return refuse("wrong_audience", `aud does not include ${JSON.stringify(opts.audience)}`);
 
   const exp = numericDate(claims, "exp");
   const iat = numericDate(claims, "iat");
@@ -139,13 +140,15 @@ function checkClaims(claims: Record<string, unknown>, opts: VerifyJwtOptions, sk
   // exp bounds the token's life and iat its age; CI issuers always send both, so both are required.
   if (exp === null) return refuse("missing_claim", "exp is missing");
   if (iat === null) return refuse("missing_claim", "iat is missing");
-  if (exp === "invalid" || iat === "invalid" || nbf === "invalid") return refuse("malformed", "exp, iat or nbf is not a NumericDate");
+  if (exp === "invalid" || iat === "invalid" || nbf === "invalid")
+    return refuse("malformed", "exp, iat or nbf is not a NumericDate");
 
   const nowSeconds = opts.now / 1000;
   // RFC 7519 §4.1.4: the current time MUST be before exp; "some small leeway" is allowed.
   if (nowSeconds >= exp + skew) return refuse("expired", `expired at ${exp}, now ${Math.floor(nowSeconds)}`);
   // RFC 7519 §4.1.5: the current time MUST be after or equal to nbf.
-  if (nbf !== null && nowSeconds < nbf - skew) return refuse("not_yet_valid", `not valid before ${nbf}, now ${Math.floor(nowSeconds)}`);
+  if (nbf !== null && nowSeconds < nbf - skew)
+    return refuse("not_yet_valid", `not valid before ${nbf}, now ${Math.floor(nowSeconds)}`);
   // RFC 7519 §4.1.6 only defines iat; a token issued in the future means a broken or hostile clock.
   if (iat > nowSeconds + skew) return refuse("issued_in_future", `issued at ${iat}, now ${Math.floor(nowSeconds)}`);
   // With iat required and not in the future, this also bounds exp - now by max + skew: a token
@@ -160,7 +163,8 @@ function optionsProblem(opts: VerifyJwtOptions): string | null {
   const skew = opts.skewSeconds ?? 60;
   if (!Number.isFinite(opts.now)) return "now is not a finite number";
   if (!(skew >= 0 && skew <= 300)) return "skewSeconds must be in [0, 300]";
-  if (opts.maxLifetimeSeconds !== undefined && !(opts.maxLifetimeSeconds > 0)) return "maxLifetimeSeconds must be positive";
+  if (opts.maxLifetimeSeconds !== undefined && !(opts.maxLifetimeSeconds > 0))
+    return "maxLifetimeSeconds must be positive";
   if (opts.issuer === "" || opts.audience === "") return "issuer and audience must be non-empty";
   return null;
 }
@@ -176,8 +180,10 @@ async function verifyUnsafe(token: unknown, opts: VerifyJwtOptions): Promise<Ver
 
   // RFC 8725 §3.1 / §2.1: an allow-list, checked before any key is touched. This refuses "none"
   // and every HS* (the RSA-public-key-as-HMAC-secret confusion), as well as RS384, PS256, ...
-  if (!Object.hasOwn(header, "alg") || typeof header.alg !== "string") return refuse("malformed", "header alg is missing");
-  if (!isAllowedAlg(header.alg)) return refuse("alg_not_allowed", `alg ${JSON.stringify(header.alg)} is not RS256 or ES256`);
+  if (!Object.hasOwn(header, "alg") || typeof header.alg !== "string")
+    return refuse("malformed", "header alg is missing");
+  if (!isAllowedAlg(header.alg))
+    return refuse("alg_not_allowed", `alg ${JSON.stringify(header.alg)} is not RS256 or ES256`);
   const alg = header.alg;
   // RFC 7515 §4.1.11: extensions listed in crit MUST be understood; this verifier understands none.
   if (Object.hasOwn(header, "crit")) return refuse("malformed", "crit header is not supported");
@@ -213,7 +219,13 @@ async function signatureVerifies(token: string, keys: readonly Jwk[], alg: Allow
   } catch (err) {
     if (!(err instanceof joseErrors.JWKSMultipleMatchingKeys)) return false;
     for await (const key of err) {
-      if (await compactVerify(token, key, options).then(() => true, () => false)) return true;
+      if (
+        await compactVerify(token, key, options).then(
+          () => true,
+          () => false,
+        )
+      )
+        return true;
     }
     return false;
   }

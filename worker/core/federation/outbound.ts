@@ -17,7 +17,16 @@
  */
 
 /** Host suffixes that name no public host (RFC 6761 `.localhost`, RFC 6762 `.local`, RFC 8375 `.home.arpa`, common private DNS). */
-export const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa", ".localdomain", ".lan", ".intranet", ".corp"] as const;
+export const PRIVATE_SUFFIXES = [
+  ".localhost",
+  ".local",
+  ".internal",
+  ".home.arpa",
+  ".localdomain",
+  ".lan",
+  ".intranet",
+  ".corp",
+] as const;
 
 /** Options of {@link checkOutboundUrl}. */
 export interface OutboundUrlOptions {
@@ -54,14 +63,16 @@ export function checkOutboundUrl(input: string, opts: OutboundUrlOptions = {}): 
   }
   if (url.username !== "" || url.password !== "") return refused("a URL must not carry a user name or password");
   const insecureOk = opts.allowInsecureForTests === true;
-  if (url.protocol !== "https:" && !(insecureOk && url.protocol === "http:")) return refused(`${url.protocol} URL refused; https is required`);
+  if (url.protocol !== "https:" && !(insecureOk && url.protocol === "http:"))
+    return refused(`${url.protocol} URL refused; https is required`);
   if (insecureOk) return { ok: true, url };
   // The parser drops a port equal to the scheme's default, so any port left is a non-default one.
   if (url.port !== "") return refused(`port ${url.port} refused; only the default https port is allowed`);
   // A trailing dot names the same host ("localhost." is localhost), so compare without it.
   const host = url.hostname.toLowerCase().replace(/\.$/, "");
   if (isIpLiteral(host)) return refused("IP address URLs are refused; use a DNS name");
-  if (host === "localhost" || !host.includes(".")) return refused(`host ${JSON.stringify(host)} is not a public DNS name`);
+  if (host === "localhost" || !host.includes("."))
+    return refused(`host ${JSON.stringify(host)} is not a public DNS name`);
   const suffix = PRIVATE_SUFFIXES.find((s) => host.endsWith(s));
   if (suffix) return refused(`hosts under ${suffix} are not public`);
   return { ok: true, url };

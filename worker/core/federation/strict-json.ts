@@ -31,7 +31,8 @@ export function parseStrictJsonObject(text: string): StrictJsonResult {
   // A `\ud800` escape is valid JSON but no Unicode text: refused before a claim reaches a template,
   // a condition or the audit log (issue 9 §5).
   const illFormed = findIllFormed(value, "(the object itself)");
-  if (illFormed !== null) return { ok: false, message: `the string at ${illFormed} is not well-formed Unicode (lone surrogate)` };
+  if (illFormed !== null)
+    return { ok: false, message: `the string at ${illFormed} is not well-formed Unicode (lone surrogate)` };
   return { ok: true, value: value as Record<string, unknown> };
 }
 

@@ -45,7 +45,11 @@ function message(timestamp: string, body: string | Uint8Array): Uint8Array {
  * @throws Error if `secretHex` is not hex of at least 16 bytes or the timestamp is not a whole
  *   non-negative number of seconds.
  */
-export async function signWebhook(secretHex: string, timestampSeconds: number, body: string | Uint8Array): Promise<string> {
+export async function signWebhook(
+  secretHex: string,
+  timestampSeconds: number,
+  body: string | Uint8Array,
+): Promise<string> {
   const timestamp = String(timestampSeconds);
   if (!Number.isSafeInteger(timestampSeconds) || !TIMESTAMP.test(timestamp)) {
     throw new Error("timestampSeconds must be a whole non-negative number of seconds");

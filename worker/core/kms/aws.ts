@@ -174,7 +174,9 @@ export class AwsKmsProvider implements KmsProvider {
   /** Decrypt, pinned to this provider's key (then to the previous one, during a move) and the tenant KEK's encryption context. */
   async unwrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const context = kekEncryptionContext(ctx);
-    const { plaintext } = await this.#fromEitherKey((keyId) => this.client.decrypt({ keyId, ciphertext: wrapped, context }));
+    const { plaintext } = await this.#fromEitherKey((keyId) =>
+      this.client.decrypt({ keyId, ciphertext: wrapped, context }),
+    );
     // A KEK is always 32 bytes; another length means the blob was not a KEK (or KMS misbehaved).
     if (plaintext.length !== 32) throw new KmsError("malformed", "KMS Decrypt returned a KEK of the wrong length");
     return plaintext;
@@ -184,7 +186,13 @@ export class AwsKmsProvider implements KmsProvider {
   async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const context = kekEncryptionContext(ctx);
     const moved = await this.#fromEitherKey((sourceKeyId) =>
-      this.client.reEncrypt({ ciphertext: wrapped, sourceKeyId, sourceContext: context, destinationKeyId: this.keyId, destinationContext: context }),
+      this.client.reEncrypt({
+        ciphertext: wrapped,
+        sourceKeyId,
+        sourceContext: context,
+        destinationKeyId: this.keyId,
+        destinationContext: context,
+      }),
     );
     return moved.ciphertext;
   }

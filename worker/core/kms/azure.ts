@@ -113,7 +113,12 @@ export class AzureKeyVaultClient {
     const url = `${this.#key.origin}${path}?${new URLSearchParams({ "api-version": AZURE_API_VERSION })}`;
     const reply = await timedExchange(this.#options.fetch, label, this.#options.timeoutMs, (signal) => {
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-      return new Request(url, { method: "POST", headers, body: JSON.stringify({ alg, value: bytesToBase64url(value) }), signal });
+      return new Request(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ alg, value: bytesToBase64url(value) }),
+        signal,
+      });
     });
     if (reply.status >= 200 && reply.status < 300) return parseSuccess(label, KeyOperationReply, reply);
     if (reply.status === 401) this.#tokens.invalidate(token);
@@ -130,7 +135,12 @@ export class AzureKeyVaultClient {
       : "https://vault.azure.net";
     return requestAccessToken({
       url: `${o.authorityHost.replace(/\/+$/, "")}/${encodeURIComponent(o.tenantId)}/oauth2/v2.0/token`,
-      form: { grant_type: "client_credentials", client_id: o.clientId, client_secret: o.clientSecret, scope: `${resource}/.default` },
+      form: {
+        grant_type: "client_credentials",
+        client_id: o.clientId,
+        client_secret: o.clientSecret,
+        scope: `${resource}/.default`,
+      },
       label: "Entra token",
       timeoutMs: o.timeoutMs,
       fetch: o.fetch,
@@ -165,7 +175,11 @@ export class AzureKeyVaultProvider implements KmsProvider {
       const { wrapped, version } = await this.client.wrap(w);
       const header = envelopeHeader(this.client.algorithm, version, wrapped);
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-      return concatBytes(header, iv, await gcm("encrypt", w, iv, concatBytes(LABEL, header, kekContextBytes(ctx)), kek));
+      return concatBytes(
+        header,
+        iv,
+        await gcm("encrypt", w, iv, concatBytes(LABEL, header, kekContextBytes(ctx)), kek),
+      );
     } finally {
       w.fill(0);
     }
@@ -191,7 +205,12 @@ function envelopeHeader(algorithm: AzureWrapAlgorithm, version: string, wrappedK
   const versionBytes = new TextEncoder().encode(version);
   const length = new Uint8Array(2);
   new DataView(length.buffer).setUint16(0, wrappedKey.length);
-  return concatBytes(Uint8Array.of(ENVELOPE_VERSION, ALG_IDS[algorithm], versionBytes.length), versionBytes, length, wrappedKey);
+  return concatBytes(
+    Uint8Array.of(ENVELOPE_VERSION, ALG_IDS[algorithm], versionBytes.length),
+    versionBytes,
+    length,
+    wrappedKey,
+  );
 }
 
 /** Parses an envelope; anything malformed is "refused", as a bad ciphertext is on AWS. */
@@ -204,7 +223,8 @@ function parseEnvelope(blob: Uint8Array) {
   const version = new TextDecoder().decode(blob.subarray(3, versionEnd));
   const keyLength = new DataView(blob.buffer, blob.byteOffset + versionEnd, 2).getUint16(0);
   const keyEnd = versionEnd + 2 + keyLength;
-  if (!VERSION_PATTERN.test(version) || keyLength === 0 || blob.length !== keyEnd + IV_BYTES + SEALED_KEK_BYTES) throw bad();
+  if (!VERSION_PATTERN.test(version) || keyLength === 0 || blob.length !== keyEnd + IV_BYTES + SEALED_KEK_BYTES)
+    throw bad();
   return {
     algorithm,
     version,
@@ -215,7 +235,13 @@ function parseEnvelope(blob: Uint8Array) {
   };
 }
 
-async function gcm(op: "encrypt" | "decrypt", raw: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+async function gcm(
+  op: "encrypt" | "decrypt",
+  raw: Uint8Array,
+  iv: Uint8Array,
+  aad: Uint8Array,
+  data: Uint8Array,
+): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, [op]);
   return new Uint8Array(await crypto.subtle[op]({ name: "AES-GCM", iv, additionalData: aad }, key, data));
 }

@@ -80,7 +80,10 @@ export class GcpKmsClient {
 
   /** Encrypts `plaintext` bound to `aad`; returns the ciphertext (it names its key version). */
   async encrypt(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-    const reply = await this.#call("encrypt", EncryptReply, { ...withCrc("plaintext", plaintext), ...withCrc("additionalAuthenticatedData", aad) });
+    const reply = await this.#call("encrypt", EncryptReply, {
+      ...withCrc("plaintext", plaintext),
+      ...withCrc("additionalAuthenticatedData", aad),
+    });
     if (reply.ciphertextCrc32c !== crc32c(reply.ciphertext)) throw corrupted("encrypt");
     // The reply names the key version used; anything outside our key means a confused endpoint.
     if (!reply.name.startsWith(`${this.#options.keyName}/cryptoKeyVersions/`)) {
@@ -91,7 +94,10 @@ export class GcpKmsClient {
 
   /** Decrypts a ciphertext made by `encrypt` with the same `aad`. */
   async decrypt(ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-    const reply = await this.#call("decrypt", DecryptReply, { ...withCrc("ciphertext", ciphertext), ...withCrc("additionalAuthenticatedData", aad) });
+    const reply = await this.#call("decrypt", DecryptReply, {
+      ...withCrc("ciphertext", ciphertext),
+      ...withCrc("additionalAuthenticatedData", aad),
+    });
     if (reply.plaintextCrc32c !== crc32c(reply.plaintext)) throw corrupted("decrypt");
     return reply.plaintext;
   }
@@ -107,7 +113,10 @@ export class GcpKmsClient {
     if (reply.status >= 200 && reply.status < 300) return parseSuccess(label, schema, reply);
     // A revoked or expired token: drop it so the next call mints a fresh one.
     if (reply.status === 401) this.#tokens.invalidate(token);
-    const status = safeErrorCode(reply.text, (json) => (json as { error?: { status?: unknown } } | null)?.error?.status);
+    const status = safeErrorCode(
+      reply.text,
+      (json) => (json as { error?: { status?: unknown } } | null)?.error?.status,
+    );
     if (reply.status < 500 && UNAVAILABLE_STATUSES.has(status)) {
       throw new KmsError("unavailable", `${label} failed (${reply.status} ${status})`);
     }
@@ -126,7 +135,10 @@ export class GcpKmsClient {
     const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", await this.#key(), encoder.encode(signingInput));
     return requestAccessToken({
       url: sa.token_uri,
-      form: { grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: `${signingInput}.${bytesToBase64url(new Uint8Array(signature))}` },
+      form: {
+        grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        assertion: `${signingInput}.${bytesToBase64url(new Uint8Array(signature))}`,
+      },
       label: "Google OAuth token",
       timeoutMs: this.#options.timeoutMs,
       fetch: this.#options.fetch,
@@ -174,7 +186,8 @@ export class GcpKmsProvider implements KmsProvider {
   /** Decrypt with the KEK context as AAD: Cloud KMS refuses (400) under any other context. */
   async unwrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const plaintext = await this.client.decrypt(wrapped, kekContextBytes(ctx));
-    if (plaintext.length !== 32) throw new KmsError("malformed", "Cloud KMS decrypt returned a KEK of the wrong length");
+    if (plaintext.length !== 32)
+      throw new KmsError("malformed", "Cloud KMS decrypt returned a KEK of the wrong length");
     return plaintext;
   }
 

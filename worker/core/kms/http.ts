@@ -37,7 +37,8 @@ export async function timedExchange(
       // A reply that arrived after the deadline is still a timeout: on a starved machine the reply
       // and the abort timer can become due together, and the race below could go either way.
       // (Workers advance Date.now() on I/O, so it reflects when the reply arrived.)
-      if (signal.aborted || Date.now() - started >= timeoutMs) throw new KmsError("timeout", `${label} timed out after ${timeoutMs} ms`);
+      if (signal.aborted || Date.now() - started >= timeoutMs)
+        throw new KmsError("timeout", `${label} timed out after ${timeoutMs} ms`);
       return { status: response.status, text };
     } catch (cause) {
       if (cause instanceof KmsError) throw cause;

@@ -34,4 +34,8 @@ export function createKmsProvider(settings: KmsSettings, fetcher?: Fetcher): Kms
 }
 
 /** The development emulator binding each provider's requests go to (absent in production). */
-export const KMS_EMULATOR_BINDINGS = { aws: "KMS_EMULATOR", gcp: "GCP_KMS_EMULATOR", azure: "AZURE_KV_EMULATOR" } as const;
+export const KMS_EMULATOR_BINDINGS = {
+  aws: "KMS_EMULATOR",
+  gcp: "GCP_KMS_EMULATOR",
+  azure: "AZURE_KV_EMULATOR",
+} as const;

@@ -46,7 +46,8 @@ export interface AzureKmsSettings {
 export type KmsSettings = AwsKmsSettings | GcpKmsSettings | AzureKmsSettings;
 
 const timeout = z.coerce.number().int().positive().max(60_000).default(5000);
-const GCP_KEY_NAME = /^projects\/[a-z][a-z0-9-]{4,61}[a-z0-9]\/locations\/[a-z0-9-]+\/keyRings\/[A-Za-z0-9_-]{1,63}\/cryptoKeys\/[A-Za-z0-9_-]{1,63}$/;
+const GCP_KEY_NAME =
+  /^projects\/[a-z][a-z0-9-]{4,61}[a-z0-9]\/locations\/[a-z0-9-]+\/keyRings\/[A-Za-z0-9_-]{1,63}\/cryptoKeys\/[A-Za-z0-9_-]{1,63}$/;
 
 const ServiceAccountJson = z.string().transform((text, ctx) => {
   let json: unknown;
@@ -59,7 +60,10 @@ const ServiceAccountJson = z.string().transform((text, ctx) => {
   const parsed = GcpServiceAccountSchema.safeParse(json);
   if (parsed.success) return parsed.data;
   // Field names only: the messages could quote the private key.
-  ctx.addIssue({ code: "custom", message: `service-account JSON lacks or has invalid ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}` });
+  ctx.addIssue({
+    code: "custom",
+    message: `service-account JSON lacks or has invalid ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`,
+  });
   return z.NEVER;
 });
 
@@ -110,14 +114,22 @@ export const KmsConfigSchema = z
           provider: "aws",
           region: c.KMS_REGION,
           keyId: c.KMS_KEY_ID,
-          ...(c.KMS_PREVIOUS_KEY_ID !== undefined && c.KMS_PREVIOUS_KEY_ID !== c.KMS_KEY_ID ? { previousKeyId: c.KMS_PREVIOUS_KEY_ID } : {}),
+          ...(c.KMS_PREVIOUS_KEY_ID !== undefined && c.KMS_PREVIOUS_KEY_ID !== c.KMS_KEY_ID
+            ? { previousKeyId: c.KMS_PREVIOUS_KEY_ID }
+            : {}),
           endpoint: c.KMS_ENDPOINT,
           accessKeyId: c.KMS_ACCESS_KEY_ID,
           secretAccessKey: c.KMS_SECRET_ACCESS_KEY,
           timeoutMs: c.KMS_TIMEOUT_MS,
         };
       case "gcp":
-        return { provider: "gcp", keyName: c.KMS_GCP_KEY_NAME, endpoint: c.KMS_GCP_ENDPOINT, serviceAccount: c.KMS_GCP_SERVICE_ACCOUNT, timeoutMs: c.KMS_TIMEOUT_MS };
+        return {
+          provider: "gcp",
+          keyName: c.KMS_GCP_KEY_NAME,
+          endpoint: c.KMS_GCP_ENDPOINT,
+          serviceAccount: c.KMS_GCP_SERVICE_ACCOUNT,
+          timeoutMs: c.KMS_TIMEOUT_MS,
+        };
       case "azure":
         return {
           provider: "azure",
@@ -142,7 +154,8 @@ const PROVIDER_SECRETS = {
 /** Every provider's secret binding names. */
 export const KMS_SECRET_BINDINGS: readonly string[] = Object.values(PROVIDER_SECRETS).flat();
 
-const AZURE_VAULT_HOST = /\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net|managedhsm\.azure\.net|managedhsm\.azure\.cn|managedhsm\.usgovcloudapi\.net)$/;
+const AZURE_VAULT_HOST =
+  /\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net|managedhsm\.azure\.net|managedhsm\.azure\.cn|managedhsm\.usgovcloudapi\.net)$/;
 const AZURE_AUTHORITY = /^https:\/\/login\.(microsoftonline\.com|microsoftonline\.us|chinacloudapi\.cn)\/?$/;
 
 /**
@@ -177,7 +190,8 @@ export function productionKmsProblems(settings: KmsSettings, secretsSet: readonl
       if (url.protocol !== "https:" || !AZURE_VAULT_HOST.test(url.hostname)) {
         problems.push("production KMS_AZURE_KEY_ID must be an https Key Vault or Managed HSM key id");
       }
-      if (!AZURE_AUTHORITY.test(settings.authorityHost)) problems.push("production KMS_AZURE_AUTHORITY_HOST must be an Entra login host");
+      if (!AZURE_AUTHORITY.test(settings.authorityHost))
+        problems.push("production KMS_AZURE_AUTHORITY_HOST must be an Entra login host");
       // Key Vault (vaults) holds RSA keys only; AES key wrap needs a Managed HSM oct-HSM key.
       if (settings.algorithm === "A256KW" && !url.hostname.includes(".managedhsm.")) {
         problems.push("KMS_AZURE_ALGORITHM A256KW needs a Managed HSM key");

@@ -43,7 +43,9 @@ async function mac(pepperHex: string, payload: OperatorProofPayload): Promise<st
   // Fixed field order, so signer and verifier serialise the same bytes whatever order they received.
   const p = payload;
   const text = JSON.stringify([p.v, p.operator, p.token_id, p.tenant_id, p.job_id, p.action, p.issued_at]);
-  return bytesToHex(new Uint8Array(await crypto.subtle.sign("HMAC", await proofKey(pepperHex), new TextEncoder().encode(text))));
+  return bytesToHex(
+    new Uint8Array(await crypto.subtle.sign("HMAC", await proofKey(pepperHex), new TextEncoder().encode(text))),
+  );
 }
 
 /** Signs a proof for one tenant and one action. */
@@ -52,7 +54,11 @@ export async function signOperatorProof(pepperHex: string, payload: OperatorProo
 }
 
 /** Why a proof was refused, or null when it authorises `action` on `tenantId` now. */
-export async function checkOperatorProof(pepperHex: string, proof: OperatorProof, expect: { tenantId: string; action: string; now: number }): Promise<string | null> {
+export async function checkOperatorProof(
+  pepperHex: string,
+  proof: OperatorProof,
+  expect: { tenantId: string; action: string; now: number },
+): Promise<string | null> {
   const p = proof.payload;
   if (!digestsEqual(await mac(pepperHex, p), proof.mac)) return "bad signature";
   if (p.tenant_id !== expect.tenantId) return "proof is for another tenant";

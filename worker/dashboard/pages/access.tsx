@@ -10,16 +10,31 @@ import { ROLES } from "../../contract/roles";
 import { Field, PostForm, Select, ShownOnce, Table, TextArea, doneRedirect, render } from "../layout";
 import { VaultError } from "../../contract/errors";
 import { parseToken } from "../../core/auth/tokens";
-import { call, callAs, durationField, requireRole, jsonField, listField, may, present, type DashContext, type DashEnv } from "../vault";
+import {
+  call,
+  callAs,
+  durationField,
+  requireRole,
+  jsonField,
+  listField,
+  may,
+  present,
+  type DashContext,
+  type DashEnv,
+} from "../vault";
 
 async function tokensPage(c: DashContext, created?: CreatedToken) {
   const viewer = c.get("viewer");
-  const page = await call<TokenPage>(c, "tokens.list", { query: { limit: "100", ...present(c.req.query(), ["cursor"]) } });
+  const page = await call<TokenPage>(c, "tokens.list", {
+    query: { limit: "100", ...present(c.req.query(), ["cursor"]) },
+  });
   return render(
     c,
     "API tokens",
     <>
-      {created ? <ShownOnce label={`New token ${created.name} (${created.role}, ${created.identity})`} value={created.token} /> : null}
+      {created ? (
+        <ShownOnce label={`New token ${created.name} (${created.role}, ${created.identity})`} value={created.token} />
+      ) : null}
       <Table
         head={["Name", "Kind", "Role", "Identity", "Created", "Expires", ""]}
         rows={page.items.map((t) => [
@@ -42,7 +57,12 @@ async function tokensPage(c: DashContext, created?: CreatedToken) {
         <Select label="Role" name="role" options={ROLES} value="viewer" />
         <Field label="Identity" name="identity" required placeholder="agent:deploy-bot" />
         <Field label="Expires in" name="expires_in" placeholder="30d" />
-        <Field label="Your admin API token (a session cannot create tokens; it is used for this request only)" name="api_token" type="password" required />
+        <Field
+          label="Your admin API token (a session cannot create tokens; it is used for this request only)"
+          name="api_token"
+          type="password"
+          required
+        />
         <button type="submit">Create token</button>
       </PostForm>
     </>,
@@ -52,7 +72,9 @@ async function tokensPage(c: DashContext, created?: CreatedToken) {
 async function sessionsPage(c: DashContext) {
   const viewer = c.get("viewer");
   // Admins list every session; anyone else's page still asks the vault whether this one is alive.
-  const all = may(viewer, "tokens.list") ? (await call<TokenPage>(c, "tokens.list", { query: { limit: "100" } })).items.filter((t) => t.kind === "session") : await call(c, "whoami").then(() => []);
+  const all = may(viewer, "tokens.list")
+    ? (await call<TokenPage>(c, "tokens.list", { query: { limit: "100" } })).items.filter((t) => t.kind === "session")
+    : await call(c, "whoami").then(() => []);
   return render(
     c,
     "Sessions",
@@ -66,7 +88,10 @@ async function sessionsPage(c: DashContext) {
         <dt>Ends at the latest</dt>
         <dd>{viewer.expires_at ?? "—"}</dd>
       </dl>
-      <p>Sessions end after 30 minutes without use, at the time above, when signed out, or when their API token is revoked.</p>
+      <p>
+        Sessions end after 30 minutes without use, at the time above, when signed out, or when their API token is
+        revoked.
+      </p>
       {may(viewer, "tokens.list") ? (
         <>
           <h2>All active sessions</h2>
@@ -121,7 +146,11 @@ async function teamsPage(c: DashContext) {
           <h2>Create or replace a team</h2>
           <PostForm viewer={viewer} action="/ui/teams" class="row">
             <Field label="Team name" name="name" required />
-            <Field label="Member identity globs (comma separated)" name="members" placeholder="agent:ci-*, user:*@acme.test" />
+            <Field
+              label="Member identity globs (comma separated)"
+              name="members"
+              placeholder="agent:ci-*, user:*@acme.test"
+            />
             <button type="submit">Save team</button>
           </PostForm>
         </>
@@ -131,7 +160,14 @@ async function teamsPage(c: DashContext) {
 }
 
 type Trust = { id: string; name: string; issuer: string; audience: string; role: string; credentials: string[] };
-type Webhook = { id: string; name: string; identity: string; credentials: string[]; max_ttl: number; created_at: string };
+type Webhook = {
+  id: string;
+  name: string;
+  identity: string;
+  credentials: string[];
+  max_ttl: number;
+  created_at: string;
+};
 
 async function oidcPage(c: DashContext) {
   const viewer = c.get("viewer");
@@ -157,7 +193,11 @@ async function oidcPage(c: DashContext) {
       />
       <h2>New trust</h2>
       <PostForm viewer={viewer} action="/ui/oidc">
-        <TextArea label="Trust policy as JSON (name, issuer, audience, conditions, identity_template, role, credentials, …)" name="trust" rows={10} />
+        <TextArea
+          label="Trust policy as JSON (name, issuer, audience, conditions, identity_template, role, credentials, …)"
+          name="trust"
+          rows={10}
+        />
         <button type="submit">Create trust</button>
       </PostForm>
     </>,
@@ -171,7 +211,9 @@ async function webhooksPage(c: DashContext, created?: { webhook: Webhook; secret
     c,
     "Webhooks",
     <>
-      {created ? <ShownOnce label={`Signing secret of webhook ${created.webhook.name}`} value={created.secret} /> : null}
+      {created ? (
+        <ShownOnce label={`Signing secret of webhook ${created.webhook.name}`} value={created.secret} />
+      ) : null}
       <Table
         head={["Name", "Identity", "Credentials", "Max TTL", "Created", ""]}
         rows={hooks.items.map((w) => [
@@ -246,7 +288,9 @@ export function accessPages(ui: Hono<DashEnv>): void {
   ui.get("/webhooks", (c) => webhooksPage(c));
   ui.post("/webhooks", async (c) => {
     const f = c.get("form");
-    const created = await call<{ webhook: Webhook; secret: string }>(c, "webhooks.create", { body: { ...present(f, ["name"]), credentials: listField(f.credentials), max_ttl: durationField(f.max_ttl) } });
+    const created = await call<{ webhook: Webhook; secret: string }>(c, "webhooks.create", {
+      body: { ...present(f, ["name"]), credentials: listField(f.credentials), max_ttl: durationField(f.max_ttl) },
+    });
     return webhooksPage(c, created);
   });
   ui.post("/webhooks/:ref/delete", async (c) => {

@@ -117,7 +117,10 @@ export function adminPages(ui: Hono<DashEnv>): void {
     const window = impactWindow(c);
     if (!window) throw new VaultError("validation_failed", "query: give from and to");
     const report = await call<ImpactReport>(c, "incident.impact", { query: window });
-    return c.body(JSON.stringify(report, null, 2), 200, { "content-type": "application/json", "content-disposition": 'attachment; filename="impact.json"' });
+    return c.body(JSON.stringify(report, null, 2), 200, {
+      "content-type": "application/json",
+      "content-disposition": 'attachment; filename="impact.json"',
+    });
   });
   ui.get("/health", healthPage);
 }

@@ -18,13 +18,29 @@ function asTimestamp(value: string | undefined): string | undefined {
   return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value) ? `${value}:00Z` : value;
 }
 
-type Entry = { ts?: string; type?: string; outcome?: string; actor?: { identity?: string }; target?: { kind?: string; id?: string } | null };
+type Entry = {
+  ts?: string;
+  type?: string;
+  outcome?: string;
+  actor?: { identity?: string };
+  target?: { kind?: string; id?: string } | null;
+};
 
 async function list(c: DashContext) {
   const query = present(c.req.query(), ["type", "identity", "credential", "since", "until", "from_seq"]);
-  const input = { ...query, since: asTimestamp(query.since), until: asTimestamp(query.until), limit: String(AUDIT_PAGE_SIZE) };
-  const page = await call<AuditPage>(c, "audit.query", { query: Object.fromEntries(Object.entries(input).filter((e): e is [string, string] => e[1] !== undefined)) });
-  const next = page.next_from_seq === null ? null : `/ui/audit?${new URLSearchParams({ ...query, from_seq: String(page.next_from_seq) })}`;
+  const input = {
+    ...query,
+    since: asTimestamp(query.since),
+    until: asTimestamp(query.until),
+    limit: String(AUDIT_PAGE_SIZE),
+  };
+  const page = await call<AuditPage>(c, "audit.query", {
+    query: Object.fromEntries(Object.entries(input).filter((e): e is [string, string] => e[1] !== undefined)),
+  });
+  const next =
+    page.next_from_seq === null
+      ? null
+      : `/ui/audit?${new URLSearchParams({ ...query, from_seq: String(page.next_from_seq) })}`;
   return render(
     c,
     "Audit log",
@@ -47,7 +63,14 @@ async function list(c: DashContext) {
         empty="No entries match."
         rows={page.items.map((r) => {
           const e = r.entry as Entry;
-          return [<a href={`/ui/audit/${r.seq}`}>{r.seq}</a>, e.ts ?? "", e.type ?? "", e.actor?.identity ?? "", e.target ? `${e.target.kind}:${e.target.id}` : "—", e.outcome ?? ""];
+          return [
+            <a href={`/ui/audit/${r.seq}`}>{r.seq}</a>,
+            e.ts ?? "",
+            e.type ?? "",
+            e.actor?.identity ?? "",
+            e.target ? `${e.target.kind}:${e.target.id}` : "—",
+            e.outcome ?? "",
+          ];
         })}
       />
       {next ? <a href={next}>Next page</a> : null}

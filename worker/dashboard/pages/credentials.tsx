@@ -29,7 +29,8 @@ async function list(c: DashContext) {
   const query = present(c.req.query(), ["prefix", "tag", "cursor"]);
   const page = await call<CredentialPage>(c, "credentials.list", { query: { ...query, limit: "50" } });
   const viewer = c.get("viewer");
-  const next = page.next_cursor === null ? null : `/ui/credentials?${new URLSearchParams({ ...query, cursor: page.next_cursor })}`;
+  const next =
+    page.next_cursor === null ? null : `/ui/credentials?${new URLSearchParams({ ...query, cursor: page.next_cursor })}`;
   return render(
     c,
     "Credentials",
@@ -43,7 +44,13 @@ async function list(c: DashContext) {
         <Table
           head={["Name", "Tags", "Version", "Updated", "Created by"]}
           empty="No credentials match."
-          rows={page.items.map((cr) => [<a href={`/ui/credentials/${cr.id}`}>{cr.name}</a>, <Tags tags={cr.tags} />, cr.current_version, cr.updated_at, cr.created_by])}
+          rows={page.items.map((cr) => [
+            <a href={`/ui/credentials/${cr.id}`}>{cr.name}</a>,
+            <Tags tags={cr.tags} />,
+            cr.current_version,
+            cr.updated_at,
+            cr.created_by,
+          ])}
         />
         {next ? <a href={next}>Next page</a> : null}
       </div>
@@ -52,7 +59,13 @@ async function list(c: DashContext) {
           <h2 id="new-h">New credential</h2>
           <PostForm viewer={viewer} action="/ui/credentials" class="row">
             <Field label="Name" name="name" required placeholder="prod/db-url" />
-            <Field label="Value (never shown again)" name="value" type="password" required autocomplete="new-password" />
+            <Field
+              label="Value (never shown again)"
+              name="value"
+              type="password"
+              required
+              autocomplete="new-password"
+            />
             <Field label="Description" name="description" />
             <Field label="Tags (comma separated)" name="tags" />
             <Field label="Default TTL" name="default_ttl" placeholder="1h" />
@@ -65,7 +78,15 @@ async function list(c: DashContext) {
   );
 }
 
-const CheckResult = ({ check, identity, permission }: { check: AclCheck | null; identity: string; permission: string }) => (
+const CheckResult = ({
+  check,
+  identity,
+  permission,
+}: {
+  check: AclCheck | null;
+  identity: string;
+  permission: string;
+}) => (
   <p id="acl-check" role="status" aria-live="polite">
     {check === null ? (
       "Enter an identity to see what the ACL answers."
@@ -73,7 +94,9 @@ const CheckResult = ({ check, identity, permission }: { check: AclCheck | null; 
       <>
         <span class={check.allowed ? "ok" : "bad"}>{check.allowed ? "Allowed" : "Denied"}</span>
         {` — ${identity} may ${check.allowed ? "" : "not "}${permission}`}
-        {check.rule === null ? " (no rule decided: the default applies)" : ` (rule #${check.rule + 1}${check.team ? `, team ${check.team}` : ""})`}
+        {check.rule === null
+          ? " (no rule decided: the default applies)"
+          : ` (rule #${check.rule + 1}${check.team ? `, team ${check.team}` : ""})`}
       </>
     )}
   </p>
@@ -82,13 +105,21 @@ const CheckResult = ({ check, identity, permission }: { check: AclCheck | null; 
 async function detail(c: DashContext) {
   const ref = c.req.param("ref")!;
   const viewer = c.get("viewer");
-  const [cred, versions] = await Promise.all([call<Credential>(c, "credentials.get", { params: { ref } }), call<{ items: CredentialVersion[] }>(c, "credentials.versions", { params: { ref } })]);
+  const [cred, versions] = await Promise.all([
+    call<Credential>(c, "credentials.get", { params: { ref } }),
+    call<{ items: CredentialVersion[] }>(c, "credentials.versions", { params: { ref } }),
+  ]);
   const manager = may(viewer, "acl.get");
   const acl = manager ? await call<Acl>(c, "acl.get", { params: { ref } }) : null;
-  const use = await call<UsePolicy>(c, "use.get", { params: { ref } }).catch((e) => (e instanceof VaultError && e.status === 404 ? null : Promise.reject(e)));
+  const use = await call<UsePolicy>(c, "use.get", { params: { ref } }).catch((e) =>
+    e instanceof VaultError && e.status === 404 ? null : Promise.reject(e),
+  );
   const identity = c.req.query("identity")?.trim() ?? "";
   const permission = c.req.query("permission") === "use" ? "use" : "lease";
-  const check = manager && identity ? await call<AclCheck>(c, "acl.check", { params: { ref }, query: { identity, permission } }) : null;
+  const check =
+    manager && identity
+      ? await call<AclCheck>(c, "acl.check", { params: { ref }, query: { identity, permission } })
+      : null;
   const base = `/ui/credentials/${cred.id}`;
   return render(
     c,
@@ -122,12 +153,21 @@ async function detail(c: DashContext) {
         ) : null}
       </p>
       <h2>Versions</h2>
-      <Table head={["Version", "Created", "By", "KEK version"]} rows={versions.items.map((v) => [v.version, v.created_at, v.created_by, v.kek_version])} />
+      <Table
+        head={["Version", "Created", "By", "KEK version"]}
+        rows={versions.items.map((v) => [v.version, v.created_at, v.created_by, v.kek_version])}
+      />
       {may(viewer, "credentials.rotate") ? (
         <section>
           <h2>Rotate value</h2>
           <PostForm viewer={viewer} action={`${base}/rotate`} class="row">
-            <Field label="New value (never shown again)" name="value" type="password" required autocomplete="new-password" />
+            <Field
+              label="New value (never shown again)"
+              name="value"
+              type="password"
+              required
+              autocomplete="new-password"
+            />
             <button type="submit">Rotate</button>
           </PostForm>
           <h2>Metadata</h2>
@@ -142,7 +182,11 @@ async function detail(c: DashContext) {
         <section>
           <h2>Access policy (ACL)</h2>
           <PostForm viewer={viewer} action={`${base}/acl`}>
-            <TextArea label="Rules as JSON: {rules: [{effect, identity, permissions?}], agent_visible}" name="acl" value={JSON.stringify(acl, null, 2)} />
+            <TextArea
+              label="Rules as JSON: {rules: [{effect, identity, permissions?}], agent_visible}"
+              name="acl"
+              value={JSON.stringify(acl, null, 2)}
+            />
             <button type="submit">Save ACL</button>
           </PostForm>
           <h3>Who may lease or use it?</h3>
@@ -158,7 +202,11 @@ async function detail(c: DashContext) {
         <h2>Use policy</h2>
         {may(viewer, "use.set") ? (
           <PostForm viewer={viewer} action={`${base}/use`}>
-            <TextArea label="Where the vault may call with this credential (JSON; empty to remove)" name="policy" value={use ? JSON.stringify(use, null, 2) : ""} />
+            <TextArea
+              label="Where the vault may call with this credential (JSON; empty to remove)"
+              name="policy"
+              value={use ? JSON.stringify(use, null, 2) : ""}
+            />
             <button type="submit">Save use policy</button>
           </PostForm>
         ) : use ? (
@@ -188,7 +236,13 @@ export function credentialPages(ui: Hono<DashEnv>): void {
   ui.post("/credentials", async (c) => {
     const f = c.get("form");
     // The value is sent exactly as typed (no trimming: that would change the secret).
-    const body = { ...present(f, ["name", "description"]), value: f.value ?? "", tags: listField(f.tags), default_ttl: durationField(f.default_ttl), max_ttl: durationField(f.max_ttl) };
+    const body = {
+      ...present(f, ["name", "description"]),
+      value: f.value ?? "",
+      tags: listField(f.tags),
+      default_ttl: durationField(f.default_ttl),
+      max_ttl: durationField(f.max_ttl),
+    };
     const created = await call<Credential>(c, "credentials.create", { body });
     return doneRedirect(c, `/ui/credentials/${created.id}`, "created");
   });
@@ -201,7 +255,10 @@ export function credentialPages(ui: Hono<DashEnv>): void {
   ui.post("/credentials/:ref/update", async (c) => {
     const ref = c.req.param("ref");
     const f = c.get("form");
-    await call(c, "credentials.update", { params: { ref }, body: { description: f.description ?? "", tags: listField(f.tags) } });
+    await call(c, "credentials.update", {
+      params: { ref },
+      body: { description: f.description ?? "", tags: listField(f.tags) },
+    });
     return doneRedirect(c, `/ui/credentials/${ref}`, "saved");
   });
   ui.post("/credentials/:ref/acl", async (c) => {
@@ -213,7 +270,9 @@ export function credentialPages(ui: Hono<DashEnv>): void {
     const ref = c.req.param("ref");
     const f = c.get("form");
     if ((f.policy ?? "").trim() === "") {
-      await call(c, "use.delete", { params: { ref } }).catch((e) => (e instanceof VaultError && e.status === 404 ? null : Promise.reject(e)));
+      await call(c, "use.delete", { params: { ref } }).catch((e) =>
+        e instanceof VaultError && e.status === 404 ? null : Promise.reject(e),
+      );
     } else {
       await call(c, "use.set", { params: { ref }, body: jsonField(f, "policy") });
     }
@@ -222,7 +281,8 @@ export function credentialPages(ui: Hono<DashEnv>): void {
   ui.post("/credentials/:ref/delete", async (c) => {
     const ref = c.req.param("ref");
     const cred = await call<Credential>(c, "credentials.get", { params: { ref } });
-    if (c.get("form").confirm !== cred.name) throw new VaultError("validation_failed", "confirm: type the credential's name exactly to delete it");
+    if (c.get("form").confirm !== cred.name)
+      throw new VaultError("validation_failed", "confirm: type the credential's name exactly to delete it");
     await call(c, "credentials.delete", { params: { ref } });
     return doneRedirect(c, "/ui/credentials", "deleted");
   });

@@ -19,7 +19,10 @@ async function list(c: DashContext) {
   const page = await call<LeasePage>(c, "leases.list", { query: { ...query, state, limit: "100" } });
   const viewer = c.get("viewer");
   const mayRevoke = may(viewer, "leases.revoke");
-  const next = page.next_cursor === null ? null : `/ui/leases?${new URLSearchParams({ ...query, state, cursor: page.next_cursor })}`;
+  const next =
+    page.next_cursor === null
+      ? null
+      : `/ui/leases?${new URLSearchParams({ ...query, state, cursor: page.next_cursor })}`;
   return render(
     c,
     "Leases",
@@ -81,8 +84,10 @@ export function leasePages(ui: Hono<DashEnv>): void {
   ui.get("/leases", list);
   ui.post("/leases/break-glass", async (c) => {
     const f = c.get("form");
-    if (f.confirm !== BREAK_GLASS_WORD) throw new VaultError("validation_failed", `confirm: type ${BREAK_GLASS_WORD} to revoke leases`);
-    const filter = f.all === "all" ? { all: true, ...present(f, ["reason"]) } : present(f, ["credential", "identity", "reason"]);
+    if (f.confirm !== BREAK_GLASS_WORD)
+      throw new VaultError("validation_failed", `confirm: type ${BREAK_GLASS_WORD} to revoke leases`);
+    const filter =
+      f.all === "all" ? { all: true, ...present(f, ["reason"]) } : present(f, ["credential", "identity", "reason"]);
     await call(c, "leases.revoke_matching", { body: filter });
     return doneRedirect(c, "/ui/leases", "revoked");
   });

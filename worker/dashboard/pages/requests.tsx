@@ -17,8 +17,12 @@ function approversText(a: AccessRequest["approvers"]): string {
 
 async function queue(c: DashContext) {
   const viewer = c.get("viewer");
-  const pending = await call<{ items: AccessRequest[] }>(c, "access_requests.list", { query: { view: "queue", limit: "100" } });
-  const mine = await call<{ items: AccessRequest[] }>(c, "access_requests.list", { query: { view: "mine", limit: "20" } });
+  const pending = await call<{ items: AccessRequest[] }>(c, "access_requests.list", {
+    query: { view: "queue", limit: "100" },
+  });
+  const mine = await call<{ items: AccessRequest[] }>(c, "access_requests.list", {
+    query: { view: "mine", limit: "20" },
+  });
   const mayDecide = may(viewer, "access_requests.approve");
   return render(
     c,
@@ -64,7 +68,15 @@ async function queue(c: DashContext) {
         <Table
           head={["Request", "Credential", "Status", "Approvers", "Decided by", "Reason", "Expires"]}
           empty="You have made no access requests."
-          rows={mine.items.map((r) => [<code>{r.id}</code>, r.credential_name, r.status, approversText(r.approvers), r.decided_by ?? "—", r.reason ?? "—", r.expires_at])}
+          rows={mine.items.map((r) => [
+            <code>{r.id}</code>,
+            r.credential_name,
+            r.status,
+            approversText(r.approvers),
+            r.decided_by ?? "—",
+            r.reason ?? "—",
+            r.expires_at,
+          ])}
         />
       </section>
     </>,
@@ -75,12 +87,18 @@ async function queue(c: DashContext) {
 export function requestPages(ui: Hono<DashEnv>): void {
   ui.get("/requests", queue);
   ui.post("/requests/:id/approve", async (c) => {
-    await call(c, "access_requests.approve", { params: { id: c.req.param("id") }, body: present(c.get("form"), ["reason"]) });
+    await call(c, "access_requests.approve", {
+      params: { id: c.req.param("id") },
+      body: present(c.get("form"), ["reason"]),
+    });
     return doneRedirect(c, "/ui/requests", "approved");
   });
   ui.post("/requests/:id/deny", async (c) => {
     // An empty reason reaches the vault as a missing one: its 400 names the field.
-    await call(c, "access_requests.deny", { params: { id: c.req.param("id") }, body: present(c.get("form"), ["reason"]) });
+    await call(c, "access_requests.deny", {
+      params: { id: c.req.param("id") },
+      body: present(c.get("form"), ["reason"]),
+    });
     return doneRedirect(c, "/ui/requests", "denied");
   });
 }
