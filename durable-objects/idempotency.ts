@@ -14,6 +14,7 @@ import {
   utf8Encode,
 } from "../worker/core/crypto";
 import { VaultError } from "../worker/contract/errors";
+import { IdempotencyKeySchema } from "../worker/contract/rpc";
 import { findLease } from "./storage/leases";
 import type { Actor, VaultContext } from "./vault-context";
 
@@ -32,6 +33,20 @@ import type { Actor, VaultContext } from "./vault-context";
  * guessed from it offline. Failed calls are not remembered: they changed nothing, so a retry runs again.
  * A replayed lease must still be active (REPLAY_CHECKS): break glass ends re-delivery too.
  */
+
+/**
+ * The Idempotency-Key of a call, as sent (the Worker passes the header on unchecked): undefined
+ * when there was none. Checked before the input and before any idempotency row is read, so bad
+ * input is never matched against, or stored as, an outcome.
+ * @throws VaultError validation_failed for a key that is not 1–128 printable ASCII characters.
+ */
+export function parseIdempotencyKey(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const key = IdempotencyKeySchema.safeParse(raw);
+  if (!key.success)
+    throw new VaultError("validation_failed", "Idempotency-Key header: must be 1 to 128 printable ASCII characters");
+  return key.data;
+}
 
 /** How long an outcome is kept and replayed. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;

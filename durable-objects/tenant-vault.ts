@@ -13,23 +13,19 @@ import {
 } from "../worker/contract/operations";
 import { loadConfig } from "../worker/contract/config";
 import { describeZodError, VaultError } from "../worker/contract/errors";
-import { IdempotencyKeySchema, type Call, type Outcome } from "../worker/contract/rpc";
+import type { Call, Outcome } from "../worker/contract/rpc";
 import { OidcLeaseRequestSchema, OidcRevokeRequestSchema } from "../worker/contract/schemas/federation";
 import { isJsonMediaType } from "../worker/contract/media-type";
 import { BootstrapSchema, type BootstrapResult } from "../worker/contract/schemas/tenants";
+import { afterCall } from "./after-call";
 import { checkpointIfDue } from "./audit/checkpoints";
-import { submitToWitnesses } from "./audit/witnesses";
-import { backfillMerkle, MERKLE_BENCH_SKIP } from "./audit/merkle-store";
-import { record } from "./audit/record";
-import { flushRefusalSummaries, SourceIpSchema, withRequestSource } from "./audit/refusals";
+import { SourceIpSchema, withRequestSource } from "./audit/refusals";
+import { drainPending, earliestDeadline, runAlarm } from "./alarm";
 import { buildContext } from "./build-context";
 import { guard, parseInput } from "./errors";
-import { sweepStep } from "./kek/rotation";
 import { authenticate } from "./ops/auth";
 import { ciRefusal } from "./ops/ci-leases";
-import { expireDueLeases } from "./ops/expiry";
-import { expireDueRequests } from "./ops/access-requests";
-import { idempotent, purgeExpiredIdempotency } from "./idempotency";
+import { idempotent, parseIdempotencyKey } from "./idempotency";
 import { HANDLERS, type Handler, type OpResult } from "./ops";
 import * as oidc from "./ops/oidc";
 import * as webhooks from "./ops/webhooks";
@@ -38,8 +34,6 @@ import { bootstrapTenant } from "./ops/tenant";
 import { actForOperator } from "./ops/operator";
 import type { OperatorProof } from "../worker/core/operator/proof";
 import { UseLimiter } from "./ops/use";
-import { earliestExpiry } from "./storage/leases";
-import { earliestRequestExpiry } from "./storage/access-requests";
 import { getMeta } from "./storage/meta";
 import { migrate } from "./storage/migrations";
 import {
@@ -53,30 +47,11 @@ import {
   SeedSchema,
   seedLeases,
 } from "./test-hooks";
-import { FaultHook, FaultsSchema, type AlarmStep } from "./outbox/faults";
+import { FaultHook, FaultsSchema } from "./outbox/faults";
 import { MetricsRecorder, type DataPointSink } from "./metrics/recorder";
 import { readMetrics } from "./metrics/store";
 import type { TenantMetrics } from "../worker/contract/metrics";
-import { drainOutbox, OUTBOX_MAX_BACKOFF_MS } from "./outbox/outbox";
-import { d1Message } from "../worker/core/db/tenant-db";
 import type { Actor, VaultContext } from "./vault-context";
-
-const SignedRequestSchema = z.strictObject({
-  name: z.string().max(128),
-  contentType: z.string().max(256).nullable(),
-  timestamp: z.string().max(64).nullable(),
-  signature: z.string().max(256).nullable(),
-  body: z.string().max(512 * 1024),
-});
-
-/** The next deadline the alarm must meet: a lease's or an access request's. */
-function earliestDeadline(sql: SqlStorage): number | null {
-  const times = [earliestExpiry(sql), earliestRequestExpiry(sql)].filter((t) => t !== null);
-  return times.length === 0 ? null : Math.min(...times);
-}
-
-/** Where a refused or failed operation is recorded; lease refusals have their own type. */
-const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "lease.denied" };
 
 /**
  * The single authority for one tenant (DESIGN.md "Shape"): authenticates tokens against its own
@@ -92,15 +67,15 @@ export class TenantVault extends DurableObject<Env> {
   #fixedNow: number | null = null;
   /** Per-minute budgets of proxied calls (ops/use.ts). */
   readonly #useLimiter = new UseLimiter();
-  /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
   /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
-  #alarmFailures = 0;
+  readonly #backoff = { failures: 0 };
   /**
    * Whether this object has seen its Merkle tree complete: appends then keep it complete in their
    * own transactions, so calls stop paying for the backfill check (two queries each). The alarm
    * still runs the backfill, which repairs a tree found incomplete anyway.
    */
-  #merkleBuilt = false;
+  #merkle = { built: false };
+  /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
   #faults = new FaultHook(
     (reason) => this.ctx.abort(reason),
     () => this.ctx.storage.sync(),
@@ -123,8 +98,8 @@ export class TenantVault extends DurableObject<Env> {
   /** Creates this tenant and its first admin token. The Worker has checked the bootstrap secret. */
   async bootstrap(tenantId: string, requestId: string, input: unknown): Promise<Outcome<BootstrapResult>> {
     const started = Date.now();
-    const outcome = await this.#guard(requestId, () =>
-      bootstrapTenant(this.#contextFor(tenantId), this.#parse(BootstrapSchema, input), requestId),
+    const outcome = await guard(requestId, () =>
+      bootstrapTenant(this.#contextFor(tenantId), parseInput(BootstrapSchema, input), requestId),
     );
     this.#observe("tenant.bootstrap", outcome, started);
     return outcome;
@@ -135,7 +110,7 @@ export class TenantVault extends DurableObject<Env> {
    * bootstrapped. Counts and times only; the Worker has authenticated the operator.
    */
   metricsSnapshot(): Promise<Outcome<TenantMetrics | null>> {
-    return this.#guard("metrics", async () => {
+    return guard("metrics", async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       if (tenantId === undefined) return null;
       const now = this.#fixedNow ?? Date.now();
@@ -177,22 +152,22 @@ export class TenantVault extends DurableObject<Env> {
   /** CI by OIDC ID token: no vault token; the trust policies of this tenant decide. */
   oidcLeases(requestId: string, input: unknown, ip?: string | null) {
     return this.#unauthenticated(requestId, { ip, route: "ci.oidc", metric: "ci.oidc.leases" }, (ctx) =>
-      oidc.oidcLeases(ctx, requestId, this.#parse(OidcLeaseRequestSchema, input)),
+      oidc.oidcLeases(ctx, requestId, parseInput(OidcLeaseRequestSchema, input)),
     );
   }
 
   /** CI job's end: revoke its leases, proven by a fresh OIDC ID token. */
   oidcRevokeLeases(requestId: string, input: unknown, ip?: string | null) {
     return this.#unauthenticated(requestId, { ip, route: "ci.oidc" }, (ctx) =>
-      oidc.oidcRevokeLeases(ctx, requestId, this.#parse(OidcRevokeRequestSchema, input)),
+      oidc.oidcRevokeLeases(ctx, requestId, parseInput(OidcRevokeRequestSchema, input)),
     );
   }
 
   /** CI by signed webhook: the Worker passes the headers and the raw body it received. */
   webhookLeases(requestId: string, signed: SignedRequest, ip?: string | null) {
-    const parsed = SignedRequestSchema.safeParse(signed);
+    const parsed = webhooks.SignedRequestSchema.safeParse(signed);
     if (!parsed.success)
-      return this.#guard(requestId, () =>
+      return guard(requestId, () =>
         Promise.reject(new VaultError("validation_failed", describeZodError(parsed.error, "request"))),
       );
     // A wrong media type is answered 415 whether or not the tenant exists, so it reveals nothing.
@@ -217,7 +192,7 @@ export class TenantVault extends DurableObject<Env> {
    */
   operatorAction(proof: OperatorProof, input: unknown) {
     const requestId = typeof proof?.payload?.job_id === "string" ? proof.payload.job_id.slice(0, 64) : "operator";
-    return this.#guard(requestId, async () => {
+    return guard(requestId, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
       return actForOperator(this.#contextFor(tenantId), proof, input);
@@ -230,7 +205,7 @@ export class TenantVault extends DurableObject<Env> {
   /** Test hook: bulk-creates leases (see test-hooks.ts); needs an admin token. */
   seedLeases(call: Call<unknown>) {
     return this.#call(call, "leases.seed", "admin", (ctx, a) => {
-      const input = this.#parse(SeedSchema, call.input);
+      const input = parseInput(SeedSchema, call.input);
       return () => seedLeases(ctx, a, input);
     });
   }
@@ -290,66 +265,19 @@ export class TenantVault extends DurableObject<Env> {
     await this.#drainOutbox();
   }
 
-  /** Applies pending outbox rows; re-arms the alarm at the backoff deadline if some are left. */
+  /** Applies pending D1 changes (alarm.ts `drainPending`). */
   async #drainOutbox(): Promise<void> {
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
-    if (tenantId === undefined) return;
-    const ctx = this.#contextFor(tenantId);
-    const retryAt = await drainOutbox(ctx).catch((error: unknown) => {
-      console.error("outbox drain failed", { error: d1Message(error) });
-      return Date.now() + 1000;
-    });
-    if (retryAt !== null) await ctx.scheduleAlarm(Math.max(retryAt, Date.now()));
+    if (tenantId !== undefined) await drainPending(this.#contextFor(tenantId));
   }
 
-  /** Background work: apply pending D1 changes, close refusal minutes, expire due leases, one KEK sweep batch, purge expired idempotency rows, a due checkpoint, a Merkle backfill batch; then re-arm. */
+  /** Background work (alarm.ts `runAlarm`); then this run is counted like a request. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
-    // Each step on its own: one that throws (D1 down for the sweep, say) must not starve the others,
-    // and every step is a transaction or idempotent, so running it again duplicates nothing.
-    let failed = false;
-    const step = async <T>(name: AlarmStep, fn: () => T | Promise<T>): Promise<T | null> => {
-      try {
-        this.#faults.step(name);
-        return await fn();
-      } catch (error) {
-        console.error("alarm step failed; retried with backoff", { step: name, error: d1Message(error) });
-        failed = true;
-        return null;
-      }
-    };
-    await step("outbox", () => this.#drainOutbox());
-    const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
-    const expiry = await step("expiry", () => expireDueLeases(ctx));
-    const requests = await step("access-expiry", () => expireDueRequests(ctx));
-    const sweep = await step("kek-sweep", () => sweepStep(ctx));
-    const idempotency = await step("idempotency", () => purgeExpiredIdempotency(ctx));
-    await step("checkpoint", () => checkpointIfDue(ctx));
-    // Retries of witness submissions that failed (a new checkpoint is submitted as it is signed).
-    await step("witness", () => submitToWitnesses(ctx));
-    // Logs older than the Merkle tree are built into it once, a bounded batch per run.
-    // (Not while the TEST_HOOKS-only bench switch holds this tenant's tree still: bench/merkle.mjs.)
-    if (
-      (await step("merkle", () => (MERKLE_BENCH_SKIP.has(tenantId) ? "done" : backfillMerkle(ctx.storage)))) === "more"
-    )
-      await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-    if (expiry?.more || requests?.more) await ctx.scheduleAlarm(ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS);
-    if (sweep === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-    // A purge backlog pauses like an expiry backlog, so it never starves requests.
-    if (idempotency !== null && idempotency !== undefined)
-      await ctx.scheduleAlarm(idempotency === "more" ? ctx.now() + ctx.config.LEASE_EXPIRY_PAUSE_MS : idempotency);
-    // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
-    // the past would fire at once, find it still open and re-arm forever. In production they agree.
-    if (summaryDue && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
-    // A failed step is retried after 1 s, 2 s, 4 s ... up to 5 minutes (real time, like the summaries).
-    this.#alarmFailures = failed ? this.#alarmFailures + 1 : 0;
-    if (failed)
-      await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (this.#alarmFailures - 1), OUTBOX_MAX_BACKOFF_MS));
-    const next = earliestDeadline(ctx.sql);
-    if (next !== null) await ctx.scheduleAlarm(next);
+    const failed = await runAlarm(ctx, tenantId, this.#faults, this.#backoff);
     // KMS calls of a KEK sweep, audit failures of expiry: counted like a request's.
     this.#metrics.flush(this.ctx.storage, tenantId, ctx.now(), this.#sink(), {
       operation: "alarm",
@@ -371,7 +299,7 @@ export class TenantVault extends DurableObject<Env> {
     let ctx: VaultContext | undefined;
     const started = Date.now();
     const source = { ip: SourceIpSchema.parse(call.ip), route: op };
-    const outcome = await this.#guard(call.requestId, () =>
+    const outcome = await guard(call.requestId, () =>
       withRequestSource(source, async () => {
         const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
         // A token naming a tenant that was never bootstrapped gets the same 401 as a bad token.
@@ -383,56 +311,17 @@ export class TenantVault extends DurableObject<Env> {
         const [context, caller] = [ctx, actor];
         // The key first, then the input, as the Worker read them before it stopped validating; both
         // before the idempotency row, so bad input is never matched against (or stored as) an outcome.
-        const key = call.idempotencyKey === undefined ? undefined : IdempotencyKeySchema.safeParse(call.idempotencyKey);
-        if (key && !key.success)
-          throw new VaultError(
-            "validation_failed",
-            "Idempotency-Key header: must be 1 to 128 printable ASCII characters",
-          );
+        const key = parseIdempotencyKey(call.idempotencyKey);
         const run = prepare(context, caller);
         if (key === undefined) return run();
-        return idempotent(
-          context,
-          caller,
-          { key: key.data, token: call.token, operation: op, input: call.input },
-          async () => run(),
+        return idempotent(context, caller, { key, token: call.token, operation: op, input: call.input }, async () =>
+          run(),
         );
       }),
     );
-    if (ctx && actor) await this.#afterCall(ctx, actor, op, outcome);
+    if (ctx && actor) await afterCall(ctx, actor, op, outcome, this.#merkle);
     this.#observe(op, outcome, started);
     return outcome;
-  }
-
-  /** Records role refusals and server-side failures (other refusals record themselves), then checkpoints if due. */
-  async #afterCall(ctx: VaultContext, actor: Actor, op: string, outcome: Outcome<unknown>): Promise<void> {
-    try {
-      if (
-        !outcome.ok &&
-        (outcome.error.code === "forbidden" ||
-          outcome.error.code === "internal" ||
-          outcome.error.code === "kms_unavailable")
-      ) {
-        const denied = outcome.error.code === "forbidden";
-        ctx.storage.transactionSync(() =>
-          record(ctx, actor!, {
-            type: denied ? ((isOperation(op) ? DENIAL_TYPE[op] : undefined) ?? "access.denied") : "operation.failed",
-            target: null,
-            outcome: denied ? "denied" : "error",
-            details: { operation: op, code: outcome.error.code },
-          }),
-        );
-      }
-      await checkpointIfDue(ctx);
-      // Logs older than the Merkle tree are built into it once, a bounded batch per run (not while
-      // the TEST_HOOKS-only bench switch holds this tenant's tree still: bench/merkle.mjs).
-      if (!this.#merkleBuilt && !MERKLE_BENCH_SKIP.has(ctx.tenantId)) {
-        if (backfillMerkle(ctx.storage) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-        else this.#merkleBuilt = true;
-      }
-    } catch (error) {
-      console.error("audit bookkeeping after a call failed", { request_id: actor.requestId, error: String(error) });
-    }
   }
 
   /**
@@ -447,7 +336,7 @@ export class TenantVault extends DurableObject<Env> {
   ): Promise<Outcome<T>> {
     const started = Date.now();
     const source = { ip: SourceIpSchema.parse(from.ip), route: from.route };
-    const outcome = await this.#guard(requestId, () =>
+    const outcome = await guard(requestId, () =>
       withRequestSource(source, async () => {
         const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
         if (tenantId === undefined) throw unknownTenant();
@@ -479,14 +368,6 @@ export class TenantVault extends DurableObject<Env> {
   /** Analytics Engine, or the in-repo stand-in tests bind (config.ts refuses it in production). */
   #sink(): DataPointSink | undefined {
     return (this.env as { METRICS_TEST_SINK?: DataPointSink }).METRICS_TEST_SINK ?? this.env.METRICS;
-  }
-
-  #guard<T>(requestId: string, fn: () => Promise<T>): Promise<Outcome<T>> {
-    return guard(requestId, fn);
-  }
-
-  #parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-    return parseInput(schema, input);
   }
 
   #contextFor(tenantId: string): VaultContext {

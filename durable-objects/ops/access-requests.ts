@@ -1,4 +1,6 @@
 import { globMatches } from "../../worker/core/auth/glob";
+import { collectAccessRequest } from "./access-request-collect";
+import { isOpen, requestView } from "./access-request-view";
 import { newId } from "../../worker/core/ids";
 import { VaultError } from "../../worker/contract/errors";
 import { roleAtLeast } from "../../worker/contract/roles";
@@ -17,7 +19,6 @@ import type { CredentialRow } from "../../worker/core/db/credentials";
 import {
   countPending,
   decideAccessRequest,
-  dueAccessRequests,
   findAccessRequest,
   insertAccessRequest,
   listAccessRequests,
@@ -26,33 +27,7 @@ import {
 } from "../storage/access-requests";
 import { findTokenById } from "../storage/tokens";
 import { listTeams } from "../storage/use";
-import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
-import { loadVerifiedCredential } from "./credential-integrity";
-import { issueLease, leaseCap } from "./lease-issue";
-import { decideAcl } from "./teams";
-
-/** A stored request as the API shows it; an open request past its deadline shows as expired. */
-export function requestView(row: AccessRequestRow, now: number): AccessRequest {
-  const lapsed = (row.status === "pending" || row.status === "approved") && row.expires_at <= now;
-  return {
-    id: row.id,
-    credential_id: row.credential_id,
-    credential_name: row.credential_name,
-    identity: row.identity,
-    token_id: row.token_id,
-    agent: row.agent,
-    purpose: row.purpose,
-    ttl: row.ttl,
-    status: lapsed ? "expired" : row.status,
-    approvers: row.approvers,
-    created_at: iso(row.created_at),
-    expires_at: iso(row.expires_at),
-    decided_at: isoOrNull(row.decided_at),
-    decided_by: row.decided_by,
-    reason: row.reason,
-    lease_id: row.lease_id,
-  };
-}
+import { iso, type Actor, type VaultContext } from "../vault-context";
 
 /**
  * The API token a token descends from: a session's parent, else itself. Sessions carry their
@@ -85,10 +60,6 @@ function qualifies(ctx: VaultContext, actor: Actor, approvers: Approvers): boole
   const team = listTeams(ctx.sql).find((t) => t.name === approvers.team);
   return team?.members.some((m) => globMatches(m, actor.identity)) ?? false;
 }
-
-/** True when the request is still open (not decided to an end, not lapsed). */
-const isOpen = (row: AccessRequestRow, now: number, status: "pending" | "approved"): boolean =>
-  row.status === status && row.expires_at > now;
 
 /** What an approve rule held, for requestAccess. */
 export interface HeldLease {
@@ -343,105 +314,4 @@ export async function decideRequest(
     },
     now,
   );
-}
-
-/**
- * POST /v1/access-requests/{id}/lease, or POST /v1/leases with `request`: the requester collects
- * the one lease an approval grants. Still pending: the request again (202). The ACL is checked
- * again (a deny rule written since wins) and the TTL is the one asked for, capped by the
- * credential's maximum now. The request moves to `collected` in the lease's own transaction, so
- * of two racing collections exactly one gets a lease.
- */
-export async function collectAccessRequest(
-  ctx: VaultContext,
-  actor: Actor,
-  id: string,
-  credentialId?: string,
-): Promise<LeaseWithValue | PendingLease> {
-  const row = findAccessRequest(ctx.sql, id);
-  // Annotated, so that calls narrow `row` and `found` (TS only narrows through declared `never` functions).
-  const refuseCollect: (reason: string, error: VaultError) => never = (reason, error) =>
-    refuse(
-      ctx,
-      actor,
-      {
-        type: "lease.denied",
-        target: row ? credentialTarget(row.credential_id) : null,
-        details: { request_id: id, refusal: reason },
-      },
-      error,
-    );
-  // Only the requester's identity collects; anyone else's attempt looks like a missing request.
-  if (!row || row.identity !== actor.identity)
-    refuseCollect(row ? "not_requester" : "no_such_request", new VaultError("not_found", "no such access request"));
-  if (credentialId !== undefined && credentialId !== row.credential_id)
-    refuseCollect(
-      "other_credential",
-      new VaultError("conflict", `access request ${id} is for credential "${row.credential_name}"`),
-    );
-  const now = ctx.now();
-  if (isOpen(row, now, "pending")) return { request: requestView(row, now) };
-  if (!isOpen(row, now, "approved")) {
-    const view = requestView(row, now);
-    const why =
-      view.status === "collected"
-        ? `was already collected (lease ${row.lease_id}); request access again`
-        : view.status === "denied"
-          ? `was denied${row.reason ? `: ${row.reason}` : ""}`
-          : "expired; request access again";
-    refuseCollect(`request_${view.status}`, new VaultError("conflict", `access request ${id} ${why}`));
-  }
-  const found = await loadVerifiedCredential(ctx, actor, row.credential_id, "access_requests.collect");
-  if (!found)
-    refuseCollect(
-      "credential_deleted",
-      new VaultError("conflict", "the credential of this access request no longer exists"),
-    );
-  const decision = decideAcl(ctx, found.credential, actor.identity, "lease");
-  if (!decision.allowed && decision.approvers === undefined) {
-    refuseCollect(
-      "acl_denied",
-      new VaultError("acl_denied", `credential "${found.credential.name}" does not allow leases by ${actor.identity}`),
-    );
-  }
-  const cap = leaseCap(ctx, found.credential);
-  return issueLease(ctx, actor, found, {
-    ttl: Math.min(row.ttl, cap),
-    cap,
-    agent: row.agent,
-    purpose: row.purpose,
-    details: { access_request: id, approved_by: row.decided_by },
-    claim: (leaseId) => {
-      if (!decideAccessRequest(ctx.sql, id, "approved", { status: "collected", at: ctx.now(), leaseId }))
-        throw new VaultError("conflict", `access request ${id} was already collected`);
-    },
-  });
-}
-
-/**
- * Expires open requests past their deadline: at most LEASE_EXPIRY_BATCH per call, in one
- * transaction, each with its `access.expired` entry (index access_requests_open, never a scan).
- */
-export function expireDueRequests(ctx: VaultContext): { expired: number; more: boolean } {
-  const limit = ctx.config.LEASE_EXPIRY_BATCH;
-  const due = dueAccessRequests(ctx.sql, ctx.now(), limit);
-  let expired = 0;
-  ctx.storage.transactionSync(() => {
-    for (const row of due) {
-      if (
-        !decideAccessRequest(ctx.sql, row.id, row.status as "pending" | "approved", {
-          status: "expired",
-          at: row.expires_at,
-        })
-      )
-        continue;
-      expired++;
-      record(ctx, null, {
-        type: "access.expired",
-        target: credentialTarget(row.credential_id),
-        details: { request_id: row.id, requester: row.identity, was: row.status, expired_at: iso(row.expires_at) },
-      });
-    }
-  });
-  return { expired, more: due.length === limit };
 }

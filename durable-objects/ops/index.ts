@@ -7,6 +7,7 @@ import * as audit from "../audit/query";
 import { record } from "../audit/record";
 import { kekStatus, rotateKek } from "../kek/rotation";
 import type { Actor, VaultContext } from "../vault-context";
+import { collectAccessRequest } from "./access-request-collect";
 import * as access from "./access-requests";
 import * as acl from "./acl";
 import { impactReport, revokeMatching } from "./break-glass";
@@ -87,7 +88,7 @@ export const HANDLERS = {
   "access_requests.approve": (ctx, a, { params, body }) =>
     access.decideRequest(ctx, a, params.id, "approved", body.reason ?? null),
   "access_requests.deny": (ctx, a, { params, body }) => access.decideRequest(ctx, a, params.id, "denied", body.reason),
-  "access_requests.collect": (ctx, a, { params }) => access.collectAccessRequest(ctx, a, params.id),
+  "access_requests.collect": (ctx, a, { params }) => collectAccessRequest(ctx, a, params.id),
 
   "tokens.list": (ctx, _a, { query }) => tokens.listTokenPage(ctx, query),
   "tokens.get": (ctx, _a, { params }) => tokens.getToken(ctx, params.id),

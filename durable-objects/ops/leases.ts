@@ -11,7 +11,8 @@ import type {
 import { credentialTarget, record, refuse } from "../audit/record";
 import { endLease, findLease, listLeases, setLeaseExpiry, type LeaseRow } from "../storage/leases";
 import { iso, type Actor, type VaultContext } from "../vault-context";
-import { collectAccessRequest, requestAccess } from "./access-requests";
+import { collectAccessRequest } from "./access-request-collect";
+import { requestAccess } from "./access-requests";
 import { loadVerifiedCredential } from "./credential-integrity";
 import { requireCredential } from "./credentials";
 import { issueLease, leaseCap, leaseView } from "./lease-issue";

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { webhookIdentity } from "../../worker/core/auth/identity";
 import { bytesToHex, hexToBytes } from "../../worker/core/crypto/encoding";
 import { hmacSha256HexSync } from "../../worker/core/crypto/sha256-sync";
@@ -23,15 +24,21 @@ import {
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { grantCiLeases, refuseCi } from "./ci-leases";
 
-/** A signed webhook lease request as the Worker hands it over: headers and the raw body. */
-export interface SignedRequest {
-  name: string;
-  /** The Content-Type header as sent; anything but JSON is refused (and recorded) with 415. */
-  contentType: string | null;
-  timestamp: string | null;
-  signature: string | null;
-  body: string;
-}
+/**
+ * A signed webhook lease request as the Worker hands it over: headers and the raw body, bounded,
+ * checked at the RPC boundary. `contentType` is the header as sent; anything but JSON is refused
+ * (and recorded) with 415.
+ */
+export const SignedRequestSchema = z.strictObject({
+  name: z.string().max(128),
+  contentType: z.string().max(256).nullable(),
+  timestamp: z.string().max(64).nullable(),
+  signature: z.string().max(256).nullable(),
+  body: z.string().max(512 * 1024),
+});
+
+/** A signed webhook lease request (SignedRequestSchema). */
+export type SignedRequest = z.output<typeof SignedRequestSchema>;
 
 /**
  * A webhook's signing secret, derived rather than stored: HMAC-SHA256(pepper, tenant | id | salt).
