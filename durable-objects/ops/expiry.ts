@@ -2,9 +2,13 @@ import { credentialTarget, record } from "../audit/record";
 import { dueLeases, endLease } from "../storage/leases";
 import { iso, type VaultContext } from "../vault-context";
 
+/** One lease in a `leases.expired` entry (docs/audit-events.md). */
+type ExpiredLease = { lease_id: string; holder: string; expired_at: string };
+
 /**
- * Expires active leases whose deadline has passed: at most LEASE_EXPIRY_BATCH per call, each with
- * its `lease.expired` entry, in transactions of LEASE_EXPIRY_CHUNK. Found through the partial
+ * Expires active leases whose deadline has passed: at most LEASE_EXPIRY_BATCH per call, in
+ * transactions of LEASE_EXPIRY_CHUNK, each recording the leases it ended in `leases.expired`
+ * entries (one per credential version). Found through the partial
  * index on active leases' expires_at, never by scanning. Returns whether more are already due.
  *
  * Why chunks with a pause between them: the object is single-threaded and a transaction is
@@ -27,18 +31,29 @@ export async function expireDueLeases(ctx: VaultContext): Promise<{ expired: num
     const due = dueLeases(ctx.sql, ctx.now(), want);
     taken += due.length;
     ctx.storage.transactionSync(() => {
+      const groups = new Map<string, { credentialId: string; version: number; leases: ExpiredLease[] }>();
       for (const lease of due) {
         // ended_at is the deadline itself, not when the alarm got to it: that is when access ended.
         if (!endLease(ctx.sql, lease.id, "expired", lease.expires_at, null)) continue;
         expired++;
         // Test-only crash point (outbox/faults.ts): inside the transaction, so the chunk rolls back.
         if (expired === 2) ctx.faults.pointSync("mid-expiry-batch");
-        record(ctx, null, {
-          type: "lease.expired",
-          target: credentialTarget(lease.credential_id, lease.version),
-          details: { lease_id: lease.id, holder: lease.identity, expired_at: iso(lease.expires_at) },
-        });
+        const key = `${lease.credential_id}|${lease.version}`;
+        let group = groups.get(key);
+        if (!group)
+          groups.set(key, (group = { credentialId: lease.credential_id, version: lease.version, leases: [] }));
+        group.leases.push({ lease_id: lease.id, holder: lease.identity, expired_at: iso(lease.expires_at) });
       }
+      // One entry per credential version and chunk, listing every lease it ended: the audit append
+      // (canonical JSON, SHA-256, four indexes, the Merkle leaf) was most of an expiry's cost, and
+      // an entry per lease made a 100,000-lease storm 100,000 appends. Each lease is still named,
+      // with its holder and deadline, in the same transaction as its state change.
+      for (const group of groups.values())
+        record(ctx, null, {
+          type: "leases.expired",
+          target: credentialTarget(group.credentialId, group.version),
+          details: { leases: group.leases },
+        });
     });
     if (due.length < want) return { expired, more: false };
   }
