@@ -35,6 +35,7 @@ import { actForOperator } from "./ops/operator";
 import type { OperatorProof } from "../worker/core/operator/proof";
 import { UseLimiter } from "./ops/use";
 import { getMeta } from "./storage/meta";
+import { opensValue, warmActiveKek } from "./kek/warm";
 import { migrate } from "./storage/migrations";
 import {
   benchAuditScan,
@@ -82,6 +83,8 @@ export class TenantVault extends DurableObject<Env> {
   );
   /** Counters flushed once per request (metrics/recorder.ts). */
   readonly #metrics = new MetricsRecorder();
+  /** Whether this instance has started its KEK warm-up (kek/warm.ts), which it does once. */
+  #kekWarm = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -309,6 +312,7 @@ export class TenantVault extends DurableObject<Env> {
         if (!roleAtLeast(actor.role, need))
           throw new VaultError("forbidden", `this operation needs role ${need} or above`);
         const [context, caller] = [ctx, actor];
+        if (!this.#kekWarm && opensValue(op)) this.#kekWarm = warmActiveKek(context);
         // The key first, then the input, as the Worker read them before it stopped validating; both
         // before the idempotency row, so bad input is never matched against (or stored as) an outcome.
         const key = parseIdempotencyKey(call.idempotencyKey);
