@@ -1,5 +1,5 @@
 import { credentialTarget, record } from "../audit/record";
-import { dueLeases, endLease } from "../storage/leases";
+import { expireDue } from "../storage/leases";
 import { iso, type VaultContext } from "../vault-context";
 
 /** One lease in a `leases.expired` entry (docs/audit-events.md). */
@@ -22,22 +22,20 @@ export async function expireDueLeases(ctx: VaultContext): Promise<{ expired: num
   const limit = ctx.config.LEASE_EXPIRY_BATCH;
   const chunk = Math.min(ctx.config.LEASE_EXPIRY_CHUNK, limit);
   let expired = 0;
-  let taken = 0;
-  while (taken < limit) {
-    if (taken > 0) await pause(ctx.config.LEASE_EXPIRY_CHUNK_PAUSE_MS);
-    const want = Math.min(chunk, limit - taken);
-    // Read after the pause, in the same synchronous step as the transaction: a request that ran
-    // meanwhile (a revocation, say) is seen, and endLease checks the state again regardless.
-    const due = dueLeases(ctx.sql, ctx.now(), want);
-    taken += due.length;
+  while (expired < limit) {
+    if (expired > 0) await pause(ctx.config.LEASE_EXPIRY_CHUNK_PAUSE_MS);
+    const want = Math.min(chunk, limit - expired);
+    let ended = 0;
     ctx.storage.transactionSync(() => {
+      // After the pause, in one synchronous step with its audit entries: a request that ran
+      // meanwhile (a revocation, say) has already ended its lease, which is then not due.
+      // ended_at is each lease's deadline itself, not when the sweep got to it: that is when access ended.
+      const rows = expireDue(ctx.sql, ctx.now(), want);
+      ended = rows.length;
+      // Test-only crash point (outbox/faults.ts): inside the transaction, so the chunk rolls back.
+      if (expired + ended >= 2 && expired < 2) ctx.faults.pointSync("mid-expiry-batch");
       const groups = new Map<string, { credentialId: string; version: number; leases: ExpiredLease[] }>();
-      for (const lease of due) {
-        // ended_at is the deadline itself, not when the alarm got to it: that is when access ended.
-        if (!endLease(ctx.sql, lease.id, "expired", lease.expires_at, null)) continue;
-        expired++;
-        // Test-only crash point (outbox/faults.ts): inside the transaction, so the chunk rolls back.
-        if (expired === 2) ctx.faults.pointSync("mid-expiry-batch");
+      for (const lease of rows) {
         const key = `${lease.credential_id}|${lease.version}`;
         let group = groups.get(key);
         if (!group)
@@ -55,7 +53,8 @@ export async function expireDueLeases(ctx: VaultContext): Promise<{ expired: num
           details: { leases: group.leases },
         });
     });
-    if (due.length < want) return { expired, more: false };
+    expired += ended;
+    if (ended < want) return { expired, more: false };
   }
   return { expired, more: true };
 }

@@ -107,10 +107,10 @@ export function endLease(
   );
 }
 
-/** What the expiry sweep needs of a due lease: the fields of its `lease.expired` entry. */
-export type DueLease = Pick<LeaseRow, "id" | "credential_id" | "version" | "identity" | "expires_at">;
+/** What the expiry sweep records of a lease it ended: the fields of its `leases.expired` item. */
+export type ExpiredRow = Pick<LeaseRow, "id" | "credential_id" | "version" | "identity" | "expires_at">;
 
-const DueLeaseSchema = LeaseRowSchema.pick({
+const ExpiredRowSchema = LeaseRowSchema.pick({
   id: true,
   credential_id: true,
   version: true,
@@ -119,19 +119,24 @@ const DueLeaseSchema = LeaseRowSchema.pick({
 });
 
 /**
- * Active leases whose deadline has passed, earliest first, at most `limit` (index
- * leases_active_expiry). Only the columns the sweep records: an expiry storm reads 100,000 rows,
- * and the agent JSON of each is not needed.
+ * Ends, as expired at their own deadlines, up to `limit` active leases whose deadline is at or
+ * before `now`, earliest first (index leases_active_expiry), in one statement, and returns them
+ * in that order. One statement instead of a read and an update per lease: an expiry storm ends
+ * 100,000 leases, and each call into SQLite has its own cost. Call inside a transaction that also
+ * records them.
  */
-export function dueLeases(sql: SqlStorage, now: number, limit: number): DueLease[] {
+export function expireDue(sql: SqlStorage, now: number, limit: number): ExpiredRow[] {
   return sql
     .exec(
-      "SELECT id, credential_id, version, identity, expires_at FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+      `UPDATE leases SET state = 'expired', ended_at = expires_at, revoked_by = NULL
+       WHERE n IN (SELECT n FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, n LIMIT ?)
+       RETURNING n, id, credential_id, version, identity, expires_at`,
       now,
       limit,
     )
     .toArray()
-    .map((r) => DueLeaseSchema.parse(r));
+    .sort((x, y) => Number(x.expires_at) - Number(y.expires_at) || Number(x.n) - Number(y.n))
+    .map((r) => ExpiredRowSchema.parse(r));
 }
 
 /** The earliest deadline of any active lease (index leases_active_expiry), or null. */
