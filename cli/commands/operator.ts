@@ -174,6 +174,22 @@ export function registerOperator(program: Command): void {
       ),
     );
 
+  for (const [kind, what] of [
+    [
+      "suspend",
+      "suspend the named tenants: every tenant token, session, CI call and proxy call is refused (P0: contain)",
+    ],
+    ["reactivate", "reactivate the named suspended tenants"],
+  ] as const) {
+    jobCommand(operator, kind, what, false)
+      .requiredOption("--reason <text>", "why, recorded in each tenant's audit log")
+      .action(
+        action(async (o: JobOptions & { reason: string }) =>
+          runJob({ kind, tenants: selection(o, false), reason: o.reason }, o),
+        ),
+      );
+  }
+
   jobCommand(operator, "impact", "per-tenant impact report for a window (then: operator disclosure <job>)")
     .requiredOption("--from <time>", "window start, ISO 8601")
     .requiredOption("--to <time>", "window end, ISO 8601")

@@ -12,6 +12,7 @@ import { KEK_OUTBOX_KEY } from "../outbox/outbox";
 import { getMeta } from "../storage/meta";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { impactReport, revokeMatching } from "./break-glass";
+import { setSuspension } from "./suspension";
 
 /** Failures of an operator action recorded in the tenant's chain, as for tenant callers (#afterCall). */
 const RECORDED_FAILURES = new Set(["kms_unavailable", "unavailable", "internal"]);
@@ -81,6 +82,9 @@ export async function runOperatorAction(ctx: VaultContext, actor: Actor, action:
       return impactSummary(ctx, actor, action.from, action.to);
     case "rewrap_root":
       return rewrapRoot(ctx, actor);
+    case "suspend":
+    case "reactivate":
+      return setSuspension(ctx, actor, action.action, action.reason);
   }
 }
 

@@ -85,6 +85,7 @@ export const TenantActionSchema = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("revoke_leases"), reason: z.string().min(1).max(256) }),
   z.strictObject({ action: z.literal("impact"), ...window }).refine(ordered, ORDER),
   z.strictObject({ action: z.literal("rewrap_root") }),
+  z.strictObject({ action: z.enum(["suspend", "reactivate"]), reason: z.string().min(1).max(256) }),
 ]);
 
 /** A tenant action, parsed. */
@@ -109,6 +110,12 @@ export const StartJobSchema = z.discriminatedUnion("kind", [
   }),
   z.strictObject({ kind: z.literal("impact"), tenants: TenantSelectionSchema, ...window }).refine(ordered, ORDER),
   z.strictObject({ kind: z.literal("rewrap_root"), tenants: TenantSelectionSchema }),
+  // Suspension names its tenants, as revocation does: suspending the whole fleet is an outage.
+  z.strictObject({
+    kind: z.enum(["suspend", "reactivate"]),
+    tenants: z.array(TenantIdSchema).min(1).max(1000),
+    reason: z.string().min(1).max(256),
+  }),
 ]);
 
 /** A job request, parsed. */
