@@ -138,7 +138,7 @@ export const operatorCoreRoutes: OperatorRoute[] = [
     method: "post",
     path: "/v1/operator/jobs",
     tag,
-    summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)",
+    summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap, suspend, reactivate)",
     role: null,
     body: StartJobSchema,
     response: JobSchema,
