@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createKmsProvider, KmsError } from "../../../worker/core/kms";
 import { TEST_KMS } from "../../test-env";
-import { emulatorProvider, freshTenant, kmsSettings } from "../kms/helpers";
+import { callStats, emulatorProvider, freshTenant, kmsFailure, kmsSettings, setFault } from "../kms/helpers";
 
 /**
  * Issue 13 §2, a move to another key id (AWS): with KMS_PREVIOUS_KEY_ID the vault's provider (a
@@ -42,5 +42,26 @@ describe("moving tenant KEKs to another AWS key id", () => {
     await expect(newOnly.unwrapKek(moved, { ...ctx, kekVersion: 2 })).rejects.toBeInstanceOf(KmsError);
     // Rewrapping an already moved KEK again stays on the new key.
     expect(await newOnly.unwrapKek(await moving.rewrapKek(moved, ctx), ctx)).toEqual(plaintext);
+  });
+
+  it("an outage of the new key is a 503, not a fallback to the previous key", async () => {
+    const ctx = { tenantId: freshTenant(), kekVersion: 1 };
+    const { plaintext, wrapped } = await emulatorProvider({ keyId: OLD }).generateKek(ctx);
+    const moving = createKmsProvider(
+      { ...kmsSettings({ keyId: NEW }), previous: kmsSettings({ keyId: OLD }) },
+      env.KMS_EMULATOR!,
+      env.KMS_EMULATOR!,
+    );
+    const before = (await callStats(ctx.tenantId)).Decrypt ?? 0;
+    await setFault({ tenantId: ctx.tenantId, mode: "error", count: 10 });
+    try {
+      expect((await kmsFailure(moving.unwrapKek(wrapped, ctx))).kind).toBe("unavailable");
+      // One call, to the new key; none to the old one.
+      expect((await callStats(ctx.tenantId)).Decrypt).toBe(before + 1);
+    } finally {
+      await setFault({ tenantId: ctx.tenantId, mode: "none" });
+    }
+    // Control: with the new key answering again, the refusal sends the call to the previous key.
+    expect(await moving.unwrapKek(wrapped, ctx)).toEqual(plaintext);
   });
 });
