@@ -127,6 +127,12 @@ describe("ghostvault operator", () => {
     );
     expect(suspend.code, suspend.stderr).toBe(0);
     expect(await leaseStatus()).toEqual({ status: 403, code: "tenant_suspended" });
+    // Fleet jobs with --all still reach the suspended tenant: a root-key move must not skip it.
+    const verify = await runCli(cli, ["operator", "verify", "--all", "--wait", "--json"], { env, timeoutMs: 60_000 });
+    expect(verify.code, verify.stderr).toBe(0);
+    const verified = json<{ tenants: { tenant_id: string; result: { ok: boolean } }[] }>(verify.stdout).tenants;
+    expect(verified.find((t) => t.tenant_id === vault.tenantId)?.result.ok).toBe(true);
+    expect(verified).toHaveLength(fleet.length);
     // Control: another tenant leases as before.
     expect((await c!.admin.lease("db/password", { ttl: "5m" })).value).toBe(`pw-${c!.tenantId}`);
     const reactivate = await runCli(
