@@ -62,7 +62,7 @@ function jobCommand(parent: Command, name: string, description: string, allowAll
     .command(name)
     .description(description)
     .option("--tenant <id>", "a tenant id (repeatable)", collect);
-  if (allowAll) command.option("--all", "every active tenant in the registry");
+  if (allowAll) command.option("--all", "every active or suspended tenant in the registry");
   return withJson(command.option("--wait", "follow the job to the end and print each tenant's result"));
 }
 

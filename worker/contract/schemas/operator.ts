@@ -54,7 +54,7 @@ export const TenantListSchema = z.object({
   next_after: z.string().nullable(),
 });
 
-/** Which tenants a fleet job acts on: every registered active tenant, or a list (1-1000). */
+/** Which tenants a fleet job acts on: every registered tenant that is active or suspended, or a list (1-1000). */
 export const TenantSelectionSchema = z.union([
   z.literal("all"),
   z
