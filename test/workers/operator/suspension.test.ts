@@ -103,4 +103,29 @@ describe("tenant suspension", () => {
     // Control: the tenant still works.
     expect((await api(t!.adminToken, "GET", "/v1/credentials")).status).toBe(200);
   });
+
+  it("POST /v1/operator/tenants/:id/suspend and /reactivate start one-tenant jobs; bad ids, reasons and unknown tenants are refused", async () => {
+    const [t] = await tenants(1, "suspend-route");
+    const id = t!.tenantId;
+    expect((await op("POST", "/tenants/not-a-tenant/suspend", { reason: "x" })).status).toBe(400);
+    expect((await op("POST", `/tenants/${id}/suspend`, {})).status).toBe(400);
+    expect((await op("POST", `/tenants/${id}/suspend`, { reason: "x", extra: 1 })).status).toBe(400);
+    expect((await op("POST", `/tenants/${"f".repeat(20)}/suspend`, { reason: "x" })).status).toBe(404);
+    // Control: nothing above suspended the tenant.
+    expect((await api(t!.adminToken, "GET", "/v1/credentials")).status).toBe(200);
+
+    const started = await expectStatus<{ id: string; kind: string }>(
+      await op("POST", `/tenants/${id}/suspend`, { reason: "route drill" }),
+      202,
+    );
+    expect(started.kind).toBe("suspend");
+    expect((await runJob(started.id)).progress).toMatchObject({ done: 1, failed: 0 });
+    expect(await code(await api(t!.adminToken, "GET", "/v1/credentials"))).toEqual(SUSPENDED);
+    const back = await expectStatus<{ id: string }>(
+      await op("POST", `/tenants/${id}/reactivate`, { reason: "route drill over" }),
+      202,
+    );
+    expect((await runJob(back.id)).tenants[0]!.result).toMatchObject({ status: "active", changed: true });
+    expect((await api(t!.adminToken, "GET", "/v1/credentials")).status).toBe(200);
+  });
 });

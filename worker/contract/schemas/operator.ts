@@ -39,6 +39,12 @@ export const OperatorTokenIdParamsSchema = z.strictObject({
   id: z.string().regex(/^[0-9a-f]{20}$/, "must be an operator token id (20 hex)"),
 });
 
+/** `:id` of a tenant. */
+export const TenantIdParamsSchema = z.strictObject({ id: TenantIdSchema });
+
+/** POST /v1/operator/tenants/:id/suspend and /reactivate: why, recorded in the tenant's chain. */
+export const SuspensionRequestSchema = z.strictObject({ reason: z.string().min(1).max(256) });
+
 /** GET /v1/operator/tenants query. */
 export const TenantListQuerySchema = z.strictObject({
   status: z.enum(TENANT_STATUSES).optional(),
