@@ -152,6 +152,14 @@ describe("KMS_PROVIDER settings", () => {
     expect(paths({ KMS_PREVIOUS_PROVIDER: "vault" })).toEqual(["KMS_PREVIOUS_PROVIDER"]);
     // A previous root that is the current one is a deploy mistake (the new key was not set).
     expect(paths({ KMS_PREVIOUS_KEY_ID: env.KMS_KEY_ID })).toEqual(["KMS_PREVIOUS_KEY_ID"]);
+    // The same alias in another AWS account (other credentials) is another key.
+    expect(
+      paths({
+        KMS_PREVIOUS_KEY_ID: env.KMS_KEY_ID,
+        KMS_PREVIOUS_ACCESS_KEY_ID: "AKIAOTHERACCOUNT0000",
+        KMS_PREVIOUS_SECRET_ACCESS_KEY: "other-account-secret",
+      }),
+    ).toEqual([]);
     expect(paths({ ...gcpNow, KMS_PREVIOUS_GCP_KEY_NAME: gcpTest().secondKeyName })).toEqual([
       "KMS_PREVIOUS_GCP_KEY_NAME",
     ]);

@@ -197,9 +197,13 @@ export function rootKeyLabel(kms: KmsSettings): string {
   return `${kms.provider}:${kms.provider === "gcp" ? kms.keyName : kms.keyId}`;
 }
 
-/** Where a root's KMS lives (an Azure key id already names its vault). */
+/**
+ * Where a root's KMS lives, beyond its key name: an AWS alias is per account (told apart here by
+ * the access key id, which is not secret), a gcp key name includes its project, an Azure key id its vault.
+ */
 function endpointOf(kms: KmsSettings): string {
-  return kms.provider === "aws" ? `${kms.endpoint} ${kms.region}` : kms.provider === "gcp" ? kms.endpoint : "";
+  if (kms.provider === "aws") return `${kms.endpoint} ${kms.region} ${kms.accessKeyId}`;
+  return kms.provider === "gcp" ? kms.endpoint : "";
 }
 
 /** Secrets that belong to each provider: production refuses those of a provider it does not use. */
