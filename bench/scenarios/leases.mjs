@@ -216,12 +216,16 @@ export async function expiryStorm(ctx) {
         "≤",
         1.5,
       ),
-      // Every run must finish: a run that did not is counted as never (Infinity), not skipped.
-      "seconds from the deadline until all expired (slowest run)": goal(
-        Math.max(...runs.map((x) => x.secondsUntilAllExpired ?? Number.POSITIVE_INFINITY)),
-        "≤",
-        30,
-      ),
+      // Every run must finish: a run that did not is counted as never (Infinity), not skipped. A
+      // goal of the full storm only: the quick one's 3,000 leases take under a second, and
+      // `--check` would read that second's noise as a regression.
+      ...(ctx.stormSize >= 100_000 && {
+        "seconds from the deadline until all expired (slowest run)": goal(
+          Math.max(...runs.map((x) => x.secondsUntilAllExpired ?? Number.POSITIVE_INFINITY)),
+          "≤",
+          30,
+        ),
+      }),
     },
   };
 }
