@@ -6,7 +6,7 @@
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { writeConfig } from "../../../cli/config";
@@ -35,6 +35,8 @@ export interface CliFixture {
  * repository, so the external packages resolve from its node_modules).
  */
 export async function buildCli(): Promise<CliFixture> {
+  // dist/ is git-ignored: a fresh clone has none until something builds into it.
+  await mkdir(path.join(ROOT, "dist"), { recursive: true });
   const out = await mkdtemp(path.join(ROOT, "dist", "test-"));
   const bin = path.join(out, "ghostvault.mjs");
   execFileSync(process.execPath, [path.join(ROOT, "cli", "build.mjs"), out], {
