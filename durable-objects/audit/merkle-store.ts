@@ -1,6 +1,5 @@
-import { sha256Sync } from "../../worker/core/crypto/sha256-sync";
+import { sha256PartsSync, sha256Sync } from "../../worker/core/crypto/sha256-sync";
 import {
-  leafHash,
   storedHashCount,
   storedHashesForLeaf,
   storedHashIndex,
@@ -21,8 +20,6 @@ import {
 
 /** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`: the project's one copy. */
 export { sha256Sync };
-
-const encoder = new TextEncoder();
 
 /** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
 export const MERKLE_BENCH_SKIP = new Set<string>();
@@ -52,15 +49,30 @@ function hasHash(sql: SqlStorage, idx: number): boolean {
   return sql.exec("SELECT 1 FROM audit_hashes WHERE idx = ?", idx).toArray().length > 0;
 }
 
+const LEAF_PREFIX = Uint8Array.of(0x00);
+
+/**
+ * RFC 6962 leaf hash of an entry's canonical text, SHA-256(0x00 ‖ UTF-8(text)): merkle.ts's
+ * `leafHash` without encoding and concatenating the text first (both the append and verify pay
+ * this once per entry; test/workers/audit/merkle.test.ts checks the two agree).
+ */
+export function entryLeafHash(entryText: string): MerkleHash {
+  return sha256PartsSync(LEAF_PREFIX, entryText);
+}
+
+/** Up to 1 + log2(n) hashes per leaf: one statement for all of them (tlog indexes are consecutive). */
+const INSERT_HASHES = Array.from(
+  { length: 54 },
+  (_, k) =>
+    `INSERT INTO audit_hashes (idx, h) VALUES ${Array(k + 1)
+      .fill("(?, ?)")
+      .join(", ")}`,
+);
+
 function addLeaf(sql: SqlStorage, index: number, entryText: string): void {
-  const hashes = storedHashesForLeaf(
-    sha256Sync,
-    index,
-    leafHash(sha256Sync, encoder.encode(entryText)),
-    hashReader(sql),
-  );
+  const hashes = storedHashesForLeaf(sha256Sync, index, entryLeafHash(entryText), hashReader(sql));
   const first = storedHashIndex(0, index);
-  hashes.forEach((h, i) => sql.exec("INSERT INTO audit_hashes (idx, h) VALUES (?, ?)", first + i, h));
+  sql.exec(INSERT_HASHES[hashes.length - 1]!, ...hashes.flatMap((h, i) => [first + i, h]));
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type ChainHead, genesisHash, linkFault } from "../../worker/core/audit/codec";
 import { toBase64, toHex } from "../../worker/core/audit/encoding";
 import { auditLogVerifiers, merkleCheckpointOrigin, openAuditCheckpoint } from "../../worker/core/audit/log-checkpoint";
-import { CompactRange, leafHash, prefixSubtrees } from "../../worker/core/audit/merkle";
+import { CompactRange, prefixSubtrees } from "../../worker/core/audit/merkle";
 import type {
   AuditPage,
   AuditQuery,
@@ -17,7 +17,7 @@ import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { auditHead } from "./append";
 import { auditPublicKey } from "../../worker/core/audit/signing-key";
 import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint, merkleCutover } from "./checkpoints";
-import { hashReader, merkleSize, sha256Sync } from "./merkle-store";
+import { entryLeafHash, hashReader, merkleSize, sha256Sync } from "./merkle-store";
 import { witnessStatus } from "./witness-status";
 
 const Row = z.object({
@@ -33,7 +33,6 @@ type Row = z.output<typeof Row>;
 
 /** Rows per SQLite read of the verify loop (shared with the bench baseline `benchAuditScan`). */
 export const VERIFY_PAGE = 2000;
-const encoder = new TextEncoder();
 
 function rows(sql: SqlStorage, query: string, ...args: SqlStorageValue[]): Row[] {
   return sql
@@ -220,7 +219,9 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
       const bad = checkRow(ctx.tenantId, r, expected, checked === 0, prevHash, anchorAt.get(expected));
       if (bad) return { ok: false, seq: expected, reason: bad };
       if (tree) {
-        await tree.append(leafHash(sha256Sync, encoder.encode(r.entry)));
+        // Synchronous over node:crypto, so no await per entry (merkle.ts CompactRange.append).
+        const merging = tree.append(entryLeafHash(r.entry));
+        if (merging) await merging;
         const root = roots.get(expected);
         if (root !== undefined && toHex(await tree.root()) !== root)
           return {
