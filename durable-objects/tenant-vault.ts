@@ -114,8 +114,15 @@ export class TenantVault extends DurableObject<Env> {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       if (tenantId === undefined) return null;
       const now = this.#fixedNow ?? Date.now();
-      // Counts no request has flushed yet (an operator's fleet action, say) are stored first.
-      this.#metrics.flush(this.ctx.storage, tenantId, now, this.#sink(), { operation: "metrics.read", code: "ok" });
+      // Counts not stored yet (waiting for their save, or an operator's fleet action) are stored first.
+      this.#metrics.flush(
+        this.ctx.storage,
+        tenantId,
+        now,
+        this.#sink(),
+        { operation: "metrics.read", code: "ok" },
+        "now",
+      );
       return readMetrics(this.ctx.storage.sql, tenantId, now);
     });
   }
