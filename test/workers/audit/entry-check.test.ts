@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../support/seeded-random";
 import { nextEntrySync, type AuditFields } from "../../../worker/core/audit/codec";
 import { auditEntrySchema, looksLikeAuditEntry } from "../../../worker/core/audit/entry";
 import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
@@ -83,11 +84,7 @@ describe("looksLikeAuditEntry against auditEntrySchema", () => {
   });
 
   it("never accepts what the schema refuses, over 5,000 seeded random mutations", () => {
-    let state = 0x9e3779b9;
-    const rand = (n: number) => {
-      state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-      return state % n;
-    };
+    const rand = seededRandom(0x9e3779b9);
     const values = [
       undefined,
       null,
