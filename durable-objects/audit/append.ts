@@ -40,7 +40,7 @@ export function auditHead(sql: SqlStorage): AuditHead | null {
  */
 export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent): { entry: AuditEntry; hash: string } {
   const { at, ...fields } = event;
-  const { entry, text, hash } = nextEntrySync(
+  const { entry, text, bytes, hash } = nextEntrySync(
     auditHead(sql),
     { ...fields, tenant: tenantId, ts: auditTimestamp(at) },
     sha256HexSync,
@@ -63,7 +63,7 @@ export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent
   );
   // Same transaction: the Merkle tree never disagrees with the entries it covers. (The set is
   // empty unless the TEST_HOOKS-only bench switch named this tenant: bench/merkle.mjs's baseline.)
-  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, text);
+  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, bytes);
   return { entry, hash };
 }
 

@@ -52,12 +52,13 @@ function hasHash(sql: SqlStorage, idx: number): boolean {
 const LEAF_PREFIX = Uint8Array.of(0x00);
 
 /**
- * RFC 6962 leaf hash of an entry's canonical text, SHA-256(0x00 ‖ UTF-8(text)): merkle.ts's
+ * RFC 6962 leaf hash of an entry's canonical text (or its UTF-8 bytes, cheaper to hash when the
+ * caller has them), SHA-256(0x00 ‖ UTF-8(text)): merkle.ts's
  * `leafHash` without encoding and concatenating the text first (both the append and verify pay
  * this once per entry; test/workers/audit/merkle.test.ts checks the two agree).
  */
-export function entryLeafHash(entryText: string): MerkleHash {
-  return sha256PartsSync(LEAF_PREFIX, entryText);
+export function entryLeafHash(entry: string | Uint8Array): MerkleHash {
+  return sha256PartsSync(LEAF_PREFIX, entry);
 }
 
 /** Up to 1 + log2(n) hashes per leaf: one statement for all of them (tlog indexes are consecutive). */
@@ -69,8 +70,8 @@ const INSERT_HASHES = Array.from(
       .join(", ")}`,
 );
 
-function addLeaf(sql: SqlStorage, index: number, entryText: string): void {
-  const hashes = storedHashesForLeaf(sha256Sync, index, entryLeafHash(entryText), hashReader(sql));
+function addLeaf(sql: SqlStorage, index: number, entry: string | Uint8Array): void {
+  const hashes = storedHashesForLeaf(sha256Sync, index, entryLeafHash(entry), hashReader(sql));
   const first = storedHashIndex(0, index);
   sql.exec(INSERT_HASHES[hashes.length - 1]!, ...hashes.flatMap((h, i) => [first + i, h]));
 }
@@ -79,10 +80,10 @@ function addLeaf(sql: SqlStorage, index: number, entryText: string): void {
  * Adds entry `seq` to the tree, in the caller's transaction (the append's). Does nothing while an
  * older log is still being built by {@link backfillMerkle}, which will reach this entry itself.
  */
-export function appendMerkleLeaf(sql: SqlStorage, seq: number, entryText: string): void {
+export function appendMerkleLeaf(sql: SqlStorage, seq: number, entry: string | Uint8Array): void {
   const index = seq - 1;
   if (index > 0 && !hasHash(sql, storedHashIndex(0, index - 1))) return;
-  addLeaf(sql, index, entryText);
+  addLeaf(sql, index, entry);
 }
 
 /** Number of leaves in the stored tree, from its highest stored index (binary search over tlog's count). */
