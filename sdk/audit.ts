@@ -14,6 +14,8 @@ import {
 } from "../worker/contract/schemas/audit";
 import type { z } from "zod";
 import { AuditExportLineSchema, decodeStream, splitLines, type AuditExportLine } from "./audit-export";
+import { checkAuditHead, type AuditHeadCheck, type CheckAuditHeadOptions } from "./audit-monitor";
+import type { AuditVerifierKey } from "./audit-verify";
 import { VaultError } from "./errors";
 import { opRequest, type CallOptions, type HttpClient } from "./http";
 
@@ -97,6 +99,18 @@ export class AuditApi {
         throw new VaultError("invalid_response", "audit export: a line has an unknown shape", { status: 200 });
       yield parsed.data;
     }
+  }
+
+  /**
+   * Online fork detection: checks the newest signed Merkle checkpoint with `key` (and a witness
+   * quorum) and proves it extends the one `memory` remembers, then remembers it. Two small
+   * requests instead of an export. The tenant is read from the client's own token.
+   * @throws AuditForkError on a rollback, another root at a remembered size, or no valid proof.
+   */
+  checkHead(key: AuditVerifierKey, options: Omit<CheckAuditHeadOptions, "tenant"> = {}): Promise<AuditHeadCheck> {
+    const tenant = this.#http.tenant;
+    if (tenant === undefined) throw new TypeError("checkHead needs a client with a tenant token (gv_api_ or gv_ses_)");
+    return checkAuditHead(this, key, { ...options, tenant });
   }
 
   /** The Ed25519 key that signs checkpoints (public; no token needed). */

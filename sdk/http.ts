@@ -7,6 +7,7 @@
 import type { z } from "zod";
 import { OPERATION_TABLE, type OperationName, type OperationSpec, type SpecOf } from "../worker/contract/operations";
 import { ErrorBodySchema } from "../worker/contract/schemas/common";
+import { parseToken } from "../worker/core/auth/tokens";
 import { VaultError } from "./errors";
 import { backoffDelay, parseRetryAfter, retryPolicy, type RetryOptions, type RetryPolicy } from "./retry";
 
@@ -113,6 +114,11 @@ export class HttpClient {
     // Bound so a platform fetch is not called with the client as `this` (browsers refuse that).
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#retry = retryPolicy(options.retry);
+  }
+
+  /** The tenant the client's token belongs to (read from the token itself), if it has one. */
+  get tenant(): string | undefined {
+    return this.#token === undefined ? undefined : parseToken(this.#token)?.tenantId;
   }
 
   /** Calls operation `name` of the operation table and returns its answer, checked against the table's response schema. */

@@ -219,6 +219,12 @@ export {
   type ProofCheckpointResult,
 } from "./audit-proof";
 export {
+  checkAuditHead,
+  type AuditHeadCheck,
+  type AuditHeadSource,
+  type CheckAuditHeadOptions,
+} from "./audit-monitor";
+export {
   AuditForkError,
   MemoryCheckpointMemory,
   type CheckpointMemory,

@@ -72,8 +72,8 @@ async function readTrustFile(): Promise<z.output<typeof TrustFileSchema>> {
 }
 
 /** The signing key and witness policy: flags first, then environment, then the trust file. */
-async function trust(
-  options: VerifyOptions,
+export async function trust(
+  options: Pick<VerifyOptions, "publicKey" | "witnessKey" | "witnessQuorum">,
 ): Promise<{ publicKey: string | undefined; witnesses: WitnessPolicy | undefined }> {
   const file = await readTrustFile();
   const publicKey = options.publicKey ?? (process.env.GHOSTVAULT_AUDIT_KEY || undefined) ?? file.public_key;
@@ -90,13 +90,18 @@ async function trust(
   return { publicKey, witnesses };
 }
 
-function requireKey(publicKey: string | undefined, what: string): string {
+export function requireKey(publicKey: string | undefined, what: string): string {
   if (publicKey === undefined)
     throw new CliError(
       `${what} needs --public-key (or GHOSTVAULT_AUDIT_KEY, or public_key in audit-trust.json): it trusts only the key you give, never the one the vault or the file shows`,
       2,
     );
   return publicKey;
+}
+
+/** Where the CLI remembers the newest verified checkpoint of each log (shared with `audit check-head`). */
+export function checkpointMemoryFile(): string {
+  return path.join(configDir(), "audit-checkpoints.json");
 }
 
 /** Runs the offline verifier with the remembered checkpoints; a fork or rollback is exit code 3. */
@@ -107,7 +112,7 @@ async function verifyLines(
 ): Promise<AuditExportVerification> {
   // The newest checkpoint verified before is remembered per log origin under the config
   // directory; an export that contradicts it is a fork or rollback: exit code 3.
-  const memoryFile = path.join(configDir(), "audit-checkpoints.json");
+  const memoryFile = checkpointMemoryFile();
   try {
     return await verifyAuditExport(lines, publicKey, { ...options, memory: new FileCheckpointMemory(memoryFile) });
   } catch (error) {

@@ -13,6 +13,7 @@ import {
 import { canonicalize, type JsonValue } from "../../worker/core/audit/canonical-json";
 import { action, CliError, nonNegativeInt, positiveInt, vaultClient, withJson, type JsonOption } from "../context";
 import { headSeq } from "./audit-seq";
+import { registerAuditHead } from "./audit-head";
 import { registerAuditVerify } from "./audit-verify";
 import { printAuditRecords } from "../audit-table";
 import { note, printExportLine, printFields, printJson, printJsonLine, printLine } from "../output";
@@ -94,6 +95,7 @@ export function registerAudit(program: Command): void {
   );
 
   registerAuditVerify(audit);
+  registerAuditHead(audit);
 
   withJson(
     audit

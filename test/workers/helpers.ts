@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { expect } from "vitest";
 import type { Role } from "../../worker/contract/roles";
+import { VaultClient } from "../../sdk/index";
 import worker from "../../worker/index";
 
 /** Base URL used for requests to the Worker under test. */
@@ -88,4 +89,9 @@ export async function createCredential(
 ): Promise<{ id: string; name: string }> {
   const res = await api(token, "POST", "/v1/credentials", { name, value });
   return expectStatus<{ id: string; name: string }>(res, 201);
+}
+
+/** The SDK's client over `workerFetch` (the SDK calls fetch with a URL string and an init). */
+export function sdkClient(token: string): VaultClient {
+  return new VaultClient({ url: BASE, token, fetch: (input, init) => workerFetch(String(input), init) });
 }

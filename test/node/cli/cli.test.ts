@@ -425,6 +425,32 @@ describe("audit", () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/exactly one of --seq/);
   });
+
+  it("check-head remembers the signed head, proves the next one extends it, and exits 3 when memory and vault disagree", async () => {
+    const headEnv = { ...env, XDG_CONFIG_HOME: path.join(cli.home, "check-head") };
+    const memoryFile = path.join(headEnv.XDG_CONFIG_HOME, "ghostvault", "audit-checkpoints.json");
+    const key = (await admin.audit.publicKey()).verifier_key;
+    const head = (args: string[] = []) => runCli(cli, ["audit", "check-head", ...args], { env: headEnv });
+    // Usage error without a key: trust comes from the caller, never from the vault.
+    const keyless = await head();
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toMatch(/--public-key/);
+    const first = await head(["--public-key", key, "--json"]);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ ok: true, provedFrom: null });
+    await credential();
+    const second = await head(["--public-key", key]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/proved from\s+\d+/);
+    // The remembered root changed (as when the vault showed this machine another history): exit 3.
+    const memory = JSON.parse(await readFile(memoryFile, "utf8")) as Record<string, { hash: string }>;
+    for (const origin of Object.keys(memory)) memory[origin]!.hash = "00".repeat(32);
+    await writeFile(memoryFile, JSON.stringify(memory));
+    await credential();
+    const forked = await head(["--public-key", key]);
+    expect(forked.code).toBe(3);
+    expect(forked.stderr).toMatch(/fork or rollback/);
+  });
 });
 
 describe("terminal-safe output and errors that name the thing (issues 9 §10, 12 §4)", () => {

@@ -15,7 +15,7 @@ import { AuditForkError, MemoryCheckpointMemory } from "../../../sdk/audit-memor
 import { verifyAuditExport } from "../../../sdk/audit-verify";
 import { verifyWitnessQuorum } from "../../../worker/core/audit/cosignature";
 import { parseSignedNote } from "../../../worker/core/audit/signed-note";
-import { api, expectStatus } from "../helpers";
+import { api, expectStatus, sdkClient } from "../helpers";
 import { auditRows, rewriteChain, smallChain, withSql } from "../audit-log/helpers";
 import { TEST_WITNESS, TEST_WITNESS_VKEY, vkeyOf } from "../../witness-env";
 import { witnessKey } from "./helpers";
@@ -192,8 +192,11 @@ describe("issue 10 §5: a history rewritten in the vault's storage", () => {
     const exportLines = async () => (await exportText(adminToken)).trim().split("\n");
     const vkey = await merkleVkey();
     const memory = new MemoryCheckpointMemory();
+    const headMemory = new MemoryCheckpointMemory();
+    const vault = sdkClient(adminToken);
     // Positive controls on the real history: cosigned, quorum met, remembered by the client.
     const honest = await freshCheckpoint(adminToken);
+    expect(await vault.audit.checkHead(vkey, { memory: headMemory })).toMatchObject({ ok: true });
     expect(await quorum(honest.note, tenantId)).toMatchObject({ ok: true });
     expect(await verifyAuditExport(await exportLines(), vkey, { tenant: tenantId, memory })).toMatchObject({
       ok: true,
@@ -259,5 +262,14 @@ describe("issue 10 §5: a history rewritten in the vault's storage", () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(AuditForkError);
+    // Online, without an export: the client that remembered a head gets no consistency proof from
+    // it to the forged head (sdk/audit-monitor.ts). Controls: the forged head alone carries a
+    // valid vault signature, and only the witness quorum refuses it.
+    await expect(vault.audit.checkHead(vkey, { memory: headMemory })).rejects.toBeInstanceOf(AuditForkError);
+    expect(await vault.audit.checkHead(vkey)).toMatchObject({ ok: true, provedFrom: null });
+    expect(await vault.audit.checkHead(vkey, { witnesses, fresh: false })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/cosigned by the witness quorum/),
+    });
   });
 });
