@@ -40,9 +40,12 @@ export function buildContext(deps: ContextDeps): VaultContext {
   // Only a test configuration routes D1 through the fault hook; production uses the binding itself.
   const db = tenantDb(allowsTestHooks(config) ? faultyD1(env.DB, faults) : env.DB, tenantId);
   // The emulator binding is present only in development and tests; config.ts refuses it in production.
-  const emulator = (env as unknown as Record<string, Fetcher | undefined>)[KMS_EMULATOR_BINDINGS[config.kms.provider]];
+  const emulators = env as unknown as Record<string, Fetcher | undefined>;
+  const emulator = emulators[KMS_EMULATOR_BINDINGS[config.kms.provider]];
+  // During a root-key move the previous root may be another provider, with its own emulator.
+  const previous = config.kms.previous && emulators[KMS_EMULATOR_BINDINGS[config.kms.previous.provider]];
   const metrics = deps.metrics ?? new MetricsRecorder();
-  const kms = countedKms(createKmsProvider(config.kms, emulator), metrics, now);
+  const kms = countedKms(createKmsProvider(config.kms, emulator, previous), metrics, now);
   const keks = new KekCache({
     tenantId,
     kms,

@@ -52,6 +52,7 @@ import { MetricsRecorder, type DataPointSink } from "./metrics/recorder";
 import { readMetrics } from "./metrics/store";
 import type { TenantMetrics } from "../worker/contract/metrics";
 import type { Actor, VaultContext } from "./vault-context";
+import { SuspensionFlag } from "./ops/suspension";
 
 /**
  * The single authority for one tenant (DESIGN.md "Shape"): authenticates tokens against its own
@@ -67,6 +68,8 @@ export class TenantVault extends DurableObject<Env> {
   #fixedNow: number | null = null;
   /** Per-minute budgets of proxied calls (ops/use.ts). */
   readonly #useLimiter = new UseLimiter();
+  /** The tenant's suspension, cached: one boolean read per request (ops/suspension.ts). */
+  readonly #suspension = new SuspensionFlag();
   /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
   readonly #backoff = { failures: 0 };
   /**
@@ -202,7 +205,7 @@ export class TenantVault extends DurableObject<Env> {
     return guard(requestId, async () => {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
-      return actForOperator(this.#contextFor(tenantId), proof, input);
+      return actForOperator(this.#contextFor(tenantId), proof, input).finally(() => this.#suspension.forget());
     });
   }
 
@@ -313,6 +316,7 @@ export class TenantVault extends DurableObject<Env> {
         if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
         ctx = this.#contextFor(tenantId);
         actor = await authenticate(ctx, call.token, call.requestId);
+        this.#suspension.check(this.ctx.storage.sql);
         if (!roleAtLeast(actor.role, need))
           throw new VaultError("forbidden", `this operation needs role ${need} or above`);
         const [context, caller] = [ctx, actor];
@@ -347,6 +351,7 @@ export class TenantVault extends DurableObject<Env> {
       withRequestSource(source, async () => {
         const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
         if (tenantId === undefined) throw unknownTenant();
+        this.#suspension.check(this.ctx.storage.sql);
         return fn(this.#contextFor(tenantId));
       }),
     );

@@ -13,6 +13,7 @@ export const CRASH_TESTS: readonly string[] = [
   "test/workers/audit-log/rewrite-fork.test.ts",
   "test/workers/kek/kms-failures.test.ts",
   "test/workers/kek/rotation.test.ts",
+  "test/workers/operator/root-move-providers.test.ts",
   "test/workers/operator/root-rotation.test.ts",
   "test/workers/outbox/alarm.test.ts",
   "test/workers/outbox/crash.test.ts",

@@ -8,6 +8,8 @@ import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 /** Everything a test needs to run the vault's `gcp` provider against dev/gcp-kms. */
 export interface GcpTestSettings {
   keyName: string;
+  /** A second key of the emulator, for moves to another key name. */
+  secondKeyName: string;
   endpoint: string;
   /** The service-account JSON key, as KMS_GCP_SERVICE_ACCOUNT holds it. */
   serviceAccountJson: string;
@@ -20,6 +22,8 @@ export interface GcpTestSettings {
 export interface AzureTestSettings {
   vault: string;
   keyName: string;
+  /** A second RSA key of the emulator, for moves to another key. */
+  secondKeyName: string;
   octKeyName: string;
   tenantId: string;
   clientId: string;
@@ -34,6 +38,7 @@ export function makeGcpTestSettings(origin = "http://gcp-kms.emulator"): GcpTest
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const clientEmail = "vault@ghostvault-test.iam.gserviceaccount.com";
   const keyName = "projects/ghostvault-test/locations/global/keyRings/vault/cryptoKeys/tenant-keks";
+  const secondKeyName = "projects/ghostvault-test/locations/global/keyRings/vault/cryptoKeys/tenant-keks-2";
   const serviceAccountJson = JSON.stringify({
     type: "service_account",
     project_id: "ghostvault-test",
@@ -44,12 +49,15 @@ export function makeGcpTestSettings(origin = "http://gcp-kms.emulator"): GcpTest
   });
   return {
     keyName,
+    secondKeyName,
     endpoint: origin,
     serviceAccountJson,
     clientEmail,
     emulator: {
       KEY_NAME: keyName,
       ROOT_KEY: randomBytes(32).toString("hex"),
+      SECOND_KEY_NAME: secondKeyName,
+      SECOND_ROOT_KEY: randomBytes(32).toString("hex"),
       SA_CLIENT_EMAIL: clientEmail,
       SA_PUBLIC_KEY: publicKey.export({ type: "spki", format: "der" }).toString("base64"),
       CONTROL_SECRET: randomBytes(24).toString("hex"),
@@ -60,9 +68,11 @@ export function makeGcpTestSettings(origin = "http://gcp-kms.emulator"): GcpTest
 /** Fresh Azure emulator settings; `origin` serves both the vault and the Entra authority. */
 export function makeAzureTestSettings(origin = "http://azure-kv.emulator"): AzureTestSettings {
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const second = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
   const s = {
     vault: origin,
     keyName: "ghostvault-test",
+    secondKeyName: "ghostvault-test-2",
     octKeyName: "ghostvault-test-hsm",
     tenantId: randomUUID(),
     clientId: randomUUID(),
@@ -75,6 +85,8 @@ export function makeAzureTestSettings(origin = "http://azure-kv.emulator"): Azur
       KEY_NAME: s.keyName,
       OCT_KEY_NAME: s.octKeyName,
       RSA_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "der" }).toString("base64"),
+      SECOND_KEY_NAME: s.secondKeyName,
+      SECOND_RSA_PRIVATE_KEY: second.export({ type: "pkcs8", format: "der" }).toString("base64"),
       OCT_KEY: randomBytes(32).toString("hex"),
       TENANT_ID: s.tenantId,
       CLIENT_ID: s.clientId,

@@ -12,7 +12,7 @@ import { operationRouter } from "./routes/define";
 import { federation } from "./routes/federation";
 import { dashboard } from "./dashboard/index";
 import { openApiRouter } from "./routes/openapi";
-import { operator } from "./routes/operator";
+import { OPERATOR_ROUTES, operator } from "./routes/operator";
 import { system } from "./routes/system";
 import { use } from "./routes/use";
 
@@ -45,7 +45,7 @@ app.route("/", audit);
 app.route("/", federation);
 app.route("/", bench);
 app.route("/", operator);
-app.route("/", openApiRouter(ALL_ROUTES));
+app.route("/", openApiRouter(ALL_ROUTES, OPERATOR_ROUTES));
 // The web console: HTML pages with their own error pages and headers (worker/dashboard).
 app.route("/ui", dashboard);
 app.onError(onError);

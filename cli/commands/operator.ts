@@ -62,7 +62,7 @@ function jobCommand(parent: Command, name: string, description: string, allowAll
     .command(name)
     .description(description)
     .option("--tenant <id>", "a tenant id (repeatable)", collect);
-  if (allowAll) command.option("--all", "every active tenant in the registry");
+  if (allowAll) command.option("--all", "every active or suspended tenant in the registry");
   return withJson(command.option("--wait", "follow the job to the end and print each tenant's result"));
 }
 
@@ -173,6 +173,22 @@ export function registerOperator(program: Command): void {
         runJob({ kind: "revoke_leases", tenants: selection(o, false), reason: o.reason }, o),
       ),
     );
+
+  for (const [kind, what] of [
+    [
+      "suspend",
+      "suspend the named tenants: every tenant token, session, CI call and proxy call is refused (P0: contain)",
+    ],
+    ["reactivate", "reactivate the named suspended tenants"],
+  ] as const) {
+    jobCommand(operator, kind, what, false)
+      .requiredOption("--reason <text>", "why, recorded in each tenant's audit log")
+      .action(
+        action(async (o: JobOptions & { reason: string }) =>
+          runJob({ kind, tenants: selection(o, false), reason: o.reason }, o),
+        ),
+      );
+  }
 
   jobCommand(operator, "impact", "per-tenant impact report for a window (then: operator disclosure <job>)")
     .requiredOption("--from <time>", "window start, ISO 8601")

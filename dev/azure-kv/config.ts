@@ -10,6 +10,9 @@ export interface AzureEmulatorEnv {
   OCT_KEY_NAME: string;
   /** The RSA private key, PKCS#8 DER in base64. Development only. */
   RSA_PRIVATE_KEY: string;
+  /** Optionally a second RSA key and its name, to test a move to another key (root-key rotation). */
+  SECOND_KEY_NAME?: string;
+  SECOND_RSA_PRIVATE_KEY?: string;
   /** The AES key, 64 hex characters. Development only. */
   OCT_KEY: string;
   /** The Entra directory and app registration allowed to get tokens. */
@@ -20,18 +23,29 @@ export interface AzureEmulatorEnv {
   CONTROL_SECRET: string;
 }
 
+/** An RSA key's imported halves and public parameters. */
+export interface EmulatedRsa {
+  oaep256: CryptoKey;
+  oaep1: CryptoKey;
+  public256: CryptoKey;
+  public1: CryptoKey;
+  n: string;
+  e: string;
+}
+
 /** One key the emulator holds. */
 export interface EmulatedKey {
   kty: "RSA" | "oct-HSM";
   /** Stable across restarts: derived from the key material. */
   version: string;
   algorithms: readonly string[];
+  /** The RSA material (kty RSA). */
+  rsa?: EmulatedRsa;
 }
 
 /** Parsed settings with keys imported. */
 export interface AzureEmulatorConfig {
   keys: Map<string, EmulatedKey>;
-  rsa: { oaep256: CryptoKey; oaep1: CryptoKey; public256: CryptoKey; public1: CryptoKey; n: string; e: string };
   oct: CryptoKey;
   tenantId: string;
   clientId: string;
@@ -43,6 +57,11 @@ const EnvSchema = z.object({
   KEY_NAME: z.string().regex(/^[A-Za-z0-9-]{1,100}$/),
   OCT_KEY_NAME: z.string().regex(/^[A-Za-z0-9-]{1,100}$/),
   RSA_PRIVATE_KEY: z.string().min(100),
+  SECOND_KEY_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,100}$/)
+    .optional(),
+  SECOND_RSA_PRIVATE_KEY: z.string().min(100).optional(),
   OCT_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters"),
   TENANT_ID: z.string().min(1),
   CLIENT_ID: z.string().min(1),
@@ -61,43 +80,50 @@ async function parse(env: AzureEmulatorEnv): Promise<AzureEmulatorConfig> {
     );
   }
   const c = parsed.data;
-  const der = base64ToBytes(c.RSA_PRIVATE_KEY);
-  const importRsa = (hash: string) =>
-    crypto.subtle.importKey("pkcs8", der, { name: "RSA-OAEP", hash }, true, ["decrypt"]);
-  const [oaep256, oaep1] = await Promise.all([importRsa("SHA-256"), importRsa("SHA-1")]);
-  const jwk = (await crypto.subtle.exportKey("jwk", oaep256)) as JsonWebKey;
-  const importPublic = (hash: string) =>
-    crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, { name: "RSA-OAEP", hash }, false, [
-      "encrypt",
-    ]);
+  if ((c.SECOND_KEY_NAME === undefined) !== (c.SECOND_RSA_PRIVATE_KEY === undefined)) {
+    throw new Error("Key Vault emulator misconfigured: SECOND_KEY_NAME, SECOND_RSA_PRIVATE_KEY");
+  }
+  const rsaKey = async (privateKey: string): Promise<EmulatedKey> => {
+    const rsa = await importRsa(privateKey);
+    const version = await versionOf(new TextEncoder().encode(rsa.n));
+    return { kty: "RSA", version, algorithms: ["RSA-OAEP-256", "RSA-OAEP"], rsa };
+  };
   const octRaw = hexToBytes(c.OCT_KEY);
   const oct = await crypto.subtle.importKey("raw", octRaw, "AES-KW", false, ["wrapKey", "unwrapKey"]);
   const keys = new Map<string, EmulatedKey>([
-    [
-      c.KEY_NAME,
-      {
-        kty: "RSA",
-        version: await versionOf(new TextEncoder().encode(jwk.n)),
-        algorithms: ["RSA-OAEP-256", "RSA-OAEP"],
-      },
-    ],
+    [c.KEY_NAME, await rsaKey(c.RSA_PRIVATE_KEY)],
     [c.OCT_KEY_NAME, { kty: "oct-HSM", version: await versionOf(octRaw), algorithms: ["A256KW"] }],
   ]);
+  if (c.SECOND_KEY_NAME && c.SECOND_RSA_PRIVATE_KEY)
+    keys.set(c.SECOND_KEY_NAME, await rsaKey(c.SECOND_RSA_PRIVATE_KEY));
   return {
     keys,
-    rsa: {
-      oaep256,
-      oaep1,
-      public256: await importPublic("SHA-256"),
-      public1: await importPublic("SHA-1"),
-      n: jwk.n ?? "",
-      e: jwk.e ?? "",
-    },
     oct,
     tenantId: c.TENANT_ID,
     clientId: c.CLIENT_ID,
     clientSecret: c.CLIENT_SECRET,
     controlSecret: c.CONTROL_SECRET,
+  };
+}
+
+/** Imports an RSA private key (PKCS#8 DER, base64) for RSA-OAEP with SHA-256 and SHA-1. */
+async function importRsa(base64Der: string): Promise<EmulatedRsa> {
+  const der = base64ToBytes(base64Der);
+  const importPrivate = (hash: string) =>
+    crypto.subtle.importKey("pkcs8", der, { name: "RSA-OAEP", hash }, true, ["decrypt"]);
+  const [oaep256, oaep1] = await Promise.all([importPrivate("SHA-256"), importPrivate("SHA-1")]);
+  const jwk = (await crypto.subtle.exportKey("jwk", oaep256)) as JsonWebKey;
+  const importPublic = (hash: string) =>
+    crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true }, { name: "RSA-OAEP", hash }, false, [
+      "encrypt",
+    ]);
+  return {
+    oaep256,
+    oaep1,
+    public256: await importPublic("SHA-256"),
+    public1: await importPublic("SHA-1"),
+    n: jwk.n ?? "",
+    e: jwk.e ?? "",
   };
 }
 

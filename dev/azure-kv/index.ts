@@ -83,7 +83,7 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
   const kid = `${origin(request)}/keys/${fullName}/${key.version}`;
   if (rawOp === undefined) {
     if (request.method !== "GET") return kvError(405, "MethodNotAllowed", "GET only");
-    return Response.json(keyBundle(kid, key, config));
+    return Response.json(keyBundle(kid, key));
   }
   const op = rawOp.toLowerCase();
   if (request.method !== "POST" || !["wrapkey", "unwrapkey", "encrypt", "decrypt"].includes(op)) {
@@ -123,7 +123,7 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
 
   const forward = op === "wrapkey" || op === "encrypt";
   try {
-    const result = await (forward ? wrap : unwrap)(input.data.alg, value, config);
+    const result = await (forward ? wrap : unwrap)(input.data.alg, value, key, config);
     return Response.json({ kid, value: bytesToBase64url(result) });
   } catch {
     return kvError(
@@ -134,16 +134,21 @@ async function handleKeys(request: Request, url: URL, config: AzureEmulatorConfi
   }
 }
 
-async function wrap(alg: string, value: Uint8Array, config: AzureEmulatorConfig): Promise<Uint8Array> {
+async function wrap(alg: string, value: Uint8Array, k: EmulatedKey, config: AzureEmulatorConfig): Promise<Uint8Array> {
   if (alg === "A256KW") {
     const data = await crypto.subtle.importKey("raw", value, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
     return new Uint8Array(await crypto.subtle.wrapKey("raw", data, config.oct, "AES-KW"));
   }
-  const key = alg === "RSA-OAEP" ? config.rsa.public1 : config.rsa.public256;
+  const key = alg === "RSA-OAEP" ? k.rsa!.public1 : k.rsa!.public256;
   return new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, key, value));
 }
 
-async function unwrap(alg: string, value: Uint8Array, config: AzureEmulatorConfig): Promise<Uint8Array> {
+async function unwrap(
+  alg: string,
+  value: Uint8Array,
+  k: EmulatedKey,
+  config: AzureEmulatorConfig,
+): Promise<Uint8Array> {
   if (alg === "A256KW") {
     const data = await crypto.subtle.unwrapKey(
       "raw",
@@ -156,12 +161,12 @@ async function unwrap(alg: string, value: Uint8Array, config: AzureEmulatorConfi
     );
     return new Uint8Array((await crypto.subtle.exportKey("raw", data)) as ArrayBuffer);
   }
-  const key = alg === "RSA-OAEP" ? config.rsa.oaep1 : config.rsa.oaep256;
+  const key = alg === "RSA-OAEP" ? k.rsa!.oaep1 : k.rsa!.oaep256;
   return new Uint8Array(await crypto.subtle.decrypt({ name: "RSA-OAEP" }, key, value));
 }
 
 /** The key as GET returns it: public parts only, as Key Vault never returns private material. */
-function keyBundle(kid: string, key: EmulatedKey, config: AzureEmulatorConfig) {
+function keyBundle(kid: string, key: EmulatedKey) {
   const created = 1_700_000_000;
   const attributes = { enabled: true, created, updated: created, recoveryLevel: "Recoverable+Purgeable" };
   if (key.kty === "RSA") {
@@ -170,8 +175,8 @@ function keyBundle(kid: string, key: EmulatedKey, config: AzureEmulatorConfig) {
         kid,
         kty: "RSA",
         key_ops: ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
-        n: config.rsa.n,
-        e: config.rsa.e,
+        n: key.rsa!.n,
+        e: key.rsa!.e,
       },
       attributes,
     };

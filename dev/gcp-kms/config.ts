@@ -8,6 +8,9 @@ export interface GcpEmulatorEnv {
   KEY_NAME: string;
   /** The root key, 64 hex characters. Development only. */
   ROOT_KEY: string;
+  /** Optionally a second key and its root key, to test a move to another key name (root-key rotation). */
+  SECOND_KEY_NAME?: string;
+  SECOND_ROOT_KEY?: string;
   /** The service account allowed to get tokens, and its public key (SPKI, base64 DER). */
   SA_CLIENT_EMAIL: string;
   SA_PUBLIC_KEY: string;
@@ -17,16 +20,20 @@ export interface GcpEmulatorEnv {
 
 /** Parsed settings with the keys imported. */
 export interface GcpEmulatorConfig {
-  keyName: string;
-  rootKey: CryptoKey;
+  /** Each key name it holds, and that key's root key. */
+  keys: Map<string, CryptoKey>;
   clientEmail: string;
   publicKey: CryptoKey;
   controlSecret: string;
 }
 
+const KeyName = z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/);
+const RootKey = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters");
 const EnvSchema = z.object({
-  KEY_NAME: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/),
-  ROOT_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters"),
+  KEY_NAME: KeyName,
+  ROOT_KEY: RootKey,
+  SECOND_KEY_NAME: KeyName.optional(),
+  SECOND_ROOT_KEY: RootKey.optional(),
   SA_CLIENT_EMAIL: z.string().min(3),
   SA_PUBLIC_KEY: z.string().min(100),
   CONTROL_SECRET: z.string().min(16),
@@ -43,10 +50,15 @@ async function parse(env: GcpEmulatorEnv): Promise<GcpEmulatorConfig> {
     );
   }
   const c = parsed.data;
-  const raw = hexToBytes(c.ROOT_KEY);
+  if ((c.SECOND_KEY_NAME === undefined) !== (c.SECOND_ROOT_KEY === undefined) || c.SECOND_KEY_NAME === c.KEY_NAME) {
+    throw new Error("Cloud KMS emulator misconfigured: SECOND_KEY_NAME, SECOND_ROOT_KEY");
+  }
+  const importRoot = (hex: string) =>
+    crypto.subtle.importKey("raw", hexToBytes(hex), "AES-GCM", false, ["encrypt", "decrypt"]);
+  const keys = new Map([[c.KEY_NAME, await importRoot(c.ROOT_KEY)]]);
+  if (c.SECOND_KEY_NAME && c.SECOND_ROOT_KEY) keys.set(c.SECOND_KEY_NAME, await importRoot(c.SECOND_ROOT_KEY));
   return {
-    keyName: c.KEY_NAME,
-    rootKey: await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]),
+    keys,
     clientEmail: c.SA_CLIENT_EMAIL,
     publicKey: await crypto.subtle.importKey(
       "spki",

@@ -8,7 +8,8 @@ import { handleToken } from "./oauth";
 
 /**
  * Development Cloud KMS: a Worker speaking the Cloud KMS REST API (`cryptoKeys.encrypt`,
- * `cryptoKeys.decrypt`) for one symmetric key, and Google's OAuth token endpoint (`POST /token`)
+ * `cryptoKeys.decrypt`) for one symmetric key (optionally a second, SECOND_KEY_NAME, to test a
+ * move to another key name), and Google's OAuth token endpoint (`POST /token`)
  * for one service account, so the vault runs its real `gcp` provider code in development and
  * tests. KMS calls need a token this emulator issued. Never deploy it: the root key sits in its
  * bindings. Test controls (faults, stats) are dev/kms/control.ts, scoped by the tenant_id in the
@@ -98,7 +99,8 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   const [, name = "", version, method] = route;
   // Decrypt takes the key only; encrypt may name its one version. Real KMS answers 403 for keys
   // the caller cannot see "or that may not exist".
-  if (name !== config.keyName || (version !== undefined && (method === "decrypt" || version !== "1"))) {
+  const rootKey = config.keys.get(name);
+  if (!rootKey || (version !== undefined && (method === "decrypt" || version !== "1"))) {
     return rpcError(
       403,
       "PERMISSION_DENIED",
@@ -131,7 +133,7 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   });
   if (fault) return fault;
 
-  const bound = contextAad(config.keyName, { additional_authenticated_data: bytesToHex(aad) });
+  const bound = contextAad(name, { additional_authenticated_data: bytesToHex(aad) });
   // Int enums if the client asked for them ($alt=json;enum-encoding=int, as the Node client does).
   const protectionLevel = url.searchParams.get("$alt")?.includes("enum-encoding=int") ? 1 : "SOFTWARE";
   const aadCrc = input.data.additionalAuthenticatedDataCrc32c;
@@ -139,9 +141,9 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   if ("plaintext" in input.data) {
     const { plaintext, plaintextCrc32c } = input.data;
     if (plaintextCrc32c !== undefined && plaintextCrc32c !== crc32c(plaintext)) return checksumMismatch("plaintext");
-    const ciphertext = await sealBlob(config.rootKey, plaintext, bound);
+    const ciphertext = await sealBlob(rootKey, plaintext, bound);
     return Response.json({
-      name: `${config.keyName}/cryptoKeyVersions/1`,
+      name: `${name}/cryptoKeyVersions/1`,
       ciphertext: bytesToBase64(ciphertext),
       ciphertextCrc32c: String(crc32c(ciphertext)),
       verifiedPlaintextCrc32c: plaintextCrc32c !== undefined,
@@ -153,7 +155,7 @@ async function handleKms(request: Request, url: URL, config: GcpEmulatorConfig):
   if (ciphertextCrc32c !== undefined && ciphertextCrc32c !== crc32c(ciphertext)) return checksumMismatch("ciphertext");
   let plaintext: Uint8Array;
   try {
-    plaintext = await openBlob(config.rootKey, ciphertext, bound);
+    plaintext = await openBlob(rootKey, ciphertext, bound);
   } catch {
     return rpcError(400, "INVALID_ARGUMENT", "Decryption failed: the ciphertext is invalid.");
   }

@@ -176,5 +176,6 @@ export function countedKms(kms: KmsProvider, metrics: MetricsRecorder, now: () =
     generateKek: (ctx) => counted(() => kms.generateKek(ctx)),
     unwrapKek: (wrapped, ctx) => counted(() => kms.unwrapKek(wrapped, ctx)),
     rewrapKek: (wrapped, ctx) => counted(() => kms.rewrapKek(wrapped, ctx)),
+    wrapKek: (plaintext, ctx) => counted(() => kms.wrapKek(plaintext, ctx)),
   };
 }

@@ -60,19 +60,29 @@ export function tenantAction(job: StartJob): TenantAction {
       return { action: "impact", from: job.from, to: job.to };
     case "rewrap_root":
       return { action: "rewrap_root" };
+    case "suspend":
+    case "reactivate":
+      return { action: job.kind, reason: job.reason };
   }
 }
 
-/** Every active tenant in the registry, paged. */
-async function allActiveTenants(d1: D1Database): Promise<string[]> {
+/**
+ * Every tenant in the registry that still holds data (active or suspended), paged. A suspended
+ * tenant is still verified, rotated and moved to a new root key: skipping it would strand its
+ * KEKs when the previous root is removed.
+ */
+async function allLiveTenants(d1: D1Database): Promise<string[]> {
   const ids: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await listTenants(d1, { status: "active", limit: 500, ...(after ? { after } : {}) });
-    ids.push(...page.items.map((t) => t.id));
-    if (page.next === null) return ids;
-    after = page.next;
+  for (const status of ["active", "suspended"] as const) {
+    let after: string | undefined;
+    for (;;) {
+      const page = await listTenants(d1, { status, limit: 500, ...(after ? { after } : {}) });
+      ids.push(...page.items.map((t) => t.id));
+      if (page.next === null) break;
+      after = page.next;
+    }
   }
+  return ids.sort();
 }
 
 /**
@@ -88,7 +98,7 @@ export async function createJob(
 ) {
   let tenants: string[];
   if (job.tenants === "all") {
-    tenants = await allActiveTenants(d1);
+    tenants = await allLiveTenants(d1);
   } else {
     const known = await existingTenantIds(d1, job.tenants);
     const unknown = job.tenants.find((id) => !known.has(id));

@@ -1,4 +1,4 @@
-import type { KmsSettings } from "../../worker/core/kms";
+import { rootKeyLabel } from "../../worker/core/kms";
 import { VaultError } from "../../worker/contract/errors";
 import { OperatorProofSchema, TenantActionSchema, type TenantAction } from "../../worker/contract/schemas/operator";
 import { checkOperatorProof } from "../../worker/core/operator/proof";
@@ -12,6 +12,7 @@ import { KEK_OUTBOX_KEY } from "../outbox/outbox";
 import { getMeta } from "../storage/meta";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { impactReport, revokeMatching } from "./break-glass";
+import { setSuspension } from "./suspension";
 
 /** Failures of an operator action recorded in the tenant's chain, as for tenant callers (#afterCall). */
 const RECORDED_FAILURES = new Set(["kms_unavailable", "unavailable", "internal"]);
@@ -81,6 +82,9 @@ export async function runOperatorAction(ctx: VaultContext, actor: Actor, action:
       return impactSummary(ctx, actor, action.from, action.to);
     case "rewrap_root":
       return rewrapRoot(ctx, actor);
+    case "suspend":
+    case "reactivate":
+      return setSuspension(ctx, actor, action.action, action.reason);
   }
 }
 
@@ -156,11 +160,6 @@ async function verifyWindow(ctx: VaultContext, actor: Actor, from?: string, to?:
   return result;
 }
 
-/** How a root key is named in KEK rows and audit entries: `<provider>:<key id or name>`. */
-export function rootKeyLabel(kms: KmsSettings): string {
-  return `${kms.provider}:${kms.provider === "gcp" ? kms.keyName : kms.keyId}`;
-}
-
 /**
  * Root-key rotation for this tenant (issue 13 §2): every KEK version that still has a wrapped KEK
  * is wrapped again under the provider's current root key (`KmsProvider.rewrapKek`: KMS re-encrypt
@@ -172,6 +171,8 @@ export function rootKeyLabel(kms: KmsSettings): string {
 async function rewrapRoot(ctx: VaultContext, actor: Actor) {
   const job = actor.requestId;
   const rootKey = rootKeyLabel(ctx.config.kms);
+  // During a move, the root the KEKs come from (by name; a version rotation has none).
+  const fromRoot = ctx.config.kms.previous ? rootKeyLabel(ctx.config.kms.previous) : null;
   return ctx.outbox.exclusive(KEK_OUTBOX_KEY, async () => {
     const rewrapped: number[] = [];
     const already: number[] = [];
@@ -183,14 +184,16 @@ async function rewrapRoot(ctx: VaultContext, actor: Actor) {
       const wrapped = await ctx.kms.rewrapKek(row.wrappedKek, { tenantId: ctx.tenantId, kekVersion: row.version });
       if (await replaceWrappedKek(ctx.db, row.version, wrapped, { rootKey, job })) rewrapped.push(row.version);
       else already.push(row.version);
+      // Test-only crash point (outbox/faults.ts): one KEK moved, the rest of the tenant not yet.
+      if (rewrapped.length === 1) await ctx.faults.point("mid-root-rewrap");
     }
     ctx.storage.transactionSync(() =>
       record(ctx, actor, {
         type: "kek.root_rewrapped",
         target: { kind: "tenant_kek", id: ctx.tenantId },
-        details: { root_key: rootKey, job_id: job, rewrapped, already },
+        details: { root_key: rootKey, previous_root_key: fromRoot, job_id: job, rewrapped, already },
       }),
     );
-    return { root_key: rootKey, rewrapped, already, at: iso(ctx.now()) };
+    return { root_key: rootKey, previous_root_key: fromRoot, rewrapped, already, at: iso(ctx.now()) };
   });
 }

@@ -14,6 +14,7 @@ export const FAULT_POINTS = [
   "mid-expiry-batch",
   "mid-kek-sweep",
   "mid-checkpoint",
+  "mid-root-rewrap",
 ] as const;
 /** One named moment. */
 export type FaultPoint = (typeof FAULT_POINTS)[number];

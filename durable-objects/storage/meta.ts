@@ -12,6 +12,8 @@ const META = {
   }),
   /** KEK versions whose destruction is audited but may not have reached D1 yet (kek/rotation.ts). */
   kek_destroy_pending: z.array(z.number().int().positive()),
+  /** Set while an operator has the tenant suspended (ops/suspension.ts): why, when, by whom. */
+  tenant_suspended: z.object({ reason: z.string(), at: z.number().int(), by: z.string() }),
 } as const;
 
 type MetaKey = keyof typeof META;

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   acl_denied: 403,
   /** The role, the ACL's `use` permission or the credential's use policy refuses a proxied call. */
   use_denied: 403,
+  /** An operator suspended the tenant (issue 13 §3): every tenant caller is refused until reactivated. */
+  tenant_suspended: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -4,12 +4,15 @@ import type { AppEnv } from "../app-env";
 import { ERROR_STATUS } from "../contract/errors";
 import { IdempotencyKeySchema } from "../contract/rpc";
 import { ErrorBodySchema } from "../contract/schemas/common";
-import type { RouteDef } from "../contract/operations";
+import type { OperationSpec, RouteDef } from "../contract/operations";
 
 const jsonSchema = (schema: z.ZodType, io: "input" | "output") =>
   z.toJSONSchema(schema, { io, unrepresentable: "any" });
 
-function operation(def: RouteDef) {
+/** How a route is authenticated in the document: a tenant token, an operator token, or not at all. */
+type Auth = "bearer" | "operator" | null;
+
+function operation(def: OperationSpec & { operation?: string | null }, auth: Auth) {
   const errorRef = {
     description: "error",
     content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
@@ -45,7 +48,9 @@ function operation(def: RouteDef) {
     tags: [def.tag],
     operationId:
       def.operation ?? `${def.method}${def.path.replace(/[/:]+(\w)/g, (_m, ch: string) => ch.toUpperCase())}`,
-    ...(def.operation ? { security: [{ bearer: [] }], "x-min-role": def.role } : { security: [] }),
+    ...(auth === "bearer" ? { security: [{ bearer: [] }], "x-min-role": def.role } : {}),
+    ...(auth === "operator" ? { security: [{ operator: [] }] } : {}),
+    ...(auth === null ? { security: [] } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(def.body
       ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(def.body, "input") } } } }
@@ -68,19 +73,29 @@ function operation(def: RouteDef) {
   };
 }
 
-/** The OpenAPI 3.1 document, generated from the operation table and the zod schemas the vault validates with. */
-export function openApiDocument(routes: readonly RouteDef[]) {
+/**
+ * The OpenAPI 3.1 document, generated from the operation table and the zod schemas the vault
+ * validates with; operator routes (worker/routes/operator.ts) under their own security scheme,
+ * since an operator token is never a tenant token and vice versa.
+ */
+export function openApiDocument(routes: readonly RouteDef[], operatorRoutes: readonly OperationSpec[] = []) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const def of routes) {
-    const path = def.path.replace(/:(\w+)/g, "{$1}");
-    (paths[path] ??= {})[def.method] = operation(def);
-  }
+  const add = (def: OperationSpec & { operation?: string | null }, auth: Auth) => {
+    (paths[def.path.replace(/:(\w+)/g, "{$1}")] ??= {})[def.method] = operation(def, auth);
+  };
+  for (const def of routes) add(def, def.operation ? "bearer" : null);
+  for (const def of operatorRoutes) add(def, "operator");
   return {
     openapi: "3.1.0",
     info: { title: "Vault API", version: "1", description: `Error codes: ${Object.keys(ERROR_STATUS).join(", ")}` },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "gv_api_<tenant>_<secret> or a session token" },
+        operator: {
+          type: "http",
+          scheme: "bearer",
+          description: "an operator token (gvop_root_<secret> or a named one); never a tenant token",
+        },
       },
       schemas: { Error: jsonSchema(ErrorBodySchema, "output") },
     },
@@ -89,7 +104,7 @@ export function openApiDocument(routes: readonly RouteDef[]) {
 }
 
 /** Serves /v1/openapi.json. */
-export function openApiRouter(routes: readonly RouteDef[]) {
-  const doc = openApiDocument(routes);
+export function openApiRouter(routes: readonly RouteDef[], operatorRoutes: readonly OperationSpec[] = []) {
+  const doc = openApiDocument(routes, operatorRoutes);
   return new Hono<AppEnv>().get("/v1/openapi.json", (c) => c.json(doc));
 }

@@ -12,6 +12,8 @@ import {
   OperatorTokenIdParamsSchema,
   OperatorTokenSchema,
   StartJobSchema,
+  SuspensionRequestSchema,
+  TenantIdParamsSchema,
   TenantListQuerySchema,
   TenantListSchema,
 } from "../contract/schemas/operator";
@@ -134,11 +136,33 @@ export const operatorCoreRoutes: OperatorRoute[] = [
       };
     },
   },
+  // One tenant's suspension as a route of its own (the runbook's P0 "contain"): a one-tenant job,
+  // so it is retried, logged and audited exactly like `POST /v1/operator/jobs` with kind suspend.
+  ...(["suspend", "reactivate"] as const).map(
+    (kind): OperatorRoute => ({
+      method: "post",
+      path: `/v1/operator/tenants/:id/${kind}`,
+      tag,
+      summary:
+        kind === "suspend"
+          ? "Suspend a tenant: every tenant caller is refused (403 tenant_suspended); a one-tenant job"
+          : "Reactivate a suspended tenant; a one-tenant job",
+      role: null,
+      params: TenantIdParamsSchema,
+      body: SuspensionRequestSchema,
+      response: JobSchema,
+      status: 202,
+      serve: (c, op, input) =>
+        plane(c, (s) =>
+          s.startJob(op, { kind, tenants: [input.params?.id], reason: (input.body as { reason?: unknown }).reason }),
+        ),
+    }),
+  ),
   {
     method: "post",
     path: "/v1/operator/jobs",
     tag,
-    summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap)",
+    summary: "Start a fleet job (verify, rotate KEKs, revoke leases, impact, root-key rewrap, suspend, reactivate)",
     role: null,
     body: StartJobSchema,
     response: JobSchema,

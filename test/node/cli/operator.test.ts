@@ -109,6 +109,41 @@ describe("ghostvault operator", () => {
     expect((await b!.admin.leases.get(held.id)).state).toBe("revoked");
   });
 
+  it("suspend --tenant --wait refuses the tenant's own callers (403 tenant_suspended); reactivate restores them; --all is refused", async () => {
+    const [, , c] = fleet;
+    const leaseStatus = async () => {
+      const res = await fetch(`${vault.url}/v1/leases`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${vault.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ credential: "db/password", ttl: "5m" }),
+      });
+      return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
+    };
+    expect((await runCli(cli, ["operator", "suspend", "--all", "--reason", "x"], { env })).code).toBe(2);
+    const suspend = await runCli(
+      cli,
+      ["operator", "suspend", "--tenant", vault.tenantId, "--reason", "drill: contain", "--wait", "--json"],
+      { env, timeoutMs: 60_000 },
+    );
+    expect(suspend.code, suspend.stderr).toBe(0);
+    expect(await leaseStatus()).toEqual({ status: 403, code: "tenant_suspended" });
+    // Fleet jobs with --all still reach the suspended tenant: a root-key move must not skip it.
+    const verify = await runCli(cli, ["operator", "verify", "--all", "--wait", "--json"], { env, timeoutMs: 60_000 });
+    expect(verify.code, verify.stderr).toBe(0);
+    const verified = json<{ tenants: { tenant_id: string; result: { ok: boolean } }[] }>(verify.stdout).tenants;
+    expect(verified.find((t) => t.tenant_id === vault.tenantId)?.result.ok).toBe(true);
+    expect(verified).toHaveLength(fleet.length);
+    // Control: another tenant leases as before.
+    expect((await c!.admin.lease("db/password", { ttl: "5m" })).value).toBe(`pw-${c!.tenantId}`);
+    const reactivate = await runCli(
+      cli,
+      ["operator", "reactivate", "--tenant", vault.tenantId, "--reason", "drill over", "--wait"],
+      { env, timeoutMs: 60_000 },
+    );
+    expect(reactivate.code, reactivate.stderr).toBe(0);
+    expect((await leaseStatus()).status).toBe(201);
+  });
+
   it("impact --wait then disclosure --out writes a Markdown and a JSON draft per affected tenant, without values", async () => {
     const [, , c] = fleet;
     const from = new Date(Date.now() - 60_000).toISOString();

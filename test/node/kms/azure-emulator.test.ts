@@ -90,6 +90,17 @@ describe("Key Vault emulator with the official @azure/keyvault-keys Cryptography
     expect(Buffer.from((await client.unwrapKey("A256KW", wrapped.result)).result)).toEqual(Buffer.from(key));
   });
 
+  it("holds a second RSA key (root-key moves) with its own version; the first key cannot unwrap what it wrapped", async () => {
+    const second = crypto(settings.secondKeyName);
+    const wrapped = await second.wrapKey("RSA-OAEP-256", key);
+    expect(wrapped.keyID).toMatch(new RegExp(`/keys/${settings.secondKeyName}/[0-9a-f]{32}$`));
+    expect(wrapped.keyID!.split("/").at(-1)).not.toBe(
+      (await crypto().wrapKey("RSA-OAEP-256", key)).keyID!.split("/").at(-1),
+    );
+    await expect(crypto().unwrapKey("RSA-OAEP-256", wrapped.result)).rejects.toMatchObject({ statusCode: 400 });
+    expect(Buffer.from((await second.unwrapKey("RSA-OAEP-256", wrapped.result)).result)).toEqual(Buffer.from(key));
+  });
+
   it("refuses a bad ciphertext (400 BadParameter), a missing key (404) and a wrong client secret; the right calls work", async () => {
     const client = crypto();
     await expect(client.unwrapKey("RSA-OAEP-256", new Uint8Array(256))).rejects.toMatchObject({

@@ -130,6 +130,23 @@ describe("Cloud KMS emulator with the official @google-cloud/kms client", () => 
     expect(Buffer.from(opened.plaintext as Uint8Array).toString()).toBe("bound");
   });
 
+  it("holds a second key (root-key moves): its ciphertext opens under it and not under the first key", async () => {
+    const client = kms(await accessToken());
+    const [sealed] = await client.encrypt(
+      { name: settings.secondKeyName, plaintext: Buffer.from("moved"), additionalAuthenticatedData: aad },
+      once,
+    );
+    expect(sealed.name).toBe(`${settings.secondKeyName}/cryptoKeyVersions/1`);
+    await expect(
+      client.decrypt({ name: settings.keyName, ciphertext: sealed.ciphertext, additionalAuthenticatedData: aad }, once),
+    ).rejects.toMatchObject(rpcError(400, "INVALID_ARGUMENT"));
+    const [opened] = await client.decrypt(
+      { name: settings.secondKeyName, ciphertext: sealed.ciphertext, additionalAuthenticatedData: aad },
+      once,
+    );
+    expect(Buffer.from(opened.plaintext as Uint8Array).toString()).toBe("moved");
+  });
+
   it("refuses a token it did not issue (UNAUTHENTICATED) and a key it does not hold (PERMISSION_DENIED)", async () => {
     await expect(
       kms("made-up-token").encrypt({ name: settings.keyName, plaintext: Buffer.from("x") }, once),

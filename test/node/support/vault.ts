@@ -59,6 +59,11 @@ export interface LocalVaultOptions {
    * a later vault started on it sees the same tenants, e.g. with other KMS settings.
    */
   stateDir?: string;
+  /**
+   * Bindings of the Cloud KMS emulator (test/kms-providers.ts `emulator`): start it beside the AWS
+   * one, for a vault on the gcp provider or moving the root key to or from it.
+   */
+  gcpEmulator?: Record<string, string>;
 }
 
 const text = (value: string) => ({ type: "plain_text", value }) as const;
@@ -163,6 +168,15 @@ export async function startLocalVault(options: LocalVaultOptions = {}): Promise<
     });
     workers.push(kms);
     await withDeadline(kms.ready, deadline, "KMS emulator startup");
+    if (options.gcpEmulator) {
+      const gcp = await unstable_startWorker({
+        ...common,
+        config: path.join(ROOT, "dev/gcp-kms/wrangler.toml"),
+        bindings: Object.fromEntries(Object.entries(options.gcpEmulator).map(([k, v]) => [k, text(v)])),
+      });
+      workers.push(gcp);
+      await withDeadline(gcp.ready, deadline, "Cloud KMS emulator startup");
+    }
     const vault = await unstable_startWorker({
       ...common,
       config: path.join(ROOT, "wrangler.toml"),

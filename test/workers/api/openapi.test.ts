@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { OPERATIONS } from "../../../worker/contract/operations";
 import { ALL_ROUTES } from "../../../worker/contract/operations";
 import type { RouteDef } from "../../../worker/contract/operations";
+import { OPERATOR_ROUTES } from "../../../worker/routes/operator";
 import { bodyOf, label, send } from "./route-fixtures";
 
 interface JsonSchema {
@@ -41,7 +42,7 @@ interface OpenApiDoc {
 }
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-const openApiPath = (route: RouteDef) => route.path.replace(/:(\w+)/g, "{$1}");
+const openApiPath = (route: { path: string }) => route.path.replace(/:(\w+)/g, "{$1}");
 
 /** The document as the Worker serves it, fetched without a token: it is public. */
 async function fetchDoc(): Promise<OpenApiDoc> {
@@ -74,12 +75,17 @@ describe("GET /v1/openapi.json", () => {
     }
   });
 
-  it("documents exactly the routes of ALL_ROUTES, each with its method, success status and a unique operationId", async () => {
+  // Updated when the operator routes joined the document (issue 13 §3): ALL_ROUTES and OPERATOR_ROUTES.
+  it("documents exactly the routes of ALL_ROUTES and OPERATOR_ROUTES, each with its method, success status and a unique operationId", async () => {
     const doc = await fetchDoc();
     const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).map((m) => `${m} ${path}`),
     );
-    expect(documented.sort()).toEqual(ALL_ROUTES.map((r) => `${r.method} ${openApiPath(r)}`).sort());
+    expect(documented.sort()).toEqual(
+      [...ALL_ROUTES, ...OPERATOR_ROUTES].map((r) => `${r.method} ${openApiPath(r)}`).sort(),
+    );
+    const allIds = Object.values(doc.paths).flatMap((item) => Object.values(item).map((o) => o.operationId));
+    expect(new Set(allIds).size).toBe(allIds.length);
     const ids = ALL_ROUTES.map((r) => operationOf(doc, r).operationId);
     expect(new Set(ids).size).toBe(ids.length);
     for (const route of ALL_ROUTES) {
@@ -165,5 +171,24 @@ describe("GET /v1/openapi.json", () => {
     expect(pattern.test("../x")).toBe(false);
     const tokens = doc.paths["/v1/tokens"]!.post!.requestBody!.content["application/json"]!.schema;
     expect(tokens.properties!.role).toMatchObject({ enum: ["viewer", "user", "manager", "admin"] });
+  });
+
+  it("documents the operator routes under their own operator scheme (never the tenant bearer), with bodies from their zod schemas", async () => {
+    const doc = await fetchDoc();
+    expect(doc.components.securitySchemes.operator).toMatchObject({ type: "http", scheme: "bearer" });
+    for (const route of OPERATOR_ROUTES) {
+      const op = doc.paths[openApiPath(route)]?.[route.method];
+      expect(op, `${route.method} ${route.path}`).toBeDefined();
+      expect(op!.security).toEqual([{ operator: [] }]);
+      expect(op!["x-min-role"]).toBeUndefined();
+      expect(op!.summary).toBe(route.summary);
+      expect(Object.keys(op!.responses)).toContain(String(route.status));
+      expect(op!.requestBody === undefined).toBe(!route.body);
+    }
+    const jobs = doc.paths["/v1/operator/jobs"]!.post!.requestBody!.content["application/json"]!.schema;
+    expect(JSON.stringify(jobs)).toContain("rewrap_root");
+    expect(JSON.stringify(jobs)).toContain("suspend");
+    // Control: tenant operations keep the tenant scheme.
+    expect(doc.paths["/v1/credentials"]!.post!.security).toEqual([{ bearer: [] }]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { bytesToHex } from "../../../worker/core/crypto/encoding";
 import { createKmsProvider, type KmsErrorKind } from "../../../worker/core/kms";
 import { kmsFailure } from "./helpers";
 import { HARNESSES, PROVIDERS, azureTest, fault, gcpTest, otherPrivateKeyPem, stats } from "./providers";
@@ -50,6 +51,18 @@ describe.each(PROVIDERS)("%s provider against its emulator", (name) => {
     expect((await kmsFailure(kms.unwrapKek(rewrapped, { tenantId, kekVersion: 3 }))).kind).toBe("refused");
     // A blob under another context is not rewrapped (nor revealed) either.
     expect((await kmsFailure(kms.rewrapKek(wrapped, { tenantId, kekVersion: 3 }))).kind).toBe("refused");
+  });
+
+  it("wraps a KEK the vault already holds (a root-key move lands it this way), bound to its context", async () => {
+    const { tenantId, scope } = h.fresh();
+    const kms = h.provider(scope);
+    const ctx = { tenantId, kekVersion: 5 };
+    const kek = crypto.getRandomValues(new Uint8Array(32));
+    const wrapped = await kms.wrapKek(kek, ctx);
+    expect(await kms.unwrapKek(wrapped, ctx)).toEqual(kek);
+    // The plaintext is not in the blob, and the blob does not open under another context.
+    expect(bytesToHex(wrapped)).not.toContain(bytesToHex(kek));
+    expect((await kmsFailure(kms.unwrapKek(wrapped, { tenantId, kekVersion: 6 }))).kind).toBe("refused");
   });
 
   it.each(FAULTS)("maps an injected $mode to $kind, and works again once cleared", async ({ mode, kind }) => {

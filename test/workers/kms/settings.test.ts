@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../worker/contract/config";
-import { KMS_SECRET_BINDINGS } from "../../../worker/core/kms";
+import { KMS_SECRET_BINDINGS, KmsConfigSchema } from "../../../worker/core/kms";
+import { TEST_KMS } from "../../test-env";
 import { gcpTest } from "./providers";
 
 /**
@@ -117,5 +118,70 @@ describe("KMS_PROVIDER settings", () => {
         }),
       ),
     ).toBe(true);
+  });
+
+  it("a previous root (KMS_PREVIOUS_*) is the current bindings overlaid, parsed by the same rules; errors name the KMS_PREVIOUS_* binding", () => {
+    const parse = (extra: Record<string, unknown>) => KmsConfigSchema.safeParse({ ...env, ...extra });
+    const paths = (extra: Record<string, unknown>) => {
+      const r = parse(extra);
+      return r.success ? [] : r.error.issues.map((i) => i.path.join("."));
+    };
+    // Backwards compatible: KMS_PREVIOUS_KEY_ID alone is this AWS account's old key.
+    const aws = parse({ KMS_KEY_ID: TEST_KMS.secondKeyId, KMS_PREVIOUS_KEY_ID: TEST_KMS.keyId });
+    expect(aws.success && aws.data.previous).toMatchObject({ provider: "aws", keyId: TEST_KMS.keyId });
+    expect(aws.success && aws.data).toMatchObject({ provider: "aws", keyId: TEST_KMS.secondKeyId });
+    // Control: without KMS_PREVIOUS_* there is no previous root.
+    const plain = parse({});
+    expect(plain.success && plain.data.previous).toBeUndefined();
+    // Another provider, and another key name within gcp.
+    const gcpNow = {
+      KMS_PROVIDER: "gcp",
+      KMS_GCP_KEY_NAME: gcpTest().secondKeyName,
+      KMS_GCP_SERVICE_ACCOUNT: googleSa(),
+    };
+    const cross = parse({ ...gcpNow, KMS_PREVIOUS_PROVIDER: "aws" });
+    expect(cross.success && cross.data.previous).toMatchObject({ provider: "aws", keyId: TEST_KMS.keyId });
+    const within = parse({ ...gcpNow, KMS_PREVIOUS_GCP_KEY_NAME: gcpTest().keyName });
+    expect(within.success && within.data.previous).toMatchObject({ provider: "gcp", keyName: gcpTest().keyName });
+    // Wrong previous settings name the KMS_PREVIOUS_* binding to fix.
+    expect(paths({ KMS_PREVIOUS_REGION: "nowhere" })).toEqual(["KMS_PREVIOUS_REGION"]);
+    expect(paths({ KMS_PREVIOUS_PROVIDER: "gcp" })).toEqual([
+      "KMS_PREVIOUS_GCP_KEY_NAME",
+      "KMS_PREVIOUS_GCP_SERVICE_ACCOUNT",
+    ]);
+    expect(paths({ KMS_PREVIOUS_PROVIDER: "vault" })).toEqual(["KMS_PREVIOUS_PROVIDER"]);
+    // A previous root that is the current one is a deploy mistake (the new key was not set).
+    expect(paths({ KMS_PREVIOUS_KEY_ID: env.KMS_KEY_ID })).toEqual(["KMS_PREVIOUS_KEY_ID"]);
+    // The same alias in another AWS account (other credentials) is another key.
+    expect(
+      paths({
+        KMS_PREVIOUS_KEY_ID: env.KMS_KEY_ID,
+        KMS_PREVIOUS_ACCESS_KEY_ID: "AKIAOTHERACCOUNT0000",
+        KMS_PREVIOUS_SECRET_ACCESS_KEY: "other-account-secret",
+      }),
+    ).toEqual([]);
+    expect(paths({ ...gcpNow, KMS_PREVIOUS_GCP_KEY_NAME: gcpTest().secondKeyName })).toEqual([
+      "KMS_PREVIOUS_GCP_KEY_NAME",
+    ]);
+  });
+
+  it("production holds the previous root to the same bar: the provider's own endpoint, its own KMS_PREVIOUS_* secrets", () => {
+    const fromAws = (extra: Record<string, unknown> = {}) =>
+      gcp({
+        KMS_PREVIOUS_PROVIDER: "aws",
+        KMS_PREVIOUS_ENDPOINT: "https://kms.us-east-1.amazonaws.com",
+        KMS_PREVIOUS_ACCESS_KEY_ID: "AKIAEXAMPLEEXAMPLE00",
+        KMS_PREVIOUS_SECRET_ACCESS_KEY: "previous-secret-access-key",
+        ...extra,
+      });
+    expect(accepted(fromAws())).toBe(true);
+    expect(accepted(fromAws({ KMS_PREVIOUS_ENDPOINT: "http://kms.emulator.local" }))).toBe(false);
+    expect(accepted(fromAws({ KMS_PREVIOUS_GCP_SERVICE_ACCOUNT: googleSa() }))).toBe(false);
+    // The current root's secrets stay unprefixed: an AWS secret beside a gcp root is still refused.
+    expect(accepted(fromAws({ KMS_SECRET_ACCESS_KEY: "left-over" }))).toBe(false);
+    expect(accepted(azure({ KMS_PREVIOUS_AZURE_KEY_ID: "https://contoso-vault.vault.azure.net/keys/old-keks" }))).toBe(
+      true,
+    );
+    expect(accepted(azure({ KMS_PREVIOUS_AZURE_KEY_ID: "http://azure-kv.emulator/keys/old-keks" }))).toBe(false);
   });
 });

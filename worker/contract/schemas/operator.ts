@@ -39,6 +39,12 @@ export const OperatorTokenIdParamsSchema = z.strictObject({
   id: z.string().regex(/^[0-9a-f]{20}$/, "must be an operator token id (20 hex)"),
 });
 
+/** `:id` of a tenant. */
+export const TenantIdParamsSchema = z.strictObject({ id: TenantIdSchema });
+
+/** POST /v1/operator/tenants/:id/suspend and /reactivate: why, recorded in the tenant's chain. */
+export const SuspensionRequestSchema = z.strictObject({ reason: z.string().min(1).max(256) });
+
 /** GET /v1/operator/tenants query. */
 export const TenantListQuerySchema = z.strictObject({
   status: z.enum(TENANT_STATUSES).optional(),
@@ -54,7 +60,7 @@ export const TenantListSchema = z.object({
   next_after: z.string().nullable(),
 });
 
-/** Which tenants a fleet job acts on: every registered active tenant, or a list (1-1000). */
+/** Which tenants a fleet job acts on: every registered tenant that is active or suspended, or a list (1-1000). */
 export const TenantSelectionSchema = z.union([
   z.literal("all"),
   z
@@ -85,6 +91,7 @@ export const TenantActionSchema = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("revoke_leases"), reason: z.string().min(1).max(256) }),
   z.strictObject({ action: z.literal("impact"), ...window }).refine(ordered, ORDER),
   z.strictObject({ action: z.literal("rewrap_root") }),
+  z.strictObject({ action: z.enum(["suspend", "reactivate"]), reason: z.string().min(1).max(256) }),
 ]);
 
 /** A tenant action, parsed. */
@@ -109,6 +116,12 @@ export const StartJobSchema = z.discriminatedUnion("kind", [
   }),
   z.strictObject({ kind: z.literal("impact"), tenants: TenantSelectionSchema, ...window }).refine(ordered, ORDER),
   z.strictObject({ kind: z.literal("rewrap_root"), tenants: TenantSelectionSchema }),
+  // Suspension names its tenants, as revocation does: suspending the whole fleet is an outage.
+  z.strictObject({
+    kind: z.enum(["suspend", "reactivate"]),
+    tenants: z.array(TenantIdSchema).min(1).max(1000),
+    reason: z.string().min(1).max(256),
+  }),
 ]);
 
 /** A job request, parsed. */

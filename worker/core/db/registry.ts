@@ -6,8 +6,8 @@ import type { TenantDb } from "./tenant-db";
 
 /**
  * The tenant registry (issue 13 §3): the operator plane's cross-tenant reads of D1. Tenant rows are
- * written only by bootstrap (in the tenant's Durable Object); these functions only read, and are
- * called only behind operator authentication.
+ * written only by the tenant's Durable Object (bootstrap, and `setTenantStatus` on an operator's
+ * suspend or reactivate); the other functions only read, behind operator authentication.
  */
 
 /** One tenant's status. */
@@ -36,6 +36,14 @@ export async function listTenants(
     .all();
   const items = rows.slice(0, q.limit);
   return { items, next: rows.length > q.limit ? items.at(-1)!.id : null };
+}
+
+/**
+ * Records a tenant's status in the registry. Written only by the tenant's own Durable Object,
+ * which holds the authoritative status (ops/suspension.ts); this row serves the operator's listing.
+ */
+export async function setTenantStatus(t: TenantDb, status: TenantStatus): Promise<void> {
+  await t.db.update(tenants).set({ status }).where(eq(tenants.id, t.tenantId)).run();
 }
 
 /** Which of `ids` are registered tenants (any status). */

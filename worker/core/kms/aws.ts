@@ -154,14 +154,9 @@ function errorType(text: string): string {
 
 /** The vault's `KmsProvider` over AWS KMS (or the development emulator, which speaks the same). */
 export class AwsKmsProvider implements KmsProvider {
-  /**
-   * @param previousKeyId the key id the vault used before a move to `keyId` (root-key rotation,
-   *   issue 13 §2): KEKs not yet rewrapped are still unwrapped under it, and rewrapped from it.
-   */
   constructor(
     readonly client: AwsKmsClient,
     readonly keyId: string,
-    readonly previousKeyId?: string,
   ) {}
 
   /** GenerateDataKey (AES_256) under the tenant KEK's encryption context. */
@@ -171,39 +166,31 @@ export class AwsKmsProvider implements KmsProvider {
     return { plaintext: key.plaintext, wrapped: key.ciphertext };
   }
 
-  /** Decrypt, pinned to this provider's key (then to the previous one, during a move) and the tenant KEK's encryption context. */
+  /** Decrypt, pinned to this provider's key and the tenant KEK's encryption context. */
   async unwrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const context = kekEncryptionContext(ctx);
-    const { plaintext } = await this.#fromEitherKey((keyId) =>
-      this.client.decrypt({ keyId, ciphertext: wrapped, context }),
-    );
+    const { plaintext } = await this.client.decrypt({ keyId: this.keyId, ciphertext: wrapped, context });
     // A KEK is always 32 bytes; another length means the blob was not a KEK (or KMS misbehaved).
     if (plaintext.length !== 32) throw new KmsError("malformed", "KMS Decrypt returned a KEK of the wrong length");
     return plaintext;
   }
 
-  /** ReEncrypt to this provider's key (its current version) under the same context, from it or from the previous key. */
+  /** ReEncrypt from this key to its current version under the same context: the KEK never leaves KMS. */
   async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const context = kekEncryptionContext(ctx);
-    const moved = await this.#fromEitherKey((sourceKeyId) =>
-      this.client.reEncrypt({
-        ciphertext: wrapped,
-        sourceKeyId,
-        sourceContext: context,
-        destinationKeyId: this.keyId,
-        destinationContext: context,
-      }),
-    );
+    const moved = await this.client.reEncrypt({
+      ciphertext: wrapped,
+      sourceKeyId: this.keyId,
+      sourceContext: context,
+      destinationKeyId: this.keyId,
+      destinationContext: context,
+    });
     return moved.ciphertext;
   }
 
-  /** Runs `call` pinned to the current key; if KMS refuses and a previous key is set, pinned to that one. */
-  async #fromEitherKey<T>(call: (keyId: string) => Promise<T>): Promise<T> {
-    try {
-      return await call(this.keyId);
-    } catch (error) {
-      if (this.previousKeyId === undefined || !(error instanceof KmsError) || error.kind !== "refused") throw error;
-      return call(this.previousKeyId);
-    }
+  /** Encrypt under this provider's key with the tenant KEK's encryption context. */
+  async wrapKek(plaintext: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    const context = kekEncryptionContext(ctx);
+    return (await this.client.encrypt({ keyId: this.keyId, plaintext, context })).ciphertext;
   }
 }

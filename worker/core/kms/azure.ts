@@ -169,6 +169,11 @@ export class AzureKeyVaultProvider implements KmsProvider {
     }
   }
 
+  /** Seals a KEK the caller holds under a fresh W wrapped by the key's current version. */
+  wrapKek(plaintext: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    return this.#seal(plaintext, ctx);
+  }
+
   async #seal(kek: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const w = crypto.getRandomValues(new Uint8Array(32));
     try {

@@ -195,9 +195,14 @@ export class GcpKmsProvider implements KmsProvider {
   async rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
     const plaintext = await this.unwrapKek(wrapped, ctx);
     try {
-      return await this.client.encrypt(plaintext, kekContextBytes(ctx));
+      return await this.wrapKek(plaintext, ctx);
     } finally {
       plaintext.fill(0);
     }
+  }
+
+  /** Encrypt under the key's primary version with the KEK context as AAD. */
+  wrapKek(plaintext: Uint8Array, ctx: KekContext): Promise<Uint8Array> {
+    return this.client.encrypt(plaintext, kekContextBytes(ctx));
   }
 }

@@ -45,6 +45,12 @@ export interface KmsProvider {
    * one (AWS), so the KEK never leaves the KMS; otherwise unwraps and wraps in memory.
    */
   rewrapKek(wrapped: Uint8Array, ctx: KekContext): Promise<Uint8Array>;
+  /**
+   * Wraps a KEK the caller already holds in plaintext under the current root key with `ctx`:
+   * how a root-key move (another key id or provider, worker/core/kms/moving.ts) lands a KEK
+   * opened under the previous root. The plaintext stays the caller's to zero.
+   */
+  wrapKek(plaintext: Uint8Array, ctx: KekContext): Promise<Uint8Array>;
 }
 
 /**

@@ -13,8 +13,6 @@ export interface AwsKmsSettings {
   provider: "aws";
   region: string;
   keyId: string;
-  /** The key the vault used before moving to `keyId` (KMS_PREVIOUS_KEY_ID), until root-key rotation has rewrapped every KEK. */
-  previousKeyId?: string;
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -42,8 +40,14 @@ export interface AzureKmsSettings {
   timeoutMs: number;
 }
 
-/** What `createKmsProvider` needs; the caller takes it from the parsed config, not from env. */
+/** One root key's settings: what `createKmsProvider` needs; the caller takes it from the parsed config, not from env. */
 export type KmsSettings = AwsKmsSettings | GcpKmsSettings | AzureKmsSettings;
+
+/**
+ * The vault's KMS configuration: the current root, and during a root-key move the previous one
+ * (the `KMS_PREVIOUS_*` bindings), whose KEKs are still opened until rotate-root has moved them.
+ */
+export type KmsRootSettings = KmsSettings & { previous?: KmsSettings };
 
 const timeout = z.coerce.number().int().positive().max(60_000).default(5000);
 const GCP_KEY_NAME =
@@ -76,14 +80,13 @@ const AzureKeyId = z.url().refine((value) => {
   }
 }, "must be <vault>/keys/<name>[/<version>]");
 
-/** Parses the `KMS_*` bindings into `KmsSettings`. */
-export const KmsConfigSchema = z
+/** Parses one root's `KMS_*` bindings into `KmsSettings`. */
+const OneRootSchema = z
   .discriminatedUnion("KMS_PROVIDER", [
     z.object({
       KMS_PROVIDER: z.literal("aws"),
       KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region"),
       KMS_KEY_ID: z.string().min(1),
-      KMS_PREVIOUS_KEY_ID: z.string().min(1).optional(),
       KMS_ENDPOINT: z.url(),
       KMS_ACCESS_KEY_ID: z.string().min(1),
       KMS_SECRET_ACCESS_KEY: z.string().min(1),
@@ -114,9 +117,6 @@ export const KmsConfigSchema = z
           provider: "aws",
           region: c.KMS_REGION,
           keyId: c.KMS_KEY_ID,
-          ...(c.KMS_PREVIOUS_KEY_ID !== undefined && c.KMS_PREVIOUS_KEY_ID !== c.KMS_KEY_ID
-            ? { previousKeyId: c.KMS_PREVIOUS_KEY_ID }
-            : {}),
           endpoint: c.KMS_ENDPOINT,
           accessKeyId: c.KMS_ACCESS_KEY_ID,
           secretAccessKey: c.KMS_SECRET_ACCESS_KEY,
@@ -144,6 +144,68 @@ export const KmsConfigSchema = z
     }
   });
 
+const PREVIOUS = "KMS_PREVIOUS_";
+
+/**
+ * Parses the `KMS_*` bindings into `KmsRootSettings`. The previous root is the current bindings
+ * overlaid with every `KMS_PREVIOUS_<X>` as `KMS_<X>`, parsed by the same schema: so
+ * `KMS_PREVIOUS_KEY_ID` alone means "this AWS account, the old key", `KMS_PREVIOUS_GCP_KEY_NAME`
+ * or `KMS_PREVIOUS_AZURE_KEY_ID` a move within that provider, and `KMS_PREVIOUS_PROVIDER` with
+ * that provider's `KMS_PREVIOUS_*` settings a move between providers. One schema means one set
+ * of rules for both roots; an error names the `KMS_PREVIOUS_*` binding to fix. A previous root
+ * that is the current one is refused: it is a deploy mistake (the new key was not set), and
+ * left in place it would make a finished move look unfinished.
+ */
+export const KmsConfigSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null, "bindings expected")
+  .transform((raw, ctx): KmsRootSettings => {
+    const current = OneRootSchema.safeParse(raw);
+    if (!current.success) {
+      for (const issue of current.error.issues)
+        ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+      return z.NEVER;
+    }
+    const overrides = Object.entries(raw).filter(([name, value]) => name.startsWith(PREVIOUS) && value !== undefined);
+    if (overrides.length === 0) return current.data;
+    const overlay = { ...raw };
+    for (const [name, value] of overrides) overlay[`KMS_${name.slice(PREVIOUS.length)}`] = value;
+    const previous = OneRootSchema.safeParse(overlay);
+    if (!previous.success) {
+      for (const issue of previous.error.issues) {
+        const [field, ...rest] = issue.path;
+        const named = typeof field === "string" ? field.replace(/^KMS_/, PREVIOUS) : field;
+        ctx.addIssue({ code: "custom", path: [named ?? PREVIOUS, ...rest], message: issue.message });
+      }
+      return z.NEVER;
+    }
+    if (
+      rootKeyLabel(previous.data) === rootKeyLabel(current.data) &&
+      endpointOf(previous.data) === endpointOf(current.data)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: [overrides[0]![0]],
+        message: "KMS_PREVIOUS_* names the same root key as KMS_*: set KMS_* to the new root, or remove KMS_PREVIOUS_*",
+      });
+      return z.NEVER;
+    }
+    return { ...current.data, previous: previous.data };
+  });
+
+/** How a root key is named in KEK rows and audit entries: `<provider>:<key id or name>`, never key material. */
+export function rootKeyLabel(kms: KmsSettings): string {
+  return `${kms.provider}:${kms.provider === "gcp" ? kms.keyName : kms.keyId}`;
+}
+
+/**
+ * Where a root's KMS lives, beyond its key name: an AWS alias is per account (told apart here by
+ * the access key id, which is not secret), a gcp key name includes its project, an Azure key id its vault.
+ */
+function endpointOf(kms: KmsSettings): string {
+  if (kms.provider === "aws") return `${kms.endpoint} ${kms.region} ${kms.accessKeyId}`;
+  return kms.provider === "gcp" ? kms.endpoint : "";
+}
+
 /** Secrets that belong to each provider: production refuses those of a provider it does not use. */
 const PROVIDER_SECRETS = {
   aws: ["KMS_ACCESS_KEY_ID", "KMS_SECRET_ACCESS_KEY"],
@@ -151,8 +213,10 @@ const PROVIDER_SECRETS = {
   azure: ["KMS_AZURE_CLIENT_SECRET"],
 } as const;
 
-/** Every provider's secret binding names. */
-export const KMS_SECRET_BINDINGS: readonly string[] = Object.values(PROVIDER_SECRETS).flat();
+/** Every provider's secret binding names, for the current root and the previous one. */
+export const KMS_SECRET_BINDINGS: readonly string[] = Object.values(PROVIDER_SECRETS)
+  .flat()
+  .flatMap((name) => [name, name.replace(/^KMS_/, PREVIOUS)]);
 
 const AZURE_VAULT_HOST =
   /\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net|managedhsm\.azure\.net|managedhsm\.azure\.cn|managedhsm\.usgovcloudapi\.net)$/;
@@ -163,38 +227,52 @@ const AZURE_AUTHORITY = /^https:\/\/login\.(microsoftonline\.com|microsoftonline
  * https API (an emulator holds its root key in plain sight), and inconsistent settings that
  * would only fail later, or leave another provider's credentials lying around.
  */
-export function productionKmsProblems(settings: KmsSettings, secretsSet: readonly string[]): string[] {
+export function productionKmsProblems(settings: KmsRootSettings, secretsSet: readonly string[]): string[] {
+  const own = secretsSet.filter((name) => !name.startsWith(PREVIOUS));
+  const problems = rootProblems(settings, own, "KMS_");
+  // The previous root meets the same bar: its endpoint is the provider's own, and its secrets are
+  // KMS_PREVIOUS_* secrets of its provider (an unprefixed one is the current root's).
+  const previousSecrets = secretsSet
+    .filter((name) => name.startsWith(PREVIOUS))
+    .map((n) => `KMS_${n.slice(PREVIOUS.length)}`);
+  if (settings.previous) problems.push(...rootProblems(settings.previous, previousSecrets, PREVIOUS));
+  return problems;
+}
+
+/** One root's problems; `p` is the binding prefix its messages name (KMS_ or KMS_PREVIOUS_). */
+function rootProblems(settings: KmsSettings, secretsSet: readonly string[], p: string): string[] {
   const problems: string[] = [];
   for (const [provider, names] of Object.entries(PROVIDER_SECRETS)) {
     if (provider === settings.provider) continue;
     for (const name of names) {
-      if (secretsSet.includes(name)) problems.push(`${name} is set but KMS_PROVIDER is ${settings.provider}`);
+      if (secretsSet.includes(name))
+        problems.push(`${name.replace(/^KMS_/, p)} is set but ${p}PROVIDER is ${settings.provider}`);
     }
   }
   switch (settings.provider) {
     case "aws":
       if (!/^https:\/\/kms(-fips)?\.[a-z0-9-]+\.amazonaws\.com\/?$/.test(settings.endpoint)) {
-        problems.push("production KMS_ENDPOINT must be an AWS KMS https endpoint");
+        problems.push(`production ${p}ENDPOINT must be an AWS KMS https endpoint`);
       }
       break;
     case "gcp":
       if (!/^https:\/\/cloudkms(\.[a-z0-9-]+\.rep)?\.googleapis\.com\/?$/.test(settings.endpoint)) {
-        problems.push("production KMS_GCP_ENDPOINT must be a Cloud KMS https endpoint");
+        problems.push(`production ${p}GCP_ENDPOINT must be a Cloud KMS https endpoint`);
       }
       if (settings.serviceAccount.token_uri !== "https://oauth2.googleapis.com/token") {
-        problems.push("production KMS_GCP_SERVICE_ACCOUNT token_uri must be https://oauth2.googleapis.com/token");
+        problems.push(`production ${p}GCP_SERVICE_ACCOUNT token_uri must be https://oauth2.googleapis.com/token`);
       }
       break;
     case "azure": {
       const url = new URL(settings.keyId);
       if (url.protocol !== "https:" || !AZURE_VAULT_HOST.test(url.hostname)) {
-        problems.push("production KMS_AZURE_KEY_ID must be an https Key Vault or Managed HSM key id");
+        problems.push(`production ${p}AZURE_KEY_ID must be an https Key Vault or Managed HSM key id`);
       }
       if (!AZURE_AUTHORITY.test(settings.authorityHost))
-        problems.push("production KMS_AZURE_AUTHORITY_HOST must be an Entra login host");
+        problems.push(`production ${p}AZURE_AUTHORITY_HOST must be an Entra login host`);
       // Key Vault (vaults) holds RSA keys only; AES key wrap needs a Managed HSM oct-HSM key.
       if (settings.algorithm === "A256KW" && !url.hostname.includes(".managedhsm.")) {
-        problems.push("KMS_AZURE_ALGORITHM A256KW needs a Managed HSM key");
+        problems.push(`${p}AZURE_ALGORITHM A256KW needs a Managed HSM key`);
       }
       break;
     }
