@@ -5,7 +5,8 @@
 //
 //   --quick            small sizes, under 3 minutes
 //   --source=head      benchmark a snapshot of git HEAD (plus the bench routes) instead of the
-//                      working tree, so edits in progress do not change what is measured
+//                      working tree, so edits in progress do not change what is measured;
+//                      --source=<revision> snapshots that commit instead (A/B runs)
 //   --max-seed-seconds=N   seeding budget for the 1M-lease level (default 240)
 //   --only=glob        only the glob matcher scenario (bench/glob.mjs, in Node, no Vault)
 //   --only=proxy       only the credential proxy vs pass-through scenario (bench/proxy.mjs)
@@ -13,6 +14,7 @@
 //   --only=dashboard   only the dashboard render-time scenario (bench/dashboard.mjs, issue 14)
 //   --only=merkle      only the audit Merkle tree scenario (bench/merkle.mjs, issue 10)
 //   --only=2,5         run scenario 1 (every other one needs its rates) plus the listed ones
+//                      (9 = the cold tenant's first lease, issue 16 goal 4)
 //   --var=KEY:VALUE    extra `wrangler dev --var` (repeatable), e.g. --var=LEASE_EXPIRY_BATCH:50
 //                      to try a setting; results then say which vars were set
 //   --check            compare every ratio with the committed results of the same mode
@@ -27,6 +29,7 @@ import { BenchVault, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";
 import { writeReport } from "./lib/report.mjs";
 import { compareRatios, formatComparison } from "./lib/check.mjs";
 import { auditVerify, kmsColdMiss, prepareColdTenants } from "./scenarios/audit-kms.mjs";
+import { coldTenant, prepareColdStarts } from "./scenarios/cold.mjs";
 import { activeLeaseScaling, expiryStorm } from "./scenarios/leases.mjs";
 import { credentialWrites, leaseOpenLoop, leaseVsBaselines, manyTenants } from "./scenarios/throughput.mjs";
 
@@ -69,7 +72,8 @@ const flag = (name, fallback) => {
 };
 const quick = flag("quick", false) === true;
 const source = flag("source", "tree");
-if (!["head", "tree"].includes(source)) throw new Error("--source must be head or tree");
+// Any other value is a git revision to snapshot (an A/B against an older commit).
+if (typeof source !== "string" || source === "") throw new Error("--source must be head, tree or a git revision");
 const only = flag("only", "") === "" ? null : new Set(["1", ...String(flag("only")).split(",")]);
 const extraVars = args.filter((a) => a.startsWith("--var=")).map((a) => a.slice("--var=".length));
 if (extraVars.some((v) => !/^[A-Z_]+:[^\s]+$/.test(v))) throw new Error("--var takes KEY:VALUE");
@@ -85,6 +89,7 @@ const SETTINGS = quick
       levels: [1_000, 10_000],
       stormSize: 3_000,
       stormBeforeMs: 1000,
+      stormBeforeSamples: 200,
       stormMaxMs: 20_000,
       verifyEntries: 5_000,
       verifyPairs: 5,
@@ -92,6 +97,7 @@ const SETTINGS = quick
       coldBursts: 1,
       coldGapMs: 500,
       tenants: 20,
+      coldStartTenants: 8,
       maxSeedSeconds: 0,
     }
   : {
@@ -101,6 +107,7 @@ const SETTINGS = quick
       levels: [1_000, 10_000, 100_000, 1_000_000],
       stormSize: 100_000,
       stormBeforeMs: 3000,
+      stormBeforeSamples: 1000,
       stormMaxMs: 150_000,
       verifyEntries: 100_000,
       verifyPairs: 3,
@@ -108,6 +115,7 @@ const SETTINGS = quick
       coldBursts: 2,
       coldGapMs: 1000,
       tenants: 1000,
+      coldStartTenants: 20,
       maxSeedSeconds: Number(flag("max-seed-seconds", 240)),
     };
 
@@ -166,7 +174,7 @@ async function main() {
   const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const pinned = pinSelf(0);
   const info = { ...machine(), pinned: pinned ? { loadGenerator: 0, workerd: 1 } : null };
-  const snap = source === "head" ? makeSnapshot() : null;
+  const snap = source === "tree" ? null : makeSnapshot(source === "head" ? "HEAD" : source);
   const tree = treeState();
   const vault = new BenchVault({ core: 1, root: snap?.dir ?? ROOT, vars: extraVars });
   const ctx = { ...SETTINGS, vault, log, expiryBatch: expiryBatch(vault.root) };
@@ -212,12 +220,17 @@ async function main() {
       `vault up in ${up.toFixed(1)} s at ${vault.url} (source: ${source}${snap ? ` ${snap.commit.slice(0, 8)}` : ""})`,
     );
     const cold = wanted(7) ? await stage("setup: cold tenants", () => prepareColdTenants(ctx)) : null;
-    if (cold) await stage("restart (empties every Durable Object's memory)", () => vault.restart());
+    const coldStarts = wanted(9) ? await stage("setup: cold-start tenants", () => prepareColdStarts(ctx)) : null;
+    if (cold || coldStarts) await stage("restart (empties every Durable Object's memory)", () => vault.restart());
     ctx.url = vault.url;
-    ctx.closed = { ...ctx.closed, serverCpu: () => vault.groupCpuSeconds() };
     const sc = results.scenarios;
+    // First after the restart, before any other scenario could wake these tenants' objects.
+    if (coldStarts) sc.coldTenant = await stage("9 cold tenant first lease", () => coldTenant(ctx, coldStarts));
+    ctx.closed = { ...ctx.closed, serverCpu: () => vault.groupCpuSeconds() };
     sc.leaseVsBaselines = await stage("1 lease vs baselines (closed loop)", () => leaseVsBaselines(ctx));
     ctx.leaseRate = sc.leaseVsBaselines.median.lease.rps;
+    // The slowest run's rate: what the expiry storm issues at (see leases.mjs).
+    ctx.leaseRateFloor = Math.min(...sc.leaseVsBaselines.runs.map((x) => x.lease.rps));
     if (wanted(2))
       sc.leaseOpenLoop = await stage("2 lease latency at 50% (open loop)", () =>
         leaseOpenLoop(ctx, sc.leaseVsBaselines),

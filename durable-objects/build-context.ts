@@ -1,10 +1,10 @@
 import { importPepper } from "../worker/core/auth/tokens";
-import { allowsTestHooks, loadConfig } from "../worker/contract/config";
+import { allowsTestHooks, loadConfig, type Config } from "../worker/contract/config";
 import { getKek } from "../worker/core/db/keks";
 import { tenantDb } from "../worker/core/db/tenant-db";
 import { createKmsProvider, KMS_EMULATOR_BINDINGS } from "../worker/core/kms";
 import { deriveAuditKey } from "./audit/append";
-import { auditSigners } from "../worker/core/audit/signing-key";
+import { auditSigners, type AuditSigners } from "../worker/core/audit/signing-key";
 import { KekCache } from "./kek/cache";
 import { CredentialCache } from "./credential-cache";
 import { JwksCache } from "../worker/core/federation/jwks";
@@ -25,6 +25,30 @@ export interface ContextDeps {
   faults?: FaultHook;
   /** The object's counters; a context built outside an object gets its own, never flushed. */
   metrics?: MetricsRecorder;
+}
+
+/**
+ * Keys made from the Worker's own secrets alone (the token pepper, the audit signing key), never
+ * from a tenant's: the same in every object of the isolate, so imported once and shared, instead
+ * of once per object (an HMAC import, four Ed25519 imports and two exports on every cold tenant's
+ * first request; issue 16 goals 4 and 5). Keyed by the parsed config, which loadConfig caches per
+ * env. Only resolved keys are shared: a promise started in one object's request is never awaited
+ * in another's. Tenant keys (KEK, DEKs, the tenant's audit HMAC key) stay per object.
+ */
+const ISOLATE_KEYS = new WeakMap<Config, { pepper?: CryptoKey; signer?: AuditSigners }>();
+
+function isolateKeys(config: Config): { pepper: Promise<CryptoKey>; signer: Promise<AuditSigners> } {
+  let kept = ISOLATE_KEYS.get(config);
+  if (kept === undefined) ISOLATE_KEYS.set(config, (kept = {}));
+  const slot = kept;
+  return {
+    pepper: slot.pepper
+      ? Promise.resolve(slot.pepper)
+      : importPepper(config.TOKEN_PEPPER).then((key) => (slot.pepper = key)),
+    signer: slot.signer
+      ? Promise.resolve(slot.signer)
+      : auditSigners(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST).then((signers) => (slot.signer = signers)),
+  };
 }
 
 /** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
@@ -74,8 +98,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     outbox: new OutboxState(),
     faults,
     metrics,
-    pepper: importPepper(config.TOKEN_PEPPER),
-    signer: auditSigners(config.AUDIT_SIGNING_KEY, config.AUDIT_HOST),
+    ...isolateKeys(config),
     witnesses: config.AUDIT_WITNESSES.map((w) => witnessClient(w, env, config.AUDIT_WITNESS_TIMEOUT_MS)),
     auditKey: deriveAuditKey(config.TOKEN_PEPPER, tenantId),
     now,

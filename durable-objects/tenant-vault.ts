@@ -35,6 +35,7 @@ import { actForOperator } from "./ops/operator";
 import type { OperatorProof } from "../worker/core/operator/proof";
 import { UseLimiter } from "./ops/use";
 import { getMeta } from "./storage/meta";
+import { warmKekFor } from "./kek/warm";
 import { migrate } from "./storage/migrations";
 import {
   benchAuditScan,
@@ -73,9 +74,8 @@ export class TenantVault extends DurableObject<Env> {
   /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
   readonly #backoff = { failures: 0 };
   /**
-   * Whether this object has seen its Merkle tree complete: appends then keep it complete in their
-   * own transactions, so calls stop paying for the backfill check (two queries each). The alarm
-   * still runs the backfill, which repairs a tree found incomplete anyway.
+   * Whether this object has seen its Merkle tree complete: appends keep it so, and calls stop paying
+   * for the backfill check (two queries each); the alarm's backfill still repairs an incomplete one.
    */
   #merkle = { built: false };
   /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
@@ -320,6 +320,7 @@ export class TenantVault extends DurableObject<Env> {
         if (!roleAtLeast(actor.role, need))
           throw new VaultError("forbidden", `this operation needs role ${need} or above`);
         const [context, caller] = [ctx, actor];
+        warmKekFor(op, context);
         // The key first, then the input, as the Worker read them before it stopped validating; both
         // before the idempotency row, so bad input is never matched against (or stored as) an outcome.
         const key = parseIdempotencyKey(call.idempotencyKey);

@@ -128,19 +128,9 @@ export class BenchVault {
    * sensitive to other load on a shared machine than throughput is. Clock ticks are 10 ms.
    */
   groupCpuSeconds() {
-    if (!this.child) return 0;
     const tick = 100; // USER_HZ on Linux
     let total = 0;
-    let pids = [];
-    try {
-      pids = execFileSync("ps", ["-o", "pid=", "-g", String(this.child.pid)], { encoding: "utf8" })
-        .split("\n")
-        .map((l) => l.trim())
-        .filter(Boolean);
-    } catch {
-      return 0;
-    }
-    for (const pid of pids) {
+    for (const pid of this.#groupPids()) {
       try {
         // Fields after the ")" of comm: utime is the 12th and stime the 13th (proc(5) fields 14, 15).
         const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -151,6 +141,33 @@ export class BenchVault {
       }
     }
     return total;
+  }
+
+  /** Resident memory (bytes) of wrangler/workerd's process group: every object's memory is in workerd. */
+  groupRssBytes() {
+    let total = 0;
+    for (const pid of this.#groupPids()) {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+        if (m) total += Number(m[1]) * 1024;
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return total;
+  }
+
+  /** The pids of wrangler's process group (none before start). */
+  #groupPids() {
+    if (!this.child) return [];
+    try {
+      return execFileSync("ps", ["-o", "pid=", "-g", String(this.child.pid)], { encoding: "utf8" })
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
+    } catch {
+      return [];
+    }
   }
 
   /** The pids of workerd processes in our group, for CPU accounting. */
@@ -189,10 +206,11 @@ export class BenchVault {
  * repository's node_modules and dev secrets. Used with `--source=head` so a benchmark measures a
  * known commit even while the working tree is being edited.
  */
-export function makeSnapshot() {
+export function makeSnapshot(rev = "HEAD") {
+  if (!/^[\w./-]+$/.test(rev)) throw new Error(`not a git revision: ${rev}`);
   ensureDevVars(ROOT);
   const dir = mkdtempSync(path.join(os.tmpdir(), "ghostvault-bench-src-"));
-  execSync(`git archive --format=tar HEAD | tar -x -C ${JSON.stringify(dir)}`, {
+  execSync(`git archive --format=tar ${rev} | tar -x -C ${JSON.stringify(dir)}`, {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -201,7 +219,7 @@ export function makeSnapshot() {
     copyFileSync(path.join(ROOT, file), path.join(dir, file));
   }
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  const commit = execSync("git rev-parse HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
+  const commit = execSync(`git rev-parse ${rev}`, { cwd: ROOT, encoding: "utf8" }).trim();
   return { dir, commit, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

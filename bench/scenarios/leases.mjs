@@ -98,23 +98,31 @@ export async function activeLeaseScaling(ctx) {
 }
 
 /**
- * Counts `lease.expired` entries from `fromSeq` cheaply: the alarm writes a whole batch of them
- * in one transaction, so they are contiguous; probe the first one, then jump a batch ahead and
- * check the entry there is one too. Falls back to reading a page when a batch is short.
+ * Counts the leases recorded expired from the cursors on. Since issue 16 the sweep writes one
+ * `leases.expired` entry per credential version and chunk, listing its leases; a vault built
+ * before that (`--source=head` of an older commit) writes one `lease.expired` entry per lease,
+ * counted cheaply: a batch of them is contiguous, so probe the first one, jump a batch ahead and
+ * check the entry there is one too, falling back to reading a page when a batch is short.
  */
 async function expiredSince(ctx, token, state, batch) {
-  const get = (from, limit) =>
-    json(ctx.url, setupAgent, "GET", `/v1/audit?type=lease.expired&from_seq=${from}&limit=${limit}`, { token });
+  const get = (type, from, limit) =>
+    json(ctx.url, setupAgent, "GET", `/v1/audit?type=${type}&from_seq=${from}&limit=${limit}`, { token });
   for (let step = 0; step < 50; step++) {
-    const first = (await get(state.cursor, 1)).items[0];
+    const page = await get("leases.expired", state.summaryCursor, 1000);
+    for (const item of page.items) state.count += item.entry.details.leases.length;
+    if (page.items.length > 0) state.summaryCursor = page.items[page.items.length - 1].seq + 1;
+    if (page.items.length < 1000) break;
+  }
+  for (let step = 0; step < 50; step++) {
+    const first = (await get("lease.expired", state.cursor, 1)).items[0];
     if (!first) return;
-    const jump = await get(first.seq + batch - 1, 1);
+    const jump = await get("lease.expired", first.seq + batch - 1, 1);
     if (jump.items[0]?.seq === first.seq + batch - 1) {
       state.count += batch;
       state.cursor = first.seq + batch;
       continue;
     }
-    const page = await get(first.seq, 1000);
+    const page = await get("lease.expired", first.seq, 1000);
     state.count += page.items.length;
     state.cursor = page.items[page.items.length - 1].seq + 1;
   }
@@ -122,17 +130,22 @@ async function expiredSince(ctx, token, state, batch) {
 
 /** 5: N leases with one deadline expire while issuance runs at a fixed rate. */
 export async function expiryStorm(ctx) {
-  const rate = Math.max(1, Math.round(ctx.leaseRate * 0.5));
+  // Half the slowest scenario-1 run's rate, not the median's: on a shared machine an open loop
+  // above what the vault serves at that moment measures queueing before the deadline, not the storm.
+  const rate = Math.max(1, Math.round((ctx.leaseRateFloor ?? ctx.leaseRate) * 0.5));
+  // The "before" window is long enough for the samples the goal needs at this rate (issue 16
+  // goal 2: ≥ 1,000 in a full run), and never shorter than the configured window.
+  const beforeMs = Math.max(ctx.stormBeforeMs, Math.ceil(((ctx.stormBeforeSamples * 1.1) / rate) * 1000));
   const runs = [];
   for (let r = 0; r < ctx.runs; r++) {
     const t = await newTenant(ctx, `s5-${r}`);
     const n = ctx.stormSize;
     // The deadline must fall after seeding plus a "before" window; the seed rate comes from scenario 4.
-    const lead = (n / (ctx.seedRate ?? 3000)) * 1000 * 1.5 + ctx.stormBeforeMs + 2000;
+    const lead = (n / (ctx.seedRate ?? 3000)) * 1000 * 1.5 + beforeMs + 2000;
     const deadline = Math.round(Date.now() + lead);
     const seedS = await seed(ctx, t, n, deadline);
-    // A fresh tenant has no lease.expired entry before the deadline, so counting starts at seq 1.
-    const state = { count: 0, cursor: 1, doneAt: null };
+    // A fresh tenant has no expiry entry before the deadline, so counting starts at seq 1.
+    const state = { count: 0, cursor: 1, summaryCursor: 1, doneAt: null };
     const start = Date.now();
     const deadlineMs = deadline - start;
     if (deadlineMs < 1000)
@@ -141,9 +154,11 @@ export async function expiryStorm(ctx) {
     const poller = (async () => {
       while (polling && Date.now() - start < deadlineMs + ctx.stormMaxMs) {
         if (Date.now() >= deadline) {
+          state.cpuAtDeadline ??= ctx.vault.groupCpuSeconds();
           await expiredSince(ctx, t.token, state, ctx.expiryBatch);
           if (state.count >= n) {
             state.doneAt = Date.now();
+            state.cpuAtDone = ctx.vault.groupCpuSeconds();
             return;
           }
         }
@@ -158,7 +173,7 @@ export async function expiryStorm(ctx) {
     });
     polling = false;
     await poller;
-    const before = summarize(windowed(load, Math.max(0, deadlineMs - ctx.stormBeforeMs), deadlineMs));
+    const before = summarize(windowed(load, Math.max(0, deadlineMs - beforeMs), deadlineMs));
     const doneMs = state.doneAt === null ? null : state.doneAt - start;
     const during = summarize(windowed(load, deadlineMs, doneMs ?? deadlineMs + ctx.stormMaxMs));
     const run = {
@@ -167,6 +182,10 @@ export async function expiryStorm(ctx) {
       rate,
       expiredCounted: state.count,
       secondsUntilAllExpired: doneMs === null ? null : round((doneMs - deadlineMs) / 1000, 2),
+      // The vault's CPU from the deadline until the last expiry was counted (issuance and the
+      // poller's audit reads included): steadier than wall time when others load the machine.
+      serverCpuSecondsDuringExpiry:
+        state.cpuAtDone === undefined ? null : round(state.cpuAtDone - state.cpuAtDeadline, 2),
       before: brief(before),
       during: brief(during),
       ratio: before.p99 ? during.p99 / before.p99 : null,
@@ -174,25 +193,39 @@ export async function expiryStorm(ctx) {
       errors: load.errors,
     };
     ctx.log(
-      `  run ${r + 1}: ${n} expired in ${run.secondsUntilAllExpired ?? "?"} s; issuance p99 before ${before.p99?.toFixed(1)} ms (n ${before.n}), during ${during.p99?.toFixed(1)} ms (n ${during.n}), dropped ${load.dropped}`,
+      `  run ${r + 1}: ${n} expired in ${run.secondsUntilAllExpired ?? "?"} s (vault CPU ${run.serverCpuSecondsDuringExpiry ?? "?"} s); issuance p99 before ${before.p99?.toFixed(1)} ms (n ${before.n}), during ${during.p99?.toFixed(1)} ms (n ${during.n}), dropped ${load.dropped}`,
     );
     runs.push(run);
   }
   return {
     leases: ctx.stormSize,
     rate,
+    beforeMs,
     runs,
     median: {
       before: med(runs, (x) => x.before.p99),
       during: med(runs, (x) => x.during.p99),
       secondsUntilAllExpired: med(runs, (x) => x.secondsUntilAllExpired),
+      serverCpuSecondsDuringExpiry: med(runs, (x) => x.serverCpuSecondsDuringExpiry),
+      // Information, not a goal: the window is sized for it, so it only says the sizing held.
+      fewestSamplesBefore: Math.min(...runs.map((x) => x.before.n)),
     },
     goals: {
       "issuance p99 during storm ÷ before": goal(
         med(runs, (x) => x.ratio),
         "≤",
-        2,
+        1.5,
       ),
+      // Every run must finish: a run that did not is counted as never (Infinity), not skipped. A
+      // goal of the full storm only: the quick one's 3,000 leases take under a second, and
+      // `--check` would read that second's noise as a regression.
+      ...(ctx.stormSize >= 100_000 && {
+        "seconds from the deadline until all expired (slowest run)": goal(
+          Math.max(...runs.map((x) => x.secondsUntilAllExpired ?? Number.POSITIVE_INFINITY)),
+          "≤",
+          30,
+        ),
+      }),
     },
   };
 }

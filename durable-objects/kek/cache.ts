@@ -43,6 +43,12 @@ export class KekCache {
     return pending;
   }
 
+  /** True when no version is cached unexpired or being unwrapped: a cold object, or one idle past the TTL. */
+  get idle(): boolean {
+    const now = this.#opts.now();
+    return this.#inflight.size === 0 && ![...this.#entries.values()].some((e) => e.expiresAt > now);
+  }
+
   /** Caches a KEK just generated, so the version is usable without a round trip to the KMS. */
   async put(version: number, raw: Uint8Array): Promise<TenantKek> {
     const kek = await importTenantKek(raw, version);

@@ -107,11 +107,36 @@ export function endLease(
   );
 }
 
-/** Active leases whose deadline has passed, earliest first, at most `limit` (index leases_active_expiry). */
-export function dueLeases(sql: SqlStorage, now: number, limit: number): LeaseRow[] {
-  return parse(
-    sql.exec("SELECT * FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit),
-  );
+/** What the expiry sweep records of a lease it ended: the fields of its `leases.expired` item. */
+export type ExpiredRow = Pick<LeaseRow, "id" | "credential_id" | "version" | "identity" | "expires_at">;
+
+const ExpiredRowSchema = LeaseRowSchema.pick({
+  id: true,
+  credential_id: true,
+  version: true,
+  identity: true,
+  expires_at: true,
+});
+
+/**
+ * Ends, as expired at their own deadlines, up to `limit` active leases whose deadline is at or
+ * before `now`, earliest first (index leases_active_expiry), in one statement, and returns them
+ * in that order. One statement instead of a read and an update per lease: an expiry storm ends
+ * 100,000 leases, and each call into SQLite has its own cost. Call inside a transaction that also
+ * records them.
+ */
+export function expireDue(sql: SqlStorage, now: number, limit: number): ExpiredRow[] {
+  return sql
+    .exec(
+      `UPDATE leases SET state = 'expired', ended_at = expires_at, revoked_by = NULL
+       WHERE n IN (SELECT n FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, n LIMIT ?)
+       RETURNING n, id, credential_id, version, identity, expires_at`,
+      now,
+      limit,
+    )
+    .toArray()
+    .sort((x, y) => Number(x.expires_at) - Number(y.expires_at) || Number(x.n) - Number(y.n))
+    .map((r) => ExpiredRowSchema.parse(r));
 }
 
 /** The earliest deadline of any active lease (index leases_active_expiry), or null. */

@@ -3,7 +3,17 @@ import { expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
 import { TEST_BINDINGS } from "../../test-env";
 import { bootstrap, tokenWithRole } from "../helpers";
-import { auditOfType, getLease, HOUR, lease, makeCredential, MINUTE, SECOND, TestClock } from "./lease-helpers";
+import {
+  auditOfType,
+  expiredLeases,
+  getLease,
+  HOUR,
+  lease,
+  makeCredential,
+  MINUTE,
+  SECOND,
+  TestClock,
+} from "./lease-helpers";
 
 const COUNT = 10_000;
 const BATCH = Number(TEST_BINDINGS.LEASE_EXPIRY_BATCH);
@@ -61,18 +71,18 @@ it(`expires ${COUNT} leases with one deadline in bounded batches, none missed, n
   await clock.runAlarm();
   expect(await storedStates(tenantId)).toEqual({ expired: COUNT, active: 1 });
 
-  const entries = await auditOfType(adminToken, "lease.expired");
+  const entries = await expiredLeases(adminToken);
   expect(entries).toHaveLength(COUNT);
-  const ids = new Set(entries.map((e) => e.entry.details.lease_id));
+  const ids = new Set(entries.map((e) => e.lease_id));
   expect(ids.size).toBe(COUNT);
   expect(ids.has(later.id)).toBe(false);
   for (const e of entries) {
-    expect(e.entry.actor).toEqual({ identity: "system" });
-    expect(e.entry.details.expired_at).toBe(new Date(deadline).toISOString());
+    expect(e.item.entry.actor).toEqual({ identity: "system" });
+    expect(e.expired_at).toBe(new Date(deadline).toISOString());
   }
   // Every seeded lease has exactly one expiry entry: the created and expired ids are the same set.
   const created = (await auditOfType(adminToken, "lease.created"))
-    .map((e) => e.entry.details.lease_id)
+    .map((e) => e.entry.details.lease_id as string)
     .filter((id) => id !== later.id);
   expect(created).toHaveLength(COUNT);
   expect(created.every((id) => ids.has(id))).toBe(true);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { api, bootstrap, expectStatus, tokenWithRole } from "../helpers";
 import {
   auditOfType,
+  expiredLeases,
   getLease,
   lease,
   makeCredential,
@@ -35,7 +36,7 @@ describe("lease expiry with the injectable clock", () => {
     await clock.at(59 * SECOND);
     expect(await clock.runAlarm()).toBe(true);
     expect(await getLease(user, l.id)).toMatchObject({ state: "active", ended_at: null });
-    expect(await auditOfType(adminToken, "lease.expired")).toHaveLength(0);
+    expect(await expiredLeases(adminToken)).toHaveLength(0);
 
     await clock.at(61 * SECOND);
     expect(await clock.runAlarm()).toBe(true);
@@ -44,10 +45,11 @@ describe("lease expiry with the injectable clock", () => {
       ended_at: clock.iso(60 * SECOND),
       revoked_by: null,
     });
-    const expired = await auditOfType(adminToken, "lease.expired");
+    const expired = await expiredLeases(adminToken);
     expect(expired).toHaveLength(1);
-    expect(expired[0]!.entry.actor).toEqual({ identity: "system" });
-    expect(expired[0]!.entry.details).toMatchObject({
+    expect(expired[0]!.item.entry.actor).toEqual({ identity: "system" });
+    expect(expired[0]!.item.entry.target).toMatchObject({ kind: "credential", version: 1 });
+    expect(expired[0]).toMatchObject({
       lease_id: l.id,
       holder: "agent:expiry@host",
       expired_at: clock.iso(60 * SECOND),
@@ -56,7 +58,7 @@ describe("lease expiry with the injectable clock", () => {
     // A later alarm run does not expire it a second time.
     await clock.at(5 * MINUTE);
     await clock.runAlarm();
-    expect(await auditOfType(adminToken, "lease.expired")).toHaveLength(1);
+    expect(await expiredLeases(adminToken)).toHaveLength(1);
   });
 
   it("refuses to renew or revoke an expired lease (409), while an active one can be", async () => {
@@ -86,11 +88,43 @@ describe("lease expiry with the injectable clock", () => {
 
     // The sweep still records it exactly once, at its deadline.
     expect(await clock.runAlarm()).toBe(true);
-    const expired = await auditOfType(adminToken, "lease.expired");
-    expect(expired.map((e) => e.entry.details.lease_id)).toEqual([l.id]);
+    const expired = await expiredLeases(adminToken);
+    expect(expired.map((e) => e.lease_id)).toEqual([l.id]);
     expect(await getLease(user, l.id)).toMatchObject({ state: "expired", ended_at: clock.iso(60 * SECOND) });
     expect(await auditOfType(adminToken, "lease.renewed")).toHaveLength(0);
     expect(await auditOfType(adminToken, "lease.revoked")).toHaveLength(0);
+  });
+
+  it("records one leases.expired entry per credential version, naming each lease it ended and no other", async () => {
+    const { adminToken, user, clock } = await setup();
+    const other = await makeCredential(adminToken, "exp/other", "other-secret", { max_ttl: "10m" });
+    const a1 = [
+      (await lease(user, { credential: "exp/key", ttl: "60s" })).lease,
+      (await lease(user, { credential: "exp/key", ttl: "60s" })).lease,
+    ];
+    await expectStatus(await api(adminToken, "POST", "/v1/credentials/exp%2Fkey/rotate", { value: "exp-v2" }), 200);
+    const { lease: a2 } = await lease(user, { credential: "exp/key", ttl: "60s" });
+    const { lease: b1 } = await lease(user, { credential: "exp/other", ttl: "60s" });
+    // Control: a lease of the same credential with a later deadline is in no entry and stays active.
+    const { lease: later } = await lease(user, { credential: "exp/other", ttl: "5m" });
+    await clock.at(61 * SECOND);
+    expect(await clock.runAlarm()).toBe(true);
+
+    const entries = await auditOfType(adminToken, "leases.expired");
+    const byTarget = Object.fromEntries(
+      entries.map((e) => [
+        `${e.entry.target!.id} v${e.entry.target!.version}`,
+        (e.entry.details.leases as { lease_id: string }[]).map((l) => l.lease_id).sort(),
+      ]),
+    );
+    expect(byTarget).toEqual({
+      [`${a1[0]!.credential_id} v1`]: a1.map((l) => l.id).sort(),
+      [`${a2.credential_id} v2`]: [a2.id],
+      [`${other.id} v1`]: [b1.id],
+    });
+    for (const e of entries) expect(e.entry.actor).toEqual({ identity: "system" });
+    expect(await getLease(user, later.id)).toMatchObject({ state: "active" });
+    expect((await getLease(user, b1.id)).state).toBe("expired");
   });
 
   it("renews, but never past the lease's maximum lifetime", async () => {

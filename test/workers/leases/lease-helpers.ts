@@ -101,6 +101,24 @@ export async function auditOfType(token: string, type: string): Promise<AuditIte
   return out;
 }
 
+/** One lease named in a `leases.expired` entry, with the entry that named it. */
+export interface ExpiredLease {
+  lease_id: string;
+  holder: string;
+  expired_at: string;
+  item: AuditItem;
+}
+
+/**
+ * Every lease the expiry sweep recorded, in log order: `leases.expired` entries (one per
+ * credential version and chunk, docs/audit-events.md) flattened to one row per lease.
+ */
+export async function expiredLeases(token: string): Promise<ExpiredLease[]> {
+  return (await auditOfType(token, "leases.expired")).flatMap((item) =>
+    (item.entry.details.leases as Omit<ExpiredLease, "item">[]).map((l) => ({ ...l, item })),
+  );
+}
+
 /** Seconds between two API timestamps. */
 export const secondsBetween = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 1000;
 

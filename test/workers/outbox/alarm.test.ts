@@ -39,9 +39,9 @@ async function leasesDue(count: number) {
 
 async function expiredEntries(tenantId: string): Promise<string[]> {
   return (await auditRows(tenantId))
-    .map((r) => JSON.parse(r.entry) as { type: string; details: { lease_id?: string } })
-    .filter((e) => e.type === "lease.expired")
-    .map((e) => e.details.lease_id!);
+    .map((r) => JSON.parse(r.entry) as { type: string; details: { leases?: { lease_id: string }[] } })
+    .filter((e) => e.type === "leases.expired")
+    .flatMap((e) => e.details.leases!.map((l) => l.lease_id));
 }
 
 const alarmAt = (tenantId: string) =>
