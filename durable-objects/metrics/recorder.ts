@@ -19,6 +19,9 @@ import { addToMinute, foldOldMinutes, minuteOf, type MetricsDelta } from "./stor
 /** Longest real time (ms) counts wait in memory before the minute's row is written. */
 export const SAVE_EVERY_MS = 1000;
 
+/** The label of the operator's read of the counters: it saves whatever waits first. */
+export const METRICS_READ = { operation: "metrics.read", code: "ok", save: "now" } as const;
+
 /** Where data points go: Workers Analytics Engine, or the in-repo stand-in in tests. */
 export type DataPointSink = Pick<AnalyticsEngineDataset, "writeDataPoint">;
 
@@ -104,15 +107,14 @@ export class MetricsRecorder {
    * Sends what accumulated since the last flush as one data point indexed by tenant, and adds it
    * to the counts waiting for the minute's row; writes that row (one UPSERT, and once a minute the
    * fold of rows past the retention) when the minute changed, SAVE_EVERY_MS have passed since the
-   * last write, or `save` is "now" (a read of the counters). `label` names the request.
+   * last write, or `label.save` is "now" (a read of the counters). `label` names the request.
    */
   flush(
     storage: DurableObjectStorage,
     tenantId: string,
     now: number,
     sink: DataPointSink | undefined,
-    label: { operation: string; code: string },
-    save: "due" | "now" = "due",
+    label: { operation: string; code: string; save?: "now" },
   ): void {
     const delta = this.#pending;
     this.#pending = emptyDelta();
@@ -135,7 +137,7 @@ export class MetricsRecorder {
       }
     }
     // Real time, not the test clock: this bounds how long counts wait in memory.
-    if (save === "now" || Date.now() - this.#savedAt >= SAVE_EVERY_MS) this.#save(storage);
+    if (label.save === "now" || Date.now() - this.#savedAt >= SAVE_EVERY_MS) this.#save(storage);
   }
 
   /** Counts waiting for the minute's row (the data points already carry them). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MetricsRecorder, SAVE_EVERY_MS } from "../../../durable-objects/metrics/recorder";
+import { METRICS_READ, MetricsRecorder, SAVE_EVERY_MS } from "../../../durable-objects/metrics/recorder";
 import { newTenantId } from "../../../worker/core/ids";
 import { withSql } from "../audit-log/helpers";
 
@@ -32,7 +32,7 @@ describe("metrics rows are saved at most once a second, never losing a count tha
         seen.push(requestsIn(sql, MINUTE));
       }
       // Positive control: the read's save stores every count that waited.
-      recorder.flush(storage, "t", at(MINUTE), undefined, { operation: "metrics.read", code: "ok" }, "now");
+      recorder.flush(storage, "t", at(MINUTE), undefined, METRICS_READ);
       seen.push(requestsIn(sql, MINUTE));
       return seen;
     });
@@ -46,7 +46,7 @@ describe("metrics rows are saved at most once a second, never losing a count tha
         recorder.request("leases.create", ok, 1);
         recorder.flush(storage, "t", at(minute), undefined, label);
       }
-      recorder.flush(storage, "t", at(MINUTE + 1), undefined, label, "now");
+      recorder.flush(storage, "t", at(MINUTE + 1), undefined, METRICS_READ);
       return [requestsIn(sql, MINUTE), requestsIn(sql, MINUTE + 1)];
     });
     expect(rows).toEqual([2, 2]);
