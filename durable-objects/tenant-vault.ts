@@ -49,7 +49,7 @@ import {
   seedLeases,
 } from "./test-hooks";
 import { FaultHook, FaultsSchema } from "./outbox/faults";
-import { MetricsRecorder, type DataPointSink } from "./metrics/recorder";
+import { METRICS_READ, MetricsRecorder, type DataPointSink } from "./metrics/recorder";
 import { readMetrics } from "./metrics/store";
 import type { TenantMetrics } from "../worker/contract/metrics";
 import type { Actor, VaultContext } from "./vault-context";
@@ -117,8 +117,8 @@ export class TenantVault extends DurableObject<Env> {
       const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
       if (tenantId === undefined) return null;
       const now = this.#fixedNow ?? Date.now();
-      // Counts no request has flushed yet (an operator's fleet action, say) are stored first.
-      this.#metrics.flush(this.ctx.storage, tenantId, now, this.#sink(), { operation: "metrics.read", code: "ok" });
+      // Counts not stored yet (waiting for their save, or an operator's fleet action) are stored first.
+      this.#metrics.flush(this.ctx.storage, tenantId, now, this.#sink(), METRICS_READ);
       return readMetrics(this.ctx.storage.sql, tenantId, now);
     });
   }

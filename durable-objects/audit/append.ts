@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { type AuditFields, hmacField, nextEntrySync } from "../../worker/core/audit/codec";
 import { type AuditEntry, auditTimestamp } from "../../worker/core/audit/entry";
 import { hexToBytes } from "../../worker/core/crypto/encoding";
@@ -22,12 +21,16 @@ export interface AuditHead {
 /** An event to record, without the fields the chain fills in. */
 export type AuditEvent = Omit<AuditFields, "tenant" | "ts"> & { at: number };
 
-const HeadRow = z.object({ seq: z.number().int(), hash: z.string() });
-
-/** The last entry, read from storage (never cached: a rolled-back transaction must not leave a stale head). */
+/**
+ * The last entry, read from storage (never cached: a rolled-back transaction must not leave a
+ * stale head). Checked by hand rather than with zod: it is read on every append (issue 16).
+ */
 export function auditHead(sql: SqlStorage): AuditHead | null {
   const rows = sql.exec("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray();
-  return rows.length === 0 ? null : HeadRow.parse(rows[0]);
+  if (rows.length === 0) return null;
+  const { seq, hash } = rows[0]!;
+  if (!Number.isSafeInteger(seq) || typeof hash !== "string") throw new Error("the audit log's last row is malformed");
+  return { seq: seq as number, hash };
 }
 
 /**
@@ -37,7 +40,7 @@ export function auditHead(sql: SqlStorage): AuditHead | null {
  */
 export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent): { entry: AuditEntry; hash: string } {
   const { at, ...fields } = event;
-  const { entry, text, hash } = nextEntrySync(
+  const { entry, text, bytes, hash } = nextEntrySync(
     auditHead(sql),
     { ...fields, tenant: tenantId, ts: auditTimestamp(at) },
     sha256HexSync,
@@ -60,7 +63,7 @@ export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent
   );
   // Same transaction: the Merkle tree never disagrees with the entries it covers. (The set is
   // empty unless the TEST_HOOKS-only bench switch named this tenant: bench/merkle.mjs's baseline.)
-  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, text);
+  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, bytes);
   return { entry, hash };
 }
 

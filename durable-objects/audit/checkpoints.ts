@@ -107,6 +107,20 @@ export function checkpointsBetween(sql: SqlStorage, from: number, to: number): C
     .map((r) => CheckpointRow.parse(r));
 }
 
+// Both questions of checkpointIfDue in one statement: it runs after every authenticated call (issue 16).
+const CHECKPOINT_STATE = `SELECT (SELECT seq FROM audit ORDER BY seq DESC LIMIT 1) AS head,
+  (SELECT size FROM checkpoints ORDER BY size DESC LIMIT 1) AS size,
+  (SELECT ts FROM checkpoints ORDER BY size DESC LIMIT 1) AS ts`;
+
+/** The log's head seq and the newest checkpoint's size and time (null when there is none). */
+function checkpointState(sql: SqlStorage): { head: number | null; size: number | null; ts: number } {
+  const { head, size, ts } = sql.exec(CHECKPOINT_STATE).one();
+  const intOrNull = (x: unknown): x is number | null => x === null || Number.isSafeInteger(x);
+  if (!intOrNull(head) || !intOrNull(size) || !intOrNull(ts) || (size !== null && ts === null))
+    throw new Error("the audit log's head or newest checkpoint row is malformed");
+  return { head, size, ts: ts ?? 0 };
+}
+
 /**
  * Signs a checkpoint of the current head when AUDIT_CHECKPOINT_EVERY entries have accumulated
  * since the last one, or AUDIT_CHECKPOINT_SECONDS have passed; otherwise
@@ -114,11 +128,11 @@ export function checkpointsBetween(sql: SqlStorage, from: number, to: number): C
  * append transaction is safe even if more entries land meanwhile.
  */
 export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
-  const head = auditHead(ctx.sql);
-  if (!head) return;
-  const last = latestCheckpoint(ctx.sql);
-  if (last && last.size >= head.seq) return;
-  const pending = head.seq - (last?.size ?? 0);
+  const { head, size, ts } = checkpointState(ctx.sql);
+  if (head === null) return;
+  const last = size === null ? null : { size, ts };
+  if (last && last.size >= head) return;
+  const pending = head - (last?.size ?? 0);
   // The clock starts at the last checkpoint, or at the first entry for a log that has none.
   const since = last?.ts ?? ctx.sql.exec<{ ts: number }>("SELECT ts FROM audit ORDER BY seq LIMIT 1").one().ts;
   const dueAt = since + ctx.config.AUDIT_CHECKPOINT_SECONDS * 1000;
@@ -126,9 +140,9 @@ export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
     await ctx.scheduleAlarm(dueAt);
     return;
   }
-  const signed = await signAt(ctx, head.seq);
+  const signed = await signAt(ctx, head);
   // Test-only crash point (outbox/faults.ts): signed, not yet stored.
   await ctx.faults.point("mid-checkpoint");
-  store(ctx, head.seq, signed);
+  store(ctx, head, signed);
   await submitToWitnesses(ctx);
 }

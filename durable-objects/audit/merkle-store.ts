@@ -1,6 +1,5 @@
-import { sha256Sync } from "../../worker/core/crypto/sha256-sync";
+import { sha256PartsSync, sha256Sync } from "../../worker/core/crypto/sha256-sync";
 import {
-  leafHash,
   storedHashCount,
   storedHashesForLeaf,
   storedHashIndex,
@@ -21,8 +20,6 @@ import {
 
 /** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`: the project's one copy. */
 export { sha256Sync };
-
-const encoder = new TextEncoder();
 
 /** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
 export const MERKLE_BENCH_SKIP = new Set<string>();
@@ -52,25 +49,41 @@ function hasHash(sql: SqlStorage, idx: number): boolean {
   return sql.exec("SELECT 1 FROM audit_hashes WHERE idx = ?", idx).toArray().length > 0;
 }
 
-function addLeaf(sql: SqlStorage, index: number, entryText: string): void {
-  const hashes = storedHashesForLeaf(
-    sha256Sync,
-    index,
-    leafHash(sha256Sync, encoder.encode(entryText)),
-    hashReader(sql),
-  );
+const LEAF_PREFIX = Uint8Array.of(0x00);
+
+/**
+ * RFC 6962 leaf hash of an entry's canonical text (or its UTF-8 bytes, cheaper to hash when the
+ * caller has them), SHA-256(0x00 ‖ UTF-8(text)): merkle.ts's
+ * `leafHash` without encoding and concatenating the text first (both the append and verify pay
+ * this once per entry; test/workers/audit/merkle.test.ts checks the two agree).
+ */
+export function entryLeafHash(entry: string | Uint8Array): MerkleHash {
+  return sha256PartsSync(LEAF_PREFIX, entry);
+}
+
+/** Up to 1 + log2(n) hashes per leaf: one statement for all of them (tlog indexes are consecutive). */
+const INSERT_HASHES = Array.from(
+  { length: 54 },
+  (_, k) =>
+    `INSERT INTO audit_hashes (idx, h) VALUES ${Array(k + 1)
+      .fill("(?, ?)")
+      .join(", ")}`,
+);
+
+function addLeaf(sql: SqlStorage, index: number, entry: string | Uint8Array): void {
+  const hashes = storedHashesForLeaf(sha256Sync, index, entryLeafHash(entry), hashReader(sql));
   const first = storedHashIndex(0, index);
-  hashes.forEach((h, i) => sql.exec("INSERT INTO audit_hashes (idx, h) VALUES (?, ?)", first + i, h));
+  sql.exec(INSERT_HASHES[hashes.length - 1]!, ...hashes.flatMap((h, i) => [first + i, h]));
 }
 
 /**
  * Adds entry `seq` to the tree, in the caller's transaction (the append's). Does nothing while an
  * older log is still being built by {@link backfillMerkle}, which will reach this entry itself.
  */
-export function appendMerkleLeaf(sql: SqlStorage, seq: number, entryText: string): void {
+export function appendMerkleLeaf(sql: SqlStorage, seq: number, entry: string | Uint8Array): void {
   const index = seq - 1;
   if (index > 0 && !hasHash(sql, storedHashIndex(0, index - 1))) return;
-  addLeaf(sql, index, entryText);
+  addLeaf(sql, index, entry);
 }
 
 /** Number of leaves in the stored tree, from its highest stored index (binary search over tlog's count). */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type ChainHead, genesisHash, linkFault } from "../../worker/core/audit/codec";
 import { toBase64, toHex } from "../../worker/core/audit/encoding";
 import { auditLogVerifiers, merkleCheckpointOrigin, openAuditCheckpoint } from "../../worker/core/audit/log-checkpoint";
-import { CompactRange, leafHash, prefixSubtrees } from "../../worker/core/audit/merkle";
+import { CompactRange, prefixSubtrees } from "../../worker/core/audit/merkle";
 import type {
   AuditPage,
   AuditQuery,
@@ -17,7 +17,7 @@ import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
 import { auditHead } from "./append";
 import { auditPublicKey } from "../../worker/core/audit/signing-key";
 import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint, merkleCutover } from "./checkpoints";
-import { hashReader, merkleSize, sha256Sync } from "./merkle-store";
+import { entryLeafHash, hashReader, merkleSize, sha256Sync } from "./merkle-store";
 import { witnessStatus } from "./witness-status";
 
 const Row = z.object({
@@ -33,7 +33,6 @@ type Row = z.output<typeof Row>;
 
 /** Rows per SQLite read of the verify loop (shared with the bench baseline `benchAuditScan`). */
 export const VERIFY_PAGE = 2000;
-const encoder = new TextEncoder();
 
 function rows(sql: SqlStorage, query: string, ...args: SqlStorageValue[]): Row[] {
   return sql
@@ -83,6 +82,7 @@ function startHash(ctx: VaultContext, fromSeq: number): string | null {
 function checkRow(
   tenantId: string,
   r: Row,
+  bytes: Uint8Array,
   seq: number,
   first: boolean,
   prevHash: string,
@@ -109,12 +109,26 @@ function checkRow(
   const fault = linkFault(
     { tenant: e.tenant, prev_hash: e.prev_hash },
     { seq, prevHash, tenant: tenantId, first },
-    { recomputed: sha256HexSync(r.entry), stored: r.hash, anchor },
+    { recomputed: sha256HexSync(bytes), stored: r.hash, anchor },
   );
   if (fault) return fault;
   if (e.type !== r.type || e.actor?.identity !== r.identity) return "indexed columns differ from the entry";
   if (typeof e.ts !== "string" || Date.parse(e.ts) !== r.ts) return "indexed timestamp differs from the entry";
   return null;
+}
+
+/**
+ * UTF-8 encoding into one buffer reused for every entry of a verification (hashing node:crypto's
+ * way from a string costs more than encoding once and hashing the bytes twice). Each result is
+ * valid until the next call.
+ */
+function utf8Writer(): (text: string) => Uint8Array {
+  const encoder = new TextEncoder();
+  let buffer = new Uint8Array(4096);
+  return (text) => {
+    if (buffer.length < text.length * 3) buffer = new Uint8Array(text.length * 3);
+    return buffer.subarray(0, encoder.encodeInto(text, buffer).written);
+  };
 }
 
 /**
@@ -206,6 +220,7 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
   const tree = roots.size === 0 ? null : rangeFrom(ctx.sql, from);
   if (typeof tree === "string") return { ok: false, seq: from, reason: tree };
   const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash] as const));
+  const utf8 = utf8Writer();
   let checked = 0;
   let rangeHead = prevHash;
   for (let at = from; at <= end; at += VERIFY_PAGE) {
@@ -217,10 +232,14 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
     );
     for (const r of page) {
       const expected = from + checked;
-      const bad = checkRow(ctx.tenantId, r, expected, checked === 0, prevHash, anchorAt.get(expected));
+      // Encoded once for both hashes (the chain's and the Merkle leaf's), used before any await.
+      const bytes = utf8(typeof r.entry === "string" ? r.entry : "");
+      const bad = checkRow(ctx.tenantId, r, bytes, expected, checked === 0, prevHash, anchorAt.get(expected));
       if (bad) return { ok: false, seq: expected, reason: bad };
       if (tree) {
-        await tree.append(leafHash(sha256Sync, encoder.encode(r.entry)));
+        // Synchronous over node:crypto, so no await per entry (merkle.ts CompactRange.append).
+        const merging = tree.append(entryLeafHash(bytes));
+        if (merging) await merging;
         const root = roots.get(expected);
         if (root !== undefined && toHex(await tree.root()) !== root)
           return {

@@ -8,16 +8,35 @@ import { addToMinute, foldOldMinutes, minuteOf, type MetricsDelta } from "./stor
  * The object's counters between flushes (issue 13 §4). Ops and the KMS wrapper count into memory;
  * the object flushes once per request, after the response's outcome is known and outside the
  * operation's transaction (so an audit write that rolled the operation back is still counted):
- * one UPSERT on the minute's row (no await since the operation's last write, so the output gate
- * usually commits it in the same batch) and one Analytics Engine data point. Nothing here may fail a request: a flush that throws is
- * logged and its deltas dropped.
+ * one Analytics Engine data point per request, and the minute's row in SQLite at most once per
+ * SAVE_EVERY_MS of real time (issue 16: one UPSERT per request was a measurable part of a lease).
+ * Between saves the counts wait in memory, so an object evicted or restarted loses at most the
+ * counts of its last second of requests before it went idle (the data points were already sent);
+ * the operator's read (`metricsSnapshot`) saves first, so it always sees every count. Nothing here
+ * may fail a request: a save that throws is logged and its deltas dropped.
  */
+
+/** Longest real time (ms) counts wait in memory before the minute's row is written. */
+export const SAVE_EVERY_MS = 1000;
+
+/** The label of the operator's read of the counters: it saves whatever waits first. */
+export const METRICS_READ = { operation: "metrics.read", code: "ok", save: "now" } as const;
 
 /** Where data points go: Workers Analytics Engine, or the in-repo stand-in in tests. */
 export type DataPointSink = Pick<AnalyticsEngineDataset, "writeDataPoint">;
 
 /** Operations whose outcome counts as a lease issuance (issued / denied / failed). */
 const LEASE_OPERATIONS = new Set(["leases.create", "ci.oidc.leases", "ci.webhook.leases"]);
+
+/** Adds `from` into `into`: counters and histogram summed, KMS times the later one. */
+function addDelta(into: MetricsDelta, from: MetricsDelta): void {
+  for (const n of COUNTER_NAMES) into.counts[n] += from.counts[n];
+  from.latency.forEach((c, i) => (into.latency[i]! += c));
+  into.latencySumMs += from.latencySumMs;
+  const later = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+  into.kmsLastFailureAt = later(into.kmsLastFailureAt, from.kmsLastFailureAt);
+  into.kmsLastSuccessAt = later(into.kmsLastSuccessAt, from.kmsLastSuccessAt);
+}
 
 function emptyDelta(): MetricsDelta {
   return {
@@ -85,39 +104,60 @@ export class MetricsRecorder {
   }
 
   /**
-   * Writes what accumulated since the last flush: one UPSERT (and, once a minute, the fold of
-   * rows past the retention), then one data point indexed by tenant. `label` names the request.
+   * Sends what accumulated since the last flush as one data point indexed by tenant, and adds it
+   * to the counts waiting for the minute's row; writes that row (one UPSERT, and once a minute the
+   * fold of rows past the retention) when the minute changed, SAVE_EVERY_MS have passed since the
+   * last write, or `label.save` is "now" (a read of the counters). `label` names the request.
    */
   flush(
     storage: DurableObjectStorage,
     tenantId: string,
     now: number,
     sink: DataPointSink | undefined,
-    label: { operation: string; code: string },
+    label: { operation: string; code: string; save?: "now" },
   ): void {
     const delta = this.#pending;
     this.#pending = emptyDelta();
-    if (COUNTER_NAMES.every((n) => delta.counts[n] === 0)) return;
-    try {
-      const minute = minuteOf(now);
-      if (minute !== this.#foldedAt) {
-        foldOldMinutes(storage, minute);
-        this.#foldedAt = minute;
+    const minute = minuteOf(now);
+    if (COUNTER_NAMES.some((n) => delta.counts[n] !== 0)) {
+      // Counts belong to the minute they happened in: a new minute writes the old one's first.
+      if (this.#unsaved !== null && this.#unsaved.minute !== minute) this.#save(storage);
+      this.#unsaved ??= { minute, delta: emptyDelta() };
+      addDelta(this.#unsaved.delta, delta);
+      try {
+        // index1 = tenant (Analytics Engine samples per index); blob1/2 = operation and outcome code;
+        // double1 = the request's latency, then one double per counter in COUNTER_NAMES order.
+        sink?.writeDataPoint({
+          indexes: [tenantId],
+          blobs: [label.operation, label.code],
+          doubles: [delta.latencySumMs, ...COUNTER_NAMES.map((n) => delta.counts[n])],
+        });
+      } catch (error) {
+        console.error("metrics data point failed", { error: error instanceof Error ? error.message : String(error) });
       }
-      addToMinute(storage.sql, minute, delta);
+    }
+    // Real time, not the test clock: this bounds how long counts wait in memory.
+    if (label.save === "now" || Date.now() - this.#savedAt >= SAVE_EVERY_MS) this.#save(storage);
+  }
+
+  /** Counts waiting for the minute's row (the data points already carry them). */
+  #unsaved: { minute: number; delta: MetricsDelta } | null = null;
+  #savedAt = Number.NEGATIVE_INFINITY;
+
+  /** Writes the waiting counts to their minute's row; a failure is logged and drops them. */
+  #save(storage: DurableObjectStorage): void {
+    const unsaved = this.#unsaved;
+    this.#unsaved = null;
+    this.#savedAt = Date.now();
+    if (unsaved === null) return;
+    try {
+      if (unsaved.minute !== this.#foldedAt) {
+        foldOldMinutes(storage, unsaved.minute);
+        this.#foldedAt = unsaved.minute;
+      }
+      addToMinute(storage.sql, unsaved.minute, unsaved.delta);
     } catch (error) {
       console.error("metrics flush failed", { error: error instanceof Error ? error.message : String(error) });
-    }
-    try {
-      // index1 = tenant (Analytics Engine samples per index); blob1/2 = operation and outcome code;
-      // double1 = the request's latency, then one double per counter in COUNTER_NAMES order.
-      sink?.writeDataPoint({
-        indexes: [tenantId],
-        blobs: [label.operation, label.code],
-        doubles: [delta.latencySumMs, ...COUNTER_NAMES.map((n) => delta.counts[n])],
-      });
-    } catch (error) {
-      console.error("metrics data point failed", { error: error instanceof Error ? error.message : String(error) });
     }
   }
 }

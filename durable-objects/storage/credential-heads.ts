@@ -5,7 +5,7 @@ import { z } from "zod";
  * versions to keep, and whether it was deleted. Written in the same object transaction as the
  * audit entry of every create, rotate, update and delete (ops/credentials.ts).
  */
-const HeadRowSchema = z.object({
+export const HeadRowSchema = z.object({
   credential_id: z.string(),
   current_version: z.number().int().positive(),
   /** null: the default (DEFAULT_KEEP_VERSIONS). */
@@ -20,10 +20,31 @@ export type HeadRow = z.output<typeof HeadRowSchema>;
 /** How many versions of a credential are kept when it does not say. */
 export const DEFAULT_KEEP_VERSIONS = 10;
 
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
+
+/**
+ * A stored head row, checked by hand (the lease hot path reads one per lease, issue 16): accepts
+ * exactly what {@link HeadRowSchema} accepts (test/workers/storage/row-checks.test.ts); anything
+ * else goes to the schema, which names what is wrong.
+ */
+export function headRowOf(r: Record<string, SqlStorageValue>): HeadRow {
+  const { credential_id, current_version, keep_versions, deleted_at, updated_at } = r;
+  if (
+    typeof credential_id === "string" &&
+    isInt(current_version) &&
+    current_version > 0 &&
+    (keep_versions === null || (isInt(keep_versions) && keep_versions > 0)) &&
+    (deleted_at === null || isInt(deleted_at)) &&
+    isInt(updated_at)
+  )
+    return { credential_id, current_version, keep_versions, deleted_at, updated_at };
+  return HeadRowSchema.parse(r);
+}
+
 /** The head of a credential (primary-key lookup: this runs on the lease hot path). */
 export function getHead(sql: SqlStorage, credentialId: string): HeadRow | undefined {
   const rows = sql.exec("SELECT * FROM credential_heads WHERE credential_id = ?", credentialId).toArray();
-  return rows.length === 0 ? undefined : HeadRowSchema.parse(rows[0]);
+  return rows.length === 0 ? undefined : headRowOf(rows[0]!);
 }
 
 /** Sets the current version (create, rotate), keeping the retention setting unless one is given. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ROLES, type Role } from "../../worker/contract/roles";
 import { RoleSchema } from "../../worker/contract/schemas/common";
 
 /** A token row as stored in the TenantVault (the hash, never the token). */
@@ -21,8 +22,50 @@ export const TokenRowSchema = z.object({
 /** A stored token. */
 export type TokenRow = z.output<typeof TokenRowSchema>;
 
-const parseRows = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) =>
-  cursor.toArray().map((r) => TokenRowSchema.parse(r));
+const isInt = (x: unknown): x is number => Number.isSafeInteger(x);
+const isRole = (x: unknown): x is Role => typeof x === "string" && (ROLES as readonly string[]).includes(x);
+
+/**
+ * A stored token row, checked by hand: it is read on every authenticated request, and zod's object
+ * parsing without eval (workerd) was a visible share of the lease path (issue 16). Accepts exactly
+ * what {@link TokenRowSchema} accepts (test/workers/storage/row-checks.test.ts); anything else goes
+ * to the schema, which names what is wrong.
+ */
+export function tokenRowOf(r: Record<string, SqlStorageValue>): TokenRow {
+  const { id, token_hash, kind, name, role, identity, created_at, created_by } = r;
+  const { expires_at, revoked_at, revoked_by, parent_id } = r;
+  if (
+    typeof id === "string" &&
+    typeof token_hash === "string" &&
+    (kind === "api" || kind === "session") &&
+    typeof name === "string" &&
+    isRole(role) &&
+    typeof identity === "string" &&
+    isInt(created_at) &&
+    typeof created_by === "string" &&
+    (expires_at === null || isInt(expires_at)) &&
+    (revoked_at === null || isInt(revoked_at)) &&
+    (revoked_by === null || typeof revoked_by === "string") &&
+    (parent_id === null || typeof parent_id === "string")
+  )
+    return {
+      id,
+      token_hash,
+      kind,
+      name,
+      role,
+      identity,
+      created_at,
+      created_by,
+      expires_at,
+      revoked_at,
+      revoked_by,
+      parent_id,
+    };
+  return TokenRowSchema.parse(r);
+}
+
+const parseRows = (cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) => cursor.toArray().map(tokenRowOf);
 
 /** Inserts a token row. */
 export function insertToken(sql: SqlStorage, row: TokenRow): void {

@@ -21,6 +21,7 @@ import {
   type MerkleHash,
 } from "../../../worker/core/audit/merkle";
 import vectors from "./merkle-vectors.json";
+import { entryLeafHash } from "../../../durable-objects/audit/merkle-store";
 
 const sha256 = (data: Uint8Array): MerkleHash => new Uint8Array(createHash("sha256").update(data).digest());
 const b64 = (text: string) => fromBase64(text)!;
@@ -52,6 +53,17 @@ describe("Merkle tree hashes and storage match Go's sumdb/tlog", () => {
     }
     // The empty tree is SHA-256("") (RFC 9162 §2.1.1; tlog v0.7.0 answers zeros, so not in the file).
     expect(toBase64(treeHash(sha256, 0, read))).toBe("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  });
+});
+
+describe("the object's leaf hash (merkle-store entryLeafHash)", () => {
+  it("is leafHash over the UTF-8 of the entry text, for ASCII and non-ASCII text", () => {
+    for (const text of [`${vectors.leaf_prefix}0`, "", '{"a":"\u00e9 é ☃ 𝄞"}']) {
+      expect(toBase64(entryLeafHash(text)), text).toBe(toBase64(leafHash(sha256, new TextEncoder().encode(text))));
+    }
+    // And the Go vectors' tree comes out of it too.
+    const leaves = Array.from({ length: 5 }, (_, i) => entryLeafHash(`${vectors.leaf_prefix}${i}`));
+    expect(leaves.map(toBase64)).toEqual(Array.from({ length: 5 }, (_, i) => toBase64(leafHash(sha256, leafData(i)))));
   });
 });
 

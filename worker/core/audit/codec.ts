@@ -19,7 +19,7 @@ import { z } from "zod";
 import { bytesToHex } from "../crypto/encoding";
 import { sha256Hex } from "../crypto/sha256";
 import { canonicalBytes, canonicalize } from "./canonical-json";
-import { AUDIT_ENTRY_VERSION, type AuditEntry, auditEntrySchema } from "./entry";
+import { AUDIT_ENTRY_VERSION, type AuditEntry, auditEntrySchema, looksLikeAuditEntry } from "./entry";
 
 /** A synchronous lowercase-hex SHA-256, for callers inside `transactionSync`. */
 export type SyncSha256Hex = (data: Uint8Array | string) => string;
@@ -134,12 +134,25 @@ function build(fields: AuditFields, prev: ChainHead | null, prevHash: string): O
     seq: prev === null ? 1 : prev.seq + 1,
     prev_hash: prevHash,
   };
+  // The hand check first (the append path's cost, issue 16); the schema only names what is wrong.
+  const entry = looksLikeAuditEntry(candidate) ? candidate : validated(candidate);
+  let text: string;
+  try {
+    // Refuses anything a caller smuggled in that JSON cannot carry (a detail the hand check left
+    // to it); objects are strict, so nothing was dropped either way.
+    text = canonicalize(entry);
+  } catch (error) {
+    validated(candidate);
+    throw error;
+  }
+  return { entry, text, bytes: encoder.encode(text) };
+}
+
+/** The entry as the schema parses it, or the schema's account of what is wrong with it. */
+function validated(candidate: AuditEntry): AuditEntry {
   const parsed = auditEntrySchema.safeParse(candidate);
   if (!parsed.success) throw new Error(`invalid audit entry: ${z.prettifyError(parsed.error)}`);
-  // Serialise the validated copy: zod has dropped nothing (objects are strict), and canonicalize
-  // refuses anything a caller smuggled in that JSON cannot carry.
-  const text = canonicalize(parsed.data);
-  return { entry: parsed.data, text, bytes: encoder.encode(text) };
+  return parsed.data;
 }
 
 /** Where a range of the chain stands while it is walked: the seq and prev_hash the next entry needs. */

@@ -100,6 +100,75 @@ export const auditEntrySchema = z.strictObject({
   prev_hash: sha256Hex,
 }) satisfies z.ZodType<AuditEntry>;
 
+const EVENT_TYPE = /^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const ENTRY_KEYS = [
+  "v",
+  "tenant",
+  "seq",
+  "ts",
+  "type",
+  "actor",
+  "target",
+  "outcome",
+  "request_id",
+  "details",
+  "prev_hash",
+];
+const ACTOR_KEYS = new Set(["identity", "token_id", "agent"]);
+const AGENT_KEYS = new Set(["name", "model", "session", "tool", "host", "client", "client_version"]);
+const TARGET_KEYS = new Set(["kind", "id", "version"]);
+
+const isNonEmpty = (x: unknown): x is string => typeof x === "string" && x.length > 0;
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** Own keys all in `allowed`, and every optional one present is a non-empty string (agent fields, token_id). */
+function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
+  for (const key in o) if (!allowed.has(key) || !Object.hasOwn(o, key)) return false;
+  return true;
+}
+
+/**
+ * Whether `e` passes {@link auditEntrySchema}, checked by hand: the append path builds one entry
+ * per request, and zod's object parsing without `eval` (workerd forbids it) cost more than the
+ * rest of building it (issue 16). Conservative: `true` only when the schema would accept `e`
+ * (test/workers/audit/entry-check.test.ts compares the two), `false` sends the caller to the schema
+ * for its error. Details are only checked to be an object here: their values are JSON exactly when
+ * RFC 8785 canonicalisation, which every caller runs next, accepts them.
+ */
+export function looksLikeAuditEntry(e: unknown): e is AuditEntry {
+  if (!isRecord(e) || Object.keys(e).length !== ENTRY_KEYS.length) return false;
+  for (const key of ENTRY_KEYS) if (!Object.hasOwn(e, key)) return false;
+  const { actor, target, ts } = e;
+  if (e.v !== AUDIT_ENTRY_VERSION || !isNonEmpty(e.tenant) || !Number.isSafeInteger(e.seq) || (e.seq as number) < 1)
+    return false;
+  // Exactly what toISOString writes for years 0000–9999: a real calendar instant, UTC, milliseconds.
+  if (
+    typeof ts !== "string" ||
+    ts.length !== 24 ||
+    Number.isNaN(Date.parse(ts)) ||
+    auditTimestamp(Date.parse(ts)) !== ts
+  )
+    return false;
+  if (typeof e.type !== "string" || !EVENT_TYPE.test(e.type)) return false;
+  if (!isRecord(actor) || !onlyKeys(actor, ACTOR_KEYS) || !isNonEmpty(actor.identity)) return false;
+  if ("token_id" in actor && !isNonEmpty(actor.token_id)) return false;
+  if ("agent" in actor) {
+    const agent = actor.agent;
+    if (!isRecord(agent) || !onlyKeys(agent, AGENT_KEYS)) return false;
+    for (const key in agent) if (!isNonEmpty(agent[key])) return false;
+  }
+  if (target !== null) {
+    if (!isRecord(target) || !onlyKeys(target, TARGET_KEYS) || !isNonEmpty(target.kind) || !isNonEmpty(target.id))
+      return false;
+    if ("version" in target && !(Number.isSafeInteger(target.version) && (target.version as number) >= 0)) return false;
+  }
+  if (e.outcome !== "success" && e.outcome !== "denied" && e.outcome !== "error") return false;
+  if (e.request_id !== null && !isNonEmpty(e.request_id)) return false;
+  if (!isRecord(e.details)) return false;
+  return typeof e.prev_hash === "string" && SHA256_HEX.test(e.prev_hash);
+}
+
 /** Formats an instant the way {@link AuditEntry.ts} requires (RFC 3339, UTC, milliseconds). */
 export function auditTimestamp(at: Date | number): string {
   return new Date(at).toISOString();

@@ -303,12 +303,22 @@ export class CompactRange {
     return this.#size;
   }
 
-  /** Appends one leaf hash. */
-  async append(leaf: MerkleHash): Promise<void> {
-    let node = { size: 1, hash: leaf };
+  /**
+   * Appends one leaf hash. Over a synchronous SHA-256 it returns nothing and needs no await (the
+   * Durable Object's verify loop appends one leaf per entry; a promise per leaf was a measurable
+   * share of it, issue 16); over an async one it returns the promise to wait for.
+   */
+  append(leaf: MerkleHash): void | Promise<void> {
+    return this.#merge({ size: 1, hash: leaf });
+  }
+
+  #merge(node: { size: number; hash: MerkleHash }): void | Promise<void> {
     for (let top = this.#stack.at(-1); top !== undefined && top.size === node.size; top = this.#stack.at(-1)) {
       this.#stack.pop();
-      node = { size: node.size * 2, hash: await nodeHash(this.#sha256, top.hash, node.hash) };
+      const size = node.size * 2;
+      const hash = nodeHash(this.#sha256, top.hash, node.hash);
+      if (hash instanceof Promise) return hash.then((h) => this.#merge({ size, hash: h }));
+      node = { size, hash };
     }
     this.#stack.push(node);
     this.#size++;

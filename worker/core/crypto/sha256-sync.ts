@@ -12,6 +12,16 @@ export function sha256Sync(data: Uint8Array | string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(data).digest());
 }
 
+/**
+ * SHA-256 of the parts one after the other (strings as UTF-8), without first copying them into one
+ * buffer: e.g. an RFC 6962 leaf, SHA-256(0x00 ‖ entry), for every audit append and verified entry.
+ */
+export function sha256PartsSync(...parts: (Uint8Array | string)[]): Uint8Array {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return new Uint8Array(hash.digest());
+}
+
 /** Lowercase hex SHA-256 of `data` (a string as UTF-8). */
 export function sha256HexSync(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
