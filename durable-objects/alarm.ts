@@ -48,11 +48,16 @@ export async function runAlarm(
     }
   };
   await step("outbox", () => drainPending(ctx));
-  await runAlarmSteps(ctx, tenantId, step);
+  const backlog = await runAlarmSteps(ctx, tenantId, step);
   backoff.failures = failed ? backoff.failures + 1 : 0;
-  if (failed) await ctx.scheduleAlarm(Date.now() + Math.min(1000 * 2 ** (backoff.failures - 1), OUTBOX_MAX_BACKOFF_MS));
+  const retryAt = failed ? Date.now() + Math.min(1000 * 2 ** (backoff.failures - 1), OUTBOX_MAX_BACKOFF_MS) : null;
+  if (retryAt !== null) await ctx.scheduleAlarm(retryAt);
+  // Deadlines already past are the backlog itself: the pause (or the backoff) set above decides
+  // when it runs next. Re-arming at such a deadline would fire at once and undo the pause, so an
+  // expiry storm's alarm runs would come back to back and starve requests (issue 16 goal 2).
   const next = earliestDeadline(ctx.sql);
-  if (next !== null) await ctx.scheduleAlarm(next);
+  const notBefore = Math.max(backlog ? ctx.now() : Number.NEGATIVE_INFINITY, retryAt ?? Number.NEGATIVE_INFINITY);
+  if (next !== null && next > notBefore) await ctx.scheduleAlarm(next);
   return failed;
 }
 
@@ -66,9 +71,9 @@ export function earliestDeadline(sql: SqlStorage): number | null {
  * The alarm's background work for one tenant, each part its own step so one that throws (D1 down
  * for the sweep, say) does not starve the others; every step is a transaction or idempotent, so
  * running it again duplicates nothing. Re-arms for the work a step left: backlogs pause so they
- * never starve requests.
+ * never starve requests. Answers whether lease or request expiries are left for a paused re-run.
  */
-async function runAlarmSteps(ctx: VaultContext, tenantId: string, step: RunStep): Promise<void> {
+async function runAlarmSteps(ctx: VaultContext, tenantId: string, step: RunStep): Promise<boolean> {
   const summaryDue = await step("refusals", () => flushRefusalSummaries(ctx));
   const expiry = await step("expiry", () => expireDueLeases(ctx));
   const requests = await step("access-expiry", () => expireDueRequests(ctx));
@@ -88,4 +93,5 @@ async function runAlarmSteps(ctx: VaultContext, tenantId: string, step: RunStep)
   // Real time, not ctx.now(): under a test's fixed clock the minute never ends, and an alarm set in
   // the past would fire at once, find it still open and re-arm forever. In production they agree.
   if (summaryDue && summaryDue > Date.now()) await ctx.scheduleAlarm(summaryDue);
+  return expiry?.more === true || requests?.more === true;
 }
