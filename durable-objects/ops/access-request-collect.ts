@@ -1,10 +1,10 @@
 import { VaultError } from "../../worker/contract/errors";
 import type { PendingLease } from "../../worker/contract/schemas/access-requests";
 import type { LeaseWithValue } from "../../worker/contract/schemas/leases";
-import { credentialTarget, record, refuse } from "../audit/record";
+import { credentialTarget, record } from "../audit/record";
 import { decideAccessRequest, dueAccessRequests, findAccessRequest } from "../storage/access-requests";
 import { iso, type Actor, type VaultContext } from "../vault-context";
-import { isOpen, requestView } from "./access-request-view";
+import { isOpen, refuseOnRequest, requestView } from "./access-request-view";
 import { loadVerifiedCredential } from "./credential-integrity";
 import { issueLease, leaseCap } from "./lease-issue";
 import { decideAcl } from "./teams";
@@ -25,16 +25,7 @@ export async function collectAccessRequest(
   const row = findAccessRequest(ctx.sql, id);
   // Annotated, so that calls narrow `row` and `found` (TS only narrows through declared `never` functions).
   const refuseCollect: (reason: string, error: VaultError) => never = (reason, error) =>
-    refuse(
-      ctx,
-      actor,
-      {
-        type: "lease.denied",
-        target: row ? credentialTarget(row.credential_id) : null,
-        details: { request_id: id, refusal: reason },
-      },
-      error,
-    );
+    refuseOnRequest(ctx, actor, "lease.denied", id, row, reason, error);
   // Only the requester's identity collects; anyone else's attempt looks like a missing request.
   if (!row || row.identity !== actor.identity)
     refuseCollect(row ? "not_requester" : "no_such_request", new VaultError("not_found", "no such access request"));

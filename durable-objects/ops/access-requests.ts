@@ -1,6 +1,6 @@
 import { globMatches } from "../../worker/core/auth/glob";
 import { collectAccessRequest } from "./access-request-collect";
-import { isOpen, requestView } from "./access-request-view";
+import { isOpen, refuseOnRequest, requestView } from "./access-request-view";
 import { newId } from "../../worker/core/ids";
 import { VaultError } from "../../worker/contract/errors";
 import { roleAtLeast } from "../../worker/contract/roles";
@@ -163,27 +163,6 @@ export async function requestAccess(
   };
 }
 
-/** Records a refused approval or denial (`access.decision_refused`) and throws it. */
-function refuseDecision(
-  ctx: VaultContext,
-  actor: Actor,
-  id: string,
-  row: AccessRequestRow | undefined,
-  reason: string,
-  error: VaultError,
-): never {
-  refuse(
-    ctx,
-    actor,
-    {
-      type: "access.decision_refused",
-      target: row ? credentialTarget(row.credential_id) : null,
-      details: { request_id: id, refusal: reason },
-    },
-    error,
-  );
-}
-
 /** True when the actor may see the request: its requester's identity, a manager, or someone who could approve it. */
 function visible(ctx: VaultContext, actor: Actor, row: AccessRequestRow): boolean {
   return (
@@ -235,9 +214,10 @@ export async function decideRequest(
   const row = findAccessRequest(ctx.sql, id);
   // Someone who could neither see nor decide it learns nothing about it.
   if (!row || !visible(ctx, actor, row))
-    refuseDecision(
+    refuseOnRequest(
       ctx,
       actor,
+      "access.decision_refused",
       id,
       row,
       row ? "not_visible" : "no_such_request",
@@ -245,9 +225,10 @@ export async function decideRequest(
     );
   const refusal = approverRefusal(ctx, actor, row);
   if (refusal === "own_request")
-    refuseDecision(
+    refuseOnRequest(
       ctx,
       actor,
+      "access.decision_refused",
       id,
       row,
       refusal,
@@ -257,9 +238,10 @@ export async function decideRequest(
       ),
     );
   if (refusal === "not_approver")
-    refuseDecision(
+    refuseOnRequest(
       ctx,
       actor,
+      "access.decision_refused",
       id,
       row,
       refusal,
@@ -267,9 +249,10 @@ export async function decideRequest(
     );
   const now = ctx.now();
   if (!isOpen(row, now, "pending"))
-    refuseDecision(
+    refuseOnRequest(
       ctx,
       actor,
+      "access.decision_refused",
       id,
       row,
       "not_pending",
