@@ -6,7 +6,11 @@ import { createKmsProvider, KMS_EMULATOR_BINDINGS } from "../worker/core/kms";
 import { deriveAuditKey } from "./audit/append";
 import { auditSigners, type AuditSigners } from "../worker/core/audit/signing-key";
 import { KekCache } from "./kek/cache";
-import { CredentialCache } from "./credential-cache";
+import { deleteKekCopies, getKekCopy, putKekCopy } from "./storage/kek-copies";
+import { getMeta } from "./storage/meta";
+import { CredentialCache, type CredentialCopies } from "./credential-cache";
+import { deleteCredentialCopies, getCredentialCopy, putCredentialCopy } from "./storage/credential-copies";
+import { getHead } from "./storage/credential-heads";
 import { JwksCache } from "../worker/core/federation/jwks";
 import { FaultHook, faultyD1 } from "./outbox/faults";
 import { OutboxState } from "./outbox/outbox";
@@ -51,6 +55,19 @@ function isolateKeys(config: Config): { pepper: Promise<CryptoKey>; signer: Prom
   };
 }
 
+/** The credential cache's stored copies; one is kept only while it is the object's head version. */
+function credentialCopies(sql: SqlStorage, tenantId: string, now: () => number): CredentialCopies {
+  return {
+    get: (ref) => getCredentialCopy(sql, tenantId, ref, now()),
+    keep: (value) => {
+      const head = getHead(sql, value.credential.id);
+      if (head && head.deleted_at === null && head.current_version === value.current.version)
+        putCredentialCopy(sql, value, now());
+    },
+    drop: (credentialId) => deleteCredentialCopies(sql, credentialId),
+  };
+}
+
 /** Builds the context of a bootstrapped tenant: config, D1 scope, KMS, KEK cache, keys. */
 export function buildContext(deps: ContextDeps): VaultContext {
   const { env, storage, tenantId, now } = deps;
@@ -76,6 +93,15 @@ export function buildContext(deps: ContextDeps): VaultContext {
     now,
     ttlMs: config.KEK_CACHE_TTL_SECONDS * 1000,
     loadWrapped: async (version) => (await getKek(db, version))?.wrappedKek ?? undefined,
+    copies: {
+      get: (version) => getKekCopy(storage.sql, version),
+      keep: (version, wrapped) => {
+        // A version whose destruction is recorded is never copied back from D1 before D1 erases it.
+        if (!getMeta(storage.sql, "kek_destroy_pending")?.includes(version))
+          putKekCopy(storage.sql, version, wrapped, now());
+      },
+      drop: (version) => deleteKekCopies(storage.sql, [version]),
+    },
   });
   // Tests route OIDC discovery and JWKS fetches to a local issuer Worker; config.ts refuses that binding in production.
   const issuer = (env as { OIDC_TEST_ISSUER?: Fetcher }).OIDC_TEST_ISSUER;
@@ -94,7 +120,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     db,
     kms,
     keks,
-    credentials: new CredentialCache(now),
+    credentials: new CredentialCache(now, credentialCopies(storage.sql, tenantId, now)),
     outbox: new OutboxState(),
     faults,
     metrics,

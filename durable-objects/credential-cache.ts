@@ -13,8 +13,19 @@ export interface CachedCredential {
   current: CredentialVersionRow;
 }
 
+const NO_COPIES: CredentialCopies = { get: () => undefined, keep: () => undefined, drop: () => undefined };
+
 const MAX_ENTRIES = 1000;
 const TTL_MS = 60_000;
+
+/** The object's stored copies of credential reads (storage/credential-copies.ts), as the cache uses them. */
+export interface CredentialCopies {
+  get(ref: string): CachedCredential | undefined;
+  /** Keeps a read that agrees with the object's head (a no-op otherwise). */
+  keep(value: CachedCredential): void;
+  /** Drops one credential's copy, or every copy. */
+  drop(credentialId?: string): void;
+}
 
 /**
  * The lease hot path's D1 read, cached in the Durable Object's memory. Sound because the tenant's
@@ -35,19 +46,41 @@ export class CredentialCache {
    */
   #deks = new Map<string, { wrappedDek: Uint8Array; key: CryptoKey; expiresAt: number }>();
 
-  constructor(private readonly now: () => number) {}
+  /** `copies`: the object's stored copies; a cache built outside an object (a unit test) keeps none. */
+  constructor(
+    private readonly now: () => number,
+    private readonly copies: CredentialCopies = NO_COPIES,
+  ) {}
 
-  /** The credential by id or name, from memory or through `load` (one D1 round trip). */
+  /**
+   * The credential by id or name: from memory, else from the object's stored copy, else through
+   * `load` (one D1 round trip), whose answer is kept in both unless an invalidation came meanwhile.
+   */
   async get(ref: string, load: () => Promise<CachedCredential | undefined>): Promise<CachedCredential | undefined> {
     const hit = this.#entries.get(ref);
     if (hit && hit.expiresAt > this.now()) return hit.value;
+    const copied = this.copies.get(ref);
+    if (copied) {
+      this.#remember(ref, copied);
+      return copied;
+    }
     const generation = this.#generation;
     const value = await load();
     if (value && generation === this.#generation) {
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
-      this.#entries.set(ref, { value, expiresAt: this.now() + TTL_MS });
+      this.#remember(ref, value);
+      this.copies.keep(value);
     }
     return value;
+  }
+
+  #remember(ref: string, value: CachedCredential): void {
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(ref, { value, expiresAt: this.now() + TTL_MS });
+  }
+
+  /** Stores a credential's rows as a write just put them in D1 (a create), so its first lease reads no D1. */
+  written(value: CachedCredential): void {
+    this.copies.keep(value);
   }
 
   #writing = new Map<string, number>();
@@ -100,11 +133,17 @@ export class CredentialCache {
     return this.#deks.size;
   }
 
-  /** Forgets everything, unwrapped DEKs included; call after every write of the tenant's credential rows or KEKs. */
-  invalidate(): void {
+  /**
+   * Forgets everything in memory, unwrapped DEKs included, and the stored copies: of
+   * `credentialId` only when given (a write of that credential's rows), else all of them (a KEK
+   * sweep batch or destruction, an integrity violation). Call after every write of the tenant's
+   * credential rows or KEKs.
+   */
+  invalidate(credentialId?: string): void {
     this.#generation++;
     this.#entries.clear();
     this.#deks.clear();
+    this.copies.drop(credentialId);
   }
 }
 

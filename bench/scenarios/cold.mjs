@@ -2,8 +2,8 @@
 // tenant. "Cold" = a Durable Object not instantiated since the vault (re)started: the tenants are
 // bootstrapped, given their credentials and left alone before the restart, so the first request
 // pays the constructor (schema migration check, alarm read), the start-up step, the context build,
-// the first token check, the KEK unwrap through the KMS emulator (delay 0) and the first D1 read of
-// the credential. The isolate itself is warmed first on other tenants, so JIT warm-up is not
+// the first token check, the KEK unwrap through the KMS emulator (delay 0) and the first read of
+// the credential (from the object's stored copies since issue 16, not from D1). The isolate itself is warmed first on other tenants, so JIT warm-up is not
 // counted as a per-object cost.
 //
 // Phases come from differences of paired requests, per tenant, not from timers inside the object:

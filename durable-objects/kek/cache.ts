@@ -1,5 +1,5 @@
 import { importTenantKek, type TenantKek } from "../../worker/core/crypto";
-import type { KmsProvider } from "../../worker/core/kms/provider";
+import { KmsError, type KmsProvider } from "../../worker/core/kms/provider";
 
 /** What the cache needs from its Durable Object. */
 export interface KekCacheOptions {
@@ -7,6 +7,13 @@ export interface KekCacheOptions {
   kms: KmsProvider;
   /** Reads the KMS ciphertext of a KEK version (D1), or undefined if missing or destroyed. */
   loadWrapped: (version: number) => Promise<Uint8Array | undefined>;
+  /** The object's own copy of that ciphertext (storage/kek-copies.ts), tried before D1. */
+  copies: {
+    get(version: number): Uint8Array | undefined;
+    /** Keeps what D1 gave (a no-op for a version whose destruction is under way). */
+    keep(version: number, wrapped: Uint8Array): void;
+    drop(version: number): void;
+  };
   ttlMs: number;
   now: () => number;
 }
@@ -62,10 +69,28 @@ export class KekCache {
     this.#entries.delete(version);
   }
 
+  /**
+   * Unwraps the object's copy of the version's ciphertext, or D1's when there is no copy. A copy
+   * the KMS refuses (left stale by a root-key move that ended between its D1 write and the copy's,
+   * or changed in storage) is dropped and D1's ciphertext unwrapped instead, then kept: at most one
+   * refused KMS call, after which the copy is right again. Any other failure (timeout, outage) is
+   * the caller's 503, with the copy kept.
+   */
   async #unwrap(version: number): Promise<TenantKek> {
+    const context = { tenantId: this.#opts.tenantId, kekVersion: version };
+    const copy = this.#opts.copies.get(version);
+    if (copy) {
+      try {
+        return await this.put(version, await this.#opts.kms.unwrapKek(copy, context));
+      } catch (error) {
+        if (!(error instanceof KmsError && error.kind === "refused")) throw error;
+        this.#opts.copies.drop(version);
+      }
+    }
     const wrapped = await this.#opts.loadWrapped(version);
     if (!wrapped) throw new Error(`tenant KEK version ${version} is missing or destroyed`);
-    const raw = await this.#opts.kms.unwrapKek(wrapped, { tenantId: this.#opts.tenantId, kekVersion: version });
+    const raw = await this.#opts.kms.unwrapKek(wrapped, context);
+    this.#opts.copies.keep(version, wrapped);
     return this.put(version, raw);
   }
 }

@@ -8,6 +8,8 @@ import {
 } from "../../worker/core/db/keks";
 import type { KekRotateResult, KekStatus } from "../../worker/contract/schemas/admin";
 import { deleteMeta, getMeta, setMeta } from "../storage/meta";
+import { deleteKekCopies, putKekCopy } from "../storage/kek-copies";
+import { deleteCredentialCopies } from "../storage/credential-copies";
 import { record } from "../audit/record";
 import { applyPending, commitD1Change, KEK_OUTBOX_KEY, settle } from "../outbox/outbox";
 import { iso, isoOrNull, type Actor, type VaultContext } from "../vault-context";
@@ -43,6 +45,7 @@ export async function rotateKek(ctx: VaultContext, actor: Actor): Promise<KekRot
     await commitD1Change(ctx, actor, [event], { credentialId: KEK_OUTBOX_KEY, name: KEK_OUTBOX_KEY, mutation }, () => {
       setMeta(ctx.sql, "kek_active_version", next);
       setMeta(ctx.sql, "kek_sweep", { cursor: null, rewrapped: 0 });
+      putKekCopy(ctx.sql, next, wrapped, ctx.now());
     });
     await ctx.keks.put(next, plaintext);
     await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
@@ -104,6 +107,9 @@ export async function sweepStep(ctx: VaultContext): Promise<SweepResult> {
     // in between is finished by the next step (finishDestroy), never recorded twice or not at all.
     ctx.storage.transactionSync(() => {
       setMeta(ctx.sql, "kek_destroy_pending", doomed);
+      deleteKekCopies(ctx.sql, doomed);
+      // Stored credential copies a crash kept from the sweep's invalidations may name those versions.
+      deleteCredentialCopies(ctx.sql);
       record(ctx, null, {
         type: "kek.destroyed",
         target: { kind: "tenant_kek", id: ctx.tenantId },

@@ -10,6 +10,7 @@ import { record } from "../audit/record";
 import { kekStatus, rotateKek } from "../kek/rotation";
 import { KEK_OUTBOX_KEY } from "../outbox/outbox";
 import { getMeta } from "../storage/meta";
+import { putKekCopy } from "../storage/kek-copies";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { impactReport, revokeMatching } from "./break-glass";
 import { setSuspension } from "./suspension";
@@ -178,12 +179,17 @@ async function rewrapRoot(ctx: VaultContext, actor: Actor) {
     const already: number[] = [];
     for (const row of await liveKekRows(ctx.db)) {
       if (row.rootJob === job || row.wrappedKek === null) {
+        // A resumed job: the object's copy may still be the old root's if the crash came between.
+        if (row.wrappedKek !== null) putKekCopy(ctx.sql, row.version, row.wrappedKek, ctx.now());
         already.push(row.version);
         continue;
       }
       const wrapped = await ctx.kms.rewrapKek(row.wrappedKek, { tenantId: ctx.tenantId, kekVersion: row.version });
-      if (await replaceWrappedKek(ctx.db, row.version, wrapped, { rootKey, job })) rewrapped.push(row.version);
-      else already.push(row.version);
+      if (await replaceWrappedKek(ctx.db, row.version, wrapped, { rootKey, job })) {
+        // The copy follows D1, so the old root can be removed once every tenant is moved.
+        putKekCopy(ctx.sql, row.version, wrapped, ctx.now());
+        rewrapped.push(row.version);
+      } else already.push(row.version);
       // Test-only crash point (outbox/faults.ts): one KEK moved, the rest of the tenant not yet.
       if (rewrapped.length === 1) await ctx.faults.point("mid-root-rewrap");
     }

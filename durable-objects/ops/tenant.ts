@@ -2,6 +2,7 @@ import { insertTenant } from "../../worker/core/db/keks";
 import { VaultError } from "../../worker/contract/errors";
 import type { BootstrapInput, BootstrapResult } from "../../worker/contract/schemas/tenants";
 import { getMeta, setMeta } from "../storage/meta";
+import { putKekCopy } from "../storage/kek-copies";
 import { iso, type VaultContext } from "../vault-context";
 import { record } from "../audit/record";
 import { insertToken } from "../storage/tokens";
@@ -32,6 +33,7 @@ export async function bootstrapTenant(
     setMeta(ctx.sql, "tenant_name", input.tenant_name);
     setMeta(ctx.sql, "created_at", now);
     setMeta(ctx.sql, "kek_active_version", 1);
+    putKekCopy(ctx.sql, 1, wrapped, now);
     insertToken(ctx.sql, admin.row);
     record(ctx, null, {
       type: "tenant.bootstrapped",

@@ -21,7 +21,8 @@ const VersionSchema = z.strictObject({
   createdAt: int,
   createdBy: z.string(),
 });
-const RowSchema = z.strictObject({
+/** A `credentials` row without its tenant (the object's stored copy adds it: storage/credential-copies.ts). */
+export const RowSchema = z.strictObject({
   id: z.string(),
   name: z.string(),
   description: z.string(),

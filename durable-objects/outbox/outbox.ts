@@ -4,6 +4,8 @@ import { VaultError } from "../../worker/contract/errors";
 import { credentialTarget, record, type Recorded } from "../audit/record";
 import type { Actor, VaultContext } from "../vault-context";
 import { applyMutation, encodeMutation, MutationSchema, type Mutation } from "./mutations";
+import type { CachedCredential } from "../credential-cache";
+import { deleteCredentialCopies } from "../storage/credential-copies";
 
 /**
  * The outbox between the tenant's object and D1 (issue 18; docs/security-model.md "Atomicity").
@@ -100,6 +102,8 @@ async function commit(
     throw new VaultError("unavailable", "the credential store is not accepting changes right now; retry later");
   ctx.storage.transactionSync(() => {
     alsoInObject?.();
+    // With the intent, so no stored copy of the rows before this change outlives a crash.
+    deleteCredentialCopies(ctx.sql, change.credentialId);
     for (const event of events) record(ctx, actor, event);
     ctx.sql.exec(
       "INSERT INTO d1_outbox (credential_id, credential_name, mutation, created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 0, ?)",
@@ -112,7 +116,7 @@ async function commit(
     );
   });
   ctx.outbox.pending = pendingCount(ctx) + 1;
-  ctx.credentials.invalidate();
+  ctx.credentials.invalidate(change.credentialId);
   await ctx.faults.point("after-outbox-commit");
   try {
     await applyPending(ctx, change.credentialId);
@@ -174,9 +178,19 @@ export async function applyPending(ctx: VaultContext, credentialId: string): Pro
       }
       const removed = ctx.sql.exec("DELETE FROM d1_outbox WHERE seq = ?", row.seq).rowsWritten;
       if (removed > 0 && ctx.outbox.pending !== null) ctx.outbox.pending--;
+      ctx.credentials.invalidate(credentialId);
+      // A create that landed as written: its rows are known without reading them back.
+      if (mutation.kind === "insert" && !conflict) ctx.credentials.written(insertedRows(ctx.tenantId, mutation));
     });
-    ctx.credentials.invalidate();
   }
+}
+
+/** The D1 rows an applied `insert` mutation wrote, as the lease path reads them. */
+function insertedRows(tenantId: string, m: Extract<Mutation, { kind: "insert" }>): CachedCredential {
+  return {
+    credential: { ...m.row, tenantId },
+    current: { ...m.first, tenantId, credentialId: m.row.id },
+  };
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

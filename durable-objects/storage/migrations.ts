@@ -174,6 +174,24 @@ const MIGRATIONS: readonly string[] = [
      kms_last_failure_at INTEGER,
      kms_last_success_at INTEGER
    );`,
+  // 17 (issue 16 goals 4, 5): the object's copy of each live KEK version's KMS ciphertext, so a
+  // cold object unwraps without a D1 read (storage/kek-copies.ts).
+  `CREATE TABLE kek_copies (
+     version INTEGER PRIMARY KEY,
+     wrapped BLOB NOT NULL,
+     copied_at INTEGER NOT NULL
+   );`,
+  // 18 (issue 16 goals 4, 5): the object's copy of a credential's row and current ciphertext, so a
+  // cold object's first lease needs no D1 read (storage/credential-copies.ts).
+  `CREATE TABLE credential_copies (
+     credential_id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     credential TEXT NOT NULL,
+     current TEXT NOT NULL,
+     value_blob BLOB NOT NULL,
+     wrapped_dek BLOB NOT NULL,
+     copied_at INTEGER NOT NULL
+   );`,
 ];
 
 /**

@@ -1,4 +1,6 @@
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { vaultStub } from "../../../worker/routes/define";
+import { api, expectStatus } from "../helpers";
 import { importTenantKek, openCredentialValue, utf8Decode } from "../../../worker/core/crypto";
 import { emulatorProvider } from "../kms/helpers";
 
@@ -57,4 +59,17 @@ export async function decryptStored(tenantId: string, row: StoredVersion): Promi
 /** Hex of a blob, for byte-for-byte comparisons. */
 export function hex(blob: ArrayBuffer): string {
   return Array.from(new Uint8Array(blob), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Runs the tenant's alarm until its KEK sweep has finished (and destroyed the old version); bounded. */
+export async function drainKekSweep(tenantId: string, adminToken: string): Promise<void> {
+  for (let runs = 0; runs < 50; runs++) {
+    const status = await expectStatus<{ sweep: { running: boolean } }>(
+      await api(adminToken, "GET", "/v1/admin/kek"),
+      200,
+    );
+    if (!status.sweep.running) return;
+    await runDurableObjectAlarm(vaultStub(env, tenantId));
+  }
+  throw new Error("KEK sweep never finished");
 }

@@ -141,7 +141,7 @@ describe("the Durable Object is the authority for a credential's current version
 
 describe("version retention (issue 9 §12)", () => {
   it("keeps the newest keep_versions versions: the oldest is purged from D1 (audited) when one more is added; leases on it stay and renew", async () => {
-    const { manager, user } = await tenant();
+    const { tenantId, manager, user } = await tenant();
     const cred = await makeCredential(manager, "ret/key", "v1", {});
     const control = await makeCredential(manager, "ret/control", "c1");
     await expectStatus(await api(manager, "PATCH", "/v1/credentials/ret%2Fkey", { keep_versions: 2 }), 200);
@@ -167,8 +167,14 @@ describe("version retention (issue 9 §12)", () => {
     expect((await getLease(user, onV1.lease.id)).state).toBe("active");
     await expectStatus(await api(user, "POST", `/v1/leases/${onV1.lease.id}/renew`, { ttl: "5m" }), 200);
 
-    // A purged version cannot be leased again, even by rolling D1 back to it.
+    // A purged version cannot be leased again, even by rolling D1 back to it: the object's stored
+    // copy (refilled by the renewal's read) serves version 3, and once D1 is read the rollback is refused.
     await rollBackInD1(cred.id, 1);
+    expect((await lease(user, { credential: "ret/key" })).lease.version).toBe(3);
+    await runInDurableObject(vaultStub(env, tenantId), (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM credential_copies");
+    });
+    await makeCredential(manager, "ret/other", "x"); // empties the object's memory cache
     expect(
       (await expectStatus<ErrorResponse>(await api(user, "POST", "/v1/leases", { credential: "ret/key" }), 500)).error
         .code,

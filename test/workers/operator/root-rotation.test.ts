@@ -1,6 +1,7 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { operatorPlane } from "../../../worker/middleware/operator-auth";
+import { vaultStub } from "../../../worker/routes/define";
 import { api, createCredential, expectStatus } from "../helpers";
 import { auditRows, verify } from "../audit-log/helpers";
 import { decryptStored, hex, storedVersions } from "../kek/inspect";
@@ -71,6 +72,14 @@ describe("root-key rotation", () => {
       );
       // A new KMS ciphertext for each live KEK...
       now.forEach((k, i) => expect(hex(k.wrapped_kek!)).not.toBe(hex(was.keks[i]!.wrapped_kek!)));
+      // ...which the object's own copy follows, so a cold object never opens one under the old root.
+      const copies = await runInDurableObject(vaultStub(env, t.tenantId), (_i, state) =>
+        state.storage.sql
+          .exec<{ version: number; wrapped: ArrayBuffer }>("SELECT version, wrapped FROM kek_copies ORDER BY version")
+          .toArray()
+          .map((r) => [r.version, hex(r.wrapped)]),
+      );
+      expect(copies).toEqual(now.map((k) => [k.version, hex(k.wrapped_kek!)]));
       // ...and not one byte of any value blob or wrapped DEK changed.
       const versions = await storedVersions(t.tenantId);
       expect(

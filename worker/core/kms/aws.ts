@@ -47,6 +47,16 @@ const ErrorReply = z.object({ __type: z.string().optional() });
 const THROTTLE_TYPES = new Set(["ThrottlingException", "ThrottledException", "TooManyRequestsException"]);
 
 /**
+ * SigV4 signing keys (HMAC chain of secret, date, region, service), shared by every client in the
+ * isolate, as the AWS SDKs cache them: aws4fetch keeps them per client, and each tenant object
+ * builds its own client, so a cold object paid four HMACs on its first KMS call (issue 16 goal 4).
+ * Keyed by aws4fetch with the secret, date, region and service; it holds only keys derived from
+ * secrets this isolate already holds. Bounded: cleared past a few entries (a new day, a root move).
+ */
+const SIGNING_KEYS = new Map<string, ArrayBuffer>();
+const MAX_SIGNING_KEYS = 8;
+
+/**
  * A minimal AWS KMS client for the JSON 1.1 protocol (`X-Amz-Target: TrentService.<Op>`),
  * SigV4-signed with aws4fetch. It does not retry: the caller (the tenant's Durable Object)
  * decides, knowing whether a request is waiting. Every failure of a call is a `KmsError`
@@ -67,7 +77,9 @@ export class AwsKmsClient {
       // aws4fetch's own fetch() retries; we only use sign(), so retries must not matter, but
       // zero makes that explicit.
       retries: 0,
+      cache: SIGNING_KEYS,
     });
+    if (SIGNING_KEYS.size > MAX_SIGNING_KEYS) SIGNING_KEYS.clear();
     this.#endpoint = options.endpoint;
     this.#timeoutMs = options.timeoutMs;
     this.#fetch = options.fetch;
