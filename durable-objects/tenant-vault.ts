@@ -259,11 +259,11 @@ export class TenantVault extends DurableObject<Env> {
    */
   async #onStart(): Promise<void> {
     const sql = this.ctx.storage.sql;
-    // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
-    const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestDeadline(sql);
-    if (next !== null && getMeta(sql, "tenant_id") !== undefined && this.#alarmAt === null) {
-      await this.ctx.storage.setAlarm(next);
-      this.#alarmAt = next;
+    // Only without an alarm: the deadline scan is half a dozen queries a cold object need not prepare.
+    if (this.#alarmAt === null && getMeta(sql, "tenant_id") !== undefined) {
+      // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
+      const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestDeadline(sql);
+      if (next !== null) await this.ctx.storage.setAlarm(next).then(() => (this.#alarmAt = next));
     }
     await this.#drainOutbox();
   }

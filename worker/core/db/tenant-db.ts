@@ -10,9 +10,18 @@ export interface TenantDb {
   readonly tenantId: string;
 }
 
+/**
+ * One drizzle instance per D1 binding in the isolate: building one walks the whole schema
+ * (relational config), which every cold tenant object paid on its first request (issue 16). It
+ * holds no tenant state; the tenant is bound by `TenantDb`.
+ */
+const DRIZZLE = new WeakMap<D1Database, DrizzleD1Database<typeof schema>>();
+
 /** Binds the D1 database to a tenant. */
 export function tenantDb(d1: D1Database, tenantId: string): TenantDb {
-  return { db: drizzle(d1, { schema }), tenantId };
+  let db = DRIZZLE.get(d1);
+  if (db === undefined) DRIZZLE.set(d1, (db = drizzle(d1, { schema })));
+  return { db, tenantId };
 }
 
 /**
