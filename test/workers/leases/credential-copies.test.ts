@@ -78,6 +78,22 @@ describe("the object's stored copy of a credential", () => {
     expect((await expectStatus<ErrorResponse>(await leaseRaw(user, "svc/api"), 404)).error.code).toBe("not_found");
   });
 
+  it("lets a restarted object lease while D1 is down; a credential without a copy fails closed", async () => {
+    const { tenantId, manager, user } = await tenant();
+    await makeCredential(manager, "svc/copied", "copied-value");
+    await makeCredential(manager, "svc/uncopied", "uncopied-value");
+    await inObject(tenantId, "DELETE FROM credential_copies WHERE name = 'svc/uncopied'");
+    await abortAllDurableObjects();
+    await arm(tenantId, { d1Reads: "fail", d1Writes: "fail" });
+    expect((await lease(user, { credential: "svc/copied", ttl: "5m" })).value).toBe("copied-value");
+    expect((await expectStatus<ErrorResponse>(await leaseRaw(user, "svc/uncopied"), 503)).error.code).toBe(
+      "unavailable",
+    );
+    // Positive control: with D1 back, the other one leases too.
+    await arm(tenantId, null);
+    expect((await lease(user, { credential: "svc/uncopied", ttl: "5m" })).value).toBe("uncopied-value");
+  });
+
   it("is dropped by a rotation and refilled by the next lease with the new version", async () => {
     const { tenantId, manager, user } = await tenant();
     const cred = await makeCredential(manager, "svc/api", "v1-value");
