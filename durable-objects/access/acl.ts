@@ -15,6 +15,11 @@ function teamOf(rule: AclRule): string | null {
   return rule.identity.startsWith(TEAM) ? rule.identity.slice(TEAM.length) : null;
 }
 
+/** The distinct teams an ACL's rules name: the only ones its evaluation needs. */
+export function teamsIn(acl: Acl): string[] {
+  return [...new Set(acl.rules.map(teamOf).filter((t): t is string => t !== null))];
+}
+
 /** True when the rule's principal covers `identity`: its glob matches, or it names a team with a matching member glob. */
 function principalMatches(rule: AclRule, identity: string, teams: readonly TeamMembers[]): boolean {
   const team = teamOf(rule);

@@ -6,8 +6,15 @@ import { requireCredential, writingCredential } from "./credentials";
 
 /** The stored ACL of a credential row, validated on the way out of storage. */
 export function aclOf(row: { acl: string }): Acl {
-  return AclSchema.parse(JSON.parse(row.acl));
+  // Parsed once per row object: the lease path's cached row is the same object lease after lease
+  // (issue 16); a changed ACL arrives as a new row, and the text of a row never changes.
+  let acl = PARSED.get(row);
+  if (acl === undefined || acl.text !== row.acl)
+    PARSED.set(row, (acl = { text: row.acl, acl: AclSchema.parse(JSON.parse(row.acl)) }));
+  return acl.acl;
 }
+
+const PARSED = new WeakMap<object, { text: string; acl: Acl }>();
 
 /** GET /v1/credentials/{ref}/acl */
 export async function getAcl(ctx: VaultContext, ref: string): Promise<Acl> {

@@ -1,9 +1,9 @@
-import { evaluateAcl, type AclDecision } from "../access/acl";
+import { evaluateAcl, teamsIn, type AclDecision } from "../access/acl";
 import { VaultError } from "../../worker/contract/errors";
 import type { AclPermission } from "../../worker/contract/schemas/acl";
 import type { Team } from "../../worker/contract/schemas/teams";
 import { record } from "../audit/record";
-import { deleteTeam, listTeams, putTeam } from "../storage/use";
+import { deleteTeam, listTeams, putTeam, teamsNamed } from "../storage/use";
 import { iso, type Actor, type VaultContext } from "../vault-context";
 import { aclOf } from "./acl";
 import { requireCredential } from "./credentials";
@@ -47,7 +47,8 @@ export function decideAcl(
   identity: string,
   permission: AclPermission,
 ): AclDecision {
-  return evaluateAcl(aclOf(row), identity, permission, listTeams(ctx.sql));
+  const acl = aclOf(row);
+  return evaluateAcl(acl, identity, permission, teamsNamed(ctx.sql, teamsIn(acl)));
 }
 
 /** GET /v1/credentials/{ref}/acl/check: what the ACL answers for an identity, for people writing policies. */

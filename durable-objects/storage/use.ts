@@ -35,17 +35,29 @@ export interface StoredTeam extends TeamMembers {
 
 /** Every team of the tenant, by name (a tenant has few; the ACL evaluator needs them all). */
 export function listTeams(sql: SqlStorage): StoredTeam[] {
-  return sql
-    .exec("SELECT name, members, updated_at FROM teams ORDER BY name")
-    .toArray()
-    .map((raw) => {
-      const row = TeamRow.parse(raw);
-      return {
-        name: row.name,
-        members: SetTeamSchema.shape.members.parse(JSON.parse(row.members)),
-        updatedAt: row.updated_at,
-      };
-    });
+  return teamsOf(sql.exec("SELECT name, members, updated_at FROM teams ORDER BY name"));
+}
+
+/**
+ * Only the teams named in `names` (at most the 100 rules of one ACL): the lease path reads the
+ * teams its ACL refers to, not every team the tenant has (issue 16).
+ */
+export function teamsNamed(sql: SqlStorage, names: readonly string[]): StoredTeam[] {
+  if (names.length === 0) return [];
+  return teamsOf(
+    sql.exec(`SELECT name, members, updated_at FROM teams WHERE name IN (${names.map(() => "?").join(",")})`, ...names),
+  );
+}
+
+function teamsOf(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): StoredTeam[] {
+  return cursor.toArray().map((raw) => {
+    const row = TeamRow.parse(raw);
+    return {
+      name: row.name,
+      members: SetTeamSchema.shape.members.parse(JSON.parse(row.members)),
+      updatedAt: row.updated_at,
+    };
+  });
 }
 
 /** Inserts or replaces a team. */
