@@ -53,7 +53,10 @@ export class KekCache {
   /** True when no version is cached unexpired or being unwrapped: a cold object, or one idle past the TTL. */
   get idle(): boolean {
     const now = this.#opts.now();
-    return this.#inflight.size === 0 && ![...this.#entries.values()].some((e) => e.expiresAt > now);
+    if (this.#inflight.size > 0) return false;
+    // Checked on every value operation: no array is built for it.
+    for (const entry of this.#entries.values()) if (entry.expiresAt > now) return false;
+    return true;
   }
 
   /** Caches a KEK just generated, so the version is usable without a round trip to the KMS. */

@@ -33,7 +33,7 @@ export interface StoredTeam extends TeamMembers {
   updatedAt: number;
 }
 
-/** Every team of the tenant, by name (a tenant has few; the ACL evaluator needs them all). */
+/** Every team of the tenant, by name (`GET /v1/teams` and the team writes; ACL evaluation reads only the teams it names). */
 export function listTeams(sql: SqlStorage): StoredTeam[] {
   return teamsOf(sql.exec("SELECT name, members, updated_at FROM teams ORDER BY name"));
 }
@@ -43,10 +43,14 @@ export function listTeams(sql: SqlStorage): StoredTeam[] {
  * teams its ACL refers to, not every team the tenant has (issue 16).
  */
 export function teamsNamed(sql: SqlStorage, names: readonly string[]): StoredTeam[] {
-  if (names.length === 0) return [];
-  return teamsOf(
-    sql.exec(`SELECT name, members, updated_at FROM teams WHERE name IN (${names.map(() => "?").join(",")})`, ...names),
-  );
+  const found: StoredTeam[] = [];
+  // A Durable Object binds at most 100 parameters per statement: one ACL's 100 rules fit, but chunk anyway.
+  for (let i = 0; i < names.length; i += 100) {
+    const chunk = names.slice(i, i + 100);
+    const marks = chunk.map(() => "?").join(",");
+    found.push(...teamsOf(sql.exec(`SELECT name, members, updated_at FROM teams WHERE name IN (${marks})`, ...chunk)));
+  }
+  return found;
 }
 
 function teamsOf(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): StoredTeam[] {

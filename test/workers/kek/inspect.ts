@@ -63,7 +63,7 @@ export function hex(blob: ArrayBuffer): string {
 
 /** Runs the tenant's alarm until its KEK sweep has finished (and destroyed the old version); bounded. */
 export async function drainKekSweep(tenantId: string, adminToken: string): Promise<void> {
-  for (let runs = 0; runs < 50; runs++) {
+  for (let runs = 0; runs < 200; runs++) {
     const status = await expectStatus<{ sweep: { running: boolean } }>(
       await api(adminToken, "GET", "/v1/admin/kek"),
       200,

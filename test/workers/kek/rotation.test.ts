@@ -2,20 +2,7 @@ import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:t
 import { describe, expect, it } from "vitest";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
-import { decryptStored, hex, storedKeks, storedVersions } from "./inspect";
-
-/** Runs the tenant's alarm until the sweep has finished; returns how many runs it took (bounded). */
-async function drainSweep(tenantId: string, adminToken: string): Promise<number> {
-  for (let runs = 0; runs < 200; runs++) {
-    const status = await expectStatus<{ sweep: { running: boolean } }>(
-      await api(adminToken, "GET", "/v1/admin/kek"),
-      200,
-    );
-    if (!status.sweep.running) return runs;
-    await runDurableObjectAlarm(vaultStub(env, tenantId));
-  }
-  throw new Error("sweep never finished");
-}
+import { decryptStored, drainKekSweep, hex, storedKeks, storedVersions } from "./inspect";
 
 describe("KEK rotation", () => {
   it("rewraps every DEK under concurrent reads and writes and an abort mid-sweep, leaving value blobs untouched", async () => {
@@ -47,7 +34,7 @@ describe("KEK rotation", () => {
     // The Durable Object dies mid-sweep; a new instance resumes from the saved cursor.
     await abortAllDurableObjects();
     await createCredential(manager, "svc/added-after-abort", "secret-svc/added-after-abort");
-    await drainSweep(tenantId, adminToken);
+    await drainKekSweep(tenantId, adminToken);
 
     const after = await storedVersions(tenantId);
     expect(after).toHaveLength(14);
@@ -79,7 +66,7 @@ describe("KEK rotation", () => {
     await expectStatus(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 202);
     await runDurableObjectAlarm(vaultStub(env, tenantId));
     await expectStatus(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 202);
-    await drainSweep(tenantId, adminToken);
+    await drainKekSweep(tenantId, adminToken);
     const rows = await storedVersions(tenantId);
     expect(rows.every((r) => r.kek_version === 3)).toBe(true);
     expect((await storedKeks(tenantId)).map((k) => k.state)).toEqual(["destroyed", "destroyed", "active"]);

@@ -1,4 +1,3 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CredentialCache } from "../../../durable-objects/credential-cache";
 import {
@@ -9,7 +8,7 @@ import {
   utf8Decode,
   utf8Encode,
 } from "../../../worker/core/crypto";
-import { vaultStub } from "../../../worker/routes/define";
+import { drainKekSweep } from "../kek/inspect";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
 
 /**
@@ -91,14 +90,7 @@ describe("DEK cache through the lease path", () => {
     await createCredential(adminToken, "dek/kek", "kek-value");
     expect(await lease(user, "dek/kek")).toBe("kek-value"); // DEK cached under KEK version 1
     await expectStatus(await api(adminToken, "POST", "/v1/admin/kek/rotate"), 202);
-    for (let runs = 0; runs < 50; runs++) {
-      const status = await expectStatus<{ sweep: { running: boolean } }>(
-        await api(adminToken, "GET", "/v1/admin/kek"),
-        200,
-      );
-      if (!status.sweep.running) break;
-      await runDurableObjectAlarm(vaultStub(env, tenantId));
-    }
+    await drainKekSweep(tenantId, adminToken);
     const status = await expectStatus<{ versions: { version: number; state: string }[] }>(
       await api(adminToken, "GET", "/v1/admin/kek"),
       200,
