@@ -158,12 +158,26 @@ describe("canonicalize", () => {
     );
   });
 
-  it("round-trips JSON values and is idempotent", () => {
+  // Compared with an independent assembly (JSON.stringify for leaves, keys sorted by code units),
+  // not through JSON.parse: workerd's JSON.parse misreads an escaped key. After it has parsed an
+  // object with the keys "" and a backslash, parsing one with "" and an escaped double quote gives
+  // a backslash key (Node's V8 does not), which made the old round trip fail on random inputs.
+  it("writes every JSON value as its keys-sorted JSON text, and is idempotent", () => {
+    const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const reference = (v: unknown): string => {
+      if (Array.isArray(v)) return `[${v.map(reference).join(",")}]`;
+      if (v === null || typeof v !== "object") return JSON.stringify(v);
+      const o = v as Record<string, unknown>;
+      return `{${Object.keys(o)
+        .sort(byCodeUnits)
+        .map((k) => `${JSON.stringify(k)}:${reference(o[k])}`)
+        .join(",")}}`;
+    };
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const text = canonicalize(value);
-        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
-        expect(canonicalize(JSON.parse(text))).toBe(text);
+        expect(text).toBe(reference(value));
+        expect(canonicalize(structuredClone(value))).toBe(text);
       }),
     );
   });
