@@ -11,16 +11,11 @@ const DENIAL_TYPE: Partial<Record<Operation, string>> = { "leases.create": "leas
 /**
  * The audit bookkeeping after an authenticated call: records role refusals and server-side
  * failures (other refusals record themselves), signs a checkpoint if one is due, and builds a log
- * older than the Merkle tree into it a bounded batch at a time until `merkle.built` (then this is
- * one property read per call). Never throws: the call's answer is already decided.
+ * older than the Merkle tree into it a bounded batch at a time until the object knows its tree
+ * complete (`ctx.audit.merkleBuilt`: then this is one property read per call). Never throws: the
+ * call's answer is already decided.
  */
-export async function afterCall(
-  ctx: VaultContext,
-  actor: Actor,
-  op: string,
-  outcome: Outcome<unknown>,
-  merkle: { built: boolean },
-): Promise<void> {
+export async function afterCall(ctx: VaultContext, actor: Actor, op: string, outcome: Outcome<unknown>): Promise<void> {
   try {
     const code = outcome.ok ? null : outcome.error.code;
     if (code === "forbidden" || code === "internal" || code === "kms_unavailable") {
@@ -36,9 +31,9 @@ export async function afterCall(
     }
     await checkpointIfDue(ctx);
     // Not while the TEST_HOOKS-only bench switch holds this tenant's tree still (bench/merkle.mjs).
-    if (!merkle.built && !MERKLE_BENCH_SKIP.has(ctx.tenantId)) {
+    if (!ctx.audit.merkleBuilt && !MERKLE_BENCH_SKIP.has(ctx.tenantId)) {
       if (backfillMerkle(ctx.storage) === "more") await ctx.scheduleAlarm(ctx.now() + ctx.config.KEK_SWEEP_PAUSE_MS);
-      else merkle.built = true;
+      else ctx.audit.merkleBuilt = true;
     }
   } catch (error) {
     console.error("audit bookkeeping after a call failed", { request_id: actor.requestId, error: String(error) });

@@ -17,6 +17,7 @@ import { OutboxState } from "./outbox/outbox";
 import { countedKms, MetricsRecorder } from "./metrics/recorder";
 import type { VaultContext } from "./vault-context";
 import { witnessClient } from "./audit/witnesses";
+import { newAuditState } from "./audit/audit-state";
 
 /** What the TenantVault supplies to build its context. */
 export interface ContextDeps {
@@ -122,6 +123,7 @@ export function buildContext(deps: ContextDeps): VaultContext {
     keks,
     credentials: new CredentialCache(now, credentialCopies(storage.sql, tenantId, now)),
     outbox: new OutboxState(),
+    audit: newAuditState(),
     faults,
     metrics,
     ...isolateKeys(config),

@@ -73,11 +73,7 @@ export class TenantVault extends DurableObject<Env> {
   readonly #suspension = new SuspensionFlag();
   /** Alarm runs in a row with a failed step: the retry backoff's exponent. */
   readonly #backoff = { failures: 0 };
-  /**
-   * Whether this object has seen its Merkle tree complete: appends keep it so, and calls stop paying
-   * for the backfill check (two queries each); the alarm's backfill still repairs an incomplete one.
-   */
-  #merkle = { built: false };
+  #tenant: string | undefined;
   /** Test runs only: injected D1 failures and aborts (outbox/faults.ts); inert otherwise. */
   #faults = new FaultHook(
     (reason) => this.ctx.abort(reason),
@@ -93,8 +89,7 @@ export class TenantVault extends DurableObject<Env> {
         migrate(ctx.storage);
         this.#alarmAt = await ctx.storage.getAlarm();
       })
-      // After start, outside blockConcurrencyWhile: D1 changes a previous instance left pending are
-      // applied without holding up requests (a read of their credential waits for them anyway).
+      // Outside blockConcurrencyWhile: pending D1 changes wait for no request (their reads wait for them).
       .then(() => this.#onStart());
   }
 
@@ -114,7 +109,7 @@ export class TenantVault extends DurableObject<Env> {
    */
   metricsSnapshot(): Promise<Outcome<TenantMetrics | null>> {
     return guard("metrics", async () => {
-      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      const tenantId = this.#tenantId();
       if (tenantId === undefined) return null;
       const now = this.#fixedNow ?? Date.now();
       // Counts not stored yet (waiting for their save, or an operator's fleet action) are stored first.
@@ -196,7 +191,7 @@ export class TenantVault extends DurableObject<Env> {
   operatorAction(proof: OperatorProof, input: unknown) {
     const requestId = typeof proof?.payload?.job_id === "string" ? proof.payload.job_id.slice(0, 64) : "operator";
     return guard(requestId, async () => {
-      const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+      const tenantId = this.#tenantId();
       if (tenantId === undefined) throw new VaultError("not_found", "tenant not bootstrapped");
       return actForOperator(this.#contextFor(tenantId), proof, input).finally(() => this.#suspension.forget());
     });
@@ -222,7 +217,7 @@ export class TenantVault extends DurableObject<Env> {
   /** Bench hook (bench/merkle.mjs): switches this tenant's Merkle update off (the lease baseline) or on. */
   async benchMerkleSkip(skip: boolean): Promise<void> {
     requireTestHooks(loadConfig(this.env), "benchMerkleSkip");
-    const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+    const tenantId = this.#tenantId();
     if (tenantId === undefined) throw new VaultError("not_found", "no such tenant");
     benchMerkleSkip(tenantId, z.boolean().parse(skip));
   }
@@ -254,13 +249,13 @@ export class TenantVault extends DurableObject<Env> {
   }
 
   /**
-   * Start-up step: pending D1 changes, and an alarm for leases already due or a KEK sweep in
-   * progress (an alarm run that died mid-batch is not lost if the platform's own retry is).
+   * Start-up step: pending D1 changes, and an alarm for leases already due or a KEK sweep in progress
+   * (an alarm run that died mid-batch is not lost if the platform's own retry is).
    */
   async #onStart(): Promise<void> {
     const sql = this.ctx.storage.sql;
     // Only without an alarm: the deadline scan is half a dozen queries a cold object need not prepare.
-    if (this.#alarmAt === null && getMeta(sql, "tenant_id") !== undefined) {
+    if (this.#alarmAt === null && this.#tenantId() !== undefined) {
       // A KEK sweep in progress resumes at once; its alarm may have died with the previous instance.
       const next = getMeta(sql, "kek_sweep") ? Date.now() : earliestDeadline(sql);
       if (next !== null) await this.ctx.storage.setAlarm(next).then(() => (this.#alarmAt = next));
@@ -270,14 +265,14 @@ export class TenantVault extends DurableObject<Env> {
 
   /** Applies pending D1 changes (alarm.ts `drainPending`). */
   async #drainOutbox(): Promise<void> {
-    const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+    const tenantId = this.#tenantId();
     if (tenantId !== undefined) await drainPending(this.#contextFor(tenantId));
   }
 
   /** Background work (alarm.ts `runAlarm`); then this run is counted like a request. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
-    const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+    const tenantId = this.#tenantId();
     if (tenantId === undefined) return;
     const ctx = this.#contextFor(tenantId);
     const failed = await runAlarm(ctx, tenantId, this.#faults, this.#backoff);
@@ -304,7 +299,7 @@ export class TenantVault extends DurableObject<Env> {
     const source = { ip: SourceIpSchema.parse(call.ip), route: op };
     const outcome = await guard(call.requestId, () =>
       withRequestSource(source, async () => {
-        const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+        const tenantId = this.#tenantId();
         // A token naming a tenant that was never bootstrapped gets the same 401 as a bad token.
         if (tenantId === undefined) throw new VaultError("unauthorized", "invalid, expired or revoked token");
         ctx = this.#contextFor(tenantId);
@@ -324,7 +319,7 @@ export class TenantVault extends DurableObject<Env> {
         );
       }),
     );
-    if (ctx && actor) await afterCall(ctx, actor, op, outcome, this.#merkle);
+    if (ctx && actor) await afterCall(ctx, actor, op, outcome);
     this.#observe(op, outcome, started);
     return outcome;
   }
@@ -343,7 +338,7 @@ export class TenantVault extends DurableObject<Env> {
     const source = { ip: SourceIpSchema.parse(from.ip), route: from.route };
     const outcome = await guard(requestId, () =>
       withRequestSource(source, async () => {
-        const tenantId = getMeta(this.ctx.storage.sql, "tenant_id");
+        const tenantId = this.#tenantId();
         if (tenantId === undefined) throw unknownTenant();
         this.#suspension.check(this.ctx.storage.sql);
         return fn(this.#contextFor(tenantId));
@@ -363,7 +358,7 @@ export class TenantVault extends DurableObject<Env> {
    */
   #observe(operation: string, outcome: Outcome<unknown>, startedAt: number): void {
     this.#metrics.request(operation, outcome, Date.now() - startedAt);
-    const tenantId = this.#context?.tenantId ?? getMeta(this.ctx.storage.sql, "tenant_id");
+    const tenantId = this.#tenantId();
     if (tenantId === undefined) return this.#metrics.discard();
     this.#metrics.flush(this.ctx.storage, tenantId, this.#fixedNow ?? Date.now(), this.#sink(), {
       operation,
@@ -374,6 +369,11 @@ export class TenantVault extends DurableObject<Env> {
   /** Analytics Engine, or the in-repo stand-in tests bind (config.ts refuses it in production). */
   #sink(): DataPointSink | undefined {
     return (this.env as { METRICS_TEST_SINK?: DataPointSink }).METRICS_TEST_SINK ?? this.env.METRICS;
+  }
+
+  /** The tenant's id, read from storage until it is set: nothing removes or changes it after bootstrap. */
+  #tenantId(): string | undefined {
+    return (this.#tenant ??= getMeta(this.ctx.storage.sql, "tenant_id"));
   }
 
   #contextFor(tenantId: string): VaultContext {

@@ -11,6 +11,7 @@ import type { OutboxState } from "./outbox/outbox";
 import type { AuditSigners } from "../worker/core/audit/signing-key";
 import type { JwksCache } from "../worker/core/federation/jwks";
 import type { WitnessClient } from "./audit/witnesses";
+import type { AuditState } from "./audit/audit-state";
 
 /** Who is calling, as established by the TenantVault from the token. */
 export interface Actor {
@@ -40,6 +41,8 @@ export interface VaultContext {
   readonly credentials: CredentialCache;
   /** Per-credential write locks and the pending count of the D1 outbox (outbox/outbox.ts). */
   readonly outbox: OutboxState;
+  /** What the object remembers of its own audit log between calls (audit/audit-state.ts). */
+  readonly audit: AuditState;
   /** Test-only fault injection; inert unless a test arms it (outbox/faults.ts). */
   readonly faults: FaultHook;
   /** The object's counters (metrics/recorder.ts): audit append failures and integrity violations count here. */

@@ -2,6 +2,7 @@ import { type AuditFields, hmacField, nextEntrySync } from "../../worker/core/au
 import { type AuditEntry, auditTimestamp } from "../../worker/core/audit/entry";
 import { hexToBytes } from "../../worker/core/crypto/encoding";
 import { hmacSha256HexSync, hmacSha256Sync, sha256HexSync } from "../../worker/core/crypto/sha256-sync";
+import type { AuditState } from "./audit-state";
 import { appendMerkleLeaf, MERKLE_BENCH_SKIP } from "./merkle-store";
 
 /**
@@ -36,9 +37,14 @@ export function auditHead(sql: SqlStorage): AuditHead | null {
 /**
  * Appends one entry and returns it. Must run inside the caller's `transactionSync` when it
  * records a state change, so both land or neither does. Throws (and so aborts that transaction)
- * if the entry is invalid or cannot be written.
+ * if the entry is invalid or cannot be written. `state`: the object's audit hints (audit-state.ts).
  */
-export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent): { entry: AuditEntry; hash: string } {
+export function appendAudit(
+  sql: SqlStorage,
+  tenantId: string,
+  event: AuditEvent,
+  state?: AuditState,
+): { entry: AuditEntry; hash: string } {
   const { at, ...fields } = event;
   const { entry, text, bytes, hash } = nextEntrySync(
     auditHead(sql),
@@ -64,6 +70,7 @@ export function appendAudit(sql: SqlStorage, tenantId: string, event: AuditEvent
   // Same transaction: the Merkle tree never disagrees with the entries it covers. (The set is
   // empty unless the TEST_HOOKS-only bench switch named this tenant: bench/merkle.mjs's baseline.)
   if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, bytes);
+  if (state) state.appendedThrough = Math.max(state.appendedThrough, entry.seq);
   return { entry, hash };
 }
 

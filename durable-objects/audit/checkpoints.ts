@@ -128,15 +128,28 @@ function checkpointState(sql: SqlStorage): { head: number | null; size: number |
  * append transaction is safe even if more entries land meanwhile.
  */
 export async function checkpointIfDue(ctx: VaultContext): Promise<void> {
+  // What the last check found, while no append of this object reached its size and its time has not
+  // come (audit-state.ts): storage would say the same, so it is not asked again on every call.
+  const known = ctx.audit.checkpointDue;
+  if (known && ctx.audit.appendedThrough < known.size && (known.at === null || ctx.now() < known.at)) {
+    if (known.at !== null) await ctx.scheduleAlarm(known.at);
+    return;
+  }
+  ctx.audit.checkpointDue = null;
   const { head, size, ts } = checkpointState(ctx.sql);
   if (head === null) return;
   const last = size === null ? null : { size, ts };
-  if (last && last.size >= head) return;
+  if (last && last.size >= head) {
+    // Covered: nothing falls due, whatever the time, until an entry is appended.
+    ctx.audit.checkpointDue = { size: head + 1, at: null };
+    return;
+  }
   const pending = head - (last?.size ?? 0);
   // The clock starts at the last checkpoint, or at the first entry for a log that has none.
   const since = last?.ts ?? ctx.sql.exec<{ ts: number }>("SELECT ts FROM audit ORDER BY seq LIMIT 1").one().ts;
   const dueAt = since + ctx.config.AUDIT_CHECKPOINT_SECONDS * 1000;
   if (pending < ctx.config.AUDIT_CHECKPOINT_EVERY && ctx.now() < dueAt) {
+    ctx.audit.checkpointDue = { size: (last?.size ?? 0) + ctx.config.AUDIT_CHECKPOINT_EVERY, at: dueAt };
     await ctx.scheduleAlarm(dueAt);
     return;
   }

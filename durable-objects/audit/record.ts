@@ -69,22 +69,27 @@ export function record(ctx: VaultContext, actor: Actor | null | "anonymous", eve
 }
 
 function append(ctx: VaultContext, actor: Actor | null | "anonymous", event: Recorded): void {
-  appendAudit(ctx.sql, ctx.tenantId, {
-    type: event.type,
-    // Identities, agents and details may carry what a caller sent (claims, names, user agents).
-    actor: bounded(
-      (actor === "anonymous"
-        ? ANONYMOUS_ACTOR
-        : actor
-          ? auditActor(actor, event.agent)
-          : SYSTEM_ACTOR) as unknown as JsonValue,
-    ) as unknown as AuditActor,
-    target: event.target && { ...event.target, id: boundAuditString(event.target.id) },
-    outcome: event.outcome ?? "success",
-    request_id: (typeof actor === "object" ? actor?.requestId : undefined) ?? event.requestId ?? null,
-    details: bounded(event.details ?? {}) as { [key: string]: JsonValue },
-    at: ctx.now(),
-  });
+  appendAudit(
+    ctx.sql,
+    ctx.tenantId,
+    {
+      type: event.type,
+      // Identities, agents and details may carry what a caller sent (claims, names, user agents).
+      actor: bounded(
+        (actor === "anonymous"
+          ? ANONYMOUS_ACTOR
+          : actor
+            ? auditActor(actor, event.agent)
+            : SYSTEM_ACTOR) as unknown as JsonValue,
+      ) as unknown as AuditActor,
+      target: event.target && { ...event.target, id: boundAuditString(event.target.id) },
+      outcome: event.outcome ?? "success",
+      request_id: (typeof actor === "object" ? actor?.requestId : undefined) ?? event.requestId ?? null,
+      details: bounded(event.details ?? {}) as { [key: string]: JsonValue },
+      at: ctx.now(),
+    },
+    ctx.audit,
+  );
 }
 
 /** A credential as an audit target. */
