@@ -118,6 +118,17 @@ function entryLine(json: unknown): { success: true; data: AuditExportEntry } | {
   return { success: true, data: line as AuditExportEntry };
 }
 
+/**
+ * The entry's stored text, cut from a line in the exporter's exact layout
+ * (`{"kind":"entry","seq":N,"hash":"H","entry":<text>}`, durable-objects/audit/query.ts), so the
+ * chain hashes the bytes the vault hashed rather than the entry as this runtime's JSON.parse read
+ * it. A line laid out any other way (re-serialised by a tool) is re-canonicalised as before.
+ */
+function verbatimEntry(line: string, parsed: AuditExportEntry): string | undefined {
+  const prefix = `{"kind":"entry","seq":${parsed.seq},"hash":${JSON.stringify(parsed.hash)},"entry":`;
+  return line.startsWith(prefix) && line.endsWith("}") ? line.slice(prefix.length, -1) : undefined;
+}
+
 /** The signing key as a C2SP verifier key string, or the answer of `audit.publicKey()`. */
 export type AuditVerifierKey = string | { verifier_key: string };
 
@@ -224,7 +235,7 @@ export async function verifyAuditExport(
         const bad = await flush();
         if (bad) return bad;
       }
-      batch.push({ entry: entry.data.entry, hash: entry.data.hash });
+      batch.push({ entry: entry.data.entry, hash: entry.data.hash, text: verbatimEntry(line, entry.data) });
       lastEntrySeq = entry.data.seq;
       continue;
     }

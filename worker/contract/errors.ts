@@ -87,7 +87,9 @@ export interface WireError {
 export function describeZodError(error: ZodError, where: string): string {
   const parts = error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.length > 0 ? issue.path.join(".") : where;
-    return `${path}: ${issue.message}`;
+    // A refused record key: say why (its own schema's message), not only "Invalid key in record".
+    const why = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    return `${path}: ${why}`;
   });
   const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : "";
   return `invalid ${where}: ${parts.join("; ")}${more}`;

@@ -17,6 +17,18 @@ const CredentialGlobs = z
   )
   .min(1, "name at least one credential (globs allowed)")
   .max(100);
+/**
+ * A claim name in a trust's conditions: no character JSON must escape in a key. The platform's
+ * JSON.parse (V8 in workerd) can read such a key as another one it parsed earlier in the isolate,
+ * in any tenant's request (docs/security-model.md "Platform"), so the vault would store and enforce
+ * a condition the manager did not write. No issuer names its claims that way.
+ */
+const ClaimNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^"\\\u0000-\u001f\u007f]+$/, "claim names have no quote, backslash or control character");
+
 const HttpsUrl = z.url().refine((u) => u.startsWith("https://") || u.startsWith("http://"), "must be an http(s) URL");
 
 /** POST /v1/oidc/trusts: who may lease by presenting an OIDC ID token (GitHub Actions, GitLab CI, …). */
@@ -30,7 +42,7 @@ export const CreateTrustSchema = z
     jwks: JwksSchema.optional(),
     /** Claim → exact value or glob. At least one: an issuer such as GitHub's is shared by everyone. */
     conditions: z
-      .record(z.string().min(1).max(64), z.string().min(1).max(256))
+      .record(ClaimNameSchema, z.string().min(1).max(256))
       .refine((c) => Object.keys(c).length > 0, "give at least one claim condition (e.g. repository_owner)"),
     identity_template: z
       .string()

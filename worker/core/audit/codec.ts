@@ -38,6 +38,15 @@ export interface StoredAuditEntry {
   /** Parsed entry JSON; `unknown` because storage is not trusted here, it is what is checked. */
   readonly entry: unknown;
   readonly hash: string;
+  /**
+   * The entry's text as the vault stored it, when the caller has it verbatim (an export line in
+   * the exporter's layout). If those bytes hash to `hash` they are the ones checked, instead of
+   * `entry` canonicalised again, so the result does not hang on the JSON parser that produced
+   * `entry`: V8 as shipped in workerd misreads some escaped object keys after it has seen others
+   * (docs/security-model.md "Platform"), which would make an intact entry look edited. Either way
+   * the bytes must hash to `hash`, so a second form cannot pass. `entry` must be that text parsed.
+   */
+  readonly text?: string;
 }
 
 /** Everything the caller supplies for a new entry; the chain fills in v, seq and prev_hash. */
@@ -191,8 +200,9 @@ export function linkFault(
 }
 
 /**
- * Recomputes a contiguous range of the chain, re-validating and re-canonicalising every entry,
- * and reports the first inconsistency.
+ * Recomputes a contiguous range of the chain, re-validating every entry and hashing its canonical
+ * bytes (its verbatim `text` when given, else `entry` re-canonicalised), and reports the first
+ * inconsistency.
  *
  * `startPrevHash` is the hash the first entry must point at (the genesis hash when starting at
  * seq 1, otherwise the trusted hash of seq `expectedStartSeq - 1`). Each row is checked, in
@@ -240,13 +250,14 @@ export async function verifyChain(
       return fail(entry.seq, `seq ${entry.seq} appears again after seq ${expected - 1} (inserted or reordered entry)`);
     }
     tenant ??= entry.tenant;
+    const verbatim = row.text === undefined ? undefined : await hashedText(row.text, row.hash);
     let bytes: Uint8Array;
     try {
-      bytes = entryBytes(entry);
+      bytes = verbatim ?? entryBytes(entry);
     } catch (err) {
       return fail(expected, `entry cannot be canonicalised: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const recomputed = await sha256Hex(bytes);
+    const recomputed = verbatim ? row.hash : await sha256Hex(bytes);
     const at = { seq: expected, prevHash, tenant, first: i === 0 };
     const fault = linkFault(entry, at, { recomputed, stored: row.hash, anchor: anchors.get(expected) });
     if (fault) return fail(expected, fault);
@@ -255,6 +266,16 @@ export async function verifyChain(
     expected++;
   }
   return { ok: true, count: rows.length, head: { seq: expected - 1, hash: prevHash } };
+}
+
+/**
+ * The UTF-8 of `text` when it hashes to `hash`: the exact bytes the vault hashed. Otherwise
+ * undefined, and the entry is canonicalised from its parse: a line re-serialised in the same
+ * layout (by a tool, a test fixture) is judged as it was before verbatim text was used.
+ */
+async function hashedText(text: string, hash: string): Promise<Uint8Array | undefined> {
+  const bytes = encoder.encode(text);
+  return (await sha256Hex(bytes)) === hash ? bytes : undefined;
 }
 
 function withoutUndefined<T extends object>(value: T): T {
