@@ -76,7 +76,7 @@ async function buildExport(src, n, every) {
   const tree = new src.CompactRange(src.sha256);
   let head = null;
   for (let seq = 1; seq <= n; seq++) {
-    const { entry, hash } = await src.nextEntry(head, {
+    const { entry, hash, text } = await src.nextEntry(head, {
       tenant,
       ts: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
       type: "lease.created",
@@ -87,7 +87,8 @@ async function buildExport(src, n, every) {
       details: { lease_id: `lse_${seq}`, ttl_seconds: 300 },
     });
     head = { seq, hash };
-    lines.push(JSON.stringify({ kind: "entry", seq, hash, entry }));
+    // The exporter's own layout (durable-objects/audit/query.ts): the stored canonical text verbatim.
+    lines.push(`{"kind":"entry","seq":${seq},"hash":"${hash}","entry":${text}}`);
     await tree.append(await src.leafHash(src.sha256, src.canonicalBytes(entry)));
     if (seq % every === 0 || seq === n)
       lines.push(
