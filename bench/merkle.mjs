@@ -87,8 +87,8 @@ async function buildExport(src, n, every) {
       details: { lease_id: `lse_${seq}`, ttl_seconds: 300 },
     });
     head = { seq, hash };
-    // The exporter's own layout (durable-objects/audit/query.ts): the stored canonical text verbatim.
-    lines.push(`{"kind":"entry","seq":${seq},"hash":"${hash}","entry":${text}}`);
+    // The exporter's own layout (the codec's entryLine): the stored canonical text verbatim.
+    lines.push(src.entryLine(seq, hash, text));
     await tree.append(await src.leafHash(src.sha256, src.canonicalBytes(entry)));
     if (seq % every === 0 || seq === n)
       lines.push(

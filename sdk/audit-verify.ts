@@ -7,7 +7,13 @@
  * Pure WebCrypto: runs in Node >= 20, Workers and browsers.
  */
 
-import { genesisHash, verifyChain, type ChainHead, type StoredAuditEntry } from "../worker/core/audit/codec";
+import {
+  entryLineText,
+  genesisHash,
+  verifyChain,
+  type ChainHead,
+  type StoredAuditEntry,
+} from "../worker/core/audit/codec";
 import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
 import {
   auditLogVerifiers,
@@ -98,7 +104,7 @@ function startTree(fromSeq: number, start: readonly string[] | null): CompactRan
  * An entry line, checked as {@link AuditExportEntrySchema} would, by hand: it is the one line
  * kind of which an export has 100,000s, and the entry itself is validated in full by the chain.
  */
-function entryLine(json: unknown): { success: true; data: AuditExportEntry } | { success: false } {
+function asEntryLine(json: unknown): { success: true; data: AuditExportEntry } | { success: false } {
   if (typeof json !== "object" || json === null) return { success: false };
   const line = json as Record<string, unknown>;
   const { entry } = line;
@@ -116,17 +122,6 @@ function entryLine(json: unknown): { success: true; data: AuditExportEntry } | {
     if (key !== "kind" && key !== "seq" && key !== "hash" && key !== "entry")
       return AuditExportEntrySchema.safeParse(json);
   return { success: true, data: line as AuditExportEntry };
-}
-
-/**
- * The entry's stored text, cut from a line in the exporter's exact layout
- * (`{"kind":"entry","seq":N,"hash":"H","entry":<text>}`, durable-objects/audit/query.ts), so the
- * chain hashes the bytes the vault hashed rather than the entry as this runtime's JSON.parse read
- * it. A line laid out any other way (re-serialised by a tool) is re-canonicalised as before.
- */
-function verbatimEntry(line: string, parsed: AuditExportEntry): string | undefined {
-  const prefix = `{"kind":"entry","seq":${parsed.seq},"hash":${JSON.stringify(parsed.hash)},"entry":`;
-  return line.startsWith(prefix) && line.endsWith("}") ? line.slice(prefix.length, -1) : undefined;
 }
 
 /** The signing key as a C2SP verifier key string, or the answer of `audit.publicKey()`. */
@@ -227,7 +222,7 @@ export async function verifyAuditExport(
   for await (const line of source) {
     const json = parseJson(line);
     const nextSeq = batchStart + batch.length;
-    const entry = entryLine(json);
+    const entry = asEntryLine(json);
     if (entry.success) {
       if (entry.data.seq !== entry.data.entry.seq)
         return fail(entry.data.seq, "the line's seq differs from its entry's seq");
@@ -235,7 +230,11 @@ export async function verifyAuditExport(
         const bad = await flush();
         if (bad) return bad;
       }
-      batch.push({ entry: entry.data.entry, hash: entry.data.hash, text: verbatimEntry(line, entry.data) });
+      batch.push({
+        entry: entry.data.entry,
+        hash: entry.data.hash,
+        text: entryLineText(line, entry.data.seq, entry.data.hash),
+      });
       lastEntrySeq = entry.data.seq;
       continue;
     }

@@ -1,6 +1,6 @@
 // What bench/merkle.mjs needs from the TypeScript sources, bundled with esbuild for Node.
 export { verifyAuditExport } from "../../sdk/audit-verify";
-export { nextEntry, type ChainHead } from "../../worker/core/audit/codec";
+export { entryLine, nextEntry, type ChainHead } from "../../worker/core/audit/codec";
 export { signCheckpoint } from "../../worker/core/audit/checkpoint";
 export { canonicalBytes } from "../../worker/core/audit/canonical-json";
 export { sha256, toHex } from "../../worker/core/audit/encoding";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type ChainHead, genesisHash, linkFault } from "../../worker/core/audit/codec";
+import { type ChainHead, entryLine, genesisHash, linkFault } from "../../worker/core/audit/codec";
 import { toBase64, toHex } from "../../worker/core/audit/encoding";
 import { auditLogVerifiers, merkleCheckpointOrigin, openAuditCheckpoint } from "../../worker/core/audit/log-checkpoint";
 import { CompactRange, prefixSubtrees } from "../../worker/core/audit/merkle";
@@ -324,7 +324,7 @@ export async function exportAuditPage(
   if (final && last && cps.at(-1)?.size !== last.seq) cps.push(await checkpointAt(ctx, last.seq));
   const bySize = new Map(cps.map((c) => [c.size, c]));
   for (const r of page) {
-    lines.push(`{"kind":"entry","seq":${r.seq},"hash":"${r.hash}","entry":${r.entry}}`);
+    lines.push(entryLine(r.seq, r.hash, r.entry));
     const cp = bySize.get(r.seq);
     if (cp) lines.push(JSON.stringify({ kind: "checkpoint", size: cp.size, note: cp.note }));
   }

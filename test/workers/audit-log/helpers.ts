@@ -2,6 +2,7 @@ import { canonicalize, type JsonValue } from "../../../worker/core/audit/canonic
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
+import { appendAudit } from "../../../durable-objects/audit/append";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
 
@@ -123,4 +124,28 @@ export function rewriteChain(sql: SqlStorage, rows: readonly AuditRow[]): void {
     );
   }
   sql.exec("DELETE FROM checkpoints");
+}
+
+/**
+ * Appends one entry straight through the append path, in its own transaction, as a log written by
+ * another version of the vault would hold it (`type` and `details` as given, actor `system`
+ * unless named). Call inside {@link withSql}.
+ */
+export function appendDirect(
+  sql: SqlStorage,
+  storage: DurableObjectStorage,
+  tenantId: string,
+  event: { type: string; details: { [key: string]: JsonValue }; identity?: string },
+): void {
+  storage.transactionSync(() =>
+    appendAudit(sql, tenantId, {
+      type: event.type,
+      actor: { identity: event.identity ?? "system" },
+      target: null,
+      outcome: "success",
+      request_id: null,
+      details: event.details,
+      at: Date.now(),
+    }),
+  );
 }

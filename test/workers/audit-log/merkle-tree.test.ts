@@ -1,13 +1,12 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { appendAudit } from "../../../durable-objects/audit/append";
 import { merkleRoot, merkleSize } from "../../../durable-objects/audit/merkle-store";
 import { storedHashCount } from "../../../worker/core/audit/merkle";
 import { toHex } from "../../../worker/core/audit/encoding";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, expectStatus } from "../helpers";
-import { auditRows, smallChain, withSql } from "./helpers";
+import { appendDirect, auditRows, smallChain, withSql } from "./helpers";
 
 /**
  * The Durable Object keeps an RFC 6962 Merkle tree over its audit entries (issue 10 §2): written
@@ -69,17 +68,7 @@ describe("the audit Merkle tree in the Durable Object", () => {
     // migration, then an append, which must not start a tree that lacks the earlier leaves.
     const left = await withSql(tenantId, (sql, storage) => {
       sql.exec("DELETE FROM audit_hashes");
-      storage.transactionSync(() =>
-        appendAudit(sql, tenantId, {
-          type: "test.appended",
-          actor: { identity: "system" },
-          target: null,
-          outcome: "success",
-          request_id: null,
-          details: {},
-          at: Date.now(),
-        }),
-      );
+      appendDirect(sql, storage, tenantId, { type: "test.appended", details: {} });
       return sql.exec<{ n: number }>("SELECT count(*) AS n FROM audit_hashes").one().n;
     });
     expect(left).toBe(0);

@@ -88,6 +88,25 @@ const GENESIS_PREFIX = "gv-audit-genesis:";
 const HMAC_FIELD_PREFIX = "hmac-sha256:";
 const encoder = new TextEncoder();
 
+/**
+ * An entry line of an export (`ghostvault-audit-export/v1`): the stored canonical text verbatim
+ * after a fixed prefix, so a verifier can cut out exactly the bytes the vault hashed
+ * ({@link entryLineText}). The exporter (durable-objects/audit/query.ts) writes it.
+ */
+export function entryLine(seq: number, hash: string, text: string): string {
+  return `${entryLinePrefix(seq, hash)}${text}}`;
+}
+
+/** The entry text of a line laid out as {@link entryLine} writes it, or undefined for any other layout. */
+export function entryLineText(line: string, seq: number, hash: string): string | undefined {
+  const prefix = entryLinePrefix(seq, hash);
+  return line.startsWith(prefix) && line.endsWith("}") ? line.slice(prefix.length, -1) : undefined;
+}
+
+function entryLinePrefix(seq: number, hash: string): string {
+  return `{"kind":"entry","seq":${seq},"hash":${JSON.stringify(hash)},"entry":`;
+}
+
 /** Lowercase hex SHA-256 of UTF-8("gv-audit-genesis:" + tenantId): the prev_hash of seq 1. */
 export function genesisHash(tenantId: string): Promise<string>;
 export function genesisHash(tenantId: string, sha: SyncSha256Hex): string;
