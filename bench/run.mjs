@@ -25,7 +25,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BenchVault, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";
+import { BenchVault, DEVTOOLS_NETWORK, makeSnapshot, ROOT, treeState } from "./lib/vault.mjs";
 import { writeReport } from "./lib/report.mjs";
 import { compareRatios, formatComparison } from "./lib/check.mjs";
 import { auditVerify, kmsColdMiss, prepareColdTenants } from "./scenarios/audit-kms.mjs";
@@ -197,7 +197,7 @@ async function main() {
     startedAt: new Date(started).toISOString(),
     source: { kind: source, commit: tree.commit, uncommittedProductFiles: source === "tree" ? tree.dirty : [] },
     machine: info,
-    settings: { ...SETTINGS, only: only && [...only], extraVars },
+    settings: { ...SETTINGS, only: only && [...only], extraVars, devtoolsNetwork: DEVTOOLS_NETWORK },
     scenarios: {},
     timings: {},
   };
@@ -217,7 +217,7 @@ async function main() {
     const up = await vault.start();
     ctx.url = vault.url;
     log(
-      `vault up in ${up.toFixed(1)} s at ${vault.url} (source: ${source}${snap ? ` ${snap.commit.slice(0, 8)}` : ""})`,
+      `vault up in ${up.toFixed(1)} s at ${vault.url} (source: ${source}${snap ? ` ${snap.commit.slice(0, 8)}` : ""}; DevTools Network events ${DEVTOOLS_NETWORK})`,
     );
     const cold = wanted(7) ? await stage("setup: cold tenants", () => prepareColdTenants(ctx)) : null;
     const coldStarts = wanted(9) ? await stage("setup: cold-start tenants", () => prepareColdStarts(ctx)) : null;

@@ -141,7 +141,7 @@ function markdown(r, charts) {
   );
   L.push(
     "",
-    `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memGiB} GiB, Linux ${m.kernel}; Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}. Load generator pinned to core ${m.pinned?.loadGenerator ?? "–"}, workerd to core ${m.pinned?.workerd ?? "–"}. **Shared, noisy machine**: 1-minute load average ${m.loadAvgAtStart[0]} at start and ${m.loadAvgAtEnd?.[0]} at end (other sessions' test runs), so absolute figures are low and only same-run ratios mean anything. Each scenario ran ${r.settings.runs} times; figures are medians.`,
+    `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memGiB} GiB, Linux ${m.kernel}; Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}. Load generator pinned to core ${m.pinned?.loadGenerator ?? "–"}, workerd to core ${m.pinned?.workerd ?? "–"}. **Shared, noisy machine**: 1-minute load average ${m.loadAvgAtStart[0]} at start and ${m.loadAvgAtEnd?.[0]} at end (other sessions' test runs), so absolute figures are low and only same-run ratios mean anything. Each scenario ran ${r.settings.runs} times; figures are medians. DevTools Network events ${r.settings.devtoolsNetwork ?? "on (not yet switched off)"} (bench/lib/devtools.mjs).`,
     "",
   );
   if (r.error) L.push(`**The run stopped early:** \`${esc(r.error.split("\n")[0])}\``, "");

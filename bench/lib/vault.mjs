@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevVars, readDevVars } from "../../dev/dev-vars.mjs";
 import { spawnGroup, stopGroup } from "../../dev/process-group.mjs";
+import { quietDevtoolsNetwork } from "./devtools.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WRANGLER_BIN = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -18,6 +19,12 @@ const BENCH_OVERLAY = ["worker/routes/bench.ts"];
 const HOST = "127.0.0.1";
 const STARTUP_TIMEOUT_MS = 120_000;
 const CHILD_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+/**
+ * DevTools Network events off (devtools.mjs): wrangler's proxy relays every subrequest's events to
+ * its Node process, ~4 ms of CPU on the vault's core that no deployed Worker pays.
+ * BENCH_DEVTOOLS_NETWORK=on keeps wrangler's default, to measure what the relay costs.
+ */
+export const DEVTOOLS_NETWORK = process.env.BENCH_DEVTOOLS_NETWORK === "on" ? "on" : "off";
 
 /** A free loopback port, chosen by the kernel. */
 function freePort() {
@@ -72,6 +79,7 @@ export class BenchVault {
       this.migrated = true;
     }
     this.port = await freePort();
+    this.inspectorPort = await freePort();
     this.url = `http://${HOST}:${this.port}`;
     const args = [
       WRANGLER_BIN,
@@ -84,6 +92,10 @@ export class BenchVault {
       HOST,
       "--port",
       String(this.port),
+      "--inspector-ip",
+      HOST,
+      "--inspector-port",
+      String(this.inspectorPort),
       "--persist-to",
       this.persistDir,
       "--show-interactive-dev-session=false",
@@ -110,12 +122,17 @@ export class BenchVault {
     const started = Date.now();
     while (Date.now() - started < STARTUP_TIMEOUT_MS) {
       if (this.child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${this.tail.join("\n")}`);
+      let up = false;
       try {
         const res = await fetch(`${this.url}/v1/bench/echo`, { signal: AbortSignal.timeout(2000) });
-        if (res.ok) return (Date.now() - started) / 1000;
         if (res.status === 404) throw new Error("bench routes answer 404: TEST_HOOKS did not reach the Worker");
+        up = res.ok;
       } catch (error) {
         if (String(error.message).includes("TEST_HOOKS")) throw error;
+      }
+      if (up) {
+        if (DEVTOOLS_NETWORK === "off") this.closeDevtools = await quietDevtoolsNetwork(HOST, this.inspectorPort);
+        return (Date.now() - started) / 1000;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -186,6 +203,8 @@ export class BenchVault {
   }
 
   async stopProcess() {
+    this.closeDevtools?.();
+    this.closeDevtools = undefined;
     if (this.child) await stopGroup(this.child.pid, 8000);
     this.child = undefined;
   }
