@@ -74,9 +74,10 @@ async function buildExport(src, n, every) {
     }),
   ];
   const tree = new src.CompactRange(src.sha256);
+  const utf8 = new TextEncoder();
   let head = null;
   for (let seq = 1; seq <= n; seq++) {
-    const { entry, hash, text } = await src.nextEntry(head, {
+    const { hash, text } = await src.nextEntry(head, {
       tenant,
       ts: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
       type: "lease.created",
@@ -89,7 +90,8 @@ async function buildExport(src, n, every) {
     head = { seq, hash };
     // The exporter's own layout (the codec's entryLine): the stored canonical text verbatim.
     lines.push(src.entryLine(seq, hash, text));
-    await tree.append(await src.leafHash(src.sha256, src.canonicalBytes(entry)));
+    // The leaf over the same stored bytes the chain hash covers, as the vault's append takes it.
+    await tree.append(await src.leafHash(src.sha256, utf8.encode(text)));
     if (seq % every === 0 || seq === n)
       lines.push(
         JSON.stringify({

@@ -12,6 +12,21 @@ import WebSocket from "ws";
 
 const TIMEOUT_MS = 10_000;
 
+/** Resolves once `ws` is open; rejects on an error or after TIMEOUT_MS. */
+function opened(ws, url) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`inspector ${url}: not open in ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+    ws.once("open", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
 /** Sends one DevTools command on an open socket and resolves with its result (rejects on error or timeout). */
 function command(ws, id, method) {
   return new Promise((resolve, reject) => {
@@ -44,10 +59,10 @@ export async function quietDevtoolsNetwork(host, port) {
     for (const target of targets) {
       const ws = new WebSocket(target.webSocketDebuggerUrl);
       sockets.push(ws);
-      await new Promise((resolve, reject) => {
-        ws.once("open", resolve);
-        ws.once("error", reject);
-      });
+      await opened(ws, target.webSocketDebuggerUrl);
+      // Kept open while wrangler runs: a reset when its group is stopped must not become an
+      // unhandled 'error' event that ends the bench.
+      ws.on("error", () => {});
       await command(ws, 1, "Network.disable");
     }
   } catch (error) {

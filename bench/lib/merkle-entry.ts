@@ -2,7 +2,6 @@
 export { verifyAuditExport } from "../../sdk/audit-verify";
 export { entryLine, nextEntry, type ChainHead } from "../../worker/core/audit/codec";
 export { signCheckpoint } from "../../worker/core/audit/checkpoint";
-export { canonicalBytes } from "../../worker/core/audit/canonical-json";
 export { sha256, toHex } from "../../worker/core/audit/encoding";
 export { CompactRange, leafHash } from "../../worker/core/audit/merkle";
 export { createSigner, verifierKey } from "../../worker/core/audit/signed-note";
