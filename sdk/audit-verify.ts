@@ -21,7 +21,8 @@ import {
   openAuditCheckpoint,
   type CheckpointFormat,
 } from "../worker/core/audit/log-checkpoint";
-import { CompactRange, leafHash } from "../worker/core/audit/merkle";
+import { CompactRange } from "../worker/core/audit/merkle";
+import { withSmallInputs } from "../worker/core/crypto/sha256-small";
 import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { checkWitnesses, parseWitnessPolicy, type WitnessPolicy } from "./audit-witness";
 import {
@@ -83,18 +84,21 @@ export interface VerifyAuditExportOptions {
   witnesses?: WitnessPolicy;
 }
 
+/** The tree's hashes: interior nodes synchronously in JavaScript (no await per node), longer inputs as before. */
+const treeSha256 = withSmallInputs(sha256);
+
 /**
  * The compact range the export's Merkle roots are recomputed with: empty from seq 1, else seeded
  * with the header's `start_subtrees` (untrusted: a wrong one only makes every root mismatch).
  * A string says why there is none; it only matters if the export holds a Merkle checkpoint.
  */
 function startTree(fromSeq: number, start: readonly string[] | null): CompactRange | string {
-  if (fromSeq === 1) return new CompactRange(sha256);
+  if (fromSeq === 1) return new CompactRange(treeSha256);
   const hashes = (start ?? []).map(fromBase64);
   if (start === null || hashes.some((h) => h?.length !== 32))
     return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
   try {
-    return new CompactRange(sha256, fromSeq - 1, hashes as Uint8Array[]);
+    return new CompactRange(treeSha256, fromSeq - 1, hashes as Uint8Array[]);
   } catch (error) {
     return `the header's start_subtrees: ${error instanceof Error ? error.message : String(error)}`;
   }
@@ -200,12 +204,12 @@ export async function verifyAuditExport(
   let lastEntrySeq = fromSeq - 1;
   const flush = async () => {
     if (batch.length === 0) return null;
-    // Each verified entry's canonical bytes become its Merkle leaf (the chain hashed the same bytes).
+    // Each verified entry's leaf hash (a v2 entry's verified hash itself) goes into the tree.
     const onVerified =
       typeof tree === "string"
         ? undefined
-        : async (bytes: Uint8Array) => {
-            await tree.append(await leafHash(sha256, bytes));
+        : async (leaf: Uint8Array) => {
+            await tree.append(leaf);
             await memory.seeRoot(tree);
           };
     const result = await verifyChain(batch, prevHash, batchStart, { tenant, anchors: pending, onVerified });

@@ -46,7 +46,7 @@ export function appendAudit(
   state?: AuditState,
 ): { entry: AuditEntry; hash: string } {
   const { at, ...fields } = event;
-  const { entry, text, bytes, hash } = nextEntrySync(
+  const { entry, text, hash } = nextEntrySync(
     auditHead(sql),
     { ...fields, tenant: tenantId, ts: auditTimestamp(at) },
     sha256HexSync,
@@ -69,7 +69,8 @@ export function appendAudit(
   );
   // Same transaction: the Merkle tree never disagrees with the entries it covers. (The set is
   // empty unless the TEST_HOOKS-only bench switch named this tenant: bench/merkle.mjs's baseline.)
-  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, bytes);
+  // A v2 entry's hash is its RFC 6962 leaf hash (codec.ts `entryHashInput`): no second hash.
+  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, hexToBytes(hash));
   if (state) state.appendedThrough = Math.max(state.appendedThrough, entry.seq);
   return { entry, hash };
 }

@@ -1,4 +1,5 @@
-import { sha256PartsSync, sha256Sync } from "../../worker/core/crypto/sha256-sync";
+import { sha256PartsSync, sha256Sync as nodeSha256Sync } from "../../worker/core/crypto/sha256-sync";
+import { withSmallInputs } from "../../worker/core/crypto/sha256-small";
 import {
   storedHashCount,
   storedHashesForLeaf,
@@ -13,13 +14,16 @@ import {
  * (durable-objects/STORAGE.md): leaf i (0-based) is entry seq i + 1, its data the entry's
  * canonical bytes (the bytes the chain hash is taken over). Only complete-subtree hashes are
  * stored, at tlog's indexes (worker/core/audit/merkle.ts), so an append writes 1 + (trailing ones of
- * i) rows and reads as many: O(log n), with the synchronous node:crypto SHA-256 inside the append
- * transaction. Tenants whose log predates the tree are built once by the alarm in bounded
+ * i) rows and reads as many: O(log n), with a synchronous SHA-256 inside the append transaction. Tenants whose log predates the tree are built once by the alarm in bounded
  * batches ({@link backfillMerkle}); until then appends leave the tree alone.
  */
 
-/** Synchronous SHA-256 (node:crypto), usable inside `transactionSync`: the project's one copy. */
-export { sha256Sync };
+/**
+ * Synchronous SHA-256, usable inside `transactionSync`, for the tree's own hashes: interior nodes
+ * (65 bytes) in plain JavaScript, where node:crypto's per-call cost in workerd is several times the
+ * hashing (worker/core/crypto/sha256-small.ts); anything longer through node:crypto.
+ */
+export const sha256Sync: (data: Uint8Array) => MerkleHash = withSmallInputs(nodeSha256Sync);
 
 /** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
 export const MERKLE_BENCH_SKIP = new Set<string>();
@@ -75,26 +79,27 @@ const INSERT_HASHES = Array.from(
       .join(", ")}`,
 );
 
-function addLeaf(sql: SqlStorage, index: number, entry: string | Uint8Array): void {
-  const hashes = storedHashesForLeaf(sha256Sync, index, entryLeafHash(entry), hashReader(sql));
+function addLeaf(sql: SqlStorage, index: number, leaf: MerkleHash): void {
+  const hashes = storedHashesForLeaf(sha256Sync, index, leaf, hashReader(sql));
   const first = storedHashIndex(0, index);
   sql.exec(INSERT_HASHES[hashes.length - 1]!, ...hashes.flatMap((h, i) => [first + i, h]));
 }
 
 /**
- * Adds entry `seq` to the tree, in the caller's transaction (the append's). Does nothing while an
+ * Adds entry `seq`, by its RFC 6962 leaf hash, to the tree in the caller's transaction (the
+ * append's, which has the leaf hash in hand: a v2 entry's hash). Does nothing while an
  * older log is still being built by {@link backfillMerkle}, which will reach this entry itself.
  * Whether the tree reaches the previous entry is one lookup, except for an odd leaf index: there
  * the previous leaf is this leaf's sibling, which adding the leaf reads anyway (issue 16: one
  * statement less on every other append).
  */
-export function appendMerkleLeaf(sql: SqlStorage, seq: number, entry: string | Uint8Array): void {
+export function appendMerkleLeaf(sql: SqlStorage, seq: number, leaf: MerkleHash): void {
   const index = seq - 1;
-  if (index === 0) return addLeaf(sql, index, entry);
+  if (index === 0) return addLeaf(sql, index, leaf);
   const previous = storedHashIndex(0, index - 1);
   if (index % 2 === 1) {
     try {
-      return addLeaf(sql, index, entry);
+      return addLeaf(sql, index, leaf);
     } catch (error) {
       // The previous leaf missing means "not built that far"; any other hole fails the append.
       if (error instanceof MissingHashError && !hasHash(sql, previous)) return;
@@ -102,7 +107,7 @@ export function appendMerkleLeaf(sql: SqlStorage, seq: number, entry: string | U
     }
   }
   if (!hasHash(sql, previous)) return;
-  addLeaf(sql, index, entry);
+  addLeaf(sql, index, leaf);
 }
 
 /** Number of leaves in the stored tree, from its highest stored index (binary search over tlog's count). */
@@ -141,7 +146,8 @@ export function backfillMerkle(storage: DurableObjectStorage): "more" | "done" {
       .toArray();
     for (const [i, row] of rows.entries()) {
       if (row.seq !== from + i) throw new Error(`audit Merkle backfill: entry ${from + i} is missing`);
-      addLeaf(sql, row.seq - 1, row.entry);
+      // From the text, not the stored hash: the tree vouches for what the entries say.
+      addLeaf(sql, row.seq - 1, entryLeafHash(row.entry));
     }
     return rows.length === MERKLE_BACKFILL_BATCH ? "more" : "done";
   });

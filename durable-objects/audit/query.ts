@@ -14,10 +14,11 @@ import type {
 } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { sha256HexSync } from "../../worker/core/crypto/sha256-sync";
+import { isHexOf } from "../../worker/core/crypto/encoding";
 import { auditHead } from "./append";
 import { auditPublicKey } from "../../worker/core/audit/signing-key";
 import { checkpointAt, checkpointAtOrAfter, checkpointsBetween, freshCheckpoint, merkleCutover } from "./checkpoints";
-import { entryLeafHash, hashReader, merkleSize, sha256Sync } from "./merkle-store";
+import { hashReader, merkleSize, sha256Sync } from "./merkle-store";
 import { witnessStatus } from "./witness-status";
 
 const Row = z.object({
@@ -71,23 +72,25 @@ function startHash(ctx: VaultContext, fromSeq: number): string | null {
 }
 
 /**
- * Checks one stored row against the chain: it sits at the expected seq, is a v1 entry whose seq
- * matches the row, then the codec's link check (tenant, prev_hash, stored hash against SHA-256 of
- * the stored bytes, signed checkpoint at its seq), and its indexed columns agree with the entry.
+ * Checks one stored row against the chain: it sits at the expected seq, is a v1 or v2 entry whose
+ * seq matches the row, then the codec's link check (tenant, prev_hash, stored hash against the
+ * hash recomputed from the stored bytes, signed checkpoint at its seq), and its indexed columns
+ * agree with the entry. Returns the entry's RFC 6962 leaf hash, or why the row fails.
  * Hashing the stored bytes directly, which are the canonical bytes hashed at append time, instead
  * of re-validating and re-canonicalising each entry, keeps verification near the cost of SHA-256
  * itself; the offline verifier (sdk/audit-verify.ts, the codec's `verifyChain`) does the full
- * re-canonicalising check.
+ * re-canonicalising check. `input` is 0x00 ‖ the entry's UTF-8: a v2 entry's hash input, and
+ * every entry's leaf input (codec.ts `entryHashInput`), so a v2 entry is hashed once.
  */
 function checkRow(
   tenantId: string,
   r: Row,
-  bytes: Uint8Array,
+  input: Uint8Array,
   seq: number,
   first: boolean,
   prevHash: string,
   anchor: string | undefined,
-): string | null {
+): Uint8Array | string {
   if (typeof r.entry !== "string" || typeof r.hash !== "string") return "row is not an audit row";
   if (r.seq !== seq) return r.seq > seq ? "entry missing" : "entry out of order";
   let e: {
@@ -104,30 +107,32 @@ function checkRow(
   } catch {
     return "entry is not JSON";
   }
-  if (e.v !== 1) return "entry is not a v1 entry";
+  if (e.v !== 1 && e.v !== 2) return "entry is neither a v1 nor a v2 entry";
   if (e.seq !== seq) return "row seq differs from the entry's seq";
+  const leaf = sha256Sync(input);
+  const recomputed = e.v === 1 ? sha256HexSync(input.subarray(1)) : isHexOf(leaf, r.hash) ? r.hash : toHex(leaf);
   const fault = linkFault(
     { tenant: e.tenant, prev_hash: e.prev_hash },
     { seq, prevHash, tenant: tenantId, first },
-    { recomputed: sha256HexSync(bytes), stored: r.hash, anchor },
+    { recomputed, stored: r.hash, anchor },
   );
   if (fault) return fault;
   if (e.type !== r.type || e.actor?.identity !== r.identity) return "indexed columns differ from the entry";
   if (typeof e.ts !== "string" || Date.parse(e.ts) !== r.ts) return "indexed timestamp differs from the entry";
-  return null;
+  return leaf;
 }
 
 /**
- * UTF-8 encoding into one buffer reused for every entry of a verification (hashing node:crypto's
- * way from a string costs more than encoding once and hashing the bytes twice). Each result is
- * valid until the next call.
+ * 0x00 ‖ UTF-8 of a text, encoded into one buffer reused for every entry of a verification
+ * (hashing node:crypto's way from a string costs more than encoding once and hashing the bytes;
+ * the bench floor `benchAuditScan` encodes the same way). Each result is valid until the next call.
  */
-function utf8Writer(): (text: string) => Uint8Array {
+export function leafInputWriter(): (text: string) => Uint8Array {
   const encoder = new TextEncoder();
   let buffer = new Uint8Array(4096);
   return (text) => {
-    if (buffer.length < text.length * 3) buffer = new Uint8Array(text.length * 3);
-    return buffer.subarray(0, encoder.encodeInto(text, buffer).written);
+    if (buffer.length < text.length * 3 + 1) buffer = new Uint8Array(text.length * 3 + 1);
+    return buffer.subarray(0, 1 + encoder.encodeInto(text, buffer.subarray(1)).written);
   };
 }
 
@@ -220,7 +225,7 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
   const tree = roots.size === 0 ? null : rangeFrom(ctx.sql, from);
   if (typeof tree === "string") return { ok: false, seq: from, reason: tree };
   const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash] as const));
-  const utf8 = utf8Writer();
+  const leafInput = leafInputWriter();
   let checked = 0;
   let rangeHead = prevHash;
   for (let at = from; at <= end; at += VERIFY_PAGE) {
@@ -232,13 +237,13 @@ export async function verifyAudit(ctx: VaultContext, range: AuditVerifyQuery): P
     );
     for (const r of page) {
       const expected = from + checked;
-      // Encoded once for both hashes (the chain's and the Merkle leaf's), used before any await.
-      const bytes = utf8(typeof r.entry === "string" ? r.entry : "");
-      const bad = checkRow(ctx.tenantId, r, bytes, expected, checked === 0, prevHash, anchorAt.get(expected));
-      if (bad) return { ok: false, seq: expected, reason: bad };
+      // Encoded once, used before any await.
+      const input = leafInput(typeof r.entry === "string" ? r.entry : "");
+      const leaf = checkRow(ctx.tenantId, r, input, expected, checked === 0, prevHash, anchorAt.get(expected));
+      if (typeof leaf === "string") return { ok: false, seq: expected, reason: leaf };
       if (tree) {
-        // Synchronous over node:crypto, so no await per entry (merkle.ts CompactRange.append).
-        const merging = tree.append(entryLeafHash(bytes));
+        // Synchronous over a synchronous hash, so no await per entry (merkle.ts CompactRange.append).
+        const merging = tree.append(leaf);
         if (merging) await merging;
         const root = roots.get(expected);
         if (root !== undefined && toHex(await tree.root()) !== root)

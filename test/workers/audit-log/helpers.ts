@@ -2,6 +2,7 @@ import { canonicalize, type JsonValue } from "../../../worker/core/audit/canonic
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
+import { entryHashInput } from "../../../worker/core/audit/codec";
 import { appendAudit } from "../../../durable-objects/audit/append";
 import { vaultStub } from "../../../worker/routes/define";
 import { api, bootstrap, createCredential, expectStatus, tokenWithRole } from "../helpers";
@@ -80,8 +81,15 @@ export async function allEntries(
   return out;
 }
 
-/** SHA-256 hex, as the append path computes it. */
-export const sha256Hex = sha256HexSync;
+/**
+ * An entry's hash as the append path computes it from its stored text: SHA-256 of the codec's
+ * `entryHashInput` (0x00 ‖ the bytes for a v2 entry, the bytes alone for v1), so a forgery in
+ * these tests is hashed exactly as an attacker who knows the format would hash it.
+ */
+export function entryHash(text: string): string {
+  const { v } = JSON.parse(text) as { v: 1 | 2 };
+  return sha256HexSync(entryHashInput(v, new TextEncoder().encode(text)));
+}
 
 /**
  * A tenant whose chain has exactly `leases + 3` entries (bootstrap, token, credential, leases)
@@ -114,7 +122,7 @@ export function rewriteChain(sql: SqlStorage, rows: readonly AuditRow[]): void {
     entry.prev_hash = prev;
     if (entry.seq === 3) entry.actor = { identity: "user:nobody@test" };
     const text = canonicalize(entry as unknown as JsonValue);
-    prev = sha256Hex(text);
+    prev = entryHash(text);
     sql.exec(
       "UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = ?",
       text,

@@ -4,7 +4,7 @@ import { toHex } from "../../../worker/core/audit/encoding";
 import { merkleRoot } from "../../../durable-objects/audit/merkle-store";
 import { createSigner } from "../../../worker/core/audit/signed-note";
 import { api, expectStatus } from "../helpers";
-import { auditRows, scalar, sha256Hex, smallChain, verify, withSql, type AuditRow } from "./helpers";
+import { auditRows, scalar, entryHash, smallChain, verify, withSql, type AuditRow } from "./helpers";
 
 /** The entry of row `seq` with `edit` applied to its parsed JSON, re-serialised canonically enough (keys kept in order). */
 function edited(row: AuditRow, edit: (e: Record<string, any>) => void): string {
@@ -31,7 +31,7 @@ describe("tampering with stored audit rows is reported by verify at the right se
       sql.exec(
         "UPDATE audit SET entry = ?, hash = ?, identity = ? WHERE seq = 4",
         text,
-        sha256Hex(text),
+        entryHash(text),
         "agent:someone-else@test",
       ),
     );
@@ -100,7 +100,7 @@ describe("tampering with stored audit rows is reported by verify at the right se
         rows[4]!.identity,
         rows[4]!.credential_id,
         forged,
-        sha256Hex(forged),
+        entryHash(forged),
       );
     });
     expect(await scalar(tenantId, "SELECT count(*) AS n FROM audit")).toBe(size + 1);
@@ -182,7 +182,7 @@ describe("checkpoints catch what the chain alone cannot", () => {
           e.prev_hash = prev;
           if (e.seq === cp.size - 1) e.request_id = "forged";
         });
-        prev = sha256Hex(text);
+        prev = entryHash(text);
         sql.exec("UPDATE audit SET entry = ?, hash = ? WHERE seq = ?", text, prev, row.seq);
       }
     });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import hmacVectors from "../../../../shared/vectors/wycheproof/hmac_sha256_test.json";
 import {
   entryBytes,
+  entryHashInput,
   genesisHash,
   hashEntry,
   hmacField,
@@ -12,7 +13,8 @@ import {
   type ChainHead,
   type StoredAuditEntry,
 } from "../../../worker/core/audit/codec";
-import { fromHex } from "../../../worker/core/audit/encoding";
+import { fromHex, sha256 } from "../../../worker/core/audit/encoding";
+import { leafHash } from "../../../worker/core/audit/merkle";
 import { hmacSha256HexSync, sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
 import type { AuditEntry } from "../../../worker/core/audit/entry";
 
@@ -46,25 +48,55 @@ async function buildChain(count: number): Promise<StoredAuditEntry[]> {
 
 const entryAt = (rows: StoredAuditEntry[], i: number): AuditEntry => rows[i]!.entry as AuditEntry;
 
+/**
+ * The chain with each entry passed through `change` and every link and hash recomputed, as the
+ * vault would have written it: e.g. a log whose first entries predate v2.
+ */
+async function relinked(rows: StoredAuditEntry[], change: (e: AuditEntry) => AuditEntry): Promise<StoredAuditEntry[]> {
+  const out: StoredAuditEntry[] = [];
+  let prev = await genesisHash(TENANT);
+  for (const row of rows) {
+    const entry = { ...change(row.entry as AuditEntry), prev_hash: prev };
+    prev = await hashEntry(entry);
+    out.push({ entry, hash: prev });
+  }
+  return out;
+}
+
 describe("genesis, bytes and hash", () => {
   it("genesis is SHA-256 of 'gv-audit-genesis:' + tenant (value computed outside this code)", async () => {
     expect(await genesisHash(TENANT)).toBe("317c4119ec05de75d66ffa94a9440ceaddb9d70dbb69de00db67719144128f5b");
     expect(await genesisHash("tenant-b")).not.toBe(await genesisHash(TENANT));
   });
 
-  it("entry bytes are the RFC 8785 form of the entry, pinned byte for byte", async () => {
+  it("entry bytes are the RFC 8785 form of the entry, pinned byte for byte; a v2 hash is SHA-256(0x00 ‖ bytes)", async () => {
     const { entry, bytes, hash } = await nextEntry(null, fields(1));
     const expected =
       '{"actor":{"agent":{"host":"runner-1","name":"ci"},"identity":"alice@example.com","token_id":"tok_1"},' +
       '"details":{"n":1,"ttl":300},"outcome":"success",' +
       `"prev_hash":"${await genesisHash(TENANT)}","request_id":"req_1","seq":1,` +
       '"target":{"id":"cred_1","kind":"credential","version":1},"tenant":"tenant-a",' +
-      '"ts":"2026-01-01T00:00:01.000Z","type":"lease.created","v":1}';
+      '"ts":"2026-01-01T00:00:01.000Z","type":"lease.created","v":2}';
     expect(new TextDecoder().decode(bytes)).toBe(expected);
     expect(entryBytes(entry)).toEqual(bytes);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(expected)));
+    // Computed here with WebCrypto over 0x00 ‖ the bytes, not through the codec.
+    const leafInput = new Uint8Array([0, ...new TextEncoder().encode(expected)]);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", leafInput));
     expect(fromHex(hash)).toEqual(digest);
     expect(await hashEntry(entry)).toBe(hash);
+    // The same value as the RFC 6962 leaf hash of the bytes (merkle.ts, checked against Go's tlog).
+    expect(fromHex(hash)).toEqual(await leafHash(sha256, bytes));
+  });
+
+  it("a v1 entry (written before v2) keeps its hash: SHA-256 of the bytes alone, pinned", async () => {
+    const v1 = { ...(await nextEntry(null, fields(1))).entry, v: 1 as const };
+    const text = new TextDecoder().decode(entryBytes(v1));
+    expect(text.endsWith('"type":"lease.created","v":1}')).toBe(true);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+    expect(fromHex(await hashEntry(v1))).toEqual(digest);
+    // The two versions never share a hash input: v2's starts with a zero byte, JSON never does.
+    expect(entryHashInput(1, entryBytes(v1))[0]).toBe(0x7b);
+    expect(entryHashInput(2, entryBytes(v1))[0]).toBe(0x00);
   });
 
   it("the synchronous path (node:crypto, as the Durable Object appends) gives the same genesis, entries, bytes and hashes", async () => {
@@ -124,6 +156,24 @@ describe("nextEntry", () => {
   });
 });
 
+/**
+ * Entry 5 edited with its hash recomputed: caught at seq 6, whose prev_hash still names the
+ * original, or at seq 5 itself when a signed checkpoint (an anchor) holds the original hash.
+ */
+async function expectCaughtAtSeq5(rows: StoredAuditEntry[], original: string, label = "") {
+  const genesis = await genesisHash(TENANT);
+  expect(await verifyChain(rows, genesis, 1), label).toMatchObject({
+    ok: false,
+    seq: 6,
+    reason: expect.stringMatching(/hash of seq 5/),
+  });
+  expect(await verifyChain(rows, genesis, 1, { anchors: [{ seq: 5, hash: original }] }), label).toMatchObject({
+    ok: false,
+    seq: 5,
+    reason: expect.stringMatching(/signed checkpoint/),
+  });
+}
+
 describe("verifyChain", () => {
   it("positive control: an untouched chain verifies, with its head", async () => {
     const rows = await buildChain(10);
@@ -154,20 +204,40 @@ describe("verifyChain", () => {
 
   it("edited field with its hash recomputed: caught at the next link, or at the seq with an anchor", async () => {
     const rows = await buildChain(10);
-    const anchor = { seq: 5, hash: rows[4]!.hash };
+    const original = rows[4]!.hash;
     const edited = { ...entryAt(rows, 4), details: { ttl: 99999, n: 5 } };
     rows[4] = { entry: edited, hash: await hashEntry(edited) };
-    const genesis = await genesisHash(TENANT);
-    expect(await verifyChain(rows, genesis, 1)).toMatchObject({
-      ok: false,
-      seq: 6,
-      reason: expect.stringMatching(/hash of seq 5/),
+    await expectCaughtAtSeq5(rows, original);
+  });
+
+  it("a log written as v1 and continued as v2 verifies across the switch; each entry's leaf is its RFC 6962 leaf hash", async () => {
+    const rows = await relinked(await buildChain(8), (entry) => (entry.seq <= 3 ? { ...entry, v: 1 } : entry));
+    expect(rows.map((r) => (r.entry as AuditEntry).v)).toEqual([1, 1, 1, 2, 2, 2, 2, 2]);
+    const leaves: Uint8Array[] = [];
+    const result = await verifyChain(rows, await genesisHash(TENANT), 1, {
+      onVerified: (leaf) => void leaves.push(leaf),
     });
-    expect(await verifyChain(rows, genesis, 1, { anchors: [anchor] })).toMatchObject({
-      ok: false,
-      seq: 5,
-      reason: expect.stringMatching(/signed checkpoint/),
-    });
+    expect(result).toEqual({ ok: true, count: 8, head: { seq: 8, hash: rows[7]!.hash } });
+    const expected = await Promise.all(rows.map((r) => leafHash(sha256, entryBytes(r.entry as AuditEntry))));
+    expect(leaves).toEqual(expected);
+    // v1 entries: the leaf is a hash of its own; v2 entries: the leaf is the entry hash.
+    expect(fromHex(rows[2]!.hash)).not.toEqual(leaves[2]);
+    expect(fromHex(rows[3]!.hash)).toEqual(leaves[3]);
+  });
+
+  it("an entry relabelled to the other version, its hash recomputed that version's way: caught at the next link, or at the seq with an anchor", async () => {
+    for (const [from, to] of [
+      [2, 1],
+      [1, 2],
+    ] as const) {
+      const rows = await relinked(await buildChain(8), (entry) => ({ ...entry, v: from }));
+      // Positive control: the rows untouched verify.
+      expect(await verifyChain(rows, await genesisHash(TENANT), 1), `v${from}`).toMatchObject({ ok: true });
+      const original = rows[4]!.hash;
+      const relabelled = { ...entryAt(rows, 4), v: to };
+      rows[4] = { entry: relabelled, hash: await hashEntry(relabelled) };
+      await expectCaughtAtSeq5(rows, original, `v${from} → v${to}`);
+    }
   });
 
   it("deleted row: reported at the missing seq", async () => {

@@ -3,6 +3,7 @@ import { seededRandom } from "../support/seeded-random";
 import { nextEntrySync, type AuditFields } from "../../../worker/core/audit/codec";
 import { auditEntrySchema, looksLikeAuditEntry } from "../../../worker/core/audit/entry";
 import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
+import { entryHashInput } from "../../../worker/core/audit/codec";
 
 // The append path checks each new entry by hand (looksLikeAuditEntry) and asks the zod schema only
 // when that check says no (issue 16). The hand check may be stricter than the schema, never looser:
@@ -11,7 +12,7 @@ import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
 // a few thousand seeded random mutations.
 
 const VALID = {
-  v: 1,
+  v: 2,
   tenant: "tenant-a",
   seq: 7,
   ts: "2026-01-01T00:00:07.000Z",
@@ -45,7 +46,9 @@ describe("looksLikeAuditEntry against auditEntrySchema", () => {
     const broken: [string, (e: Entry) => void][] = [
       ["extra top-level key", (e) => (e.extra = 1)],
       ["missing key", (e) => delete e.prev_hash],
-      ["v 2", (e) => (e.v = 2)],
+      ["v 3", (e) => (e.v = 3)],
+      ["v 0", (e) => (e.v = 0)],
+      ["v as a string", (e) => (e.v = "2")],
       ["empty tenant", (e) => (e.tenant = "")],
       ["seq 0", (e) => (e.seq = 0)],
       ["seq 1.5", (e) => (e.seq = 1.5)],
@@ -152,7 +155,7 @@ describe("looksLikeAuditEntry against auditEntrySchema", () => {
     const { v: _v, seq: _s, prev_hash: _p, ...base } = clone();
     const good = nextEntrySync({ seq: 6, hash: "a".repeat(64) }, base as unknown as AuditFields, sha256HexSync);
     expect(good.entry).toEqual(VALID);
-    expect(good.hash).toBe(sha256HexSync(good.text));
+    expect(good.hash).toBe(sha256HexSync(entryHashInput(2, new TextEncoder().encode(good.text))));
     expect(() =>
       nextEntrySync(
         { seq: 6, hash: "a".repeat(64) },

@@ -21,7 +21,7 @@ import {
   type MerkleHash,
 } from "../../../worker/core/audit/merkle";
 import vectors from "./merkle-vectors.json";
-import { entryLeafHash } from "../../../durable-objects/audit/merkle-store";
+import { entryLeafHash, sha256Sync as objectSha256 } from "../../../durable-objects/audit/merkle-store";
 
 const sha256 = (data: Uint8Array): MerkleHash => new Uint8Array(createHash("sha256").update(data).digest());
 const b64 = (text: string) => fromBase64(text)!;
@@ -53,6 +53,19 @@ describe("Merkle tree hashes and storage match Go's sumdb/tlog", () => {
     }
     // The empty tree is SHA-256("") (RFC 9162 §2.1.1; tlog v0.7.0 answers zeros, so not in the file).
     expect(toBase64(treeHash(sha256, 0, read))).toBe("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  });
+});
+
+describe("the object's tree hash (merkle-store sha256Sync: interior nodes in JavaScript)", () => {
+  it("builds the Go vectors' tree and every tree head, stored hash for stored hash", () => {
+    const own: MerkleHash[] = [];
+    const readOwn = (indexes: readonly number[]) => indexes.map((i) => own[i]!);
+    for (let n = 0; n < maxSize; n++)
+      own.push(...storedHashesForLeaf(objectSha256, n, leafHash(objectSha256, leafData(n)), readOwn));
+    expect(own.map(toBase64)).toEqual(stored.map(toBase64));
+    for (const [size, head] of Object.entries(vectors.heads))
+      expect(toBase64(treeHash(objectSha256, Number(size), readOwn)), `size ${size}`).toBe(head);
+    expect(toBase64(treeHash(objectSha256, 0, readOwn))).toBe("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
   });
 });
 

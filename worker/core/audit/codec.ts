@@ -5,7 +5,9 @@
  * SDK's offline verifier (sdk/audit-verify.ts) and the tests all call these functions.
  *
  * - Entry bytes: RFC 8785 canonical JSON of the {@link AuditEntry}, UTF-8.
- * - `hash` = lowercase hex SHA-256 of those bytes; each entry carries the previous entry's hash.
+ * - `hash` = lowercase hex SHA-256 of {@link entryHashInput}: for a v2 entry (every entry written
+ *   now) 0x00 ‖ its bytes, i.e. its RFC 6962 Merkle leaf hash; for a v1 entry its bytes alone.
+ *   Each entry carries the previous entry's hash.
  * - The first entry's `prev_hash` is SHA-256(UTF-8("gv-audit-genesis:" + tenant id)).
  *
  * SHA-256 is a parameter, not a copy: by default WebCrypto (async, portable: Workers, Node,
@@ -16,10 +18,16 @@
  */
 
 import { z } from "zod";
-import { bytesToHex } from "../crypto/encoding";
-import { sha256Hex } from "../crypto/sha256";
+import { bytesToHex, hexToBytes } from "../crypto/encoding";
+import { sha256, sha256Hex } from "../crypto/sha256";
 import { canonicalBytes, canonicalize } from "./canonical-json";
-import { AUDIT_ENTRY_VERSION, type AuditEntry, auditEntrySchema, looksLikeAuditEntry } from "./entry";
+import {
+  AUDIT_ENTRY_VERSION,
+  type AuditEntry,
+  type AuditEntryVersion,
+  auditEntrySchema,
+  looksLikeAuditEntry,
+} from "./entry";
 
 /** A synchronous lowercase-hex SHA-256, for callers inside `transactionSync`. */
 export type SyncSha256Hex = (data: Uint8Array | string) => string;
@@ -57,8 +65,9 @@ export interface SealedEntry {
   readonly entry: AuditEntry;
   /** RFC 8785 canonical JSON: what storage keeps and exports carry verbatim. */
   readonly text: string;
-  /** UTF-8 of `text`: what the hash and the Merkle leaf are taken over. */
+  /** UTF-8 of `text`: the entry's RFC 6962 leaf data (its hash input is {@link entryHashInput}). */
   readonly bytes: Uint8Array;
+  /** Lowercase hex; for the v2 entries built here, also the entry's Merkle leaf hash. */
   readonly hash: string;
 }
 
@@ -78,10 +87,10 @@ export interface VerifyChainOptions {
    */
   readonly anchors?: readonly ChainHead[];
   /**
-   * Called with each entry's canonical bytes once the entry has verified, in order: what an RFC
-   * 6962 leaf is hashed over, so a verifier building the Merkle tree need not canonicalise twice.
+   * Called with each entry's RFC 6962 leaf hash once the entry has verified, in order, so a
+   * verifier building the Merkle tree need not canonicalise or, for a v2 entry, hash it again.
    */
-  readonly onVerified?: (bytes: Uint8Array) => void | Promise<void>;
+  readonly onVerified?: (leaf: Uint8Array) => void | Promise<void>;
 }
 
 const GENESIS_PREFIX = "gv-audit-genesis:";
@@ -125,9 +134,22 @@ export function entryBytes(entry: AuditEntry): Uint8Array {
   return canonicalBytes(entry);
 }
 
-/** Lowercase hex SHA-256 of {@link entryBytes}. */
+/**
+ * What an entry's `hash` is the SHA-256 of, given its version and canonical bytes: v1 the bytes;
+ * v2 0x00 ‖ the bytes, RFC 6962's leaf input, so the hash is also the entry's Merkle leaf hash and
+ * appending or verifying an entry hashes it once instead of twice (issue 16). The prefix also
+ * keeps the two versions' hashes apart: canonical JSON never starts with a zero byte.
+ */
+export function entryHashInput(v: AuditEntryVersion, bytes: Uint8Array): Uint8Array {
+  if (v === 1) return bytes;
+  const input = new Uint8Array(bytes.length + 1);
+  input.set(bytes, 1);
+  return input;
+}
+
+/** Lowercase hex hash of an entry ({@link entryHashInput} of {@link entryBytes}). */
 export function hashEntry(entry: AuditEntry): Promise<string> {
-  return sha256Hex(entryBytes(entry));
+  return sha256Hex(entryHashInput(entry.v, entryBytes(entry)));
 }
 
 /**
@@ -138,7 +160,7 @@ export function hashEntry(entry: AuditEntry): Promise<string> {
  */
 export async function nextEntry(prev: ChainHead | null, fields: AuditFields): Promise<SealedEntry> {
   const built = build(fields, prev, prev ? prev.hash : await genesisHash(fields.tenant));
-  return { ...built, hash: await sha256Hex(built.bytes) };
+  return { ...built, hash: await sha256Hex(entryHashInput(built.entry.v, built.bytes)) };
 }
 
 /**
@@ -148,7 +170,7 @@ export async function nextEntry(prev: ChainHead | null, fields: AuditFields): Pr
  */
 export function nextEntrySync(prev: ChainHead | null, fields: AuditFields, sha: SyncSha256Hex): SealedEntry {
   const built = build(fields, prev, prev ? prev.hash : genesisHash(fields.tenant, sha));
-  return { ...built, hash: sha(built.bytes) };
+  return { ...built, hash: sha(entryHashInput(built.entry.v, built.bytes)) };
 }
 
 function build(fields: AuditFields, prev: ChainHead | null, prevHash: string): Omit<SealedEntry, "hash"> {
@@ -269,18 +291,18 @@ export async function verifyChain(
       return fail(entry.seq, `seq ${entry.seq} appears again after seq ${expected - 1} (inserted or reordered entry)`);
     }
     tenant ??= entry.tenant;
-    const verbatim = row.text === undefined ? undefined : await hashedText(row.text, row.hash);
+    const verbatim = row.text === undefined ? undefined : await hashedText(row.text, entry.v, row.hash);
     let bytes: Uint8Array;
     try {
       bytes = verbatim ?? entryBytes(entry);
     } catch (err) {
       return fail(expected, `entry cannot be canonicalised: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const recomputed = verbatim ? row.hash : await sha256Hex(bytes);
+    const recomputed = verbatim ? row.hash : await sha256Hex(entryHashInput(entry.v, bytes));
     const at = { seq: expected, prevHash, tenant, first: i === 0 };
     const fault = linkFault(entry, at, { recomputed, stored: row.hash, anchor: anchors.get(expected) });
     if (fault) return fail(expected, fault);
-    await options.onVerified?.(bytes);
+    if (options.onVerified) await options.onVerified(await entryLeaf(entry.v, bytes, recomputed));
     prevHash = recomputed;
     expected++;
   }
@@ -292,9 +314,17 @@ export async function verifyChain(
  * undefined, and the entry is canonicalised from its parse: a line re-serialised in the same
  * layout (by a tool, a test fixture) is judged as it was before verbatim text was used.
  */
-async function hashedText(text: string, hash: string): Promise<Uint8Array | undefined> {
+async function hashedText(text: string, v: AuditEntryVersion, hash: string): Promise<Uint8Array | undefined> {
   const bytes = encoder.encode(text);
-  return (await sha256Hex(bytes)) === hash ? bytes : undefined;
+  return (await sha256Hex(entryHashInput(v, bytes))) === hash ? bytes : undefined;
+}
+
+/**
+ * A verified entry's RFC 6962 leaf hash: a v2 entry's hash is it; a v1 entry's leaf is
+ * SHA-256(0x00 ‖ bytes), a hash of its own.
+ */
+async function entryLeaf(v: AuditEntryVersion, bytes: Uint8Array, hash: string): Promise<Uint8Array> {
+  return v === 2 ? hexToBytes(hash) : sha256(entryHashInput(2, bytes));
 }
 
 function withoutUndefined<T extends object>(value: T): T {

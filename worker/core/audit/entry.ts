@@ -7,8 +7,17 @@
 import { z } from "zod";
 import type { JsonValue } from "./canonical-json";
 
-/** Version of the entry format; part of the hashed bytes so a format change cannot be replayed. */
-export const AUDIT_ENTRY_VERSION = 1;
+/**
+ * Version of the entry format new entries are written with; part of the hashed bytes so a format
+ * change cannot be replayed. The versions differ only in what `hash` is taken over (codec.ts
+ * `entryHashInput`): v1 SHA-256(entry bytes); v2 SHA-256(0x00 ‖ entry bytes), which is the entry's
+ * RFC 6962 Merkle leaf hash, so an entry is hashed once where v1 needed two hashes. Entries written
+ * as v1 stay valid and verify as they always did.
+ */
+export const AUDIT_ENTRY_VERSION = 2;
+
+/** Every entry version a verifier accepts. */
+export type AuditEntryVersion = 1 | 2;
 
 /** What happened to the operation an entry records. Denials and errors are recorded too. */
 export type AuditOutcome = "success" | "denied" | "error";
@@ -44,7 +53,7 @@ export interface AuditTarget {
  * because they are part of that byte format and of the JSON Lines export.
  */
 export interface AuditEntry {
-  readonly v: typeof AUDIT_ENTRY_VERSION;
+  readonly v: AuditEntryVersion;
   readonly tenant: string;
   /** 1 for the tenant's first entry, then +1 with no gaps. */
   readonly seq: number;
@@ -81,7 +90,7 @@ const agentSchema = z.strictObject({
  * insertion attack, or a schema drift) is reported instead of silently hashed.
  */
 export const auditEntrySchema = z.strictObject({
-  v: z.literal(AUDIT_ENTRY_VERSION),
+  v: z.union([z.literal(1), z.literal(2)]),
   tenant: nonEmpty,
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   // RFC 3339 §5.6 date-time in UTC with exactly three fractional digits, so one instant has one
@@ -140,7 +149,7 @@ export function looksLikeAuditEntry(e: unknown): e is AuditEntry {
   if (!isRecord(e) || Object.keys(e).length !== ENTRY_KEYS.length) return false;
   for (const key of ENTRY_KEYS) if (!Object.hasOwn(e, key)) return false;
   const { actor, target, ts } = e;
-  if (e.v !== AUDIT_ENTRY_VERSION || !isNonEmpty(e.tenant) || !Number.isSafeInteger(e.seq) || (e.seq as number) < 1)
+  if ((e.v !== 1 && e.v !== 2) || !isNonEmpty(e.tenant) || !Number.isSafeInteger(e.seq) || (e.seq as number) < 1)
     return false;
   // Exactly what toISOString writes for years 0000–9999: a real calendar instant, UTC, milliseconds.
   if (

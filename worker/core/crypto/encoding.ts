@@ -8,6 +8,7 @@
  */
 
 const HEX_DIGITS = "0123456789abcdef";
+const HEX_CODES = Array.from(HEX_DIGITS, (d) => d.charCodeAt(0));
 const BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -19,6 +20,20 @@ export function bytesToHex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += HEX_DIGITS[b >> 4]! + HEX_DIGITS[b & 0x0f]!;
   return out;
+}
+
+/**
+ * Whether `hex` is exactly the lowercase hex of `bytes`, compared character by character without
+ * building the string (the audit verify loop does this once per entry). Not constant-time: for
+ * public values such as hashes.
+ */
+export function isHexOf(bytes: Uint8Array, hex: string): boolean {
+  if (hex.length !== bytes.length * 2) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (hex.charCodeAt(2 * i) !== HEX_CODES[b >> 4] || hex.charCodeAt(2 * i + 1) !== HEX_CODES[b & 0x0f]) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,0 +1,191 @@
+/**
+ * SHA-256 (FIPS 180-4) in plain JavaScript, for the short public inputs the audit Merkle tree
+ * hashes by the million: an interior node is SHA-256(0x01 ‖ left ‖ right), 65 bytes, two blocks.
+ *
+ * Why not node:crypto: in workerd `createHash` is a polyfill that builds a Transform stream per
+ * call, which costs 2.4 µs or more before a byte is hashed, while two compressions here take under
+ * 1 µs (bench/results/notes.md, issue 16 goal 3). Longer inputs (entries of ~600 bytes) go to
+ * node:crypto, where the per-call cost matters less than the native compression speed.
+ *
+ * Only for public data: nothing here is constant-time, and nothing needs to be (tree hashes are
+ * published in proofs). Checked against node:crypto for every length 0–300 and against FIPS
+ * 180-4's examples (test/workers/crypto/sha256-small.test.ts).
+ */
+
+// FIPS 180-4 §4.2.2 and §5.3.3, stored as signed 32-bit words (Int32Array wraps them).
+const K = Int32Array.of(
+  0x428a2f98,
+  0x71374491,
+  0xb5c0fbcf,
+  0xe9b5dba5,
+  0x3956c25b,
+  0x59f111f1,
+  0x923f82a4,
+  0xab1c5ed5,
+  0xd807aa98,
+  0x12835b01,
+  0x243185be,
+  0x550c7dc3,
+  0x72be5d74,
+  0x80deb1fe,
+  0x9bdc06a7,
+  0xc19bf174,
+  0xe49b69c1,
+  0xefbe4786,
+  0x0fc19dc6,
+  0x240ca1cc,
+  0x2de92c6f,
+  0x4a7484aa,
+  0x5cb0a9dc,
+  0x76f988da,
+  0x983e5152,
+  0xa831c66d,
+  0xb00327c8,
+  0xbf597fc7,
+  0xc6e00bf3,
+  0xd5a79147,
+  0x06ca6351,
+  0x14292967,
+  0x27b70a85,
+  0x2e1b2138,
+  0x4d2c6dfc,
+  0x53380d13,
+  0x650a7354,
+  0x766a0abb,
+  0x81c2c92e,
+  0x92722c85,
+  0xa2bfe8a1,
+  0xa81a664b,
+  0xc24b8b70,
+  0xc76c51a3,
+  0xd192e819,
+  0xd6990624,
+  0xf40e3585,
+  0x106aa070,
+  0x19a4c116,
+  0x1e376c08,
+  0x2748774c,
+  0x34b0bcb5,
+  0x391c0cb3,
+  0x4ed8aa4a,
+  0x5b9cca4f,
+  0x682e6ff3,
+  0x748f82ee,
+  0x78a5636f,
+  0x84c87814,
+  0x8cc70208,
+  0x90befffa,
+  0xa4506ceb,
+  0xbef9a3f7,
+  0xc67178f2,
+);
+
+const INITIAL = Int32Array.of(
+  0x6a09e667,
+  0xbb67ae85,
+  0x3c6ef372,
+  0xa54ff53a,
+  0x510e527f,
+  0x9b05688c,
+  0x1f83d9ab,
+  0x5be0cd19,
+);
+
+/** Inputs up to this length take this path; longer ones node:crypto (see the module comment). */
+export const SMALL_INPUT_MAX = 183;
+
+// Scratch state, reused: the functions below run to completion without yielding.
+const W = new Int32Array(64);
+const H = new Int32Array(8);
+const block = new Uint8Array(SMALL_INPUT_MAX + 1 + 8 + 64);
+
+function compress(m: Uint8Array, at: number): void {
+  for (let i = 0; i < 16; i++) {
+    const o = at + 4 * i;
+    W[i] = (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
+  }
+  for (let i = 16; i < 64; i++) {
+    const x = W[i - 15]!;
+    const y = W[i - 2]!;
+    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
+  }
+  let a = H[0]!;
+  let b = H[1]!;
+  let c = H[2]!;
+  let d = H[3]!;
+  let e = H[4]!;
+  let f = H[5]!;
+  let g = H[6]!;
+  let h = H[7]!;
+  for (let i = 0; i < 64; i++) {
+    const t1 =
+      (h +
+        (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
+        ((e & f) ^ (~e & g)) +
+        K[i]! +
+        W[i]!) |
+      0;
+    const t2 =
+      ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
+        ((a & b) ^ (a & c) ^ (b & c))) |
+      0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  H[0] = (H[0]! + a) | 0;
+  H[1] = (H[1]! + b) | 0;
+  H[2] = (H[2]! + c) | 0;
+  H[3] = (H[3]! + d) | 0;
+  H[4] = (H[4]! + e) | 0;
+  H[5] = (H[5]! + f) | 0;
+  H[6] = (H[6]! + g) | 0;
+  H[7] = (H[7]! + h) | 0;
+}
+
+/**
+ * SHA-256 of `data`, at most {@link SMALL_INPUT_MAX} bytes (three blocks once padded).
+ * @throws RangeError for a longer input: the caller picks this path by length.
+ */
+export function sha256Small(data: Uint8Array): Uint8Array {
+  const n = data.length;
+  if (n > SMALL_INPUT_MAX) throw new RangeError(`sha256Small takes at most ${SMALL_INPUT_MAX} bytes, got ${n}`);
+  // Padding (FIPS 180-4 §5.1.1): 0x80, zeros, then the bit length as a 64-bit big-endian number.
+  const blocks = Math.ceil((n + 9) / 64);
+  const end = blocks * 64;
+  block.set(data);
+  block[n] = 0x80;
+  block.fill(0, n + 1, end - 4);
+  const bits = n * 8;
+  block[end - 4] = bits >>> 24;
+  block[end - 3] = bits >>> 16;
+  block[end - 2] = bits >>> 8;
+  block[end - 1] = bits;
+  H.set(INITIAL);
+  for (let at = 0; at < end; at += 64) compress(block, at);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 8; i++) {
+    const v = H[i]!;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = v >>> 16;
+    out[4 * i + 2] = v >>> 8;
+    out[4 * i + 3] = v;
+  }
+  return out;
+}
+
+/**
+ * `hash` with the inputs of up to {@link SMALL_INPUT_MAX} bytes taken by {@link sha256Small}
+ * instead: what a Merkle tree's hashing wants (its interior nodes are 65 bytes), in the Durable
+ * Object over node:crypto and in the SDK's verifier over its async SHA-256 (no await per node).
+ */
+export function withSmallInputs<R>(hash: (data: Uint8Array) => R): (data: Uint8Array) => Uint8Array | R {
+  return (data) => (data.length <= SMALL_INPUT_MAX ? sha256Small(data) : hash(data));
+}
