@@ -18,7 +18,7 @@
  */
 
 import { z } from "zod";
-import { bytesToHex, hexToBytes } from "../crypto/encoding";
+import { bytesToHex } from "../crypto/encoding";
 import { sha256, sha256Hex } from "../crypto/sha256";
 import { canonicalBytes, canonicalize } from "./canonical-json";
 import {
@@ -291,18 +291,20 @@ export async function verifyChain(
       return fail(entry.seq, `seq ${entry.seq} appears again after seq ${expected - 1} (inserted or reordered entry)`);
     }
     tenant ??= entry.tenant;
-    const verbatim = row.text === undefined ? undefined : await hashedText(row.text, entry.v, row.hash);
+    const text = row.text === undefined ? undefined : await hashed(encoder.encode(row.text), entry.v);
+    const verbatim = text?.hex === row.hash ? text : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = verbatim ?? entryBytes(entry);
+      bytes = verbatim?.bytes ?? entryBytes(entry);
     } catch (err) {
       return fail(expected, `entry cannot be canonicalised: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const recomputed = verbatim ? row.hash : await sha256Hex(entryHashInput(entry.v, bytes));
+    const { hex: recomputed, digest } = verbatim ?? (await hashed(bytes, entry.v));
     const at = { seq: expected, prevHash, tenant, first: i === 0 };
     const fault = linkFault(entry, at, { recomputed, stored: row.hash, anchor: anchors.get(expected) });
     if (fault) return fail(expected, fault);
-    if (options.onVerified) await options.onVerified(await entryLeaf(entry.v, bytes, recomputed));
+    // The RFC 6962 leaf: a v2 entry's hash is it; a v1 entry's leaf is a hash of its own.
+    if (options.onVerified) await options.onVerified(entry.v === 2 ? digest : await sha256(entryHashInput(2, bytes)));
     prevHash = recomputed;
     expected++;
   }
@@ -310,21 +312,18 @@ export async function verifyChain(
 }
 
 /**
- * The UTF-8 of `text` when it hashes to `hash`: the exact bytes the vault hashed. Otherwise
- * undefined, and the entry is canonicalised from its parse: a line re-serialised in the same
- * layout (by a tool, a test fixture) is judged as it was before verbatim text was used.
+ * An entry's bytes with their hash ({@link entryHashInput} for version `v`), as digest and hex. When
+ * the caller has the entry's stored text (an export line) and its hex matches the stored hash,
+ * those exact bytes are the ones checked; otherwise the entry is canonicalised from its parse: a
+ * line re-serialised in the same layout (by a tool, a test fixture) is judged as it was before
+ * verbatim text was used.
  */
-async function hashedText(text: string, v: AuditEntryVersion, hash: string): Promise<Uint8Array | undefined> {
-  const bytes = encoder.encode(text);
-  return (await sha256Hex(entryHashInput(v, bytes))) === hash ? bytes : undefined;
-}
-
-/**
- * A verified entry's RFC 6962 leaf hash: a v2 entry's hash is it; a v1 entry's leaf is
- * SHA-256(0x00 ‖ bytes), a hash of its own.
- */
-async function entryLeaf(v: AuditEntryVersion, bytes: Uint8Array, hash: string): Promise<Uint8Array> {
-  return v === 2 ? hexToBytes(hash) : sha256(entryHashInput(2, bytes));
+async function hashed(
+  bytes: Uint8Array,
+  v: AuditEntryVersion,
+): Promise<{ bytes: Uint8Array; digest: Uint8Array; hex: string }> {
+  const digest = await sha256(entryHashInput(v, bytes));
+  return { bytes, digest, hex: bytesToHex(digest) };
 }
 
 function withoutUndefined<T extends object>(value: T): T {
