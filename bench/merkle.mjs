@@ -74,7 +74,6 @@ async function buildExport(src, n, every) {
     }),
   ];
   const tree = new src.CompactRange(src.sha256);
-  const utf8 = new TextEncoder();
   let head = null;
   for (let seq = 1; seq <= n; seq++) {
     const { hash, text } = await src.nextEntry(head, {
@@ -90,8 +89,8 @@ async function buildExport(src, n, every) {
     head = { seq, hash };
     // The exporter's own layout (the codec's entryLine): the stored canonical text verbatim.
     lines.push(src.entryLine(seq, hash, text));
-    // The leaf over the same stored bytes the chain hash covers, as the vault's append takes it.
-    await tree.append(await src.leafHash(src.sha256, utf8.encode(text)));
+    // A v2 entry's hash is its RFC 6962 leaf hash, which the vault's append puts in the tree as is.
+    await tree.append(new Uint8Array(Buffer.from(hash, "hex")));
     if (seq % every === 0 || seq === n)
       lines.push(
         JSON.stringify({

@@ -36,14 +36,18 @@ const time = async (fn) => {
   return Math.round((performance.now() - t0) * 10) / 10;
 };
 
+const LEAF_PREFIX = Uint8Array.of(0x00);
+
 /** Milliseconds per phase over all `texts` (stored canonical entry JSON), one pass each. */
 export async function profileVerify(texts, tenantId) {
   const chain = await loadChain();
   let parsed = [],
     valid = [];
   const out = { entries: texts.length };
+  // A v2 entry's hash is SHA-256(0x00 ‖ its bytes) (docs/audit-events.md "Entry format").
+  const entryHash = (t) => createHash("sha256").update(LEAF_PREFIX).update(t, "utf8").digest("hex");
   out.sha256SyncHex = await time(() => {
-    for (const t of texts) createHash("sha256").update(t, "utf8").digest("hex");
+    for (const t of texts) entryHash(t);
   });
   out.jsonParse = await time(() => {
     parsed = texts.map((t) => JSON.parse(t));
@@ -58,7 +62,7 @@ export async function profileVerify(texts, tenantId) {
   out.webCryptoSha256Awaited = await time(async () => {
     for (const b of bytes) chain.toHex(await chain.sha256(b));
   });
-  const rows = parsed.map((entry, i) => ({ entry, hash: createHash("sha256").update(texts[i], "utf8").digest("hex") }));
+  const rows = parsed.map((entry, i) => ({ entry, hash: entryHash(texts[i]) }));
   const genesis = await chain.genesisHash(tenantId);
   out.verifyChainTotal = await time(async () => {
     // Pages of 2000, as durable-objects/audit/query.ts does.

@@ -37,8 +37,9 @@ export async function auditVerify(ctx, tenant) {
   const n = ctx.verifyEntries;
   const entries = await exportedEntries(ctx, tenant.token, n);
   if (entries.length !== n) throw new Error(`export gave ${entries.length} entries, expected ${n}`);
-  const bytes = entries.map((e) => Buffer.from(e.text, "utf8"));
-  const totalBytes = bytes.reduce((a, b) => a + b.length, 0);
+  // Each entry's hash input: a v2 entry's hash is SHA-256(0x00 ‖ its bytes) (docs/audit-events.md).
+  const bytes = entries.map((e) => Buffer.concat([Buffer.of(0x00), Buffer.from(e.text, "utf8")]));
+  const totalBytes = bytes.reduce((a, b) => a + b.length - 1, 0); // the stored bytes, without the prefix
   const verify = async () => {
     const t0 = performance.now();
     const v = await json(ctx.url, setupAgent, "GET", `/v1/audit/verify?from_seq=1&to_seq=${n}`, {
