@@ -12,10 +12,11 @@ import {
 /**
  * The tenant's RFC 6962 Merkle tree over its audit entries, kept in the `audit_hashes` table
  * (durable-objects/STORAGE.md): leaf i (0-based) is entry seq i + 1, its data the entry's
- * canonical bytes (the bytes the chain hash is taken over). Only complete-subtree hashes are
- * stored, at tlog's indexes (worker/core/audit/merkle.ts), so an append writes 1 + (trailing ones of
- * i) rows and reads as many: O(log n), with a synchronous SHA-256 inside the append transaction. Tenants whose log predates the tree are built once by the alarm in bounded
- * batches ({@link backfillMerkle}); until then appends leave the tree alone.
+ * canonical bytes, so its leaf hash is a v2 entry's own hash (codec.ts `entryHashInput`). Only
+ * complete-subtree hashes are stored, at tlog's indexes (worker/core/audit/merkle.ts), so an append
+ * writes 1 + (trailing ones of i) rows and reads as many: O(log n), with a synchronous SHA-256
+ * inside the append transaction. Tenants whose log predates the tree are built once by the alarm
+ * in bounded batches ({@link backfillMerkle}); until then appends leave the tree alone.
  */
 
 /**
@@ -61,10 +62,10 @@ function hasHash(sql: SqlStorage, idx: number): boolean {
 const LEAF_PREFIX = Uint8Array.of(0x00);
 
 /**
- * RFC 6962 leaf hash of an entry's canonical text (or its UTF-8 bytes, cheaper to hash when the
- * caller has them), SHA-256(0x00 ‖ UTF-8(text)): merkle.ts's
- * `leafHash` without encoding and concatenating the text first (both the append and verify pay
- * this once per entry; test/workers/audit/merkle.test.ts checks the two agree).
+ * RFC 6962 leaf hash of an entry's canonical text (or its UTF-8 bytes), SHA-256(0x00 ‖ UTF-8(text)):
+ * merkle.ts's `leafHash` without encoding and concatenating the text first, for building the tree
+ * from stored entries (the backfill; appends and verify have the hash already, as a v2 entry's
+ * hash is its leaf). test/workers/audit/merkle.test.ts checks the two agree.
  */
 export function entryLeafHash(entry: string | Uint8Array): MerkleHash {
   return sha256PartsSync(LEAF_PREFIX, entry);
