@@ -14,7 +14,7 @@ import {
   type ChainHead,
   type StoredAuditEntry,
 } from "../worker/core/audit/codec";
-import { fromBase64, sha256, toHex } from "../worker/core/audit/encoding";
+import { fromBase64, toHex } from "../worker/core/audit/encoding";
 import {
   auditLogVerifiers,
   auditOrigins,
@@ -22,7 +22,7 @@ import {
   type CheckpointFormat,
 } from "../worker/core/audit/log-checkpoint";
 import { CompactRange } from "../worker/core/audit/merkle";
-import { withSmallInputs } from "../worker/core/crypto/sha256-small";
+import { sha256Js } from "../worker/core/crypto/sha256-js";
 import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { checkWitnesses, parseWitnessPolicy, type WitnessPolicy } from "./audit-witness";
 import {
@@ -84,8 +84,8 @@ export interface VerifyAuditExportOptions {
   witnesses?: WitnessPolicy;
 }
 
-/** The tree's hashes: interior nodes synchronously in JavaScript (no await per node), longer inputs as before. */
-const treeSha256 = withSmallInputs(sha256);
+/** The tree's hashes (65-byte interior nodes) synchronously in JavaScript: no await per node. */
+const treeSha256 = sha256Js;
 
 /**
  * The compact range the export's Merkle roots are recomputed with: empty from seq 1, else seeded

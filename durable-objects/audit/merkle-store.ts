@@ -1,5 +1,5 @@
-import { sha256PartsSync, sha256Sync as nodeSha256Sync } from "../../worker/core/crypto/sha256-sync";
-import { withSmallInputs } from "../../worker/core/crypto/sha256-small";
+import { sha256PartsSync } from "../../worker/core/crypto/sha256-sync";
+import { sha256Js } from "../../worker/core/crypto/sha256-js";
 import {
   storedHashCount,
   storedHashesForLeaf,
@@ -20,11 +20,11 @@ import {
  */
 
 /**
- * Synchronous SHA-256, usable inside `transactionSync`, for the tree's own hashes: interior nodes
- * (65 bytes) in plain JavaScript, where node:crypto's per-call cost in workerd is several times the
- * hashing (worker/core/crypto/sha256-small.ts); anything longer through node:crypto.
+ * The tree's own synchronous SHA-256, usable inside `transactionSync`: its inputs are 65-byte
+ * interior nodes (and the empty tree), which plain JavaScript hashes several times faster than
+ * node:crypto's per-call cost in workerd (worker/core/crypto/sha256-js.ts).
  */
-export const sha256Sync: (data: Uint8Array) => MerkleHash = withSmallInputs(nodeSha256Sync);
+export const treeSha256: (data: Uint8Array) => MerkleHash = sha256Js;
 
 /** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
 export const MERKLE_BENCH_SKIP = new Set<string>();
@@ -81,7 +81,7 @@ const INSERT_HASHES = Array.from(
 );
 
 function addLeaf(sql: SqlStorage, index: number, leaf: MerkleHash): void {
-  const hashes = storedHashesForLeaf(sha256Sync, index, leaf, hashReader(sql));
+  const hashes = storedHashesForLeaf(treeSha256, index, leaf, hashReader(sql));
   const first = storedHashIndex(0, index);
   sql.exec(INSERT_HASHES[hashes.length - 1]!, ...hashes.flatMap((h, i) => [first + i, h]));
 }
@@ -127,7 +127,7 @@ export function merkleSize(sql: SqlStorage): number {
 
 /** RFC 6962 root of the first `size` entries, from the stored hashes. */
 export function merkleRoot(sql: SqlStorage, size: number): MerkleHash {
-  return treeHash(sha256Sync, size, hashReader(sql));
+  return treeHash(treeSha256, size, hashReader(sql));
 }
 
 /**

@@ -9,7 +9,7 @@ import type {
 } from "../../worker/contract/schemas/audit";
 import type { VaultContext } from "../vault-context";
 import { checkpointsBetween } from "./checkpoints";
-import { hashReader, merkleRoot, merkleSize, sha256Sync } from "./merkle-store";
+import { hashReader, merkleRoot, merkleSize, treeSha256 } from "./merkle-store";
 
 /**
  * GET /v1/audit/proof/*: RFC 6962 proofs over the tenant's audit Merkle tree (merkle-store.ts),
@@ -45,11 +45,11 @@ export function proveInclusion(ctx: VaultContext, q: InclusionProofQuery): Inclu
   const size = treeSizeFor(ctx, q.size);
   if (q.seq > size) throw new VaultError("validation_failed", `seq ${q.seq} is not in a tree of ${size} entries`);
   const entry = ctx.sql.exec<{ entry: string }>("SELECT entry FROM audit WHERE seq = ?", q.seq).one().entry;
-  const proof = inclusionProof(sha256Sync, size, q.seq - 1, hashReader(ctx.sql));
+  const proof = inclusionProof(treeSha256, size, q.seq - 1, hashReader(ctx.sql));
   return {
     seq: q.seq,
     size,
-    leaf_hash: toBase64(leafHash(sha256Sync, new TextEncoder().encode(entry))),
+    leaf_hash: toBase64(leafHash(treeSha256, new TextEncoder().encode(entry))),
     root: toBase64(merkleRoot(ctx.sql, size)),
     proof: proof.map(toBase64),
     checkpoint: merkleNoteAt(ctx, size),
@@ -65,7 +65,7 @@ export function proveConsistency(ctx: VaultContext, q: ConsistencyProofQuery): C
     new: size,
     old_root: toBase64(merkleRoot(ctx.sql, q.old)),
     new_root: toBase64(merkleRoot(ctx.sql, size)),
-    proof: consistencyProof(sha256Sync, size, q.old, hashReader(ctx.sql)).map(toBase64),
+    proof: consistencyProof(treeSha256, size, q.old, hashReader(ctx.sql)).map(toBase64),
     checkpoint: merkleNoteAt(ctx, size),
   };
 }

@@ -7,7 +7,7 @@ import { parseSignedNote } from "../../worker/core/audit/signed-note";
 import { readBounded } from "../../worker/core/federation/document-fetch";
 import type { WitnessSetting } from "../../worker/contract/config";
 import type { VaultContext } from "../vault-context";
-import { hashReader, sha256Sync } from "./merkle-store";
+import { hashReader, treeSha256 } from "./merkle-store";
 
 /**
  * Submitting the tenant's newest Merkle checkpoint to each configured witness (C2SP tlog-witness
@@ -144,7 +144,7 @@ async function submitOne(ctx: VaultContext, client: WitnessClient, latest: Lates
 
   let old = Math.min(state.size, latest.size);
   for (let attempt = 0; attempt < 2; attempt++) {
-    const proof = consistencyProof(sha256Sync, latest.size, old, hashReader(ctx.sql)).map(toBase64);
+    const proof = consistencyProof(treeSha256, latest.size, old, hashReader(ctx.sql)).map(toBase64);
     let res: Response;
     try {
       res = await client.send(`old ${old}\n${proof.map((p) => `${p}\n`).join("")}\n${latest.note}`);

@@ -21,7 +21,7 @@ import {
   type MerkleHash,
 } from "../../../worker/core/audit/merkle";
 import vectors from "./merkle-vectors.json";
-import { entryLeafHash, sha256Sync as objectSha256 } from "../../../durable-objects/audit/merkle-store";
+import { entryLeafHash, treeSha256 as objectSha256 } from "../../../durable-objects/audit/merkle-store";
 
 const sha256 = (data: Uint8Array): MerkleHash => new Uint8Array(createHash("sha256").update(data).digest());
 const b64 = (text: string) => fromBase64(text)!;
@@ -56,7 +56,7 @@ describe("Merkle tree hashes and storage match Go's sumdb/tlog", () => {
   });
 });
 
-describe("the object's tree hash (merkle-store sha256Sync: interior nodes in JavaScript)", () => {
+describe("the object's tree hash (merkle-store treeSha256: plain JavaScript)", () => {
   it("builds the Go vectors' tree and every tree head, stored hash for stored hash", () => {
     const own: MerkleHash[] = [];
     const readOwn = (indexes: readonly number[]) => indexes.map((i) => own[i]!);

@@ -1,16 +1,21 @@
 /**
- * SHA-256 (FIPS 180-4) in plain JavaScript, for the short public inputs the audit Merkle tree
- * hashes by the million: an interior node is SHA-256(0x01 ‖ left ‖ right), 65 bytes, two blocks.
+ * SHA-256 (FIPS 180-4) in plain JavaScript, synchronous, for public data hashed where workerd's
+ * node:crypto costs more per call than the hashing: the audit Merkle tree's interior nodes
+ * (SHA-256(0x01 ‖ left ‖ right), 65 bytes, a million of them per million entries) and the audit
+ * append's one entry hash per call.
  *
  * Why not node:crypto: in workerd `createHash` is a polyfill that builds a Transform stream per
- * call, which costs 2.4 µs or more before a byte is hashed, while two compressions here take under
- * 1 µs (bench/results/notes.md, issue 16 goal 3). Longer inputs (entries of ~600 bytes) go to
- * node:crypto, where the per-call cost matters less than the native compression speed.
+ * call. In a verify loop that is 2.4 µs or more per hash before a byte is hashed, against under
+ * 1 µs for a 65-byte node here; on the lease path a CPU profile gave the append's one
+ * `createHash` 5.0% of the object's samples and this function 0.6% (bench/results/notes.md,
+ * issue 16). WebCrypto's digest would need an await, which a `transactionSync` append cannot make.
  *
- * Only for public data: nothing here is constant-time, and nothing needs to be (tree hashes are
- * published in proofs). Checked against node:crypto for every length 0–300 and against FIPS
- * 180-4's examples (test/workers/crypto/sha256-small.test.ts).
+ * Only for public data (audit entries and tree hashes, published in exports and proofs): nothing
+ * here is constant-time. Checked against FIPS 180-4's examples, including a million "a", and
+ * against node:crypto for every length 0–300 (test/workers/crypto/sha256-js.test.ts).
  */
+
+import { bytesToHex } from "./encoding";
 
 // FIPS 180-4 §4.2.2 and §5.3.3, stored as signed 32-bit words (Int32Array wraps them).
 const K = Int32Array.of(
@@ -91,13 +96,11 @@ const INITIAL = Int32Array.of(
   0x5be0cd19,
 );
 
-/** Inputs up to this length take this path; longer ones node:crypto (see the module comment). */
-export const SMALL_INPUT_MAX = 183;
-
 // Scratch state, reused: the functions below run to completion without yielding.
 const W = new Int32Array(64);
 const H = new Int32Array(8);
-const block = new Uint8Array(SMALL_INPUT_MAX + 1 + 8 + 64);
+/** The padded last block or two. */
+const tail = new Uint8Array(128);
 
 function compress(m: Uint8Array, at: number): void {
   for (let i = 0; i < 16; i++) {
@@ -150,26 +153,26 @@ function compress(m: Uint8Array, at: number): void {
   H[7] = (H[7]! + h) | 0;
 }
 
-/**
- * SHA-256 of `data`, at most {@link SMALL_INPUT_MAX} bytes (three blocks once padded).
- * @throws RangeError for a longer input: the caller picks this path by length.
- */
-export function sha256Small(data: Uint8Array): Uint8Array {
+/** SHA-256 of `data`. */
+export function sha256Js(data: Uint8Array): Uint8Array {
   const n = data.length;
-  if (n > SMALL_INPUT_MAX) throw new RangeError(`sha256Small takes at most ${SMALL_INPUT_MAX} bytes, got ${n}`);
-  // Padding (FIPS 180-4 §5.1.1): 0x80, zeros, then the bit length as a 64-bit big-endian number.
-  const blocks = Math.ceil((n + 9) / 64);
-  const end = blocks * 64;
-  block.set(data);
-  block[n] = 0x80;
-  block.fill(0, n + 1, end - 4);
-  const bits = n * 8;
-  block[end - 4] = bits >>> 24;
-  block[end - 3] = bits >>> 16;
-  block[end - 2] = bits >>> 8;
-  block[end - 1] = bits;
   H.set(INITIAL);
-  for (let at = 0; at < end; at += 64) compress(block, at);
+  const full = n - (n % 64);
+  for (let at = 0; at < full; at += 64) compress(data, at);
+  // Padding (FIPS 180-4 §5.1.1): the rest, 0x80, zeros, then the length in bits as a 64-bit
+  // big-endian number (its high word is n / 2^29: n can exceed 2^32 / 8).
+  const rest = n - full;
+  const end = rest + 9 <= 64 ? 64 : 128;
+  tail.fill(0, 0, end);
+  tail.set(data.subarray(full));
+  tail[rest] = 0x80;
+  const high = Math.floor(n / 2 ** 29);
+  const low = (n * 8) >>> 0;
+  for (let i = 0; i < 4; i++) {
+    tail[end - 8 + i] = high >>> (24 - 8 * i);
+    tail[end - 4 + i] = low >>> (24 - 8 * i);
+  }
+  for (let at = 0; at < end; at += 64) compress(tail, at);
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
     const v = H[i]!;
@@ -181,11 +184,9 @@ export function sha256Small(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/**
- * `hash` with the inputs of up to {@link SMALL_INPUT_MAX} bytes taken by {@link sha256Small}
- * instead: what a Merkle tree's hashing wants (its interior nodes are 65 bytes), in the Durable
- * Object over node:crypto and in the SDK's verifier over its async SHA-256 (no await per node).
- */
-export function withSmallInputs<R>(hash: (data: Uint8Array) => R): (data: Uint8Array) => Uint8Array | R {
-  return (data) => (data.length <= SMALL_INPUT_MAX ? sha256Small(data) : hash(data));
+/** Lowercase hex of {@link sha256Js}; a string is hashed as its UTF-8 (the codec's `SyncSha256Hex`). */
+export function sha256HexJs(data: Uint8Array | string): string {
+  return bytesToHex(sha256Js(typeof data === "string" ? encoder.encode(data) : data));
 }
+
+const encoder = new TextEncoder();
