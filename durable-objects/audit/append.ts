@@ -51,7 +51,8 @@ export function appendAudit(
     auditHead(sql),
     { ...fields, tenant: tenantId, ts: auditTimestamp(at) },
     // Plain JavaScript: node:crypto's per-call cost in workerd was most of the append's hashing
-    // (worker/core/crypto/sha256-js.ts). The entry is public; the vault's verify rehashes it with node:crypto.
+    // (worker/core/crypto/sha256-js.ts). The entry is public, and the vault's verify rehashes it
+    // with node:crypto.
     sha256HexJs,
   );
   const credentialId =
