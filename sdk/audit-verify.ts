@@ -84,21 +84,18 @@ export interface VerifyAuditExportOptions {
   witnesses?: WitnessPolicy;
 }
 
-/** The tree's hashes (65-byte interior nodes) synchronously in JavaScript: no await per node. */
-const treeSha256 = sha256Js;
-
 /**
  * The compact range the export's Merkle roots are recomputed with: empty from seq 1, else seeded
  * with the header's `start_subtrees` (untrusted: a wrong one only makes every root mismatch).
  * A string says why there is none; it only matters if the export holds a Merkle checkpoint.
  */
 function startTree(fromSeq: number, start: readonly string[] | null): CompactRange | string {
-  if (fromSeq === 1) return new CompactRange(treeSha256);
+  if (fromSeq === 1) return new CompactRange(sha256Js); // synchronous: no await per interior node
   const hashes = (start ?? []).map(fromBase64);
   if (start === null || hashes.some((h) => h?.length !== 32))
     return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
   try {
-    return new CompactRange(treeSha256, fromSeq - 1, hashes as Uint8Array[]);
+    return new CompactRange(sha256Js, fromSeq - 1, hashes as Uint8Array[]);
   } catch (error) {
     return `the header's start_subtrees: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -2,7 +2,7 @@ import { type AuditFields, hmacField, nextEntrySync } from "../../worker/core/au
 import { type AuditEntry, auditTimestamp } from "../../worker/core/audit/entry";
 import { hexToBytes } from "../../worker/core/crypto/encoding";
 import { hmacSha256HexSync, hmacSha256Sync } from "../../worker/core/crypto/sha256-sync";
-import { sha256HexJs } from "../../worker/core/crypto/sha256-js";
+import { sha256Js } from "../../worker/core/crypto/sha256-js";
 import type { AuditState } from "./audit-state";
 import { appendMerkleLeaf, MERKLE_BENCH_SKIP } from "./merkle-store";
 
@@ -47,13 +47,13 @@ export function appendAudit(
   state?: AuditState,
 ): { entry: AuditEntry; hash: string } {
   const { at, ...fields } = event;
-  const { entry, text, hash } = nextEntrySync(
+  const { entry, text, hash, digest } = nextEntrySync(
     auditHead(sql),
     { ...fields, tenant: tenantId, ts: auditTimestamp(at) },
     // Plain JavaScript: node:crypto's per-call cost in workerd was most of the append's hashing
     // (worker/core/crypto/sha256-js.ts). The entry is public, and the vault's verify rehashes it
     // with node:crypto.
-    sha256HexJs,
+    sha256Js,
   );
   const credentialId =
     entry.target?.kind === "credential"
@@ -74,7 +74,7 @@ export function appendAudit(
   // Same transaction: the Merkle tree never disagrees with the entries it covers. (The set is
   // empty unless the TEST_HOOKS-only bench switch named this tenant: bench/merkle.mjs's baseline.)
   // A v2 entry's hash is its RFC 6962 leaf hash (codec.ts `entryHashInput`): no second hash.
-  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, hexToBytes(hash));
+  if (!MERKLE_BENCH_SKIP.has(tenantId)) appendMerkleLeaf(sql, entry.seq, digest);
   if (state) state.appendedThrough = Math.max(state.appendedThrough, entry.seq);
   return { entry, hash };
 }

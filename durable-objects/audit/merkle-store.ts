@@ -6,6 +6,7 @@ import {
   storedHashIndex,
   treeHash,
   type HashReader,
+  LEAF_PREFIX,
   type MerkleHash,
 } from "../../worker/core/audit/merkle";
 
@@ -58,8 +59,6 @@ export function hashReader(sql: SqlStorage): HashReader {
 function hasHash(sql: SqlStorage, idx: number): boolean {
   return sql.exec("SELECT 1 FROM audit_hashes WHERE idx = ?", idx).toArray().length > 0;
 }
-
-const LEAF_PREFIX = Uint8Array.of(0x00);
 
 /**
  * RFC 6962 leaf hash of an entry's canonical text (or its UTF-8 bytes), SHA-256(0x00 ‖ UTF-8(text)):

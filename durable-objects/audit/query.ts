@@ -66,7 +66,7 @@ export function queryAudit(ctx: VaultContext, q: AuditQuery): AuditPage {
 
 /** The hash the entry at `fromSeq` must point at: genesis for 1, else the stored hash before it. */
 function startHash(ctx: VaultContext, fromSeq: number): string | null {
-  if (fromSeq === 1) return genesisHash(ctx.tenantId, sha256HexSync);
+  if (fromSeq === 1) return genesisHash(ctx.tenantId, sha256Sync);
   const prev = rows(ctx.sql, "SELECT * FROM audit WHERE seq = ?", fromSeq - 1)[0];
   return prev ? prev.hash : null;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "../support/seeded-random";
 import { nextEntrySync, type AuditFields } from "../../../worker/core/audit/codec";
 import { auditEntrySchema, looksLikeAuditEntry } from "../../../worker/core/audit/entry";
-import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
+import { sha256HexSync, sha256Sync } from "../../../worker/core/crypto/sha256-sync";
 import { entryHashInput } from "../../../worker/core/audit/codec";
 
 // The append path checks each new entry by hand (looksLikeAuditEntry) and asks the zod schema only
@@ -153,15 +153,11 @@ describe("looksLikeAuditEntry against auditEntrySchema", () => {
 
   it("builds the same entry, bytes and hash through the hand check as before, and refuses a bad one", () => {
     const { v: _v, seq: _s, prev_hash: _p, ...base } = clone();
-    const good = nextEntrySync({ seq: 6, hash: "a".repeat(64) }, base as unknown as AuditFields, sha256HexSync);
+    const good = nextEntrySync({ seq: 6, hash: "a".repeat(64) }, base as unknown as AuditFields, sha256Sync);
     expect(good.entry).toEqual(VALID);
     expect(good.hash).toBe(sha256HexSync(entryHashInput(2, new TextEncoder().encode(good.text))));
     expect(() =>
-      nextEntrySync(
-        { seq: 6, hash: "a".repeat(64) },
-        { ...(base as unknown as AuditFields), type: "Bad" },
-        sha256HexSync,
-      ),
+      nextEntrySync({ seq: 6, hash: "a".repeat(64) }, { ...(base as unknown as AuditFields), type: "Bad" }, sha256Sync),
     ).toThrow(/invalid audit entry/);
   });
 });

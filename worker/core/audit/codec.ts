@@ -21,6 +21,7 @@ import { z } from "zod";
 import { bytesToHex } from "../crypto/encoding";
 import { sha256, sha256Hex } from "../crypto/sha256";
 import { canonicalBytes, canonicalize } from "./canonical-json";
+import { leafHash, leafInput } from "./merkle";
 import {
   AUDIT_ENTRY_VERSION,
   type AuditEntry,
@@ -29,8 +30,8 @@ import {
   looksLikeAuditEntry,
 } from "./entry";
 
-/** A synchronous lowercase-hex SHA-256, for callers inside `transactionSync`. */
-export type SyncSha256Hex = (data: Uint8Array | string) => string;
+/** A synchronous SHA-256, for callers inside `transactionSync`. */
+export type SyncSha256 = (data: Uint8Array) => Uint8Array;
 
 /** A synchronous lowercase-hex HMAC-SHA-256 under `key`. */
 export type SyncHmacSha256Hex = (key: Uint8Array, data: Uint8Array | string) => string;
@@ -67,8 +68,10 @@ export interface SealedEntry {
   readonly text: string;
   /** UTF-8 of `text`: the entry's RFC 6962 leaf data (its hash input is {@link entryHashInput}). */
   readonly bytes: Uint8Array;
-  /** Lowercase hex; for the v2 entries built here, also the entry's Merkle leaf hash. */
+  /** Lowercase hex of {@link digest}. */
   readonly hash: string;
+  /** The hash as bytes: for the v2 entries built here, the entry's RFC 6962 Merkle leaf hash. */
+  readonly digest: Uint8Array;
 }
 
 /** Result of {@link verifyChain}: the verified head, or the first bad seq and why. */
@@ -118,12 +121,10 @@ function entryLinePrefix(seq: number, hash: string): string {
 
 /** Lowercase hex SHA-256 of UTF-8("gv-audit-genesis:" + tenantId): the prev_hash of seq 1. */
 export function genesisHash(tenantId: string): Promise<string>;
-export function genesisHash(tenantId: string, sha: SyncSha256Hex): string;
-export function genesisHash(
-  tenantId: string,
-  sha: SyncSha256Hex | typeof sha256Hex = sha256Hex,
-): string | Promise<string> {
-  return sha(encoder.encode(GENESIS_PREFIX + tenantId));
+export function genesisHash(tenantId: string, sha: SyncSha256): string;
+export function genesisHash(tenantId: string, sha?: SyncSha256): string | Promise<string> {
+  const input = encoder.encode(GENESIS_PREFIX + tenantId);
+  return sha ? bytesToHex(sha(input)) : sha256Hex(input);
 }
 
 /**
@@ -141,10 +142,7 @@ export function entryBytes(entry: AuditEntry): Uint8Array {
  * keeps the two versions' hashes apart: canonical JSON never starts with a zero byte.
  */
 export function entryHashInput(v: AuditEntryVersion, bytes: Uint8Array): Uint8Array {
-  if (v === 1) return bytes;
-  const input = new Uint8Array(bytes.length + 1);
-  input.set(bytes, 1);
-  return input;
+  return v === 1 ? bytes : leafInput(bytes);
 }
 
 /** Lowercase hex hash of an entry ({@link entryHashInput} of {@link entryBytes}). */
@@ -160,7 +158,8 @@ export function hashEntry(entry: AuditEntry): Promise<string> {
  */
 export async function nextEntry(prev: ChainHead | null, fields: AuditFields): Promise<SealedEntry> {
   const built = build(fields, prev, prev ? prev.hash : await genesisHash(fields.tenant));
-  return { ...built, hash: await sha256Hex(entryHashInput(built.entry.v, built.bytes)) };
+  const digest = await sha256(entryHashInput(built.entry.v, built.bytes));
+  return { ...built, hash: bytesToHex(digest), digest };
 }
 
 /**
@@ -168,12 +167,13 @@ export async function nextEntry(prev: ChainHead | null, fields: AuditFields): Pr
  * `transactionSync`: the same entry, bytes and hash.
  * @throws Error if the fields do not form a valid entry.
  */
-export function nextEntrySync(prev: ChainHead | null, fields: AuditFields, sha: SyncSha256Hex): SealedEntry {
+export function nextEntrySync(prev: ChainHead | null, fields: AuditFields, sha: SyncSha256): SealedEntry {
   const built = build(fields, prev, prev ? prev.hash : genesisHash(fields.tenant, sha));
-  return { ...built, hash: sha(entryHashInput(built.entry.v, built.bytes)) };
+  const digest = sha(entryHashInput(built.entry.v, built.bytes));
+  return { ...built, hash: bytesToHex(digest), digest };
 }
 
-function build(fields: AuditFields, prev: ChainHead | null, prevHash: string): Omit<SealedEntry, "hash"> {
+function build(fields: AuditFields, prev: ChainHead | null, prevHash: string): Omit<SealedEntry, "hash" | "digest"> {
   const candidate: AuditEntry = {
     ...fields,
     // Optional members left as `undefined` (`token_id: auth.tokenId`) mean "absent"; drop them
@@ -304,7 +304,7 @@ export async function verifyChain(
     const fault = linkFault(entry, at, { recomputed, stored: row.hash, anchor: anchors.get(expected) });
     if (fault) return fail(expected, fault);
     // The RFC 6962 leaf: a v2 entry's hash is it; a v1 entry's leaf is a hash of its own.
-    if (options.onVerified) await options.onVerified(entry.v === 2 ? digest : await sha256(entryHashInput(2, bytes)));
+    if (options.onVerified) await options.onVerified(entry.v === 2 ? digest : await leafHash(sha256, bytes));
     prevHash = recomputed;
     expected++;
   }

@@ -22,7 +22,8 @@ export type Sha256<R extends MerkleHash | Promise<MerkleHash>> = (data: Uint8Arr
 /** Reads stored hashes by index, in the order asked; throws if one is missing. */
 export type HashReader = (indexes: readonly number[]) => MerkleHash[];
 
-const LEAF = Uint8Array.of(0x00);
+/** RFC 6962's leaf prefix: a leaf hash is SHA-256(0x00 ‖ data), an interior node's SHA-256(0x01 ‖ …). */
+export const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE = Uint8Array.of(0x01);
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -32,9 +33,14 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** What an RFC 6962 leaf hash is taken over: 0x00 ‖ data. */
+export function leafInput(data: Uint8Array): Uint8Array {
+  return concat(LEAF_PREFIX, data);
+}
+
 /** RFC 6962 leaf hash: SHA-256(0x00 ‖ data). */
 export function leafHash<R extends MerkleHash | Promise<MerkleHash>>(sha256: Sha256<R>, data: Uint8Array): R {
-  return sha256(concat(LEAF, data));
+  return sha256(leafInput(data));
 }
 
 /** RFC 6962 interior node hash: SHA-256(0x01 ‖ left ‖ right). */

@@ -15,8 +15,6 @@
  * against node:crypto for every length 0–300 (test/workers/crypto/sha256-js.test.ts).
  */
 
-import { bytesToHex } from "./encoding";
-
 // FIPS 180-4 §4.2.2 and §5.3.3, stored as signed 32-bit words (Int32Array wraps them).
 const K = Int32Array.of(
   0x428a2f98,
@@ -183,10 +181,3 @@ export function sha256Js(data: Uint8Array): Uint8Array {
   }
   return out;
 }
-
-/** Lowercase hex of {@link sha256Js}; a string is hashed as its UTF-8 (the codec's `SyncSha256Hex`). */
-export function sha256HexJs(data: Uint8Array | string): string {
-  return bytesToHex(sha256Js(typeof data === "string" ? encoder.encode(data) : data));
-}
-
-const encoder = new TextEncoder();
