@@ -22,7 +22,7 @@ import {
   type CheckpointFormat,
 } from "../worker/core/audit/log-checkpoint";
 import { CompactRange } from "../worker/core/audit/merkle";
-import { sha256Js } from "../worker/core/crypto/sha256-js";
+import { treeSha256Js } from "../worker/core/crypto/sha256-js";
 import { MemoryCheck, type CheckpointMemory, type RememberedCheckpoint } from "./audit-memory";
 import { checkWitnesses, parseWitnessPolicy, type WitnessPolicy } from "./audit-witness";
 import {
@@ -90,12 +90,12 @@ export interface VerifyAuditExportOptions {
  * A string says why there is none; it only matters if the export holds a Merkle checkpoint.
  */
 function startTree(fromSeq: number, start: readonly string[] | null): CompactRange | string {
-  if (fromSeq === 1) return new CompactRange(sha256Js); // synchronous: no await per interior node
+  if (fromSeq === 1) return new CompactRange(treeSha256Js); // synchronous: no await per interior node
   const hashes = (start ?? []).map(fromBase64);
   if (start === null || hashes.some((h) => h?.length !== 32))
     return `a Merkle checkpoint of an export that starts at seq ${fromSeq} needs the header's start_subtrees`;
   try {
-    return new CompactRange(sha256Js, fromSeq - 1, hashes as Uint8Array[]);
+    return new CompactRange(treeSha256Js, fromSeq - 1, hashes as Uint8Array[]);
   } catch (error) {
     return `the header's start_subtrees: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -1,5 +1,5 @@
 import { sha256PartsSync } from "../../worker/core/crypto/sha256-sync";
-import { sha256Js } from "../../worker/core/crypto/sha256-js";
+import { treeSha256Js } from "../../worker/core/crypto/sha256-js";
 import {
   storedHashCount,
   storedHashesForLeaf,
@@ -8,6 +8,7 @@ import {
   type HashReader,
   LEAF_PREFIX,
   type MerkleHash,
+  type Sha256,
 } from "../../worker/core/audit/merkle";
 
 /**
@@ -23,9 +24,10 @@ import {
 /**
  * The tree's own synchronous SHA-256, usable inside `transactionSync`: its inputs are 65-byte
  * interior nodes (and the empty tree), which plain JavaScript hashes several times faster than
- * node:crypto's per-call cost in workerd (worker/core/crypto/sha256-js.ts).
+ * node:crypto's per-call cost in workerd, nodes without building their input
+ * (worker/core/crypto/sha256-js.ts).
  */
-export const treeSha256: (data: Uint8Array) => MerkleHash = sha256Js;
+export const treeSha256: Sha256<MerkleHash> = treeSha256Js;
 
 /** Tenants whose appends skip the tree: set only by the TEST_HOOKS-gated bench hook (test-hooks.ts). */
 export const MERKLE_BENCH_SKIP = new Set<string>();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../support/seeded-random";
-import { sha256Js } from "../../../worker/core/crypto/sha256-js";
+import { sha256Js, sha256NodeJs, treeSha256Js } from "../../../worker/core/crypto/sha256-js";
+import { nodeHash } from "../../../worker/core/audit/merkle";
 import { sha256HexSync } from "../../../worker/core/crypto/sha256-sync";
 import { bytesToHex, isHexOf } from "../../../worker/core/crypto/encoding";
 
@@ -44,6 +45,44 @@ describe("sha256Js (the audit tree's and the audit append's JavaScript SHA-256)"
     const first = sha256Js(ascii("a"));
     sha256Js(ascii("b"));
     expect(hex(first)).toBe(sha256HexSync(ascii("a")));
+  });
+});
+
+describe("sha256NodeJs (an RFC 6962 interior node without building its input)", () => {
+  const rand = seededRandom(9162);
+  const hash = () => Uint8Array.from({ length: 32 }, () => rand(256));
+  const node = (l: Uint8Array, r: Uint8Array) => sha256HexSync(Uint8Array.of(0x01, ...l, ...r));
+
+  it("is node:crypto's SHA-256 of 0x01 ‖ left ‖ right, for seeded pairs, all-zero and all-ones children", () => {
+    for (let k = 0; k < 500; k++) {
+      const [l, r] = [hash(), hash()];
+      expect(hex(sha256NodeJs(l, r))).toBe(node(l, r));
+    }
+    for (const b of [0x00, 0xff]) {
+      const c = new Uint8Array(32).fill(b);
+      expect(hex(sha256NodeJs(c, c)), `0x${b.toString(16)}`).toBe(node(c, c));
+    }
+  });
+
+  it("leaves no state behind: its prepadded block survives a longer sha256Js, and sha256Js survives it", () => {
+    const [l, r] = [hash(), hash()];
+    const want = node(l, r);
+    sha256Js(new Uint8Array(300).fill(0xab));
+    expect(hex(sha256NodeJs(l, r))).toBe(want);
+    expect(hex(sha256Js(ascii("abc")))).toBe(sha256HexSync(ascii("abc")));
+    expect(hex(sha256NodeJs(l, r))).toBe(want);
+  });
+
+  it("is what merkle.ts's nodeHash computes with treeSha256Js, and what it computes with the plain hash", () => {
+    const [l, r] = [hash(), hash()];
+    expect(hex(nodeHash(treeSha256Js, l, r))).toBe(hex(nodeHash(sha256Js, l, r)));
+    expect(hex(treeSha256Js(ascii("abc")))).toBe(sha256HexSync(ascii("abc")));
+  });
+
+  it("refuses a child that is not 32 bytes (a truncated hash must not be padded into a node)", () => {
+    expect(() => sha256NodeJs(new Uint8Array(31), hash())).toThrow(/32 bytes/);
+    expect(() => sha256NodeJs(hash(), new Uint8Array(33))).toThrow(/32 bytes/);
+    expect(hex(sha256NodeJs(hash(), hash()))).toHaveLength(64); // positive control
   });
 });
 

@@ -16,8 +16,14 @@
 /** A 32-byte SHA-256 hash. */
 export type MerkleHash = Uint8Array;
 
-/** SHA-256 of the bytes, synchronously or not. */
-export type Sha256<R extends MerkleHash | Promise<MerkleHash>> = (data: Uint8Array) => R;
+/**
+ * SHA-256 of the bytes, synchronously or not. `node`, when present, is the same hash of an
+ * interior node's input, 0x01 ‖ left ‖ right, computed without building those 65 bytes
+ * (worker/core/crypto/sha256-js.ts `treeSha256Js`): the tree hashes about one node per leaf.
+ */
+export type Sha256<R extends MerkleHash | Promise<MerkleHash>> = ((data: Uint8Array) => R) & {
+  readonly node?: (left: MerkleHash, right: MerkleHash) => R;
+};
 
 /** Reads stored hashes by index, in the order asked; throws if one is missing. */
 export type HashReader = (indexes: readonly number[]) => MerkleHash[];
@@ -49,7 +55,7 @@ export function nodeHash<R extends MerkleHash | Promise<MerkleHash>>(
   left: MerkleHash,
   right: MerkleHash,
 ): R {
-  return sha256(concat(NODE, left, right));
+  return sha256.node ? sha256.node(left, right) : sha256(concat(NODE, left, right));
 }
 
 const half = (n: number) => Math.floor(n / 2);
@@ -283,8 +289,9 @@ export function prefixSubtrees(size: number, read: HashReader): MerkleHash[] {
  */
 export class CompactRange {
   readonly #sha256: Sha256<MerkleHash | Promise<MerkleHash>>;
-  /** Subtree hashes with their leaf counts, largest first. */
-  readonly #stack: { size: number; hash: MerkleHash }[] = [];
+  /** Subtree hashes and their leaf counts, largest first (two arrays: no object per leaf). */
+  readonly #hashes: MerkleHash[] = [];
+  readonly #sizes: number[] = [];
   #size = 0;
 
   /**
@@ -300,7 +307,8 @@ export class CompactRange {
       if (rest >= bit) sizes.push(bit), (rest -= bit);
     if (sizes.length !== start.length || start.some((h) => h.length !== 32))
       throw new Error("merkle: the start of a compact range does not match its size");
-    sizes.forEach((size, i) => this.#stack.push({ size, hash: start[i]! }));
+    this.#sizes.push(...sizes);
+    this.#hashes.push(...start);
     this.#size = startSize;
   }
 
@@ -315,26 +323,33 @@ export class CompactRange {
    * share of it, issue 16); over an async one it returns the promise to wait for.
    */
   append(leaf: MerkleHash): void | Promise<void> {
-    return this.#merge({ size: 1, hash: leaf });
+    return this.#merge(1, leaf);
   }
 
-  #merge(node: { size: number; hash: MerkleHash }): void | Promise<void> {
-    for (let top = this.#stack.at(-1); top !== undefined && top.size === node.size; top = this.#stack.at(-1)) {
-      this.#stack.pop();
-      const size = node.size * 2;
-      const hash = nodeHash(this.#sha256, top.hash, node.hash);
-      if (hash instanceof Promise) return hash.then((h) => this.#merge({ size, hash: h }));
-      node = { size, hash };
+  #merge(size: number, hash: MerkleHash): void | Promise<void> {
+    const sizes = this.#sizes;
+    const hashes = this.#hashes;
+    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
+      sizes.pop();
+      const merged = nodeHash(this.#sha256, hashes.pop()!, hash);
+      size *= 2;
+      if (merged instanceof Promise) return merged.then((h) => this.#merge(size, h));
+      hash = merged;
     }
-    this.#stack.push(node);
+    sizes.push(size);
+    hashes.push(hash);
     this.#size++;
   }
 
   /** RFC 6962 root of leaves [0, size); SHA-256("") when empty. */
   async root(): Promise<MerkleHash> {
-    if (this.#stack.length === 0) return this.#sha256(new Uint8Array(0));
-    let h = this.#stack.at(-1)!.hash;
-    for (let i = this.#stack.length - 2; i >= 0; i--) h = await nodeHash(this.#sha256, this.#stack[i]!.hash, h);
+    const hashes = this.#hashes;
+    if (hashes.length === 0) return this.#sha256(new Uint8Array(0));
+    let h = hashes[hashes.length - 1]!;
+    for (let i = hashes.length - 2; i >= 0; i--) {
+      const merged = nodeHash(this.#sha256, hashes[i]!, h);
+      h = merged instanceof Promise ? await merged : merged;
+    }
     return h;
   }
 }

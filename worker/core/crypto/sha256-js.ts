@@ -94,8 +94,9 @@ const INITIAL = Int32Array.of(
   0x5be0cd19,
 );
 
-// Scratch state, reused: the functions below run to completion without yielding.
-const W = new Int32Array(64);
+// Scratch state, reused: the functions below run to completion without yielding. W is the
+// message schedule as a ring of 16 words, each round computing the word it needs.
+const W = new Int32Array(16);
 const H = new Int32Array(8);
 /** The padded last block or two. */
 const tail = new Uint8Array(128);
@@ -104,13 +105,6 @@ function compress(m: Uint8Array, at: number): void {
   for (let i = 0; i < 16; i++) {
     const o = at + 4 * i;
     W[i] = (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
-  }
-  for (let i = 16; i < 64; i++) {
-    const x = W[i - 15]!;
-    const y = W[i - 2]!;
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
   }
   let a = H[0]!;
   let b = H[1]!;
@@ -121,17 +115,25 @@ function compress(m: Uint8Array, at: number): void {
   let g = H[6]!;
   let h = H[7]!;
   for (let i = 0; i < 64; i++) {
+    let w = W[i & 15]!;
+    if (i >= 16) {
+      const x = W[(i - 15) & 15]!;
+      const y = W[(i - 2) & 15]!;
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w = (w + s0 + W[(i - 7) & 15]! + s1) | 0;
+      W[i & 15] = w;
+    }
+    // Ch(e, f, g) and Maj(a, b, c) in the equivalent forms with one operation fewer each.
     const t1 =
       (h +
         (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
-        ((e & f) ^ (~e & g)) +
+        (g ^ (e & (f ^ g))) +
         K[i]! +
-        W[i]!) |
+        w) |
       0;
     const t2 =
-      ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
-        ((a & b) ^ (a & c) ^ (b & c))) |
-      0;
+      ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) | (c & (a | b)))) | 0;
     h = g;
     g = f;
     f = e;
@@ -149,6 +151,19 @@ function compress(m: Uint8Array, at: number): void {
   H[5] = (H[5]! + f) | 0;
   H[6] = (H[6]! + g) | 0;
   H[7] = (H[7]! + h) | 0;
+}
+
+/** The state as 32 big-endian bytes. */
+function digest(): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 8; i++) {
+    const v = H[i]!;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = v >>> 16;
+    out[4 * i + 2] = v >>> 8;
+    out[4 * i + 3] = v;
+  }
+  return out;
 }
 
 /** SHA-256 of `data`. */
@@ -171,13 +186,35 @@ export function sha256Js(data: Uint8Array): Uint8Array {
     tail[end - 4 + i] = low >>> (24 - 8 * i);
   }
   for (let at = 0; at < end; at += 64) compress(tail, at);
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 8; i++) {
-    const v = H[i]!;
-    out[4 * i] = v >>> 24;
-    out[4 * i + 1] = v >>> 16;
-    out[4 * i + 2] = v >>> 8;
-    out[4 * i + 3] = v;
-  }
-  return out;
+  return digest();
 }
+
+/**
+ * 0x01 ‖ left ‖ right with its padding already in place (65 bytes: 0x80 at 65, the length 520
+ * bits in the last two bytes): an interior node only copies its two children in.
+ */
+const node = new Uint8Array(128);
+node[0] = 0x01;
+node[65] = 0x80;
+node[126] = 0x02;
+node[127] = 0x08;
+
+/**
+ * An RFC 6962 interior node, SHA-256(0x01 ‖ left ‖ right), for two 32-byte hashes: the same
+ * hash as `sha256Js` of those 65 bytes without building them and padding them per call, which
+ * in a verify loop cost more than the two compressions (bench/results/notes.md, issue 16).
+ */
+export function sha256NodeJs(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length !== 32 || right.length !== 32) throw new Error("sha256NodeJs: both children must be 32 bytes");
+  node.set(left, 1);
+  node.set(right, 33);
+  H.set(INITIAL);
+  compress(node, 0);
+  compress(node, 64);
+  return digest();
+}
+
+/** `sha256Js` with its interior-node shortcut, as the audit Merkle tree takes it (merkle.ts `Sha256`). */
+export const treeSha256Js: ((data: Uint8Array) => Uint8Array) & {
+  readonly node: (left: Uint8Array, right: Uint8Array) => Uint8Array;
+} = Object.assign((data: Uint8Array) => sha256Js(data), { node: sha256NodeJs });
