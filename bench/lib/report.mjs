@@ -227,7 +227,7 @@ function markdown(r, charts) {
     L.push(
       `## 6. Audit verification (${f(v.entries, 0)} entries, ${f(v.bytes / 1e6, 1)} MB)`,
       "",
-      `GET /v1/audit/verify: ${f(v.median.verifyMs, 0)} ms (${f(v.median.entriesPerS, 0)} entries/s).${v.median.scanMs === undefined ? "" : ` The same rows read from the object's SQLite and SHA-256'd there (\`/v1/bench/audit-scan\`, the goal's baseline, same Worker hop): ${f(v.median.scanMs, 0)} ms.`} Plain SHA-256 loop over the same stored bytes in Node's memory: ${f(v.median.shaMs, 1)} ms${
+      `GET /v1/audit/verify: ${f(v.median.verifyMs, 0)} ms (${f(v.median.entriesPerS, 0)} entries/s).${v.median.scanMs === undefined ? "" : ` The same rows read from the object's SQLite and SHA-256'd there (\`/v1/bench/audit-scan\`, the goal's baseline, same Worker hop): ${f(v.median.scanMs, 0)} ms.`}${v.median.verifyCpuMs === undefined ? "" : ` Server CPU (the vault's process group, one call at a time): verify ${f(v.median.verifyCpuMs, 0)} ms, scan ${f(v.median.scanCpuMs, 0)} ms.`} Plain SHA-256 loop over the same stored bytes in Node's memory: ${f(v.median.shaMs, 1)} ms${
         v.info
           ? ` (${Object.entries(v.info)
               .map(([k, x]) => `${k}: ${f(x, 2)}`)
