@@ -13,6 +13,8 @@
  * Sizes and indexes are Numbers below 2^53; no 32-bit bit operators are used on them.
  */
 
+import { concatBytes } from "../crypto/encoding";
+
 /** A 32-byte SHA-256 hash. */
 export type MerkleHash = Uint8Array;
 
@@ -32,16 +34,9 @@ export type HashReader = (indexes: readonly number[]) => MerkleHash[];
 export const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE = Uint8Array.of(0x01);
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), (at += p.length);
-  return out;
-}
-
 /** What an RFC 6962 leaf hash is taken over: 0x00 ‖ data. */
 export function leafInput(data: Uint8Array): Uint8Array {
-  return concat(LEAF_PREFIX, data);
+  return concatBytes(LEAF_PREFIX, data);
 }
 
 /** RFC 6962 leaf hash: SHA-256(0x00 ‖ data). */
@@ -55,7 +50,7 @@ export function nodeHash<R extends MerkleHash | Promise<MerkleHash>>(
   left: MerkleHash,
   right: MerkleHash,
 ): R {
-  return sha256.node ? sha256.node(left, right) : sha256(concat(NODE, left, right));
+  return sha256.node ? sha256.node(left, right) : sha256(concatBytes(NODE, left, right));
 }
 
 const half = (n: number) => Math.floor(n / 2);

@@ -200,12 +200,21 @@ node[126] = 0x02;
 node[127] = 0x08;
 
 /**
- * An RFC 6962 interior node, SHA-256(0x01 ‖ left ‖ right), for two 32-byte hashes: the same
- * hash as `sha256Js` of those 65 bytes without building them and padding them per call, which
- * in a verify loop cost more than the two compressions (bench/results/notes.md, issue 16).
+ * An RFC 6962 interior node, SHA-256(0x01 ‖ left ‖ right): the same hash as `sha256Js` of those
+ * bytes. For two 32-byte hashes (every node of a sound tree) without building and padding the
+ * input per call, which in a verify loop cost more than the two compressions
+ * (bench/results/notes.md, issue 16). Any other length, such as a damaged stored hash, takes the
+ * general path, so the shortcut never changes a result: a damaged tree still shows as a root
+ * that does not match, where the caller reports it.
  */
 export function sha256NodeJs(left: Uint8Array, right: Uint8Array): Uint8Array {
-  if (left.length !== 32 || right.length !== 32) throw new Error("sha256NodeJs: both children must be 32 bytes");
+  if (left.length !== 32 || right.length !== 32) {
+    const input = new Uint8Array(1 + left.length + right.length);
+    input[0] = 0x01;
+    input.set(left, 1);
+    input.set(right, 1 + left.length);
+    return sha256Js(input);
+  }
   node.set(left, 1);
   node.set(right, 33);
   H.set(INITIAL);
