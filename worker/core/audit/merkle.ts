@@ -8,8 +8,9 @@
  * leaf n writes 1 + (trailing one bits of n) hashes, under 2 on average, and reads as many.
  * Proof verification is RFC 9162 §2.1.3.2 and §2.1.4.2, including the final `sn = 0` checks.
  *
- * Generation is synchronous over a synchronous SHA-256 (the Durable Object uses node:crypto inside
- * its transaction); verification accepts an async one (WebCrypto, for the SDK in any runtime).
+ * Generation is synchronous over a synchronous SHA-256 (the Durable Object and the SDK use the
+ * plain-JavaScript one, worker/core/crypto/sha256-js.ts: inside the object's transaction, and with
+ * no await per node); verification also accepts an async one, such as WebCrypto's.
  * Sizes and indexes are Numbers below 2^53; no 32-bit bit operators are used on them.
  */
 
