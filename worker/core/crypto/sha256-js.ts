@@ -15,6 +15,8 @@
  * against node:crypto for every length 0–300 (test/workers/crypto/sha256-js.test.ts).
  */
 
+import { concatBytes } from "./encoding";
+
 // FIPS 180-4 §4.2.2 and §5.3.3, stored as signed 32-bit words (Int32Array wraps them).
 const K = Int32Array.of(
   0x428a2f98,
@@ -189,6 +191,8 @@ export function sha256Js(data: Uint8Array): Uint8Array {
   return digest();
 }
 
+const NODE_PREFIX = Uint8Array.of(0x01);
+
 /**
  * 0x01 ‖ left ‖ right with its padding already in place (65 bytes: 0x80 at 65, the length 520
  * bits in the last two bytes): an interior node only copies its two children in.
@@ -208,13 +212,7 @@ node[127] = 0x08;
  * that does not match, where the caller reports it.
  */
 export function sha256NodeJs(left: Uint8Array, right: Uint8Array): Uint8Array {
-  if (left.length !== 32 || right.length !== 32) {
-    const input = new Uint8Array(1 + left.length + right.length);
-    input[0] = 0x01;
-    input.set(left, 1);
-    input.set(right, 1 + left.length);
-    return sha256Js(input);
-  }
+  if (left.length !== 32 || right.length !== 32) return sha256Js(concatBytes(NODE_PREFIX, left, right));
   node.set(left, 1);
   node.set(right, 33);
   H.set(INITIAL);
